@@ -1,0 +1,54 @@
+package io.sparkner.align;
+
+import io.sparkner.storage.HadoopFiles;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.ConcurrentHashMap;
+import org.apache.hadoop.conf.Configuration;
+
+/**
+ * One tokenizer per executor JVM and path, shared by the JVM's tasks (the native tokenizer is
+ * thread-safe and loading it takes longer than tokenizing a partition). The path may be any Hadoop
+ * path to a {@code tokenizer.json} or to a checkpoint directory holding one; a remote file is copied
+ * to a local temporary file first.
+ */
+public final class TokenizerCache {
+  private static final ConcurrentHashMap<String, TokenizerHandle> CACHE = new ConcurrentHashMap<>();
+
+  private TokenizerCache() {}
+
+  public static TokenizerHandle get(String path, Configuration conf) {
+    return CACHE.computeIfAbsent(path, p -> load(p, conf));
+  }
+
+  /** The tokenizer.json file a user's {@code --tokenizer} path stands for. */
+  public static String tokenizerFile(String path, Configuration conf) {
+    String candidate = path.endsWith("/") ? path + "tokenizer.json" : path + "/tokenizer.json";
+    if (path.endsWith(".json")) {
+      candidate = path;
+    }
+    if (!HadoopFiles.exists(candidate, conf)) {
+      throw new IllegalArgumentException(
+          "no tokenizer.json at " + path + " (give a tokenizer.json file or a directory holding one)");
+    }
+    return candidate;
+  }
+
+  private static TokenizerHandle load(String path, Configuration conf) {
+    String file = tokenizerFile(path, conf);
+    java.net.URI uri = new org.apache.hadoop.fs.Path(file).toUri();
+    if (uri.getScheme() == null || uri.getScheme().equals("file")) {
+      return TokenizerHandle.load(Path.of(uri.getPath()));
+    }
+    try {
+      Path local = Files.createTempFile("sparkner-tokenizer", ".json");
+      local.toFile().deleteOnExit();
+      HadoopFiles.copyToLocal(file, local, conf);
+      return TokenizerHandle.load(local);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot copy tokenizer " + file + ": " + e.getMessage(), e);
+    }
+  }
+}

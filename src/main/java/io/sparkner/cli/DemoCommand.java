@@ -1,0 +1,74 @@
+package io.sparkner.cli;
+
+import io.sparkner.align.AlignOptions;
+import io.sparkner.align.LabelScheme;
+import io.sparkner.corpus.CorpusInput;
+import io.sparkner.corpus.ReadOptions;
+import io.sparkner.corpus.Splits;
+import io.sparkner.corpus.TypeMap;
+import io.sparkner.prepare.PrepareJob;
+import io.sparkner.prepare.PrepareOptions;
+import io.sparkner.prepare.PrepareSummary;
+import java.io.File;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.apache.spark.sql.SparkSession;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(
+    name = "demo",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Runs the pipeline end to end on the bundled sample data, on embedded local[2] Spark:",
+      "build a tokenizer -> prepare (Stockmark + PAN-X ja) -> ..."
+    })
+final class DemoCommand implements Callable<Integer> {
+
+  @Option(names = "--data", description = "The bundled sample data (default: data/ of the sparkner checkout).")
+  File data;
+
+  @Option(names = "--output", defaultValue = "out/demo", description = "Where the demo writes (default ${DEFAULT-VALUE}); replaced on each run.")
+  File output;
+
+  @Override
+  public Integer call() {
+    File dataDir = data != null ? data : new File(System.getProperty("sparkner.home", "."), "data");
+    if (!new File(dataDir, "stockmark/ner.json").isFile()) {
+      throw new IllegalArgumentException(
+          "bundled sample data not found under " + dataDir + " (pass --data DIR)");
+    }
+    String out = output.getAbsolutePath();
+    String stockmark = "stockmark:" + new File(dataDir, "stockmark/ner.json").getAbsolutePath();
+    String panxJa = "panx:ja:" + new File(dataDir, "panx/ja").getAbsolutePath();
+
+    step("1/2 tokenizer: build an XLM-R-shaped unigram tokenizer from the sample");
+    TokenizerCommand.Build.build(List.of(stockmark, panxJa), "unigram", 4000, out + "/tokenizer");
+
+    SparkSession spark = SparkSessions.start("demo", "local[2]");
+    try {
+      step("2/2 prepare: Stockmark + PAN-X ja -> documents, features, quarantine");
+      PrepareSummary summary =
+          PrepareJob.run(
+              spark,
+              new PrepareOptions(
+                  List.of(CorpusInput.parse(stockmark), CorpusInput.parse(panxJa)),
+                  out + "/tokenizer",
+                  out + "/prepared",
+                  new ReadOptions(Splits.DEFAULT_SEED, TypeMap.identity(), false),
+                  LabelScheme.IOB2,
+                  new AlignOptions(128, 32, true),
+                  true));
+      System.out.print(summary.toTable());
+      step("done: " + out);
+      return 0;
+    } finally {
+      spark.stop();
+    }
+  }
+
+  private static void step(String what) {
+    System.out.println();
+    System.out.println("== " + what);
+  }
+}

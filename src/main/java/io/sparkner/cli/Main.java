@@ -1,0 +1,56 @@
+package io.sparkner.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** Entry point of every job: {@code sparkner SUBCOMMAND ...}, on embedded Spark or under spark-submit. */
+@Command(
+    name = "sparkner",
+    mixinStandardHelpOptions = true,
+    versionProvider = Main.Version.class,
+    description = "Distributed fine-tuning and batch scoring of transformer NER models on Spark.",
+    subcommands = {
+      PrepareCommand.class,
+      TokenizerCommand.class,
+      DemoCommand.class,
+      CommandLine.HelpCommand.class
+    })
+public final class Main implements Runnable {
+
+  @Override
+  public void run() {
+    new CommandLine(this).usage(System.out);
+  }
+
+  /**
+   * Runs the command line and exits the JVM explicitly: after a Spark barrier job a non-daemon
+   * "Barrier task timer" thread keeps the JVM alive otherwise.
+   */
+  public static void main(String[] args) {
+    int code = commandLine().execute(args);
+    System.exit(code);
+  }
+
+  /** The configured command line, without exiting: for tests and for the demo. */
+  public static CommandLine commandLine() {
+    CommandLine cl = new CommandLine(new Main());
+    cl.setCaseInsensitiveEnumValuesAllowed(true);
+    cl.setExecutionExceptionHandler(
+        (ex, cmd, parseResult) -> {
+          cmd.getErr().println("error: " + ex.getMessage());
+          if (Boolean.getBoolean("sparkner.debug")) {
+            ex.printStackTrace(cmd.getErr());
+          }
+          return 1;
+        });
+    return cl;
+  }
+
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String v = Main.class.getPackage().getImplementationVersion();
+      return new String[] {"sparkner " + (v == null ? "dev" : v)};
+    }
+  }
+}

@@ -1,0 +1,111 @@
+package io.sparkner.cli;
+
+import io.sparkner.align.AlignOptions;
+import io.sparkner.align.LabelScheme;
+import io.sparkner.corpus.CorpusInput;
+import io.sparkner.corpus.ReadOptions;
+import io.sparkner.corpus.Splits;
+import io.sparkner.corpus.TypeMap;
+import io.sparkner.prepare.PrepareJob;
+import io.sparkner.prepare.PrepareOptions;
+import io.sparkner.prepare.PrepareSummary;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.apache.spark.sql.SparkSession;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(
+    name = "prepare",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Reads corpora into documents, aligns them with a tokenizer into features, and quarantines"
+          + " bad records.",
+      "Writes documents/, features/, quarantine/ (Parquet), labels.json and summary.json under"
+          + " --output."
+    })
+final class PrepareCommand implements Callable<Integer> {
+
+  @Option(
+      names = "--input",
+      required = true,
+      paramLabel = "KIND[:LANG]:PATH",
+      description =
+          "Corpus to read, repeatable. KIND: stockmark (ner.json), panx (PAN-X/WikiANN token<TAB>TAG,"
+              + " a file or a directory of train/dev/test), conll (token TAG, any types), jsonl"
+              + " ({id,text,entities[{start,end,type}]} per line). PATH: any Hadoop path.")
+  List<String> inputs;
+
+  @Option(names = "--tokenizer", required = true, description = "tokenizer.json, or a checkpoint directory holding one.")
+  String tokenizer;
+
+  @Option(names = "--output", required = true, description = "Output directory (any Hadoop path).")
+  String output;
+
+  @Option(
+      names = "--type-map",
+      description = "Remap types, e.g. ORG-P=ORG,ORG-O=ORG; TYPE=O drops a type (counted in the summary).")
+  String typeMap;
+
+  @Option(
+      names = "--types",
+      split = ",",
+      description = "The only entity types allowed after remapping; others go to quarantine.")
+  List<String> types = new ArrayList<>();
+
+  @Option(names = "--scheme", defaultValue = "IOB2", description = "IOB2 (default) or IO.")
+  LabelScheme scheme;
+
+  @Option(names = "--max-length", defaultValue = "256", description = "Model input length incl. special tokens (default ${DEFAULT-VALUE}).")
+  int maxLength;
+
+  @Option(names = "--stride", defaultValue = "64", description = "Tokens shared by consecutive windows of a long text (default ${DEFAULT-VALUE}).")
+  int stride;
+
+  @Option(
+      names = "--label-all-subwords",
+      defaultValue = "true",
+      negatable = true,
+      fallbackValue = "true",
+      description = "Label every subword (default), or with --no-label-all-subwords only the first of each word.")
+  boolean labelAllSubwords;
+
+  @Option(names = "--seed", defaultValue = Splits.DEFAULT_SEED, description = "Split seed (default ${DEFAULT-VALUE}).")
+  String seed;
+
+  @Option(names = "--fail-fast", description = "Stop at the first bad record instead of quarantining it.")
+  boolean failFast;
+
+  @Option(names = "--overwrite", description = "Replace an existing output directory.")
+  boolean overwrite;
+
+  @Override
+  public Integer call() {
+    PrepareOptions options = options();
+    SparkSession spark = SparkSessions.start("prepare", "local[*]");
+    try {
+      PrepareSummary summary = PrepareJob.run(spark, options);
+      System.out.print(summary.toTable());
+      System.out.println("wrote " + summary.json().path("inputs").size() + " input(s) to " + output);
+      return 0;
+    } finally {
+      spark.stop();
+    }
+  }
+
+  PrepareOptions options() {
+    List<CorpusInput> parsed = new ArrayList<>();
+    for (String s : inputs) {
+      parsed.add(CorpusInput.parse(s));
+    }
+    return new PrepareOptions(
+        parsed,
+        tokenizer,
+        output,
+        new ReadOptions(seed, TypeMap.parse(typeMap, types), failFast),
+        scheme,
+        new AlignOptions(maxLength, stride, labelAllSubwords),
+        overwrite);
+  }
+}

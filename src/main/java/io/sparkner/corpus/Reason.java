@@ -1,0 +1,20 @@
+package io.sparkner.corpus;
+
+import java.util.Locale;
+
+/** Why a record went to quarantine. The keys are what {@code summary.json} counts. */
+public enum Reason {
+  MALFORMED_JSON,
+  MISSING_FIELD,
+  SPAN_OUT_OF_RANGE,
+  SPAN_REVERSED,
+  NAME_MISMATCH,
+  OVERLAPPING_ENTITIES,
+  UNKNOWN_TYPE,
+  EMPTY_TEXT,
+  BAD_CONLL_LINE;
+
+  public String key() {
+    return name().toLowerCase(Locale.ROOT);
+  }
+}
