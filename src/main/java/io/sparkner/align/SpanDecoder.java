@@ -7,8 +7,9 @@ import java.util.List;
 /**
  * Subword labels back to entity spans, the way conlleval reads tags: {@code B-X} starts an entity,
  * {@code I-X} continues one of type X and otherwise starts a new one, {@code O} ends it. Tokens
- * labelled -100 (special, bare {@code ▁}, later subwords when only first subwords are labelled)
- * neither continue nor end an entity; an entity ends at its last labelled subword's end.
+ * labelled -100 neither start nor end an entity: special tokens and a bare {@code ▁} cover nothing
+ * and are skipped; a later subword of a word (when only first subwords are labelled) extends the
+ * entity it directly follows, so the entity ends where its last word ends.
  */
 public final class SpanDecoder {
   private SpanDecoder() {}
@@ -20,7 +21,13 @@ public final class SpanDecoder {
     int end = -1;
     for (int i = 0; i < labelIds.length; i++) {
       int id = labelIds[i];
-      if (id < 0 || starts[i] < 0) {
+      if (starts[i] < 0 || starts[i] == ends[i]) {
+        continue;
+      }
+      if (id < 0) {
+        if (type != null && starts[i] == end) {
+          end = ends[i];
+        }
         continue;
       }
       String name = labels.name(id);

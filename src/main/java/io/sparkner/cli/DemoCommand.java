@@ -45,8 +45,8 @@ final class DemoCommand implements Callable<Integer> {
     step("1/2 tokenizer: build an XLM-R-shaped unigram tokenizer from the sample");
     TokenizerCommand.Build.build(List.of(stockmark, panxJa), "unigram", 4000, out + "/tokenizer");
 
-    SparkSession spark = SparkSessions.start("demo", "local[2]");
-    try {
+    try (SparkSessions session = SparkSessions.start("demo", "local[2]")) {
+      SparkSession spark = session.spark();
       step("2/2 prepare: Stockmark + PAN-X ja -> documents, features, quarantine");
       PrepareSummary summary =
           PrepareJob.run(
@@ -62,8 +62,6 @@ final class DemoCommand implements Callable<Integer> {
       System.out.print(summary.toTable());
       step("done: " + out);
       return 0;
-    } finally {
-      spark.stop();
     }
   }
 

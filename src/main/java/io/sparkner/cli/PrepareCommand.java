@@ -12,7 +12,6 @@ import io.sparkner.prepare.PrepareSummary;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -83,14 +82,11 @@ final class PrepareCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     PrepareOptions options = options();
-    SparkSession spark = SparkSessions.start("prepare", "local[*]");
-    try {
-      PrepareSummary summary = PrepareJob.run(spark, options);
+    try (SparkSessions session = SparkSessions.start("prepare", "local[*]")) {
+      PrepareSummary summary = PrepareJob.run(session.spark(), options);
       System.out.print(summary.toTable());
-      System.out.println("wrote " + summary.json().path("inputs").size() + " input(s) to " + output);
+      System.out.println("prepared: " + summary.json().path("output").asText());
       return 0;
-    } finally {
-      spark.stop();
     }
   }
 

@@ -6,12 +6,31 @@ import org.apache.spark.sql.SparkSession;
 /**
  * The Spark session of a job: the one spark-submit configured, or an embedded local one when the
  * launcher runs us without a master ({@code local[*]}, or what {@code --master} / {@code
- * spark.master} say).
+ * spark.master} say). Closing stops Spark only if this job started it.
  */
-final class SparkSessions {
-  private SparkSessions() {}
+final class SparkSessions implements AutoCloseable {
+  private final SparkSession spark;
+  private final boolean owned;
 
-  static SparkSession start(String job, String defaultMaster) {
+  private SparkSessions(SparkSession spark, boolean owned) {
+    this.spark = spark;
+    this.owned = owned;
+  }
+
+  SparkSession spark() {
+    return spark;
+  }
+
+  /** Stops Spark, unless the session was there before us (a notebook's, a test's). */
+  @Override
+  public void close() {
+    if (owned) {
+      spark.stop();
+    }
+  }
+
+  static SparkSessions start(String job, String defaultMaster) {
+    boolean existed = SparkSession.getDefaultSession().isDefined();
     SparkConf conf = new SparkConf();
     SparkSession.Builder b = SparkSession.builder().appName("sparkner " + job);
     if (!conf.contains("spark.master")) {
@@ -23,9 +42,9 @@ final class SparkSessions {
       b.config("spark.sql.shuffle.partitions", Runtime.getRuntime().availableProcessors() * 2);
     }
     SparkSession spark = b.getOrCreate();
-    if (!conf.contains("spark.log.level")) {
+    if (!existed && !conf.contains("spark.log.level")) {
       spark.sparkContext().setLogLevel("WARN");
     }
-    return spark;
+    return new SparkSessions(spark, !existed);
   }
 }

@@ -292,7 +292,7 @@ public final class ConllReader {
     return validator.validate(
         id,
         lang,
-        file.kind(),
+        file,
         split,
         cps.substring(lead, end),
         shifted,

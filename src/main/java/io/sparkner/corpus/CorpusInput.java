@@ -45,16 +45,23 @@ public record CorpusInput(String kind, String lang, String path) implements Seri
     return s.equals("s3") || s.equals("s3a") || s.equals("s3n") || s.equals("gs") || s.equals("wasb");
   }
 
-  /** The language of one of this input's files: the given one, else read from the path. */
+  /**
+   * The language of one of this input's files: the given one, else an ISO 639 code read from the
+   * path ({@code panx/ko/train}, {@code train-ja.tsv}), else null.
+   */
   public String langOf(String filePath) {
     if (lang != null) {
       return lang;
     }
     String[] parts = filePath.split("/");
-    if (parts.length >= 2 && parts[parts.length - 2].matches("[a-z]{2,3}")) {
+    if (parts.length >= 2 && ISO_LANGUAGES.contains(parts[parts.length - 2])) {
       return parts[parts.length - 2];
     }
-    Matcher m = Pattern.compile("[-_.]([a-z]{2,3})(?:\\.[a-z]+)?$").matcher(parts[parts.length - 1]);
-    return m.find() ? m.group(1) : null;
+    Matcher m = LANG_SUFFIX.matcher(parts[parts.length - 1]);
+    return m.find() && ISO_LANGUAGES.contains(m.group(1)) ? m.group(1) : null;
   }
+
+  private static final Pattern LANG_SUFFIX = Pattern.compile("[-_]([a-z]{2,3})(?:\\.[a-z0-9]+)?$");
+  private static final java.util.Set<String> ISO_LANGUAGES =
+      java.util.Set.of(java.util.Locale.getISOLanguages());
 }

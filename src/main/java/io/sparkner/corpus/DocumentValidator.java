@@ -22,6 +22,8 @@ public final class DocumentValidator implements Serializable {
   }
 
   /**
+   * @param file where the record came from: documents name its kind as their source, quarantined
+   *     records the file
    * @param corpusTypes the corpus' own type names and the label-space type each one stands for, or
    *     null when the corpus format allows any type name as it is
    * @param iobRepairs carried into the document for the summary
@@ -29,13 +31,14 @@ public final class DocumentValidator implements Serializable {
   public ReadResult validate(
       String id,
       String lang,
-      String source,
+      SourceFile file,
       String split,
       String text,
       List<RawEntity> raw,
       Map<String, String> corpusTypes,
       String rawRecord,
       int iobRepairs) {
+    String source = file.label();
     if (text.isBlank()) {
       return Quarantined.of(id, source, rawRecord, Reason.EMPTY_TEXT, "text is empty or blank");
     }
@@ -116,7 +119,7 @@ public final class DocumentValidator implements Serializable {
       }
       entities.add(new Entity(e.start(), e.end(), mapped));
     }
-    return new Document(id, lang, source, split, text, entities, dropped, iobRepairs);
+    return new Document(id, lang, file.kind(), split, text, entities, dropped, iobRepairs);
   }
 
   private static boolean validTypeName(String type) {

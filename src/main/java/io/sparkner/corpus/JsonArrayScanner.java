@@ -9,13 +9,18 @@ import java.io.UncheckedIOException;
  * without parsing them, so that one malformed record can be quarantined with its own text while
  * the records around it are still read. It tracks only strings, escapes and bracket depth.
  *
- * <p>A record whose brackets do not balance swallows what follows it up to the point where the
- * depth returns to zero (or the end of the file): that text comes out as one raw element, which
- * then fails to parse and is quarantined whole.
+ * <p>A record whose brackets do not balance would swallow what follows it. When such a chunk fails
+ * to parse, {@link #resync} cuts it at the first later line that opens an object at the column
+ * where the broken record started (the next record, in one-record-per-line and in pretty-printed
+ * files) and reads the rest again, so only the broken record is lost to quarantine.
  */
 final class JsonArrayScanner {
   private final Reader in;
+  private final StringBuilder pending = new StringBuilder();
+  private int pendingAt;
   private int pushedBack = -2;
+  private int column;
+  private int elementColumn;
   private boolean arrayOpened;
   private boolean finished;
 
@@ -53,6 +58,7 @@ final class JsonArrayScanner {
       }
       return null;
     }
+    elementColumn = column - 1;
     StringBuilder sb = new StringBuilder();
     int depth = 0;
     boolean inString = false;
@@ -98,6 +104,36 @@ final class JsonArrayScanner {
     return sb.toString();
   }
 
+  /**
+   * Given the raw text of an element that failed to parse, returns the part that belongs to the
+   * broken record and queues the rest to be read again; returns {@code raw} unchanged when no later
+   * line opens an object at the record's column.
+   */
+  String resync(String raw) {
+    int lineStart = raw.indexOf('\n');
+    while (lineStart >= 0) {
+      int i = lineStart + 1;
+      int col = 0;
+      while (i < raw.length() && (raw.charAt(i) == ' ' || raw.charAt(i) == '\t')) {
+        i++;
+        col++;
+      }
+      if (i < raw.length() && raw.charAt(i) == '{' && col == elementColumn) {
+        String tail = raw.substring(lineStart + 1);
+        if (pushedBack != -2) {
+          tail += (char) pushedBack;
+          pushedBack = -2;
+        }
+        pending.insert(pendingAt, tail);
+        finished = false;
+        column = 0;
+        return raw.substring(0, lineStart).stripTrailing();
+      }
+      lineStart = raw.indexOf('\n', lineStart + 1);
+    }
+    return raw;
+  }
+
   private int skipWhitespaceAndCommas() {
     int c = read();
     while (c != -1 && (Character.isWhitespace(c) || c == ',' || c == '\uFEFF')) {
@@ -107,15 +143,24 @@ final class JsonArrayScanner {
   }
 
   private int read() {
+    int c;
     if (pushedBack != -2) {
-      int c = pushedBack;
+      c = pushedBack;
       pushedBack = -2;
-      return c;
+    } else if (pendingAt < pending.length()) {
+      c = pending.charAt(pendingAt++);
+      if (pendingAt == pending.length()) {
+        pending.setLength(0);
+        pendingAt = 0;
+      }
+    } else {
+      try {
+        c = in.read();
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
     }
-    try {
-      return in.read();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    column = c == '\n' ? 0 : column + 1;
+    return c;
   }
 }

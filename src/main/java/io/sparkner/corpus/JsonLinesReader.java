@@ -133,6 +133,6 @@ public final class JsonLinesReader {
             "split '" + node.get("split").asText() + "' is not train, validation/dev or test");
       }
     }
-    return validator.validate(id, lang, "jsonl", split, text.asText(), raws, null, raw, 0);
+    return validator.validate(id, lang, file, split, text.asText(), raws, null, raw, 0);
   }
 }

@@ -12,7 +12,19 @@ package io.sparkner.corpus;
 public record Quarantined(String id, String source, String raw, String reason, String detail)
     implements ReadResult {
 
+  private static final int MAX_DETAIL = 300;
+
   public static Quarantined of(String id, String source, String raw, Reason reason, String detail) {
-    return new Quarantined(id, source, raw, reason.key(), detail);
+    return new Quarantined(id, source, raw, reason.key(), shorten(detail));
+  }
+
+  /** Parser messages can quote the whole input: keep the first line, bounded. */
+  private static String shorten(String detail) {
+    if (detail == null) {
+      return null;
+    }
+    int nl = detail.indexOf('\n');
+    String d = nl >= 0 ? detail.substring(0, nl) : detail;
+    return d.length() > MAX_DETAIL ? d.substring(0, MAX_DETAIL) + "..." : d;
   }
 }

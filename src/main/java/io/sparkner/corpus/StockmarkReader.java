@@ -47,7 +47,7 @@ public final class StockmarkReader {
           throw new NoSuchElementException();
         }
         String raw = nextRaw;
-        ReadResult r = parse(raw, index++, file, lang, occurrences);
+        ReadResult r = parse(scanner, raw, index++, file, lang, occurrences);
         nextRaw = scanner.next();
         return r;
       }
@@ -55,14 +55,16 @@ public final class StockmarkReader {
   }
 
   private ReadResult parse(
+      JsonArrayScanner scanner,
       String raw, int index, SourceFile file, String lang, Map<String, Integer> occurrences) {
     String fallbackId = file.name() + "#" + index;
     JsonNode node;
     try {
       node = JSON.readTree(raw);
     } catch (JsonProcessingException e) {
+      String broken = scanner.resync(raw);
       return Quarantined.of(
-          fallbackId, file.label(), raw, Reason.MALFORMED_JSON, e.getOriginalMessage());
+          fallbackId, file.label(), broken, Reason.MALFORMED_JSON, e.getOriginalMessage());
     }
     if (node == null || !node.isObject()) {
       return Quarantined.of(
@@ -116,7 +118,7 @@ public final class StockmarkReader {
     return validator.validate(
         id,
         lang,
-        "stockmark",
+        file,
         Splits.of(seed, curid),
         text.asText(),
         raws,

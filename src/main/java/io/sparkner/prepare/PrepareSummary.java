@@ -64,6 +64,7 @@ public final class PrepareSummary {
     root.put("scheme", labels.scheme().name());
     ArrayNode l = root.putArray("labels");
     labels.labels().forEach(l::add);
+    root.put("output", options.output());
     root.put("tokenizer", options.tokenizer());
     root.put("max_length", options.align().maxLength());
     root.put("stride", options.align().stride());

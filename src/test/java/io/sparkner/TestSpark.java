@@ -1,0 +1,27 @@
+package io.sparkner;
+
+import org.apache.spark.sql.SparkSession;
+
+/** One real local Spark session for the whole test JVM (starting one takes seconds). */
+public final class TestSpark {
+  private static SparkSession session;
+
+  private TestSpark() {}
+
+  public static synchronized SparkSession session() {
+    if (session == null) {
+      session =
+          SparkSession.builder()
+              .master("local[2]")
+              .appName("sparkner-tests")
+              .config("spark.ui.enabled", false)
+              .config("spark.sql.shuffle.partitions", 4)
+              .config("spark.driver.host", "127.0.0.1")
+              .config("spark.driver.bindAddress", "127.0.0.1")
+              .getOrCreate();
+      session.sparkContext().setLogLevel("WARN");
+      Runtime.getRuntime().addShutdownHook(new Thread(session::stop));
+    }
+    return session;
+  }
+}

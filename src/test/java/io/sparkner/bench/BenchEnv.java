@@ -1,0 +1,129 @@
+package io.sparkner.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * What every benchmark records next to its figures (commit, machine, JVM, date), and the small
+ * statistics it reports (median and spread of repeated timings). Benchmarks are plain {@code main}
+ * programs run by {@code bench/run}; they are not tests.
+ */
+public final class BenchEnv {
+  public static final ObjectMapper JSON = new ObjectMapper();
+
+  private BenchEnv() {}
+
+  /** The repository root: {@code -Dsparkner.home}, else the working directory. */
+  public static Path root() {
+    return Path.of(System.getProperty("sparkner.home", ".")).toAbsolutePath().normalize();
+  }
+
+  /** commit, dirty flag, machine, cores, CPU model, memory, JVM, date. */
+  public static ObjectNode describe() {
+    ObjectNode env = JSON.createObjectNode();
+    env.put("commit", run("git", "rev-parse", "--short", "HEAD"));
+    env.put("worktree_dirty", !run("git", "status", "--porcelain", "--untracked-files=no").isEmpty());
+    env.put("arch", run("uname", "-m"));
+    env.put("nproc", run("nproc"));
+    env.put("cpu_model", cpuModel());
+    env.put("mem_total", memTotal());
+    env.put("jvm", System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"));
+    env.put("jvm_max_heap_mib", Runtime.getRuntime().maxMemory() >> 20);
+    env.put("available_processors", Runtime.getRuntime().availableProcessors());
+    env.put("date", OffsetDateTime.now(ZoneOffset.UTC).format(DateTimeFormatter.ISO_OFFSET_DATE_TIME));
+    return env;
+  }
+
+  /** "x86_64, 2 cores, AMD EPYC" — the machine column of BENCHMARKS.md. */
+  public static String machine(ObjectNode env) {
+    return env.path("arch").asText() + ", " + env.path("nproc").asText() + " cores, "
+        + env.path("cpu_model").asText() + ", " + env.path("mem_total").asText();
+  }
+
+  /** median, min, max, spread (max-min)/median of some timings or rates. */
+  public static ObjectNode stats(List<Double> values) {
+    double[] v = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+    ObjectNode s = JSON.createObjectNode();
+    double med = median(v);
+    s.put("median", round(med));
+    s.put("min", round(v[0]));
+    s.put("max", round(v[v.length - 1]));
+    s.put("spread_pct", round(100 * (v[v.length - 1] - v[0]) / med));
+    ArrayNode all = s.putArray("all");
+    values.forEach(x -> all.add(round(x)));
+    return s;
+  }
+
+  public static double median(List<Double> values) {
+    return median(values.stream().mapToDouble(Double::doubleValue).sorted().toArray());
+  }
+
+  private static double median(double[] sorted) {
+    int n = sorted.length;
+    return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+  }
+
+  public static double round(double x) {
+    return Math.round(x * 1000) / 1000.0;
+  }
+
+  public static void writeJson(Path file, ObjectNode root) {
+    try {
+      Files.createDirectories(file.getParent());
+      Files.writeString(
+          file, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root) + "\n", StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static String cpuModel() {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+        if (line.startsWith("model name")) {
+          return line.substring(line.indexOf(':') + 1).trim();
+        }
+      }
+    } catch (IOException | UncheckedIOException ignored) {
+      // not Linux
+    }
+    return System.getProperty("os.arch");
+  }
+
+  private static String memTotal() {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
+        if (line.startsWith("MemTotal:")) {
+          long kib = Long.parseLong(line.replaceAll("[^0-9]", ""));
+          return Math.round(kib / 1024.0 / 1024.0) + " GiB";
+        }
+      }
+    } catch (IOException | UncheckedIOException | NumberFormatException ignored) {
+      // not Linux
+    }
+    return "?";
+  }
+
+  private static String run(String... cmd) {
+    try {
+      Process p = new ProcessBuilder(cmd).directory(root().toFile()).redirectErrorStream(true).start();
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+      p.waitFor(10, TimeUnit.SECONDS);
+      return p.exitValue() == 0 ? out : "?";
+    } catch (IOException | InterruptedException | IllegalThreadStateException e) {
+      return "? (" + Arrays.toString(cmd) + ": " + e.getMessage() + ")";
+    }
+  }
+}
