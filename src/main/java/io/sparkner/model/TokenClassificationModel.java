@@ -1,0 +1,150 @@
+package io.sparkner.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Parameter;
+import ai.djl.training.ParameterStore;
+import ai.djl.util.PairList;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * BERT, RoBERTa or XLM-RoBERTa with a token-classification head (dropout + linear), as {@code
+ * BertForTokenClassification} / {@code XLMRobertaForTokenClassification}: parameters are named
+ * exactly as in their checkpoints ({@code bert.*} or {@code roberta.*}, {@code classifier.*}).
+ *
+ * <p>The parameter arrays live in the model's own {@link NDManager}; computations of a step should
+ * run in a sub-manager that is closed after the step.
+ */
+public final class TokenClassificationModel extends HfBlock implements AutoCloseable {
+  private final ModelConfig config;
+  private final NDManager manager;
+  private final Embeddings embeddings;
+  private final List<TransformerLayer> layers = new ArrayList<>();
+  private final Dense classifier;
+  private final Map<String, Parameter> byName;
+
+  public TokenClassificationModel(ModelConfig config, NDManager manager) {
+    this.config = config;
+    this.manager = manager;
+    String p = config.prefix() + ".";
+    embeddings = child(p + "embeddings", new Embeddings(config));
+    for (int i = 0; i < config.numHiddenLayers; i++) {
+      layers.add(child(p + "encoder.layer." + i, new TransformerLayer(config)));
+    }
+    classifier = child("classifier", new Dense());
+    Map<String, Parameter> named = new LinkedHashMap<>();
+    namedParameters("", named);
+    byName = Collections.unmodifiableMap(named);
+  }
+
+  public ModelConfig config() {
+    return config;
+  }
+
+  public NDManager manager() {
+    return manager;
+  }
+
+  /** Every parameter by its Hugging Face name, in checkpoint order. */
+  public Map<String, Parameter> parameters() {
+    return byName;
+  }
+
+  /** The shape each parameter has under this config. */
+  public Map<String, long[]> parameterShapes() {
+    Map<String, long[]> out = new LinkedHashMap<>();
+    long h = config.hiddenSize;
+    String p = config.prefix() + ".";
+    out.put(p + "embeddings.word_embeddings.weight", new long[] {config.vocabSize, h});
+    out.put(p + "embeddings.position_embeddings.weight", new long[] {config.maxPositionEmbeddings, h});
+    out.put(p + "embeddings.token_type_embeddings.weight", new long[] {config.typeVocabSize, h});
+    out.put(p + "embeddings.LayerNorm.weight", new long[] {h});
+    out.put(p + "embeddings.LayerNorm.bias", new long[] {h});
+    for (int i = 0; i < config.numHiddenLayers; i++) {
+      String l = p + "encoder.layer." + i + ".";
+      for (String qkv : List.of("attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense")) {
+        out.put(l + qkv + ".weight", new long[] {h, h});
+        out.put(l + qkv + ".bias", new long[] {h});
+      }
+      out.put(l + "attention.output.LayerNorm.weight", new long[] {h});
+      out.put(l + "attention.output.LayerNorm.bias", new long[] {h});
+      out.put(l + "intermediate.dense.weight", new long[] {config.intermediateSize, h});
+      out.put(l + "intermediate.dense.bias", new long[] {config.intermediateSize});
+      out.put(l + "output.dense.weight", new long[] {h, config.intermediateSize});
+      out.put(l + "output.dense.bias", new long[] {h});
+      out.put(l + "output.LayerNorm.weight", new long[] {h});
+      out.put(l + "output.LayerNorm.bias", new long[] {h});
+    }
+    out.put("classifier.weight", new long[] {config.numLabels(), h});
+    out.put("classifier.bias", new long[] {config.numLabels()});
+    return out;
+  }
+
+  /**
+   * The encoder's last hidden state [batch, length, hidden].
+   *
+   * @param inputIds int64 [batch, length]
+   * @param attentionMask [batch, length], 1 for tokens, 0 for padding
+   * @param tokenTypeIds int64 [batch, length], or null for all zeros
+   */
+  public NDArray encode(NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds, boolean training) {
+    NDArray h = embeddings.forward(inputIds, tokenTypeIds, training);
+    NDArray additive = additiveMask(attentionMask, h.getDataType());
+    for (TransformerLayer layer : layers) {
+      h = layer.forward(h, additive, training);
+    }
+    return h;
+  }
+
+  /** Token-classification logits [batch, length, labels]. */
+  public NDArray logits(NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds, boolean training) {
+    NDArray h = encode(inputIds, attentionMask, tokenTypeIds, training);
+    return classifier.forward(dropout(h, config.classifierDropout, training), training);
+  }
+
+  /** (1 - mask) × the dtype's minimum, broadcast over heads and query positions, as HF does. */
+  static NDArray additiveMask(NDArray attentionMask, DataType dtype) {
+    float min = dtype == DataType.FLOAT16 ? -65504f : -Float.MAX_VALUE;
+    long b = attentionMask.getShape().get(0);
+    long l = attentionMask.getShape().get(1);
+    return attentionMask.toType(dtype, false).neg().add(1).mul(min).reshape(b, 1, 1, l);
+  }
+
+  /** Marks every parameter as a leaf that collects gradients (or not). */
+  public void setRequiresGradient(boolean requires) {
+    for (Parameter p : byName.values()) {
+      p.getArray().setRequiresGradient(requires);
+    }
+  }
+
+  /** The parameters' data type. */
+  public DataType dataType() {
+    return byName.values().iterator().next().getArray().getDataType();
+  }
+
+  /** DJL's generic entry: inputs (input_ids, attention_mask[, token_type_ids]) → (logits). */
+  @Override
+  protected NDList forwardInternal(
+      ParameterStore store, NDList inputs, boolean training, PairList<String, Object> params) {
+    NDArray types = inputs.size() > 2 ? inputs.get(2) : null;
+    return new NDList(logits(inputs.get(0), inputs.get(1), types, training));
+  }
+
+  @Override
+  public Shape[] getOutputShapes(Shape[] inputShapes) {
+    Shape in = inputShapes[0];
+    return new Shape[] {new Shape(in.get(0), in.get(1), config.numLabels())};
+  }
+
+  @Override
+  public void close() {
+    manager.close();
+  }
+}

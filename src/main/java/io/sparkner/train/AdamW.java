@@ -1,0 +1,95 @@
+package io.sparkner.train;
+
+import java.io.Serializable;
+
+/**
+ * AdamW (decoupled weight decay, as {@code torch.optim.AdamW} and the HF Trainer use it) over a
+ * contiguous range {@code [from, to)} of the flat parameter space: the whole space on one
+ * replica, a 1/N shard under ZeRO 1 and 2. Holds that range's fp32 master weights and the moments
+ * m and v: 12 bytes per parameter of the range.
+ */
+public final class AdamW implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  private final long from;
+  private final float[] master;
+  private final float[] m;
+  private final float[] v;
+  private final boolean[] decay;
+  private long step;
+
+  /**
+   * @param master the range's initial values (kept, not copied)
+   * @param decay per element of the range, whether weight decay applies
+   */
+  public AdamW(long from, float[] master, boolean[] decay) {
+    this.from = from;
+    this.master = master;
+    this.m = new float[master.length];
+    this.v = new float[master.length];
+    this.decay = decay;
+  }
+
+  public long from() {
+    return from;
+  }
+
+  public long to() {
+    return from + master.length;
+  }
+
+  public float[] master() {
+    return master;
+  }
+
+  public long step() {
+    return step;
+  }
+
+  /** Bytes of optimizer state this replica holds: master weights, m and v in float32. */
+  public long stateBytes() {
+    return 4L * (master.length + m.length + v.length);
+  }
+
+  /**
+   * One update with {@code grad} (the range's gradients, already unscaled and clipped), as
+   * torch.optim.AdamW: p -= lr·wd·p; m = β1·m + (1-β1)·g; v = β2·v + (1-β2)·g²; p -= lr·m̂/(√v̂+ε).
+   */
+  public void update(float[] grad, double lr, double beta1, double beta2, double eps, double weightDecay) {
+    step++;
+    double bc1 = 1 - Math.pow(beta1, step);
+    double bc2 = 1 - Math.pow(beta2, step);
+    float stepSize = (float) (lr / bc1);
+    float sqrtBc2 = (float) Math.sqrt(bc2);
+    float decayFactor = (float) (1 - lr * weightDecay);
+    float b1 = (float) beta1;
+    float b2 = (float) beta2;
+    float oneMinusB1 = (float) (1 - beta1);
+    float oneMinusB2 = (float) (1 - beta2);
+    float e = (float) eps;
+    for (int i = 0; i < master.length; i++) {
+      float g = grad[i];
+      float p = decay[i] ? master[i] * decayFactor : master[i];
+      float mi = b1 * m[i] + oneMinusB1 * g;
+      float vi = b2 * v[i] + oneMinusB2 * g * g;
+      m[i] = mi;
+      v[i] = vi;
+      master[i] = p - stepSize * mi / ((float) Math.sqrt(vi) / sqrtBc2 + e);
+    }
+  }
+
+  /** The moments, for checkpoints. */
+  public float[] firstMoment() {
+    return m;
+  }
+
+  public float[] secondMoment() {
+    return v;
+  }
+
+  public void restore(long steps, float[] firstMoment, float[] secondMoment) {
+    this.step = steps;
+    System.arraycopy(firstMoment, 0, m, 0, m.length);
+    System.arraycopy(secondMoment, 0, v, 0, v.length);
+  }
+}

@@ -1,0 +1,18 @@
+package io.sparkner.train;
+
+import java.io.Serializable;
+
+/** One model input window of the {@code features} table: token ids and labels (-100 = no loss). */
+public record Example(String id, int window, int[] inputIds, int[] labels) implements Serializable {
+
+  /** Tokens that take part in the loss. */
+  public int labelled() {
+    int n = 0;
+    for (int l : labels) {
+      if (l >= 0) {
+        n++;
+      }
+    }
+    return n;
+  }
+}

@@ -1,0 +1,123 @@
+package io.sparkner.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Parameter;
+import io.sparkner.model.TokenClassificationModel;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The model's parameters laid end to end in one float32 index space, in checkpoint order: the
+ * space in which gradients are exchanged, clipped and applied and in which ZeRO shards the
+ * optimizer. Moves gradients out of the (float32 or float16) model and updated values back in.
+ */
+public final class FlatParameters {
+  /** One parameter's place in the flat space. */
+  public record Slot(String name, Parameter parameter, long offset, long size, boolean decay) {}
+
+  private final List<Slot> slots = new ArrayList<>();
+  private final long size;
+
+  public FlatParameters(TokenClassificationModel model) {
+    long offset = 0;
+    for (Map.Entry<String, Parameter> e : model.parameters().entrySet()) {
+      long n = e.getValue().getArray().size();
+      slots.add(new Slot(e.getKey(), e.getValue(), offset, n, decays(e.getKey())));
+      offset += n;
+    }
+    size = offset;
+  }
+
+  /**
+   * Weight decay applies to weights, not to biases and LayerNorm parameters (the split of the HF
+   * Trainer's {@code get_decay_parameter_names}).
+   */
+  static boolean decays(String name) {
+    return !(name.endsWith(".bias") || name.contains("LayerNorm"));
+  }
+
+  public long size() {
+    return size;
+  }
+
+  public List<Slot> slots() {
+    return slots;
+  }
+
+  /** Copies every gradient into {@code out} (length {@link #size()}), as float32; absent = 0. */
+  public void gradientsInto(float[] out) {
+    for (Slot s : slots) {
+      NDArray p = s.parameter().getArray();
+      int at = Math.toIntExact(s.offset());
+      if (!p.hasGradient()) {
+        java.util.Arrays.fill(out, at, at + Math.toIntExact(s.size()), 0f);
+        continue;
+      }
+      try (NDArray g = p.getGradient()) {
+        float[] v;
+        if (g.getDataType() == DataType.FLOAT32) {
+          v = g.toFloatArray();
+        } else {
+          try (NDArray f = g.toType(DataType.FLOAT32, false)) {
+            v = f.toFloatArray();
+          }
+        }
+        System.arraycopy(v, 0, out, at, v.length);
+      }
+    }
+  }
+
+  /** Zeroes every gradient in place, ready for the next accumulation. */
+  public void zeroGradients() {
+    try (Autograd.Scope ignored = Autograd.paused()) {
+      for (Slot s : slots) {
+        NDArray p = s.parameter().getArray();
+        if (p.hasGradient()) {
+          try (NDArray g = p.getGradient()) {
+            g.subi(g);
+          }
+        }
+      }
+    }
+  }
+
+  /** Writes {@code values} (float32, the flat space) into the model's parameters in place. */
+  public void valuesFrom(float[] values, NDManager scratch) {
+    try (Autograd.Scope ignored = Autograd.paused();
+        NDManager m = scratch.newSubManager()) {
+      NDIndex all = new NDIndex("...");
+      for (Slot s : slots) {
+        NDArray p = s.parameter().getArray();
+        float[] part = new float[Math.toIntExact(s.size())];
+        System.arraycopy(values, Math.toIntExact(s.offset()), part, 0, part.length);
+        NDArray v = m.create(part, p.getShape());
+        if (p.getDataType() != DataType.FLOAT32) {
+          v = v.toType(p.getDataType(), false);
+        }
+        p.set(all, v);
+      }
+    }
+  }
+
+  /** The current parameter values in the flat space, as float32. */
+  public float[] values() {
+    float[] out = new float[Math.toIntExact(size)];
+    for (Slot s : slots) {
+      NDArray p = s.parameter().getArray();
+      float[] v =
+          p.getDataType() == DataType.FLOAT32 ? p.toFloatArray() : p.toType(DataType.FLOAT32, false).toFloatArray();
+      System.arraycopy(v, 0, out, Math.toIntExact(s.offset()), v.length);
+    }
+    return out;
+  }
+
+  /** The shape of a slot's parameter. */
+  public static Shape shapeOf(Slot s) {
+    return s.parameter().getArray().getShape();
+  }
+}

@@ -1,0 +1,284 @@
+package io.sparkner.train;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import io.sparkner.model.TokenClassificationModel;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * The training loop: one replica's view of data-parallel training, written so that distribution
+ * only swaps the {@link GradientExchange}. Everything a step does happens in {@link #step}, top to
+ * bottom: forward/backward over this rank's micro-batches of the global batch, gradient exchange,
+ * overflow check, unscale, global-norm clipping, AdamW on this rank's shard of fp32 master weights,
+ * parameters back into the model.
+ *
+ * <p>The loss of a step is the summed cross-entropy over the labelled tokens of the whole global
+ * batch divided by their count (known before the step), so N replicas with batch b compute what
+ * one replica with batch N·b computes.
+ */
+public final class Trainer {
+  private final TokenClassificationModel model;
+  private final TrainConfig config;
+  private final GradientExchange exchange;
+  private final Hooks hooks;
+  private final FlatParameters flat;
+  private final AdamW optimizer;
+  private final LossScaler scaler;
+  private final float[] gradients;
+  private final float[] values;
+  private final int padTokenId;
+  private TrainState state = new TrainState(0, 0, 0, 0);
+
+  /** Where a run reports and persists; every method may do nothing. */
+  public interface Hooks {
+    /** Called every {@code logging_steps} steps on every rank. */
+    default void log(StepMetrics metrics) {}
+
+    /** Called at the end of each epoch; returns evaluation metrics to log, or null. */
+    default void epochEnd(int epoch, Trainer trainer) {}
+
+    /** Called every {@code save_steps} steps and at the end, after the step's update. */
+    default void save(Trainer trainer) {}
+  }
+
+  /** Where the run is: steps taken, updates applied (skipped fp16 steps are not), position in data. */
+  public record TrainState(long globalStep, long optimizerStep, int epoch, long stepInEpoch)
+      implements java.io.Serializable {}
+
+  /** What one logging interval saw. */
+  public record StepMetrics(
+      long step,
+      long totalSteps,
+      double epoch,
+      double loss,
+      double learningRate,
+      double lossScale,
+      double gradNorm,
+      double tokensPerSecond,
+      double stepSeconds,
+      long skippedSteps) {}
+
+  public Trainer(TokenClassificationModel model, TrainConfig config, GradientExchange exchange, Hooks hooks) {
+    this.model = model;
+    this.config = config;
+    this.exchange = exchange;
+    this.hooks = hooks;
+    this.flat = new FlatParameters(model);
+    this.padTokenId = model.config().padTokenId;
+    long size = flat.size();
+    long from = exchange.shardFrom(size);
+    long to = exchange.shardTo(size);
+    this.values = flat.values();
+    float[] master = new float[Math.toIntExact(to - from)];
+    System.arraycopy(values, Math.toIntExact(from), master, 0, master.length);
+    boolean[] decay = new boolean[master.length];
+    for (FlatParameters.Slot s : flat.slots()) {
+      long a = Math.max(from, s.offset());
+      long b = Math.min(to, s.offset() + s.size());
+      for (long i = a; i < b; i++) {
+        decay[(int) (i - from)] = s.decay();
+      }
+    }
+    this.optimizer = new AdamW(from, master, decay);
+    this.gradients = new float[Math.toIntExact(size)];
+    this.scaler = LossScaler.of(config.lossScaler());
+    model.setRequiresGradient(true);
+  }
+
+  public TokenClassificationModel model() {
+    return model;
+  }
+
+  public TrainConfig config() {
+    return config;
+  }
+
+  public TrainState state() {
+    return state;
+  }
+
+  public AdamW optimizer() {
+    return optimizer;
+  }
+
+  public LossScaler scaler() {
+    return scaler;
+  }
+
+  public FlatParameters flat() {
+    return flat;
+  }
+
+  /** The full fp32 parameter values after the last update (what a checkpoint saves). */
+  public float[] parameterValues() {
+    return values;
+  }
+
+  /** Continues from a checkpoint: position, optimizer moments and loss scale. */
+  public void resume(TrainState at, long adamSteps, float[] m, float[] v, double[] scalerState) {
+    this.state = at;
+    optimizer.restore(adamSteps, m, v);
+    scaler.restore(scalerState);
+  }
+
+  /** Trains over {@code examples} (this run's whole training set, identical on every rank). */
+  public void train(List<Example> examples) {
+    List<StepOutcome> interval = new ArrayList<>();
+    long skipped = 0;
+    while (state.globalStep() < config.totalSteps()) {
+      int epoch = state.epoch();
+      int[] order = order(examples.size(), epoch);
+      for (long b = state.stepInEpoch(); b < config.stepsPerEpoch() && state.globalStep() < config.totalSteps(); b++) {
+        int from = (int) (b * config.globalBatch());
+        int to = (int) Math.min(order.length, from + (long) config.globalBatch());
+        List<Example> global = new ArrayList<>(to - from);
+        for (int i = from; i < to; i++) {
+          global.add(examples.get(order[i]));
+        }
+        StepOutcome o = step(global);
+        skipped += o.skipped ? 1 : 0;
+        interval.add(o);
+        boolean lastOfEpoch = b + 1 == config.stepsPerEpoch();
+        state =
+            new TrainState(
+                state.globalStep() + 1,
+                state.optimizerStep() + (o.skipped ? 0 : 1),
+                lastOfEpoch ? epoch + 1 : epoch,
+                lastOfEpoch ? 0 : b + 1);
+        if (state.globalStep() % Math.max(1, config.loggingSteps()) == 0 || state.globalStep() == config.totalSteps()) {
+          hooks.log(summarize(interval, skipped));
+          interval.clear();
+        }
+        if (config.saveSteps() > 0 && state.globalStep() % config.saveSteps() == 0) {
+          hooks.save(this);
+        }
+      }
+      if (state.stepInEpoch() == 0 && state.epoch() > epoch) {
+        hooks.epochEnd(epoch, this);
+      }
+    }
+    hooks.save(this);
+  }
+
+  /** The data order of an epoch: a permutation from (data seed, epoch), the same on every rank. */
+  int[] order(int n, int epoch) {
+    int[] p = new int[n];
+    for (int i = 0; i < n; i++) {
+      p[i] = i;
+    }
+    Random r = new Random(config.dataSeed() * 1_000_003L + epoch);
+    for (int i = n - 1; i > 0; i--) {
+      int j = r.nextInt(i + 1);
+      int t = p[i];
+      p[i] = p[j];
+      p[j] = t;
+    }
+    return p;
+  }
+
+  private record StepOutcome(double loss, double lr, double scale, double gradNorm, long tokens, double seconds, boolean skipped) {}
+
+  /** One optimizer step over one global batch. */
+  private StepOutcome step(List<Example> global) {
+    long t0 = System.nanoTime();
+    long step = state.globalStep();
+    double lr = config.lrAt(state.optimizerStep());
+    double scale = scaler.scale();
+    int n = exchange.replicas();
+    int rank = exchange.rank();
+    int micro = config.microBatch();
+    long labelled = 0;
+    for (Example e : global) {
+      labelled += e.labelled();
+    }
+    double denominator = Math.max(1, labelled);
+
+    // forward and backward over this rank's micro-batches; gradients accumulate in the model
+    double lossSum = 0;
+    long tokens = 0;
+    for (int a = 0; a < config.accumulation(); a++) {
+      int from = Math.min(global.size(), (a * n + rank) * micro);
+      int to = Math.min(global.size(), from + micro);
+      if (from >= to) {
+        continue;
+      }
+      // dropout masks depend on (seed, step, micro-batch, rank) only: reproducible and resumable
+      Engine.getInstance().setRandomSeed((int) (config.seed() * 7919 + step * 131 + a * 17L + rank));
+      try (NDManager scope = model.manager().newSubManager();
+          Autograd.Scope rec = Autograd.recording()) {
+        Batch batch = Batch.of(global.subList(from, to), padTokenId, scope);
+        NDArray logits = model.logits(batch.inputIds(), batch.attentionMask(), null, true);
+        NDArray sum = batch.crossEntropySum(logits);
+        lossSum += sum.getFloat();
+        Autograd.backward(sum.mul(scale / denominator));
+        tokens += batch.tokens();
+      }
+    }
+
+    flat.gradientsInto(gradients);
+    flat.zeroGradients();
+    exchange.reduceGradients(gradients, step);
+    long from = optimizer.from();
+    int len = (int) (optimizer.to() - from);
+    float[] shard = new float[len];
+    System.arraycopy(gradients, (int) from, shard, 0, len);
+
+    // overflow and norm are global: every rank takes the same decision
+    double localOverflow = LossScaler.overflowed(shard) ? 1 : 0;
+    double sq = 0;
+    for (float g : shard) {
+      sq += (double) g * g;
+    }
+    double[] global3 = exchange.allReduceSum(new double[] {localOverflow, sq, lossSum, tokens}, step);
+    boolean overflow = global3[0] > 0;
+    double loss = global3[2] / denominator;
+    scaler.update(overflow);
+    if (overflow) {
+      return new StepOutcome(loss, lr, scale, Double.NaN, (long) global3[3], (System.nanoTime() - t0) / 1e9, true);
+    }
+    double norm = Math.sqrt(global3[1]) / scale;
+    double coef = 1.0 / scale;
+    if (config.maxGradNorm() > 0) {
+      double clip = config.maxGradNorm() / (norm + 1e-6); // torch.nn.utils.clip_grad_norm_
+      if (clip < 1) {
+        coef *= clip;
+      }
+    }
+    float c = (float) coef;
+    for (int i = 0; i < len; i++) {
+      shard[i] *= c;
+    }
+    optimizer.update(shard, lr, config.beta1(), config.beta2(), config.eps(), config.decoupledWeightDecay() ? config.weightDecay() : 0);
+    System.arraycopy(optimizer.master(), 0, values, (int) from, len);
+    exchange.gatherParameters(values, step);
+    flat.valuesFrom(values, model.manager());
+    return new StepOutcome(loss, lr, scale, norm, (long) global3[3], (System.nanoTime() - t0) / 1e9, false);
+  }
+
+  private StepMetrics summarize(List<StepOutcome> interval, long skipped) {
+    double loss = 0;
+    double seconds = 0;
+    long tokens = 0;
+    for (StepOutcome o : interval) {
+      loss += o.loss;
+      seconds += o.seconds;
+      tokens += o.tokens;
+    }
+    StepOutcome last = interval.get(interval.size() - 1);
+    double epoch = state.epoch() + (double) state.stepInEpoch() / config.stepsPerEpoch();
+    return new StepMetrics(
+        state.globalStep(),
+        config.totalSteps(),
+        epoch,
+        loss / interval.size(),
+        last.lr,
+        last.scale,
+        last.gradNorm,
+        tokens / Math.max(seconds, 1e-9),
+        seconds / interval.size(),
+        skipped);
+  }
+}
