@@ -9,6 +9,8 @@ import io.sparkner.corpus.TypeMap;
 import io.sparkner.prepare.PrepareJob;
 import io.sparkner.prepare.PrepareOptions;
 import io.sparkner.prepare.PrepareSummary;
+import io.sparkner.eval.EvaluateJob;
+import io.sparkner.train.TrainJob;
 import java.io.File;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -21,7 +23,8 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     description = {
       "Runs the pipeline end to end on the bundled sample data, on embedded local[2] Spark:",
-      "build a tokenizer -> prepare (Stockmark + PAN-X ja) -> ..."
+      "build a tokenizer -> prepare (Stockmark + PAN-X ja) -> init a tiny XLM-R-shaped model"
+          + " -> train -> evaluate on the test split"
     })
 final class DemoCommand implements Callable<Integer> {
 
@@ -32,7 +35,7 @@ final class DemoCommand implements Callable<Integer> {
   File output;
 
   @Override
-  public Integer call() {
+  public Integer call() throws java.io.IOException {
     File dataDir = data != null ? data : new File(System.getProperty("sparkner.home", "."), "data");
     if (!new File(dataDir, "stockmark/ner.json").isFile()) {
       throw new IllegalArgumentException(
@@ -42,12 +45,12 @@ final class DemoCommand implements Callable<Integer> {
     String stockmark = "stockmark:" + new File(dataDir, "stockmark/ner.json").getAbsolutePath();
     String panxJa = "panx:ja:" + new File(dataDir, "panx/ja").getAbsolutePath();
 
-    step("1/2 tokenizer: build an XLM-R-shaped unigram tokenizer from the sample");
+    step("1/5 tokenizer: build an XLM-R-shaped unigram tokenizer from the sample");
     TokenizerCommand.Build.build(List.of(stockmark, panxJa), "unigram", 4000, out + "/tokenizer");
 
     try (SparkSessions session = SparkSessions.start("demo", "local[2]")) {
       SparkSession spark = session.spark();
-      step("2/2 prepare: Stockmark + PAN-X ja -> documents, features, quarantine");
+      step("2/5 prepare: Stockmark + PAN-X ja -> documents, features, quarantine");
       PrepareSummary summary =
           PrepareJob.run(
               spark,
@@ -60,9 +63,34 @@ final class DemoCommand implements Callable<Integer> {
                   new AlignOptions(128, 32, true),
                   true));
       System.out.print(summary.toTable());
-      step("done: " + out);
+
+      step("3/5 init: a randomly initialised tiny XLM-R-shaped checkpoint");
+      InitCommand.init(
+          confFile("tiny-xlmr-config.json"), out + "/tokenizer", out + "/prepared/labels.json", out + "/tiny-model", 42);
+
+      step("4/5 train: fine-tune on the train split, evaluate on validation each epoch");
+      io.sparkner.storage.HadoopFiles.delete(out + "/trained", spark.sparkContext().hadoopConfiguration());
+      TrainJob.Result trained =
+          TrainJob.run(
+              spark,
+              new TrainJob.Options(out + "/prepared", out + "/tiny-model", out + "/trained", confFile("train-demo.json"), null, List.of()),
+              System.out);
+
+      step("5/5 evaluate: the test split");
+      var report = EvaluateJob.run(spark, new EvaluateJob.Options(trained.output(), out + "/prepared", "test", out + "/report", 32));
+      System.out.print(EvaluateJob.table(report));
+      step("done: " + out + " (model: trained/, report: report/report.json, metrics: trained/metrics.jsonl)");
       return 0;
     }
+  }
+
+  /** A file of the checkout's conf/ directory. */
+  private static String confFile(String name) {
+    File f = new File(System.getProperty("sparkner.home", "."), "conf/" + name);
+    if (!f.isFile()) {
+      throw new IllegalArgumentException("missing " + f + " (run the demo from a sparkner checkout)");
+    }
+    return f.getAbsolutePath();
   }
 
   private static void step(String what) {

@@ -11,6 +11,9 @@ import picocli.CommandLine.Command;
     description = "Distributed fine-tuning and batch scoring of transformer NER models on Spark.",
     subcommands = {
       PrepareCommand.class,
+      InitCommand.class,
+      TrainCommand.class,
+      EvaluateCommand.class,
       TokenizerCommand.class,
       DemoCommand.class,
       CommandLine.HelpCommand.class

@@ -4,6 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
 import java.util.List;
 
 /**
@@ -52,7 +54,8 @@ public record Batch(NDArray inputIds, NDArray attentionMask, NDArray labels, int
    * type); the trainer divides by the global batch's labelled-token count.
    */
   public NDArray crossEntropySum(NDArray logits) {
-    NDArray logp = logits.toType(DataType.FLOAT32, false).logSoftmax(-1);
+    // log_softmax with dtype=float32 upcasts inside the autograd graph; DJL's toType would detach
+    NDArray logp = JniUtils.logSoftmax((PtNDArray) logits, -1, DataType.FLOAT32);
     NDArray valid = labels.gte(0);
     NDArray safe = labels.mul(valid.toType(DataType.INT64, false));
     NDArray picked = logp.mul(safe.oneHot((int) logits.getShape().get(2))).sum(new int[] {2});

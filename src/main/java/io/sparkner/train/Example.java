@@ -2,8 +2,12 @@ package io.sparkner.train;
 
 import java.io.Serializable;
 
-/** One model input window of the {@code features} table: token ids and labels (-100 = no loss). */
-public record Example(String id, int window, int[] inputIds, int[] labels) implements Serializable {
+/**
+ * One model input window of the {@code features} table: token ids, labels (-100 = no loss) and
+ * each token's code-point span in the document ({@code -1} for special tokens).
+ */
+public record Example(String id, int window, int[] inputIds, int[] labels, int[] starts, int[] ends)
+    implements Serializable {
 
   /** Tokens that take part in the loss. */
   public int labelled() {

@@ -26,5 +26,13 @@ class DemoCommandTest {
     assertEquals(1100, summary.path("records_in").asLong());
     assertEquals(1100, summary.path("documents").asLong());
     assertTrue(r.out().contains("== done"), r.out());
+    // trained, evaluated, with the files a Hugging Face user expects
+    for (String f : new String[] {"config.json", "model.safetensors", "tokenizer.json", "metrics.jsonl"}) {
+      assertTrue(Files.isRegularFile(dir.resolve("trained").resolve(f)), f);
+    }
+    JsonNode report = new ObjectMapper().readTree(dir.resolve("report/report.json").toFile());
+    assertEquals("test", report.path("split").asText());
+    assertTrue(report.path("seqeval_default").path("micro").path("support").asLong() > 0);
+    assertTrue(Files.readAllLines(dir.resolve("trained/metrics.jsonl")).stream().anyMatch(l -> l.contains("eval_f1")));
   }
 }

@@ -1,0 +1,151 @@
+package io.sparkner.eval;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sparkner.align.Labels;
+import io.sparkner.corpus.Entity;
+import io.sparkner.model.TokenClassificationModel;
+import io.sparkner.prepare.PreparedData.GoldDocument;
+import io.sparkner.train.Autograd;
+import io.sparkner.train.Batch;
+import io.sparkner.train.Example;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Entity-level evaluation on documents: predicts every window, keeps each token's prediction from
+ * the window where it is most central (so overlapping windows count once), decodes predicted
+ * entities to code-point spans and scores them against the documents' gold spans, in seqeval's
+ * default (conlleval) and strict IOB2 modes, overall and per language; plus token accuracy and the
+ * token type confusion matrix.
+ */
+public final class Evaluator {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private Evaluator() {}
+
+  /** The scores of one evaluation. */
+  public record Result(
+      EntityScores standard, EntityScores strict, Map<String, EntityScores> byLang, TokenConfusion tokens) {
+    public ObjectNode toJson() {
+      ObjectNode root = JSON.createObjectNode();
+      root.set("seqeval_default", standard.toJson());
+      root.set("seqeval_strict", strict.toJson());
+      ObjectNode langs = root.putObject("by_lang");
+      byLang.forEach((l, s) -> langs.set(l, s.toJson()));
+      root.set("tokens", tokens.toJson());
+      return root;
+    }
+
+    public double f1() {
+      return standard.micro().f1();
+    }
+  }
+
+  public static Result evaluate(
+      TokenClassificationModel model, List<Example> windows, Map<String, GoldDocument> gold, Labels labels, int batchSize) {
+    Map<String, int[][]> predictions = predict(model, windows, batchSize);
+    Map<String, TreeMap<Long, int[]>> merged = new HashMap<>();
+    for (Example w : windows) {
+      int[] pred = predictions.get(w.id() + "#" + w.window())[0];
+      int content = 0;
+      for (int s : w.starts()) {
+        content += s >= 0 ? 1 : 0;
+      }
+      TreeMap<Long, int[]> tokens = merged.computeIfAbsent(w.id(), k -> new TreeMap<>());
+      int pos = 0;
+      for (int i = 0; i < w.inputIds().length; i++) {
+        if (w.starts()[i] < 0) {
+          continue;
+        }
+        int centrality = Math.min(pos, content - 1 - pos);
+        pos++;
+        long key = ((long) w.starts()[i] << 32) | w.ends()[i];
+        int[] prev = tokens.get(key);
+        if (prev == null || centrality > prev[4]) {
+          tokens.put(key, new int[] {w.starts()[i], w.ends()[i], w.labels()[i], pred[i], centrality});
+        }
+      }
+    }
+    EntityScores standard = new EntityScores();
+    EntityScores strict = new EntityScores();
+    Map<String, EntityScores> byLang = new TreeMap<>();
+    TokenConfusion confusion = new TokenConfusion();
+    for (GoldDocument doc : gold.values()) {
+      TreeMap<Long, int[]> tokens = merged.getOrDefault(doc.id(), new TreeMap<>());
+      int n = tokens.size();
+      int[] starts = new int[n];
+      int[] ends = new int[n];
+      int[] goldIds = new int[n];
+      int[] predIds = new int[n];
+      int i = 0;
+      for (int[] t : tokens.values()) {
+        starts[i] = t[0];
+        ends[i] = t[1];
+        goldIds[i] = t[2];
+        predIds[i] = t[2] < 0 ? Labels.IGNORE : t[3]; // score only where the gold has a label
+        i++;
+      }
+      List<Chunker.Chunk> goldSpans = new ArrayList<>();
+      for (Entity e : doc.entities()) {
+        goldSpans.add(new Chunker.Chunk(e.type(), e.start(), e.end()));
+      }
+      List<Chunker.Chunk> predicted = spans(predIds, starts, ends, labels, Chunker.Mode.DEFAULT);
+      standard.add(doc.id(), goldSpans, predicted);
+      strict.add(doc.id(), goldSpans, spans(predIds, starts, ends, labels, Chunker.Mode.STRICT));
+      byLang.computeIfAbsent(doc.lang(), k -> new EntityScores()).add(doc.id(), goldSpans, predicted);
+      confusion.add(goldIds, predIds, labels.labels());
+    }
+    return new Result(standard, strict, byLang, confusion);
+  }
+
+  /**
+   * Label ids of tokens → entity spans in code points. A chunk ends at its last labelled token; a
+   * following token without label (a later subword when only first subwords are labelled) that
+   * touches it extends it, as in {@link io.sparkner.align.SpanDecoder}.
+   */
+  static List<Chunker.Chunk> spans(int[] ids, int[] starts, int[] ends, Labels labels, Chunker.Mode mode) {
+    List<Chunker.Chunk> out = new ArrayList<>();
+    for (Chunker.Chunk c : Chunker.chunks(ids, labels, mode)) {
+      int end = ends[c.end() - 1];
+      for (int j = c.end(); j < ids.length && ids[j] < 0 && starts[j] == end && ends[j] > starts[j]; j++) {
+        end = ends[j];
+      }
+      out.add(new Chunker.Chunk(c.type(), starts[c.start()], end));
+    }
+    return out;
+  }
+
+  /** Argmax label of every token of every window, keyed {@code id#window}; length-sorted batches. */
+  static Map<String, int[][]> predict(TokenClassificationModel model, List<Example> windows, int batchSize) {
+    List<Example> sorted = new ArrayList<>(windows);
+    sorted.sort(Comparator.comparingInt(e -> e.inputIds().length));
+    Map<String, int[][]> out = new HashMap<>();
+    int pad = model.config().padTokenId;
+    for (int from = 0; from < sorted.size(); from += batchSize) {
+      List<Example> part = sorted.subList(from, Math.min(sorted.size(), from + batchSize));
+      try (NDManager scope = model.manager().newSubManager();
+          Autograd.Scope off = Autograd.paused()) {
+        Batch batch = Batch.of(part, pad, scope);
+        NDArray argmax = model.logits(batch.inputIds(), batch.attentionMask(), null, false).argMax(-1);
+        long[] flat = argmax.toLongArray();
+        int l = (int) argmax.getShape().get(1);
+        for (int i = 0; i < part.size(); i++) {
+          Example e = part.get(i);
+          int[] p = new int[e.inputIds().length];
+          for (int j = 0; j < p.length; j++) {
+            p[j] = (int) flat[i * l + j];
+          }
+          out.put(e.id() + "#" + e.window(), new int[][] {p});
+        }
+      }
+    }
+    return out;
+  }
+}

@@ -1,0 +1,79 @@
+package io.sparkner.prepare;
+
+import io.sparkner.align.Labels;
+import io.sparkner.corpus.CorpusTables;
+import io.sparkner.corpus.Entity;
+import io.sparkner.storage.HadoopFiles;
+import io.sparkner.train.Example;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+
+/** The output of {@code prepare}, read back: labels, and the windows and documents of a split. */
+public final class PreparedData {
+  private final SparkSession spark;
+  private final String dir;
+  private final Labels labels;
+
+  /** A gold document: language and entities, for evaluation. */
+  public record GoldDocument(String id, String lang, String text, List<Entity> entities) {}
+
+  public PreparedData(SparkSession spark, String dir) {
+    this.spark = spark;
+    this.dir = HadoopFiles.qualify(dir, spark.sparkContext().hadoopConfiguration());
+    String labelsFile = this.dir + "/labels.json";
+    if (!HadoopFiles.exists(labelsFile, spark.sparkContext().hadoopConfiguration())) {
+      throw new IllegalArgumentException(dir + " is not a prepared corpus (no labels.json); run sparkner prepare first");
+    }
+    this.labels = Labels.fromJson(HadoopFiles.readString(labelsFile, spark.sparkContext().hadoopConfiguration()));
+  }
+
+  public Labels labels() {
+    return labels;
+  }
+
+  private Dataset<Row> documents(String split) {
+    Dataset<Row> docs = spark.read().parquet(dir + "/documents");
+    return split == null ? docs : docs.where(docs.col("split").equalTo(split));
+  }
+
+  /** The windows of a split's documents, in (id, window) order. */
+  public List<Example> examples(String split) {
+    Dataset<Row> features = spark.read().parquet(dir + "/features");
+    Dataset<Row> ids = documents(split).select("id");
+    List<Row> rows = features.join(ids, "id").orderBy("id", "window").collectAsList();
+    List<Example> out = new ArrayList<>(rows.size());
+    for (Row r : rows) {
+      List<Integer> in = r.getList(r.fieldIndex("input_ids"));
+      List<Integer> lab = r.getList(r.fieldIndex("labels"));
+      List<Row> off = r.getList(r.fieldIndex("offsets"));
+      int n = in.size();
+      int[] a = new int[n];
+      int[] b = new int[n];
+      int[] s = new int[n];
+      int[] e = new int[n];
+      for (int i = 0; i < n; i++) {
+        a[i] = in.get(i);
+        b[i] = lab.get(i);
+        Row o = off.get(i);
+        s[i] = o == null ? -1 : o.getInt(0);
+        e[i] = o == null ? -1 : o.getInt(1);
+      }
+      out.add(new Example(r.getAs("id"), r.getAs("window"), a, b, s, e));
+    }
+    return out;
+  }
+
+  /** The gold documents of a split (null: all), by id. */
+  public Map<String, GoldDocument> gold(String split) {
+    Map<String, GoldDocument> out = new LinkedHashMap<>();
+    for (Row r : documents(split).orderBy("id").collectAsList()) {
+      out.put(r.getAs("id"), new GoldDocument(r.getAs("id"), r.getAs("lang"), r.getAs("text"), CorpusTables.entities(r)));
+    }
+    return out;
+  }
+}

@@ -1,0 +1,95 @@
+package io.sparkner.train;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sparkner.storage.HadoopFiles;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import org.apache.hadoop.conf.Configuration;
+
+/**
+ * {@code metrics.jsonl} (one JSON object per logging step and per evaluation, as the HF Trainer's
+ * log history) and the live progress line with ETA on the driver's console.
+ */
+public final class MetricsLog {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final String file;
+  private final Configuration conf;
+  private final PrintStream console;
+  private final List<String> lines = new ArrayList<>();
+
+  public MetricsLog(String file, Configuration conf, PrintStream console) {
+    this.file = file;
+    this.conf = conf;
+    this.console = console;
+    if (HadoopFiles.exists(file, conf)) { // a resumed run continues the history
+      for (String l : HadoopFiles.readString(file, conf).split("\n")) {
+        if (!l.isBlank()) {
+          lines.add(l);
+        }
+      }
+    }
+  }
+
+  public void step(Trainer.StepMetrics m) {
+    ObjectNode o = JSON.createObjectNode();
+    o.put("step", m.step());
+    o.put("epoch", round(m.epoch(), 4));
+    o.put("loss", m.loss());
+    o.put("learning_rate", m.learningRate());
+    o.put("loss_scale", m.lossScale());
+    o.put("grad_norm", m.gradNorm());
+    o.put("tokens_per_second", round(m.tokensPerSecond(), 1));
+    o.put("step_seconds", round(m.stepSeconds(), 4));
+    o.put("skipped_steps", m.skippedSteps());
+    append(o);
+    double remaining = (m.totalSteps() - m.step()) * m.stepSeconds();
+    console.printf(
+        Locale.ROOT,
+        "step %d/%d (%3.0f%%) epoch %.2f loss %.4f lr %.2e scale %.0f grad %.3f %.0f tok/s %.2fs/step ETA %s%n",
+        m.step(),
+        m.totalSteps(),
+        100.0 * m.step() / m.totalSteps(),
+        m.epoch(),
+        m.loss(),
+        m.learningRate(),
+        m.lossScale(),
+        m.gradNorm(),
+        m.tokensPerSecond(),
+        m.stepSeconds(),
+        duration(remaining));
+  }
+
+  public void evaluation(long step, int epoch, ObjectNode metrics) {
+    ObjectNode o = JSON.createObjectNode();
+    o.put("step", step);
+    o.put("epoch", epoch + 1);
+    o.setAll(metrics);
+    append(o);
+    console.printf(Locale.ROOT, "eval after epoch %d: %s%n", epoch + 1, metrics);
+  }
+
+  private void append(ObjectNode o) {
+    try {
+      lines.add(JSON.writeValueAsString(o));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    HadoopFiles.writeString(file, String.join("\n", lines) + "\n", conf);
+  }
+
+  static double round(double v, int digits) {
+    double f = Math.pow(10, digits);
+    return Math.round(v * f) / f;
+  }
+
+  static String duration(double seconds) {
+    long s = Math.max(0, Math.round(seconds));
+    return String.format(Locale.ROOT, "%d:%02d:%02d", s / 3600, (s / 60) % 60, s % 60);
+  }
+}

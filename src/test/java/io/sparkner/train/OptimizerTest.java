@@ -1,0 +1,83 @@
+package io.sparkner.train;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+/** AdamW against torch.optim.AdamW, and the loss scaler against DeepSpeed's rules. */
+class OptimizerTest {
+
+  /**
+   * Expected values from torch 1.13: AdamW([{a, weight_decay 0.01}, {b, weight_decay 0}], lr 1e-2,
+   * betas (0.9, 0.999), eps 1e-8), three steps with the gradients below.
+   */
+  @Test
+  void adamWMatchesTorch() {
+    float[] master = {0.5f, -0.3f, 1.0f, 2.0f};
+    AdamW opt = new AdamW(0, master, new boolean[] {true, true, false, false});
+    float[][] grads = {{0.1f, -0.2f, 0.3f, 0.0f}, {0.05f, 0.4f, -0.1f, 1.0f}, {-0.2f, 0.1f, 0.2f, -0.5f}};
+    for (float[] g : grads) {
+      opt.update(g, 1e-2, 0.9, 0.999, 1e-8, 0.01);
+    }
+    assertArrayEquals(new float[] {0.48259469866752625f, -0.2977291941642761f, 0.979966938495636f, 1.9902721643447876f}, master, 1e-6f);
+    assertEquals(3, opt.step());
+    assertEquals(4 * 12, opt.stateBytes()); // 12 bytes per parameter: master, m, v in fp32
+  }
+
+  @Test
+  void weightDecayExcludesBiasAndLayerNorm() {
+    assertTrue(FlatParameters.decays("bert.encoder.layer.0.attention.self.query.weight"));
+    assertTrue(FlatParameters.decays("classifier.weight"));
+    assertFalse(FlatParameters.decays("classifier.bias"));
+    assertFalse(FlatParameters.decays("bert.embeddings.LayerNorm.weight"));
+    assertFalse(FlatParameters.decays("roberta.encoder.layer.3.output.LayerNorm.bias"));
+  }
+
+  @Test
+  void lossScalerFollowsDeepSpeed() {
+    LossScaler s = new LossScaler(true, 65536, 4, 2, 1, false);
+    assertEquals(65536, s.scale());
+    s.update(true); // first overflow: absorbed by hysteresis, scale kept, step skipped
+    assertEquals(65536, s.scale());
+    s.update(true); // second: hysteresis exhausted, halve
+    assertEquals(32768, s.scale());
+    s.update(true);
+    assertEquals(16384, s.scale());
+    // window 4 clean steps after the last overflow (iteration 2): doubles at iteration 6
+    s.update(false);
+    s.update(false);
+    s.update(false);
+    assertEquals(16384, s.scale());
+    s.update(false);
+    assertEquals(32768, s.scale());
+    // never below the minimum
+    LossScaler low = new LossScaler(true, 2, 1000, 1, 1, false);
+    low.update(true);
+    low.update(true);
+    low.update(true);
+    assertEquals(1, low.scale());
+    // a static scale never moves
+    LossScaler fixed = new LossScaler(false, 128, 1000, 2, 1, false);
+    fixed.update(true);
+    assertEquals(128, fixed.scale());
+    assertTrue(LossScaler.overflowed(new float[] {1f, Float.POSITIVE_INFINITY}));
+    assertTrue(LossScaler.overflowed(new float[] {Float.NaN}));
+    assertFalse(LossScaler.overflowed(new float[] {1f, -3e38f}));
+  }
+
+  @Test
+  void deepSpeedDefaultsFromTheExampleConfig() {
+    TrainConfig c =
+        TrainConfig.resolve(
+            TrainingArguments.defaults().withOverrides(java.util.List.of("fp16=true")),
+            DeepSpeedConfig.fromFile(java.nio.file.Path.of("conf/ds_config_zero2.json")),
+            1,
+            100,
+            32);
+    LossScaler s = LossScaler.of(c.lossScaler());
+    assertEquals(65536, s.scale()); // 2^initial_scale_power 16
+  }
+}
