@@ -12,7 +12,7 @@ public final class TestSpark {
     if (session == null) {
       session =
           SparkSession.builder()
-              .master("local[2]")
+              .master("local[3,4]") // 3 slots for 3 replicas; a failed task is retried (local[N] would not)
               .appName("sparkner-tests")
               .config("spark.ui.enabled", false)
               .config("spark.sql.shuffle.partitions", 4)

@@ -48,7 +48,7 @@ final class DemoCommand implements Callable<Integer> {
     step("1/5 tokenizer: build an XLM-R-shaped unigram tokenizer from the sample");
     TokenizerCommand.Build.build(List.of(stockmark, panxJa), "unigram", 4000, out + "/tokenizer");
 
-    try (SparkSessions session = SparkSessions.start("demo", "local[2]")) {
+    try (SparkSessions session = SparkSessions.start("demo", "local[2,4]")) {
       SparkSession spark = session.spark();
       step("2/5 prepare: Stockmark + PAN-X ja -> documents, features, quarantine");
       PrepareSummary summary =
@@ -68,12 +68,23 @@ final class DemoCommand implements Callable<Integer> {
       InitCommand.init(
           confFile("tiny-xlmr-config.json"), out + "/tokenizer", out + "/prepared/labels.json", out + "/tiny-model", 42);
 
-      step("4/5 train: fine-tune on the train split, evaluate on validation each epoch");
+      step("4/5 train: 2 replicas in a Spark barrier stage (ring all-reduce, ZeRO 2), validation each epoch");
       io.sparkner.storage.HadoopFiles.delete(out + "/trained", spark.sparkContext().hadoopConfiguration());
       TrainJob.Result trained =
           TrainJob.run(
               spark,
-              new TrainJob.Options(out + "/prepared", out + "/tiny-model", out + "/trained", confFile("train-demo.json"), null, List.of()),
+              new TrainJob.Options(
+                  out + "/prepared",
+                  out + "/tiny-model",
+                  out + "/trained",
+                  confFile("train-demo.json"),
+                  confFile("ds_config_zero2.json"),
+                  List.of(),
+                  2,
+                  -1,
+                  0,
+                  List.of(),
+                  TrainJob.Distribution.defaults()),
               System.out);
 
       step("5/5 evaluate: the test split");

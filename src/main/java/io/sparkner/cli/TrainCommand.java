@@ -33,11 +33,36 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override a training argument, repeatable.")
   List<String> overrides = new ArrayList<>();
 
+  @Option(names = "--replicas", defaultValue = "1", description = "Data-parallel replicas; more than one runs a Spark barrier stage, one task (and GPU where there are GPUs) each (default ${DEFAULT-VALUE}).")
+  int replicas;
+
+  @Option(names = "--port-range", defaultValue = "0-0", description = "Ports the replicas listen on, FROM-TO (0-0: any free port).")
+  String portRange;
+
+  @Option(names = "--collective-timeout", defaultValue = "300", description = "Seconds any collective operation may block before the task fails (default ${DEFAULT-VALUE}).")
+  int collectiveTimeout;
+
+  @Option(names = "--fail-at-step", defaultValue = "-1", description = "Fault injection for tests and demos: a task dies once after this global step.")
+  long failAtStep;
+
+  @Option(names = "--fail-rank", defaultValue = "0", description = "The rank that --fail-at-step kills (default ${DEFAULT-VALUE}).")
+  int failRank;
+
   @Override
   public Integer call() {
-    try (SparkSessions session = SparkSessions.start("train", "local[*]")) {
+    String[] ports = portRange.split("-");
+    if (ports.length != 2) {
+      throw new IllegalArgumentException("--port-range must be FROM-TO, e.g. 40000-40100");
+    }
+    TrainJob.Distribution dist =
+        new TrainJob.Distribution(null, Integer.parseInt(ports[0].trim()), Integer.parseInt(ports[1].trim()), collectiveTimeout);
+    String master = replicas > 1 ? "local[" + replicas + "," + 4 + "]" : "local[*]";
+    try (SparkSessions session = SparkSessions.start("train", master)) {
       TrainJob.Result r =
-          TrainJob.run(session.spark(), new TrainJob.Options(data, model, output, conf, deepspeed, overrides), System.out);
+          TrainJob.run(
+              session.spark(),
+              new TrainJob.Options(data, model, output, conf, deepspeed, overrides, replicas, failAtStep, failRank, java.util.List.of(), dist),
+              System.out);
       System.out.printf("trained %d steps -> %s%n", r.steps(), r.output());
       return 0;
     }

@@ -20,7 +20,7 @@ public final class PreparedData {
   private final Labels labels;
 
   /** A gold document: language and entities, for evaluation. */
-  public record GoldDocument(String id, String lang, String text, List<Entity> entities) {}
+  public record GoldDocument(String id, String lang, String text, List<Entity> entities) implements java.io.Serializable {}
 
   public PreparedData(SparkSession spark, String dir) {
     this.spark = spark;

@@ -51,8 +51,20 @@ public final class CheckpointStore {
     return root + "/checkpoint-" + step;
   }
 
-  /** Writes this rank's part; rank 0 also writes the model and, last, the manifest. */
-  public void save(Trainer t, int rank, int replicas, String tokenizerFile) {
+  /**
+   * Writes a whole checkpoint: every rank calls it; each writes its optimizer shard, the ranks
+   * synchronise, and then rank 0 writes the model, the trainer state and, last, the manifest.
+   */
+  public void save(Trainer t, GradientExchange exchange, String tokenizerFile) {
+    saveShard(t, exchange.rank(), exchange.replicas());
+    exchange.allReduceSum(new double[] {1}, t.state().globalStep()); // all shards are on storage
+    if (exchange.rank() == 0) {
+      saveModelAndManifest(t, exchange.replicas(), tokenizerFile);
+    }
+  }
+
+  /** This rank's optimizer shard. */
+  public void saveShard(Trainer t, int rank, int replicas) {
     String dir = dirFor(t.state().globalStep());
     try {
       AdamW opt = t.optimizer();
@@ -64,9 +76,15 @@ public final class CheckpointStore {
         writeFloats(out, opt.firstMoment());
         writeFloats(out, opt.secondMoment());
       }
-      if (rank != 0) {
-        return;
-      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write checkpoint " + dir + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Rank 0's part, after every shard is written: model, trainer state, then the manifest. */
+  public void saveModelAndManifest(Trainer t, int replicas, String tokenizerFile) {
+    String dir = dirFor(t.state().globalStep());
+    try {
       writeModel(t, dir, tokenizerFile);
       ObjectNode state = JSON.createObjectNode();
       Trainer.TrainState s = t.state();

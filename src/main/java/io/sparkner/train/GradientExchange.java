@@ -17,10 +17,25 @@ public interface GradientExchange {
   long shardTo(long size);
 
   /**
-   * Sums the replicas' gradients; afterwards at least this rank's shard of {@code flat} holds the
-   * global sum (all of it without ZeRO 2).
+   * Sums the replicas' gradients and returns the global sum over this rank's shard {@code
+   * [shardFrom, shardTo)}: {@code local} itself when the shard is the whole space, else an array
+   * of the shard's length (under ZeRO 2 no rank ever holds the whole reduced gradient).
    */
-  void reduceGradients(float[] flat, long step);
+  float[] reduceGradients(float[] local, long step);
+
+  /**
+   * The part {@code [from, to)} of a reduced gradient of length {@code length} (as returned by
+   * {@link #reduceGradients}) that this rank counts in global sums such as the gradient norm, so
+   * that every element is counted by exactly one rank.
+   */
+  default int[] countedRange(int length) {
+    return new int[] {0, length};
+  }
+
+  /** How much of the reduced gradient a rank holds after {@link #reduceGradients}: all of it, but under ZeRO 2. */
+  default long reducedGradientLength(long size) {
+    return size;
+  }
 
   /** Sums a few doubles over the replicas (overflow flags, squared norms, token counts). */
   double[] allReduceSum(double[] values, long step);
@@ -52,7 +67,9 @@ public interface GradientExchange {
         }
 
         @Override
-        public void reduceGradients(float[] flat, long step) {}
+        public float[] reduceGradients(float[] local, long step) {
+          return local;
+        }
 
         @Override
         public double[] allReduceSum(double[] values, long step) {

@@ -39,6 +39,7 @@ public final class MetricsLog {
   public void step(Trainer.StepMetrics m) {
     ObjectNode o = JSON.createObjectNode();
     o.put("step", m.step());
+    o.put("total_steps", m.totalSteps());
     o.put("epoch", round(m.epoch(), 4));
     o.put("loss", m.loss());
     o.put("learning_rate", m.learningRate());
@@ -48,20 +49,40 @@ public final class MetricsLog {
     o.put("step_seconds", round(m.stepSeconds(), 4));
     o.put("skipped_steps", m.skippedSteps());
     append(o);
-    double remaining = (m.totalSteps() - m.step()) * m.stepSeconds();
-    console.printf(
+    if (console != null) {
+      console.println(format(o));
+    }
+  }
+
+  /** The console line of one metrics.jsonl record: a training step with ETA, or an evaluation. */
+  public static String format(com.fasterxml.jackson.databind.JsonNode m) {
+    if (m.has("eval_f1")) {
+      return String.format(
+          Locale.ROOT,
+          "eval after epoch %d: precision %.4f recall %.4f f1 %.4f (strict f1 %.4f) token accuracy %.4f",
+          m.path("epoch").asInt(),
+          m.path("eval_precision").asDouble(),
+          m.path("eval_recall").asDouble(),
+          m.path("eval_f1").asDouble(),
+          m.path("eval_strict_f1").asDouble(),
+          m.path("eval_token_accuracy").asDouble());
+    }
+    long step = m.path("step").asLong();
+    long total = m.path("total_steps").asLong(1);
+    double remaining = (total - step) * m.path("step_seconds").asDouble();
+    return String.format(
         Locale.ROOT,
-        "step %d/%d (%3.0f%%) epoch %.2f loss %.4f lr %.2e scale %.0f grad %.3f %.0f tok/s %.2fs/step ETA %s%n",
-        m.step(),
-        m.totalSteps(),
-        100.0 * m.step() / m.totalSteps(),
-        m.epoch(),
-        m.loss(),
-        m.learningRate(),
-        m.lossScale(),
-        m.gradNorm(),
-        m.tokensPerSecond(),
-        m.stepSeconds(),
+        "step %d/%d (%3.0f%%) epoch %.2f loss %.4f lr %.2e scale %.0f grad %.3f %.0f tok/s %.2fs/step ETA %s",
+        step,
+        total,
+        100.0 * step / Math.max(1, total),
+        m.path("epoch").asDouble(),
+        m.path("loss").asDouble(),
+        m.path("learning_rate").asDouble(),
+        m.path("loss_scale").asDouble(),
+        m.path("grad_norm").asDouble(),
+        m.path("tokens_per_second").asDouble(),
+        m.path("step_seconds").asDouble(),
         duration(remaining));
   }
 
@@ -71,7 +92,9 @@ public final class MetricsLog {
     o.put("epoch", epoch + 1);
     o.setAll(metrics);
     append(o);
-    console.printf(Locale.ROOT, "eval after epoch %d: %s%n", epoch + 1, metrics);
+    if (console != null) {
+      console.println(format(o));
+    }
   }
 
   private void append(ObjectNode o) {

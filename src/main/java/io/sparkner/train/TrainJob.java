@@ -1,14 +1,11 @@
 package io.sparkner.train;
 
 import ai.djl.Device;
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sparkner.align.Labels;
-import io.sparkner.eval.Evaluator;
+import io.sparkner.dist.BarrierTraining;
 import io.sparkner.model.Checkpoints;
-import io.sparkner.model.TokenClassificationModel;
+import io.sparkner.model.ModelConfig;
 import io.sparkner.prepare.PreparedData;
 import io.sparkner.storage.HadoopFiles;
 import java.io.IOException;
@@ -17,16 +14,15 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
-import java.util.Optional;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.SparkSession;
 
 /**
- * {@code sparkner train} with one replica: reads the prepared windows, loads the base checkpoint
- * with the corpus' labels, trains, evaluates on the validation split after each epoch, checkpoints
- * every {@code save_steps} (resuming from the newest complete checkpoint in the output), and
- * writes the fine-tuned Hugging Face checkpoint into the output directory.
+ * {@code sparkner train}: reads the prepared windows and resolves the configuration on the driver,
+ * then trains one replica on the driver or N replicas in a Spark barrier stage ({@link
+ * BarrierTraining}); each replica runs {@link RankTraining}: checkpoints every {@code save_steps},
+ * resume from the newest complete checkpoint in the output, validation after each epoch, and the
+ * fine-tuned Hugging Face checkpoint written into the output directory.
  */
 public final class TrainJob {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -38,11 +34,35 @@ public final class TrainJob {
    * @param conf a TrainingArguments file (JSON/YAML), or null for the defaults
    * @param deepspeed a DeepSpeed JSON, or null
    * @param overrides {@code key=value} TrainingArguments overrides
+   * @param replicas data-parallel replicas; more than one runs a Spark barrier stage
+   * @param failAtStep fault injection (-1 = off): rank {@code failRank} dies once after this step
    */
-  public record Options(String data, String model, String output, String conf, String deepspeed, List<String> overrides) {}
+  public record Options(
+      String data,
+      String model,
+      String output,
+      String conf,
+      String deepspeed,
+      List<String> overrides,
+      int replicas,
+      long failAtStep,
+      int failRank,
+      List<Long> overflowSteps,
+      Distribution distribution) {
+    public Options(String data, String model, String output, String conf, String deepspeed, List<String> overrides) {
+      this(data, model, output, conf, deepspeed, overrides, 1, -1, 0, List.of(), Distribution.defaults());
+    }
+  }
+
+  /** How replicas find and talk to each other. */
+  public record Distribution(String host, int portFrom, int portTo, int timeoutSeconds) implements java.io.Serializable {
+    public static Distribution defaults() {
+      return new Distribution(null, 0, 0, 300);
+    }
+  }
 
   /** What a run produced. */
-  public record Result(String output, long steps, double validationF1, TrainConfig config) {}
+  public record Result(String output, long steps, double validationF1, TrainConfig config, List<RankTraining.Outcome> ranks) {}
 
   public static Result run(SparkSession spark, Options o, PrintStream console) {
     Configuration hconf = spark.sparkContext().hadoopConfiguration();
@@ -53,85 +73,51 @@ public final class TrainJob {
     if (train.isEmpty()) {
       throw new IllegalArgumentException(o.data() + " has no training windows (split 'train' is empty)");
     }
-    List<Example> validation = data.examples("validation");
-    Map<String, PreparedData.GoldDocument> validationGold = data.gold("validation");
-
     TrainingArguments args = o.conf() == null ? TrainingArguments.defaults() : TrainingArguments.parse(HadoopFiles.readString(HadoopFiles.qualify(o.conf(), hconf), hconf), o.conf());
     if (o.overrides() != null && !o.overrides().isEmpty()) {
       args = args.withOverrides(o.overrides());
     }
     DeepSpeedConfig ds = o.deepspeed() == null ? null : DeepSpeedConfig.parse(HadoopFiles.readString(HadoopFiles.qualify(o.deepspeed(), hconf), hconf), o.deepspeed());
-
-    CheckpointStore store = new CheckpointStore(output, hconf);
-    Optional<CheckpointStore.Saved> resumeFrom = store.newest();
-    String modelDir = resumeFrom.map(CheckpointStore.Saved::dir).orElse(HadoopFiles.qualify(o.model(), hconf));
-    Path local = localCopy(modelDir, hconf);
-    Checkpoints.Weights weights = Checkpoints.read(local, labels.labels(), args.seed());
-    console.print(weights.report().describe());
-    var modelConfig = weights.config();
-    TrainConfig config = TrainConfig.resolve(args, ds, 1, train.size(), modelConfig.hiddenSize);
-    if (config.zeroStage() > 0) {
+    String modelDir = HadoopFiles.qualify(o.model(), hconf);
+    ModelConfig modelConfig =
+        ModelConfig.parse(HadoopFiles.readString(modelDir + "/" + Checkpoints.CONFIG, hconf), modelDir + "/" + Checkpoints.CONFIG);
+    int replicas = Math.max(1, o.replicas());
+    TrainConfig config = TrainConfig.resolve(args, ds, replicas, train.size(), modelConfig.hiddenSize);
+    if (config.precision() == TrainConfig.Precision.BF16) {
+      throw new IllegalArgumentException(
+          "bf16 needs a device with bf16 support; on " + Device.cpu() + " a bf16 matmul aborts the JVM (use fp16 or fp32)");
+    }
+    if (replicas == 1 && config.zeroStage() > 0) {
       console.println("note: zero_optimization.stage " + config.zeroStage() + " shards optimizer state over replicas; with one replica it equals stage 0");
     }
     for (String k : config.ignoredKeys()) {
       console.println("note: " + k);
     }
-    if (config.hiddenDropoutProb() != null || config.attentionProbsDropoutProb() != null || config.classifierDropout() != null) {
-      modelConfig = modelConfig.withDropout(config.hiddenDropoutProb(), config.attentionProbsDropoutProb(), config.classifierDropout());
-      weights = new Checkpoints.Weights(modelConfig, weights.tensors(), weights.report());
+    TrainPlan plan =
+        new TrainPlan(
+            train,
+            data.examples("validation"),
+            data.gold("validation"),
+            labels,
+            config,
+            modelDir,
+            output,
+            tokenizerOf(modelDir, o.data(), hconf),
+            config.precision() == TrainConfig.Precision.FP16,
+            o.failAtStep(),
+            o.failRank(),
+            List.copyOf(o.overflowSteps()));
+    console.printf(
+        "training: %d windows, %d replica(s), %d steps (%d epochs x %d), global batch %d, lr %.2e, %s, ZeRO %d%n",
+        train.size(), replicas, config.totalSteps(), config.epochs(), config.stepsPerEpoch(), config.globalBatch(), config.learningRate(), config.precision(), config.zeroStage());
+    List<RankTraining.Outcome> outcomes;
+    if (replicas == 1) {
+      outcomes = List.of(RankTraining.run(plan, GradientExchange.SINGLE, hconf, console, o.failAtStep() >= 0));
+    } else {
+      outcomes = BarrierTraining.run(spark, plan, replicas, o.distribution(), console);
     }
-    DataType dtype = switch (config.precision()) {
-      case FP32 -> DataType.FLOAT32;
-      case FP16 -> DataType.FLOAT16;
-      case BF16 -> throw new IllegalArgumentException(
-          "bf16 needs a device with bf16 support; on " + Device.cpu() + " a bf16 matmul aborts the JVM (use fp16 or fp32)");
-    };
-    String tokenizer = tokenizerOf(modelDir, o.data(), hconf);
-    MetricsLog metrics = new MetricsLog(output + "/metrics.jsonl", hconf, console);
-    double[] lastF1 = {Double.NaN};
-    try (NDManager manager = NDManager.newBaseManager()) {
-      TokenClassificationModel model = Checkpoints.build(weights, manager, dtype);
-      Trainer.Hooks hooks =
-          new Trainer.Hooks() {
-            @Override
-            public void log(Trainer.StepMetrics m) {
-              metrics.step(m);
-            }
-
-            @Override
-            public void epochEnd(int epoch, Trainer t) {
-              if (validationGold.isEmpty()) {
-                return;
-              }
-              Evaluator.Result r = Evaluator.evaluate(t.model(), validation, validationGold, labels, config.evalBatchSize());
-              lastF1[0] = r.f1();
-              ObjectNode e = JSON.createObjectNode();
-              e.put("eval_precision", r.standard().micro().precision());
-              e.put("eval_recall", r.standard().micro().recall());
-              e.put("eval_f1", r.standard().micro().f1());
-              e.put("eval_strict_f1", r.strict().micro().f1());
-              e.put("eval_token_accuracy", r.tokens().accuracy());
-              metrics.evaluation(t.state().globalStep(), epoch, e);
-            }
-
-            @Override
-            public void save(Trainer t) {
-              store.save(t, 0, 1, tokenizer);
-            }
-          };
-      Trainer trainer = new Trainer(model, config, GradientExchange.SINGLE, hooks);
-      if (resumeFrom.isPresent()) {
-        store.restore(resumeFrom.get(), trainer);
-        console.println("resumed from " + resumeFrom.get().dir() + " at step " + trainer.state().globalStep());
-      }
-      console.printf(
-          "training: %d windows, %d steps (%d epochs x %d), global batch %d, lr %.2e, %s%n",
-          train.size(), config.totalSteps(), config.epochs(), config.stepsPerEpoch(), config.globalBatch(), config.learningRate(), config.precision());
-      trainer.train(train);
-      store.writeModel(trainer, output, tokenizer);
-      HadoopFiles.writeString(output + "/training_config.json", config.toJson(), hconf);
-      return new Result(output, trainer.state().globalStep(), lastF1[0], config);
-    }
+    RankTraining.Outcome first = outcomes.get(0);
+    return new Result(output, first.steps(), first.validationF1(), config, outcomes);
   }
 
   /** The tokenizer.json to ship with the model: the checkpoint's own, else the one prepare used. */

@@ -31,6 +31,7 @@ public final class Trainer {
   private final float[] values;
   private final int padTokenId;
   private TrainState state = new TrainState(0, 0, 0, 0);
+  private long lastReducedLength;
 
   /** Where a run reports and persists; every method may do nothing. */
   public interface Hooks {
@@ -42,6 +43,12 @@ public final class Trainer {
 
     /** Called every {@code save_steps} steps and at the end, after the step's update. */
     default void save(Trainer trainer) {}
+
+    /** Called after every step (fault injection for tests and demos). */
+    default void afterStep(Trainer trainer) {}
+
+    /** Sees this rank's local gradients before the exchange (overflow injection for tests). */
+    default void localGradients(Trainer trainer, float[] gradients) {}
   }
 
   /** Where the run is: steps taken, updates applied (skipped fp16 steps are not), position in data. */
@@ -155,6 +162,7 @@ public final class Trainer {
         if (config.saveSteps() > 0 && state.globalStep() % config.saveSteps() == 0) {
           hooks.save(this);
         }
+        hooks.afterStep(this);
       }
       if (state.stepInEpoch() == 0 && state.epoch() > epoch) {
         hooks.epochEnd(epoch, this);
@@ -220,17 +228,18 @@ public final class Trainer {
 
     flat.gradientsInto(gradients);
     flat.zeroGradients();
-    exchange.reduceGradients(gradients, step);
+    hooks.localGradients(this, gradients);
+    float[] shard = exchange.reduceGradients(gradients, step);
+    lastReducedLength = exchange.reducedGradientLength(gradients.length);
     long from = optimizer.from();
     int len = (int) (optimizer.to() - from);
-    float[] shard = new float[len];
-    System.arraycopy(gradients, (int) from, shard, 0, len);
 
     // overflow and norm are global: every rank takes the same decision
     double localOverflow = LossScaler.overflowed(shard) ? 1 : 0;
+    int[] counted = exchange.countedRange(shard.length);
     double sq = 0;
-    for (float g : shard) {
-      sq += (double) g * g;
+    for (int i = counted[0]; i < counted[1]; i++) {
+      sq += (double) shard[i] * shard[i];
     }
     double[] global3 = exchange.allReduceSum(new double[] {localOverflow, sq, lossSum, tokens}, step);
     boolean overflow = global3[0] > 0;
@@ -256,6 +265,19 @@ public final class Trainer {
     exchange.gatherParameters(values, step);
     flat.valuesFrom(values, model.manager());
     return new StepOutcome(loss, lr, scale, norm, (long) global3[3], (System.nanoTime() - t0) / 1e9, false);
+  }
+
+  /**
+   * Length of the reduced gradient this rank held at the last step: the whole space without ZeRO
+   * 2 (all-reduce), its shard under ZeRO 2 (reduce-scatter).
+   */
+  public long lastReducedGradientLength() {
+    return lastReducedLength;
+  }
+
+  /** Steps skipped for fp16 overflow so far in this run. */
+  public long skippedSteps() {
+    return state.globalStep() - state.optimizerStep();
   }
 
   private StepMetrics summarize(List<StepOutcome> interval, long skipped) {

@@ -110,7 +110,7 @@ class TrainerTest {
       Trainer t = new Trainer(Checkpoints.build(tiny(), m, DataType.FLOAT32), cfg, GradientExchange.SINGLE, new Trainer.Hooks() {
         @Override
         public void save(Trainer tr) {
-          store.save(tr, 0, 1, null);
+          store.save(tr, GradientExchange.SINGLE, null);
           if (tr.state().globalStep() == 10) {
             throw new Crash(); // the task dies right after its second checkpoint
           }

@@ -1,0 +1,303 @@
+package io.sparkner.dist;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import ai.djl.pytorch.jni.JniUtils;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sparkner.storage.HadoopConf;
+import io.sparkner.storage.HadoopFiles;
+import io.sparkner.train.MetricsLog;
+import io.sparkner.train.RankTraining;
+import io.sparkner.train.TrainJob;
+import io.sparkner.train.TrainPlan;
+import java.io.PrintStream;
+import java.net.InetAddress;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.apache.spark.BarrierTaskContext;
+import org.apache.spark.SparkConf;
+import org.apache.spark.SparkContext;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.resource.ResourceInformation;
+import org.apache.spark.sql.SparkSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import java.io.Serializable;
+import scala.Function1;
+import scala.Tuple2;
+import scala.collection.JavaConverters;
+import scala.reflect.ClassTag$;
+
+/**
+ * N data-parallel replicas as one Spark barrier stage ({@code rdd.barrier().mapPartitions}): each
+ * task takes the GPU Spark assigned it (or the CPU with {@code spark.task.cpus} threads), opens a
+ * server socket, publishes its address with {@code allGather}, joins the authenticated ring and
+ * runs {@link RankTraining}. The stage ends in a shuffle so that it is a ShuffleMapStage, which
+ * Spark re-attempts whole when a task dies (a failed barrier ResultStage aborts the job); the
+ * relaunched ranks resume from the newest complete checkpoint. When Spark gives up, the driver
+ * runs the job again from the checkpoint, a bounded number of times.
+ */
+public final class BarrierTraining {
+  private static final Logger LOG = LoggerFactory.getLogger(BarrierTraining.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+  static final int DRIVER_RETRIES = 2;
+
+  private BarrierTraining() {}
+
+  public static List<RankTraining.Outcome> run(
+      SparkSession spark, TrainPlan plan, int replicas, TrainJob.Distribution dist, PrintStream console) {
+    SparkContext sc = spark.sparkContext();
+    checkCluster(sc.getConf(), replicas, slots(sc), plan.train().size());
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(sc);
+    byte[] secret = new byte[32];
+    new SecureRandom().nextBytes(secret); // travels inside the task closure only; never logged
+    Broadcast<TrainPlan> shared = jsc.broadcast(plan);
+    HadoopConf hconf = new HadoopConf(sc.hadoopConfiguration());
+    MetricsTail tail = new MetricsTail(plan.output() + "/metrics.jsonl", sc.hadoopConfiguration(), console);
+    tail.start();
+    try {
+      RuntimeException last = null;
+      for (int attempt = 0; attempt <= DRIVER_RETRIES; attempt++) {
+        sc.setJobDescription(
+            "sparkner train: " + replicas + " replicas, " + plan.config().epochs() + " epoch(s), " + plan.config().totalSteps() + " steps"
+                + (attempt > 0 ? " (driver retry " + attempt + ", from the newest checkpoint)" : ""));
+        try {
+          boolean injectOnThisRun = attempt == 0;
+          Function1<scala.collection.Iterator<Integer>, scala.collection.Iterator<String>> task =
+              (Function1<scala.collection.Iterator<Integer>, scala.collection.Iterator<String>> & Serializable)
+                  it -> JavaConverters.asScalaIterator(
+                      Collections.singletonList(rank(shared.value(), hconf, secret, dist, injectOnThisRun)).iterator());
+          JavaRDD<Integer> ranks = jsc.parallelize(IntStream.range(0, replicas).boxed().collect(Collectors.toList()), replicas);
+          List<String> out =
+              JavaRDD.fromRDD(ranks.rdd().barrier().mapPartitions(task, false, ClassTag$.MODULE$.apply(String.class)), ClassTag$.MODULE$.apply(String.class))
+                  .mapToPair(s -> new Tuple2<>(0, s)) // a shuffle ends the barrier stage: a ShuffleMapStage is re-attempted whole
+                  .groupByKey(1)
+                  .values()
+                  .flatMap(v -> v.iterator())
+                  .collect();
+          List<RankTraining.Outcome> outcomes = new ArrayList<>();
+          for (String s : out) {
+            outcomes.add(JSON.readValue(s, RankTraining.Outcome.class));
+          }
+          outcomes.sort((a, b) -> Integer.compare(a.rank(), b.rank()));
+          return outcomes;
+        } catch (Exception e) {
+          last = e instanceof RuntimeException r ? r : new IllegalStateException(e.getMessage(), e);
+          if (rootCause(e) instanceof IllegalArgumentException) {
+            throw last; // bad input or configuration: retrying would fail the same way
+          }
+          LOG.warn("training job failed (attempt {} of {}): {}", attempt + 1, DRIVER_RETRIES + 1, firstLine(e.getMessage()));
+        }
+      }
+      throw last;
+    } finally {
+      tail.stop();
+      sc.setJobDescription(null);
+      shared.destroy();
+    }
+  }
+
+  /** One barrier task: device, threads, rendezvous, ring, training. Returns the outcome as JSON. */
+  static String rank(TrainPlan plan, HadoopConf hconf, byte[] secret, TrainJob.Distribution dist, boolean injectOnThisRun) {
+    try {
+      return rankUnchecked(plan, hconf, secret, dist, injectOnThisRun);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  private static String rankUnchecked(TrainPlan plan, HadoopConf hconf, byte[] secret, TrainJob.Distribution dist, boolean injectOnThisRun)
+      throws java.io.IOException {
+    BarrierTaskContext ctx = BarrierTaskContext.get();
+    int rank = ctx.partitionId();
+    int n = ctx.getTaskInfos().length;
+    Device device = device(ctx.resourcesJMap());
+    if (!device.isGpu()) {
+      int cpus = org.apache.spark.SparkEnv.get().conf().getInt("spark.task.cpus", 1);
+      Engine.getInstance(); // loads the native library before configuring it
+      JniUtils.setNumThreads(Math.max(1, cpus));
+    }
+    String host = dist.host() != null ? dist.host() : InetAddress.getLocalHost().getHostAddress();
+    if (isLocalMaster()) {
+      host = "127.0.0.1";
+    }
+    try (RingEndpoint endpoint = RingEndpoint.open(host, dist.portFrom(), dist.portTo())) {
+      String[] addresses = ctx.allGather(endpoint.address());
+      try (Ring ring = endpoint.join(rank, Arrays.asList(addresses), secret, Duration.ofSeconds(dist.timeoutSeconds()))) {
+        ring.setHalfPrecisionWire(plan.fp16());
+        var exchange = new RingExchange(ring, plan.config().zeroStage(), parameterCount(plan, hconf), plan.config().reduceBucketSize());
+        boolean inject = injectOnThisRun && ctx.stageAttemptNumber() == 0 && plan.failAtStep() >= 0;
+        RankTraining.Outcome o = RankTraining.run(plan, exchange, hconf.get(), null, inject);
+        LOG.info("rank {} of {} on {} finished {} steps", rank, n, device, o.steps());
+        return JSON.writeValueAsString(o);
+      }
+    }
+  }
+
+  private static boolean isLocalMaster() {
+    String master = org.apache.spark.SparkEnv.get().conf().get("spark.master", "");
+    return master.startsWith("local");
+  }
+
+  /** The number of parameters of the plan's model, from its config (the ZeRO shards depend on it). */
+  private static long parameterCount(TrainPlan plan, HadoopConf hconf) {
+    var cfg =
+        io.sparkner.model.ModelConfig.parse(
+                HadoopFiles.readString(plan.modelDir() + "/config.json", hconf.get()), plan.modelDir())
+            .withLabels(plan.labels().labels());
+    try (var m = ai.djl.ndarray.NDManager.newBaseManager()) {
+      long total = 0;
+      for (long[] shape : new io.sparkner.model.TokenClassificationModel(cfg, m).parameterShapes().values()) {
+        long k = 1;
+        for (long d : shape) {
+          k *= d;
+        }
+        total += k;
+      }
+      return total;
+    }
+  }
+
+  /** The GPU Spark assigned this task ({@code spark.task.resource.gpu.amount=1}), else the CPU. */
+  static Device device(Map<String, ResourceInformation> resources) {
+    ResourceInformation gpu = resources == null ? null : resources.get("gpu");
+    if (gpu == null || gpu.addresses().length == 0) {
+      return Device.cpu();
+    }
+    return Device.gpu(Integer.parseInt(gpu.addresses()[0].trim()));
+  }
+
+  /**
+   * What would make the barrier stage hang or fail obscurely, checked before launch: dynamic
+   * allocation (barrier stages need all executors at once), fewer task slots than replicas
+   * (Spark would retry for minutes before failing), more replicas than training windows.
+   *
+   * @param slots the concurrent task slots, or -1 when unknown
+   */
+  public static void checkCluster(SparkConf conf, int replicas, int slots, int examples) {
+    if (conf.getBoolean("spark.dynamicAllocation.enabled", false)) {
+      throw new IllegalArgumentException(
+          "--replicas " + replicas + " runs a barrier stage, which dynamic allocation cannot serve: set spark.dynamicAllocation.enabled=false"
+              + " (and spark.executor.instances so that executors × cores / spark.task.cpus ≥ " + replicas + ")");
+    }
+    if (slots >= 0 && slots < replicas) {
+      throw new IllegalArgumentException(
+          "--replicas " + replicas + " needs " + replicas + " concurrent task slots but the cluster has " + slots
+              + ": use more executors or cores (spark.executor.instances, spark.executor.cores), a lower spark.task.cpus,"
+              + " a local[" + replicas + "] master, or fewer --replicas");
+    }
+    if (replicas > examples) {
+      throw new IllegalArgumentException("--replicas " + replicas + " is more than the " + examples + " training windows");
+    }
+  }
+
+  /** Concurrent task slots: local[N] → N; a cluster → executors × cores / task cpus; -1 if unknown. */
+  static int slots(SparkContext sc) {
+    String master = sc.master();
+    int taskCpus = sc.getConf().getInt("spark.task.cpus", 1);
+    if (master.startsWith("local")) {
+      java.util.regex.Matcher m = java.util.regex.Pattern.compile("local\\[(\\d+|\\*)(?:,\\d+)?\\]").matcher(master);
+      if (master.equals("local")) {
+        return 1 / taskCpus;
+      }
+      if (m.matches()) {
+        int cores = m.group(1).equals("*") ? Runtime.getRuntime().availableProcessors() : Integer.parseInt(m.group(1));
+        return cores / taskCpus;
+      }
+      return -1;
+    }
+    int executors = sc.statusTracker().getExecutorInfos().length - 1; // minus the driver
+    int cores = sc.getConf().getInt("spark.executor.cores", -1);
+    if (executors <= 0 || cores <= 0) {
+      return -1;
+    }
+    return executors * cores / taskCpus;
+  }
+
+  private static Throwable rootCause(Throwable t) {
+    while (t.getCause() != null && t.getCause() != t) {
+      t = t.getCause();
+    }
+    return t;
+  }
+
+  private static String firstLine(String s) {
+    if (s == null) {
+      return "";
+    }
+    int nl = s.indexOf('\n');
+    return nl < 0 ? s : s.substring(0, nl);
+  }
+
+  /** The driver's progress line: follows rank 0's metrics.jsonl on storage. */
+  static final class MetricsTail {
+    private final String file;
+    private final org.apache.hadoop.conf.Configuration conf;
+    private final PrintStream console;
+    private volatile boolean running = true;
+    private Thread thread;
+    private int seen = -1;
+
+    MetricsTail(String file, org.apache.hadoop.conf.Configuration conf, PrintStream console) {
+      this.file = file;
+      this.conf = conf;
+      this.console = console;
+    }
+
+    void start() {
+      thread = new Thread(this::loop, "sparkner-metrics-tail");
+      thread.setDaemon(true);
+      thread.start();
+    }
+
+    private void loop() {
+      while (running) {
+        poll();
+        try {
+          Thread.sleep(1000);
+        } catch (InterruptedException e) {
+          return;
+        }
+      }
+    }
+
+    private synchronized void poll() {
+      try {
+        if (!HadoopFiles.exists(file, conf)) {
+          return;
+        }
+        String[] lines = HadoopFiles.readString(file, conf).split("\n");
+        if (seen < 0) {
+          seen = 0; // lines of an earlier run are history, printed once
+        }
+        for (int i = seen; i < lines.length; i++) {
+          if (!lines[i].isBlank()) {
+            JsonNode m = JSON.readTree(lines[i]);
+            console.println(MetricsLog.format(m));
+          }
+        }
+        seen = Math.max(seen, lines.length);
+      } catch (Exception e) {
+        // a half-written file: read it again next time
+      }
+    }
+
+    void stop() {
+      running = false;
+      poll();
+      if (thread != null) {
+        thread.interrupt();
+      }
+    }
+  }
+}

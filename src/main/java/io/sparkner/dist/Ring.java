@@ -1,0 +1,553 @@
+package io.sparkner.dist;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.DoubleBuffer;
+import java.nio.FloatBuffer;
+import java.nio.ShortBuffer;
+import java.nio.channels.AsynchronousCloseException;
+import java.nio.channels.ClosedChannelException;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * A formed ring of N ranks (see {@link RingEndpoint#join}): rank r sends to rank r+1 over the
+ * connection it opened and receives from rank r-1 over the one it accepted.
+ *
+ * <p>Collectives are the bandwidth-optimal ring algorithms: reduce-scatter and all-gather each run
+ * n-1 steps, in each of which a rank sends one chunk to the next rank and receives one from the
+ * previous rank, so a rank sends (n-1)/n of the data per collective. The send runs on this ring's
+ * sender thread while the calling thread receives (and adds), so both directions are busy; chunks
+ * travel in pieces of at most {@value #PIECE_BYTES} bytes, each with a 40-byte header (collective,
+ * sequence number, training step, ring step, chunk, offset, length) that the receiver checks, so a
+ * desynchronised peer is an error rather than corrupt data. Adding piece k overlaps the transfer
+ * of piece k+1 (the kernel keeps receiving while the caller adds).
+ *
+ * <p>Timeouts: every frame (header + piece) must be sent or received within the ring's timeout
+ * from when this rank starts waiting for it (the join timeout unless {@link #setTimeout} changes
+ * it); note that the first frame of a collective also waits for the slowest rank to arrive at it.
+ * On expiry, on a closed connection or a desynchronised frame, the collective throws
+ * {@link CollectiveException} naming this rank, the peer, the operation, the ring step and the
+ * training step, and closes the ring (every later call throws too).
+ *
+ * <p>One collective at a time: the methods are synchronized. All ranks must call the same
+ * collectives in the same order with the same bounds.
+ */
+public final class Ring implements AutoCloseable {
+  /** Largest payload of one frame. */
+  static final int PIECE_BYTES = 1 << 20;
+  /** Frame header size. */
+  static final int HEADER = 40;
+  static final int FRAME_MAGIC = 0x464B5053; // "SPKF" little-endian
+
+  private static final byte RS = 1;
+  private static final byte AG = 2;
+  private static final byte SUM = 3;
+  private static final byte F32 = 0;
+  private static final byte F16 = 1;
+  private static final byte F64 = 2;
+
+  private final int rank;
+  private final int n;
+  private final List<String> addresses;
+  private final FrameChannel out;
+  private final FrameChannel in;
+  private final ExecutorService sender;
+  private volatile long timeoutNanos;
+  private volatile boolean halfWire;
+  private long seq;
+
+  private final AtomicLong bytesSent = new AtomicLong();
+  private final AtomicLong bytesReceived = new AtomicLong();
+  private final AtomicLong frameBytesSent = new AtomicLong();
+  private final AtomicLong frameBytesReceived = new AtomicLong();
+  private final AtomicReference<CollectiveException> failure = new AtomicReference<>();
+  private volatile boolean closed;
+
+  // sender side (used by the sender thread only)
+  private final ByteBuffer sendHeader;
+  private final ByteBuffer sendPayload;
+  private final ByteBuffer[] sendFrame;
+  private final FloatBuffer sendFloats;
+  private final ShortBuffer sendShorts;
+  private final DoubleBuffer sendDoubles;
+  private final short[] sendHalf;
+  // receiver side (used by the calling thread only)
+  private final ByteBuffer recvHeader;
+  private final ByteBuffer recvPayload;
+  private final FloatBuffer recvFloats;
+  private final ShortBuffer recvShorts;
+  private final DoubleBuffer recvDoubles;
+  private final float[] recvScratch;
+  private final short[] recvHalf;
+
+  /** Test hook: run by the sender thread before each frame it sends. */
+  volatile Runnable beforeSendFrame;
+
+  Ring(int rank, int n, List<String> addresses, FrameChannel out, FrameChannel in, Duration timeout) {
+    this.rank = rank;
+    this.n = n;
+    this.addresses = addresses;
+    this.out = out;
+    this.in = in;
+    this.timeoutNanos = timeout.toNanos();
+    if (n > 1) {
+      sender = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "sparkner-ring-" + rank + "-send");
+        t.setDaemon(true);
+        return t;
+      });
+      sendHeader = ByteBuffer.allocateDirect(HEADER).order(ByteOrder.LITTLE_ENDIAN);
+      sendPayload = ByteBuffer.allocateDirect(PIECE_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+      sendFrame = new ByteBuffer[] {sendHeader, sendPayload};
+      sendFloats = sendPayload.asFloatBuffer();
+      sendShorts = sendPayload.asShortBuffer();
+      sendDoubles = sendPayload.asDoubleBuffer();
+      sendHalf = new short[PIECE_BYTES / 2];
+      recvHeader = ByteBuffer.allocateDirect(HEADER).order(ByteOrder.LITTLE_ENDIAN);
+      recvPayload = ByteBuffer.allocateDirect(PIECE_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+      recvFloats = recvPayload.asFloatBuffer();
+      recvShorts = recvPayload.asShortBuffer();
+      recvDoubles = recvPayload.asDoubleBuffer();
+      recvScratch = new float[PIECE_BYTES / 4];
+      recvHalf = new short[PIECE_BYTES / 2];
+    } else {
+      sender = null;
+      sendHeader = sendPayload = recvHeader = recvPayload = null;
+      sendFrame = null;
+      sendFloats = recvFloats = null;
+      sendShorts = recvShorts = null;
+      sendDoubles = recvDoubles = null;
+      sendHalf = recvHalf = null;
+      recvScratch = null;
+    }
+  }
+
+  public int rank() {
+    return rank;
+  }
+
+  public int size() {
+    return n;
+  }
+
+  /** The addresses the ring was joined with, in rank order. */
+  public List<String> addresses() {
+    return addresses;
+  }
+
+  /** The per-frame timeout of the collectives (initially the join timeout). */
+  public void setTimeout(Duration timeout) {
+    if (timeout.isNegative() || timeout.isZero()) {
+      throw new IllegalArgumentException("timeout " + timeout);
+    }
+    this.timeoutNanos = timeout.toNanos();
+  }
+
+  public Duration timeout() {
+    return Duration.ofNanos(timeoutNanos);
+  }
+
+  /** fp16 on the wire for float payloads; values are summed in fp32 locally. */
+  public void setHalfPrecisionWire(boolean on) {
+    this.halfWire = on;
+  }
+
+  public boolean halfPrecisionWire() {
+    return halfWire;
+  }
+
+  /** Payload bytes sent by the collectives (not headers, not the handshake). */
+  public long bytesSent() {
+    return bytesSent.get();
+  }
+
+  /** Payload bytes received by the collectives. */
+  public long bytesReceived() {
+    return bytesReceived.get();
+  }
+
+  /** Bytes sent by the collectives including frame headers. */
+  public long frameBytesSent() {
+    return frameBytesSent.get();
+  }
+
+  /** Bytes received by the collectives including frame headers. */
+  public long frameBytesReceived() {
+    return frameBytesReceived.get();
+  }
+
+  /**
+   * Chunk boundaries: n+1 increasing offsets splitting [from, to) into n contiguous chunks of
+   * ceil size (the last ones may be shorter or empty).
+   */
+  public static int[] evenBounds(int from, int to, int n) {
+    if (n < 1 || from < 0 || to < from) {
+      throw new IllegalArgumentException("evenBounds(" + from + ", " + to + ", " + n + ")");
+    }
+    long chunk = ((long) to - from + n - 1) / n;
+    int[] b = new int[n + 1];
+    for (int i = 0; i <= n; i++) {
+      b[i] = (int) Math.min(to, from + chunk * i);
+    }
+    return b;
+  }
+
+  /**
+   * Sum over ranks; afterwards data[bounds[r], bounds[r+1]) on rank r holds the global sum of
+   * that chunk; elsewhere undefined.
+   */
+  public synchronized void reduceScatter(float[] data, int[] bounds, String op, long step) {
+    checkBounds(data, bounds);
+    if (n > 1) {
+      ringPass(RS, data, bounds, op, step);
+    }
+  }
+
+  /**
+   * Afterwards every rank's data holds, in every chunk c, rank c's values of that chunk. With the
+   * fp16 wire, each rank first rounds its own chunk to fp16 in place, so that all ranks end with
+   * bit-identical data.
+   */
+  public synchronized void allGather(float[] data, int[] bounds, String op, long step) {
+    checkBounds(data, bounds);
+    if (n > 1) {
+      if (halfWire) {
+        for (int i = bounds[rank]; i < bounds[rank + 1]; i++) {
+          data[i] = HalfFloats.round(data[i]);
+        }
+      }
+      ringPass(AG, data, bounds, op, step);
+    }
+  }
+
+  /** reduceScatter then allGather over the same bounds: every rank ends with the identical global sum. */
+  public synchronized void allReduce(float[] data, int[] bounds, String op, long step) {
+    reduceScatter(data, bounds, op, step);
+    allGather(data, bounds, op, step);
+  }
+
+  /**
+   * Small sums (flags, norms, counts): every rank gets bit-identical results, the sum in rank
+   * order of every rank's values (gathered around the ring in fp64). At most {@code
+   * PIECE_BYTES / 8} values.
+   */
+  public synchronized double[] allReduceSum(double[] values, String op, long step) {
+    int k = values.length;
+    if (k > PIECE_BYTES / 8) {
+      throw new IllegalArgumentException("allReduceSum of " + k + " values: at most " + PIECE_BYTES / 8);
+    }
+    if (n == 1) {
+      return values.clone();
+    }
+    ensureOpen();
+    double[][] blocks = new double[n][];
+    blocks[rank] = values.clone();
+    long id = ++seq;
+    for (int s = 0; s < n - 1; s++) {
+      int sendBlock = Math.floorMod(rank - s, n);
+      int recvBlock = Math.floorMod(rank - s - 1, n);
+      int ringStep = s;
+      double[] toSend = blocks[sendBlock];
+      Future<?> f = sender.submit(() -> {
+        sendDoubleFrame(id, step, ringStep, sendBlock, toSend, op);
+        return null;
+      });
+      double[] got = new double[k];
+      try {
+        receiveFrame(SUM, F64, id, step, ringStep, recvBlock, 0, k, op, false);
+        recvDoubles.get(0, got, 0, k);
+      } catch (CollectiveException e) {
+        throw failed(e, f);
+      }
+      blocks[recvBlock] = got;
+      awaitSend(f, SUM, op, step, ringStep);
+    }
+    double[] sum = blocks[0].clone();
+    for (int r = 1; r < n; r++) {
+      for (int i = 0; i < k; i++) {
+        sum[i] += blocks[r][i];
+      }
+    }
+    return sum;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private void ringPass(byte kind, float[] data, int[] bounds, String op, long step) {
+    ensureOpen();
+    long id = ++seq;
+    byte dtype = halfWire ? F16 : F32;
+    for (int s = 0; s < n - 1; s++) {
+      int sendChunk = kind == RS ? Math.floorMod(rank - s - 1, n) : Math.floorMod(rank - s, n);
+      int recvChunk = kind == RS ? Math.floorMod(rank - s - 2, n) : Math.floorMod(rank - s - 1, n);
+      int ringStep = s;
+      Future<?> f = sender.submit(() -> {
+        sendChunk(kind, dtype, id, step, ringStep, sendChunk, data, bounds[sendChunk], bounds[sendChunk + 1], op);
+        return null;
+      });
+      try {
+        receiveChunk(kind, dtype, id, step, ringStep, recvChunk, data, bounds[recvChunk], bounds[recvChunk + 1], op);
+      } catch (CollectiveException e) {
+        throw failed(e, f);
+      }
+      awaitSend(f, kind, op, step, ringStep);
+    }
+  }
+
+  /** Sends chunk [from, to) of data in pieces; runs on the sender thread. */
+  private void sendChunk(byte kind, byte dtype, long id, long step, int ringStep, int chunk,
+      float[] data, int from, int to, String op) {
+    int wireBytes = dtype == F16 ? 2 : 4;
+    int perPiece = PIECE_BYTES / wireBytes;
+    int off = from;
+    do {
+      int count = Math.min(perPiece, to - off);
+      if (dtype == F16) {
+        for (int i = 0; i < count; i++) {
+          sendHalf[i] = HalfFloats.fromFloat(data[off + i]);
+        }
+        sendShorts.put(0, sendHalf, 0, count);
+      } else {
+        sendFloats.put(0, data, off, count);
+      }
+      sendFrame(kind, dtype, id, step, ringStep, chunk, off, count, count * wireBytes, op);
+      off += count;
+    } while (off < to);
+  }
+
+  private void sendDoubleFrame(long id, long step, int ringStep, int block, double[] values, String op) {
+    sendDoubles.put(0, values, 0, values.length);
+    sendFrame(SUM, F64, id, step, ringStep, block, 0, values.length, values.length * 8, op);
+  }
+
+  private void sendFrame(byte kind, byte dtype, long id, long step, int ringStep, int chunk, int offset,
+      int count, int bytes, String op) {
+    Runnable hook = beforeSendFrame;
+    if (hook != null) {
+      hook.run();
+    }
+    sendHeader.clear();
+    sendHeader.putInt(FRAME_MAGIC).put(kind).put(dtype).putShort((short) 0).putInt(ringStep).putInt(chunk)
+        .putLong(id).putLong(step).putInt(offset).putInt(count).flip();
+    sendPayload.clear().limit(bytes);
+    long deadline = System.nanoTime() + timeoutNanos;
+    try {
+      out.writeFully(sendFrame, deadline);
+    } catch (IOException e) {
+      int next = (rank + 1) % n;
+      throw error(kind, op, step, ringStep, next, ioFailure(e, true, next, ringStep, chunk, offset, count), e);
+    }
+    bytesSent.addAndGet(bytes);
+    frameBytesSent.addAndGet(HEADER + bytes);
+  }
+
+  /** Receives chunk [from, to) piece by piece, adding (reduce-scatter) or copying (all-gather). */
+  private void receiveChunk(byte kind, byte dtype, long id, long step, int ringStep, int chunk,
+      float[] data, int from, int to, String op) {
+    int wireBytes = dtype == F16 ? 2 : 4;
+    int perPiece = PIECE_BYTES / wireBytes;
+    boolean add = kind == RS;
+    int off = from;
+    do {
+      int count = Math.min(perPiece, to - off);
+      receiveFrame(kind, dtype, id, step, ringStep, chunk, off, count, op, true);
+      if (dtype == F16) {
+        recvShorts.get(0, recvHalf, 0, count);
+        short[] h = recvHalf;
+        if (add) {
+          for (int i = 0; i < count; i++) {
+            data[off + i] += HalfFloats.toFloat(h[i]);
+          }
+        } else {
+          for (int i = 0; i < count; i++) {
+            data[off + i] = HalfFloats.toFloat(h[i]);
+          }
+        }
+      } else if (add) {
+        FloatBuffer fb = recvFloats;
+        for (int i = 0; i < count; i++) {
+          data[off + i] += fb.get(i);
+        }
+      } else {
+        recvFloats.get(0, data, off, count);
+      }
+      off += count;
+    } while (off < to);
+  }
+
+  /** Reads one frame into recvPayload and checks its header against what this rank expects. */
+  private void receiveFrame(byte kind, byte dtype, long id, long step, int ringStep, int chunk, int offset,
+      int count, String op, boolean floats) {
+    int prev = (rank - 1 + n) % n;
+    int bytes = count * (dtype == F16 ? 2 : dtype == F64 ? 8 : 4);
+    long deadline = System.nanoTime() + timeoutNanos;
+    try {
+      recvHeader.clear();
+      in.readFully(recvHeader, deadline);
+      recvHeader.flip();
+      int magic = recvHeader.getInt();
+      byte k = recvHeader.get();
+      byte d = recvHeader.get();
+      recvHeader.getShort();
+      int rs = recvHeader.getInt();
+      int c = recvHeader.getInt();
+      long i = recvHeader.getLong();
+      long st = recvHeader.getLong();
+      int o = recvHeader.getInt();
+      int cnt = recvHeader.getInt();
+      if (magic != FRAME_MAGIC || k != kind || d != dtype || rs != ringStep || c != chunk || i != id
+          || st != step || o != offset || cnt != count) {
+        throw error(kind, op, step, ringStep, prev,
+            "desynchronised frame from" + where(prev, ringStep) + ": expected " + frame(kind, dtype, id, step, ringStep, chunk,
+                offset, count) + ", got " + (magic != FRAME_MAGIC ? "a bad frame magic " + Integer.toHexString(magic)
+                : frame(k, d, i, st, rs, c, o, cnt))
+                + " (do all ranks run the same collectives in the same order, with the same bounds"
+                + " and the same fp16 wire setting?)", null);
+      }
+      frameBytesReceived.addAndGet(HEADER);
+      recvPayload.clear().limit(bytes);
+      in.readFully(recvPayload, deadline);
+    } catch (IOException e) {
+      throw error(kind, op, step, ringStep, prev, ioFailure(e, false, prev, ringStep, chunk, offset, count), e);
+    }
+    bytesReceived.addAndGet(bytes);
+    frameBytesReceived.addAndGet(bytes);
+  }
+
+  private String where(int peer, int ringStep) {
+    return " rank " + peer + " (" + addresses.get(peer) + ") at ring step " + ringStep + " of " + (n - 1);
+  }
+
+  private static String frame(byte kind, byte dtype, long id, long step, int ringStep, int chunk, int offset,
+      int count) {
+    return collective(kind) + "/" + (dtype == F16 ? "fp16" : dtype == F64 ? "fp64" : "fp32") + " #" + id
+        + " step " + step + " ring step " + ringStep + " chunk " + chunk + " [" + offset + ", " + (offset + count)
+        + ")";
+  }
+
+  /** "timed out after 2000 ms receiving from rank 2 (host:port) at ring step 0 of 2 (chunk 2, ...)". */
+  private String ioFailure(IOException e, boolean sending, int peer, int ringStep, int chunk, int offset,
+      int count) {
+    String dir = sending ? "sending to" : "receiving from";
+    String head;
+    String detail;
+    if (e instanceof FrameChannel.TimeoutException) {
+      head = "timed out after " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms " + dir;
+      detail = e.getMessage();
+    } else if (e instanceof EOFException) {
+      head = "connection closed by the peer while " + dir;
+      detail = e.getMessage();
+    } else if (e instanceof AsynchronousCloseException || e instanceof ClosedChannelException) {
+      head = "ring closed" + (failure.get() != null ? " after a failure" : "") + " while " + dir;
+      detail = null;
+    } else {
+      head = "connection failed while " + dir;
+      detail = e.toString();
+    }
+    return head + where(peer, ringStep) + " (chunk " + chunk + ", elements " + offset + ".." + (offset + count)
+        + (detail == null ? "" : "; " + detail) + ")";
+  }
+
+  private CollectiveException error(byte kind, String op, long step, int ringStep, int peer, String what,
+      Throwable cause) {
+    String operation = operation(kind, op);
+    return new CollectiveException(
+        "rank " + rank + " of " + n + " (" + addresses.get(rank) + "): " + operation + ", training step " + step
+            + ": " + what,
+        rank, peer, addresses.get(peer), operation, ringStep, step, cause);
+  }
+
+  private static String operation(byte kind, String op) {
+    return op == null || op.isEmpty() ? collective(kind) : collective(kind) + " of " + op;
+  }
+
+  private static String collective(byte kind) {
+    return kind == RS ? "reduce-scatter" : kind == AG ? "all-gather" : "all-reduce-sum";
+  }
+
+  /** Records the first failure, closes the ring, and returns the exception to throw. */
+  private CollectiveException failed(CollectiveException e, Future<?> pendingSend) {
+    failure.compareAndSet(null, e);
+    close();
+    if (pendingSend != null) {
+      try {
+        pendingSend.get(1, TimeUnit.SECONDS); // the closed channel makes it fail at once
+      } catch (ExecutionException x) {
+        if (x.getCause() instanceof CollectiveException ce && ce != failure.get()) {
+          failure.get().addSuppressed(ce);
+        }
+      } catch (Exception ignored) {
+        // it failed or was cancelled: the first failure is what counts
+      }
+    }
+    return failure.get();
+  }
+
+  private void awaitSend(Future<?> f, byte kind, String op, long step, int ringStep) {
+    try {
+      f.get();
+    } catch (ExecutionException e) {
+      Throwable c = e.getCause();
+      CollectiveException ce = c instanceof CollectiveException x ? x
+          : error(kind, op, step, ringStep, (rank + 1) % n, "sender failed: " + c, c);
+      throw failed(ce, null);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw failed(error(kind, op, step, ringStep, (rank + 1) % n, "interrupted", e), null);
+    }
+  }
+
+  private void ensureOpen() {
+    if (closed) {
+      CollectiveException first = failure.get();
+      if (first != null) {
+        throw new CollectiveException("rank " + rank + " of " + n + ": the ring failed earlier: " + first.getMessage(),
+            rank, first.peerRank(), first.peerAddress(), first.operation(), first.ringStep(), first.trainingStep(),
+            first);
+      }
+      throw new IllegalStateException("rank " + rank + ": the ring is closed");
+    }
+  }
+
+  private void checkBounds(float[] data, int[] bounds) {
+    if (bounds.length != n + 1) {
+      throw new IllegalArgumentException(bounds.length + " bounds for a ring of " + n + " (want n+1)");
+    }
+    if (bounds[0] < 0 || bounds[n] > data.length) {
+      throw new IllegalArgumentException(
+          "bounds [" + bounds[0] + ", " + bounds[n] + ") outside data of length " + data.length);
+    }
+    for (int i = 0; i < n; i++) {
+      if (bounds[i] > bounds[i + 1]) {
+        throw new IllegalArgumentException("bounds decrease at " + i + ": " + java.util.Arrays.toString(bounds));
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    if (out != null) {
+      out.close();
+    }
+    if (in != null) {
+      in.close();
+    }
+    if (sender != null) {
+      sender.shutdownNow();
+    }
+  }
+}

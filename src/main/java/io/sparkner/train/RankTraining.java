@@ -1,0 +1,130 @@
+package io.sparkner.train;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sparkner.eval.Evaluator;
+import io.sparkner.model.Checkpoints;
+import io.sparkner.model.TokenClassificationModel;
+import io.sparkner.storage.HadoopFiles;
+import java.io.PrintStream;
+import java.util.Optional;
+import org.apache.hadoop.conf.Configuration;
+
+/**
+ * One replica's whole run, the same on the driver (one replica) and in a barrier task (N): load
+ * the newest complete checkpoint under the output, or the base model; train with the given
+ * exchange; rank 0 logs, evaluates after each epoch and writes the model; every rank writes its
+ * optimizer shard at each checkpoint.
+ */
+public final class RankTraining {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private RankTraining() {}
+
+  /** What a rank reports back: steps done, the last validation F1, optimizer bytes it held. */
+  public record Outcome(
+      int rank, long steps, double validationF1, long optimizerBytes, long parameters, long skippedSteps, double lossScale, long reducedGradientLength) {}
+
+  /** Thrown by fault injection. */
+  public static final class InjectedFailure extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    InjectedFailure(String message) {
+      super(message);
+    }
+  }
+
+  /**
+   * @param console where rank 0 prints progress, or null to only write metrics.jsonl
+   * @param injectFailure whether this attempt honours the plan's fault injection
+   */
+  public static Outcome run(
+      TrainPlan plan, GradientExchange exchange, Configuration hconf, PrintStream console, boolean injectFailure) {
+    int rank = exchange.rank();
+    TrainConfig config = plan.config();
+    CheckpointStore store = new CheckpointStore(plan.output(), hconf);
+    Optional<CheckpointStore.Saved> resumeFrom = store.newest();
+    String modelDir = resumeFrom.map(CheckpointStore.Saved::dir).orElse(plan.modelDir());
+    Checkpoints.Weights weights = Checkpoints.read(TrainJob.localCopy(modelDir, hconf), plan.labels().labels(), config.seed());
+    if (rank == 0 && console != null) {
+      console.print(weights.report().describe());
+    }
+    var modelConfig = weights.config();
+    if (config.hiddenDropoutProb() != null || config.attentionProbsDropoutProb() != null || config.classifierDropout() != null) {
+      modelConfig = modelConfig.withDropout(config.hiddenDropoutProb(), config.attentionProbsDropoutProb(), config.classifierDropout());
+      weights = new Checkpoints.Weights(modelConfig, weights.tensors(), weights.report());
+    }
+    MetricsLog metrics = rank == 0 ? new MetricsLog(plan.output() + "/metrics.jsonl", hconf, console) : null;
+    double[] lastF1 = {Double.NaN};
+    try (NDManager manager = NDManager.newBaseManager()) {
+      TokenClassificationModel model = Checkpoints.build(weights, manager, plan.fp16() ? DataType.FLOAT16 : DataType.FLOAT32);
+      Trainer.Hooks hooks =
+          new Trainer.Hooks() {
+            @Override
+            public void log(Trainer.StepMetrics m) {
+              if (metrics != null) {
+                metrics.step(m);
+              }
+            }
+
+            @Override
+            public void epochEnd(int epoch, Trainer t) {
+              if (rank == 0 && !plan.validationGold().isEmpty()) {
+                Evaluator.Result r = Evaluator.evaluate(t.model(), plan.validation(), plan.validationGold(), plan.labels(), config.evalBatchSize());
+                lastF1[0] = r.f1();
+                ObjectNode e = JSON.createObjectNode();
+                e.put("eval_precision", r.standard().micro().precision());
+                e.put("eval_recall", r.standard().micro().recall());
+                e.put("eval_f1", r.standard().micro().f1());
+                e.put("eval_strict_f1", r.strict().micro().f1());
+                e.put("eval_token_accuracy", r.tokens().accuracy());
+                metrics.evaluation(t.state().globalStep(), epoch, e);
+              }
+              exchange.allReduceSum(new double[] {0}, t.state().globalStep()); // the others wait for rank 0's evaluation
+            }
+
+            @Override
+            public void save(Trainer t) {
+              store.save(t, exchange, plan.tokenizer());
+            }
+
+            @Override
+            public void localGradients(Trainer t, float[] gradients) {
+              if (rank == plan.failRank() && plan.overflowSteps().contains(t.state().globalStep())) {
+                gradients[0] = Float.POSITIVE_INFINITY;
+              }
+            }
+
+            @Override
+            public void afterStep(Trainer t) {
+              if (injectFailure && rank == plan.failRank() && t.state().globalStep() == plan.failAtStep()) {
+                throw new InjectedFailure("injected failure of rank " + rank + " after step " + plan.failAtStep() + " (--fail-at-step)");
+              }
+            }
+          };
+      Trainer trainer = new Trainer(model, config, exchange, hooks);
+      if (resumeFrom.isPresent()) {
+        store.restore(resumeFrom.get(), trainer);
+        if (console != null) {
+          console.println("resumed from " + resumeFrom.get().dir() + " at step " + trainer.state().globalStep());
+        }
+      }
+      trainer.train(plan.train());
+      if (rank == 0) {
+        store.writeModel(trainer, plan.output(), plan.tokenizer());
+        HadoopFiles.writeString(plan.output() + "/training_config.json", config.toJson(), hconf);
+      }
+      return new Outcome(
+          rank,
+          trainer.state().globalStep(),
+          lastF1[0],
+          trainer.optimizer().stateBytes(),
+          trainer.flat().size(),
+          trainer.skippedSteps(),
+          trainer.scaler().scale(),
+          trainer.lastReducedGradientLength());
+    }
+  }
+}

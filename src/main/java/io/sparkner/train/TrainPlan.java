@@ -1,0 +1,35 @@
+package io.sparkner.train;
+
+import io.sparkner.align.Labels;
+import io.sparkner.prepare.PreparedData;
+import java.io.Serializable;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Everything a replica needs to train, decided on the driver and shipped to every rank: the data
+ * (identical on every rank: each takes its share of each global batch), the resolved
+ * configuration, where the model comes from and where results go.
+ *
+ * @param modelDir the base checkpoint (qualified Hadoop path); a newer checkpoint under {@code
+ *     output} takes precedence (resume)
+ * @param precision float32 or float16 model copy
+ * @param failAtStep fault injection: the rank {@code failRank} dies once after this global step
+ *     (-1 = never)
+ * @param overflowSteps overflow injection: at these global steps rank {@code failRank} puts an inf
+ *     into its local gradients (tests of the global skip decision)
+ */
+public record TrainPlan(
+    List<Example> train,
+    List<Example> validation,
+    Map<String, PreparedData.GoldDocument> validationGold,
+    Labels labels,
+    TrainConfig config,
+    String modelDir,
+    String output,
+    String tokenizer,
+    boolean fp16,
+    long failAtStep,
+    int failRank,
+    List<Long> overflowSteps)
+    implements Serializable {}

@@ -1,0 +1,189 @@
+package io.sparkner.dist;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.sparkner.TestData;
+import io.sparkner.TestSpark;
+import io.sparkner.align.AlignOptions;
+import io.sparkner.align.LabelScheme;
+import io.sparkner.corpus.CorpusInput;
+import io.sparkner.corpus.ReadOptions;
+import io.sparkner.model.SafeTensors;
+import io.sparkner.prepare.PrepareJob;
+import io.sparkner.prepare.PrepareOptions;
+import io.sparkner.train.RankTraining;
+import io.sparkner.train.TrainJob;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.SparkConf;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Data-parallel training in a real Spark barrier stage with real sockets: N replicas reach the
+ * weights of one replica with the same global batch, for every ZeRO stage; optimizer state is
+ * sharded; overflow decisions are global; a killed task's stage is relaunched and resumes from
+ * the checkpoint to the same weights; a run resumes with another N.
+ */
+class DistributedTrainingTest {
+  @TempDir static Path dir;
+  static SparkSession spark;
+  static String data;
+  static String model;
+
+  @BeforeAll
+  static void prepareAndInit() throws IOException {
+    spark = TestSpark.session();
+    data = dir.resolve("prepared").toString();
+    PrepareJob.run(
+        spark,
+        new PrepareOptions(
+            List.of(CorpusInput.parse("stockmark:" + TestData.sample("stockmark/ner.json"))),
+            TestData.tokenizer("unigram").toString(),
+            data,
+            ReadOptions.defaults(),
+            LabelScheme.IOB2,
+            new AlignOptions(64, 16, true),
+            false));
+    model = dir.resolve("tiny").toString();
+    io.sparkner.cli.TestAccess.init(
+        Path.of("conf/tiny-xlmr-config.json").toAbsolutePath().toString(),
+        TestData.tokenizer("unigram").toString(),
+        data + "/labels.json",
+        model);
+  }
+
+  /** 20 steps, global batch 12 split over the replicas, fp32, dropout off. */
+  static TrainJob.Result train(String name, int replicas, int zero, long failAtStep, List<Long> overflowSteps, String... extra) {
+    List<String> set = new ArrayList<>(List.of(
+        "learning_rate=2e-3",
+        "per_device_train_batch_size=" + (12 / replicas),
+        "max_steps=20",
+        "warmup_steps=2",
+        "weight_decay=0.01",
+        "logging_steps=5",
+        "save_steps=5",
+        "hidden_dropout_prob=0.0",
+        "attention_probs_dropout_prob=0.0",
+        "classifier_dropout=0.0",
+        "zero_stage=" + zero,
+        "seed=7"));
+    set.addAll(List.of(extra));
+    PrintStream out = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
+    return TrainJob.run(
+        spark,
+        new TrainJob.Options(data, model, dir.resolve(name).toString(), null, null, set, replicas, failAtStep, 1, overflowSteps, new TrainJob.Distribution(null, 0, 0, 60)),
+        out);
+  }
+
+  static float[] weights(TrainJob.Result r) throws IOException {
+    Path p = Path.of(java.net.URI.create(r.output() + "/model.safetensors"));
+    Map<String, SafeTensors.Tensor> t = SafeTensors.read(p);
+    float[] out = new float[t.values().stream().mapToInt(x -> x.data().length).sum()];
+    int k = 0;
+    for (SafeTensors.Tensor x : t.values()) {
+      System.arraycopy(x.data(), 0, out, k, x.data().length);
+      k += x.data().length;
+    }
+    return out;
+  }
+
+  static double maxDiff(float[] a, float[] b) {
+    assertEquals(a.length, b.length);
+    double m = 0;
+    for (int i = 0; i < a.length; i++) {
+      m = Math.max(m, Math.abs(a[i] - b[i]));
+    }
+    return m;
+  }
+
+  @Test
+  void replicasReachTheWeightsOfOneReplicaForEveryZeroStage() throws IOException {
+    TrainJob.Result one = train("n1", 1, 0, -1, List.of());
+    float[] reference = weights(one);
+    for (int n : new int[] {2, 3}) {
+      for (int zero : new int[] {0, 1, 2}) {
+        TrainJob.Result r = train("n" + n + "-zero" + zero, n, zero, -1, List.of());
+        assertEquals(20, r.steps());
+        double d = maxDiff(reference, weights(r));
+        System.out.printf("N=%d ZeRO %d vs N=1: max abs weight difference %.3g%n", n, zero, d);
+        assertTrue(d <= 1e-5, "N=" + n + " ZeRO " + zero + " differs from N=1 by " + d);
+        long psi = r.ranks().get(0).parameters();
+        for (RankTraining.Outcome o : r.ranks()) {
+          long shard = (psi + n - 1) / n;
+          if (zero == 0) {
+            assertEquals(12 * psi, o.optimizerBytes());
+          } else {
+            // 12 bytes (fp32 master, m, v) per parameter of the rank's 1/N shard
+            assertTrue(o.optimizerBytes() <= 12 * shard && o.optimizerBytes() >= 12 * (psi - (long) (n - 1) * shard), "rank " + o.rank() + ": " + o.optimizerBytes());
+          }
+          assertEquals(zero == 2 ? o.optimizerBytes() / 12 : psi, o.reducedGradientLength(), "reduced gradient held by rank " + o.rank());
+        }
+      }
+    }
+  }
+
+  @Test
+  void anInjectedOverflowIsSkippedByEveryRankAndHalvesTheScale() {
+    // two overflows: DeepSpeed's hysteresis 2 absorbs the first, the second halves the scale
+    TrainJob.Result r = train("fp16", 2, 2, -1, List.of(3L, 4L), "fp16=true", "max_steps=8");
+    for (RankTraining.Outcome o : r.ranks()) {
+      assertEquals(2, o.skippedSteps(), "rank " + o.rank());
+      assertEquals(32768.0, o.lossScale(), "rank " + o.rank());
+    }
+  }
+
+  @Test
+  void aKilledTaskIsRelaunchedAndReachesTheUninterruptedWeights() throws IOException {
+    float[] uninterrupted = weights(train("uninterrupted-n2", 2, 1, -1, List.of()));
+    TrainJob.Result r = train("killed-n2", 2, 1, 12, List.of());
+    assertEquals(20, r.steps());
+    double d = maxDiff(uninterrupted, weights(r));
+    assertEquals(0.0, d, 1e-6, "after relaunch from step 10: " + d);
+  }
+
+  @Test
+  void aCheckpointWrittenByThreeReplicasResumesWithTwo() throws IOException {
+    TrainJob.Result three = train("written-by-3", 3, 2, -1, List.of());
+    // a new run that finds only the 3-replica checkpoint of step 10 (three optimizer shards)
+    Path from = Path.of(java.net.URI.create(three.output())).resolve("checkpoints/checkpoint-10");
+    Path to = dir.resolve("resumed-by-2/checkpoints/checkpoint-10");
+    Files.createDirectories(to);
+    try (var files = Files.list(from)) {
+      for (Path f : files.toList()) {
+        Files.copy(f, to.resolve(f.getFileName()));
+      }
+    }
+    assertEquals(3, Files.list(to).filter(f -> f.getFileName().toString().startsWith("optimizer-rank")).count());
+    TrainJob.Result two = train("resumed-by-2", 2, 2, -1, List.of());
+    assertEquals(20, two.steps());
+    double d = maxDiff(weights(three), weights(two));
+    assertTrue(d <= 1e-5, "resumed with N=2 from N=3's step 10 differs by " + d);
+  }
+
+  @Test
+  void preLaunchChecksSayWhatToSet() {
+    SparkConf dyn = new SparkConf().set("spark.dynamicAllocation.enabled", "true");
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> BarrierTraining.checkCluster(dyn, 2, 8, 100));
+    assertTrue(e.getMessage().contains("spark.dynamicAllocation.enabled=false"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> BarrierTraining.checkCluster(new SparkConf(), 4, 3, 100));
+    assertTrue(e.getMessage().contains("needs 4 concurrent task slots but the cluster has 3"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> BarrierTraining.checkCluster(new SparkConf(), 4, 8, 3));
+    assertTrue(e.getMessage().contains("more than the 3 training windows"), e.getMessage());
+    assertEquals(3, BarrierTraining.slots(spark.sparkContext())); // local[3,4]
+    // through the job: 5 replicas on 3 slots
+    e = assertThrows(IllegalArgumentException.class, () -> train("too-many", 5, 0, -1, List.of()));
+    assertTrue(e.getMessage().contains("concurrent task slots"), e.getMessage());
+  }
+}
