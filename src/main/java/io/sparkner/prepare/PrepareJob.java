@@ -54,10 +54,12 @@ public final class PrepareJob {
     new Aligner(TokenizerCache.get(tokenizer, conf), new Labels(o.scheme(), List.of()), o.align());
 
     int parallelism = Math.max(jsc.defaultParallelism(), 1);
-    JavaRDD<ReadResult> parsed =
-        CorpusReaders.read(jsc, inputs, o.read())
-            .repartition(parallelism)
-            .persist(StorageLevel.MEMORY_AND_DISK());
+    JavaRDD<ReadResult> read = CorpusReaders.read(jsc, inputs, o.read());
+    if (read.getNumPartitions() < parallelism) {
+      // fewer files than cores: spread the records so alignment uses every core
+      read = read.repartition(parallelism);
+    }
+    JavaRDD<ReadResult> parsed = read.persist(StorageLevel.MEMORY_AND_DISK());
     try {
       spark.sparkContext().setJobDescription("prepare: read and validate corpora");
       CorpusStats corpus;
@@ -89,64 +91,60 @@ public final class PrepareJob {
 
       HadoopConf hc = new HadoopConf(conf);
       var align = o.align();
-      JavaRDD<Aligned> aligned =
-          documents
-              .mapPartitions(
-                  (Iterator<Document> it) -> {
-                    Aligner aligner =
-                        new Aligner(TokenizerCache.get(tokenizer, hc.get()), labels, align);
-                    return new Iterator<Aligned>() {
-                      @Override
-                      public boolean hasNext() {
-                        return it.hasNext();
-                      }
+      FeatureStatsAccumulator featureStats = new FeatureStatsAccumulator();
+      spark.sparkContext().register(featureStats, "prepare: feature statistics");
+      JavaRDD<Row> featureRows =
+          documents.mapPartitions(
+              (Iterator<Document> it) -> {
+                Aligner aligner = new Aligner(TokenizerCache.get(tokenizer, hc.get()), labels, align);
+                return new Iterator<Row>() {
+                  private final List<Row> pending = new ArrayList<>();
+                  private int at;
 
-                      @Override
-                      public Aligned next() {
-                        Document d = it.next();
-                        return new Aligned(d.id(), aligner.align(d.id(), d.text(), d.entities()));
+                  @Override
+                  public boolean hasNext() {
+                    while (at == pending.size() && it.hasNext()) {
+                      Document d = it.next();
+                      Aligner.Result r = aligner.align(d.id(), d.text(), d.entities());
+                      featureStats.add(r);
+                      pending.clear();
+                      at = 0;
+                      for (Aligner.Window w : r.windows()) {
+                        pending.add(FeatureTables.toRow(d.id(), w));
                       }
-                    };
-                  })
-              .persist(StorageLevel.MEMORY_AND_DISK());
-      try {
-        spark.sparkContext().setJobDescription("prepare: align and write features");
-        JavaRDD<Row> featureRows =
-            aligned.flatMap(
-                a -> {
-                  List<Row> rows = new ArrayList<>(a.result().windows().size());
-                  for (Aligner.Window w : a.result().windows()) {
-                    rows.add(FeatureTables.toRow(a.id(), w));
+                    }
+                    return at < pending.size();
                   }
-                  return rows.iterator();
-                });
-        spark
-            .createDataFrame(featureRows, FeatureTables.FEATURES)
-            .write()
-            .mode(SaveMode.Overwrite)
-            .parquet(out + "/features");
-        FeatureStats features =
-            aligned.treeAggregate(
-                new FeatureStats(), (s, a) -> s.add(a.result()), FeatureStats::merge);
 
-        HadoopFiles.writeString(out + "/labels.json", labels.toJson(), conf);
-        PrepareOptions resolved =
-            new PrepareOptions(inputs, tokenizer, out, o.read(), o.scheme(), o.align(), o.overwrite());
-        PrepareSummary summary =
-            new PrepareSummary(resolved, corpus, features, labels, (System.nanoTime() - t0) / 1e9);
-        HadoopFiles.writeString(out + "/summary.json", summary.toJson(), conf);
-        return summary;
-      } finally {
-        aligned.unpersist(false);
-      }
+                  @Override
+                  public Row next() {
+                    if (!hasNext()) {
+                      throw new java.util.NoSuchElementException();
+                    }
+                    return pending.get(at++);
+                  }
+                };
+              });
+      spark.sparkContext().setJobDescription("prepare: align and write features");
+      spark
+          .createDataFrame(featureRows, FeatureTables.FEATURES)
+          .write()
+          .mode(SaveMode.Overwrite)
+          .parquet(out + "/features");
+      FeatureStats features = featureStats.value();
+
+      HadoopFiles.writeString(out + "/labels.json", labels.toJson(), conf);
+      PrepareOptions resolved =
+          new PrepareOptions(inputs, tokenizer, out, o.read(), o.scheme(), o.align(), o.overwrite());
+      PrepareSummary summary =
+          new PrepareSummary(resolved, corpus, features, labels, (System.nanoTime() - t0) / 1e9);
+      HadoopFiles.writeString(out + "/summary.json", summary.toJson(), conf);
+      return summary;
     } finally {
       parsed.unpersist(false);
       spark.sparkContext().setJobDescription(null);
     }
   }
-
-  /** An aligned document, as it travels between Spark stages. */
-  public record Aligned(String id, Aligner.Result result) implements java.io.Serializable {}
 
   /**
    * The entity types of the label list: what the inputs' formats declare (so a sample that lacks a
