@@ -219,7 +219,8 @@ public final class RingEndpoint implements AutoCloseable {
         } catch (ConnectException | EOFException e) {
           lastConnectRefusal.set(e.getMessage()); // not listening yet, or closed on us: retry
         } catch (FrameChannel.TimeoutException e) {
-          lastConnectRefusal.set("no handshake (" + e.getMessage() + ")");
+          // an attempt cut short by the deadline says less than an earlier refusal: keep that one
+          lastConnectRefusal.compareAndSet(null, "no handshake (" + e.getMessage() + ")");
           throw timedOut(e);
         } catch (IOException e) {
           if (over) {

@@ -292,13 +292,15 @@ class TrainConfigTest {
   void theDemoConfResolves() {
     TrainConfig c = TrainConfig.resolve(
         TrainingArguments.fromFile(Path.of("conf/train-demo.json")), null, 2, 100, 384);
-    assertEquals(8, c.microBatch());
-    assertEquals(16, c.globalBatch());
-    assertEquals(7, c.totalSteps(), "ceil(100 / 16)");
-    assertEquals(0, c.warmupSteps());
-    assertEquals(1e-3, c.lrAt(0), TOL);
-    assertEquals(5, c.loggingSteps());
-    assertNull(c.hiddenDropoutProb());
+    assertEquals(16, c.microBatch());
+    assertEquals(32, c.globalBatch());
+    assertEquals(40, c.totalSteps(), "10 epochs x ceil(100 / 32)");
+    assertEquals(4, c.warmupSteps(), "ceil(0.1 x 40)");
+    assertEquals(0, c.lrAt(0), TOL);
+    assertEquals(3e-3, c.lrAt(4), TOL);
+    assertEquals(25, c.loggingSteps());
+    assertEquals(0.0, c.hiddenDropoutProb()); // the demo turns dropout off for its tiny model
+    assertNull(c.classifierDropout());
   }
 
   @Test

@@ -74,10 +74,10 @@ class TrainingArgumentsConfigTest {
     assertEquals("train-stockmark.json", a.source());
 
     TrainingArguments demo = TrainingArguments.fromFile(Path.of("conf/train-demo.json"));
-    assertEquals(1.0, demo.numTrainEpochs());
-    assertEquals(8, demo.perDeviceTrainBatchSize());
-    assertEquals(1e-3, demo.learningRate());
-    assertEquals(5, demo.loggingSteps());
+    assertEquals(10.0, demo.numTrainEpochs());
+    assertEquals(16, demo.perDeviceTrainBatchSize());
+    assertEquals(3e-3, demo.learningRate());
+    assertEquals(25, demo.loggingSteps());
   }
 
   @Test
