@@ -227,7 +227,7 @@ class RingSecurityTest {
         server.start();
         List<String> addrs = List.of(ep.address(), "127.0.0.1:" + fake.getLocalPort());
         CollectiveException e = assertThrows(CollectiveException.class,
-            () -> ep.join(0, addrs, SECRET, Duration.ofMillis(1500)));
+            () -> ep.join(0, addrs, SECRET, Duration.ofMillis(4000)));
         assertTrue(e.getMessage().contains("the peer failed authentication"), e.getMessage());
         assertTrue(log.any("WARN", "connection to rank 1 at " + addrs.get(1) + " refused", "failed authentication"),
             String.join("\n", log.snapshot()));
