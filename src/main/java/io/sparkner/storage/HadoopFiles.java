@@ -109,6 +109,21 @@ public final class HadoopFiles {
     }
   }
 
+  /** Moves {@code from} over {@code to} (deleting {@code to} first: HDFS rename does not overwrite). */
+  public static void replace(String from, String to, Configuration conf) {
+    try {
+      Path src = new Path(from);
+      Path dst = new Path(to);
+      FileSystem fs = src.getFileSystem(conf);
+      fs.delete(dst, false);
+      if (!fs.rename(src, dst)) {
+        throw new IOException("rename returned false");
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot move " + from + " to " + to + ": " + e.getMessage(), e);
+    }
+  }
+
   public static String readString(String path, Configuration conf) {
     try (InputStream in = open(path, conf)) {
       return new String(in.readAllBytes(), StandardCharsets.UTF_8);

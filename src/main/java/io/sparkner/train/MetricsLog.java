@@ -103,7 +103,10 @@ public final class MetricsLog {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    HadoopFiles.writeString(file, String.join("\n", lines) + "\n", conf);
+    // write aside, then swap in: the driver may be reading the file while rank 0 writes it
+    String tmp = file + ".tmp";
+    HadoopFiles.writeString(tmp, String.join("\n", lines) + "\n", conf);
+    HadoopFiles.replace(tmp, file, conf);
   }
 
   static double round(double v, int digits) {

@@ -71,6 +71,13 @@ public final class RankTraining {
 
             @Override
             public void epochEnd(int epoch, Trainer t) {
+              if (config.evalStrategy() == TrainingArguments.EvalStrategy.EPOCH) {
+                evaluate(t, epoch);
+              }
+            }
+
+            /** Rank 0 scores the validation split; the others wait for it at the next collective. */
+            private void evaluate(Trainer t, int epoch) {
               if (rank == 0 && !plan.validationGold().isEmpty()) {
                 Evaluator.Result r = Evaluator.evaluate(t.model(), plan.validation(), plan.validationGold(), plan.labels(), config.evalBatchSize());
                 lastF1[0] = r.f1();
@@ -82,7 +89,7 @@ public final class RankTraining {
                 e.put("eval_token_accuracy", r.tokens().accuracy());
                 metrics.evaluation(t.state().globalStep(), epoch, e);
               }
-              exchange.allReduceSum(new double[] {0}, t.state().globalStep()); // the others wait for rank 0's evaluation
+              exchange.allReduceSum(new double[] {0}, t.state().globalStep());
             }
 
             @Override
@@ -99,7 +106,11 @@ public final class RankTraining {
 
             @Override
             public void afterStep(Trainer t) {
-              if (injectFailure && rank == plan.failRank() && t.state().globalStep() == plan.failAtStep()) {
+              long step = t.state().globalStep();
+              if (config.evalStrategy() == TrainingArguments.EvalStrategy.STEPS && config.evalSteps() > 0 && step % config.evalSteps() == 0) {
+                evaluate(t, t.state().epoch());
+              }
+              if (injectFailure && rank == plan.failRank() && step == plan.failAtStep()) {
                 throw new InjectedFailure("injected failure of rank " + rank + " after step " + plan.failAtStep() + " (--fail-at-step)");
               }
             }

@@ -74,6 +74,24 @@ class TrainCommandTest {
   }
 
   @Test
+  void evalStrategyDecidesWhenValidationRuns() throws IOException {
+    PrepareCommandTest.Run none =
+        PrepareCommandTest.run(
+            "train", "--data", dir.resolve("prepared").toString(), "--model", dir.resolve("tiny").toString(),
+            "--output", dir.resolve("eval-no").toString(),
+            "--set", "num_train_epochs=1", "--set", "per_device_train_batch_size=32", "--set", "eval_strategy=no");
+    assertEquals(0, none.code(), none.err());
+    assertTrue(Files.readAllLines(dir.resolve("eval-no/metrics.jsonl")).stream().noneMatch(l -> l.contains("eval_f1")));
+    PrepareCommandTest.Run steps =
+        PrepareCommandTest.run(
+            "train", "--data", dir.resolve("prepared").toString(), "--model", dir.resolve("tiny").toString(),
+            "--output", dir.resolve("eval-steps").toString(),
+            "--set", "max_steps=6", "--set", "eval_strategy=steps", "--set", "eval_steps=3");
+    assertEquals(0, steps.code(), steps.err());
+    assertEquals(2, Files.readAllLines(dir.resolve("eval-steps/metrics.jsonl")).stream().filter(l -> l.contains("eval_f1")).count());
+  }
+
+  @Test
   void bf16OnCpuIsRefusedWithAReason() {
     PrepareCommandTest.Run t =
         PrepareCommandTest.run(
