@@ -14,7 +14,7 @@ as `train` and `bench` only add a function and a sub-parser):
   3. model                              TokenClassificationModel (+ encoder modules)
   4. checkpoint IO (transformers-like)  load_state_dict_like_hf, load_pretrained, save_pretrained
   5. numeric helpers                    token_classification_loss, json_floats
-  6. subcommands                        cmd_fixtures, cmd_hidden
+  6. subcommands                        cmd_fixtures, cmd_hidden, cmd_train, cmd_bench
   7. CLI                                main
 
 Run with the Debian interpreter that has torch: /usr/bin/python3 (see README.md).
@@ -26,6 +26,7 @@ import math
 import os
 import struct
 import sys
+import time
 from collections import OrderedDict
 
 import numpy as np
@@ -787,6 +788,435 @@ def cmd_hidden(args):
 
 
 # --------------------------------------------------------------------------------------
+# 6c. shared by `train` and `bench`: java.util.Random, optimizer, schedule, batches
+# --------------------------------------------------------------------------------------
+
+class JavaRandom:
+    """java.util.Random, bit for bit (48-bit LCG): lets the reference walk the training data in
+    exactly the order sparkner's Trainer does (Random(dataSeed * 1000003 + epoch), Fisher-Yates
+    from the end) and initialise a new classifier with the same numbers as Checkpoints.map."""
+
+    MULT, ADD, MASK = 0x5DEECE66D, 0xB, (1 << 48) - 1
+
+    def __init__(self, seed):
+        self.seed = (seed ^ self.MULT) & self.MASK
+        self._next_gaussian = None
+
+    def _next(self, bits):
+        self.seed = (self.seed * self.MULT + self.ADD) & self.MASK
+        r = self.seed >> (48 - bits)
+        return r - (1 << 32) if r >= (1 << 31) else r  # (int) cast
+
+    def next_int(self, bound):
+        r = self._next(31)
+        m = bound - 1
+        if bound & m == 0:
+            return (bound * r) >> 31
+        u = r
+        while True:
+            r = u % bound
+            t = u - r + m
+            if t >= (1 << 31):  # int overflow: reject, as Java does
+                u = self._next(31)
+                continue
+            return r
+
+    def next_double(self):
+        return ((self._next(26) << 27) + self._next(27)) * (1.0 / (1 << 53))
+
+    def next_gaussian(self):
+        if self._next_gaussian is not None:
+            g, self._next_gaussian = self._next_gaussian, None
+            return g
+        while True:
+            v1 = 2 * self.next_double() - 1
+            v2 = 2 * self.next_double() - 1
+            s = v1 * v1 + v2 * v2
+            if 0 < s < 1:
+                break
+        mul = math.sqrt(-2 * math.log(s) / s)
+        self._next_gaussian = v2 * mul
+        return v1 * mul
+
+
+def java_epoch_order(n, data_seed, epoch):
+    """Trainer.order: the permutation of an epoch."""
+    r = JavaRandom(data_seed * 1_000_003 + epoch)
+    p = list(range(n))
+    for i in range(n - 1, 0, -1):
+        j = r.next_int(i + 1)
+        p[i], p[j] = p[j], p[i]
+    return p
+
+
+def adamw_param_groups(model, weight_decay):
+    """The HF Trainer's split: no weight decay for biases and LayerNorm parameters."""
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        (no_decay if name.endswith(".bias") or "LayerNorm" in name else decay).append(p)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def linear_schedule_with_warmup(optimizer, warmup, total):
+    """transformers.get_linear_schedule_with_warmup."""
+    def f(step):
+        if step < warmup:
+            return step / max(1, warmup)
+        return max(0.0, (total - step) / max(1, total - warmup))
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, f)
+
+
+def collate(windows, pad_id):
+    """DataCollatorForTokenClassification: pad to the longest window of the batch (pad id,
+    attention mask 0, label -100)."""
+    n = max(len(w["input_ids"]) for w in windows)
+    ids = torch.full((len(windows), n), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(windows), n), dtype=torch.long)
+    labels = torch.full((len(windows), n), -100, dtype=torch.long)
+    for i, w in enumerate(windows):
+        k = len(w["input_ids"])
+        ids[i, :k] = torch.tensor(w["input_ids"])
+        mask[i, :k] = 1
+        labels[i, :k] = torch.tensor(w["labels"])
+    return ids, mask, labels
+
+
+def cpu_snapshot():
+    """(wall, this process' CPU s, machine busy ticks) — as BenchEnv.Cpu on the Java side."""
+    busy = -1
+    try:
+        with open("/proc/stat") as f:
+            v = f.readline().split()
+        busy = int(v[1]) + int(v[2]) + int(v[3]) + int(v[6]) + int(v[7])
+    except (OSError, ValueError, IndexError):
+        pass
+    return time.perf_counter(), time.process_time(), busy
+
+
+def cpu_since(start):
+    wall, cpu, busy = cpu_snapshot()
+    d = {"seconds": round(wall - start[0], 4), "process_cpu_s": round(cpu - start[1], 3)}
+    if busy >= 0 and start[2] >= 0:
+        d["other_processes_cpu_s"] = round(max(0.0, (busy - start[2]) * 0.01 - (cpu - start[1])), 3)
+    return d
+
+
+# --------------------------------------------------------------------------------------
+# 6d. `train`: fine-tune on windows exported by sparkner (ExportWindows), score like Evaluator
+# --------------------------------------------------------------------------------------
+
+def read_jsonl(path):
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def tag_parts(tag):
+    """Chunker.prefix / type: 'B-ORG-P' -> ('B', 'ORG-P'), 'O' -> ('O', '')."""
+    if tag == "O":
+        return "O", ""
+    return tag[0], (tag[2:] if len(tag) > 2 else "_")
+
+
+def chunks(tags, strict=False):
+    """Chunker.chunks over tags with None = ignored position; DEFAULT is seqeval's default
+    (conlleval) get_entities, strict is mode='strict', scheme=IOB2. Returns [(type, start, end)]
+    over positions, end exclusive (one past the last scored token)."""
+    out, open_, prev_p, prev_t = [], None, "O", ""
+    for i, tag in enumerate(tags):
+        if tag is None:
+            continue
+        p, t = tag_parts(tag)
+        if strict:
+            if p == "I" and open_ is not None and open_[0] == t:
+                open_[2] = i
+            else:
+                if open_ is not None:
+                    out.append((open_[0], open_[1], open_[2] + 1))
+                open_ = [t, i, i] if p == "B" else None
+        else:
+            type_change = t != prev_t
+            ends = (prev_p in "ES" or (prev_p in "BI" and p in "BSO") or (prev_p != "O" and type_change))
+            starts = (p in "BS" or (p in "IE" and prev_p in "OES") or (p != "O" and type_change))
+            if ends and open_ is not None:
+                out.append((open_[0], open_[1], open_[2] + 1))
+                open_ = None
+            if starts:
+                open_ = [t, i, i]
+            elif p != "O" and open_ is not None:
+                open_[2] = i
+        prev_p, prev_t = p, t
+    if open_ is not None:
+        out.append((open_[0], open_[1], open_[2] + 1))
+    return out
+
+
+def spans(pred_ids, starts, ends, labels, strict=False):
+    """Evaluator.spans: label ids (-100 = ignored) -> code-point spans; a chunk extends over
+    following ignored tokens that touch it."""
+    tags = [None if i < 0 else labels[i] for i in pred_ids]
+    out = []
+    for t, a, b in chunks(tags, strict):
+        end = ends[b - 1]
+        j = b
+        while j < len(pred_ids) and pred_ids[j] < 0 and starts[j] == end and ends[j] > starts[j]:
+            end = ends[j]
+            j += 1
+        out.append((t, starts[a], end))
+    return out
+
+
+class EntityCounts:
+    """EntityScores: per type [correct, predicted, gold], seqeval semantics (sets per document)."""
+
+    def __init__(self):
+        self.counts = {}
+
+    def add(self, gold, predicted):
+        g, p = set(gold), set(predicted)
+        for c in g:
+            n = self.counts.setdefault(c[0], [0, 0, 0])
+            n[2] += 1
+            n[0] += c in p
+        for c in p:
+            self.counts.setdefault(c[0], [0, 0, 0])[1] += 1
+
+    @staticmethod
+    def scores(correct, predicted, gold):
+        p = correct / predicted if predicted else 0.0
+        r = correct / gold if gold else 0.0
+        return {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0, "support": gold,
+                "predicted": predicted, "correct": correct}
+
+    def to_json(self):
+        tot = [sum(n[k] for n in self.counts.values()) for k in range(3)]
+        per = {t: self.scores(*self.counts[t]) for t in sorted(self.counts)}
+        macro_f1 = sum(s["f1"] for s in per.values()) / len(per) if per else 0.0
+        return {"micro": self.scores(*tot), "macro_f1": macro_f1, "per_type": per}
+
+
+@torch.no_grad()
+def evaluate_windows(model, windows, gold_docs, labels, pad_id, batch_size=32):
+    """Evaluator.evaluate: predict every window (eval mode), keep each token's prediction from the
+    window where it is most central, score decoded spans against the documents' gold spans."""
+    was_training = model.training
+    model.eval()
+    order = sorted(range(len(windows)), key=lambda i: len(windows[i]["input_ids"]))
+    preds = [None] * len(windows)
+    for b in range(0, len(order), batch_size):
+        part = [windows[i] for i in order[b:b + batch_size]]
+        ids, mask, _ = collate(part, pad_id)
+        _, logits = model(ids, mask)
+        am = logits.argmax(-1).tolist()
+        for k, i in enumerate(order[b:b + batch_size]):
+            preds[i] = am[k][:len(windows[i]["input_ids"])]
+    merged = {}
+    for w, pred in zip(windows, preds):
+        content = sum(1 for s in w["starts"] if s >= 0)
+        toks = merged.setdefault(w["id"], {})
+        pos = 0
+        for i in range(len(w["input_ids"])):
+            if w["starts"][i] < 0:
+                continue
+            centrality = min(pos, content - 1 - pos)
+            pos += 1
+            key = (w["starts"][i], w["ends"][i])
+            prev = toks.get(key)
+            if prev is None or centrality > prev[4]:
+                toks[key] = (w["starts"][i], w["ends"][i], w["labels"][i], pred[i], centrality)
+    standard, strict = EntityCounts(), EntityCounts()
+    tok_total = tok_correct = 0
+    for doc in gold_docs:
+        toks = [merged.get(doc["id"], {})[k] for k in sorted(merged.get(doc["id"], {}))]
+        starts = [t[0] for t in toks]
+        ends = [t[1] for t in toks]
+        pred_ids = [-100 if t[2] < 0 else t[3] for t in toks]
+        for t in toks:
+            if t[2] >= 0:
+                tok_total += 1
+                tok_correct += t[2] == t[3]
+        gold = [(e["type"], e["start"], e["end"]) for e in doc["entities"]]
+        standard.add(gold, spans(pred_ids, starts, ends, labels))
+        strict.add(gold, spans(pred_ids, starts, ends, labels, strict=True))
+    model.train(was_training)
+    return {"seqeval_default": standard.to_json(), "seqeval_strict": strict.to_json(),
+            "token_accuracy": tok_correct / max(1, tok_total), "documents": len(gold_docs)}
+
+
+def load_for_training(model_dir, labels, seed, dropout=None, init="java"):
+    """from_pretrained with the corpus' labels; a new classifier initialised as sparkner's
+    Checkpoints.map does (init='java': java.util.Random(seed) gaussians × initializer_range, bias 0)
+    or as transformers does (init='torch')."""
+    with open(os.path.join(model_dir, "config.json"), encoding="utf-8") as f:
+        d = json.load(f)
+    old = d.get("id2label")
+    d["id2label"] = {str(i): l for i, l in enumerate(labels)}
+    d["label2id"] = {l: i for i, l in enumerate(labels)}
+    if dropout is not None:
+        d["hidden_dropout_prob"] = dropout
+        d["attention_probs_dropout_prob"] = dropout
+    c = NerConfig(d)
+    model = TokenClassificationModel(c)
+    state, _ = read_safetensors(os.path.join(model_dir, "model.safetensors"))
+    keep_head = old is not None and [old[str(i)] for i in range(len(old))] == list(labels)
+    if not keep_head:
+        state = OrderedDict((k, v) for k, v in state.items() if not k.startswith("classifier."))
+    report = load_state_dict_like_hf(model, state, source=model_dir, seed=seed)
+    if "classifier.weight" in report["missing"] and init == "java":
+        r = JavaRandom(seed)
+        w = torch.tensor([float(np.float32(r.next_gaussian() * c.initializer_range))
+                          for _ in range(c.num_labels * c.hidden_size)], dtype=torch.float32)
+        with torch.no_grad():
+            model.classifier.weight.copy_(w.view(c.num_labels, c.hidden_size))
+            model.classifier.bias.zero_()
+    return model, report
+
+
+def cmd_train(args):
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    with open(os.path.join(args.data, "labels.json"), encoding="utf-8") as f:
+        labels = json.load(f)["labels"]
+    train = read_jsonl(os.path.join(args.data, "windows-train.jsonl"))
+    val_w = read_jsonl(os.path.join(args.data, "windows-validation.jsonl"))
+    val_g = read_jsonl(os.path.join(args.data, "gold-validation.jsonl"))
+    test_w = read_jsonl(os.path.join(args.data, "windows-test.jsonl"))
+    test_g = read_jsonl(os.path.join(args.data, "gold-test.jsonl"))
+    model, _ = load_for_training(args.model, labels, args.seed, args.dropout, args.init)
+    pad_id = model.c.pad_token_id
+    model.train()
+    opt = torch.optim.AdamW(adamw_param_groups(model, args.weight_decay), lr=args.lr, betas=(0.9, 0.999), eps=1e-8)
+    steps_per_epoch = (len(train) + args.batch_size - 1) // args.batch_size
+    total = steps_per_epoch * args.epochs
+    warmup = math.ceil(args.warmup_ratio * total)
+    if args.max_steps:  # smoke tests: the same schedule, cut short
+        steps_per_epoch = min(steps_per_epoch, args.max_steps)
+    sched = linear_schedule_with_warmup(opt, warmup, total)
+    os.makedirs(args.output, exist_ok=True)
+    mlog = open(os.path.join(args.output, "metrics.jsonl"), "w", encoding="utf-8")
+    print(f"training: {len(train)} windows, {total} steps ({args.epochs} epochs x {steps_per_epoch}), batch "
+          f"{args.batch_size}, lr {args.lr:.2e}, warmup {warmup}, threads {torch.get_num_threads()}, torch {torch.__version__}",
+          flush=True)
+    t_start = time.perf_counter()
+    step, interval, epochs_out = 0, [], []
+    for epoch in range(args.epochs):
+        if args.order == "java":
+            order = java_epoch_order(len(train), args.seed, epoch)
+        else:
+            order = torch.randperm(len(train), generator=torch.Generator().manual_seed(args.seed * 1_000_003 + epoch)).tolist()
+        t_epoch = time.perf_counter()
+        for b in range(steps_per_epoch):
+            batch = [train[i] for i in order[b * args.batch_size:(b + 1) * args.batch_size]]
+            ids, mask, lab = collate(batch, pad_id)
+            lr = opt.param_groups[0]["lr"]
+            loss, _ = model(ids, mask, labels=lab)
+            loss.backward()
+            norm = torch.nn.utils.clip_grad_norm_(model.parameters(), args.max_grad_norm)
+            opt.step()
+            sched.step()
+            opt.zero_grad(set_to_none=True)
+            step += 1
+            interval.append(loss.item())
+            if step % args.logging_steps == 0 or step == total or b + 1 == steps_per_epoch:
+                rec = {"step": step, "epoch": round(epoch + (b + 1) / steps_per_epoch, 4),
+                       "loss": sum(interval) / len(interval), "learning_rate": lr, "grad_norm": float(norm),
+                       "elapsed_s": round(time.perf_counter() - t_start, 2)}
+                interval = []
+                mlog.write(json.dumps(rec) + "\n")
+                mlog.flush()
+                print(json.dumps(rec), flush=True)
+        train_s = time.perf_counter() - t_epoch
+        ev = evaluate_windows(model, val_w, val_g, labels, pad_id)
+        rec = {"step": step, "epoch": epoch, "eval_precision": ev["seqeval_default"]["micro"]["precision"],
+               "eval_recall": ev["seqeval_default"]["micro"]["recall"], "eval_f1": ev["seqeval_default"]["micro"]["f1"],
+               "eval_strict_f1": ev["seqeval_strict"]["micro"]["f1"], "eval_token_accuracy": ev["token_accuracy"],
+               "epoch_train_s": round(train_s, 1), "elapsed_s": round(time.perf_counter() - t_start, 1)}
+        epochs_out.append(rec)
+        mlog.write(json.dumps(rec) + "\n")
+        mlog.flush()
+        print(json.dumps(rec), flush=True)
+    train_wall = time.perf_counter() - t_start
+    t_eval = time.perf_counter()
+    test = evaluate_windows(model, test_w, test_g, labels, pad_id)
+    report = {"model": args.model, "data": args.data, "split": "test", "torch": torch.__version__,
+              "threads": torch.get_num_threads(), "steps": step, "epochs": args.epochs,
+              "train_wall_s": round(train_wall, 1), "test_eval_s": round(time.perf_counter() - t_eval, 1),
+              "validation": epochs_out, **test,
+              "hyper_parameters": {k: getattr(args, k) for k in ("lr", "batch_size", "weight_decay", "warmup_ratio",
+                                                               "epochs", "max_grad_norm", "seed", "dropout", "order", "init")}}
+    with open(os.path.join(args.output, "report.json"), "w", encoding="utf-8") as f:
+        json.dump(report, f, indent=2)
+        f.write("\n")
+    mlog.close()
+    d = test["seqeval_default"]
+    print(f"{'':14s} {'precision':>9s} {'recall':>9s} {'f1':>9s} {'support':>9s}")
+    for t, s in d["per_type"].items():
+        print(f"{t:14s} {s['precision']:9.4f} {s['recall']:9.4f} {s['f1']:9.4f} {s['support']:9d}")
+    m = d["micro"]
+    print(f"{'micro avg':14s} {m['precision']:9.4f} {m['recall']:9.4f} {m['f1']:9.4f} {m['support']:9d}")
+    print(f"strict micro f1 {test['seqeval_strict']['micro']['f1']:.4f}, token accuracy {test['token_accuracy']:.4f}, "
+          f"train wall {train_wall:.1f} s")
+    if args.save:
+        save_pretrained(model, os.path.join(args.output, "model"))
+
+
+# --------------------------------------------------------------------------------------
+# 6e. `bench`: seconds per full training step of a BERT-shaped model, random init
+# --------------------------------------------------------------------------------------
+
+def bench_config(a):
+    return NerConfig({
+        "model_type": "bert", "vocab_size": a.vocab, "hidden_size": a.hidden, "num_hidden_layers": a.layers,
+        "num_attention_heads": a.heads, "intermediate_size": a.intermediate, "max_position_embeddings": 512,
+        "type_vocab_size": 2, "layer_norm_eps": 1e-12, "hidden_act": "gelu", "hidden_dropout_prob": a.dropout,
+        "attention_probs_dropout_prob": a.dropout, "initializer_range": 0.02, "pad_token_id": 0,
+        "id2label": {str(i): f"L{i}" for i in range(a.labels)}})
+
+
+def cmd_bench(a):
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    c = bench_config(a)
+    model = TokenClassificationModel(c)
+    model.init_weights_like_hf(a.seed)
+    model.train()
+    g = torch.Generator().manual_seed(a.seed)
+    n = a.warmup + a.steps
+    # fixed-length windows, no padding: [CLS] x (length-2) [SEP], labels -100 on the specials
+    ids = torch.randint(5, a.vocab, (n, a.batch, a.length), generator=g)
+    ids[:, :, 0], ids[:, :, -1] = 2, 3
+    labels = torch.randint(0, a.labels, (n, a.batch, a.length), generator=g)
+    labels[:, :, 0] = labels[:, :, -1] = -100
+    opt = torch.optim.AdamW(adamw_param_groups(model, 0.01), lr=5e-5, betas=(0.9, 0.999), eps=1e-8)
+    sched = linear_schedule_with_warmup(opt, math.ceil(0.1 * n), n)
+    times, losses = [], []
+    t0 = cpu_snapshot()
+    for s in range(n):
+        if s == a.warmup:
+            t0 = cpu_snapshot()
+        t = time.perf_counter()
+        x = ids[s].clone()
+        mask = torch.ones_like(x)
+        loss, _ = model(x, mask, labels=labels[s].clone())
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        opt.zero_grad(set_to_none=True)
+        losses.append(loss.item())
+        times.append(time.perf_counter() - t)
+    cpu = cpu_since(t0)
+    timed = sorted(times[a.warmup:])
+    k = len(timed)
+    med = timed[k // 2] if k % 2 else (timed[k // 2 - 1] + timed[k // 2]) / 2
+    out = {"side": "python", "torch": torch.__version__, "threads": torch.get_num_threads(),
+           "interop_threads": torch.get_num_interop_threads(),
+           "parameters": sum(p.numel() for p in model.parameters()), "warmup": a.warmup, "steps": a.steps,
+           "median_s": round(med, 4), "min_s": round(timed[0], 4), "max_s": round(timed[-1], 4),
+           "step_s": [round(x, 4) for x in times], "loss_first": losses[0], "loss_last": losses[-1], "cpu": cpu}
+    print(json.dumps(out) if a.json else json.dumps(out, indent=2), flush=True)
+
+
+# --------------------------------------------------------------------------------------
 # 7. CLI
 # --------------------------------------------------------------------------------------
 
@@ -807,8 +1237,44 @@ def main(argv=None):
     p.add_argument("--positions", type=int, default=12, help="full rows stored for this many leading positions")
     p.set_defaults(func=cmd_hidden)
 
-    # later: sub.add_parser("train", ...) / ("bench", ...) using load_pretrained, save_pretrained,
-    # TokenClassificationModel and token_classification_loss above.
+    p = sub.add_parser("train", help="fine-tune on windows exported by sparkner (ExportWindows), score the test split")
+    p.add_argument("--data", required=True, help="ExportWindows output: labels.json, windows-SPLIT.jsonl, gold-SPLIT.jsonl")
+    p.add_argument("--model", required=True, help="HF checkpoint directory (config.json, model.safetensors)")
+    p.add_argument("--output", required=True, help="metrics.jsonl, report.json (and model/ with --save)")
+    p.add_argument("--lr", type=float, default=5e-5)
+    p.add_argument("--batch-size", type=int, default=12)
+    p.add_argument("--weight-decay", type=float, default=0.01)
+    p.add_argument("--warmup-ratio", type=float, default=0.1)
+    p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--max-grad-norm", type=float, default=1.0)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--dropout", type=float, default=None, help="override hidden/attention dropout (default: the config's)")
+    p.add_argument("--order", choices=["java", "torch"], default="java",
+                   help="epoch order: sparkner Trainer's java.util.Random permutation (default) or torch.randperm")
+    p.add_argument("--init", choices=["java", "torch"], default="java",
+                   help="new classifier init: as sparkner's Checkpoints.map (default) or HF _init_weights with torch RNG")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--logging-steps", type=int, default=50)
+    p.add_argument("--save", action="store_true", help="also save the fine-tuned checkpoint")
+    p.add_argument("--max-steps", type=int, default=0, help="smoke test: at most this many steps per epoch")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("bench", help="seconds per training step (forward, CE, backward, clip, AdamW, zero_grad)")
+    p.add_argument("--layers", type=int, default=4)
+    p.add_argument("--hidden", type=int, default=768)
+    p.add_argument("--heads", type=int, default=12)
+    p.add_argument("--intermediate", type=int, default=3072)
+    p.add_argument("--vocab", type=int, default=21128)
+    p.add_argument("--labels", type=int, default=17)
+    p.add_argument("--batch", type=int, default=12)
+    p.add_argument("--length", type=int, default=128)
+    p.add_argument("--dropout", type=float, default=0.1)
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--json", action="store_true", help="one JSON line on stdout")
+    p.set_defaults(func=cmd_bench)
 
     args = ap.parse_args(argv)
     return args.func(args)

@@ -89,6 +89,55 @@ public final class BenchEnv {
     }
   }
 
+  /**
+   * CPU accounting around a timed run: this JVM's CPU time, and the whole machine's busy and
+   * stolen time from {@code /proc/stat}, so a result says whether the cores were really ours (the
+   * machines are shared: another process on one of the two cores halves what Spark can do).
+   */
+  public record Cpu(long nanos, long processCpuNanos, long machineBusyTicks, long stealTicks) {
+    private static final double TICK = 0.01; // USER_HZ = 100 on Linux
+
+    public static Cpu now() {
+      long busy = -1;
+      long steal = -1;
+      try {
+        String[] f = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
+        // cpu user nice system idle iowait irq softirq steal ...
+        busy = Long.parseLong(f[1]) + Long.parseLong(f[2]) + Long.parseLong(f[3])
+            + Long.parseLong(f[6]) + Long.parseLong(f[7]);
+        steal = f.length > 8 ? Long.parseLong(f[8]) : 0;
+      } catch (IOException | RuntimeException ignored) {
+        // not Linux: machine figures stay unknown
+      }
+      long cpu = -1;
+      if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+          instanceof com.sun.management.OperatingSystemMXBean os) {
+        cpu = os.getProcessCpuTime();
+      }
+      return new Cpu(System.nanoTime(), cpu, busy, steal);
+    }
+
+    public double secondsSince(Cpu start) {
+      return (nanos - start.nanos) / 1e9;
+    }
+
+    /** seconds, this JVM's CPU seconds and cores used, other processes' CPU seconds, steal. */
+    public ObjectNode since(Cpu start) {
+      ObjectNode n = JSON.createObjectNode();
+      double wall = secondsSince(start);
+      double ours = (processCpuNanos - start.processCpuNanos) / 1e9;
+      n.put("seconds", round(wall));
+      n.put("jvm_cpu_s", round(ours));
+      n.put("jvm_cores_used", round(ours / wall));
+      if (machineBusyTicks >= 0 && start.machineBusyTicks >= 0) {
+        double busy = (machineBusyTicks - start.machineBusyTicks) * TICK;
+        n.put("other_processes_cpu_s", round(Math.max(0, busy - ours)));
+        n.put("steal_s", round((stealTicks - start.stealTicks) * TICK));
+      }
+      return n;
+    }
+  }
+
   private static String cpuModel() {
     try {
       for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
