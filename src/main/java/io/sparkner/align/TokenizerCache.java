@@ -1,10 +1,6 @@
 package io.sparkner.align;
 
 import io.sparkner.storage.HadoopFiles;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.hadoop.conf.Configuration;
 
@@ -38,17 +34,8 @@ public final class TokenizerCache {
 
   private static TokenizerHandle load(String path, Configuration conf) {
     String file = tokenizerFile(path, conf);
-    java.net.URI uri = new org.apache.hadoop.fs.Path(file).toUri();
-    if (uri.getScheme() == null || uri.getScheme().equals("file")) {
-      return TokenizerHandle.load(Path.of(uri.getPath()));
-    }
-    try {
-      Path local = Files.createTempFile("sparkner-tokenizer", ".json");
-      local.toFile().deleteOnExit();
-      HadoopFiles.copyToLocal(file, local, conf);
-      return TokenizerHandle.load(local);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot copy tokenizer " + file + ": " + e.getMessage(), e);
-    }
+    String name = file.substring(file.lastIndexOf('/') + 1);
+    String dir = file.substring(0, file.lastIndexOf('/'));
+    return TokenizerHandle.load(HadoopFiles.localDirectory(dir, conf, name).resolve(name));
   }
 }

@@ -132,6 +132,34 @@ public final class HadoopFiles {
     }
   }
 
+  /**
+   * The local file system path of a Hadoop path when it is local ({@code file:} or no scheme), else
+   * null: native code (tokenizers, safetensors mapping) needs local files.
+   */
+  public static java.nio.file.Path asLocal(String path) {
+    java.net.URI uri = new Path(path).toUri();
+    return uri.getScheme() == null || uri.getScheme().equals("file") ? java.nio.file.Path.of(uri.getPath()) : null;
+  }
+
+  /** A local copy of the named files of a directory (the directory itself when it is local). */
+  public static java.nio.file.Path localDirectory(String dir, Configuration conf, String... names) {
+    java.nio.file.Path local = asLocal(dir);
+    if (local != null) {
+      return local;
+    }
+    try {
+      java.nio.file.Path tmp = Files.createTempDirectory("sparkner");
+      for (String name : names) {
+        if (exists(dir + "/" + name, conf)) {
+          copyToLocal(dir + "/" + name, tmp.resolve(name), conf);
+        }
+      }
+      return tmp;
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot copy " + dir + ": " + e.getMessage(), e);
+    }
+  }
+
   /** Copies a file from any Hadoop path to a local file (for native libraries that need one). */
   public static void copyToLocal(String path, java.nio.file.Path local, Configuration conf) {
     try (InputStream in = open(path, conf)) {

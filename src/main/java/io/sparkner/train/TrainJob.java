@@ -10,8 +10,6 @@ import io.sparkner.prepare.PreparedData;
 import io.sparkner.storage.HadoopFiles;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.apache.hadoop.conf.Configuration;
@@ -137,20 +135,6 @@ public final class TrainJob {
 
   /** A local directory holding the checkpoint's files (the directory itself when local). */
   public static Path localCopy(String dir, Configuration conf) {
-    java.net.URI uri = new org.apache.hadoop.fs.Path(dir).toUri();
-    if (uri.getScheme() == null || uri.getScheme().equals("file")) {
-      return Path.of(uri.getPath());
-    }
-    try {
-      Path local = Files.createTempDirectory("sparkner-model");
-      for (String name : List.of(Checkpoints.CONFIG, Checkpoints.WEIGHTS, Checkpoints.TOKENIZER)) {
-        if (HadoopFiles.exists(dir + "/" + name, conf)) {
-          HadoopFiles.copyToLocal(dir + "/" + name, local.resolve(name), conf);
-        }
-      }
-      return local;
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot copy " + dir + ": " + e.getMessage(), e);
-    }
+    return HadoopFiles.localDirectory(dir, conf, Checkpoints.CONFIG, Checkpoints.WEIGHTS, Checkpoints.TOKENIZER);
   }
 }
