@@ -6,6 +6,8 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
 import io.sparkner.model.TokenClassificationModel;
 import java.util.ArrayList;
 import java.util.List;
@@ -72,16 +74,16 @@ public final class FlatParameters {
     }
   }
 
-  /** Zeroes every gradient in place, ready for the next accumulation. */
+  /**
+   * Zeroes every gradient in place, ready for the next accumulation. {@code grad.zero_()}, not
+   * arithmetic: after an fp16 overflow a gradient holds inf, and inf − inf or inf × 0 is NaN, which
+   * would poison every later step.
+   */
   public void zeroGradients() {
-    try (Autograd.Scope ignored = Autograd.paused()) {
-      for (Slot s : slots) {
-        NDArray p = s.parameter().getArray();
-        if (p.hasGradient()) {
-          try (NDArray g = p.getGradient()) {
-            g.subi(g);
-          }
-        }
+    for (Slot s : slots) {
+      NDArray p = s.parameter().getArray();
+      if (p.hasGradient()) {
+        JniUtils.zeroGrad((PtNDArray) p);
       }
     }
   }

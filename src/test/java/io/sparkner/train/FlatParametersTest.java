@@ -1,0 +1,44 @@
+package io.sparkner.train;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import io.sparkner.model.Checkpoints;
+import io.sparkner.model.TokenClassificationModel;
+import org.junit.jupiter.api.Test;
+
+/** Moving gradients and values between the model and the flat float32 space. */
+class FlatParametersTest {
+
+  @Test
+  void zeroingClearsInfiniteGradientsOfAnOverflowedFp16Step() {
+    try (NDManager m = NDManager.newBaseManager()) {
+      TokenClassificationModel model = Checkpoints.build(TrainerTest.tiny(), m, DataType.FLOAT16);
+      model.setRequiresGradient(true);
+      FlatParameters flat = new FlatParameters(model);
+      // an overflowing backward: every gradient of the classifier becomes ±inf
+      NDArray w = model.parameters().get("classifier.weight").getArray();
+      try (NDManager scope = m.newSubManager();
+          Autograd.Scope rec = Autograd.recording()) {
+        NDArray loss = w.mul(scope.create(60000f).toType(DataType.FLOAT16, false)).mul(60000f).sum();
+        Autograd.backward(loss);
+      }
+      float[] g = new float[Math.toIntExact(flat.size())];
+      flat.gradientsInto(g);
+      int infinite = 0;
+      for (float v : g) {
+        infinite += Float.isInfinite(v) ? 1 : 0;
+      }
+      assertTrue(infinite > 0, "the test must produce an overflow");
+
+      flat.zeroGradients();
+      flat.gradientsInto(g);
+      for (int i = 0; i < g.length; i++) {
+        assertEquals(0f, g[i], "gradient " + i + " after zeroing");
+      }
+    }
+  }
+}
