@@ -174,11 +174,13 @@ public final class Checkpoints {
     TokenClassificationModel model = new TokenClassificationModel(weights.config(), manager);
     for (Map.Entry<String, Parameter> e : model.parameters().entrySet()) {
       SafeTensors.Tensor t = weights.tensors().get(e.getKey());
-      NDArray a = manager.create(t.data(), new Shape(t.shape()));
-      if (dtype != DataType.FLOAT32) {
-        NDArray cast = a.toType(dtype, false);
-        a.close();
-        a = cast;
+      // DJL's create() wraps a Java direct buffer (malloc-aligned, 16 bytes); the copy lives in
+      // libtorch's own 64-byte-aligned memory. MKL's sgemm picks its kernels by operand alignment,
+      // so parameters whose alignment varied from run to run gave run-to-run rounding differences
+      // (which Adam amplifies in near-zero gradients: up to 0.02 after 20 steps).
+      NDArray a;
+      try (NDArray javaBacked = manager.create(t.data(), new Shape(t.shape()))) {
+        a = dtype == DataType.FLOAT32 ? javaBacked.duplicate() : javaBacked.toType(dtype, false);
       }
       e.getValue().setArray(a);
     }
