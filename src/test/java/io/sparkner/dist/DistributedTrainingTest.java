@@ -122,4 +122,79 @@ class DistributedTrainingTest {
     e = assertThrows(IllegalArgumentException.class, () -> train("too-many", 5, 0, -1, List.of()));
     assertTrue(e.getMessage().contains("concurrent task slots"), e.getMessage());
   }
+
+  @Test
+  void replicasReachTheWeightsOfOneReplicaForEveryZeroStage() throws IOException {
+    // each barrier task runs libtorch with spark.task.cpus (1) threads; the one-replica reference
+    // runs on this thread, so give it the same count: a different thread count changes matmul
+    // summation order, and Adam amplifies that noise in parameters whose gradients are near zero
+    ai.djl.engine.Engine.getInstance();
+    int threads = ai.djl.pytorch.jni.JniUtils.getNumThreads();
+    ai.djl.pytorch.jni.JniUtils.setNumThreads(1);
+    TrainJob.Result one;
+    try {
+      one = train("n1", 1, 0, -1, List.of());
+    } finally {
+      ai.djl.pytorch.jni.JniUtils.setNumThreads(threads);
+    }
+    float[] reference = weights(one);
+    for (int n : new int[] {2, 3}) {
+      for (int zero : new int[] {0, 1, 2}) {
+        TrainJob.Result r = train("n" + n + "-zero" + zero, n, zero, -1, List.of());
+        assertEquals(20, r.steps());
+        double d = maxDiff(reference, weights(r));
+        System.out.printf("N=%d ZeRO %d vs N=1: max abs weight difference %.3g%n", n, zero, d);
+        assertTrue(d <= 1e-5, "N=" + n + " ZeRO " + zero + " differs from N=1 by " + d);
+        long psi = r.ranks().get(0).parameters();
+        for (RankTraining.Outcome o : r.ranks()) {
+          long shard = (psi + n - 1) / n;
+          if (zero == 0) {
+            assertEquals(12 * psi, o.optimizerBytes());
+          } else {
+            // 12 bytes (fp32 master, m, v) per parameter of the rank's 1/N shard
+            assertTrue(o.optimizerBytes() <= 12 * shard && o.optimizerBytes() >= 12 * (psi - (long) (n - 1) * shard), "rank " + o.rank() + ": " + o.optimizerBytes());
+          }
+          assertEquals(zero == 2 ? o.optimizerBytes() / 12 : psi, o.reducedGradientLength(), "reduced gradient held by rank " + o.rank());
+        }
+      }
+    }
+  }
+
+  @Test
+  void anInjectedOverflowIsSkippedByEveryRankAndHalvesTheScale() {
+    // two overflows: DeepSpeed's hysteresis 2 absorbs the first, the second halves the scale
+    TrainJob.Result r = train("fp16", 2, 2, -1, List.of(3L, 4L), "fp16=true", "max_steps=8");
+    for (RankTraining.Outcome o : r.ranks()) {
+      assertEquals(2, o.skippedSteps(), "rank " + o.rank());
+      assertEquals(32768.0, o.lossScale(), "rank " + o.rank());
+    }
+  }
+
+  @Test
+  void aKilledTaskIsRelaunchedAndReachesTheUninterruptedWeights() throws IOException {
+    float[] uninterrupted = weights(train("uninterrupted-n2", 2, 1, -1, List.of()));
+    TrainJob.Result r = train("killed-n2", 2, 1, 12, List.of());
+    assertEquals(20, r.steps());
+    double d = maxDiff(uninterrupted, weights(r));
+    assertEquals(0.0, d, 1e-6, "after relaunch from step 10: " + d);
+  }
+
+  @Test
+  void aCheckpointWrittenByThreeReplicasResumesWithTwo() throws IOException {
+    TrainJob.Result three = train("written-by-3", 3, 2, -1, List.of());
+    // a new run that finds only the 3-replica checkpoint of step 10 (three optimizer shards)
+    Path from = Path.of(java.net.URI.create(three.output())).resolve("checkpoints/checkpoint-10");
+    Path to = dir.resolve("resumed-by-2/checkpoints/checkpoint-10");
+    Files.createDirectories(to);
+    try (var files = Files.list(from)) {
+      for (Path f : files.toList()) {
+        Files.copy(f, to.resolve(f.getFileName()));
+      }
+    }
+    assertEquals(3, Files.list(to).filter(f -> f.getFileName().toString().startsWith("optimizer-rank")).count());
+    TrainJob.Result two = train("resumed-by-2", 2, 2, -1, List.of());
+    assertEquals(20, two.steps());
+    double d = maxDiff(weights(three), weights(two));
+    assertTrue(d <= 1e-5, "resumed with N=2 from N=3's step 10 differs by " + d);
+  }
 }
