@@ -1,7 +1,10 @@
 package io.sparkner.align;
 
-import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.catalyst.expressions.GenericInternalRow;
+import org.apache.spark.sql.catalyst.expressions.UnsafeArrayData;
+import org.apache.spark.sql.catalyst.util.GenericArrayData;
+import org.apache.spark.unsafe.types.UTF8String;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 
@@ -26,11 +29,24 @@ public final class FeatureTables {
           .add("labels", DataTypes.createArrayType(DataTypes.IntegerType, false), false)
           .add("offsets", DataTypes.createArrayType(OFFSET, true), false);
 
-  public static Row toRow(String id, Aligner.Window w) {
-    Row[] offsets = new Row[w.starts().length];
+  /**
+   * A window as a Catalyst row of {@link #FEATURES}, for {@code internalCreateDataFrame}: the token
+   * arrays are copied in one piece ({@code UnsafeArrayData.fromPrimitiveArray}) instead of being
+   * boxed element by element as an external {@code Row} is when Spark converts it. Prepare writes
+   * millions of token offsets; that conversion was a large part of its time.
+   */
+  public static InternalRow toInternalRow(String id, Aligner.Window w) {
+    Object[] offsets = new Object[w.starts().length];
     for (int i = 0; i < offsets.length; i++) {
-      offsets[i] = w.starts()[i] < 0 ? null : RowFactory.create(w.starts()[i], w.ends()[i]);
+      offsets[i] = w.starts()[i] < 0 ? null : new GenericInternalRow(new Object[] {w.starts()[i], w.ends()[i]});
     }
-    return RowFactory.create(id, w.index(), w.inputIds(), w.labels(), offsets);
+    return new GenericInternalRow(
+        new Object[] {
+          UTF8String.fromString(id),
+          w.index(),
+          UnsafeArrayData.fromPrimitiveArray(w.inputIds()),
+          UnsafeArrayData.fromPrimitiveArray(w.labels()),
+          new GenericArrayData(offsets)
+        });
   }
 }

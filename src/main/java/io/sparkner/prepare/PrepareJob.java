@@ -22,7 +22,7 @@ import java.util.TreeSet;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.sql.Row;
+import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
@@ -93,12 +93,12 @@ public final class PrepareJob {
       var align = o.align();
       FeatureStatsAccumulator featureStats = new FeatureStatsAccumulator();
       spark.sparkContext().register(featureStats, "prepare: feature statistics");
-      JavaRDD<Row> featureRows =
+      JavaRDD<InternalRow> featureRows =
           documents.mapPartitions(
               (Iterator<Document> it) -> {
                 Aligner aligner = new Aligner(TokenizerCache.get(tokenizer, hc.get()), labels, align);
-                return new Iterator<Row>() {
-                  private final List<Row> pending = new ArrayList<>();
+                return new Iterator<InternalRow>() {
+                  private final List<InternalRow> pending = new ArrayList<>();
                   private int at;
 
                   @Override
@@ -110,14 +110,14 @@ public final class PrepareJob {
                       pending.clear();
                       at = 0;
                       for (Aligner.Window w : r.windows()) {
-                        pending.add(FeatureTables.toRow(d.id(), w));
+                        pending.add(FeatureTables.toInternalRow(d.id(), w));
                       }
                     }
                     return at < pending.size();
                   }
 
                   @Override
-                  public Row next() {
+                  public InternalRow next() {
                     if (!hasNext()) {
                       throw new java.util.NoSuchElementException();
                     }
@@ -126,8 +126,10 @@ public final class PrepareJob {
                 };
               });
       spark.sparkContext().setJobDescription("prepare: align and write features");
+      // Spark's own entry point for Catalyst rows (private[sql] in Scala, public in bytecode): the
+      // public createDataFrame would convert external Rows field by field, boxing every token
       spark
-          .createDataFrame(featureRows, FeatureTables.FEATURES)
+          .internalCreateDataFrame(featureRows.rdd(), FeatureTables.FEATURES, false)
           .write()
           .mode(SaveMode.Overwrite)
           .parquet(out + "/features");
