@@ -174,10 +174,10 @@ public final class Checkpoints {
     TokenClassificationModel model = new TokenClassificationModel(weights.config(), manager);
     for (Map.Entry<String, Parameter> e : model.parameters().entrySet()) {
       SafeTensors.Tensor t = weights.tensors().get(e.getKey());
-      // DJL's create() wraps a Java direct buffer (malloc-aligned, 16 bytes); the copy lives in
-      // libtorch's own 64-byte-aligned memory. MKL's sgemm picks its kernels by operand alignment,
-      // so parameters whose alignment varied from run to run gave run-to-run rounding differences
-      // (which Adam amplifies in near-zero gradients: up to 0.02 after 20 steps).
+      // DJL's create() wraps a Java direct buffer (torch::from_blob); the parameters get a copy in
+      // libtorch's own memory. With Java-backed parameters, replicated trainings diverged from run
+      // to run under load (up to 0.026 after 20 steps) for a reason not yet pinned down (operand
+      // alignment was ruled out); with the copy they reproduce (see DistributedTrainingTest).
       NDArray a;
       try (NDArray javaBacked = manager.create(t.data(), new Shape(t.shape()))) {
         a = dtype == DataType.FLOAT32 ? javaBacked.duplicate() : javaBacked.toType(dtype, false);
