@@ -374,9 +374,12 @@ public final class Ring implements AutoCloseable {
           }
         }
       } else if (add) {
-        FloatBuffer fb = recvFloats;
+        // one bulk copy out of the direct buffer, then a plain array loop the JIT vectorises
+        // (element-wise FloatBuffer.get is not)
+        float[] s = recvScratch;
+        recvFloats.get(0, s, 0, count);
         for (int i = 0; i < count; i++) {
-          data[off + i] += fb.get(i);
+          data[off + i] += s[i];
         }
       } else {
         recvFloats.get(0, data, off, count);
