@@ -36,6 +36,14 @@ public final class TokenizerCache {
     String file = tokenizerFile(path, conf);
     String name = file.substring(file.lastIndexOf('/') + 1);
     String dir = file.substring(0, file.lastIndexOf('/'));
-    return TokenizerHandle.load(HadoopFiles.localDirectory(dir, conf, name).resolve(name));
+    // DJL's Hugging Face tokenizer (native code) reads local files only: a remote tokenizer.json is
+    // copied down once per JVM; the copy lives as long as the cached tokenizer (until JVM exit)
+    java.nio.file.Path local = HadoopFiles.localDirectory(dir, conf, name).resolve(name);
+    try {
+      return TokenizerHandle.load(local);
+    } catch (RuntimeException e) {
+      Throwable cause = e.getCause() != null ? e.getCause() : e;
+      throw new IllegalArgumentException("cannot load tokenizer " + file + ": " + cause.getMessage(), e);
+    }
   }
 }

@@ -4,8 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sparkner.align.Labels;
+import io.sparkner.align.TokenizerCache;
 import io.sparkner.model.Checkpoints;
 import io.sparkner.model.ModelConfig;
+import io.sparkner.storage.HadoopConf;
 import io.sparkner.storage.HadoopFiles;
 import java.io.IOException;
 import java.io.InputStream;
@@ -44,25 +46,29 @@ final class InitCommand implements Callable<Integer> {
   }
 
   static void init(String configPath, String tokenizerPath, String labelsSpec, String output, long seed) throws IOException {
-    Configuration conf = new Configuration();
+    Configuration conf = HadoopConf.current();
     ObjectMapper json = new ObjectMapper();
-    ObjectNode root = (ObjectNode) json.readTree(HadoopFiles.readString(configPath, conf));
-    String tokFile = tokenizerPath.endsWith(".json") ? tokenizerPath : tokenizerPath + "/tokenizer.json";
+    String configFile = HadoopFiles.qualify(configPath, conf);
+    ObjectNode root = (ObjectNode) json.readTree(HadoopFiles.readString(configFile, conf));
+    String tokFile = TokenizerCache.tokenizerFile(HadoopFiles.qualify(tokenizerPath, conf), conf);
     int vocab = vocabularySize(json.readTree(HadoopFiles.readString(tokFile, conf)));
     root.put("vocab_size", vocab);
     List<String> labelList =
         labelsSpec.endsWith(".json")
-            ? Labels.fromJson(HadoopFiles.readString(labelsSpec, conf)).labels()
+            ? Labels.fromJson(HadoopFiles.readString(HadoopFiles.qualify(labelsSpec, conf), conf)).labels()
             : Arrays.asList(labelsSpec.split(","));
-    ModelConfig config = ModelConfig.parse(json.writeValueAsString(root), configPath).withLabels(labelList);
-    Checkpoints.write(config, Checkpoints.initialize(config, seed), name -> HadoopFiles.create(output + "/" + name, conf));
+    ModelConfig config = ModelConfig.parse(json.writeValueAsString(root), configFile).withLabels(labelList);
+    String out = HadoopFiles.qualify(output, conf);
+    Checkpoints.write(config, Checkpoints.initialize(config, seed), name -> HadoopFiles.create(out + "/" + name, conf));
     try (InputStream in = HadoopFiles.open(tokFile, conf);
-        OutputStream out = HadoopFiles.create(output + "/" + Checkpoints.TOKENIZER, conf)) {
-      in.transferTo(out);
+        OutputStream copy = HadoopFiles.create(out + "/" + Checkpoints.TOKENIZER, conf)) {
+      in.transferTo(copy);
+    } catch (IOException e) {
+      throw HadoopFiles.failure("cannot copy " + tokFile + " to", out + "/" + Checkpoints.TOKENIZER, e, conf);
     }
     System.out.printf(
         "init: %s %d layers, hidden %d, vocab %d, %d labels -> %s%n",
-        config.modelType, config.numHiddenLayers, config.hiddenSize, vocab, labelList.size(), output);
+        config.modelType, config.numHiddenLayers, config.hiddenSize, vocab, labelList.size(), out);
   }
 
   /** Highest token id + 1 over the model vocabulary and the added tokens of a tokenizer.json. */

@@ -1,5 +1,10 @@
 package io.sparkner.cli;
 
+import io.sparkner.storage.HadoopConf;
+import io.sparkner.storage.Redaction;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import org.apache.hadoop.conf.Configuration;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -38,13 +43,27 @@ public final class Main implements Runnable {
   public static CommandLine commandLine() {
     CommandLine cl = new CommandLine(new Main());
     cl.setCaseInsensitiveEnumValuesAllowed(true);
+    // every message a user sees is redacted: an exception may quote a path with credentials, a
+    // mistyped option may echo one (s3a://KEY:SECRET@bucket), a library may quote a setting
     cl.setExecutionExceptionHandler(
         (ex, cmd, parseResult) -> {
-          cmd.getErr().println("error: " + ex.getMessage());
+          Configuration conf = HadoopConf.current();
+          cmd.getErr().println("error: " + Redaction.text(ex.getMessage(), conf));
           if (Boolean.getBoolean("sparkner.debug")) {
-            ex.printStackTrace(cmd.getErr());
+            StringWriter trace = new StringWriter();
+            ex.printStackTrace(new PrintWriter(trace));
+            cmd.getErr().print(Redaction.text(trace.toString(), conf));
           }
           return 1;
+        });
+    cl.setParameterExceptionHandler(
+        (ex, args) -> {
+          CommandLine cmd = ex.getCommandLine();
+          cmd.getErr().println("error: " + Redaction.text(ex.getMessage()));
+          if (!CommandLine.UnmatchedArgumentException.printSuggestions(ex, cmd.getErr())) {
+            cmd.usage(cmd.getErr());
+          }
+          return cmd.getCommandSpec().exitCodeOnInvalidInput();
         });
     return cl;
   }

@@ -1,5 +1,6 @@
 package io.sparkner.cli;
 
+import io.sparkner.storage.Redaction;
 import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
 
@@ -40,6 +41,10 @@ final class SparkSessions implements AutoCloseable {
     if (master.startsWith("local") && !conf.contains("spark.sql.shuffle.partitions")) {
       // 200 shuffle partitions is sized for clusters; on one machine it is mostly task overhead
       b.config("spark.sql.shuffle.partitions", Runtime.getRuntime().availableProcessors() * 2);
+    }
+    if (!conf.contains("spark.redaction.regex")) {
+      // Spark's own dumps (environment page, event log, SQL plans) mask what our Redaction masks
+      b.config("spark.redaction.regex", Redaction.SPARK_REDACTION_REGEX);
     }
     SparkSession spark = b.getOrCreate();
     if (!existed && !conf.contains("spark.log.level")) {

@@ -7,6 +7,7 @@ import io.sparkner.corpus.Document;
 import io.sparkner.corpus.ReadOptions;
 import io.sparkner.corpus.ReadResult;
 import io.sparkner.corpus.SourceFile;
+import io.sparkner.storage.HadoopConf;
 import io.sparkner.storage.HadoopFiles;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -58,11 +59,12 @@ final class TokenizerCommand implements Runnable {
 
     /** Reads the corpora's documents and writes {@code <output>/tokenizer.json}. */
     static void build(List<String> corpus, String kind, int vocabSize, String output) {
-      Configuration conf = new Configuration();
+      Configuration conf = HadoopConf.current();
       List<String> texts = new ArrayList<>();
       long rejected = 0;
       for (String spec : corpus) {
-        CorpusInput in = CorpusInput.parse(spec);
+        CorpusInput parsed = CorpusInput.parse(spec);
+        CorpusInput in = new CorpusInput(parsed.kind(), parsed.lang(), HadoopFiles.qualify(parsed.path(), conf));
         List<SourceFile> files = CorpusReaders.files(List.of(in), conf);
         for (SourceFile f : files) {
           Iterator<ReadResult> it = CorpusReaders.read(f, conf, ReadOptions.defaults());
@@ -80,7 +82,7 @@ final class TokenizerCommand implements Runnable {
       TokenizerBuilder.Options options = new TokenizerBuilder.Options();
       options.vocabSize = vocabSize;
       String json = TokenizerBuilder.build(k, texts, options);
-      String file = output + "/tokenizer.json";
+      String file = HadoopFiles.qualify(output, conf) + "/tokenizer.json";
       HadoopFiles.writeString(file, json, conf);
       System.out.printf(
           Locale.ROOT,

@@ -54,7 +54,7 @@ public final class CorpusReaders {
     try {
       in = open(file.path(), conf);
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot open " + file.path() + ": " + e.getMessage(), e);
+      throw HadoopFiles.failure("cannot open", file.path(), e, conf);
     }
     TaskContext task = TaskContext.get();
     if (task != null) {

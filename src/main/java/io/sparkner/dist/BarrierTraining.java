@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sparkner.storage.HadoopConf;
 import io.sparkner.storage.HadoopFiles;
+import io.sparkner.storage.Redaction;
 import io.sparkner.train.MetricsLog;
 import io.sparkner.train.RankTraining;
 import io.sparkner.train.TrainJob;
@@ -96,7 +97,7 @@ public final class BarrierTraining {
           if (rootCause(e) instanceof IllegalArgumentException) {
             throw last; // bad input or configuration: retrying would fail the same way
           }
-          LOG.warn("training job failed (attempt {} of {}): {}", attempt + 1, DRIVER_RETRIES + 1, firstLine(e.getMessage()));
+          LOG.warn("training job failed (attempt {} of {}): {}", attempt + 1, DRIVER_RETRIES + 1, Redaction.text(firstLine(e.getMessage()), sc.hadoopConfiguration()));
         }
       }
       throw last;

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
+import io.sparkner.storage.HadoopFiles;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
@@ -65,33 +66,68 @@ public final class Checkpoints {
   public record Weights(ModelConfig config, Map<String, SafeTensors.Tensor> tensors, LoadReport report) {}
 
   /**
+   * Reads a checkpoint directory on any Hadoop file system ({@code file:}, {@code hdfs:}, {@code
+   * s3a:}, {@code abfss:} ...). A remote checkpoint is copied to a local temporary directory first,
+   * explicitly, because {@code model.safetensors} is memory-mapped; the copy is deleted once read.
+   * Errors name {@code dir}, not the copy.
+   *
+   * @see #read(Path, List, long)
+   */
+  public static Weights read(String dir, org.apache.hadoop.conf.Configuration conf, List<String> labels, long seed) {
+    if (HadoopFiles.asLocal(dir) == null
+        && !HadoopFiles.exists(dir + "/" + WEIGHTS, conf)
+        && HadoopFiles.exists(dir + "/" + PYTORCH_BIN, conf)) {
+      throw onlyPytorchBin(dir); // before copying: the copy takes only the files we read
+    }
+    return HadoopFiles.withLocalDirectory(dir, conf, FILES, local -> read(local, dir, labels, seed));
+  }
+
+  /** The files of a checkpoint directory that reading it needs. */
+  public static final List<String> FILES = List.of(CONFIG, WEIGHTS, TOKENIZER);
+
+  private static final String PYTORCH_BIN = "pytorch_model.bin";
+
+  private static IllegalArgumentException onlyPytorchBin(String dir) {
+    return new IllegalArgumentException(
+        dir + " has only " + PYTORCH_BIN + "; sparkner reads model.safetensors (convert it with"
+            + " transformers: model.save_pretrained(dir, safe_serialization=True))");
+  }
+
+  /**
    * Reads a local checkpoint directory and maps it onto the parameter names of a token classifier.
    *
    * @param labels the label list to train or predict with; null keeps the checkpoint's {@code
    *     id2label}. A different label count re-initialises the classifier.
    */
   public static Weights read(Path dir, List<String> labels, long seed) {
+    return read(dir, dir.toString(), labels, seed);
+  }
+
+  /** Reads the local directory {@code dir}, naming it {@code shown} in errors (the user's path of a copy). */
+  private static Weights read(Path dir, String shown, List<String> labels, long seed) {
+    if (!Files.isRegularFile(dir.resolve(CONFIG))) {
+      throw new IllegalArgumentException(
+          "no " + CONFIG + " in " + shown + " (a Hugging Face checkpoint directory holds config.json and model.safetensors)");
+    }
     try {
       String configJson = Files.readString(dir.resolve(CONFIG), StandardCharsets.UTF_8);
-      ModelConfig config = ModelConfig.parse(configJson, dir.resolve(CONFIG).toString());
+      ModelConfig config = ModelConfig.parse(configJson, shown + "/" + CONFIG);
       if (labels != null) {
         config = config.withLabels(labels);
       } else if (config.numLabels() == 0) {
         throw new IllegalArgumentException(
-            dir + ": config.json has no id2label; give the label list (labels.json of prepare)");
+            shown + ": config.json has no id2label; give the label list (labels.json of prepare)");
       }
       Path weights = dir.resolve(WEIGHTS);
       if (!Files.exists(weights)) {
-        if (Files.exists(dir.resolve("pytorch_model.bin"))) {
-          throw new IllegalArgumentException(
-              dir + " has only pytorch_model.bin; sparkner reads model.safetensors (convert it with"
-                  + " transformers: model.save_pretrained(dir, safe_serialization=True))");
+        if (Files.exists(dir.resolve(PYTORCH_BIN))) {
+          throw onlyPytorchBin(shown);
         }
-        throw new IllegalArgumentException("no " + WEIGHTS + " in " + dir);
+        throw new IllegalArgumentException("no " + WEIGHTS + " in " + shown);
       }
       return map(config, SafeTensors.read(weights), seed);
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot read checkpoint " + dir + ": " + e.getMessage(), e);
+      throw new UncheckedIOException("cannot read checkpoint " + shown + ": " + e.getMessage().replace(dir.toString(), shown), e);
     }
   }
 

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sparkner.align.Aligner;
 import io.sparkner.align.Labels;
 import io.sparkner.corpus.CorpusInput;
+import io.sparkner.storage.Redaction;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
@@ -64,8 +65,9 @@ public final class PrepareSummary {
     root.put("scheme", labels.scheme().name());
     ArrayNode l = root.putArray("labels");
     labels.labels().forEach(l::add);
-    root.put("output", options.output());
-    root.put("tokenizer", options.tokenizer());
+    // paths as they may be shown (prepare refuses credentials inside paths; this is the second line)
+    root.put("output", Redaction.uri(options.output()));
+    root.put("tokenizer", Redaction.uri(options.tokenizer()));
     root.put("max_length", options.align().maxLength());
     root.put("stride", options.align().stride());
     root.put("label_all_subwords", options.align().labelAllSubwords());
@@ -77,7 +79,7 @@ public final class PrepareSummary {
       ObjectNode o = in.addObject();
       o.put("kind", c.kind());
       o.put("lang", c.lang());
-      o.put("path", c.path());
+      o.put("path", Redaction.uri(c.path()));
     }
     root.put("seconds", Math.round(seconds * 10) / 10.0);
   }

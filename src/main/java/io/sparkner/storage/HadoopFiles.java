@@ -9,20 +9,59 @@ import java.nio.file.Files;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import java.util.function.Function;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.FileUtil;
 import org.apache.hadoop.fs.LocatedFileStatus;
 import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.fs.RemoteIterator;
 
 /**
  * File access for every input and output path, through Hadoop {@link FileSystem} so that {@code
- * file:}, {@code hdfs:}, {@code s3a:} and {@code abfss:} behave alike.
+ * file:}, {@code hdfs:}, {@code s3a:}, {@code abfss:} and {@code wasbs:} behave alike. Every user
+ * path goes through {@link #path(String)}, which refuses credentials inside the path; every error
+ * names the path and is {@linkplain Redaction redacted}.
  */
 public final class HadoopFiles {
   private HadoopFiles() {}
+
+  /**
+   * A user's path as a Hadoop {@link Path}.
+   *
+   * @throws IllegalArgumentException when the path carries credentials ({@code
+   *     s3a://KEY:SECRET@bucket/...}, an Azure SAS {@code ?sig=...}): Hadoop 3.3 refuses them too,
+   *     and a path is printed and recorded in summaries. The message shows the path without them.
+   */
+  public static Path path(String path) {
+    if (path == null || path.isBlank()) {
+      throw new IllegalArgumentException("empty path");
+    }
+    if (!Redaction.uri(path).equals(path)) {
+      String scheme = new Path(Redaction.uri(path)).toUri().getScheme();
+      throw new IllegalArgumentException(
+          Redaction.uri(path)
+              + ": credentials inside a path are not accepted; give them to the Hadoop configuration"
+              + " instead (" + credentialHint(scheme) + ")");
+    }
+    return new Path(path);
+  }
+
+  private static String credentialHint(String scheme) {
+    String s = scheme == null ? "" : scheme.toLowerCase(Locale.ROOT);
+    if (s.startsWith("s3")) {
+      return "set spark.hadoop.fs.s3a.access.key and spark.hadoop.fs.s3a.secret.key, per bucket"
+          + " spark.hadoop.fs.s3a.bucket.BUCKET.access.key and .secret.key, or use an instance profile";
+    }
+    if (s.startsWith("wasb") || s.startsWith("abfs")) {
+      return "set spark.hadoop.fs.azure.account.key.ACCOUNT.dfs.core.windows.net, SAS or OAuth settings,"
+          + " or use a managed identity";
+    }
+    return "spark.hadoop.* settings or core-site.xml";
+  }
 
   /**
    * The data files a path stands for, sorted: the file itself, every file below a directory
@@ -31,8 +70,8 @@ public final class HadoopFiles {
    * @throws IllegalArgumentException naming the path when nothing is there
    */
   public static List<String> listFiles(String path, Configuration conf) {
+    Path p = path(path);
     try {
-      Path p = new Path(path);
       FileSystem fs = p.getFileSystem(conf);
       FileStatus[] matches = fs.globStatus(p);
       if (matches == null || matches.length == 0) {
@@ -58,7 +97,7 @@ public final class HadoopFiles {
       out.sort(null);
       return out;
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot list " + path + ": " + e.getMessage(), e);
+      throw failure("cannot list", path, e, conf);
     }
   }
 
@@ -78,49 +117,54 @@ public final class HadoopFiles {
    * directory differs, read the same file.
    */
   public static String qualify(String path, Configuration conf) {
+    Path p = path(path);
     try {
-      Path p = new Path(path);
       return p.getFileSystem(conf).makeQualified(p).toString();
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot resolve " + path + ": " + e.getMessage(), e);
+      throw failure("cannot resolve", path, e, conf);
     }
   }
 
+  /** Opens a file; the caller wraps failures with what it was reading (see {@link #failure}). */
   public static InputStream open(String path, Configuration conf) throws IOException {
-    Path p = new Path(path);
+    Path p = path(path);
     return p.getFileSystem(conf).open(p);
   }
 
   public static boolean exists(String path, Configuration conf) {
+    Path p = path(path);
     try {
-      Path p = new Path(path);
       return p.getFileSystem(conf).exists(p);
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot check " + path + ": " + e.getMessage(), e);
+      throw failure("cannot check", path, e, conf);
     }
   }
 
   public static void writeString(String path, String content, Configuration conf) {
-    Path p = new Path(path);
-    try (FSDataOutputStream out = p.getFileSystem(conf).create(p, true)) {
+    Path p = path(path);
+    try (FSDataOutputStream out = createFile(p, conf)) {
       out.write(content.getBytes(StandardCharsets.UTF_8));
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot write " + path + ": " + e.getMessage(), e);
+      throw failure("cannot write", path, e, conf);
     }
   }
 
-  /** Moves {@code from} over {@code to} (deleting {@code to} first: HDFS rename does not overwrite). */
+  /**
+   * Moves {@code from} over {@code to}, deleting {@code to} first (HDFS rename does not overwrite).
+   * On object stores (s3a) a rename is a copy and a delete, not atomic: readers may briefly see no
+   * file, never a half-written one.
+   */
   public static void replace(String from, String to, Configuration conf) {
+    Path src = path(from);
+    Path dst = path(to);
     try {
-      Path src = new Path(from);
-      Path dst = new Path(to);
       FileSystem fs = src.getFileSystem(conf);
       fs.delete(dst, false);
       if (!fs.rename(src, dst)) {
         throw new IOException("rename returned false");
       }
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot move " + from + " to " + to + ": " + e.getMessage(), e);
+      throw failure("cannot move " + from + " to", to, e, conf);
     }
   }
 
@@ -128,7 +172,31 @@ public final class HadoopFiles {
     try (InputStream in = open(path, conf)) {
       return new String(in.readAllBytes(), StandardCharsets.UTF_8);
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot read " + path + ": " + e.getMessage(), e);
+      throw failure("cannot read", path, e, conf);
+    }
+  }
+
+  /** Creates (overwrites) a file; parent directories are created as needed. */
+  public static OutputStream create(String path, Configuration conf) throws IOException {
+    return createFile(path(path), conf);
+  }
+
+  private static FSDataOutputStream createFile(Path p, Configuration conf) throws IOException {
+    FileSystem fs = p.getFileSystem(conf);
+    if (fs.getScheme().startsWith("wasb") && p.getParent() != null) {
+      // WASB (hadoop-azure 3.3.4) fails with a NullPointerException when it creates a file in a
+      // container that does not exist yet; mkdirs creates the container (and is cheap otherwise)
+      fs.mkdirs(p.getParent());
+    }
+    return fs.create(p, true);
+  }
+
+  public static void delete(String path, Configuration conf) {
+    Path p = path(path);
+    try {
+      p.getFileSystem(conf).delete(p, true);
+    } catch (IOException e) {
+      throw failure("cannot delete", path, e, conf);
     }
   }
 
@@ -137,27 +205,59 @@ public final class HadoopFiles {
    * null: native code (tokenizers, safetensors mapping) needs local files.
    */
   public static java.nio.file.Path asLocal(String path) {
-    java.net.URI uri = new Path(path).toUri();
+    java.net.URI uri = path(path).toUri();
     return uri.getScheme() == null || uri.getScheme().equals("file") ? java.nio.file.Path.of(uri.getPath()) : null;
   }
 
-  /** A local copy of the named files of a directory (the directory itself when it is local). */
+  /**
+   * Runs {@code use} on a local directory holding the named files of {@code dir}: the directory
+   * itself when it is local, else a temporary copy that is deleted when {@code use} returns. For
+   * native code that reads local files only (DJL's Hugging Face tokenizer, the memory-mapped
+   * safetensors reader); names absent from {@code dir} are skipped.
+   */
+  public static <T> T withLocalDirectory(String dir, Configuration conf, List<String> names, Function<java.nio.file.Path, T> use) {
+    java.nio.file.Path local = asLocal(dir);
+    if (local != null) {
+      return use.apply(local);
+    }
+    java.nio.file.Path tmp = copyDown(dir, conf, names);
+    try {
+      return use.apply(tmp);
+    } finally {
+      FileUtil.fullyDelete(tmp.toFile());
+    }
+  }
+
+  /**
+   * A local directory holding the named files of {@code dir}: the directory itself when it is
+   * local, else a temporary copy deleted when the JVM exits. For a copy that must outlive one call
+   * (a tokenizer cached per executor); prefer {@link #withLocalDirectory} otherwise.
+   */
   public static java.nio.file.Path localDirectory(String dir, Configuration conf, String... names) {
     java.nio.file.Path local = asLocal(dir);
     if (local != null) {
       return local;
     }
+    java.nio.file.Path tmp = copyDown(dir, conf, List.of(names));
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> FileUtil.fullyDelete(tmp.toFile())));
+    return tmp;
+  }
+
+  /** Copies the named files of a remote directory into a new local temporary directory. */
+  private static java.nio.file.Path copyDown(String dir, Configuration conf, List<String> names) {
+    java.nio.file.Path tmp;
     try {
-      java.nio.file.Path tmp = Files.createTempDirectory("sparkner");
-      for (String name : names) {
-        if (exists(dir + "/" + name, conf)) {
-          copyToLocal(dir + "/" + name, tmp.resolve(name), conf);
-        }
-      }
-      return tmp;
+      tmp = Files.createTempDirectory("sparkner-copy");
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot copy " + dir + ": " + e.getMessage(), e);
+      throw new UncheckedIOException("cannot create a local temporary directory for a copy of " + Redaction.uri(dir) + ": " + e.getMessage(), e);
     }
+    for (String name : names) {
+      String file = dir + "/" + name;
+      if (exists(file, conf)) {
+        copyToLocal(file, tmp.resolve(name), conf);
+      }
+    }
+    return tmp;
   }
 
   /** Copies a file from any Hadoop path to a local file (for native libraries that need one). */
@@ -165,21 +265,25 @@ public final class HadoopFiles {
     try (InputStream in = open(path, conf)) {
       Files.copy(in, local, StandardCopyOption.REPLACE_EXISTING);
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot copy " + path + ": " + e.getMessage(), e);
+      throw failure("cannot copy to " + local + " from", path, e, conf);
     }
   }
 
-  public static OutputStream create(String path, Configuration conf) throws IOException {
-    Path p = new Path(path);
-    return p.getFileSystem(conf).create(p, true);
-  }
-
-  public static void delete(String path, Configuration conf) {
-    try {
-      Path p = new Path(path);
-      p.getFileSystem(conf).delete(p, true);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot delete " + path + ": " + e.getMessage(), e);
+  /**
+   * The exception for a failed storage operation: what failed, on which path, why; for a remote
+   * file system also the {@code fs.SCHEME.*} settings the job set (credentials masked), which is
+   * what one checks first when an endpoint, a region or a credential is wrong. Redacted.
+   */
+  public static UncheckedIOException failure(String what, String path, IOException e, Configuration conf) {
+    StringBuilder msg = new StringBuilder(what).append(' ').append(path).append(": ").append(e.getMessage());
+    String scheme = new Path(Redaction.uri(path)).toUri().getScheme();
+    if (scheme != null && !scheme.equals("file") && conf != null && !(e instanceof java.io.FileNotFoundException)) {
+      String prefix = "fs." + (scheme.startsWith("s3") ? "s3a" : scheme.startsWith("wasb") || scheme.startsWith("abfs") ? "azure" : scheme) + ".";
+      var settings = Redaction.settings(conf, prefix);
+      if (!settings.isEmpty()) {
+        msg.append(" (settings: ").append(settings).append(')');
+      }
     }
+    return new UncheckedIOException(Redaction.text(msg.toString(), conf), e);
   }
 }

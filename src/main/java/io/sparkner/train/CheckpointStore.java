@@ -6,12 +6,12 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sparkner.model.Checkpoints;
 import io.sparkner.model.SafeTensors;
 import io.sparkner.storage.HadoopFiles;
+import io.sparkner.storage.Redaction;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -77,7 +77,7 @@ public final class CheckpointStore {
         writeFloats(out, opt.secondMoment());
       }
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot write checkpoint " + dir + ": " + e.getMessage(), e);
+      throw HadoopFiles.failure("cannot write the optimizer shard of rank " + rank + " into", dir, e, conf);
     }
   }
 
@@ -101,7 +101,7 @@ public final class CheckpointStore {
       HadoopFiles.writeString(dir + "/trainer_state.json", JSON.writerWithDefaultPrettyPrinter().writeValueAsString(state), conf);
       HadoopFiles.writeString(dir + "/" + MANIFEST, JSON.writeValueAsString(state), conf);
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot write checkpoint " + dir + ": " + e.getMessage(), e);
+      throw HadoopFiles.failure("cannot write checkpoint", dir, e, conf);
     }
   }
 
@@ -120,7 +120,7 @@ public final class CheckpointStore {
           OutputStream out = HadoopFiles.create(dir + "/" + Checkpoints.TOKENIZER, conf)) {
         in.transferTo(out);
       } catch (IOException e) {
-        throw new UncheckedIOException("cannot copy " + tokenizerFile + ": " + e.getMessage(), e);
+        throw HadoopFiles.failure("cannot copy " + tokenizerFile + " into", dir, e, conf);
       }
     }
   }
@@ -128,7 +128,7 @@ public final class CheckpointStore {
   /** The newest complete checkpoint, if any; incomplete ones are reported and skipped. */
   public Optional<Saved> newest() {
     try {
-      Path r = new Path(root);
+      Path r = HadoopFiles.path(root);
       FileSystem fs = r.getFileSystem(conf);
       if (!fs.exists(r)) {
         return Optional.empty();
@@ -158,12 +158,12 @@ public final class CheckpointStore {
           }
           found.add(new Saved(dir, state.path("global_step").asLong(), state));
         } catch (IOException | RuntimeException e) {
-          LOG.warn("skipping checkpoint {}: unreadable manifest ({})", dir, e.getMessage());
+          LOG.warn("skipping checkpoint {}: unreadable manifest ({})", dir, Redaction.text(e.getMessage(), conf));
         }
       }
       return found.stream().max((a, b) -> Long.compare(a.step(), b.step()));
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot list checkpoints under " + root + ": " + e.getMessage(), e);
+      throw HadoopFiles.failure("cannot list checkpoints under", root, e, conf);
     }
   }
 
@@ -197,7 +197,7 @@ public final class CheckpointStore {
           System.arraycopy(fv, (int) (a - from), v, (int) (a - opt.from()), (int) (b - a));
         }
       } catch (IOException e) {
-        throw new UncheckedIOException("cannot read optimizer shard " + k + " of " + saved.dir() + ": " + e.getMessage(), e);
+        throw HadoopFiles.failure("cannot read optimizer shard " + k + " of", saved.dir(), e, conf);
       }
     }
     double[] scaler = new double[s.path("loss_scaler").size()];

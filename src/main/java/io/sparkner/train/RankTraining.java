@@ -47,7 +47,7 @@ public final class RankTraining {
     CheckpointStore store = new CheckpointStore(plan.output(), hconf);
     Optional<CheckpointStore.Saved> resumeFrom = store.newest();
     String modelDir = resumeFrom.map(CheckpointStore.Saved::dir).orElse(plan.modelDir());
-    Checkpoints.Weights weights = Checkpoints.read(TrainJob.localCopy(modelDir, hconf), plan.labels().labels(), config.seed());
+    Checkpoints.Weights weights = Checkpoints.read(modelDir, hconf, plan.labels().labels(), config.seed());
     if (rank == 0 && console != null) {
       console.print(weights.report().describe());
     }

@@ -133,8 +133,12 @@ public final class TrainJob {
     }
   }
 
-  /** A local directory holding the checkpoint's files (the directory itself when local). */
+  /**
+   * A local directory holding the checkpoint's files: the directory itself when local, else a copy
+   * deleted when the JVM exits. Prefer {@link Checkpoints#read(String, Configuration, List, long)},
+   * which deletes its copy as soon as the weights are read.
+   */
   public static Path localCopy(String dir, Configuration conf) {
-    return HadoopFiles.localDirectory(dir, conf, Checkpoints.CONFIG, Checkpoints.WEIGHTS, Checkpoints.TOKENIZER);
+    return HadoopFiles.localDirectory(dir, conf, Checkpoints.FILES.toArray(new String[0]));
   }
 }
