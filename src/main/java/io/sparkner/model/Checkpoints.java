@@ -210,10 +210,9 @@ public final class Checkpoints {
     TokenClassificationModel model = new TokenClassificationModel(weights.config(), manager);
     for (Map.Entry<String, Parameter> e : model.parameters().entrySet()) {
       SafeTensors.Tensor t = weights.tensors().get(e.getKey());
-      // DJL's create() wraps a Java direct buffer (torch::from_blob); the parameters get a copy in
-      // libtorch's own memory. With Java-backed parameters, replicated trainings diverged from run
-      // to run under load (up to 0.026 after 20 steps) for a reason not yet pinned down (operand
-      // alignment was ruled out); with the copy they reproduce (see DistributedTrainingTest).
+      // DJL's create() wraps a Java direct buffer (torch::from_blob), which the garbage collector
+      // frees once no Java object refers to it, whatever libtorch still holds; the parameters get a
+      // copy in libtorch's own memory (see Scalars and TrainingUnderGcTest).
       NDArray a;
       try (NDArray javaBacked = manager.create(t.data(), new Shape(t.shape()))) {
         a = dtype == DataType.FLOAT32 ? javaBacked.duplicate() : javaBacked.toType(dtype, false);

@@ -45,7 +45,7 @@ public final class TransformerLayer extends HfBlock {
     NDArray q = query.forward(hidden, training).reshape(b, l, heads, d).transpose(0, 2, 1, 3);
     NDArray k = key.forward(hidden, training).reshape(b, l, heads, d).transpose(0, 2, 3, 1);
     NDArray v = value.forward(hidden, training).reshape(b, l, heads, d).transpose(0, 2, 1, 3);
-    NDArray scores = q.matMul(k).mul(scale).add(additiveMask);
+    NDArray scores = Scalars.times(q.matMul(k), scale).add(additiveMask);
     NDArray probs = dropout(scores.softmax(-1), config.attentionDropout, training);
     NDArray context = probs.matMul(v).transpose(0, 2, 1, 3).reshape(b, l, config.hiddenSize);
     NDArray attended =

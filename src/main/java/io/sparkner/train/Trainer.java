@@ -3,6 +3,7 @@ package io.sparkner.train;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import io.sparkner.model.Scalars;
 import io.sparkner.model.TokenClassificationModel;
 import java.util.ArrayList;
 import java.util.List;
@@ -221,7 +222,7 @@ public final class Trainer {
         NDArray logits = model.logits(batch.inputIds(), batch.attentionMask(), null, true);
         NDArray sum = batch.crossEntropySum(logits);
         lossSum += sum.getFloat();
-        Autograd.backward(sum.mul(scale / denominator));
+        Autograd.backward(Scalars.times(sum, scale / denominator));
         tokens += batch.tokens();
       }
     }
