@@ -21,6 +21,7 @@ import picocli.CommandLine.Command;
       EvaluateCommand.class,
       TokenizerCommand.class,
       DemoCommand.class,
+      RetrainCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable {

@@ -401,6 +401,10 @@ public record TrainConfig(
       } else {
         totalSteps = (long) Math.ceil(args.numTrainEpochs() * stepsPerEpoch);
         epochs = (int) Math.ceil(args.numTrainEpochs());
+        if (args.isExplicit("max_steps")) { // a 0 that reads like "train nothing" trains the epochs: say so
+          notes.add("max_steps=" + args.maxSteps() + " of " + args.source() + " (as in Hugging Face, max_steps <= 0 means"
+              + " unset: num_train_epochs=" + TrainingArguments.fmt(args.numTrainEpochs()) + " decides, " + totalSteps + " steps)");
+        }
       }
 
       // ---- schedule

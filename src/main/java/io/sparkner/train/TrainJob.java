@@ -109,11 +109,16 @@ public final class TrainJob {
         "training: %d windows, %d replica(s), %d steps (%d epochs x %d), global batch %d, lr %.2e, %s, ZeRO %d%n",
         train.size(), replicas, config.totalSteps(), config.epochs(), config.stepsPerEpoch(), config.globalBatch(), config.learningRate(), config.precision(), config.zeroStage());
     List<RankTraining.Outcome> outcomes;
-    if (replicas == 1) {
-      outcomes = List.of(RankTraining.run(plan, GradientExchange.SINGLE, hconf, console, o.failAtStep() >= 0));
-    } else {
-      outcomes = BarrierTraining.run(spark, plan, replicas, o.distribution(), console);
+    // ---- tracking hook (MLflow when MLFLOW_TRACKING_URI is set; nothing at all otherwise) ----
+    try (TrainTracking tracking = TrainTracking.start(args, config, o, output, hconf, console)) {
+      if (replicas == 1) {
+        outcomes = List.of(RankTraining.run(plan, GradientExchange.SINGLE, hconf, console, o.failAtStep() >= 0));
+      } else {
+        outcomes = BarrierTraining.run(spark, plan, replicas, o.distribution(), console);
+      }
+      tracking.succeeded();
     }
+    // ---- end of tracking hook ----
     RankTraining.Outcome first = outcomes.get(0);
     return new Result(output, first.steps(), first.validationF1(), config, outcomes);
   }
