@@ -90,7 +90,7 @@ final class DemoCommand implements Callable<Integer> {
       step("5/5 evaluate: the test split");
       var report = EvaluateJob.run(spark, new EvaluateJob.Options(trained.output(), out + "/prepared", "test", out + "/report", 32));
       System.out.print(EvaluateJob.table(report));
-      step("done: " + out + " (model: trained/, report: report/report.json, metrics: trained/metrics.jsonl)");
+      step("done: " + out + " (model: trained/, report: report/report.html and report.json, metrics: trained/metrics.jsonl)");
       return 0;
     }
   }

@@ -2,64 +2,272 @@ package io.sparkner.eval;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.sparkner.align.Labels;
 import io.sparkner.model.Checkpoints;
+import io.sparkner.model.ModelConfig;
 import io.sparkner.model.TokenClassificationModel;
 import io.sparkner.prepare.PreparedData;
 import io.sparkner.storage.HadoopFiles;
-import io.sparkner.train.TrainJob;
+import io.sparkner.storage.Redaction;
+import io.sparkner.train.Example;
+import io.sparkner.train.TrainingData;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.SparkSession;
 
-/** {@code sparkner evaluate}: one model on one split of a prepared corpus → {@code report.json}. */
+/**
+ * {@code sparkner evaluate}: one model on one split of one or more prepared corpora → {@code
+ * report.json} and {@code report.html}. Every corpus is checked before anything is predicted (its
+ * split is not empty, no document is in two corpora, it was prepared with the model's tokenizer,
+ * the model's labels can be read in its label space); then each is scored on its own and the
+ * scores are merged: overall, per type, per language (from the documents' {@code lang}), per
+ * corpus, and as a cross-lingual matrix against the languages the model was trained on.
+ */
 public final class EvaluateJob {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private EvaluateJob() {}
 
-  public record Options(String model, String data, String split, String report, int batchSize) {}
+  /**
+   * @param data prepared corpora (output directories of {@code prepare}), at least one
+   * @param typeMap predicted type → evaluation type ({@code ORG-P=ORG}), for corpora that lack the
+   *     predicted type; see {@link LabelMapping}
+   * @param examples how many example documents the report shows
+   */
+  public record Options(String model, List<String> data, String split, String report, int batchSize, Map<String, String> typeMap, int examples) {
+    public Options {
+      if (data == null || data.isEmpty()) {
+        throw new IllegalArgumentException("evaluate needs at least one --data directory");
+      }
+      data = List.copyOf(data);
+      typeMap = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(typeMap == null ? Map.of() : typeMap));
+    }
+
+    /** One corpus, the model's own labels, the default number of examples. */
+    public Options(String model, String data, String split, String report, int batchSize) {
+      this(model, List.of(data), split, report, batchSize, Map.of(), ExampleSampler.DEFAULT_COUNT);
+    }
+  }
+
+  /** One evaluation corpus, loaded and checked. */
+  private record Corpus(String name, PreparedData data, Map<String, PreparedData.GoldDocument> gold, List<Example> windows, LabelMapping mapping, ObjectNode tokenizer) {}
 
   public static ObjectNode run(SparkSession spark, Options o) {
     Configuration conf = spark.sparkContext().hadoopConfiguration();
-    PreparedData data = new PreparedData(spark, o.data());
-    Labels labels = data.labels();
-    Checkpoints.Weights weights = Checkpoints.read(TrainJob.localCopy(HadoopFiles.qualify(o.model(), conf), conf), null, 0);
-    if (!weights.config().labels.equals(labels.labels())) {
-      throw new IllegalArgumentException(
-          "the model's labels " + weights.config().labels + " differ from the corpus' labels.json " + labels.labels()
-              + "; prepare the evaluation data with the same --type-map/--types as the training data");
-    }
-    Map<String, PreparedData.GoldDocument> gold = data.gold(o.split());
-    if (gold.isEmpty()) {
-      throw new IllegalArgumentException(o.data() + " has no documents in split '" + o.split() + "'");
-    }
-    Evaluator.Result r;
+    String modelDir = HadoopFiles.qualify(o.model(), conf);
+    Checkpoints.Weights weights = Checkpoints.read(modelDir, conf, null, 0);
+    Optional<TrainingData> trained = TrainingData.read(modelDir, conf);
+    ObjectNode curves = TrainingCurves.read(modelDir, conf);
+    String modelTokenizer = TokenizerCheck.modelFingerprint(modelDir, conf);
+    List<Corpus> corpora = load(spark, o, modelDir, modelTokenizer, weights.config(), conf);
+
+    ExampleSampler sampler = new ExampleSampler(o.examples());
+    List<Evaluator.Result> results = new ArrayList<>();
+    List<Map<String, Long>> droppedPredictions = new ArrayList<>();
     try (NDManager manager = NDManager.newBaseManager()) {
       TokenClassificationModel model = Checkpoints.build(weights, manager, DataType.FLOAT32);
-      r = Evaluator.evaluate(model, data.examples(o.split()), gold, labels, o.batchSize());
+      for (int i = 0; i < corpora.size(); i++) {
+        Corpus c = corpora.get(i);
+        int corpusIndex = i;
+        Map<String, Long> dropped = new TreeMap<>();
+        results.add(
+            Evaluator.evaluate(
+                model,
+                c.windows(),
+                c.gold(),
+                c.data().labels(),
+                o.batchSize(),
+                c.mapping(),
+                s -> {
+                  sampler.offer(corpusIndex, c.name(), s);
+                  s.dropped().forEach(d -> dropped.merge(d.type(), 1L, Long::sum));
+                }));
+        droppedPredictions.add(dropped);
+      }
     }
-    ObjectNode report = JSON.createObjectNode();
-    report.put("model", o.model());
-    report.put("data", o.data());
-    report.put("split", o.split());
-    report.put("documents", gold.size());
-    report.setAll(r.toJson());
+    ObjectNode report = report(o, weights.config(), trained, corpora, results, droppedPredictions, curves, sampler);
+    String dir = HadoopFiles.qualify(o.report(), conf);
     try {
-      HadoopFiles.writeString(HadoopFiles.qualify(o.report(), conf) + "/report.json", JSON.writerWithDefaultPrettyPrinter().writeValueAsString(report) + "\n", conf);
+      HadoopFiles.writeString(dir + "/report.json", JSON.writerWithDefaultPrettyPrinter().writeValueAsString(report) + "\n", conf);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+    HadoopFiles.writeString(dir + "/report.html", ReportHtml.render(report), conf);
     return report;
   }
 
-  /** Per-type precision/recall/F1 as a console table, like seqeval's classification_report. */
+  /** Reads and checks every corpus before the model predicts anything. */
+  private static List<Corpus> load(SparkSession spark, Options o, String modelDir, String modelTokenizer, ModelConfig model, Configuration conf) {
+    List<Corpus> out = new ArrayList<>();
+    Map<String, String> seen = new HashMap<>();
+    for (String path : o.data()) {
+      PreparedData data = new PreparedData(spark, path);
+      LabelMapping mapping = LabelMapping.of(model.labels, data.labels(), o.typeMap(), path);
+      ObjectNode tokenizer = TokenizerCheck.check(modelDir, modelTokenizer, data, conf);
+      Map<String, PreparedData.GoldDocument> gold = data.gold(o.split());
+      if (gold.isEmpty()) {
+        throw new IllegalArgumentException(path + " has no documents in split '" + o.split() + "' (its documents per split: " + splits(data) + ")");
+      }
+      for (String id : gold.keySet()) {
+        String other = seen.putIfAbsent(id, path);
+        if (other != null) {
+          throw new IllegalArgumentException(
+              "document " + id + " is in both " + other + " and " + path + " (split " + o.split() + "): each document must be evaluated once");
+        }
+      }
+      List<Example> windows = data.examples(o.split());
+      for (Example w : windows) {
+        for (int id : w.inputIds()) {
+          if (id < 0 || id >= model.vocabSize) {
+            throw new IllegalArgumentException(
+                path + ": document " + w.id() + " has token id " + id + ", outside the model's vocabulary (vocab_size " + model.vocabSize
+                    + "); prepare it with the model's tokenizer");
+          }
+        }
+      }
+      out.add(new Corpus(Redaction.uri(path), data, gold, windows, mapping, tokenizer));
+    }
+    return out;
+  }
+
+  private static String splits(PreparedData data) {
+    JsonNode summary = data.summary();
+    return summary == null ? "unknown, no summary.json" : summary.path("by_split").toString();
+  }
+
+  /** report.json: the merged scores first (as the one-corpus report had them), then the sections. */
+  private static ObjectNode report(
+      Options o,
+      ModelConfig model,
+      Optional<TrainingData> trained,
+      List<Corpus> corpora,
+      List<Evaluator.Result> results,
+      List<Map<String, Long>> droppedPredictions,
+      ObjectNode curves,
+      ExampleSampler sampler) {
+    EntityScores standard = new EntityScores();
+    EntityScores strict = new EntityScores();
+    Map<String, EntityScores> byLang = new TreeMap<>();
+    Map<String, EntityScores> byLangStrict = new TreeMap<>();
+    TokenConfusion tokens = new TokenConfusion();
+    for (Evaluator.Result r : results) {
+      standard.merge(r.standard());
+      strict.merge(r.strict());
+      r.byLang().forEach((l, s) -> byLang.computeIfAbsent(l, k -> new EntityScores()).merge(s));
+      r.byLangStrict().forEach((l, s) -> byLangStrict.computeIfAbsent(l, k -> new EntityScores()).merge(s));
+      tokens.merge(r.tokens());
+    }
+    Evaluator.Result all = new Evaluator.Result(standard, strict, byLang, byLangStrict, tokens);
+
+    ObjectNode report = JSON.createObjectNode();
+    // paths as they may be shown: no credentials from a URI's user info (see Redaction)
+    String modelShown = Redaction.uri(o.model());
+    report.put("model", modelShown);
+    ArrayNode data = report.putArray("data");
+    o.data().forEach(d -> data.add(Redaction.uri(d)));
+    report.put("split", o.split());
+    report.put("documents", standard.items());
+    report.setAll(all.toJson());
+
+    ObjectNode info = report.putObject("model_info");
+    model.labels.forEach(info.putArray("labels")::add);
+    LabelMapping.typesOf(model.labels).forEach(info.putArray("types")::add);
+    if (trained.isPresent()) {
+      trained.get().languageList().forEach(info.putArray("train_languages")::add);
+      info.put("training_data", Redaction.uri(trained.get().data()));
+    } else {
+      info.putNull("train_languages");
+    }
+
+    ObjectNode typeMap = report.putObject("type_map");
+    o.typeMap().forEach(typeMap::put);
+    ArrayNode notes = report.putArray("notes");
+    ObjectNode mappingSummary = report.putObject("label_mapping");
+    TreeMap<String, String> mappedAll = new TreeMap<>();
+    TreeSet<String> droppedAll = new TreeSet<>();
+    TreeMap<String, Long> droppedPredictionsAll = new TreeMap<>();
+    ArrayNode sets = report.putArray("datasets");
+    for (int i = 0; i < corpora.size(); i++) {
+      Corpus c = corpora.get(i);
+      Evaluator.Result r = results.get(i);
+      ObjectNode d = sets.addObject();
+      d.put("data", c.name());
+      d.put("documents", r.standard().items());
+      ObjectNode langs = d.putObject("languages");
+      r.byLang().forEach((l, s) -> langs.put(l, s.items()));
+      c.data().labels().types().forEach(d.putArray("types")::add);
+      ObjectNode mapping = c.mapping().toJson();
+      ObjectNode dp = mapping.putObject("dropped_predictions");
+      droppedPredictions.get(i).forEach(dp::put);
+      d.set("label_mapping", mapping);
+      d.set("tokenizer", c.tokenizer());
+      d.setAll(r.toJson());
+      mappedAll.putAll(c.mapping().mapped());
+      droppedAll.addAll(c.mapping().dropped());
+      droppedPredictions.get(i).forEach((t, n) -> droppedPredictionsAll.merge(t, n, Long::sum));
+      notes(notes, c, droppedPredictions.get(i));
+    }
+    ObjectNode mapped = mappingSummary.putObject("mapped");
+    mappedAll.forEach(mapped::put);
+    droppedAll.forEach(mappingSummary.putArray("dropped")::add);
+    ObjectNode dpa = mappingSummary.putObject("dropped_predictions");
+    droppedPredictionsAll.forEach(dpa::put);
+    for (String from : o.typeMap().keySet()) {
+      if (!mappedAll.containsKey(from) && !droppedAll.contains(from)) {
+        notes.add("--type-map " + from + "=" + o.typeMap().get(from) + " was not applied: every evaluation corpus has type " + from);
+      }
+    }
+    if (trained.isEmpty()) {
+      notes.add("the model records no training languages (no " + TrainingData.FILE + " in " + modelShown + "): its cross-lingual row is '" + CrossLingualMatrix.UNKNOWN + "'");
+    }
+    for (int i = 0; i < notes.size(); i++) {
+      notes.set(i, Redaction.text(notes.get(i).asText()));
+    }
+
+    report.set("crosslingual", CrossLingualMatrix.of(modelShown, trained.map(TrainingData::languageList).orElse(null), byLang, byLangStrict));
+    report.set("training", curves);
+    report.set("examples", sampler.toJson());
+    return report;
+  }
+
+  private static void notes(ArrayNode notes, Corpus c, Map<String, Long> droppedPredictions) {
+    LabelMapping m = c.mapping();
+    if (!m.mapped().isEmpty()) {
+      List<String> pairs = new ArrayList<>();
+      m.mapped().forEach((f, t) -> pairs.add(f + "\u2192" + t));
+      notes.add(c.name() + ": predicted types read as the corpus' types: " + String.join(", ", pairs));
+    }
+    if (!m.dropped().isEmpty()) {
+      long n = droppedPredictions.values().stream().mapToLong(Long::longValue).sum();
+      notes.add(
+          c.name() + ": predicted types outside the corpus' label space " + c.data().labels().types() + " read as O: " + String.join(", ", m.dropped())
+              + (n == 0 ? " (the model predicted none of them)" : " (" + n + " predicted entities not scored: " + droppedPredictions + ")"));
+    }
+    if (!m.notPredicted().isEmpty()) {
+      notes.add(c.name() + ": the model cannot predict the corpus' types " + String.join(", ", m.notPredicted()) + " (their recall is 0)");
+    }
+    if ("unverified".equals(c.tokenizer().path("status").asText())) {
+      notes.add("tokenizer not verified: " + c.tokenizer().path("detail").asText());
+    }
+  }
+
+  /**
+   * The console summary: per-type P/R/F1 like seqeval's classification_report, the averages, per
+   * language, the cross-lingual row(s) and the notes.
+   */
   public static String table(ObjectNode report) {
     StringBuilder sb = new StringBuilder();
     sb.append(String.format(Locale.ROOT, "%-14s %9s %9s %9s %9s%n", "", "precision", "recall", "f1", "support"));
@@ -71,10 +279,28 @@ public final class EvaluateJob {
     }
     row(sb, "strict micro", report.path("seqeval_strict").path("micro"));
     sb.append(String.format(Locale.ROOT, "token accuracy %.4f%n", report.path("tokens").path("accuracy").asDouble()));
+    if (report.path("by_lang").size() > 1) {
+      sb.append('\n').append("per language (micro)\n");
+      report.path("by_lang").fields().forEachRemaining(e -> row(sb, e.getKey(), e.getValue().path("micro")));
+    }
+    JsonNode x = report.path("crosslingual");
+    if (x.path("columns").size() > 0) {
+      sb.append('\n').append(String.format(Locale.ROOT, "%-14s", "trained\\eval"));
+      x.path("columns").forEach(c -> sb.append(String.format(Locale.ROOT, " %7s", c.asText())));
+      sb.append('\n');
+      for (int i = 0; i < x.path("rows").size(); i++) {
+        sb.append(String.format(Locale.ROOT, "%-14s", x.path("rows").path(i).path("name").asText()));
+        x.path("f1").path(i).forEach(v -> sb.append(String.format(Locale.ROOT, " %7.4f", v.asDouble())));
+        sb.append('\n');
+      }
+    }
+    for (JsonNode n : report.path("notes")) {
+      sb.append("note: ").append(n.asText()).append('\n');
+    }
     return sb.toString();
   }
 
-  private static void row(StringBuilder sb, String name, com.fasterxml.jackson.databind.JsonNode s) {
+  private static void row(StringBuilder sb, String name, JsonNode s) {
     sb.append(
         String.format(
             Locale.ROOT,

@@ -17,28 +17,36 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.Consumer;
 
 /**
  * Entity-level evaluation on documents: predicts every window, keeps each token's prediction from
  * the window where it is most central (so overlapping windows count once), decodes predicted
  * entities to code-point spans and scores them against the documents' gold spans, in seqeval's
  * default (conlleval) and strict IOB2 modes, overall and per language; plus token accuracy and the
- * token type confusion matrix.
+ * token type confusion matrix. A model trained on other types is read through a {@link
+ * LabelMapping} into the corpus' label space.
  */
 public final class Evaluator {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private Evaluator() {}
 
-  /** The scores of one evaluation. */
+  /** The scores of one evaluation; {@code byLang} and {@code byLangStrict} per document language. */
   public record Result(
-      EntityScores standard, EntityScores strict, Map<String, EntityScores> byLang, TokenConfusion tokens) {
+      EntityScores standard,
+      EntityScores strict,
+      Map<String, EntityScores> byLang,
+      Map<String, EntityScores> byLangStrict,
+      TokenConfusion tokens) {
     public ObjectNode toJson() {
       ObjectNode root = JSON.createObjectNode();
       root.set("seqeval_default", standard.toJson());
       root.set("seqeval_strict", strict.toJson());
       ObjectNode langs = root.putObject("by_lang");
       byLang.forEach((l, s) -> langs.set(l, s.toJson()));
+      ObjectNode strictLangs = root.putObject("by_lang_strict");
+      byLangStrict.forEach((l, s) -> strictLangs.set(l, s.toJson()));
       root.set("tokens", tokens.toJson());
       return root;
     }
@@ -48,8 +56,31 @@ public final class Evaluator {
     }
   }
 
+  /**
+   * One document as scored, spans in code points: its gold entities, the predicted ones (in the
+   * corpus' label space), and the predicted entities whose type the label mapping dropped.
+   */
+  public record Scored(GoldDocument document, List<Chunker.Chunk> gold, List<Chunker.Chunk> predicted, List<Chunker.Chunk> dropped) {}
+
+  /** Scores a model whose labels are the corpus' own. */
   public static Result evaluate(
       TokenClassificationModel model, List<Example> windows, Map<String, GoldDocument> gold, Labels labels, int batchSize) {
+    return evaluate(model, windows, gold, labels, batchSize, LabelMapping.identity(labels), d -> {});
+  }
+
+  /**
+   * Scores the model's predictions, read through {@code mapping} into the corpus' label space
+   * ({@code labels}); {@code each} sees every document as scored (for examples), in {@code gold}'s
+   * order.
+   */
+  public static Result evaluate(
+      TokenClassificationModel model,
+      List<Example> windows,
+      Map<String, GoldDocument> gold,
+      Labels labels,
+      int batchSize,
+      LabelMapping mapping,
+      Consumer<Scored> each) {
     Map<String, int[][]> predictions = predict(model, windows, batchSize);
     Map<String, TreeMap<Long, int[]>> merged = new HashMap<>();
     for (Example w : windows) {
@@ -76,6 +107,7 @@ public final class Evaluator {
     EntityScores standard = new EntityScores();
     EntityScores strict = new EntityScores();
     Map<String, EntityScores> byLang = new TreeMap<>();
+    Map<String, EntityScores> byLangStrict = new TreeMap<>();
     TokenConfusion confusion = new TokenConfusion();
     for (GoldDocument doc : gold.values()) {
       TreeMap<Long, int[]> tokens = merged.getOrDefault(doc.id(), new TreeMap<>());
@@ -84,12 +116,14 @@ public final class Evaluator {
       int[] ends = new int[n];
       int[] goldIds = new int[n];
       int[] predIds = new int[n];
+      int[] modelIds = new int[n];
       int i = 0;
       for (int[] t : tokens.values()) {
         starts[i] = t[0];
         ends[i] = t[1];
         goldIds[i] = t[2];
-        predIds[i] = t[2] < 0 ? Labels.IGNORE : t[3]; // score only where the gold has a label
+        modelIds[i] = t[2] < 0 ? Labels.IGNORE : t[3]; // score only where the gold has a label
+        predIds[i] = mapping.apply(modelIds[i]);
         i++;
       }
       List<Chunker.Chunk> goldSpans = new ArrayList<>();
@@ -98,11 +132,22 @@ public final class Evaluator {
       }
       List<Chunker.Chunk> predicted = spans(predIds, starts, ends, labels, Chunker.Mode.DEFAULT);
       standard.add(doc.id(), goldSpans, predicted);
-      strict.add(doc.id(), goldSpans, spans(predIds, starts, ends, labels, Chunker.Mode.STRICT));
+      List<Chunker.Chunk> predictedStrict = spans(predIds, starts, ends, labels, Chunker.Mode.STRICT);
+      strict.add(doc.id(), goldSpans, predictedStrict);
       byLang.computeIfAbsent(doc.lang(), k -> new EntityScores()).add(doc.id(), goldSpans, predicted);
+      byLangStrict.computeIfAbsent(doc.lang(), k -> new EntityScores()).add(doc.id(), goldSpans, predictedStrict);
       confusion.add(goldIds, predIds, labels.labels());
+      List<Chunker.Chunk> dropped = new ArrayList<>();
+      if (!mapping.isIdentity()) {
+        for (Chunker.Chunk c : spans(modelIds, starts, ends, mapping.modelLabels(), Chunker.Mode.DEFAULT)) {
+          if (mapping.dropped().contains(c.type())) {
+            dropped.add(c);
+          }
+        }
+      }
+      each.accept(new Scored(doc, goldSpans, predicted, dropped));
     }
-    return new Result(standard, strict, byLang, confusion);
+    return new Result(standard, strict, byLang, byLangStrict, confusion);
   }
 
   /**
@@ -111,8 +156,12 @@ public final class Evaluator {
    * touches it extends it, as in {@link io.sparkner.align.SpanDecoder}.
    */
   static List<Chunker.Chunk> spans(int[] ids, int[] starts, int[] ends, Labels labels, Chunker.Mode mode) {
+    return spans(ids, starts, ends, labels.labels(), mode);
+  }
+
+  static List<Chunker.Chunk> spans(int[] ids, int[] starts, int[] ends, List<String> labelNames, Chunker.Mode mode) {
     List<Chunker.Chunk> out = new ArrayList<>();
-    for (Chunker.Chunk c : Chunker.chunks(ids, labels, mode)) {
+    for (Chunker.Chunk c : Chunker.chunks(ids, labelNames, mode)) {
       int end = ends[c.end() - 1];
       for (int j = c.end(); j < ids.length && ids[j] < 0 && starts[j] == end && ends[j] > starts[j]; j++) {
         end = ends[j];

@@ -4,6 +4,7 @@ import io.sparkner.align.Aligner;
 import io.sparkner.align.FeatureTables;
 import io.sparkner.align.Labels;
 import io.sparkner.align.TokenizerCache;
+import io.sparkner.align.TokenizerFingerprint;
 import io.sparkner.corpus.BadRecordException;
 import io.sparkner.corpus.CorpusInput;
 import io.sparkner.corpus.CorpusReaders;
@@ -139,7 +140,13 @@ public final class PrepareJob {
       PrepareOptions resolved =
           new PrepareOptions(inputs, tokenizer, out, o.read(), o.scheme(), o.align(), o.overwrite());
       PrepareSummary summary =
-          new PrepareSummary(resolved, corpus, features, labels, (System.nanoTime() - t0) / 1e9);
+          new PrepareSummary(
+              resolved,
+              corpus,
+              features,
+              labels,
+              TokenizerFingerprint.of(HadoopFiles.readString(tokenizer, conf), tokenizer),
+              (System.nanoTime() - t0) / 1e9);
       HadoopFiles.writeString(out + "/summary.json", summary.toJson(), conf);
       return summary;
     } finally {

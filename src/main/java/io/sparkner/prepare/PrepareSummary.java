@@ -27,6 +27,7 @@ public final class PrepareSummary {
       CorpusStats corpus,
       FeatureStats features,
       Labels labels,
+      String tokenizerFingerprint,
       double seconds) {
     root = JSON.createObjectNode();
     root.put("records_in", corpus.records);
@@ -68,6 +69,8 @@ public final class PrepareSummary {
     // paths as they may be shown (prepare refuses credentials inside paths; this is the second line)
     root.put("output", Redaction.uri(options.output()));
     root.put("tokenizer", Redaction.uri(options.tokenizer()));
+    // evaluate compares it with the model's tokenizer.json: ids from another vocabulary are noise
+    root.put("tokenizer_fingerprint", tokenizerFingerprint);
     root.put("max_length", options.align().maxLength());
     root.put("stride", options.align().stride());
     root.put("label_all_subwords", options.align().labelAllSubwords());

@@ -1,20 +1,27 @@
 package io.sparkner.prepare;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sparkner.align.Labels;
 import io.sparkner.corpus.CorpusTables;
 import io.sparkner.corpus.Entity;
 import io.sparkner.storage.HadoopFiles;
 import io.sparkner.train.Example;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
+import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 
 /** The output of {@code prepare}, read back: labels, and the windows and documents of a split. */
 public final class PreparedData {
+  private static final ObjectMapper JSON = new ObjectMapper();
   private final SparkSession spark;
   private final String dir;
   private final Labels labels;
@@ -34,6 +41,34 @@ public final class PreparedData {
 
   public Labels labels() {
     return labels;
+  }
+
+  /** The qualified directory. */
+  public String dir() {
+    return dir;
+  }
+
+  /** {@code summary.json} of the prepare run, or null when there is none. */
+  public JsonNode summary() {
+    Configuration conf = spark.sparkContext().hadoopConfiguration();
+    String file = dir + "/summary.json";
+    if (!HadoopFiles.exists(file, conf)) {
+      return null;
+    }
+    try {
+      return JSON.readTree(HadoopFiles.readString(file, conf));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot parse " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Documents per language of a split (null: all), in language order; null languages as "und". */
+  public Map<String, Long> languages(String split) {
+    Map<String, Long> out = new TreeMap<>();
+    for (Row r : documents(split).groupBy("lang").count().collectAsList()) {
+      out.put(r.isNullAt(0) ? "und" : r.getString(0), r.getLong(1));
+    }
+    return out;
   }
 
   private Dataset<Row> documents(String split) {

@@ -20,7 +20,8 @@ import org.apache.spark.sql.SparkSession;
  * then trains one replica on the driver or N replicas in a Spark barrier stage ({@link
  * BarrierTraining}); each replica runs {@link RankTraining}: checkpoints every {@code save_steps},
  * resume from the newest complete checkpoint in the output, validation after each epoch, and the
- * fine-tuned Hugging Face checkpoint written into the output directory.
+ * fine-tuned Hugging Face checkpoint written into the output directory. The driver records what
+ * the model is trained on in {@code training_data.json} ({@link TrainingData}) before training.
  */
 public final class TrainJob {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -105,6 +106,7 @@ public final class TrainJob {
             o.failAtStep(),
             o.failRank(),
             List.copyOf(o.overflowSteps()));
+    TrainingData.of(data).write(output, hconf);
     console.printf(
         "training: %d windows, %d replica(s), %d steps (%d epochs x %d), global batch %d, lr %.2e, %s, ZeRO %d%n",
         train.size(), replicas, config.totalSteps(), config.epochs(), config.stepsPerEpoch(), config.globalBatch(), config.learningRate(), config.precision(), config.zeroStage());

@@ -1,0 +1,58 @@
+package io.sparkner.cli;
+
+import io.sparkner.crosslingual.CrossLingualConfig;
+import io.sparkner.crosslingual.CrossLingualJob;
+import io.sparkner.storage.HadoopFiles;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.apache.hadoop.conf.Configuration;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(
+    name = "crosslingual",
+    mixinStandardHelpOptions = true,
+    description = {
+      "The cross-lingual experiment of a configuration (conf/crosslingual-*.json) end to end:",
+      "prepare the training corpus and the evaluation sets -> train -> evaluate in-language and zero-shot with the type map"
+          + " -> report.json and report.html with the cross-lingual matrix."
+    })
+final class CrossLingualCommand implements Callable<Integer> {
+  @Option(names = "--conf", required = true, description = "The experiment, e.g. conf/crosslingual-stockmark.json (relative paths in it are relative to the working directory).")
+  String conf;
+
+  @Option(names = "--output", required = true, description = "Directory for the prepared data, the model and the report; rerunning with it resumes training.")
+  String output;
+
+  @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override a training argument (after the configuration's train.set), repeatable.")
+  List<String> overrides = new ArrayList<>();
+
+  @Override
+  public Integer call() throws IOException {
+    CrossLingualConfig c = CrossLingualConfig.parse(HadoopFiles.readString(conf, new Configuration()), conf);
+    int replicas = c.train().replicas();
+    String master = replicas > 1 ? "local[" + replicas + ",4]" : "local[*]";
+    try (SparkSessions session = SparkSessions.start("crosslingual", master)) {
+      CrossLingualJob.run(
+          session.spark(),
+          c,
+          HadoopFiles.qualify(output, session.spark().sparkContext().hadoopConfiguration()),
+          overrides,
+          new CrossLingualJob.Bootstrap() {
+            @Override
+            public void buildTokenizer(List<String> corpus, String kind, int vocabSize, String out) {
+              TokenizerCommand.Build.build(corpus, kind, vocabSize, out);
+            }
+
+            @Override
+            public void initModel(String config, String tokenizer, String labelsJson, String out, long seed) throws IOException {
+              InitCommand.init(config, tokenizer, labelsJson, out, seed);
+            }
+          },
+          System.out);
+      return 0;
+    }
+  }
+}
