@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
       InitCommand.class,
       TrainCommand.class,
       EvaluateCommand.class,
+      ScoreCommand.class,
       CrossLingualCommand.class,
       TokenizerCommand.class,
       DemoCommand.class,

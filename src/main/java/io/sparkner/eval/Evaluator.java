@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sparkner.align.Labels;
+import io.sparkner.align.WindowMerge;
 import io.sparkner.corpus.Entity;
 import io.sparkner.model.TokenClassificationModel;
 import io.sparkner.prepare.PreparedData.GoldDocument;
@@ -21,11 +22,11 @@ import java.util.function.Consumer;
 
 /**
  * Entity-level evaluation on documents: predicts every window, keeps each token's prediction from
- * the window where it is most central (so overlapping windows count once), decodes predicted
- * entities to code-point spans and scores them against the documents' gold spans, in seqeval's
- * default (conlleval) and strict IOB2 modes, overall and per language; plus token accuracy and the
- * token type confusion matrix. A model trained on other types is read through a {@link
- * LabelMapping} into the corpus' label space.
+ * the window where it is most central ({@link WindowMerge}, as scoring does: overlapping windows
+ * count once), decodes predicted entities to code-point spans and scores them against the
+ * documents' gold spans, in seqeval's default (conlleval) and strict IOB2 modes, overall and per
+ * language; plus token accuracy and the token type confusion matrix. A model trained on other
+ * types is read through a {@link LabelMapping} into the corpus' label space.
  */
 public final class Evaluator {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -82,27 +83,10 @@ public final class Evaluator {
       LabelMapping mapping,
       Consumer<Scored> each) {
     Map<String, int[][]> predictions = predict(model, windows, batchSize);
-    Map<String, TreeMap<Long, int[]>> merged = new HashMap<>();
-    for (Example w : windows) {
-      int[] pred = predictions.get(w.id() + "#" + w.window())[0];
-      int content = 0;
-      for (int s : w.starts()) {
-        content += s >= 0 ? 1 : 0;
-      }
-      TreeMap<Long, int[]> tokens = merged.computeIfAbsent(w.id(), k -> new TreeMap<>());
-      int pos = 0;
-      for (int i = 0; i < w.inputIds().length; i++) {
-        if (w.starts()[i] < 0) {
-          continue;
-        }
-        int centrality = Math.min(pos, content - 1 - pos);
-        pos++;
-        long key = ((long) w.starts()[i] << 32) | w.ends()[i];
-        int[] prev = tokens.get(key);
-        if (prev == null || centrality > prev[4]) {
-          tokens.put(key, new int[] {w.starts()[i], w.ends()[i], w.labels()[i], pred[i], centrality});
-        }
-      }
+    Map<String, WindowMerge> merged = new HashMap<>();
+    for (int k = 0; k < windows.size(); k++) {
+      Example w = windows.get(k);
+      merged.computeIfAbsent(w.id(), id -> new WindowMerge()).add(k, w.starts(), w.ends());
     }
     EntityScores standard = new EntityScores();
     EntityScores strict = new EntityScores();
@@ -110,21 +94,23 @@ public final class Evaluator {
     Map<String, EntityScores> byLangStrict = new TreeMap<>();
     TokenConfusion confusion = new TokenConfusion();
     for (GoldDocument doc : gold.values()) {
-      TreeMap<Long, int[]> tokens = merged.getOrDefault(doc.id(), new TreeMap<>());
+      WindowMerge m = merged.get(doc.id());
+      List<WindowMerge.Token> tokens = m == null ? List.of() : m.tokens();
       int n = tokens.size();
       int[] starts = new int[n];
       int[] ends = new int[n];
       int[] goldIds = new int[n];
       int[] predIds = new int[n];
       int[] modelIds = new int[n];
-      int i = 0;
-      for (int[] t : tokens.values()) {
-        starts[i] = t[0];
-        ends[i] = t[1];
-        goldIds[i] = t[2];
-        modelIds[i] = t[2] < 0 ? Labels.IGNORE : t[3]; // score only where the gold has a label
+      for (int i = 0; i < n; i++) {
+        WindowMerge.Token t = tokens.get(i);
+        Example w = windows.get(t.window());
+        starts[i] = t.start();
+        ends[i] = t.end();
+        goldIds[i] = w.labels()[t.position()];
+        // score only where the gold has a label
+        modelIds[i] = goldIds[i] < 0 ? Labels.IGNORE : predictions.get(w.id() + "#" + w.window())[0][t.position()];
         predIds[i] = mapping.apply(modelIds[i]);
-        i++;
       }
       List<Chunker.Chunk> goldSpans = new ArrayList<>();
       for (Entity e : doc.entities()) {

@@ -28,7 +28,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Tag;
@@ -230,14 +229,15 @@ class S3StorageTest {
 
   @Test
   @Order(7)
-  @Disabled("TODO(score, issue 7): enable when the score package lands")
   void scoreReadsATableFromTheBucketAndWritesItsEntitiesThere() {
-    // The hook for `sparkner score` on s3a, once score/ is merged (adjust the option names to it):
-    //   StorageCli.Run r = StorageCli.run("score", "--model", B + "/trained",
-    //       "--input", B + "/prepared/documents", "--output", B + "/scored");
-    //   assertEquals(0, r.code(), r.err());
-    //   then spark.read().parquet(B + "/scored"): the input's rows, plus an entities column.
-    // The leak scan below then also covers what score printed and wrote.
+    StorageCli.Run r = StorageCli.run("score", "--model", B + "/trained", "--input", B + "/prepared/documents",
+        "--output-col", "predicted", "--output", B + "/scored");
+    assertEquals(0, r.code(), r.err());
+    SparkSession spark = TestSpark.session();
+    var scored = spark.read().parquet(B + "/scored");
+    assertEquals(1100, scored.count(), "every input row, scored or not");
+    assertTrue(List.of(scored.columns()).containsAll(List.of("id", "text", "entities", "predicted")), String.join(",", scored.columns()));
+    assertTrue(HadoopFiles.exists(B + "/scored/_summary.json", conf), "the job's summary next to the table");
   }
 
   @Test
