@@ -24,7 +24,7 @@ import picocli.CommandLine.Option;
     description = {
       "Runs the pipeline end to end on the bundled sample data, on embedded local[2] Spark:",
       "build a tokenizer -> prepare (Stockmark + PAN-X ja) -> init a tiny XLM-R-shaped model"
-          + " -> train -> evaluate on the test split"
+          + " -> train -> evaluate on the test split (report.html) -> score the documents"
     })
 final class DemoCommand implements Callable<Integer> {
 
@@ -45,12 +45,12 @@ final class DemoCommand implements Callable<Integer> {
     String stockmark = "stockmark:" + new File(dataDir, "stockmark/ner.json").getAbsolutePath();
     String panxJa = "panx:ja:" + new File(dataDir, "panx/ja").getAbsolutePath();
 
-    step("1/5 tokenizer: build an XLM-R-shaped unigram tokenizer from the sample");
+    step("1/6 tokenizer: build an XLM-R-shaped unigram tokenizer from the sample");
     TokenizerCommand.Build.build(List.of(stockmark, panxJa), "unigram", 4000, out + "/tokenizer");
 
     try (SparkSessions session = SparkSessions.start("demo", "local[2,4]")) {
       SparkSession spark = session.spark();
-      step("2/5 prepare: Stockmark + PAN-X ja -> documents, features, quarantine");
+      step("2/6 prepare: Stockmark + PAN-X ja -> documents, features, quarantine");
       PrepareSummary summary =
           PrepareJob.run(
               spark,
@@ -64,11 +64,11 @@ final class DemoCommand implements Callable<Integer> {
                   true));
       System.out.print(summary.toTable());
 
-      step("3/5 init: a randomly initialised tiny XLM-R-shaped checkpoint");
+      step("3/6 init: a randomly initialised tiny XLM-R-shaped checkpoint");
       InitCommand.init(
           confFile("tiny-xlmr-config.json"), out + "/tokenizer", out + "/prepared/labels.json", out + "/tiny-model", 42);
 
-      step("4/5 train: 2 replicas in a Spark barrier stage (ring all-reduce, ZeRO 2), validation each epoch");
+      step("4/6 train: 2 replicas in a Spark barrier stage (ring all-reduce, ZeRO 2), validation each epoch");
       io.sparkner.storage.HadoopFiles.delete(out + "/trained", spark.sparkContext().hadoopConfiguration());
       TrainJob.Result trained =
           TrainJob.run(
@@ -87,10 +87,31 @@ final class DemoCommand implements Callable<Integer> {
                   TrainJob.Distribution.defaults()),
               System.out);
 
-      step("5/5 evaluate: the test split");
+      step("5/6 evaluate: the test split");
       var report = EvaluateJob.run(spark, new EvaluateJob.Options(trained.output(), out + "/prepared", "test", out + "/report", 32));
       System.out.print(EvaluateJob.table(report));
-      step("done: " + out + " (model: trained/, report: report/report.html and report.json, metrics: trained/metrics.jsonl)");
+      step("6/6 score: tag the prepared documents with NerTagger, keeping every column (entities -> predicted)");
+      var scored = io.sparkner.score.ScoreJob.run(
+          spark,
+          new io.sparkner.score.ScoreJob.Options(
+              trained.output(),
+              out + "/prepared/documents",
+              io.sparkner.score.TableFormat.PARQUET,
+              "text",
+              out + "/scored",
+              io.sparkner.score.TableFormat.PARQUET,
+              "predicted",
+              32,
+              128,
+              32,
+              1_000_000,
+              "auto",
+              0,
+              true,
+              true),
+          System.out);
+      System.out.print(scored.toTable());
+      step("done: " + out + " (model: trained/, report: report/report.html and report.json, metrics: trained/metrics.jsonl, scored table: scored/)");
       return 0;
     }
   }
