@@ -238,6 +238,7 @@ class S3StorageTest {
     assertEquals(1100, scored.count(), "every input row, scored or not");
     assertTrue(List.of(scored.columns()).containsAll(List.of("id", "text", "entities", "predicted")), String.join(",", scored.columns()));
     assertTrue(HadoopFiles.exists(B + "/scored/_summary.json", conf), "the job's summary next to the table");
+    passed();
   }
 
   @Test
