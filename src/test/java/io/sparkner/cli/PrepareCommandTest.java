@@ -10,12 +10,7 @@ import io.sparkner.TestSpark;
 import io.sparkner.align.Labels;
 import io.sparkner.corpus.CorpusTables;
 import io.sparkner.corpus.Entity;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
@@ -27,7 +22,6 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** {@code sparkner prepare} as a user runs it, on the bundled sample. */
 class PrepareCommandTest {
@@ -36,21 +30,10 @@ class PrepareCommandTest {
   record Run(int code, String out, String err) {}
 
   static Run run(String... args) {
-    SparkSession spark = TestSpark.session(); // the CLI reuses it and leaves it running
-    CommandLine cl = Main.commandLine();
-    StringWriter err = new StringWriter();
-    cl.setErr(new PrintWriter(err));
-    PrintStream original = System.out;
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-    try {
-      int code = cl.execute(args);
-      return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString());
-    } finally {
-      System.setOut(original);
-      assertTrue(!spark.sparkContext().isStopped(), "the CLI must not stop a session it did not start");
-    }
+    TestAccess.Cli c = TestAccess.cli(args);
+    return new Run(c.code(), c.out(), c.err());
   }
+
 
   @Test
   void bundledSampleAllLanguagesWithTheBertShapedTokenizer() throws IOException {

@@ -8,19 +8,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sparkner.cli.TestAccess;
 import io.sparkner.TestData;
 import io.sparkner.TestSpark;
-import io.sparkner.cli.Main;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
@@ -189,7 +186,7 @@ class RetrainJobTest {
     Path conf = dir.resolve("missing-corpus.json");
     String missing = dir.resolve("no-such-corpus").toString() + "/{lang}";
     Files.writeString(conf, config("champion", NO_LEARNING, missing));
-    Cli r = cli("retrain", "--conf", conf.toString(), "--run-id", "missing-corpus");
+    TestAccess.Cli r = cli("retrain", "--conf", conf.toString(), "--run-id", "missing-corpus");
     assertEquals(1, r.code(), r.out());
     assertTrue(r.err().contains("no-such-corpus"), r.err());
     assertTrue(r.out().contains("the champion is unchanged"), r.out());
@@ -200,7 +197,7 @@ class RetrainJobTest {
     assertTrue(failed.path("error").path("message").asText().contains("no-such-corpus/ja"), failed.path("error").toString());
 
     // the same run id again is refused, not overwritten
-    Cli again = cli("retrain", "--conf", conf.toString(), "--run-id", "missing-corpus");
+    TestAccess.Cli again = cli("retrain", "--conf", conf.toString(), "--run-id", "missing-corpus");
     assertEquals(1, again.code());
     assertTrue(again.err().contains("already exists"), again.err());
   }
@@ -214,10 +211,10 @@ class RetrainJobTest {
     assertNotEquals(first, current);
     Path conf = dir.resolve("promote.json");
     Files.writeString(conf, config("champion", NO_LEARNING, panx()));
-    Cli refused = cli("retrain", "--conf", conf.toString(), "--promote", "missing-corpus");
+    TestAccess.Cli refused = cli("retrain", "--conf", conf.toString(), "--promote", "missing-corpus");
     assertEquals(1, refused.code());
     assertTrue(refused.err().contains("did not succeed"), refused.err());
-    Cli ok = cli("retrain", "--conf", conf.toString(), "--promote", first);
+    TestAccess.Cli ok = cli("retrain", "--conf", conf.toString(), "--promote", first);
     assertEquals(0, ok.code(), ok.err());
     assertEquals(first, pointer().path("run_id").asText());
     assertEquals("manual", pointer().path("how").asText());
@@ -230,22 +227,8 @@ class RetrainJobTest {
     }
   }
 
-  record Cli(int code, String out, String err) {}
-
-  static Cli cli(String... args) {
-    SparkSession spark = TestSpark.session(); // the command reuses it and leaves it running
-    var cl = Main.commandLine();
-    StringWriter err = new StringWriter();
-    cl.setErr(new PrintWriter(err));
-    PrintStream original = System.out;
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-    try {
-      int code = cl.execute(args);
-      return new Cli(code, out.toString(StandardCharsets.UTF_8), err.toString());
-    } finally {
-      System.setOut(original);
-      assertFalse(spark.sparkContext().isStopped(), "the command must not stop a session it did not start");
-    }
+  static TestAccess.Cli cli(String... args) {
+    return TestAccess.cli(args);
   }
+
 }
