@@ -1,9 +1,9 @@
 package io.sparkner.align;
 
+import java.nio.charset.StandardCharsets;
 import org.apache.spark.sql.catalyst.InternalRow;
-import org.apache.spark.sql.catalyst.expressions.GenericInternalRow;
-import org.apache.spark.sql.catalyst.expressions.UnsafeArrayData;
-import org.apache.spark.sql.catalyst.util.GenericArrayData;
+import org.apache.spark.sql.catalyst.expressions.codegen.UnsafeArrayWriter;
+import org.apache.spark.sql.catalyst.expressions.codegen.UnsafeRowWriter;
 import org.apache.spark.unsafe.types.UTF8String;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
@@ -30,23 +30,57 @@ public final class FeatureTables {
           .add("offsets", DataTypes.createArrayType(OFFSET, true), false);
 
   /**
-   * A window as a Catalyst row of {@link #FEATURES}, for {@code internalCreateDataFrame}: the token
-   * arrays are copied in one piece ({@code UnsafeArrayData.fromPrimitiveArray}) instead of being
-   * boxed element by element as an external {@code Row} is when Spark converts it. Prepare writes
-   * millions of token offsets; that conversion was a large part of its time.
+   * A window as a Catalyst row of {@link #FEATURES}, for {@code internalCreateDataFrame}, written
+   * straight into Spark's binary row format (what its generated projections write): prepare writes
+   * millions of token offsets, and an external {@code Row} — or a generic Catalyst row with one
+   * boxed struct per token — cost more than the Parquet write itself. Spark's scan copies an
+   * {@code UnsafeRow}'s arrays in one piece.
    */
   public static InternalRow toInternalRow(String id, Aligner.Window w) {
-    Object[] offsets = new Object[w.starts().length];
-    for (int i = 0; i < offsets.length; i++) {
-      offsets[i] = w.starts()[i] < 0 ? null : new GenericInternalRow(new Object[] {w.starts()[i], w.ends()[i]});
+    int[] ids = w.inputIds();
+    int[] labels = w.labels();
+    int[] starts = w.starts();
+    int[] ends = w.ends();
+    int n = ids.length;
+    byte[] idBytes = id.getBytes(StandardCharsets.UTF_8);
+    // variable-length part: id, two int arrays, the offsets array (8-byte slots + 16-byte structs)
+    int size = roundTo8(idBytes.length) + 2 * (16 + roundTo8(4 * n)) + 16 + 8 * n + 16 * n;
+    UnsafeRowWriter row = new UnsafeRowWriter(5, size);
+    row.resetRowWriter();
+    row.write(0, UTF8String.fromBytes(idBytes));
+    row.write(1, w.index());
+    writeInts(row, 2, ids);
+    writeInts(row, 3, labels);
+    int at = row.cursor();
+    UnsafeArrayWriter offsets = new UnsafeArrayWriter(row, 8);
+    offsets.initialize(n);
+    UnsafeRowWriter pair = new UnsafeRowWriter(offsets, 2);
+    for (int i = 0; i < n; i++) {
+      if (starts[i] < 0) {
+        offsets.setNull8Bytes(i);
+        continue;
+      }
+      int elementAt = offsets.cursor();
+      pair.resetRowWriter();
+      pair.write(0, starts[i]);
+      pair.write(1, ends[i]);
+      offsets.setOffsetAndSizeFromPreviousCursor(i, elementAt);
     }
-    return new GenericInternalRow(
-        new Object[] {
-          UTF8String.fromString(id),
-          w.index(),
-          UnsafeArrayData.fromPrimitiveArray(w.inputIds()),
-          UnsafeArrayData.fromPrimitiveArray(w.labels()),
-          new GenericArrayData(offsets)
-        });
+    row.setOffsetAndSizeFromPreviousCursor(4, at);
+    return row.getRow();
+  }
+
+  private static void writeInts(UnsafeRowWriter row, int ordinal, int[] values) {
+    int at = row.cursor();
+    UnsafeArrayWriter array = new UnsafeArrayWriter(row, 4);
+    array.initialize(values.length);
+    for (int i = 0; i < values.length; i++) {
+      array.write(i, values[i]);
+    }
+    row.setOffsetAndSizeFromPreviousCursor(ordinal, at);
+  }
+
+  private static int roundTo8(int bytes) {
+    return (bytes + 7) & ~7;
   }
 }
