@@ -1,5 +1,6 @@
 package io.sparkner.dist;
 
+import io.sparkner.train.DirectFloats;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -31,6 +32,12 @@ import java.util.concurrent.atomic.AtomicReference;
  * sequence number, training step, ring step, chunk, offset, length) that the receiver checks, so a
  * desynchronised peer is an error rather than corrupt data. Adding piece k overlaps the transfer
  * of piece k+1 (the kernel keeps receiving while the caller adds).
+ *
+ * <p>The data is a {@link DirectFloats} (off-heap, as the trainer's flat buffers are): with the
+ * fp32 wire, pieces are written from its memory and all-gather pieces read into it, so the only
+ * user-space pass over the bytes is the reduce-scatter's addition — on a fast link, copying through
+ * the Java heap costs as much CPU as the kernel's transfer. The {@code float[]} overloads copy in
+ * and out, for small and test uses.
  *
  * <p>Timeouts: every frame (header + piece) must be sent or received within the ring's timeout
  * from when this rank starts waiting for it (the join timeout unless {@link #setTimeout} changes
@@ -77,7 +84,6 @@ public final class Ring implements AutoCloseable {
   private final ByteBuffer sendHeader;
   private final ByteBuffer sendPayload;
   private final ByteBuffer[] sendFrame;
-  private final FloatBuffer sendFloats;
   private final ShortBuffer sendShorts;
   private final DoubleBuffer sendDoubles;
   private final short[] sendHalf;
@@ -88,6 +94,7 @@ public final class Ring implements AutoCloseable {
   private final ShortBuffer recvShorts;
   private final DoubleBuffer recvDoubles;
   private final float[] recvScratch;
+  private final float[] recvSum;
   private final short[] recvHalf;
 
   /** Test hook: run by the sender thread before each frame it sends. */
@@ -108,8 +115,7 @@ public final class Ring implements AutoCloseable {
       });
       sendHeader = ByteBuffer.allocateDirect(HEADER).order(ByteOrder.LITTLE_ENDIAN);
       sendPayload = ByteBuffer.allocateDirect(PIECE_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-      sendFrame = new ByteBuffer[] {sendHeader, sendPayload};
-      sendFloats = sendPayload.asFloatBuffer();
+      sendFrame = new ByteBuffer[] {sendHeader, null};
       sendShorts = sendPayload.asShortBuffer();
       sendDoubles = sendPayload.asDoubleBuffer();
       sendHalf = new short[PIECE_BYTES / 2];
@@ -119,16 +125,17 @@ public final class Ring implements AutoCloseable {
       recvShorts = recvPayload.asShortBuffer();
       recvDoubles = recvPayload.asDoubleBuffer();
       recvScratch = new float[PIECE_BYTES / 4];
+      recvSum = new float[PIECE_BYTES / 2];
       recvHalf = new short[PIECE_BYTES / 2];
     } else {
       sender = null;
       sendHeader = sendPayload = recvHeader = recvPayload = null;
       sendFrame = null;
-      sendFloats = recvFloats = null;
+      recvFloats = null;
       sendShorts = recvShorts = null;
       sendDoubles = recvDoubles = null;
       sendHalf = recvHalf = null;
-      recvScratch = null;
+      recvScratch = recvSum = null;
     }
   }
 
@@ -204,10 +211,11 @@ public final class Ring implements AutoCloseable {
 
   /**
    * Sum over ranks; afterwards data[bounds[r], bounds[r+1]) on rank r holds the global sum of
-   * that chunk; elsewhere undefined.
+   * that chunk; elsewhere undefined. With the fp32 wire the chunks are sent straight from {@code
+   * data}'s memory, and only the received pieces are added from a receive buffer.
    */
-  public synchronized void reduceScatter(float[] data, int[] bounds, String op, long step) {
-    checkBounds(data, bounds);
+  public synchronized void reduceScatter(DirectFloats data, int[] bounds, String op, long step) {
+    checkBounds(data.length(), bounds);
     if (n > 1) {
       ringPass(RS, data, bounds, op, step);
     }
@@ -216,14 +224,15 @@ public final class Ring implements AutoCloseable {
   /**
    * Afterwards every rank's data holds, in every chunk c, rank c's values of that chunk. With the
    * fp16 wire, each rank first rounds its own chunk to fp16 in place, so that all ranks end with
-   * bit-identical data.
+   * bit-identical data; with the fp32 wire, pieces are sent from and received into {@code data}'s
+   * memory without a copy.
    */
-  public synchronized void allGather(float[] data, int[] bounds, String op, long step) {
-    checkBounds(data, bounds);
+  public synchronized void allGather(DirectFloats data, int[] bounds, String op, long step) {
+    checkBounds(data.length(), bounds);
     if (n > 1) {
       if (halfWire) {
         for (int i = bounds[rank]; i < bounds[rank + 1]; i++) {
-          data[i] = HalfFloats.round(data[i]);
+          data.put(i, HalfFloats.round(data.get(i)));
         }
       }
       ringPass(AG, data, bounds, op, step);
@@ -231,9 +240,30 @@ public final class Ring implements AutoCloseable {
   }
 
   /** reduceScatter then allGather over the same bounds: every rank ends with the identical global sum. */
-  public synchronized void allReduce(float[] data, int[] bounds, String op, long step) {
+  public synchronized void allReduce(DirectFloats data, int[] bounds, String op, long step) {
     reduceScatter(data, bounds, op, step);
     allGather(data, bounds, op, step);
+  }
+
+  /** {@link #reduceScatter(DirectFloats, int[], String, long)} of a heap array (copied in and out). */
+  public synchronized void reduceScatter(float[] data, int[] bounds, String op, long step) {
+    DirectFloats d = DirectFloats.of(data);
+    reduceScatter(d, bounds, op, step);
+    d.get(0, data, 0, data.length);
+  }
+
+  /** {@link #allGather(DirectFloats, int[], String, long)} of a heap array (copied in and out). */
+  public synchronized void allGather(float[] data, int[] bounds, String op, long step) {
+    DirectFloats d = DirectFloats.of(data);
+    allGather(d, bounds, op, step);
+    d.get(0, data, 0, data.length);
+  }
+
+  /** {@link #allReduce(DirectFloats, int[], String, long)} of a heap array (copied in and out). */
+  public synchronized void allReduce(float[] data, int[] bounds, String op, long step) {
+    DirectFloats d = DirectFloats.of(data);
+    allReduce(d, bounds, op, step);
+    d.get(0, data, 0, data.length);
   }
 
   /**
@@ -264,7 +294,7 @@ public final class Ring implements AutoCloseable {
       });
       double[] got = new double[k];
       try {
-        receiveFrame(SUM, F64, id, step, ringStep, recvBlock, 0, k, op, false);
+        receiveFrame(SUM, F64, id, step, ringStep, recvBlock, 0, k, null, op);
         recvDoubles.get(0, got, 0, k);
       } catch (CollectiveException e) {
         throw failed(e, f);
@@ -283,7 +313,7 @@ public final class Ring implements AutoCloseable {
 
   // ---------------------------------------------------------------------------------------------
 
-  private void ringPass(byte kind, float[] data, int[] bounds, String op, long step) {
+  private void ringPass(byte kind, DirectFloats data, int[] bounds, String op, long step) {
     ensureOpen();
     long id = ++seq;
     byte dtype = halfWire ? F16 : F32;
@@ -304,93 +334,114 @@ public final class Ring implements AutoCloseable {
     }
   }
 
-  /** Sends chunk [from, to) of data in pieces; runs on the sender thread. */
+  /**
+   * Sends chunk [from, to) of data in pieces; runs on the sender thread. fp32 pieces go straight
+   * from data's memory; fp16 pieces are converted into the send buffer.
+   */
   private void sendChunk(byte kind, byte dtype, long id, long step, int ringStep, int chunk,
-      float[] data, int from, int to, String op) {
+      DirectFloats data, int from, int to, String op) {
     int wireBytes = dtype == F16 ? 2 : 4;
     int perPiece = PIECE_BYTES / wireBytes;
     int off = from;
     do {
       int count = Math.min(perPiece, to - off);
+      ByteBuffer payload;
       if (dtype == F16) {
         for (int i = 0; i < count; i++) {
-          sendHalf[i] = HalfFloats.fromFloat(data[off + i]);
+          sendHalf[i] = HalfFloats.fromFloat(data.get(off + i));
         }
         sendShorts.put(0, sendHalf, 0, count);
+        payload = sendPayload.clear().limit(count * 2);
       } else {
-        sendFloats.put(0, data, off, count);
+        payload = data.bytes(off, count);
       }
-      sendFrame(kind, dtype, id, step, ringStep, chunk, off, count, count * wireBytes, op);
+      sendFrame(kind, dtype, id, step, ringStep, chunk, off, count, payload, op);
       off += count;
     } while (off < to);
   }
 
   private void sendDoubleFrame(long id, long step, int ringStep, int block, double[] values, String op) {
     sendDoubles.put(0, values, 0, values.length);
-    sendFrame(SUM, F64, id, step, ringStep, block, 0, values.length, values.length * 8, op);
+    sendFrame(SUM, F64, id, step, ringStep, block, 0, values.length, sendPayload.clear().limit(values.length * 8), op);
   }
 
   private void sendFrame(byte kind, byte dtype, long id, long step, int ringStep, int chunk, int offset,
-      int count, int bytes, String op) {
+      int count, ByteBuffer payload, String op) {
     Runnable hook = beforeSendFrame;
     if (hook != null) {
       hook.run();
     }
+    int bytes = payload.remaining();
     sendHeader.clear();
     sendHeader.putInt(FRAME_MAGIC).put(kind).put(dtype).putShort((short) 0).putInt(ringStep).putInt(chunk)
         .putLong(id).putLong(step).putInt(offset).putInt(count).flip();
-    sendPayload.clear().limit(bytes);
+    sendFrame[1] = payload;
     long deadline = System.nanoTime() + timeoutNanos;
     try {
       out.writeFully(sendFrame, deadline);
     } catch (IOException e) {
       int next = (rank + 1) % n;
       throw error(kind, op, step, ringStep, next, ioFailure(e, true, next, ringStep, chunk, offset, count), e);
+    } finally {
+      sendFrame[1] = null; // do not keep a view of the caller's memory
     }
     bytesSent.addAndGet(bytes);
     frameBytesSent.addAndGet(HEADER + bytes);
   }
 
-  /** Receives chunk [from, to) piece by piece, adding (reduce-scatter) or copying (all-gather). */
+  /**
+   * Receives chunk [from, to) piece by piece, adding (reduce-scatter) or copying (all-gather). An
+   * fp32 all-gather piece is read straight into data's memory; a reduce-scatter piece is read into
+   * the receive buffer and added, in bulk through heap scratch arrays (a plain array loop the JIT
+   * vectorises; element-wise buffer access it does not).
+   */
   private void receiveChunk(byte kind, byte dtype, long id, long step, int ringStep, int chunk,
-      float[] data, int from, int to, String op) {
+      DirectFloats data, int from, int to, String op) {
     int wireBytes = dtype == F16 ? 2 : 4;
     int perPiece = PIECE_BYTES / wireBytes;
     boolean add = kind == RS;
     int off = from;
     do {
       int count = Math.min(perPiece, to - off);
-      receiveFrame(kind, dtype, id, step, ringStep, chunk, off, count, op, true);
+      if (dtype == F32 && !add) {
+        receiveFrame(kind, dtype, id, step, ringStep, chunk, off, count, data.bytes(off, count), op);
+        off += count;
+        continue;
+      }
+      receiveFrame(kind, dtype, id, step, ringStep, chunk, off, count, null, op);
+      float[] sum = recvSum;
       if (dtype == F16) {
         recvShorts.get(0, recvHalf, 0, count);
         short[] h = recvHalf;
         if (add) {
+          data.get(off, sum, 0, count);
           for (int i = 0; i < count; i++) {
-            data[off + i] += HalfFloats.toFloat(h[i]);
+            sum[i] += HalfFloats.toFloat(h[i]);
           }
         } else {
           for (int i = 0; i < count; i++) {
-            data[off + i] = HalfFloats.toFloat(h[i]);
+            sum[i] = HalfFloats.toFloat(h[i]);
           }
         }
-      } else if (add) {
-        // one bulk copy out of the direct buffer, then a plain array loop the JIT vectorises
-        // (element-wise FloatBuffer.get is not)
+      } else {
         float[] s = recvScratch;
         recvFloats.get(0, s, 0, count);
+        data.get(off, sum, 0, count);
         for (int i = 0; i < count; i++) {
-          data[off + i] += s[i];
+          sum[i] += s[i];
         }
-      } else {
-        recvFloats.get(0, data, off, count);
       }
+      data.put(off, sum, 0, count);
       off += count;
     } while (off < to);
   }
 
-  /** Reads one frame into recvPayload and checks its header against what this rank expects. */
+  /**
+   * Reads one frame, its payload into {@code target} (the receive buffer when null), and checks
+   * its header against what this rank expects.
+   */
   private void receiveFrame(byte kind, byte dtype, long id, long step, int ringStep, int chunk, int offset,
-      int count, String op, boolean floats) {
+      int count, ByteBuffer target, String op) {
     int prev = (rank - 1 + n) % n;
     int bytes = count * (dtype == F16 ? 2 : dtype == F64 ? 8 : 4);
     long deadline = System.nanoTime() + timeoutNanos;
@@ -418,8 +469,11 @@ public final class Ring implements AutoCloseable {
                 + " and the same fp16 wire setting?)", null);
       }
       frameBytesReceived.addAndGet(HEADER);
-      recvPayload.clear().limit(bytes);
-      in.readFully(recvPayload, deadline);
+      ByteBuffer payload = target != null ? target : recvPayload.clear().limit(bytes);
+      if (payload.remaining() != bytes) {
+        throw new IllegalStateException(payload.remaining() + " bytes of room for a " + bytes + "-byte payload");
+      }
+      in.readFully(payload, deadline);
     } catch (IOException e) {
       throw error(kind, op, step, ringStep, prev, ioFailure(e, false, prev, ringStep, chunk, offset, count), e);
     }
@@ -522,13 +576,13 @@ public final class Ring implements AutoCloseable {
     }
   }
 
-  private void checkBounds(float[] data, int[] bounds) {
+  private void checkBounds(int length, int[] bounds) {
     if (bounds.length != n + 1) {
       throw new IllegalArgumentException(bounds.length + " bounds for a ring of " + n + " (want n+1)");
     }
-    if (bounds[0] < 0 || bounds[n] > data.length) {
+    if (bounds[0] < 0 || bounds[n] > length) {
       throw new IllegalArgumentException(
-          "bounds [" + bounds[0] + ", " + bounds[n] + ") outside data of length " + data.length);
+          "bounds [" + bounds[0] + ", " + bounds[n] + ") outside data of length " + length);
     }
     for (int i = 0; i < n; i++) {
       if (bounds[i] > bounds[i + 1]) {

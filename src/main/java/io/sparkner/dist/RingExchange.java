@@ -1,7 +1,7 @@
 package io.sparkner.dist;
 
+import io.sparkner.train.DirectFloats;
 import io.sparkner.train.GradientExchange;
-import java.util.Arrays;
 
 /**
  * The gradient exchange of N replicas over a {@link Ring}, by DeepSpeed ZeRO stage:
@@ -53,23 +53,29 @@ public final class RingExchange implements GradientExchange {
   }
 
   @Override
-  public float[] reduceGradients(float[] local, long step) {
+  public void reduceGradients(DirectFloats local, float[] shard, long step) {
     int r = ring.rank();
+    int shardFrom = (int) shardFrom(local.length());
+    if (shard.length != shardTo(local.length()) - shardFrom) {
+      throw new IllegalArgumentException(
+          "shard of " + shard.length + " for [" + shardFrom + ", " + shardTo(local.length()) + ")");
+    }
     if (stage < 2) {
       ring.allReduce(local, bounds, "gradients", step);
-      return stage == 0 ? local : Arrays.copyOfRange(local, bounds[r], bounds[r + 1]);
+      local.get(shardFrom, shard, 0, shard.length);
+      return;
     }
     // ZeRO 2: reduce-scatter bucket by bucket; each bucket's chunks are its overlap with the shards
-    for (long b0 = 0; b0 < local.length; b0 += bucket) {
+    for (long b0 = 0; b0 < local.length(); b0 += bucket) {
       int from = (int) b0;
-      int to = (int) Math.min(local.length, b0 + bucket);
+      int to = (int) Math.min(local.length(), b0 + bucket);
       int[] chunk = new int[bounds.length];
       for (int k = 0; k < bounds.length; k++) {
         chunk[k] = Math.min(to, Math.max(from, bounds[k]));
       }
       ring.reduceScatter(local, chunk, "gradients (bucket " + (b0 / bucket) + ")", step);
     }
-    return Arrays.copyOfRange(local, bounds[r], bounds[r + 1]);
+    local.get(bounds[r], shard, 0, shard.length);
   }
 
   @Override
@@ -91,7 +97,7 @@ public final class RingExchange implements GradientExchange {
   }
 
   @Override
-  public void gatherParameters(float[] flat, long step) {
+  public void gatherParameters(DirectFloats flat, long step) {
     if (stage > 0) {
       ring.allGather(flat, bounds, "parameters", step);
     }

@@ -51,25 +51,26 @@ public final class FlatParameters {
     return slots;
   }
 
-  /** Copies every gradient into {@code out} (length {@link #size()}), as float32; absent = 0. */
-  public void gradientsInto(float[] out) {
+  /**
+   * Copies every gradient into {@code out} (length {@link #size()}), as float32; absent = 0. One
+   * copy out of libtorch's memory into {@code out}'s, no heap array in between.
+   */
+  public void gradientsInto(DirectFloats out) {
     for (Slot s : slots) {
       NDArray p = s.parameter().getArray();
       int at = Math.toIntExact(s.offset());
       if (!p.hasGradient()) {
-        java.util.Arrays.fill(out, at, at + Math.toIntExact(s.size()), 0f);
+        out.fill(at, at + Math.toIntExact(s.size()), 0f);
         continue;
       }
       try (NDArray g = p.getGradient()) {
-        float[] v;
         if (g.getDataType() == DataType.FLOAT32) {
-          v = g.toFloatArray();
+          out.putBytes(at, g.toByteBuffer());
         } else {
           try (NDArray f = g.toType(DataType.FLOAT32, false)) {
-            v = f.toFloatArray();
+            out.putBytes(at, f.toByteBuffer());
           }
         }
-        System.arraycopy(v, 0, out, at, v.length);
       }
     }
   }
@@ -89,15 +90,15 @@ public final class FlatParameters {
   }
 
   /** Writes {@code values} (float32, the flat space) into the model's parameters in place. */
-  public void valuesFrom(float[] values, NDManager scratch) {
+  public void valuesFrom(DirectFloats values, NDManager scratch) {
     try (Autograd.Scope ignored = Autograd.paused();
         NDManager m = scratch.newSubManager()) {
       NDIndex all = new NDIndex("...");
       for (Slot s : slots) {
         NDArray p = s.parameter().getArray();
-        float[] part = new float[Math.toIntExact(s.size())];
-        System.arraycopy(values, Math.toIntExact(s.offset()), part, 0, part.length);
-        NDArray v = m.create(part, p.getShape());
+        // a float view, not a ByteBuffer: DJL copies it into a tensor of its own (a direct
+        // ByteBuffer it would wrap in place, tying the tensor to our memory)
+        NDArray v = m.create(values.floats(Math.toIntExact(s.offset()), Math.toIntExact(s.size())), p.getShape());
         if (p.getDataType() != DataType.FLOAT32) {
           v = v.toType(p.getDataType(), false);
         }

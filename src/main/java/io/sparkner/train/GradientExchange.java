@@ -17,11 +17,12 @@ public interface GradientExchange {
   long shardTo(long size);
 
   /**
-   * Sums the replicas' gradients and returns the global sum over this rank's shard {@code
-   * [shardFrom, shardTo)}: {@code local} itself when the shard is the whole space, else an array
-   * of the shard's length (under ZeRO 2 no rank ever holds the whole reduced gradient).
+   * Sums the replicas' gradients and writes the global sum over this rank's shard {@code
+   * [shardFrom, shardTo)} into {@code shard} (of the shard's length, owned by the caller and
+   * reused every step). {@code local} is the exchange's to use: under ZeRO 2 it ends holding
+   * reduced sums of this rank's shard only, so no rank ever holds the whole reduced gradient.
    */
-  float[] reduceGradients(float[] local, long step);
+  void reduceGradients(DirectFloats local, float[] shard, long step);
 
   /**
    * The part {@code [from, to)} of a reduced gradient of length {@code length} (as returned by
@@ -41,7 +42,7 @@ public interface GradientExchange {
   double[] allReduceSum(double[] values, long step);
 
   /** Every rank's updated shard of {@code flat} (from its master weights) to every rank. */
-  void gatherParameters(float[] flat, long step);
+  void gatherParameters(DirectFloats flat, long step);
 
   /** A single replica: everything is already global. */
   GradientExchange SINGLE =
@@ -67,8 +68,8 @@ public interface GradientExchange {
         }
 
         @Override
-        public float[] reduceGradients(float[] local, long step) {
-          return local;
+        public void reduceGradients(DirectFloats local, float[] shard, long step) {
+          local.get(0, shard, 0, shard.length);
         }
 
         @Override
@@ -77,6 +78,6 @@ public interface GradientExchange {
         }
 
         @Override
-        public void gatherParameters(float[] flat, long step) {}
+        public void gatherParameters(DirectFloats flat, long step) {}
       };
 }

@@ -98,9 +98,9 @@ public final class RankTraining {
             }
 
             @Override
-            public void localGradients(Trainer t, float[] gradients) {
+            public void localGradients(Trainer t, DirectFloats gradients) {
               if (rank == plan.failRank() && plan.overflowSteps().contains(t.state().globalStep())) {
-                gradients[0] = Float.POSITIVE_INFINITY;
+                gradients.put(0, Float.POSITIVE_INFINITY);
               }
             }
 

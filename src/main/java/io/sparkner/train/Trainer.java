@@ -28,8 +28,10 @@ public final class Trainer {
   private final FlatParameters flat;
   private final AdamW optimizer;
   private final LossScaler scaler;
-  private final float[] gradients;
-  private final float[] values;
+  private final DirectFloats gradients;
+  /** This rank's shard of the reduced gradient, refilled every step. */
+  private final float[] shard;
+  private final DirectFloats values;
   private final int padTokenId;
   private TrainState state = new TrainState(0, 0, 0, 0);
   private long lastReducedLength;
@@ -49,7 +51,7 @@ public final class Trainer {
     default void afterStep(Trainer trainer) {}
 
     /** Sees this rank's local gradients before the exchange (overflow injection for tests). */
-    default void localGradients(Trainer trainer, float[] gradients) {}
+    default void localGradients(Trainer trainer, DirectFloats gradients) {}
   }
 
   /** Where the run is: steps taken, updates applied (skipped fp16 steps are not), position in data. */
@@ -79,9 +81,8 @@ public final class Trainer {
     long size = flat.size();
     long from = exchange.shardFrom(size);
     long to = exchange.shardTo(size);
-    this.values = flat.values();
-    float[] master = new float[Math.toIntExact(to - from)];
-    System.arraycopy(values, Math.toIntExact(from), master, 0, master.length);
+    this.values = DirectFloats.of(flat.values());
+    float[] master = values.toArray(Math.toIntExact(from), Math.toIntExact(to));
     boolean[] decay = new boolean[master.length];
     for (FlatParameters.Slot s : flat.slots()) {
       long a = Math.max(from, s.offset());
@@ -91,7 +92,8 @@ public final class Trainer {
       }
     }
     this.optimizer = new AdamW(from, master, decay);
-    this.gradients = new float[Math.toIntExact(size)];
+    this.gradients = DirectFloats.allocate(Math.toIntExact(size));
+    this.shard = new float[master.length];
     this.scaler = LossScaler.of(config.lossScaler());
     model.setRequiresGradient(true);
   }
@@ -120,9 +122,9 @@ public final class Trainer {
     return flat;
   }
 
-  /** The full fp32 parameter values after the last update (what a checkpoint saves). */
+  /** The full fp32 parameter values after the last update (what a checkpoint saves), as a copy. */
   public float[] parameterValues() {
-    return values;
+    return values.toArray();
   }
 
   /** Continues from a checkpoint: position, optimizer moments and loss scale. */
@@ -230,8 +232,8 @@ public final class Trainer {
     flat.gradientsInto(gradients);
     flat.zeroGradients();
     hooks.localGradients(this, gradients);
-    float[] shard = exchange.reduceGradients(gradients, step);
-    lastReducedLength = exchange.reducedGradientLength(gradients.length);
+    exchange.reduceGradients(gradients, shard, step);
+    lastReducedLength = exchange.reducedGradientLength(gradients.length());
     long from = optimizer.from();
     int len = (int) (optimizer.to() - from);
 
@@ -262,7 +264,7 @@ public final class Trainer {
       shard[i] *= c;
     }
     optimizer.update(shard, lr, config.beta1(), config.beta2(), config.eps(), config.decoupledWeightDecay() ? config.weightDecay() : 0);
-    System.arraycopy(optimizer.master(), 0, values, (int) from, len);
+    values.put((int) from, optimizer.master(), 0, len);
     exchange.gatherParameters(values, step);
     flat.valuesFrom(values, model.manager());
     return new StepOutcome(loss, lr, scale, norm, (long) global3[3], (System.nanoTime() - t0) / 1e9, false);

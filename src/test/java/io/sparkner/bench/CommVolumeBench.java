@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sparkner.dist.Ring;
 import io.sparkner.dist.RingEndpoint;
 import io.sparkner.dist.RingExchange;
+import io.sparkner.train.DirectFloats;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -132,8 +133,12 @@ public final class CommVolumeBench {
       try {
         for (Model m : ms) {
           int psi = Math.toIntExact(m.psi());
-          float[][] local = new float[n][psi];
-          float[][] values = new float[n][psi];
+          DirectFloats[] local = new DirectFloats[n];
+          DirectFloats[] values = new DirectFloats[n];
+          for (int r = 0; r < n; r++) {
+            local[r] = DirectFloats.allocate(psi);
+            values[r] = DirectFloats.allocate(psi);
+          }
           List<Variant> variants = List.of(
               new Variant("zero0", 0, DEFAULT_BUCKET),
               new Variant("zero1", 1, DEFAULT_BUCKET),
@@ -247,17 +252,18 @@ public final class CommVolumeBench {
   }
 
   /** One trainer step's exchange calls on one rank, with the bytes this rank sent. */
-  static Measured oneStep(Ring ring, RingExchange ex, float[] local, float[] values, int rank, long step) {
-    for (int i = 0; i < local.length; i++) {
-      local[i] = (float) (((i + rank * 7 + step) % 97) * 1e-4); // fresh "gradients" (the reduction overwrites them)
+  static Measured oneStep(Ring ring, RingExchange ex, DirectFloats local, DirectFloats values, int rank, long step) {
+    for (int i = 0; i < local.length(); i++) {
+      local.put(i, (float) (((i + rank * 7 + step) % 97) * 1e-4)); // fresh "gradients" (the reduction overwrites them)
     }
     long b0 = ring.bytesSent();
     long f0 = ring.frameBytesSent();
     long t0 = System.nanoTime();
-    float[] shard = ex.reduceGradients(local, step);
+    float[] shard = new float[(int) (ex.shardTo(local.length()) - ex.shardFrom(local.length()))];
+    ex.reduceGradients(local, shard, step);
     ex.allReduceSum(new double[4], step);
-    int from = (int) ex.shardFrom(values.length);
-    System.arraycopy(shard, 0, values, from, (int) (ex.shardTo(values.length) - from)); // the update's write-back
+    int from = (int) ex.shardFrom(values.length());
+    values.put(from, shard, 0, (int) (ex.shardTo(values.length()) - from)); // the update's write-back
     ex.gatherParameters(values, step);
     double sec = (System.nanoTime() - t0) / 1e9;
     return new Measured(ring.bytesSent() - b0, ring.frameBytesSent() - f0, sec);

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sparkner.dist.Ring;
 import io.sparkner.dist.RingEndpoint;
+import io.sparkner.train.DirectFloats;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
@@ -68,7 +69,7 @@ public final class RingBandwidthBench {
     root.set("env", env);
     ObjectNode config = root.putObject("config");
     config.put("ranks_as", "threads of one JVM on one machine (loopback 127.0.0.1), each rank with its ring's sender thread");
-    config.put("payload", "fp32 (float[]), fp32 wire");
+    config.put("payload", "fp32 in DirectFloats (off-heap, as the trainer's flat gradient and parameter buffers), fp32 wire");
     config.put("piece_bytes", PIECE);
     config.put("socket_buffer_bytes", SOCKET_BUFFER);
     config.put("tcp_nodelay", true);
@@ -79,94 +80,102 @@ public final class RingBandwidthBench {
     config.put("raw", "one thread streaming 2*(N-1)/N*S bytes over one loopback connection to one reading thread");
     config.put("raw_n", "N threads each streaming 2*(N-1)/N*S bytes to the next over its own connection, simultaneously");
     config.put("ratio", "bus bandwidth / raw throughput = t_raw / t_ring (per round, median over rounds)");
+    config.put("raw_memory", "as raw, but streaming from and into buffers of max(S) bytes instead of reusing one"
+        + " 1 MiB buffer that stays in the CPU cache: the memory traffic a collective over S bytes cannot avoid");
+    config.put("raw_n_memory", "as raw_n, streaming through buffers of max(S) bytes");
     ArrayNode cases = root.putArray("cases");
     double worst = Double.MAX_VALUE;
-    System.out.printf(Locale.ROOT, "%-3s %8s %12s %12s %12s %8s %8s%n", "N", "S MiB", "busbw GB/s", "raw GB/s",
-        "rawN GB/s", "ratio", "vs rawN");
+    double worstMemory = Double.MAX_VALUE;
+    String[] names = {"raw", "raw_n", "raw_memory", "raw_n_memory"};
+    System.out.printf(Locale.ROOT, "%-3s %6s %8s %8s %8s %8s %8s | %7s %7s %7s %7s%n", "N", "S MiB", "busbw",
+        "raw", "rawN", "rawMem", "rawNMem", "ratio", "vsRawN", "vsMem", "vsNMem");
     for (int n : ranks) {
       long maxBytes = (long) Arrays.stream(sizesMib).max().orElse(4) << 20;
       List<Ring> rings = formRing(n);
-      RawLinks raw1 = new RawLinks(1);
-      RawLinks rawN = new RawLinks(n);
+      RawLinks[] raws = {new RawLinks(1, 0), new RawLinks(n, 0), new RawLinks(1, maxBytes), new RawLinks(n, maxBytes)};
       ExecutorService pool = Executors.newFixedThreadPool(n);
       try {
-        float[][] data = new float[n][(int) (maxBytes / 4)];
+        // the trainer's flat gradient and parameter buffers are DirectFloats: time the same
+        DirectFloats[] data = new DirectFloats[n];
+        for (int r = 0; r < n; r++) {
+          data[r] = DirectFloats.allocate((int) (maxBytes / 4));
+        }
         for (int mib : sizesMib) {
           int floats = (int) (((long) mib << 20) / 4);
           long perRank = 2L * (n - 1) * floats * 4 / n;
           int[] bounds = Ring.evenBounds(0, floats, n);
           List<Double> tRing = new ArrayList<>();
-          List<Double> tRaw = new ArrayList<>();
-          List<Double> tRawN = new ArrayList<>();
-          List<Double> ratios = new ArrayList<>();
-          List<Double> ratiosN = new ArrayList<>();
+          List<List<Double>> tRaw = new ArrayList<>();
+          List<List<Double>> ratios = new ArrayList<>();
+          for (int i = 0; i < raws.length; i++) {
+            tRaw.add(new ArrayList<>());
+            ratios.add(new ArrayList<>());
+          }
           ArrayNode rounds = BenchEnv.JSON.createArrayNode();
           for (int round = 0; round < warmup + runs; round++) {
             double ring = 0;
-            double r1 = 0;
-            double rn = 0;
+            double[] t = new double[raws.length];
             ObjectNode cpu = BenchEnv.JSON.createObjectNode();
-            for (int k = 0; k < 3; k++) {
-              int which = (k + round) % 3;
+            // rotate which goes first, so a drift in the machine's speed hits all of them
+            for (int k = 0; k <= raws.length; k++) {
+              int which = (k + round) % (raws.length + 1);
               BenchEnv.Cpu start = BenchEnv.Cpu.now();
               if (which == 0) {
                 ring = timeRing(pool, rings, data, floats, bounds, round);
                 cpu.set("ring", BenchEnv.Cpu.now().since(start));
-              } else if (which == 1) {
-                r1 = raw1.time(perRank);
-                cpu.set("raw", BenchEnv.Cpu.now().since(start));
               } else {
-                rn = rawN.time(perRank);
-                cpu.set("raw_n", BenchEnv.Cpu.now().since(start));
+                t[which - 1] = raws[which - 1].time(perRank);
+                cpu.set(names[which - 1], BenchEnv.Cpu.now().since(start));
               }
             }
             if (round >= warmup) {
               tRing.add(ring);
-              tRaw.add(r1);
-              tRawN.add(rn);
-              ratios.add(r1 / ring);
-              ratiosN.add(rn / ring);
               ObjectNode rd = rounds.addObject();
               rd.put("ring_s", BenchEnv.round(ring * 1000) / 1000);
-              rd.put("raw_s", BenchEnv.round(r1 * 1000) / 1000);
-              rd.put("raw_n_s", BenchEnv.round(rn * 1000) / 1000);
+              for (int i = 0; i < raws.length; i++) {
+                tRaw.get(i).add(t[i]);
+                ratios.get(i).add(t[i] / ring);
+                rd.put(names[i] + "_s", BenchEnv.round(t[i] * 1000) / 1000);
+              }
               rd.set("cpu", cpu);
             }
           }
           double busbw = perRank / BenchEnv.median(tRing) / 1e9;
-          double rawBw = perRank / BenchEnv.median(tRaw) / 1e9;
-          double rawNBw = perRank / BenchEnv.median(tRawN) / 1e9;
-          double ratio = BenchEnv.median(ratios);
-          double ratioN = BenchEnv.median(ratiosN);
-          worst = Math.min(worst, ratio);
+          double[] bw = new double[raws.length];
+          double[] ratio = new double[raws.length];
           ObjectNode c = cases.addObject();
           c.put("n", n);
           c.put("size_mib", mib);
           c.put("bytes_per_rank", perRank);
           c.put("bus_bandwidth_gbps", BenchEnv.round(busbw));
-          c.put("raw_tcp_gbps", BenchEnv.round(rawBw));
-          c.put("raw_n_streams_gbps", BenchEnv.round(rawNBw));
-          c.put("ratio", BenchEnv.round(ratio));
-          c.set("ratio_stats", BenchEnv.stats(ratios));
-          c.put("ratio_vs_raw_n_streams", BenchEnv.round(ratioN));
-          c.set("ratio_vs_raw_n_streams_stats", BenchEnv.stats(ratiosN));
+          for (int i = 0; i < raws.length; i++) {
+            bw[i] = perRank / BenchEnv.median(tRaw.get(i)) / 1e9;
+            ratio[i] = BenchEnv.median(ratios.get(i));
+            c.put(names[i] + "_gbps", BenchEnv.round(bw[i]));
+            c.put("ratio_vs_" + names[i], BenchEnv.round(ratio[i]));
+            c.set("ratio_vs_" + names[i] + "_stats", BenchEnv.stats(ratios.get(i)));
+            c.set(names[i] + "_seconds", BenchEnv.stats(tRaw.get(i)));
+          }
           c.set("ring_seconds", BenchEnv.stats(tRing));
-          c.set("raw_seconds", BenchEnv.stats(tRaw));
-          c.set("raw_n_seconds", BenchEnv.stats(tRawN));
           c.set("rounds", rounds);
-          System.out.printf(Locale.ROOT, "%-3d %8d %12.3f %12.3f %12.3f %8.3f %8.3f   (ratio spread %.0f%%)%n", n, mib,
-              busbw, rawBw, rawNBw, ratio, ratioN, BenchEnv.stats(ratios).path("spread_pct").asDouble());
+          worst = Math.min(worst, ratio[0]);
+          worstMemory = Math.min(worstMemory, ratio[2]);
+          System.out.printf(Locale.ROOT, "%-3d %6d %8.3f %8.3f %8.3f %8.3f %8.3f | %7.3f %7.3f %7.3f %7.3f  (spread %.0f%%)%n",
+              n, mib, busbw, bw[0], bw[1], bw[2], bw[3], ratio[0], ratio[1], ratio[2], ratio[3],
+              BenchEnv.stats(ratios.get(0)).path("spread_pct").asDouble());
         }
       } finally {
         pool.shutdownNow();
         rings.forEach(Ring::close);
-        raw1.close();
-        rawN.close();
+        for (RawLinks r : raws) {
+          r.close();
+        }
       }
     }
     ObjectNode summary = root.putObject("summary");
     summary.put("figure", "ring all-reduce bus bandwidth / raw loopback TCP throughput");
     summary.put("worst_ratio", BenchEnv.round(worst));
+    summary.put("worst_ratio_vs_raw_memory", BenchEnv.round(worstMemory));
     summary.put("goal", 0.85);
     summary.put("meets_goal", worst >= 0.85);
     summary.put("machine", BenchEnv.machine(env));
@@ -202,7 +211,7 @@ public final class RingBandwidthBench {
   }
 
   /** Seconds from the first rank starting to the last rank finishing one all-reduce. */
-  private static double timeRing(ExecutorService pool, List<Ring> rings, float[][] data, int floats, int[] bounds,
+  private static double timeRing(ExecutorService pool, List<Ring> rings, DirectFloats[] data, int floats, int[] bounds,
       int round) throws Exception {
     int n = rings.size();
     CyclicBarrier barrier = new CyclicBarrier(n);
@@ -210,8 +219,8 @@ public final class RingBandwidthBench {
     for (int r = 0; r < n; r++) {
       int rank = r;
       fs.add(pool.submit(() -> {
-        float[] d = data[rank];
-        Arrays.fill(d, 0, floats, rank + 1f);
+        DirectFloats d = data[rank];
+        d.fill(0, floats, rank + 1f);
         barrier.await();
         long t0 = System.nanoTime();
         rings.get(rank).allReduce(d, bounds, "benchmark", round);
@@ -226,8 +235,8 @@ public final class RingBandwidthBench {
       end = Math.max(end, t[1]);
     }
     float expected = n * (n + 1) / 2f;
-    if (data[0][0] != expected || data[n - 1][floats - 1] != expected) {
-      throw new IllegalStateException("wrong all-reduce result " + data[0][0] + ", want " + expected);
+    if (data[0].get(0) != expected || data[n - 1].get(floats - 1) != expected) {
+      throw new IllegalStateException("wrong all-reduce result " + data[0].get(0) + ", want " + expected);
     }
     return (end - start) / 1e9;
   }
@@ -241,7 +250,12 @@ public final class RingBandwidthBench {
     final ByteBuffer[] recvBuf;
     final ExecutorService pool;
 
-    RawLinks(int k) throws IOException {
+    /**
+     * {@code memoryBytes} 0: every write and read reuses one {@value #PIECE}-byte buffer, which stays
+     * in the CPU cache; otherwise each link streams through buffers of that many bytes, so the
+     * kernel's copies touch as much memory as a collective over that payload does.
+     */
+    RawLinks(int k, long memoryBytes) throws IOException {
       this.k = k;
       out = new SocketChannel[k];
       in = new SocketChannel[k];
@@ -260,10 +274,13 @@ public final class RingBandwidthBench {
           out[i] = c;
           in[i] = a;
         }
-        sendBuf[i] = ByteBuffer.allocateDirect(PIECE);
+        int size = memoryBytes > 0 ? Math.toIntExact(memoryBytes) : PIECE;
+        sendBuf[i] = ByteBuffer.allocateDirect(size);
         byte[] fill = "raw loopback tcp ".repeat(PIECE / 16).getBytes(StandardCharsets.US_ASCII);
-        sendBuf[i].put(fill, 0, PIECE).flip();
-        recvBuf[i] = ByteBuffer.allocateDirect(PIECE);
+        for (int at = 0; at < size; at += PIECE) {
+          sendBuf[i].put(at, fill, 0, Math.min(PIECE, size - at));
+        }
+        recvBuf[i] = ByteBuffer.allocateDirect(size);
       }
     }
 
@@ -284,13 +301,15 @@ public final class RingBandwidthBench {
           barrier.await();
           long t0 = System.nanoTime();
           long left = bytes;
+          int at = 0;
           while (left > 0) {
-            int len = (int) Math.min(PIECE, left);
-            b.clear().limit(len);
+            int len = (int) Math.min(Math.min(PIECE, left), b.capacity() - at);
+            b.limit(at + len).position(at);
             while (b.hasRemaining()) {
               out[link].write(b);
             }
             left -= len;
+            at = (at + len) % b.capacity();
           }
           return new long[] {t0, System.nanoTime()};
         }));
@@ -299,13 +318,15 @@ public final class RingBandwidthBench {
           barrier.await();
           long t0 = System.nanoTime();
           long left = bytes;
+          int at = 0;
           while (left > 0) {
-            b.clear().limit((int) Math.min(PIECE, left));
+            b.limit(at + (int) Math.min(Math.min(PIECE, left), b.capacity() - at)).position(at);
             int r = in[link].read(b);
             if (r < 0) {
               throw new IOException("raw link closed");
             }
             left -= r;
+            at = (at + r) % b.capacity();
           }
           return new long[] {t0, System.nanoTime()};
         }));

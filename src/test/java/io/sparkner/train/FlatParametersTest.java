@@ -26,8 +26,9 @@ class FlatParametersTest {
         NDArray loss = w.mul(scope.create(60000f).toType(DataType.FLOAT16, false)).mul(60000f).sum();
         Autograd.backward(loss);
       }
-      float[] g = new float[Math.toIntExact(flat.size())];
-      flat.gradientsInto(g);
+      DirectFloats d = DirectFloats.allocate(Math.toIntExact(flat.size()));
+      flat.gradientsInto(d);
+      float[] g = d.toArray();
       int infinite = 0;
       for (float v : g) {
         infinite += Float.isInfinite(v) ? 1 : 0;
@@ -35,7 +36,8 @@ class FlatParametersTest {
       assertTrue(infinite > 0, "the test must produce an overflow");
 
       flat.zeroGradients();
-      flat.gradientsInto(g);
+      flat.gradientsInto(d);
+      g = d.toArray();
       for (int i = 0; i < g.length; i++) {
         assertEquals(0f, g[i], "gradient " + i + " after zeroing");
       }

@@ -125,8 +125,8 @@ class TrainingUnderGcTest {
     try (NDManager m = NDManager.newBaseManager()) {
       Trainer t = new Trainer(Checkpoints.build(w, m, DataType.FLOAT32), cfg, GradientExchange.SINGLE, new Trainer.Hooks() {
         @Override
-        public void localGradients(Trainer tr, float[] g) {
-          trace[(int) tr.state().globalStep()][0] = Arrays.hashCode(g);
+        public void localGradients(Trainer tr, DirectFloats g) {
+          trace[(int) tr.state().globalStep()][0] = Arrays.hashCode(g.toArray());
         }
 
         @Override
