@@ -10,6 +10,7 @@ import io.sparkner.storage.HadoopFiles;
 import io.sparkner.storage.Redaction;
 import io.sparkner.train.MetricsLog;
 import io.sparkner.train.RankTraining;
+import io.sparkner.train.TrainConfig;
 import io.sparkner.train.TrainJob;
 import io.sparkner.train.TrainPlan;
 import java.io.PrintStream;
@@ -64,7 +65,7 @@ public final class BarrierTraining {
     new SecureRandom().nextBytes(secret); // travels inside the task closure only; never logged
     Broadcast<TrainPlan> shared = jsc.broadcast(plan);
     HadoopConf hconf = new HadoopConf(sc.hadoopConfiguration());
-    MetricsTail tail = new MetricsTail(plan.output() + "/metrics.jsonl", sc.hadoopConfiguration(), console);
+    MetricsTail tail = new MetricsTail(plan.output() + "/metrics.jsonl", sc.hadoopConfiguration(), console, sc, plan.config());
     tail.start();
     try {
       RuntimeException last = null;
@@ -240,19 +241,29 @@ public final class BarrierTraining {
     return nl < 0 ? s : s.substring(0, nl);
   }
 
-  /** The driver's progress line: follows rank 0's metrics.jsonl on storage. */
+  /**
+   * The driver's progress line: follows rank 0's metrics.jsonl on storage. It also names each
+   * epoch in the Spark UI: Spark cannot retitle the running barrier job, so when the log reaches a
+   * new epoch the tail submits an empty job (no partitions, no tasks) whose description is "sparkner
+   * train: epoch E of T ..." — it appears in the UI's job list at that moment, next to the barrier job.
+   */
   static final class MetricsTail {
     private final String file;
     private final org.apache.hadoop.conf.Configuration conf;
     private final PrintStream console;
+    private final SparkContext sc;
+    private final TrainConfig config;
     private volatile boolean running = true;
     private Thread thread;
     private int seen = -1;
+    private long epochNamed;
 
-    MetricsTail(String file, org.apache.hadoop.conf.Configuration conf, PrintStream console) {
+    MetricsTail(String file, org.apache.hadoop.conf.Configuration conf, PrintStream console, SparkContext sc, TrainConfig config) {
       this.file = file;
       this.conf = conf;
       this.console = console;
+      this.sc = sc;
+      this.config = config;
     }
 
     void start() {
@@ -285,11 +296,35 @@ public final class BarrierTraining {
           if (!lines[i].isBlank()) {
             JsonNode m = JSON.readTree(lines[i]);
             console.println(MetricsLog.format(m));
+            nameEpoch(m);
           }
         }
         seen = Math.max(seen, lines.length);
       } catch (Exception e) {
         // a half-written file: read it again next time
+      }
+    }
+
+    /** The empty marker job of the epoch that {@code m}'s step belongs to, once per epoch. */
+    private void nameEpoch(JsonNode m) {
+      long step = m.path("step").asLong(0);
+      long perEpoch = config.stepsPerEpoch();
+      if (step <= 0 || perEpoch <= 0) {
+        return;
+      }
+      long epoch = (step - 1) / perEpoch + 1;
+      if (epoch <= epochNamed) {
+        return;
+      }
+      epochNamed = epoch;
+      sc.setJobDescription("sparkner train: epoch " + epoch + " of " + config.epochs() + " (step " + step + " of "
+          + config.totalSteps() + " logged; the training itself is the running barrier job)");
+      try {
+        sc.emptyRDD(ClassTag$.MODULE$.apply(Object.class)).count();
+      } catch (RuntimeException e) {
+        LOG.debug("could not name epoch {} in the Spark UI: {}", epoch, e.toString());
+      } finally {
+        sc.setJobDescription(null);
       }
     }
 

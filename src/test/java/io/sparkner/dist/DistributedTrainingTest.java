@@ -161,6 +161,36 @@ class DistributedTrainingTest {
   }
 
   @Test
+  void theSparkUiNamesEachEpoch() throws Exception {
+    List<String> descriptions = java.util.Collections.synchronizedList(new ArrayList<>());
+    org.apache.spark.scheduler.SparkListener listener =
+        new org.apache.spark.scheduler.SparkListener() {
+          @Override
+          public void onJobStart(org.apache.spark.scheduler.SparkListenerJobStart e) {
+            String d = e.properties() == null ? null : e.properties().getProperty("spark.job.description");
+            if (d != null) {
+              descriptions.add(d);
+            }
+          }
+        };
+    spark.sparkContext().addSparkListener(listener);
+    try {
+      // global batch 120: a few steps per epoch, two epochs
+      TrainJob.Result r = train("epochs", 2, 2, -1, List.of(), "per_device_train_batch_size=60", "max_steps=0",
+          "num_train_epochs=2", "logging_steps=1", "save_steps=1000");
+      assertTrue(r.steps() >= 4, "steps " + r.steps());
+      spark.sparkContext().listenerBus().waitUntilEmpty();
+    } finally {
+      spark.sparkContext().removeSparkListener(listener);
+    }
+    List<String> epochs = descriptions.stream().filter(d -> d.startsWith("sparkner train: epoch")).toList();
+    assertEquals(2, epochs.size(), "epoch jobs among " + descriptions);
+    assertTrue(epochs.get(0).startsWith("sparkner train: epoch 1 of 2 (step 1 of "), epochs.get(0));
+    assertTrue(epochs.get(1).startsWith("sparkner train: epoch 2 of 2 "), epochs.get(1));
+    assertTrue(descriptions.stream().anyMatch(d -> d.startsWith("sparkner train: 2 replicas, 2 epoch(s)")), descriptions.toString());
+  }
+
+  @Test
   void anInjectedOverflowIsSkippedByEveryRankAndHalvesTheScale() {
     // two overflows: DeepSpeed's hysteresis 2 absorbs the first, the second halves the scale
     TrainJob.Result r = train("fp16", 2, 2, -1, List.of(3L, 4L), "fp16=true", "max_steps=8");
