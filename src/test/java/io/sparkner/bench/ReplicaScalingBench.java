@@ -287,6 +287,9 @@ public final class ReplicaScalingBench {
     summary.forEach(System.out::println);
     System.out.println("wrote " + out);
     spark.stop();
+    // a barrier job leaves Spark's non-daemon "Barrier task timer" thread behind: without this the
+    // JVM (and its memory) would stay after the benchmark, as the CLI's does not (see Main)
+    System.exit(0);
   }
 
   private static double medianOf(ArrayNode runs, String field) {
