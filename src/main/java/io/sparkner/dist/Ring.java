@@ -87,6 +87,7 @@ public final class Ring implements AutoCloseable {
   private final ShortBuffer sendShorts;
   private final DoubleBuffer sendDoubles;
   private final short[] sendHalf;
+  private final float[] sendScratch;
   // receiver side (used by the calling thread only)
   private final ByteBuffer recvHeader;
   private final ByteBuffer recvPayload;
@@ -119,6 +120,7 @@ public final class Ring implements AutoCloseable {
       sendShorts = sendPayload.asShortBuffer();
       sendDoubles = sendPayload.asDoubleBuffer();
       sendHalf = new short[PIECE_BYTES / 2];
+      sendScratch = new float[PIECE_BYTES / 2];
       recvHeader = ByteBuffer.allocateDirect(HEADER).order(ByteOrder.LITTLE_ENDIAN);
       recvPayload = ByteBuffer.allocateDirect(PIECE_BYTES).order(ByteOrder.LITTLE_ENDIAN);
       recvFloats = recvPayload.asFloatBuffer();
@@ -135,7 +137,7 @@ public final class Ring implements AutoCloseable {
       sendShorts = recvShorts = null;
       sendDoubles = recvDoubles = null;
       sendHalf = recvHalf = null;
-      recvScratch = recvSum = null;
+      recvScratch = recvSum = sendScratch = null;
     }
   }
 
@@ -231,8 +233,14 @@ public final class Ring implements AutoCloseable {
     checkBounds(data.length(), bounds);
     if (n > 1) {
       if (halfWire) {
-        for (int i = bounds[rank]; i < bounds[rank + 1]; i++) {
-          data.put(i, HalfFloats.round(data.get(i)));
+        float[] f = recvSum; // the receiver's scratch: no collective is running
+        for (int at = bounds[rank]; at < bounds[rank + 1]; at += f.length) {
+          int count = Math.min(f.length, bounds[rank + 1] - at);
+          data.get(at, f, 0, count);
+          for (int i = 0; i < count; i++) {
+            f[i] = HalfFloats.round(f[i]);
+          }
+          data.put(at, f, 0, count);
         }
       }
       ringPass(AG, data, bounds, op, step);
@@ -347,8 +355,10 @@ public final class Ring implements AutoCloseable {
       int count = Math.min(perPiece, to - off);
       ByteBuffer payload;
       if (dtype == F16) {
+        float[] f = sendScratch; // bulk copy, then an array loop (element-wise buffer reads are slow)
+        data.get(off, f, 0, count);
         for (int i = 0; i < count; i++) {
-          sendHalf[i] = HalfFloats.fromFloat(data.get(off + i));
+          sendHalf[i] = HalfFloats.fromFloat(f[i]);
         }
         sendShorts.put(0, sendHalf, 0, count);
         payload = sendPayload.clear().limit(count * 2);
