@@ -53,7 +53,8 @@ public final class FlatParameters {
 
   /**
    * Copies every gradient into {@code out} (length {@link #size()}), as float32; absent = 0. One
-   * copy out of libtorch's memory into {@code out}'s, no heap array in between.
+   * copy out of libtorch's memory into {@code out}'s: the tensor's bytes are read through a direct
+   * view (valid while the gradient is open), no heap array in between.
    */
   public void gradientsInto(DirectFloats out) {
     for (Slot s : slots) {
@@ -65,10 +66,10 @@ public final class FlatParameters {
       }
       try (NDArray g = p.getGradient()) {
         if (g.getDataType() == DataType.FLOAT32) {
-          out.putBytes(at, g.toByteBuffer());
+          out.putBytes(at, g.toByteBuffer(true));
         } else {
           try (NDArray f = g.toType(DataType.FLOAT32, false)) {
-            out.putBytes(at, f.toByteBuffer());
+            out.putBytes(at, f.toByteBuffer(true));
           }
         }
       }

@@ -91,13 +91,21 @@ public final class LossScaler implements Serializable {
     iteration++;
   }
 
-  /** Whether any value is inf or nan: the step must be skipped. */
-  public static boolean overflowed(float[] gradients) {
-    for (float g : gradients) {
-      if (!Float.isFinite(g)) {
-        return true;
-      }
+  /**
+   * The sum of squares of {@code gradients[from, to)} in double. It is non-finite exactly when a
+   * value is inf or NaN (a finite float squared cannot overflow a double, nor can 2^31 of them
+   * summed), so one pass gives both the gradient norm and the overflow decision.
+   */
+  public static double sumOfSquares(float[] gradients, int from, int to) {
+    double sq = 0;
+    for (int i = from; i < to; i++) {
+      sq += (double) gradients[i] * gradients[i];
     }
-    return false;
+    return sq;
+  }
+
+  /** Whether a {@link #sumOfSquares} says inf or NaN gradients: the step must be skipped. */
+  public static boolean overflowed(double sumOfSquares) {
+    return !Double.isFinite(sumOfSquares);
   }
 }

@@ -237,13 +237,11 @@ public final class Trainer {
     long from = optimizer.from();
     int len = (int) (optimizer.to() - from);
 
-    // overflow and norm are global: every rank takes the same decision
-    double localOverflow = LossScaler.overflowed(shard) ? 1 : 0;
+    // overflow and norm are global: every rank takes the same decision. One pass gives both (the
+    // ranks' counted ranges cover the whole space between them)
     int[] counted = exchange.countedRange(shard.length);
-    double sq = 0;
-    for (int i = counted[0]; i < counted[1]; i++) {
-      sq += (double) shard[i] * shard[i];
-    }
+    double sq = LossScaler.sumOfSquares(shard, counted[0], counted[1]);
+    double localOverflow = LossScaler.overflowed(sq) ? 1 : 0;
     double[] global3 = exchange.allReduceSum(new double[] {localOverflow, sq, lossSum, tokens}, step);
     boolean overflow = global3[0] > 0;
     double loss = global3[2] / denominator;

@@ -63,9 +63,12 @@ class OptimizerTest {
     LossScaler fixed = new LossScaler(false, 128, 1000, 2, 1, false);
     fixed.update(true);
     assertEquals(128, fixed.scale());
-    assertTrue(LossScaler.overflowed(new float[] {1f, Float.POSITIVE_INFINITY}));
-    assertTrue(LossScaler.overflowed(new float[] {Float.NaN}));
-    assertFalse(LossScaler.overflowed(new float[] {1f, -3e38f}));
+    assertTrue(LossScaler.overflowed(LossScaler.sumOfSquares(new float[] {1f, Float.POSITIVE_INFINITY}, 0, 2)));
+    assertTrue(LossScaler.overflowed(LossScaler.sumOfSquares(new float[] {Float.NaN}, 0, 1)));
+    assertTrue(LossScaler.overflowed(LossScaler.sumOfSquares(new float[] {Float.NEGATIVE_INFINITY, 2f}, 0, 2)));
+    // the largest finite floats, squared and summed, stay finite in double
+    assertFalse(LossScaler.overflowed(LossScaler.sumOfSquares(new float[] {Float.MAX_VALUE, -Float.MAX_VALUE, -3e38f}, 0, 3)));
+    assertEquals(25.0, LossScaler.sumOfSquares(new float[] {9f, 3f, 4f, 9f}, 1, 3));
   }
 
   @Test
