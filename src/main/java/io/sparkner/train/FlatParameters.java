@@ -1,5 +1,6 @@
 package io.sparkner.train;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
@@ -65,11 +66,18 @@ public final class FlatParameters {
         continue;
       }
       try (NDArray g = p.getGradient()) {
-        if (g.getDataType() == DataType.FLOAT32) {
-          out.putBytes(at, g.toByteBuffer(true));
-        } else {
-          try (NDArray f = g.toType(DataType.FLOAT32, false)) {
-            out.putBytes(at, f.toByteBuffer(true));
+        // a GPU gradient is brought to the CPU here so that the copy is closed every step: DJL's
+        // toByteBuffer would make that copy itself and leave it open (not runnable here: no GPU)
+        NDArray cpu = g.getDevice().equals(Device.cpu()) ? g : g.toDevice(Device.cpu(), false);
+        NDArray f32 = cpu.getDataType() == DataType.FLOAT32 ? cpu : cpu.toType(DataType.FLOAT32, false);
+        try {
+          out.putBytes(at, f32.toByteBuffer(true));
+        } finally {
+          if (f32 != cpu) {
+            f32.close();
+          }
+          if (cpu != g) {
+            cpu.close();
           }
         }
       }
