@@ -1,17 +1,12 @@
 package io.sparkner.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sparkner.align.Labels;
 import io.sparkner.align.TokenizerCache;
-import io.sparkner.model.Checkpoints;
+import io.sparkner.model.InitialCheckpoint;
 import io.sparkner.model.ModelConfig;
 import io.sparkner.storage.HadoopConf;
 import io.sparkner.storage.HadoopFiles;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -47,44 +42,16 @@ final class InitCommand implements Callable<Integer> {
 
   static void init(String configPath, String tokenizerPath, String labelsSpec, String output, long seed) throws IOException {
     Configuration conf = HadoopConf.current();
-    ObjectMapper json = new ObjectMapper();
     String configFile = HadoopFiles.qualify(configPath, conf);
-    ObjectNode root = (ObjectNode) json.readTree(HadoopFiles.readString(configFile, conf));
     String tokFile = TokenizerCache.tokenizerFile(HadoopFiles.qualify(tokenizerPath, conf), conf);
-    int vocab = vocabularySize(json.readTree(HadoopFiles.readString(tokFile, conf)));
-    root.put("vocab_size", vocab);
     List<String> labelList =
         labelsSpec.endsWith(".json")
             ? Labels.fromJson(HadoopFiles.readString(HadoopFiles.qualify(labelsSpec, conf), conf)).labels()
             : Arrays.asList(labelsSpec.split(","));
-    ModelConfig config = ModelConfig.parse(json.writeValueAsString(root), configFile).withLabels(labelList);
     String out = HadoopFiles.qualify(output, conf);
-    Checkpoints.write(config, Checkpoints.initialize(config, seed), name -> HadoopFiles.create(out + "/" + name, conf));
-    try (InputStream in = HadoopFiles.open(tokFile, conf);
-        OutputStream copy = HadoopFiles.create(out + "/" + Checkpoints.TOKENIZER, conf)) {
-      in.transferTo(copy);
-    } catch (IOException e) {
-      throw HadoopFiles.failure("cannot copy " + tokFile + " to", out + "/" + Checkpoints.TOKENIZER, e, conf);
-    }
+    ModelConfig config = InitialCheckpoint.write(configFile, tokFile, labelList, out, seed, conf);
     System.out.printf(
         "init: %s %d layers, hidden %d, vocab %d, %d labels -> %s%n",
-        config.modelType, config.numHiddenLayers, config.hiddenSize, vocab, labelList.size(), out);
-  }
-
-  /** Highest token id + 1 over the model vocabulary and the added tokens of a tokenizer.json. */
-  static int vocabularySize(JsonNode tokenizer) {
-    int max = -1;
-    JsonNode vocab = tokenizer.path("model").path("vocab");
-    if (vocab.isArray()) {
-      max = vocab.size() - 1; // Unigram: [piece, score] by id
-    } else {
-      for (var it = vocab.fields(); it.hasNext(); ) {
-        max = Math.max(max, it.next().getValue().asInt());
-      }
-    }
-    for (JsonNode t : tokenizer.path("added_tokens")) {
-      max = Math.max(max, t.path("id").asInt());
-    }
-    return max + 1;
+        config.modelType, config.numHiddenLayers, config.hiddenSize, config.vocabSize, labelList.size(), out);
   }
 }

@@ -3,14 +3,9 @@ package io.sparkner.cli;
 import io.sparkner.align.tokenizer.TokenizerBuilder;
 import io.sparkner.corpus.CorpusInput;
 import io.sparkner.corpus.CorpusReaders;
-import io.sparkner.corpus.Document;
-import io.sparkner.corpus.ReadOptions;
-import io.sparkner.corpus.ReadResult;
-import io.sparkner.corpus.SourceFile;
 import io.sparkner.storage.HadoopConf;
 import io.sparkner.storage.HadoopFiles;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -60,35 +55,23 @@ final class TokenizerCommand implements Runnable {
     /** Reads the corpora's documents and writes {@code <output>/tokenizer.json}. */
     static void build(List<String> corpus, String kind, int vocabSize, String output) {
       Configuration conf = HadoopConf.current();
-      List<String> texts = new ArrayList<>();
-      long rejected = 0;
+      List<CorpusInput> inputs = new ArrayList<>();
       for (String spec : corpus) {
         CorpusInput parsed = CorpusInput.parse(spec);
-        CorpusInput in = new CorpusInput(parsed.kind(), parsed.lang(), HadoopFiles.qualify(parsed.path(), conf));
-        List<SourceFile> files = CorpusReaders.files(List.of(in), conf);
-        for (SourceFile f : files) {
-          Iterator<ReadResult> it = CorpusReaders.read(f, conf, ReadOptions.defaults());
-          while (it.hasNext()) {
-            ReadResult r = it.next();
-            if (r instanceof Document d) {
-              texts.add(d.text());
-            } else {
-              rejected++;
-            }
-          }
-        }
+        inputs.add(new CorpusInput(parsed.kind(), parsed.lang(), HadoopFiles.qualify(parsed.path(), conf)));
       }
+      CorpusReaders.Texts read = CorpusReaders.texts(inputs, conf);
       TokenizerBuilder.Kind k = TokenizerBuilder.Kind.valueOf(kind.toUpperCase(Locale.ROOT));
       TokenizerBuilder.Options options = new TokenizerBuilder.Options();
       options.vocabSize = vocabSize;
-      String json = TokenizerBuilder.build(k, texts, options);
+      String json = TokenizerBuilder.build(k, read.texts(), options);
       String file = HadoopFiles.qualify(output, conf) + "/tokenizer.json";
       HadoopFiles.writeString(file, json, conf);
       System.out.printf(
           Locale.ROOT,
           "tokenizer build: %d texts (%d bad records skipped, see prepare's quarantine) -> %s%n",
-          texts.size(),
-          rejected,
+          read.texts().size(),
+          read.rejected(),
           file);
     }
   }

@@ -29,6 +29,29 @@ public final class CorpusReaders {
   private CorpusReaders() {}
 
   /** The files of all inputs, with kind and language resolved. */
+  /** The texts of the inputs' documents, read here (not on executors); bad records are counted. */
+  public record Texts(List<String> texts, long rejected) {}
+
+  /**
+   * Reads every document's text of {@code inputs} (qualified paths) in this JVM, in file order:
+   * what a tokenizer is learned from. Records that would be quarantined are counted, not kept.
+   */
+  public static Texts texts(List<CorpusInput> inputs, Configuration conf) {
+    List<String> texts = new ArrayList<>();
+    long rejected = 0;
+    for (SourceFile f : files(inputs, conf)) {
+      Iterator<ReadResult> it = read(f, conf, ReadOptions.defaults());
+      while (it.hasNext()) {
+        if (it.next() instanceof Document d) {
+          texts.add(d.text());
+        } else {
+          rejected++;
+        }
+      }
+    }
+    return new Texts(texts, rejected);
+  }
+
   public static List<SourceFile> files(List<CorpusInput> inputs, Configuration conf) {
     List<SourceFile> out = new ArrayList<>();
     for (CorpusInput in : inputs) {
