@@ -1,15 +1,13 @@
 package io.sparkner.prepare;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sparkner.align.Aligner;
 import io.sparkner.align.Labels;
 import io.sparkner.corpus.CorpusInput;
 import io.sparkner.storage.Redaction;
-import java.io.IOException;
-import java.io.UncheckedIOException;
+import io.sparkner.track.JobSummary;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -17,11 +15,7 @@ import java.util.Locale;
 import java.util.Map;
 
 /** {@code summary.json} of a prepare run, and the same figures as a table for the console. */
-public final class PrepareSummary {
-  private static final ObjectMapper JSON = new ObjectMapper();
-
-  private final ObjectNode root;
-
+public final class PrepareSummary extends JobSummary {
   PrepareSummary(
       PrepareOptions options,
       CorpusStats corpus,
@@ -29,7 +23,6 @@ public final class PrepareSummary {
       Labels labels,
       String tokenizerFingerprint,
       double seconds) {
-    root = JSON.createObjectNode();
     root.put("records_in", corpus.records);
     root.put("documents", corpus.documents);
     root.put("quarantined_total", corpus.quarantinedTotal());
@@ -87,23 +80,7 @@ public final class PrepareSummary {
     root.put("seconds", Math.round(seconds * 10) / 10.0);
   }
 
-  public JsonNode json() {
-    return root;
-  }
-
-  public long get(String field) {
-    return root.path(field).asLong();
-  }
-
-  public String toJson() {
-    try {
-      return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root) + "\n";
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-  }
-
-  /** The console table. */
+  @Override
   public String toTable() {
     StringBuilder sb = new StringBuilder();
     row(sb, "records in", root.path("records_in").asLong());
@@ -152,9 +129,5 @@ public final class PrepareSummary {
 
   private static Iterable<Map.Entry<String, JsonNode>> iterable(JsonNode n) {
     return n::fields;
-  }
-
-  private static void row(StringBuilder sb, String name, long value) {
-    sb.append(String.format(Locale.ROOT, "%-38s %10d%n", name, value));
   }
 }

@@ -1,10 +1,7 @@
 package io.sparkner.score;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.IOException;
-import java.io.UncheckedIOException;
+import io.sparkner.track.JobSummary;
 import java.util.Locale;
 
 /**
@@ -12,11 +9,8 @@ import java.util.Locale;
  * underscore keeps Spark, Delta and Hive readers of the table from reading it as data) and the same
  * figures as a console table. {@code rows = scored + empty + unscorable} always.
  */
-public final class ScoreSummary {
+public final class ScoreSummary extends JobSummary {
   public static final String FILE = "_summary.json";
-  private static final ObjectMapper JSON = new ObjectMapper();
-
-  private final ObjectNode root = JSON.createObjectNode();
 
   ScoreSummary(ScoreJob.Options o, String input, String output, int partitions, TaggingCounts counts, double seconds) {
     long rows = counts.get(TaggingCounts.ROWS);
@@ -50,23 +44,7 @@ public final class ScoreSummary {
     root.put("sort_by_length", o.sortByLength());
   }
 
-  public JsonNode json() {
-    return root;
-  }
-
-  public long get(String field) {
-    return root.path(field).asLong();
-  }
-
-  public String toJson() {
-    try {
-      return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root) + "\n";
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-  }
-
-  /** The console table. */
+  @Override
   public String toTable() {
     StringBuilder sb = new StringBuilder();
     row(sb, "rows", get("rows"));
@@ -89,9 +67,5 @@ public final class ScoreSummary {
             "tokens/s",
             get("tokens_per_s")));
     return sb.toString();
-  }
-
-  private static void row(StringBuilder sb, String name, long value) {
-    sb.append(String.format(Locale.ROOT, "%-38s %10d%n", name, value));
   }
 }
