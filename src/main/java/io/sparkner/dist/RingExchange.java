@@ -54,7 +54,6 @@ public final class RingExchange implements GradientExchange {
 
   @Override
   public void reduceGradients(DirectFloats local, float[] shard, long step) {
-    int r = ring.rank();
     int shardFrom = (int) shardFrom(local.length());
     if (shard.length != shardTo(local.length()) - shardFrom) {
       throw new IllegalArgumentException(
@@ -62,20 +61,19 @@ public final class RingExchange implements GradientExchange {
     }
     if (stage < 2) {
       ring.allReduce(local, bounds, "gradients", step);
-      local.get(shardFrom, shard, 0, shard.length);
-      return;
-    }
-    // ZeRO 2: reduce-scatter bucket by bucket; each bucket's chunks are its overlap with the shards
-    for (long b0 = 0; b0 < local.length(); b0 += bucket) {
-      int from = (int) b0;
-      int to = (int) Math.min(local.length(), b0 + bucket);
-      int[] chunk = new int[bounds.length];
-      for (int k = 0; k < bounds.length; k++) {
-        chunk[k] = Math.min(to, Math.max(from, bounds[k]));
+    } else {
+      // ZeRO 2: reduce-scatter bucket by bucket; each bucket's chunks are its overlap with the shards
+      for (long b0 = 0; b0 < local.length(); b0 += bucket) {
+        int from = (int) b0;
+        int to = (int) Math.min(local.length(), b0 + bucket);
+        int[] chunk = new int[bounds.length];
+        for (int k = 0; k < bounds.length; k++) {
+          chunk[k] = Math.min(to, Math.max(from, bounds[k]));
+        }
+        ring.reduceScatter(local, chunk, "gradients (bucket " + (b0 / bucket) + ")", step);
       }
-      ring.reduceScatter(local, chunk, "gradients (bucket " + (b0 / bucket) + ")", step);
     }
-    local.get(bounds[r], shard, 0, shard.length);
+    local.get(shardFrom, shard, 0, shard.length);
   }
 
   @Override
