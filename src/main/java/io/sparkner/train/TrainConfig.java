@@ -57,6 +57,7 @@ import java.util.Map;
  * @param offloadOptimizerDevice "none" or "cpu"; recorded only: optimizer state stays on the
  *     replica
  * @param dataSeed the data-order seed (data_seed, or seed when not given)
+ * @param groupByLength order each epoch as {@link DataOrder#lengthGrouped} does (group_by_length)
  * @param evalSteps evaluation interval when evalStrategy is STEPS
  * @param hiddenDropoutProb null = keep the checkpoint's value (also the two following)
  * @param ignoredKeys accepted keys without effect, with the reason, for the CLI to print
@@ -90,6 +91,7 @@ public record TrainConfig(
     String offloadOptimizerDevice,
     long seed,
     long dataSeed,
+    boolean groupByLength,
     int loggingSteps,
     int saveSteps,
     Integer saveTotalLimit,
@@ -557,6 +559,7 @@ public record TrainConfig(
           offloadDevice,
           args.seed(),
           args.dataSeed() != null ? args.dataSeed() : args.seed(),
+          args.groupByLength(),
           args.loggingSteps(),
           args.saveSteps(),
           args.saveTotalLimit(),
@@ -617,6 +620,7 @@ public record TrainConfig(
     m.put("offload_optimizer_device", offloadOptimizerDevice);
     m.put("seed", seed);
     m.put("data_seed", dataSeed);
+    m.put("group_by_length", groupByLength);
     m.put("logging_steps", loggingSteps);
     m.put("save_steps", saveSteps);
     m.put("save_total_limit", saveTotalLimit);

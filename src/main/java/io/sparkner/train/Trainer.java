@@ -7,7 +7,6 @@ import io.sparkner.model.Scalars;
 import io.sparkner.model.TokenClassificationModel;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Random;
 
 /**
  * The training loop: one replica's view of data-parallel training, written so that distribution
@@ -140,7 +139,7 @@ public final class Trainer {
     long skipped = 0;
     while (state.globalStep() < config.totalSteps()) {
       int epoch = state.epoch();
-      int[] order = order(examples.size(), epoch);
+      int[] order = order(examples, epoch);
       for (long b = state.stepInEpoch(); b < config.stepsPerEpoch() && state.globalStep() < config.totalSteps(); b++) {
         int from = (int) (b * config.globalBatch());
         int to = (int) Math.min(order.length, from + (long) config.globalBatch());
@@ -174,20 +173,20 @@ public final class Trainer {
     hooks.save(this);
   }
 
-  /** The data order of an epoch: a permutation from (data seed, epoch), the same on every rank. */
-  int[] order(int n, int epoch) {
-    int[] p = new int[n];
-    for (int i = 0; i < n; i++) {
-      p[i] = i;
+  /**
+   * The data order of an epoch, the same on every rank: a permutation from (data seed, epoch),
+   * length-grouped by global batch when group_by_length is on.
+   */
+  int[] order(List<Example> examples, int epoch) {
+    int[] p = DataOrder.shuffled(examples.size(), config.dataSeed(), epoch);
+    if (!config.groupByLength()) {
+      return p;
     }
-    Random r = new Random(config.dataSeed() * 1_000_003L + epoch);
-    for (int i = n - 1; i > 0; i--) {
-      int j = r.nextInt(i + 1);
-      int t = p[i];
-      p[i] = p[j];
-      p[j] = t;
+    int[] lengths = new int[examples.size()];
+    for (int i = 0; i < lengths.length; i++) {
+      lengths[i] = examples.get(i).inputIds().length;
     }
-    return p;
+    return DataOrder.lengthGrouped(p, lengths, config.globalBatch());
   }
 
   private record StepOutcome(double loss, double lr, double scale, double gradNorm, long tokens, double seconds, boolean skipped) {}

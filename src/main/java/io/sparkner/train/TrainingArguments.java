@@ -138,6 +138,7 @@ public final class TrainingArguments implements Serializable {
   private Integer evalSteps = null;
   private long seed = 42;
   private Long dataSeed = null;
+  private boolean groupByLength = false;
   private boolean fp16 = false;
   private boolean bf16 = false;
   private boolean dataloaderDropLast = false;
@@ -387,6 +388,8 @@ public final class TrainingArguments implements Serializable {
         a -> a.evalSteps);
     opt("seed", Kind.INTEGER, false, (a, v) -> a.seed = (Long) v, a -> a.seed);
     opt("data_seed", Kind.INTEGER, true, (a, v) -> a.dataSeed = (Long) v, a -> a.dataSeed);
+    opt("group_by_length", Kind.BOOLEAN, false, (a, v) -> a.groupByLength = (Boolean) v,
+        a -> a.groupByLength);
     opt("fp16", Kind.BOOLEAN, false, (a, v) -> a.fp16 = (Boolean) v, a -> a.fp16);
     opt("bf16", Kind.BOOLEAN, false, (a, v) -> a.bf16 = (Boolean) v, a -> a.bf16);
     opt("dataloader_drop_last", Kind.BOOLEAN, false, (a, v) -> a.dataloaderDropLast = (Boolean) v,
@@ -898,6 +901,11 @@ public final class TrainingArguments implements Serializable {
   /** Null = the data order follows {@link #seed()}. */
   public Long dataSeed() {
     return dataSeed;
+  }
+
+  /** Batches of windows of similar length (Hugging Face's LengthGroupedSampler order). */
+  public boolean groupByLength() {
+    return groupByLength;
   }
 
   public boolean fp16() {

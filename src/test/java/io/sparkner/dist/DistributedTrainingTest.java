@@ -161,6 +161,27 @@ class DistributedTrainingTest {
   }
 
   @Test
+  void groupByLengthGivesTheSameWeightsWithTwoReplicasAsWithOne() throws IOException {
+    ai.djl.engine.Engine.getInstance();
+    int threads = ai.djl.pytorch.jni.JniUtils.getNumThreads();
+    ai.djl.pytorch.jni.JniUtils.setNumThreads(1);
+    TrainJob.Result one;
+    TrainJob.Result shuffled;
+    try {
+      one = train("grouped-n1", 1, 0, -1, List.of(), "group_by_length=true");
+      shuffled = train("shuffled-n1", 1, 0, -1, List.of());
+    } finally {
+      ai.djl.pytorch.jni.JniUtils.setNumThreads(threads);
+    }
+    assertTrue(one.config().groupByLength());
+    TrainJob.Result two = train("grouped-n2", 2, 2, -1, List.of(), "group_by_length=true");
+    double d = maxDiff(weights(one), weights(two));
+    assertTrue(d <= 1e-5, "group_by_length: N=2 differs from N=1 by " + d);
+    // and the option did change the order: other batches, other weights
+    assertTrue(maxDiff(weights(one), weights(shuffled)) > 1e-3);
+  }
+
+  @Test
   void theSparkUiNamesEachEpoch() throws Exception {
     List<String> descriptions = java.util.Collections.synchronizedList(new ArrayList<>());
     org.apache.spark.scheduler.SparkListener listener =

@@ -77,6 +77,7 @@ class TrainConfigTest {
     assertEquals("cpu", c.offloadOptimizerDevice());
     assertEquals(42, c.seed());
     assertEquals(42, c.dataSeed());
+    assertFalse(c.groupByLength(), "group_by_length is off by default, as in transformers");
     assertEquals(50, c.loggingSteps());
     assertEquals(List.of("train-stockmark.json", "ds_config_zero2.json"), c.sources());
     assertTrue(c.ignoredKeys().stream().anyMatch(s -> s.startsWith(

@@ -232,7 +232,8 @@ class TrainingArgumentsConfigTest {
         "save_total_limit=2",
         "report_to=[\"mlflow\"]",
         "output_dir=s3a://bucket/out=1",
-        "data_seed=7"));
+        "data_seed=7",
+        "group_by_length=true"));
     assertEquals(3e-5, a.learningRate());
     assertTrue(a.fp16());
     assertEquals(LrSchedulerType.CONSTANT_WITH_WARMUP, a.lrSchedulerType());
@@ -241,6 +242,8 @@ class TrainingArgumentsConfigTest {
     assertTrue(a.reportToMlflow());
     assertEquals("s3a://bucket/out=1", a.outputDir());
     assertEquals(7L, a.dataSeed());
+    assertTrue(a.groupByLength());
+    assertFalse(base.groupByLength());
     // untouched values and explicitness carry over; the original is unchanged
     assertEquals(0.01, a.weightDecay());
     assertTrue(a.isExplicit("weight_decay"));
