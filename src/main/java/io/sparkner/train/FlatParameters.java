@@ -10,6 +10,8 @@ import ai.djl.nn.Parameter;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import io.sparkner.model.TokenClassificationModel;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -98,22 +100,58 @@ public final class FlatParameters {
     }
   }
 
-  /** Writes {@code values} (float32, the flat space) into the model's parameters in place. */
+  /**
+   * Writes {@code values} (float32, the flat space) into the model's parameters in place. A float32
+   * parameter in CPU memory takes one bulk copy into its own storage, through the direct view
+   * libtorch gives of a contiguous CPU tensor; any other (float16, or on a GPU) goes through a
+   * tensor made from the values and {@code set}.
+   */
   public void valuesFrom(DirectFloats values, NDManager scratch) {
     try (Autograd.Scope ignored = Autograd.paused();
         NDManager m = scratch.newSubManager()) {
       NDIndex all = new NDIndex("...");
       for (Slot s : slots) {
         NDArray p = s.parameter().getArray();
+        int at = Math.toIntExact(s.offset());
+        int n = Math.toIntExact(s.size());
+        ByteBuffer storage = writableStorage(p);
+        if (storage != null) {
+          storage.put(values.bytes(at, n));
+          continue;
+        }
         // a float view, not a ByteBuffer: DJL copies it into a tensor of its own (a direct
         // ByteBuffer it would wrap in place, tying the tensor to our memory)
-        NDArray v = m.create(values.floats(Math.toIntExact(s.offset()), Math.toIntExact(s.size())), p.getShape());
+        NDArray v = m.create(values.floats(at, n), p.getShape());
         if (p.getDataType() != DataType.FLOAT32) {
           v = v.toType(p.getDataType(), false);
         }
         p.set(all, v);
       }
     }
+  }
+
+  /**
+   * The parameter's own memory as a writable byte view, or null when there is none to write to: a
+   * float16 or GPU tensor, or one whose view turns out to be a copy (DJL hands out a contiguous copy
+   * of a non-contiguous tensor; a probe written through the view must read back through a second
+   * view, so writes can never be lost).
+   */
+  private static ByteBuffer writableStorage(NDArray p) {
+    if (p.getDataType() != DataType.FLOAT32 || !p.getDevice().equals(Device.cpu()) || p.size() == 0
+        || ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN) { // the flat space is little-endian
+      return null;
+    }
+    ByteBuffer view = p.toByteBuffer(true);
+    if (!view.isDirect()) {
+      return null;
+    }
+    view.order(ByteOrder.nativeOrder());
+    int old = view.getInt(0);
+    view.putInt(0, ~old);
+    ByteBuffer second = p.toByteBuffer(true).order(ByteOrder.nativeOrder());
+    boolean aliases = second.getInt(0) == ~old;
+    view.putInt(0, old);
+    return aliases ? view.clear() : null;
   }
 
   /** The current parameter values in the flat space, as float32. */

@@ -1,6 +1,7 @@
 package io.sparkner.train;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
@@ -12,6 +13,33 @@ import org.junit.jupiter.api.Test;
 
 /** Moving gradients and values between the model and the flat float32 space. */
 class FlatParametersTest {
+
+  @Test
+  void valuesFromWritesEveryParameterInPlaceForFloat32AndFloat16Models() {
+    for (DataType type : new DataType[] {DataType.FLOAT32, DataType.FLOAT16}) {
+      try (NDManager m = NDManager.newBaseManager()) {
+        TokenClassificationModel model = Checkpoints.build(TrainerTest.tiny(), m, type);
+        FlatParameters flat = new FlatParameters(model);
+        NDArray w = model.parameters().get("classifier.weight").getArray();
+        int n = Math.toIntExact(flat.size());
+        DirectFloats values = DirectFloats.allocate(n);
+        for (int i = 0; i < n; i++) {
+          values.put(i, (i % 1000) / 1000f - 0.5f); // exact in float16 to within its rounding
+        }
+        flat.valuesFrom(values, m);
+        float[] back = flat.values();
+        float tolerance = type == DataType.FLOAT16 ? 5e-4f : 0f;
+        for (int i = 0; i < n; i++) {
+          assertEquals(values.get(i), back[i], tolerance, type + " value " + i);
+        }
+        // in place: the model's own arrays (what forward uses) hold the values
+        assertSame(w, model.parameters().get("classifier.weight").getArray());
+        FlatParameters.Slot slot = flat.slots().stream().filter(x -> x.name().equals("classifier.weight")).findFirst().orElseThrow();
+        float[] direct = w.toType(DataType.FLOAT32, false).toFloatArray();
+        assertEquals(values.get(Math.toIntExact(slot.offset()) + 3), direct[3], tolerance);
+      }
+    }
+  }
 
   @Test
   void zeroingClearsInfiniteGradientsOfAnOverflowedFp16Step() {
