@@ -31,6 +31,25 @@ public final class DataOrder {
   }
 
   /**
+   * The positions in a global batch of {@code size} windows that rank {@code rank} of {@code n}
+   * trains in accumulation step {@code a}, with micro batches of {@code micro}: accumulation step a
+   * covers positions {@code [a·n·micro, (a+1)·n·micro)}, dealt out round-robin (rank r takes r, r+n,
+   * r+2n, ...). Dealing rather than cutting keeps the ranks' shares alike when the batch is sorted by
+   * length ({@link #lengthGrouped}): with cuts, rank 0 would always draw the longest windows and the
+   * others would wait for it. The union over ranks is the global batch whatever n is.
+   */
+  public static int[] share(int size, int n, int rank, int micro, int a) {
+    int base = a * n * micro;
+    int end = Math.min(size, base + n * micro);
+    int count = Math.max(0, (end - base - rank + n - 1) / n);
+    int[] out = new int[count];
+    for (int k = 0; k < count; k++) {
+      out[k] = base + rank + k * n;
+    }
+    return out;
+  }
+
+  /**
    * {@code group_by_length}, as Hugging Face's LengthGroupedSampler orders a dataset: the shuffled
    * order is cut into megabatches of {@code min(n / (4·globalBatch), 50)} global batches (at least
    * one), each megabatch is sorted longest first (ties keep the shuffled order), and the longest

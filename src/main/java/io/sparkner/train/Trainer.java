@@ -210,16 +210,19 @@ public final class Trainer {
     double lossSum = 0;
     long tokens = 0;
     for (int a = 0; a < config.accumulation(); a++) {
-      int from = Math.min(global.size(), (a * n + rank) * micro);
-      int to = Math.min(global.size(), from + micro);
-      if (from >= to) {
+      int[] share = DataOrder.share(global.size(), n, rank, micro, a);
+      if (share.length == 0) {
         continue;
+      }
+      List<Example> mine = new ArrayList<>(share.length);
+      for (int i : share) {
+        mine.add(global.get(i));
       }
       // dropout masks depend on (seed, step, micro-batch, rank) only: reproducible and resumable
       Engine.getInstance().setRandomSeed((int) (config.seed() * 7919 + step * 131 + a * 17L + rank));
       try (NDManager scope = model.manager().newSubManager();
           Autograd.Scope rec = Autograd.recording()) {
-        Batch batch = Batch.of(global.subList(from, to), padTokenId, scope);
+        Batch batch = Batch.of(mine, padTokenId, scope);
         NDArray logits = model.logits(batch.inputIds(), batch.attentionMask(), null, true);
         NDArray sum = batch.crossEntropySum(logits);
         lossSum += sum.getFloat();

@@ -107,6 +107,37 @@ class DataOrderTest {
   }
 
   @Test
+  void sharesDealEachGlobalBatchRoundRobinAndCoverItExactlyOnce() {
+    assertArrayEquals(new int[] {0, 2, 4, 6}, DataOrder.share(8, 2, 0, 4, 0));
+    assertArrayEquals(new int[] {1, 3, 5, 7}, DataOrder.share(8, 2, 1, 4, 0));
+    assertArrayEquals(new int[] {0, 1, 2, 3, 4, 5, 6, 7}, DataOrder.share(8, 1, 0, 8, 0));
+    // accumulation step 1 of a global batch of 2 ranks × micro 2 × 2 steps
+    assertArrayEquals(new int[] {5, 7}, DataOrder.share(8, 2, 1, 2, 1));
+    for (int n = 1; n <= 3; n++) {
+      for (int micro = 1; micro <= 4; micro++) {
+        for (int accumulation = 1; accumulation <= 3; accumulation++) {
+          int full = n * micro * accumulation;
+          for (int size = 1; size <= full; size++) { // a short last batch too
+            int[] seen = new int[size];
+            for (int rank = 0; rank < n; rank++) {
+              for (int a = 0; a < accumulation; a++) {
+                int[] mine = DataOrder.share(size, n, rank, micro, a);
+                assertTrue(mine.length <= micro);
+                for (int i : mine) {
+                  seen[i]++;
+                }
+              }
+            }
+            for (int i = 0; i < size; i++) {
+              assertEquals(1, seen[i], "n=" + n + " micro=" + micro + " accumulation=" + accumulation + " size=" + size + " position " + i);
+            }
+          }
+        }
+      }
+    }
+  }
+
+  @Test
   void tiesKeepTheShuffledOrderAndSmallDataIsOneMegabatch() {
     int[] lengths = {3, 3, 3, 3, 3, 9, 3};
     int[] shuffled = {6, 5, 4, 3, 2, 1, 0};
