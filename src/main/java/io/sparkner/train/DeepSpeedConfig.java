@@ -460,7 +460,7 @@ public final class DeepSpeedConfig implements Serializable {
   private List<String> computeIgnored() {
     List<String> out = new ArrayList<>();
     note(out, "steps_per_print", "metrics follow logging_steps");
-    note(out, "wall_clock_breakdown", "step times are always in metrics.jsonl");
+    note(out, "wall_clock_breakdown", "step times and their breakdown are always in metrics.jsonl");
     note(out, "zero_allow_untested_optimizer", "only Adam/AdamW are implemented");
     note(out, "gradient_predivide_factor",
         "sparkner sums gradients and divides once by the global token count");

@@ -68,7 +68,17 @@ public final class Trainer {
       double gradNorm,
       double tokensPerSecond,
       double stepSeconds,
-      long skippedSteps) {}
+      long skippedSteps,
+      Breakdown breakdown) {}
+
+  /**
+   * Where a step's time went, mean seconds per step over the logging interval (DeepSpeed's
+   * wall_clock_breakdown, always on): forward and backward of this rank's micro-batches; moving
+   * the gradients out of the model and reducing them across the replicas (time spent waiting for a
+   * slower replica lands here); the global overflow/norm decision, clipping and AdamW on this rank's
+   * shard; gathering the updated parameters and writing them into the model.
+   */
+  public record Breakdown(double forwardBackward, double reduce, double optimizer, double gather) {}
 
   public Trainer(TokenClassificationModel model, TrainConfig config, GradientExchange exchange, Hooks hooks) {
     this.model = model;
@@ -189,7 +199,8 @@ public final class Trainer {
     return DataOrder.lengthGrouped(p, lengths, config.globalBatch());
   }
 
-  private record StepOutcome(double loss, double lr, double scale, double gradNorm, long tokens, double seconds, boolean skipped) {}
+  private record StepOutcome(
+      double loss, double lr, double scale, double gradNorm, long tokens, double seconds, boolean skipped, long[] phaseNanos) {}
 
   /** One optimizer step over one global batch. */
   private StepOutcome step(List<Example> global) {
@@ -231,11 +242,13 @@ public final class Trainer {
       }
     }
 
+    long tCompute = System.nanoTime();
     flat.gradientsInto(gradients);
     flat.zeroGradients();
     hooks.localGradients(this, gradients);
     exchange.reduceGradients(gradients, shard, step);
     lastReducedLength = exchange.reducedGradientLength(gradients.length());
+    long tReduce = System.nanoTime();
     long from = optimizer.from();
     int len = (int) (optimizer.to() - from);
 
@@ -249,7 +262,9 @@ public final class Trainer {
     double loss = global3[2] / denominator;
     scaler.update(overflow);
     if (overflow) {
-      return new StepOutcome(loss, lr, scale, Double.NaN, (long) global3[3], (System.nanoTime() - t0) / 1e9, true);
+      long end = System.nanoTime();
+      return new StepOutcome(loss, lr, scale, Double.NaN, (long) global3[3], (end - t0) / 1e9, true,
+          new long[] {tCompute - t0, tReduce - tCompute, end - tReduce, 0});
     }
     double norm = Math.sqrt(global3[1]) / scale;
     double coef = 1.0 / scale;
@@ -265,9 +280,12 @@ public final class Trainer {
     }
     optimizer.update(shard, lr, config.beta1(), config.beta2(), config.eps(), config.decoupledWeightDecay() ? config.weightDecay() : 0);
     values.put((int) from, optimizer.master(), 0, len);
+    long tOptimizer = System.nanoTime();
     exchange.gatherParameters(values, step);
     flat.valuesFrom(values, model.manager());
-    return new StepOutcome(loss, lr, scale, norm, (long) global3[3], (System.nanoTime() - t0) / 1e9, false);
+    long end = System.nanoTime();
+    return new StepOutcome(loss, lr, scale, norm, (long) global3[3], (end - t0) / 1e9, false,
+        new long[] {tCompute - t0, tReduce - tCompute, tOptimizer - tReduce, end - tOptimizer});
   }
 
   /**
@@ -287,11 +305,16 @@ public final class Trainer {
     double loss = 0;
     double seconds = 0;
     long tokens = 0;
+    long[] phases = new long[4];
     for (StepOutcome o : interval) {
       loss += o.loss;
       seconds += o.seconds;
       tokens += o.tokens;
+      for (int i = 0; i < phases.length; i++) {
+        phases[i] += o.phaseNanos[i];
+      }
     }
+    double per = 1e9 * interval.size();
     StepOutcome last = interval.get(interval.size() - 1);
     double epoch = state.epoch() + (double) state.stepInEpoch() / config.stepsPerEpoch();
     return new StepMetrics(
@@ -304,6 +327,7 @@ public final class Trainer {
         last.gradNorm,
         tokens / Math.max(seconds, 1e-9),
         seconds / interval.size(),
-        skipped);
+        skipped,
+        new Breakdown(phases[0] / per, phases[1] / per, phases[2] / per, phases[3] / per));
   }
 }

@@ -9,6 +9,7 @@ import io.sparkner.TestData;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -53,7 +54,21 @@ class TrainCommandTest {
     assertEquals(0, t.code(), t.err() + t.out());
     assertTrue(t.out().contains("step 6/6"), t.out());
     assertTrue(t.out().contains("ETA"), t.out());
-    assertEquals(3, Files.readAllLines(out.resolve("metrics.jsonl")).size());
+    List<String> metrics = Files.readAllLines(out.resolve("metrics.jsonl"));
+    assertEquals(3, metrics.size());
+    // every step line says where the step's time went (DeepSpeed's wall_clock_breakdown)
+    for (String line : metrics) {
+      JsonNode m = new ObjectMapper().readTree(line);
+      JsonNode b = m.path("breakdown_seconds");
+      double sum = 0;
+      for (String phase : List.of("forward_backward", "reduce_gradients", "optimizer", "gather_parameters")) {
+        assertTrue(b.path(phase).isNumber() && b.path(phase).asDouble() >= 0, phase + " in " + line);
+        sum += b.path(phase).asDouble();
+      }
+      assertTrue(b.path("forward_backward").asDouble() > 0, line);
+      double step = m.path("step_seconds").asDouble();
+      assertTrue(sum <= step + 1e-3 && sum >= 0.9 * step - 1e-3, "phases " + sum + " vs step " + step + ": " + line);
+    }
     assertTrue(Files.exists(out.resolve("checkpoints/checkpoint-3/COMPLETE")));
     assertTrue(Files.exists(out.resolve("checkpoints/checkpoint-6/COMPLETE")));
 
