@@ -13,6 +13,7 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -95,7 +96,7 @@ public final class BenchEnv {
    * machines are shared: another process on one of the two cores halves what Spark can do).
    */
   public record Cpu(long nanos, long processCpuNanos, long machineBusyTicks, long stealTicks) {
-    private static final double TICK = 0.01; // USER_HZ = 100 on Linux
+    static final double TICK = 0.01; // USER_HZ = 100 on Linux
 
     public static Cpu now() {
       long busy = -1;
@@ -134,6 +135,57 @@ public final class BenchEnv {
         n.put("other_processes_cpu_s", round(Math.max(0, busy - ours)));
         n.put("steal_s", round((stealTicks - start.stealTicks) * TICK));
       }
+      return n;
+    }
+  }
+
+  /**
+   * CPU ticks of every thread of this process, native ones included (JIT compilers, GC workers),
+   * from {@code /proc/self/task/TID/stat}; empty where there is no procfs. Threads that end between
+   * two snapshots take their ticks with them.
+   */
+  public record ThreadCpu(Map<Long, String> names, Map<Long, Long> ticks) {
+    public static ThreadCpu now() {
+      Map<Long, String> names = new java.util.HashMap<>();
+      Map<Long, Long> ticks = new java.util.HashMap<>();
+      try (java.util.stream.Stream<Path> tasks = Files.list(Path.of("/proc/self/task"))) {
+        for (Path t : tasks.toList()) {
+          try {
+            String stat = Files.readString(t.resolve("stat"));
+            // pid (comm) state ppid ... utime(14) stime(15); comm may hold spaces and parentheses
+            int open = stat.indexOf('(');
+            int close = stat.lastIndexOf(')');
+            String[] f = stat.substring(close + 2).split(" ");
+            long tid = Long.parseLong(t.getFileName().toString());
+            names.put(tid, stat.substring(open + 1, close));
+            ticks.put(tid, Long.parseLong(f[11]) + Long.parseLong(f[12]));
+          } catch (IOException | RuntimeException gone) {
+            // the thread ended while we listed
+          }
+        }
+      } catch (IOException | RuntimeException noProcfs) {
+        // not Linux
+      }
+      return new ThreadCpu(names, ticks);
+    }
+
+    /**
+     * CPU seconds per thread group since {@code start}, largest first; a group is the thread name
+     * with its numbers taken out ("Executor task launch worker for task 12.0 in stage 3.0 (TID 40)"
+     * and "C2 CompilerThread1" each become one group).
+     */
+    public ObjectNode since(ThreadCpu start) {
+      Map<String, Long> byGroup = new java.util.HashMap<>();
+      ticks.forEach((tid, t) -> {
+        long delta = t - start.ticks.getOrDefault(tid, 0L);
+        if (delta > 0) {
+          byGroup.merge(names.get(tid).replaceAll("[0-9]+", "#"), delta, Long::sum);
+        }
+      });
+      ObjectNode n = JSON.createObjectNode();
+      byGroup.entrySet().stream()
+          .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+          .forEach(e -> n.put(e.getKey(), round(e.getValue() * Cpu.TICK)));
       return n;
     }
   }

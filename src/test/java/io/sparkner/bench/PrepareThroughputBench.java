@@ -4,13 +4,16 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sparkner.align.AlignOptions;
 import io.sparkner.align.Aligner;
+import io.sparkner.align.FeatureTables;
 import io.sparkner.align.LabelScheme;
 import io.sparkner.align.Labels;
 import io.sparkner.align.TokenizerCache;
 import io.sparkner.align.TokenizerHandle;
 import io.sparkner.corpus.CorpusInput;
 import io.sparkner.corpus.CorpusReaders;
+import io.sparkner.corpus.CorpusTables;
 import io.sparkner.corpus.Document;
+import io.sparkner.corpus.Quarantined;
 import io.sparkner.corpus.ReadOptions;
 import io.sparkner.corpus.ReadResult;
 import io.sparkner.corpus.SourceFile;
@@ -42,6 +45,11 @@ import org.apache.spark.storage.StorageLevel;
  * in records/s per core, side by side in one JVM (the machines are shared and noisy: only the ratio
  * of the two is meant to travel). Input: the full Stockmark corpus replicated ×20 with distinct
  * curids. Goal: spark per core / loop per core ≥ 0.8.
+ *
+ * <p>The loop writes nothing while the job writes three Parquet tables, so the run also times a
+ * third side, the writing loop: the same loop writing the job's output (documents, quarantine,
+ * features, labels.json) from its one thread through Spark's own Parquet row encoder, with no Spark
+ * job ({@link ParquetRowFile}). {@code ratio_per_core_same_work} compares the job with it.
  *
  * <p>Run with {@code bench/run prepare-throughput [--cores N] [--runs R] [--copies C] [--tokenizer
  * PATH] [--no-phases]}. Writes {@code bench/results/prepare-throughput.json}.
@@ -123,6 +131,8 @@ public final class PrepareThroughputBench {
     log("warm-up: spark job %.1f s, %d records", warm.json().path("seconds").asDouble(), warm.get("records_in"));
     LoopResult warmLoop = b.loop();
     log("warm-up: loop %.1f s, %d records", warmLoop.seconds, warmLoop.records);
+    LoopResult warmWrites = b.loop(work.resolve("loop-out-warmup"));
+    log("warm-up: writing loop %.1f s, %d records", warmWrites.seconds, warmWrites.records);
     if (phases) {
       for (Map.Entry<String, Supplier<Long>> ph : b.phases().entrySet()) {
         long t = System.nanoTime();
@@ -133,6 +143,8 @@ public final class PrepareThroughputBench {
 
     List<Double> sparkSec = new ArrayList<>();
     List<Double> loopSec = new ArrayList<>();
+    List<Double> writesSec = new ArrayList<>();
+    ArrayNode writesRuns = BenchEnv.JSON.createArrayNode();
     ArrayNode sparkRuns = BenchEnv.JSON.createArrayNode();
     ArrayNode loopRuns = BenchEnv.JSON.createArrayNode();
     Map<String, List<Double>> phaseSec = new LinkedHashMap<>();
@@ -140,27 +152,47 @@ public final class PrepareThroughputBench {
     PrepareSummary summary = warm;
     LoopResult loop = warmLoop;
     for (int r = 0; r < runs; r++) {
-      // alternate which side goes first, so a drift in the machine's speed hits both
-      for (int side = 0; side < 2; side++) {
+      // rotate which side goes first, so a drift in the machine's speed hits all three
+      for (int side = 0; side < 3; side++) {
         BenchEnv.Cpu c0 = BenchEnv.Cpu.now();
-        if ((side + r) % 2 == 0) {
+        int which = (side + r) % 3;
+        if (which == 2) {
+          BenchEnv.ThreadCpu t0 = BenchEnv.ThreadCpu.now();
+          LoopResult w = b.loop(work.resolve("loop-out-" + r));
+          BenchEnv.Cpu c1 = BenchEnv.Cpu.now();
+          BenchEnv.ThreadCpu t1 = BenchEnv.ThreadCpu.now();
+          if (w.checksum != warmWrites.checksum || w.windows != warmWrites.windows) {
+            throw new IllegalStateException("the writing loop did different work: " + w + " vs " + warmWrites);
+          }
+          writesSec.add(w.seconds);
+          ObjectNode run = c1.since(c0);
+          run.set("threads_cpu_s", t1.since(t0));
+          writesRuns.add(run);
+          log("run %d: writing loop %.2f s = %.0f records/s  %s", r, w.seconds, w.records / w.seconds, run);
+        } else if (which == 0) {
           spark.sparkContext().listenerBus().waitUntilEmpty();
           taskTimes.take(); // drop the phases' jobs
+          BenchEnv.ThreadCpu t0 = BenchEnv.ThreadCpu.now();
           c0 = BenchEnv.Cpu.now();
           summary = b.sparkJob(Integer.toString(r));
           BenchEnv.Cpu c1 = BenchEnv.Cpu.now();
+          BenchEnv.ThreadCpu t1 = BenchEnv.ThreadCpu.now();
           double s = c1.secondsSince(c0);
           sparkSec.add(s);
           ObjectNode run = c1.since(c0);
           spark.sparkContext().listenerBus().waitUntilEmpty();
           run.set("spark_jobs", taskTimes.take());
+          run.set("threads_cpu_s", t1.since(t0));
           sparkRuns.add(run);
           log("run %d: spark job %.2f s = %.0f records/s  %s", r, s, summary.get("records_in") / s, run);
         } else {
+          BenchEnv.ThreadCpu t0 = BenchEnv.ThreadCpu.now();
           loop = b.loop();
           BenchEnv.Cpu c1 = BenchEnv.Cpu.now();
+          BenchEnv.ThreadCpu t1 = BenchEnv.ThreadCpu.now();
           loopSec.add(loop.seconds);
           ObjectNode run = c1.since(c0);
+          run.set("threads_cpu_s", t1.since(t0));
           loopRuns.add(run);
           log("run %d: loop      %.2f s = %.0f records/s  %s", r, loop.seconds, loop.records / loop.seconds, run);
         }
@@ -216,7 +248,7 @@ public final class PrepareThroughputBench {
     cfg.put("label_all_subwords", AlignOptions.defaults().labelAllSubwords());
     cfg.put("warmup_runs", 1);
     cfg.put("measured_runs", runs);
-    cfg.put("order", "interleaved; spark first in even rounds, loop first in odd rounds");
+    cfg.put("order", "interleaved; the three sides (spark, loop, writing loop) rotate which goes first");
 
     double sparkRate = records / BenchEnv.median(sparkSec);
     double loopRate = records / BenchEnv.median(loopSec);
@@ -235,6 +267,16 @@ public final class PrepareThroughputBench {
     json.put("ratio_per_core", BenchEnv.round(ratio));
     json.put("goal", GOAL);
     json.put("meets_goal", ratio >= GOAL);
+    // the same comparison against a loop that also writes the job's output (same work on both sides)
+    double writesRate = records / BenchEnv.median(writesSec);
+    double sameWork = (sparkRate / cores) / writesRate;
+    ObjectNode lw = json.putObject("writing_loop");
+    lw.put("about", "the loop that also writes documents/quarantine/features (one Parquet file each, Spark's"
+        + " ParquetWriteSupport and snappy, no Spark job) and labels.json: the Spark job's output from one thread");
+    lw.set("seconds", BenchEnv.stats(writesSec));
+    lw.put("records_per_s", Math.round(writesRate));
+    lw.set("runs", writesRuns);
+    json.put("ratio_per_core_same_work", BenchEnv.round(sameWork));
     double bestRatio = (records / sparkSec.stream().mapToDouble(x -> x).min().orElseThrow() / cores)
         / (records / loopSec.stream().mapToDouble(x -> x).min().orElseThrow());
     json.put("ratio_per_core_of_fastest_runs", BenchEnv.round(bestRatio));
@@ -326,6 +368,12 @@ public final class PrepareThroughputBench {
         ratio,
         GOAL,
         ratio >= GOAL ? "met" : "NOT met");
+    System.out.printf(
+        Locale.ROOT,
+        "  writing loop: %6.0f records/s  (median %.2f s): ratio spark/writing loop per core (same work) %.3f%n",
+        writesRate,
+        BenchEnv.median(writesSec),
+        sameWork);
     System.out.printf(
         Locale.ROOT,
         "  undisturbed runs only (%d spark, %d loop): ratio %s%n",
@@ -464,6 +512,15 @@ public final class PrepareThroughputBench {
     }
 
     LoopResult loop() {
+      return loop(null);
+    }
+
+    /**
+     * The plain loop; with {@code out}, it also writes the job's three tables there (one Parquet
+     * file each, through Spark's own row encoder, see {@link ParquetRowFile}): the same output as
+     * the Spark job, from one thread.
+     */
+    LoopResult loop(Path out) {
       long t0 = System.nanoTime();
       Configuration conf = new Configuration();
       ReadOptions read = ReadOptions.defaults();
@@ -473,22 +530,48 @@ public final class PrepareThroughputBench {
       long windows = 0;
       long tokens = 0;
       long checksum = 0;
-      for (SourceFile f : files) {
-        Iterator<ReadResult> it = CorpusReaders.read(f, conf, read);
-        while (it.hasNext()) {
-          ReadResult r = it.next();
-          records++;
-          if (r instanceof Document d) {
-            documents++;
-            Aligner.Result res = aligner.align(d.id(), d.text(), d.entities());
-            windows += res.windows().size();
-            tokens += res.tokens();
-            for (Aligner.Window w : res.windows()) {
-              checksum += w.inputIds().length + w.labels()[w.labels().length / 2];
+      ParquetRowFile docs = null;
+      ParquetRowFile quarantine = null;
+      ParquetRowFile features = null;
+      if (out != null) {
+        docs = new ParquetRowFile(out.resolve("documents/part-00000.snappy.parquet"), CorpusTables.DOCUMENTS);
+        quarantine = new ParquetRowFile(out.resolve("quarantine/part-00000.snappy.parquet"), CorpusTables.QUARANTINE);
+        features = new ParquetRowFile(out.resolve("features/part-00000.snappy.parquet"), FeatureTables.FEATURES);
+      }
+      try {
+        for (SourceFile f : files) {
+          Iterator<ReadResult> it = CorpusReaders.read(f, conf, read);
+          while (it.hasNext()) {
+            ReadResult r = it.next();
+            records++;
+            if (r instanceof Document d) {
+              documents++;
+              if (docs != null) {
+                docs.write(ParquetRowFile.document(d));
+              }
+              Aligner.Result res = aligner.align(d.id(), d.text(), d.entities());
+              windows += res.windows().size();
+              tokens += res.tokens();
+              for (Aligner.Window w : res.windows()) {
+                checksum += w.inputIds().length + w.labels()[w.labels().length / 2];
+                if (features != null) {
+                  features.write(FeatureTables.toInternalRow(d.id(), w));
+                }
+              }
+              checksum += res.misaligned().size();
+            } else if (quarantine != null && r instanceof Quarantined q) {
+              quarantine.write(ParquetRowFile.quarantined(q));
             }
-            checksum += res.misaligned().size();
           }
         }
+        if (out != null) {
+          docs.close();
+          quarantine.close();
+          features.close();
+          Files.writeString(out.resolve("labels.json"), labels.toJson());
+        }
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
       }
       return new LoopResult(
           (System.nanoTime() - t0) / 1e9, records, documents, windows, tokens, checksum);

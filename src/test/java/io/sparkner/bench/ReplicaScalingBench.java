@@ -35,8 +35,12 @@ import org.apache.spark.sql.SparkSession;
  * thread, through the real distributed path ({@link TrainJob#run}: a Spark barrier stage on
  * {@code local[2,4]} with {@code spark.task.cpus=1}, an authenticated TCP ring on 127.0.0.1), on the
  * tiny XLM-R-shaped model and on a BERT-base-shaped model of reduced depth (hidden 768, 12 heads,
- * intermediate 3072, 2 layers, vocab 21128). Same global batch for both (per-replica micro batch
- * global/N), a fixed number of steps, a log line per step; the figure is steady-state tokens/s
+ * intermediate 3072, 2 layers, vocab 21128). By default every replica trains the same micro batch
+ * ({@code --micro-batch}, 16), so N replicas train a global batch N times larger: the usual way
+ * data-parallel throughput scaling is measured (Horovod, DeepSpeed, DDP: {@code
+ * per_device_train_batch_size} fixed, devices added). {@code --global-batch G} instead keeps the
+ * global batch fixed and splits it (micro batch G/N: strong scaling, where the per-step exchange of
+ * 2Ψ is amortised over half the compute). A fixed number of steps, a log line per step; the figure is steady-state tokens/s
  * (summed non-pad tokens ÷ summed step seconds of rank 0 over the steps after the warm-up steps,
  * from {@code metrics.jsonl}), median over interleaved rounds, and the speed-up
  * median(N=2)/median(N=1). Goal ≥ 1.8.
@@ -47,7 +51,7 @@ import org.apache.spark.sql.SparkSession;
  * thread.
  *
  * <p>{@code bench/run replica-scaling [--models tiny,base] [--rounds 3] [--tiny-steps 30]
- * [--base-steps 8] [--tiny-warmup 5] [--base-warmup 2] [--global-batch 16] [--zero 0]
+ * [--base-steps 8] [--tiny-warmup 5] [--base-warmup 2] [--micro-batch 16 | --global-batch G] [--group-by-length] [--ceiling] [--zero 0]
  * [--corpus PATH] [--work DIR] [--out FILE] [--git-dir DIR]}. Writes {@code
  * bench/results/replica-scaling.json}.
  */
@@ -56,6 +60,30 @@ public final class ReplicaScalingBench {
   static final List<String> STOCKMARK_TYPES = List.of("PER", "ORG", "ORG-P", "ORG-O", "LOC", "INS", "PRD", "EVT");
 
   private ReplicaScalingBench() {}
+
+  /**
+   * How the batch grows with N: {@code global > 0} keeps the global batch and splits it (strong
+   * scaling), otherwise every replica trains {@code micro} windows per step (weak scaling).
+   */
+  record Batching(int micro, int global, boolean groupByLength) {
+    int microFor(int n) {
+      if (global > 0 && global % n != 0) {
+        throw new IllegalArgumentException("--global-batch " + global + " is not divisible by " + n + " replicas");
+      }
+      return global > 0 ? global / n : micro;
+    }
+
+    int globalFor(int n) {
+      return microFor(n) * n;
+    }
+
+    String describe() {
+      return (global > 0
+              ? "global batch " + global + " for every N (micro batch " + global + "/N: strong scaling)"
+              : "micro batch " + micro + " per replica for every N (global batch " + micro + "·N: weak scaling)")
+          + (groupByLength ? ", group_by_length" : "");
+    }
+  }
 
   /** A model of the benchmark: its config, the tokenizer it is prepared with, steps and warm-up steps. */
   record Spec(String name, Path config, Path tokenizer, int steps, int warmup) {}
@@ -92,8 +120,11 @@ public final class ReplicaScalingBench {
     int baseSteps = 8;
     int tinyWarmup = 5;
     int baseWarmup = 2;
-    int globalBatch = 16;
+    int microBatch = 16; // per replica, for every N (weak scaling), unless --global-batch is given
+    int globalBatch = 0; // > 0: the same global batch for every N, split over the replicas (strong scaling)
     List<Integer> zeros = List.of(0);
+    boolean groupByLength = false;
+    boolean ceiling = false;
     Path corpus = shared.resolve("data/stockmark/ner.json");
     Path work = root.resolve("bench/work/replica-scaling");
     Path out = root.resolve("bench/results/replica-scaling.json");
@@ -107,6 +138,9 @@ public final class ReplicaScalingBench {
         case "--tiny-warmup" -> tinyWarmup = Integer.parseInt(args[++i]);
         case "--base-warmup" -> baseWarmup = Integer.parseInt(args[++i]);
         case "--global-batch" -> globalBatch = Integer.parseInt(args[++i]);
+        case "--micro-batch" -> microBatch = Integer.parseInt(args[++i]);
+        case "--group-by-length" -> groupByLength = true;
+        case "--ceiling" -> ceiling = true;
         case "--zero" -> zeros = Stream.of(args[++i].split(",")).map(Integer::parseInt).toList();
         case "--corpus" -> corpus = Path.of(args[++i]);
         case "--work" -> work = Path.of(args[++i]);
@@ -115,7 +149,7 @@ public final class ReplicaScalingBench {
         default -> {
           System.err.println("replica-scaling: unknown option " + args[i]
               + "; options: --models tiny,base --rounds 3 --tiny-steps 30 --base-steps 8 --tiny-warmup 5 --base-warmup 2"
-              + " --global-batch 16 --zero 0[,1,2] --corpus PATH --work DIR --out FILE --git-dir DIR");
+              + " --micro-batch 16 | --global-batch G --group-by-length --ceiling --zero 0[,1,2] --corpus PATH --work DIR --out FILE --git-dir DIR");
           System.exit(2);
         }
       }
@@ -167,15 +201,23 @@ public final class ReplicaScalingBench {
         "local mode: the N replicas are threads of this one JVM and libtorch's intra-op thread count is per process;"
             + " every barrier task sets it to spark.task.cpus = 1, the 1-replica run (on the driver thread) sets it to 1 before it starts");
     cfg.put("corpus", corpus.toString());
-    cfg.put("global_batch", globalBatch);
+    Batching batching = new Batching(microBatch, globalBatch, groupByLength);
+    cfg.put("batching", batching.describe());
+    cfg.put("scaling", globalBatch > 0 ? "strong" : "weak");
+    cfg.put("group_by_length", groupByLength);
+    cfg.put("global_batch_n1", batching.globalFor(1));
+    cfg.put("global_batch_n2", batching.globalFor(2));
     cfg.put("rounds", rounds);
     ArrayNode zs0 = cfg.putArray("zero_stages_for_n2");
     zeros.forEach(zs0::add);
     cfg.put("figure", "steady-state tokens/s = sum of non-pad tokens / sum of rank-0 step seconds over steps > warmup"
         + " (metrics.jsonl, logging_steps 1); speed-up = median tokens/s (N=2) / median tokens/s (N=1)");
     cfg.put("order", "rounds alternate: even rounds N=1 first, odd rounds N=2 first");
-    cfg.put("padding_note", "each micro-batch is padded to its longest window: N=1 (micro 16) pads over 16 windows, N=2 (micro 8) over 8,"
-        + " so N=2 computes slightly fewer padded positions; tokens counted are non-pad tokens, identical for both");
+    cfg.put("padding_note", globalBatch > 0
+        ? "each micro-batch is padded to its longest window: N=1 pads over " + batching.microFor(1) + " windows, N=2 over "
+            + batching.microFor(2) + ", so N=2 computes slightly fewer padded positions; tokens counted are non-pad tokens"
+        : "each micro-batch is padded to its longest window, " + microBatch + " windows for every N: a step of N=2 lasts as long"
+            + " as its slower rank, so padding does not favour N=2; tokens counted are non-pad tokens");
     ObjectNode modelsNode = result.putObject("models");
 
     List<String> summary = new ArrayList<>();
@@ -213,12 +255,15 @@ public final class ReplicaScalingBench {
       mn.put("prepared", prepared.toString());
       mn.put("max_steps", spec.steps());
       mn.put("warmup_steps_excluded", spec.warmup());
-      log("%s: %,d parameters, %d steps (first %d excluded), global batch %d", m, psi, spec.steps(), spec.warmup(), globalBatch);
+      log("%s: %,d parameters, %d steps (first %d excluded), %s", m, psi, spec.steps(), spec.warmup(), batching.describe());
 
       List<String> variants = new ArrayList<>();
       variants.add("n1");
       for (int zs : zeros) {
         variants.add("n2-zero" + zs);
+      }
+      if (ceiling) {
+        variants.add(ALONE);
       }
       Map<String, List<Double>> tps = new LinkedHashMap<>();
       Map<String, ArrayNode> runs = new LinkedHashMap<>();
@@ -238,8 +283,10 @@ public final class ReplicaScalingBench {
         Map<String, Double> thisRound = new LinkedHashMap<>();
         for (String v : order) {
           int n = v.equals("n1") ? 1 : 2;
-          int zs = n == 1 ? 0 : Integer.parseInt(v.substring(v.indexOf("zero") + 4));
-          ObjectNode run = trainOnce(spark, spec, prepared, modelDir, work, n, zs, globalBatch, round);
+          int zs = v.startsWith("n2-zero") ? Integer.parseInt(v.substring("n2-zero".length())) : 0;
+          ObjectNode run = v.equals(ALONE)
+              ? twoAlone(spark, spec, prepared, modelDir, work, batching, round)
+              : trainOnce(spark, spec, prepared, modelDir, work, n, zs, batching, round, "");
           runs.get(v).add(run);
           double t = run.path("steady_tokens_per_second").asDouble();
           tps.get(v).add(t);
@@ -250,6 +297,7 @@ public final class ReplicaScalingBench {
               run.path("steady_window").path("seconds").asDouble(), run.path("steady_window").path("tokens_per_wall_second").asDouble(),
               run.path("steady_window").path("tokens_per_jvm_cpu_second").asDouble(),
               run.path("steady_window").path("other_processes_cores").asDouble(), run.path("cpu").path("seconds").asDouble());
+          log("  per step: %s", run.path("steady_breakdown_seconds_per_step"));
         }
         for (int zi = 0; zi < zeros.size(); zi++) {
           perRoundRatios.get(zi).add(thisRound.get("n2-zero" + zeros.get(zi)) / thisRound.get("n1"));
@@ -259,7 +307,14 @@ public final class ReplicaScalingBench {
       for (String v : variants) {
         ObjectNode x = vn.putObject(v);
         x.put("replicas", v.equals("n1") ? 1 : 2);
-        x.put("per_replica_micro_batch", v.equals("n1") ? globalBatch : globalBatch / 2);
+        int n = v.equals("n1") ? 1 : 2;
+        if (v.equals(ALONE)) {
+          x.put("about", "two independent 1-replica trainings at once (threads of this JVM, 1 intra-op thread each),"
+              + " each with the N=2 micro batch: what N=2 would reach if exchanging gradients and waiting for each"
+              + " other cost nothing; tokens/s is the sum of the two");
+        }
+        x.put("per_replica_micro_batch", batching.microFor(n));
+        x.put("global_batch", batching.globalFor(n));
         x.set("tokens_per_second", BenchEnv.stats(tps.get(v)));
         x.set("runs", runs.get(v));
       }
@@ -280,6 +335,13 @@ public final class ReplicaScalingBench {
         s.put("met", ratio >= GOAL);
         summary.add(String.format(Locale.ROOT, "%s: N=1 %.0f tokens/s, N=2 ZeRO %d %.0f tokens/s, speed-up %.2f (per round %s)",
             m, BenchEnv.median(tps.get("n1")), zeros.get(zi), BenchEnv.median(tps.get(v)), ratio, perRoundRatios.get(zi)));
+      }
+      if (ceiling) {
+        ObjectNode c = sp.putObject(ALONE);
+        c.put("ratio_of_medians", BenchEnv.round(BenchEnv.median(tps.get(ALONE)) / BenchEnv.median(tps.get("n1"))));
+        c.put("about", "the ceiling of N=2 on this machine: two independent replicas at once ÷ N=1");
+        summary.add(String.format(Locale.ROOT, "%s: two independent replicas at once %.0f tokens/s = %.2f × N=1 (the ceiling)",
+            m, BenchEnv.median(tps.get(ALONE)), BenchEnv.median(tps.get(ALONE)) / BenchEnv.median(tps.get("n1"))));
       }
       BenchEnv.writeJson(out, result); // partial results survive a later failure
     }
@@ -302,21 +364,53 @@ public final class ReplicaScalingBench {
     return v.isEmpty() ? Double.NaN : BenchEnv.median(v);
   }
 
+  static final String ALONE = "2x-n1-alone";
+
+  /**
+   * Two 1-replica trainings at once on two threads, each training the N=2 micro batch alone: the
+   * tokens/s two replicas reach on this machine with no exchange and no waiting between them.
+   */
+  static ObjectNode twoAlone(SparkSession spark, Spec spec, Path prepared, Path modelDir, Path work, Batching batching, int round)
+      throws Exception {
+    Batching half = new Batching(batching.microFor(2), 0, batching.groupByLength());
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+    try {
+      List<java.util.concurrent.Future<ObjectNode>> fs = new ArrayList<>();
+      for (String tag : List.of("-a", "-b")) {
+        fs.add(pool.submit(() -> trainOnce(spark, spec, prepared, modelDir, work, 1, 0, half, round, tag)));
+      }
+      ObjectNode a = fs.get(0).get();
+      ObjectNode b = fs.get(1).get();
+      ObjectNode run = BenchEnv.JSON.createObjectNode();
+      run.put("round", round);
+      run.put("steady_tokens_per_second",
+          BenchEnv.round(a.path("steady_tokens_per_second").asDouble() + b.path("steady_tokens_per_second").asDouble()));
+      run.set("step_seconds", a.path("step_seconds"));
+      run.set("steady_breakdown_seconds_per_step", a.path("steady_breakdown_seconds_per_step"));
+      run.set("a", a);
+      run.set("b", b);
+      return run;
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
   /** One TrainJob.run in a fresh output directory; its steady-state throughput from metrics.jsonl. */
   static ObjectNode trainOnce(
-      SparkSession spark, Spec spec, Path prepared, Path modelDir, Path work, int n, int zero, int globalBatch, int round)
+      SparkSession spark, Spec spec, Path prepared, Path modelDir, Path work, int n, int zero, Batching batching, int round, String tag)
       throws IOException {
-    Path output = work.resolve("runs/" + spec.name() + "-n" + n + "-zero" + zero + "-r" + round);
+    Path output = work.resolve("runs/" + spec.name() + "-n" + n + "-zero" + zero + "-r" + round + tag);
     deleteTree(output);
     List<String> set =
         List.of(
-            "per_device_train_batch_size=" + (globalBatch / n),
+            "per_device_train_batch_size=" + batching.microFor(n),
             "max_steps=" + spec.steps(),
             "logging_steps=1",
             "save_steps=1000000",
             "eval_strategy=no",
             "seed=42",
-            "zero_stage=" + zero);
+            "zero_stage=" + zero,
+            "group_by_length=" + batching.groupByLength());
     if (n == 1) {
       JniUtils.setNumThreads(1); // the 1-replica run trains on this (driver) thread
     }
@@ -335,8 +429,8 @@ public final class ReplicaScalingBench {
       sampler.stop();
     }
     BenchEnv.Cpu c1 = BenchEnv.Cpu.now();
-    if (r.config().globalBatch() != globalBatch) {
-      throw new IllegalStateException("global batch " + r.config().globalBatch() + " != " + globalBatch);
+    if (r.config().globalBatch() != batching.globalFor(n)) {
+      throw new IllegalStateException("global batch " + r.config().globalBatch() + " != " + batching.globalFor(n));
     }
     ObjectNode run = BenchEnv.JSON.createObjectNode();
     run.put("round", round);
@@ -348,6 +442,7 @@ public final class ReplicaScalingBench {
     List<Double> stepTps = new ArrayList<>();
     double tokens = 0;
     double seconds = 0;
+    Map<String, Double> phases = new LinkedHashMap<>();
     ArrayNode steps = run.putArray("per_step");
     for (String line : Files.readAllLines(output.resolve("metrics.jsonl"))) {
       if (line.isBlank()) {
@@ -365,7 +460,9 @@ public final class ReplicaScalingBench {
       ps.put("step_seconds", s);
       ps.put("tokens_per_second", t);
       ps.put("loss", BenchEnv.round(j.path("loss").asDouble()));
+      ps.set("breakdown_seconds", j.path("breakdown_seconds"));
       if (step > spec.warmup()) {
+        j.path("breakdown_seconds").fields().forEachRemaining(e -> phases.merge(e.getKey(), e.getValue().asDouble(), Double::sum));
         stepSeconds.add(s);
         stepTps.add(t);
         tokens += t * s;
@@ -377,6 +474,8 @@ public final class ReplicaScalingBench {
     run.put("steady_seconds", BenchEnv.round(seconds));
     run.put("steady_tokens_per_second", BenchEnv.round(tokens / seconds));
     run.set("step_seconds", BenchEnv.stats(stepSeconds));
+    ObjectNode mean = run.putObject("steady_breakdown_seconds_per_step"); // rank 0's, see Trainer.Breakdown
+    phases.forEach((k, v) -> mean.put(k, BenchEnv.round(v / Math.max(1, stepSeconds.size()))));
     run.set("step_tokens_per_second", BenchEnv.stats(stepTps));
     // the steady window as seen from outside: from the moment metrics.jsonl had `warmup` step lines
     // to the moment it had all of them (polled every 5 ms); wall, this JVM's CPU, other processes' CPU
