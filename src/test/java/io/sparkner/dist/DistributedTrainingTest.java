@@ -123,21 +123,25 @@ class DistributedTrainingTest {
     assertTrue(e.getMessage().contains("concurrent task slots"), e.getMessage());
   }
 
-  @Test
-  void replicasReachTheWeightsOfOneReplicaForEveryZeroStage() throws IOException {
-    // each barrier task runs libtorch with spark.task.cpus (1) threads; the one-replica reference
-    // runs on this thread, so give it the same count: a different thread count changes matmul
-    // summation order, and Adam amplifies that noise in parameters whose gradients are near zero
+  /**
+   * The one-replica reference, trained on this thread with one libtorch thread: each barrier task
+   * runs libtorch with spark.task.cpus (1) threads, and a different thread count changes matmul
+   * summation order, which Adam amplifies in parameters whose gradients are near zero.
+   */
+  static TrainJob.Result trainOneReplica(String name, String... extra) {
     ai.djl.engine.Engine.getInstance();
     int threads = ai.djl.pytorch.jni.JniUtils.getNumThreads();
     ai.djl.pytorch.jni.JniUtils.setNumThreads(1);
-    TrainJob.Result one;
     try {
-      one = train("n1", 1, 0, -1, List.of());
+      return train(name, 1, 0, -1, List.of(), extra);
     } finally {
       ai.djl.pytorch.jni.JniUtils.setNumThreads(threads);
     }
-    float[] reference = weights(one);
+  }
+
+  @Test
+  void replicasReachTheWeightsOfOneReplicaForEveryZeroStage() throws IOException {
+    float[] reference = weights(trainOneReplica("n1"));
     for (int n : new int[] {2, 3}) {
       for (int zero : new int[] {0, 1, 2}) {
         TrainJob.Result r = train("n" + n + "-zero" + zero, n, zero, -1, List.of());
@@ -162,17 +166,8 @@ class DistributedTrainingTest {
 
   @Test
   void groupByLengthGivesTheSameWeightsWithTwoReplicasAsWithOne() throws IOException {
-    ai.djl.engine.Engine.getInstance();
-    int threads = ai.djl.pytorch.jni.JniUtils.getNumThreads();
-    ai.djl.pytorch.jni.JniUtils.setNumThreads(1);
-    TrainJob.Result one;
-    TrainJob.Result shuffled;
-    try {
-      one = train("grouped-n1", 1, 0, -1, List.of(), "group_by_length=true");
-      shuffled = train("shuffled-n1", 1, 0, -1, List.of());
-    } finally {
-      ai.djl.pytorch.jni.JniUtils.setNumThreads(threads);
-    }
+    TrainJob.Result one = trainOneReplica("grouped-n1", "group_by_length=true");
+    TrainJob.Result shuffled = trainOneReplica("shuffled-n1");
     assertTrue(one.config().groupByLength());
     TrainJob.Result two = train("grouped-n2", 2, 2, -1, List.of(), "group_by_length=true");
     double d = maxDiff(weights(one), weights(two));
