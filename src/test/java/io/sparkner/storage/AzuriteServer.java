@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Assumptions;
 
 /**
@@ -18,15 +19,11 @@ import org.junit.jupiter.api.Assumptions;
  * <p>Azurite serves the Blob API only, not ADLS Gen2's DFS API ({@code ?resource=filesystem}
  * answers 400), so {@code abfs(s)://} cannot be tested against it.
  */
-final class AzuriteServer implements AutoCloseable {
+final class AzuriteServer extends ChildServer {
   static final int PORT = 10000;
 
-  private final Process process;
-  private final Path log;
-
-  private AzuriteServer(Process process, Path log) {
-    this.process = process;
-    this.log = log;
+  private AzuriteServer(Started started) {
+    super(started);
   }
 
   static AzuriteServer start(Path workDir) throws IOException, InterruptedException {
@@ -38,27 +35,14 @@ final class AzuriteServer implements AutoCloseable {
     Assumptions.assumeTrue(
         Files.isExecutable(bin), "skipped: Azurite is not installed at " + bin + " (npm ci --prefix tools/azurite; needs Node.js 20+)");
     Assumptions.assumeTrue(portFree(), "skipped: 127.0.0.1:" + PORT + " is in use (WASB's emulator mode only talks to that port)");
-    Path log = workDir.resolve("azurite.log");
-    Process p =
-        new ProcessBuilder(List.of(
-                bin.toString(), "--blobHost", "127.0.0.1", "--blobPort", String.valueOf(PORT),
-                "--location", workDir.resolve("azurite-data").toString(), "--skipApiVersionCheck", "--loose"))
-            .redirectErrorStream(true)
-            .redirectOutput(log.toFile())
-            .start();
-    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-    while (System.nanoTime() < deadline) {
-      if (Files.readString(log).contains("successfully listens")) {
-        return new AzuriteServer(p, log);
-      }
-      if (!p.isAlive()) {
-        String out = Files.readString(log);
-        Assumptions.assumeTrue(false, "skipped: Azurite did not start (exit " + p.exitValue() + "): " + out);
-      }
-      Thread.sleep(200);
-    }
-    p.destroyForcibly();
-    throw new IllegalStateException("Azurite did not start within 60 s:\n" + Files.readString(log));
+    return new AzuriteServer(launch(
+        "Azurite",
+        List.of(bin.toString(), "--blobHost", "127.0.0.1", "--blobPort", String.valueOf(PORT),
+            "--location", workDir.resolve("azurite-data").toString(), "--skipApiVersionCheck", "--loose"),
+        workDir.resolve("azurite.log"),
+        Pattern.compile("successfully listens"),
+        Duration.ofSeconds(60),
+        true));
   }
 
   /**
@@ -91,18 +75,6 @@ final class AzuriteServer implements AutoCloseable {
       return true;
     } catch (IOException e) {
       return false;
-    }
-  }
-
-  String log() throws IOException {
-    return Files.readString(log);
-  }
-
-  @Override
-  public void close() throws InterruptedException {
-    process.destroy();
-    if (!process.waitFor(20, java.util.concurrent.TimeUnit.SECONDS)) {
-      process.destroyForcibly();
     }
   }
 }

@@ -1,13 +1,11 @@
 package io.sparkner.storage;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Assumptions;
@@ -18,17 +16,14 @@ import org.junit.jupiter.api.Assumptions;
  * Spark 3.5 (whose jackson-module-scala refuses any Jackson but 2.15). The executable jar is copied
  * to {@code target/test-tools} by the build ({@code mvn process-test-resources}).
  */
-final class S3MockServer implements AutoCloseable {
+final class S3MockServer extends ChildServer {
   private static final Pattern STARTED = Pattern.compile("started on ports? (\\d+) \\(https\\), (\\d+) \\(http\\)");
 
-  private final Process process;
-  private final Path log;
   private final int httpPort;
 
-  private S3MockServer(Process process, Path log, int httpPort) {
-    this.process = process;
-    this.log = log;
-    this.httpPort = httpPort;
+  private S3MockServer(Started started) {
+    super(started);
+    this.httpPort = Integer.parseInt(started.ready().group(2));
   }
 
   /** Starts the server with the given buckets; skips the calling test when the jar is absent. */
@@ -37,7 +32,6 @@ final class S3MockServer implements AutoCloseable {
     Assumptions.assumeTrue(
         Files.isRegularFile(jar), "skipped: " + jar + " is absent (mvn process-test-resources copies the S3 server there)");
     String java = ProcessHandle.current().info().command().orElse("java");
-    Path log = workDir.resolve("s3mock.log");
     List<String> cmd = new ArrayList<>(List.of(
         java, "-Xmx256m", "-XX:TieredStopAtLevel=1", "-jar", jar.toString(),
         "--server.address=127.0.0.1",
@@ -47,20 +41,7 @@ final class S3MockServer implements AutoCloseable {
         "--com.adobe.testing.s3mock.store.initialBuckets=" + String.join(",", buckets),
         "--logging.level.root=WARN",
         "--logging.level.org.springframework.boot.web.embedded.tomcat=INFO"));
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-    long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-    while (System.nanoTime() < deadline) {
-      Matcher m = STARTED.matcher(Files.readString(log, StandardCharsets.UTF_8));
-      if (m.find()) {
-        return new S3MockServer(p, log, Integer.parseInt(m.group(2)));
-      }
-      if (!p.isAlive()) {
-        throw new IllegalStateException("S3Mock exited with " + p.exitValue() + ":\n" + Files.readString(log));
-      }
-      Thread.sleep(200);
-    }
-    p.destroyForcibly();
-    throw new IllegalStateException("S3Mock did not start within 90 s:\n" + Files.readString(log));
+    return new S3MockServer(launch("S3Mock", cmd, workDir.resolve("s3mock.log"), STARTED, Duration.ofSeconds(90), false));
   }
 
   String endpoint() {
@@ -84,16 +65,4 @@ final class S3MockServer implements AutoCloseable {
       "fs.s3a.endpoint", "fs.s3a.endpoint.region", "fs.s3a.path.style.access", "fs.s3a.connection.ssl.enabled",
       "fs.s3a.aws.credentials.provider", "fs.s3a.access.key", "fs.s3a.secret.key", "fs.s3a.attempts.maximum",
       "fs.s3a.retry.limit");
-
-  String log() throws IOException {
-    return Files.readString(log);
-  }
-
-  @Override
-  public void close() throws InterruptedException {
-    process.destroy();
-    if (!process.waitFor(20, java.util.concurrent.TimeUnit.SECONDS)) {
-      process.destroyForcibly();
-    }
-  }
 }
