@@ -28,7 +28,6 @@ import org.apache.spark.api.java.JavaSparkContext;
 public final class CorpusReaders {
   private CorpusReaders() {}
 
-  /** The files of all inputs, with kind and language resolved. */
   /** The texts of the inputs' documents, read here (not on executors); bad records are counted. */
   public record Texts(List<String> texts, long rejected) {}
 
@@ -52,6 +51,7 @@ public final class CorpusReaders {
     return new Texts(texts, rejected);
   }
 
+  /** The files of all inputs, with kind and language resolved. */
   public static List<SourceFile> files(List<CorpusInput> inputs, Configuration conf) {
     List<SourceFile> out = new ArrayList<>();
     for (CorpusInput in : inputs) {
