@@ -49,13 +49,11 @@ public final class MetricsLog {
     o.put("step_seconds", round(m.stepSeconds(), 4));
     o.put("skipped_steps", m.skippedSteps());
     Trainer.Breakdown b = m.breakdown();
-    if (b != null) {
-      ObjectNode t = o.putObject("breakdown_seconds");
-      t.put("forward_backward", round(b.forwardBackward(), 4));
-      t.put("reduce_gradients", round(b.reduce(), 4));
-      t.put("optimizer", round(b.optimizer(), 4));
-      t.put("gather_parameters", round(b.gather(), 4));
-    }
+    ObjectNode t = o.putObject("breakdown_seconds");
+    t.put("forward_backward", round(b.forwardBackward(), 4));
+    t.put("reduce_gradients", round(b.reduce(), 4));
+    t.put("optimizer", round(b.optimizer(), 4));
+    t.put("gather_parameters", round(b.gather(), 4));
     append(o);
     if (console != null) {
       console.println(format(o));
