@@ -52,7 +52,10 @@ import java.util.concurrent.atomic.AtomicReference;
 public final class Ring implements AutoCloseable {
   /** Largest payload of one frame. */
   static final int PIECE_BYTES = 1 << 20;
-  /** Elements a received piece is added in at a time: 32 KiB of floats, cache-resident. */
+  /**
+   * Elements a piece is converted or added in at a time (32 KiB of floats): the scratch arrays stay
+   * in the CPU cache.
+   */
   static final int ADD_BLOCK = 8192;
   /** Frame header size. */
   static final int HEADER = 40;
@@ -121,8 +124,8 @@ public final class Ring implements AutoCloseable {
       sendFrame = new ByteBuffer[] {sendHeader, null};
       sendShorts = sendPayload.asShortBuffer();
       sendDoubles = sendPayload.asDoubleBuffer();
-      sendHalf = new short[PIECE_BYTES / 2];
-      sendScratch = new float[PIECE_BYTES / 2];
+      sendHalf = new short[ADD_BLOCK];
+      sendScratch = new float[ADD_BLOCK];
       recvHeader = ByteBuffer.allocateDirect(HEADER).order(ByteOrder.LITTLE_ENDIAN);
       recvPayload = ByteBuffer.allocateDirect(PIECE_BYTES).order(ByteOrder.LITTLE_ENDIAN);
       recvFloats = recvPayload.asFloatBuffer();
@@ -357,12 +360,17 @@ public final class Ring implements AutoCloseable {
       int count = Math.min(perPiece, to - off);
       ByteBuffer payload;
       if (dtype == F16) {
-        float[] f = sendScratch; // bulk copy, then an array loop (element-wise buffer reads are slow)
-        data.get(off, f, 0, count);
-        for (int i = 0; i < count; i++) {
-          sendHalf[i] = HalfFloats.fromFloat(f[i]);
+        // block by block as the receiver adds: a bulk copy, then an array loop (element-wise
+        // buffer reads are slow), with scratch arrays that stay in the cache
+        float[] f = sendScratch;
+        for (int b = 0; b < count; b += ADD_BLOCK) {
+          int m = Math.min(ADD_BLOCK, count - b);
+          data.get(off + b, f, 0, m);
+          for (int i = 0; i < m; i++) {
+            sendHalf[i] = HalfFloats.fromFloat(f[i]);
+          }
+          sendShorts.put(b, sendHalf, 0, m);
         }
-        sendShorts.put(0, sendHalf, 0, count);
         payload = sendPayload.clear().limit(count * 2);
       } else {
         payload = data.bytes(off, count);
