@@ -139,6 +139,24 @@ public final class BenchEnv {
     }
   }
 
+  /** The result of {@link #measure}: what the work returned and its run record. */
+  public record Measured<T>(T value, double seconds, ObjectNode run) {}
+
+  /**
+   * Runs {@code work} and records it: wall seconds, this JVM's and the other processes' CPU
+   * ({@link Cpu#since}), and the CPU of this JVM's threads by group ({@code threads_cpu_s}).
+   */
+  public static <T> Measured<T> measure(java.util.function.Supplier<T> work) {
+    ThreadCpu t0 = ThreadCpu.now();
+    Cpu c0 = Cpu.now();
+    T value = work.get();
+    Cpu c1 = Cpu.now();
+    ThreadCpu t1 = ThreadCpu.now();
+    ObjectNode run = c1.since(c0);
+    run.set("threads_cpu_s", t1.since(t0));
+    return new Measured<>(value, c1.secondsSince(c0), run);
+  }
+
   /**
    * CPU ticks of every thread of this process, native ones included (JIT compilers, GC workers),
    * from {@code /proc/self/task/TID/stat}; empty where there is no procfs. Threads that end between

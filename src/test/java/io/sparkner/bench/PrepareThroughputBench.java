@@ -154,47 +154,33 @@ public final class PrepareThroughputBench {
     for (int r = 0; r < runs; r++) {
       // rotate which side goes first, so a drift in the machine's speed hits all three
       for (int side = 0; side < 3; side++) {
-        BenchEnv.Cpu c0 = BenchEnv.Cpu.now();
         int which = (side + r) % 3;
+        String tag = Integer.toString(r);
         if (which == 2) {
-          BenchEnv.ThreadCpu t0 = BenchEnv.ThreadCpu.now();
-          LoopResult w = b.loop(work.resolve("loop-out-" + r));
-          BenchEnv.Cpu c1 = BenchEnv.Cpu.now();
-          BenchEnv.ThreadCpu t1 = BenchEnv.ThreadCpu.now();
+          BenchEnv.Measured<LoopResult> m = BenchEnv.measure(() -> b.loop(b.work.resolve("loop-out-" + tag)));
+          LoopResult w = m.value();
           if (w.checksum != warmWrites.checksum || w.windows != warmWrites.windows) {
             throw new IllegalStateException("the writing loop did different work: " + w + " vs " + warmWrites);
           }
           writesSec.add(w.seconds);
-          ObjectNode run = c1.since(c0);
-          run.set("threads_cpu_s", t1.since(t0));
-          writesRuns.add(run);
-          log("run %d: writing loop %.2f s = %.0f records/s  %s", r, w.seconds, w.records / w.seconds, run);
+          writesRuns.add(m.run());
+          log("run %d: writing loop %.2f s = %.0f records/s  %s", r, w.seconds, w.records / w.seconds, m.run());
         } else if (which == 0) {
           spark.sparkContext().listenerBus().waitUntilEmpty();
           taskTimes.take(); // drop the phases' jobs
-          BenchEnv.ThreadCpu t0 = BenchEnv.ThreadCpu.now();
-          c0 = BenchEnv.Cpu.now();
-          summary = b.sparkJob(Integer.toString(r));
-          BenchEnv.Cpu c1 = BenchEnv.Cpu.now();
-          BenchEnv.ThreadCpu t1 = BenchEnv.ThreadCpu.now();
-          double s = c1.secondsSince(c0);
-          sparkSec.add(s);
-          ObjectNode run = c1.since(c0);
+          BenchEnv.Measured<PrepareSummary> m = BenchEnv.measure(() -> b.sparkJob(tag));
+          summary = m.value();
+          sparkSec.add(m.seconds());
           spark.sparkContext().listenerBus().waitUntilEmpty();
-          run.set("spark_jobs", taskTimes.take());
-          run.set("threads_cpu_s", t1.since(t0));
-          sparkRuns.add(run);
-          log("run %d: spark job %.2f s = %.0f records/s  %s", r, s, summary.get("records_in") / s, run);
+          m.run().set("spark_jobs", taskTimes.take());
+          sparkRuns.add(m.run());
+          log("run %d: spark job %.2f s = %.0f records/s  %s", r, m.seconds(), summary.get("records_in") / m.seconds(), m.run());
         } else {
-          BenchEnv.ThreadCpu t0 = BenchEnv.ThreadCpu.now();
-          loop = b.loop();
-          BenchEnv.Cpu c1 = BenchEnv.Cpu.now();
-          BenchEnv.ThreadCpu t1 = BenchEnv.ThreadCpu.now();
+          BenchEnv.Measured<LoopResult> m = BenchEnv.measure(b::loop);
+          loop = m.value();
           loopSec.add(loop.seconds);
-          ObjectNode run = c1.since(c0);
-          run.set("threads_cpu_s", t1.since(t0));
-          loopRuns.add(run);
-          log("run %d: loop      %.2f s = %.0f records/s  %s", r, loop.seconds, loop.records / loop.seconds, run);
+          loopRuns.add(m.run());
+          log("run %d: loop      %.2f s = %.0f records/s  %s", r, loop.seconds, loop.records / loop.seconds, m.run());
         }
       }
       if (phases) {
