@@ -1,5 +1,6 @@
 package io.sparkner;
 
+import io.sparkner.storage.PosixLocalFileSystem;
 import org.apache.spark.sql.SparkSession;
 
 /** One real local Spark session for the whole test JVM (starting one takes seconds). */
@@ -18,6 +19,8 @@ public final class TestSpark {
               .config("spark.sql.shuffle.partitions", 4)
               .config("spark.driver.host", "127.0.0.1")
               .config("spark.driver.bindAddress", "127.0.0.1")
+              // as bin/sparkner's local sessions: file: paths without a chmod process per file
+              .config("spark.hadoop." + PosixLocalFileSystem.CONF, PosixLocalFileSystem.class.getName())
               .getOrCreate();
       session.sparkContext().setLogLevel("WARN");
       Runtime.getRuntime().addShutdownHook(new Thread(session::stop));

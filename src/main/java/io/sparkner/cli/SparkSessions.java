@@ -1,5 +1,6 @@
 package io.sparkner.cli;
 
+import io.sparkner.storage.PosixLocalFileSystem;
 import io.sparkner.storage.Redaction;
 import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
@@ -41,6 +42,10 @@ final class SparkSessions implements AutoCloseable {
     if (master.startsWith("local") && !conf.contains("spark.sql.shuffle.partitions")) {
       // 200 shuffle partitions is sized for clusters; on one machine it is mostly task overhead
       b.config("spark.sql.shuffle.partitions", Runtime.getRuntime().availableProcessors() * 2);
+    }
+    if (master.startsWith("local") && !conf.contains("spark.hadoop." + PosixLocalFileSystem.CONF)) {
+      // Hadoop without its native library starts a chmod process for every file it writes
+      b.config("spark.hadoop." + PosixLocalFileSystem.CONF, PosixLocalFileSystem.class.getName());
     }
     if (!conf.contains("spark.redaction.regex")) {
       // Spark's own dumps (environment page, event log, SQL plans) mask what our Redaction masks
