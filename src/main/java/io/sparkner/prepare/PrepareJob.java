@@ -18,21 +18,25 @@ import io.sparkner.storage.HadoopFiles;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.NoSuchElementException;
 import java.util.Set;
+import java.util.function.Function;
 import java.util.TreeSet;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.storage.StorageLevel;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.util.LongAccumulator;
 
 /**
  * {@code sparkner prepare}: corpora → {@code documents}, {@code quarantine}, {@code features},
  * {@code labels.json}, {@code summary.json}. Reads each file in its own task, spreads the
  * documents over the cluster, aligns them with the checkpoint's tokenizer (loaded once per
- * executor JVM), and counts everything it reads: documents + quarantined = records in.
+ * executor JVM), and counts everything it reads: documents + quarantined = records in. Nothing is
+ * cached: executors never hold the corpus, whatever its size.
  */
 public final class PrepareJob {
   private PrepareJob() {}
@@ -54,104 +58,240 @@ public final class PrepareJob {
     // validate windowing before any Spark work: a bad --max-length/--stride fails here, on the driver
     new Aligner(TokenizerCache.get(tokenizer, conf), new Labels(o.scheme(), List.of()), o.align());
 
+    boolean outputExisted = HadoopFiles.exists(out, conf);
+    try {
+      return write(spark, jsc, o, inputs, out, tokenizer, t0);
+    } catch (RuntimeException | Error e) {
+      if (!outputExisted) {
+        // a failed run (a bad record with --fail-fast, a broken file) leaves no half output
+        // behind that the next run would refuse to overwrite
+        try {
+          HadoopFiles.delete(out, conf);
+        } catch (RuntimeException cleanup) {
+          e.addSuppressed(cleanup);
+        }
+      }
+      throw e;
+    } finally {
+      spark.sparkContext().setJobDescription(null);
+    }
+  }
+
+  /**
+   * Three Spark jobs: read, validate and write {@code documents} (counting every record on the
+   * way); write {@code quarantine}; read {@code documents} back, align and write {@code features}
+   * (with {@code --fail-fast}, a first job reads and validates only).
+   * The corpus is never cached: the features job reads the table the first job wrote. Only when
+   * there are quarantined records are the inputs read a second time, to write them; their count
+   * must then match the first read's (an input changed in between is an error, not a silent gap).
+   */
+  private static PrepareSummary write(
+      SparkSession spark,
+      JavaSparkContext jsc,
+      PrepareOptions o,
+      List<CorpusInput> inputs,
+      String out,
+      String tokenizer,
+      long t0) {
+    Configuration conf = jsc.hadoopConfiguration();
     int parallelism = Math.max(jsc.defaultParallelism(), 1);
     JavaRDD<ReadResult> read = CorpusReaders.read(jsc, inputs, o.read());
-    if (read.getNumPartitions() < parallelism) {
-      // fewer files than cores: spread the records so alignment uses every core
-      read = read.repartition(parallelism);
-    }
-    JavaRDD<ReadResult> parsed = read.persist(StorageLevel.MEMORY_AND_DISK());
-    try {
-      spark.sparkContext().setJobDescription("prepare: read and validate corpora");
-      CorpusStats corpus;
+    if (o.read().failFast()) {
+      // --fail-fast stops at the first bad record before anything is written (or overwritten)
+      spark.sparkContext().setJobDescription("prepare: validate corpora (--fail-fast)");
       try {
-        corpus = parsed.treeAggregate(new CorpusStats(), CorpusStats::add, CorpusStats::merge);
+        read.count();
       } catch (Exception e) { // Scala declares no checked exceptions: SparkException arrives here
         throw unwrapBadRecord(e);
       }
-      Labels labels = new Labels(o.scheme(), labelTypes(inputs, o, corpus));
-
-      JavaRDD<Document> documents = parsed.filter(r -> r instanceof Document).map(r -> (Document) r);
-      spark.sparkContext().setJobDescription("prepare: write documents");
+    }
+    // summary.json is written last and marks a complete output: never leave an old one next to
+    // tables this run is about to replace
+    HadoopFiles.delete(out + "/summary.json", conf);
+    if (read.getNumPartitions() < parallelism) {
+      // fewer files than cores: spread the records so every core writes and later aligns
+      read = read.repartition(parallelism);
+    }
+    CorpusStatsAccumulator corpusStats = new CorpusStatsAccumulator();
+    spark.sparkContext().register(corpusStats, "prepare: corpus statistics");
+    // counted in the write's own stage (after any repartition), where Spark applies updates once
+    JavaRDD<Row> documentRows =
+        read.mapPartitions(
+            (Iterator<ReadResult> it) ->
+                new FilteringIterator<>(
+                    it,
+                    r -> {
+                      corpusStats.add(r);
+                      return r instanceof Document d ? CorpusTables.toRow(d) : null;
+                    }));
+    spark.sparkContext().setJobDescription("prepare: read, validate and write documents");
+    try {
       spark
-          .createDataFrame(documents.map(CorpusTables::toRow), CorpusTables.DOCUMENTS)
+          .createDataFrame(documentRows, CorpusTables.DOCUMENTS)
           .write()
           .mode(SaveMode.Overwrite)
           .parquet(out + "/documents");
-      spark.sparkContext().setJobDescription("prepare: write quarantine");
+    } catch (Exception e) { // Scala declares no checked exceptions: SparkException arrives here
+      throw unwrapBadRecord(e);
+    }
+    CorpusStats corpus = corpusStats.value();
+    Labels labels = new Labels(o.scheme(), labelTypes(inputs, o, corpus));
+
+    spark.sparkContext().setJobDescription("prepare: write quarantine");
+    writeQuarantine(spark, jsc, inputs, o, out, corpus.quarantinedTotal());
+
+    HadoopConf hc = new HadoopConf(conf);
+    var align = o.align();
+    FeatureStatsAccumulator featureStats = new FeatureStatsAccumulator();
+    spark.sparkContext().register(featureStats, "prepare: feature statistics");
+    JavaRDD<Row> documents =
+        spark
+            .read()
+            .schema(CorpusTables.DOCUMENTS)
+            .parquet(out + "/documents")
+            .select("id", "text", "entities")
+            .javaRDD();
+    JavaRDD<InternalRow> featureRows =
+        documents.mapPartitions(
+            (Iterator<Row> it) -> {
+              Aligner aligner = new Aligner(TokenizerCache.get(tokenizer, hc.get()), labels, align);
+              return new WindowRows(it, aligner, featureStats);
+            });
+    spark.sparkContext().setJobDescription("prepare: align and write features");
+    // Spark's own entry point for Catalyst rows (private[sql] in Scala, public in bytecode): the
+    // public createDataFrame would convert external Rows field by field, boxing every token
+    spark
+        .internalCreateDataFrame(featureRows.rdd(), FeatureTables.FEATURES, false)
+        .write()
+        .mode(SaveMode.Overwrite)
+        .parquet(out + "/features");
+    FeatureStats features = featureStats.value();
+
+    HadoopFiles.writeString(out + "/labels.json", labels.toJson(), conf);
+    PrepareOptions resolved =
+        new PrepareOptions(inputs, tokenizer, out, o.read(), o.scheme(), o.align(), o.overwrite());
+    PrepareSummary summary =
+        new PrepareSummary(
+            resolved,
+            corpus,
+            features,
+            labels,
+            TokenizerFingerprint.of(HadoopFiles.readString(tokenizer, conf), tokenizer),
+            (System.nanoTime() - t0) / 1e9);
+    HadoopFiles.writeString(out + "/summary.json", summary.toJson(), conf);
+    return summary;
+  }
+
+  /**
+   * The {@code quarantine} table: empty (schema only) when the first read quarantined nothing,
+   * else the inputs' quarantined records, read again and checked against the first read's count.
+   */
+  private static void writeQuarantine(
+      SparkSession spark,
+      JavaSparkContext jsc,
+      List<CorpusInput> inputs,
+      PrepareOptions o,
+      String out,
+      long expected) {
+    if (expected == 0) {
       spark
-          .createDataFrame(
-              parsed
-                  .filter(r -> r instanceof Quarantined)
-                  .map(r -> CorpusTables.toRow((Quarantined) r)),
-              CorpusTables.QUARANTINE)
-          .coalesce(1)
+          .createDataFrame(List.<Row>of(), CorpusTables.QUARANTINE)
           .write()
           .mode(SaveMode.Overwrite)
           .parquet(out + "/quarantine");
+      return;
+    }
+    LongAccumulator written = spark.sparkContext().longAccumulator("prepare: quarantined written");
+    JavaRDD<Row> rows =
+        CorpusReaders.read(jsc, inputs, o.read())
+            .filter(r -> r instanceof Quarantined)
+            .map(
+                r -> {
+                  written.add(1);
+                  return CorpusTables.toRow((Quarantined) r);
+                });
+    spark
+        .createDataFrame(rows, CorpusTables.QUARANTINE)
+        .coalesce(1)
+        .write()
+        .mode(SaveMode.Overwrite)
+        .parquet(out + "/quarantine");
+    if (written.value() != expected) {
+      throw new IllegalStateException(
+          "the inputs changed while prepare ran: the first read quarantined "
+              + expected
+              + " records, the second "
+              + written.value()
+              + "; run prepare again on inputs that do not change");
+    }
+  }
 
-      HadoopConf hc = new HadoopConf(conf);
-      var align = o.align();
-      FeatureStatsAccumulator featureStats = new FeatureStatsAccumulator();
-      spark.sparkContext().register(featureStats, "prepare: feature statistics");
-      JavaRDD<InternalRow> featureRows =
-          documents.mapPartitions(
-              (Iterator<Document> it) -> {
-                Aligner aligner = new Aligner(TokenizerCache.get(tokenizer, hc.get()), labels, align);
-                return new Iterator<InternalRow>() {
-                  private final List<InternalRow> pending = new ArrayList<>();
-                  private int at;
+  /** A partition's documents rows → its windows as feature rows, counting as it goes. */
+  private static final class WindowRows implements Iterator<InternalRow> {
+    private final Iterator<Row> documents;
+    private final Aligner aligner;
+    private final FeatureStatsAccumulator stats;
+    private final List<InternalRow> pending = new ArrayList<>();
+    private int at;
 
-                  @Override
-                  public boolean hasNext() {
-                    while (at == pending.size() && it.hasNext()) {
-                      Document d = it.next();
-                      Aligner.Result r = aligner.align(d.id(), d.text(), d.entities());
-                      featureStats.add(r);
-                      pending.clear();
-                      at = 0;
-                      for (Aligner.Window w : r.windows()) {
-                        pending.add(FeatureTables.toInternalRow(d.id(), w));
-                      }
-                    }
-                    return at < pending.size();
-                  }
+    WindowRows(Iterator<Row> documents, Aligner aligner, FeatureStatsAccumulator stats) {
+      this.documents = documents;
+      this.aligner = aligner;
+      this.stats = stats;
+    }
 
-                  @Override
-                  public InternalRow next() {
-                    if (!hasNext()) {
-                      throw new java.util.NoSuchElementException();
-                    }
-                    return pending.get(at++);
-                  }
-                };
-              });
-      spark.sparkContext().setJobDescription("prepare: align and write features");
-      // Spark's own entry point for Catalyst rows (private[sql] in Scala, public in bytecode): the
-      // public createDataFrame would convert external Rows field by field, boxing every token
-      spark
-          .internalCreateDataFrame(featureRows.rdd(), FeatureTables.FEATURES, false)
-          .write()
-          .mode(SaveMode.Overwrite)
-          .parquet(out + "/features");
-      FeatureStats features = featureStats.value();
+    @Override
+    public boolean hasNext() {
+      while (at == pending.size() && documents.hasNext()) {
+        Row d = documents.next();
+        String id = d.getString(0);
+        Aligner.Result r = aligner.align(id, d.getString(1), CorpusTables.entities(d));
+        stats.add(r);
+        pending.clear();
+        at = 0;
+        for (Aligner.Window w : r.windows()) {
+          pending.add(FeatureTables.toInternalRow(id, w));
+        }
+      }
+      return at < pending.size();
+    }
 
-      HadoopFiles.writeString(out + "/labels.json", labels.toJson(), conf);
-      PrepareOptions resolved =
-          new PrepareOptions(inputs, tokenizer, out, o.read(), o.scheme(), o.align(), o.overwrite());
-      PrepareSummary summary =
-          new PrepareSummary(
-              resolved,
-              corpus,
-              features,
-              labels,
-              TokenizerFingerprint.of(HadoopFiles.readString(tokenizer, conf), tokenizer),
-              (System.nanoTime() - t0) / 1e9);
-      HadoopFiles.writeString(out + "/summary.json", summary.toJson(), conf);
-      return summary;
-    } finally {
-      parsed.unpersist(false);
-      spark.sparkContext().setJobDescription(null);
+    @Override
+    public InternalRow next() {
+      if (!hasNext()) {
+        throw new NoSuchElementException();
+      }
+      return pending.get(at++);
+    }
+  }
+
+  /** The non-null results of {@code f} over {@code in}, lazily. */
+  private static final class FilteringIterator<A, B> implements Iterator<B> {
+    private final Iterator<A> in;
+    private final Function<A, B> f;
+    private B next;
+
+    FilteringIterator(Iterator<A> in, Function<A, B> f) {
+      this.in = in;
+      this.f = f;
+    }
+
+    @Override
+    public boolean hasNext() {
+      while (next == null && in.hasNext()) {
+        next = f.apply(in.next());
+      }
+      return next != null;
+    }
+
+    @Override
+    public B next() {
+      if (!hasNext()) {
+        throw new NoSuchElementException();
+      }
+      B b = next;
+      next = null;
+      return b;
     }
   }
 

@@ -1,6 +1,7 @@
 package io.sparkner.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -105,6 +106,8 @@ class PrepareCommandTest {
             "--fail-fast");
     assertEquals(1, r.code());
     assertTrue(r.err().contains("bad.jsonl") && r.err().contains("record r2") && r.err().contains("empty_text"), r.err());
+    // no half output left behind: the fixed input runs again without --overwrite
+    assertFalse(Files.exists(dir.resolve("o")), "output directory left after a failed run");
   }
 
   @Test

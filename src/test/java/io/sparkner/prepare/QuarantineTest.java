@@ -140,5 +140,9 @@ class QuarantineTest {
     assertTrue(e.getMessage().contains("bad input in"), e.getMessage());
     assertTrue(e.getMessage().matches("(?s).*(ner\\.json|panx/ja/train|x\\.jsonl).*"), e.getMessage());
     assertTrue(e.getMessage().contains("record "), e.getMessage());
+    // it stopped before writing: the complete output of the run before it is still there
+    assertEquals(5, spark.read().parquet(out.resolve("documents").toString()).count());
+    assertEquals(12, spark.read().parquet(out.resolve("quarantine").toString()).count());
+    assertTrue(Files.exists(out.resolve("features")) && Files.exists(out.resolve("summary.json")));
   }
 }
