@@ -186,7 +186,7 @@ public final class PrepareJob {
    * The {@code quarantine} table: empty (schema only) when the first read quarantined nothing,
    * else the inputs' quarantined records, read again and checked against the first read's count.
    */
-  private static void writeQuarantine(
+  static void writeQuarantine(
       SparkSession spark,
       JavaSparkContext jsc,
       List<CorpusInput> inputs,

@@ -18,6 +18,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -132,6 +133,25 @@ class QuarantineTest {
             .as(org.apache.spark.sql.Encoders.STRING()).collectAsList();
     // curid 1 occurs twice: 1-0 and 1-1; the malformed record between them does not shift them
     assertEquals(List.of("1-0", "1-1", "j1", "panx-ja-train-0", "panx-ja-train-3"), ids);
+  }
+
+  @Test
+  void aSecondReadThatQuarantinesOtherRecordsIsAnError() {
+    // what PrepareJob sees when an input file changes between its first read and the quarantine
+    // write: the first read counted 11 quarantined records, the files now hold 12
+    String other = dir.resolve("out-changed").toString();
+    IllegalStateException e =
+        assertThrows(
+            IllegalStateException.class,
+            () ->
+                PrepareJob.writeQuarantine(
+                    spark,
+                    JavaSparkContext.fromSparkContext(spark.sparkContext()),
+                    options(false).inputs(),
+                    options(false),
+                    other,
+                    11));
+    assertTrue(e.getMessage().contains("the first read quarantined 11 records, the second 12"), e.getMessage());
   }
 
   @Test
