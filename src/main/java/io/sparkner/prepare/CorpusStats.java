@@ -4,12 +4,11 @@ import io.sparkner.corpus.Document;
 import io.sparkner.corpus.Entity;
 import io.sparkner.corpus.Quarantined;
 import io.sparkner.corpus.ReadResult;
-import java.io.Serializable;
 import java.util.Map;
 import java.util.TreeMap;
 
 /** Counts over all records read, merged across partitions. */
-public final class CorpusStats implements Serializable {
+public final class CorpusStats implements StatsAccumulator.Stats<ReadResult, CorpusStats> {
   private static final long serialVersionUID = 1L;
 
   long records;
@@ -23,6 +22,7 @@ public final class CorpusStats implements Serializable {
   final Map<String, Long> bySource = new TreeMap<>();
   final Map<String, Long> entitiesByType = new TreeMap<>();
 
+  @Override
   public CorpusStats add(ReadResult r) {
     records++;
     if (r instanceof Quarantined q) {
@@ -42,6 +42,7 @@ public final class CorpusStats implements Serializable {
     return this;
   }
 
+  @Override
   public CorpusStats merge(CorpusStats o) {
     records += o.records;
     documents += o.documents;
@@ -55,6 +56,11 @@ public final class CorpusStats implements Serializable {
     o.bySource.forEach((k, v) -> bySource.merge(k, v, Long::sum));
     o.entitiesByType.forEach((k, v) -> entitiesByType.merge(k, v, Long::sum));
     return this;
+  }
+
+  @Override
+  public boolean isEmpty() {
+    return records == 0;
   }
 
   public long quarantinedTotal() {

@@ -1,13 +1,12 @@
 package io.sparkner.prepare;
 
 import io.sparkner.align.Aligner;
-import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 
 /** Counts over the aligned documents, merged across partitions; keeps a few misaligned examples. */
-public final class FeatureStats implements Serializable {
+public final class FeatureStats implements StatsAccumulator.Stats<Aligner.Result, FeatureStats> {
   private static final long serialVersionUID = 1L;
   static final int MAX_EXAMPLES = 20;
 
@@ -18,6 +17,7 @@ public final class FeatureStats implements Serializable {
   long entitiesMisaligned;
   final List<Aligner.Misaligned> examples = new ArrayList<>();
 
+  @Override
   public FeatureStats add(Aligner.Result r) {
     documents++;
     windows += r.windows().size();
@@ -33,6 +33,7 @@ public final class FeatureStats implements Serializable {
     return this;
   }
 
+  @Override
   public FeatureStats merge(FeatureStats o) {
     documents += o.documents;
     windows += o.windows;
@@ -42,6 +43,11 @@ public final class FeatureStats implements Serializable {
     examples.addAll(o.examples);
     trim();
     return this;
+  }
+
+  @Override
+  public boolean isEmpty() {
+    return documents == 0;
   }
 
   /** Keep the examples of the smallest ids, so the summary is the same however Spark partitions. */

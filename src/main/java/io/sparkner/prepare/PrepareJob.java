@@ -112,7 +112,7 @@ public final class PrepareJob {
       // fewer files than cores: spread the records so every core writes and later aligns
       read = read.repartition(parallelism);
     }
-    CorpusStatsAccumulator corpusStats = new CorpusStatsAccumulator();
+    StatsAccumulator<ReadResult, CorpusStats> corpusStats = new StatsAccumulator<>(CorpusStats::new);
     spark.sparkContext().register(corpusStats, "prepare: corpus statistics");
     // counted in the write's own stage (after any repartition), where Spark applies updates once
     JavaRDD<Row> documentRows =
@@ -142,7 +142,7 @@ public final class PrepareJob {
 
     HadoopConf hc = new HadoopConf(conf);
     var align = o.align();
-    FeatureStatsAccumulator featureStats = new FeatureStatsAccumulator();
+    StatsAccumulator<Aligner.Result, FeatureStats> featureStats = new StatsAccumulator<>(FeatureStats::new);
     spark.sparkContext().register(featureStats, "prepare: feature statistics");
     JavaRDD<Row> documents =
         spark
@@ -230,11 +230,12 @@ public final class PrepareJob {
   private static final class WindowRows implements Iterator<InternalRow> {
     private final Iterator<Row> documents;
     private final Aligner aligner;
-    private final FeatureStatsAccumulator stats;
+    private final StatsAccumulator<Aligner.Result, FeatureStats> stats;
     private final List<InternalRow> pending = new ArrayList<>();
     private int at;
 
-    WindowRows(Iterator<Row> documents, Aligner aligner, FeatureStatsAccumulator stats) {
+    WindowRows(
+        Iterator<Row> documents, Aligner aligner, StatsAccumulator<Aligner.Result, FeatureStats> stats) {
       this.documents = documents;
       this.aligner = aligner;
       this.stats = stats;
