@@ -208,6 +208,19 @@ public final class BenchEnv {
     }
   }
 
+  /**
+   * Records the commit of another checkout ({@code --git-dir}) in {@code env}: the benchmark may
+   * run from a copy without {@code .git}. Nothing changes when {@code gitDir} is null.
+   */
+  public static void commitOf(ObjectNode env, String gitDir) {
+    if (gitDir == null) {
+      return;
+    }
+    env.put("commit", run("git", "-C", gitDir, "rev-parse", "--short", "HEAD"));
+    env.put("worktree_dirty", !run("git", "-C", gitDir, "status", "--porcelain", "--untracked-files=no").isEmpty());
+    env.put("commit_of", gitDir);
+  }
+
   private static String cpuModel() {
     try {
       for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {

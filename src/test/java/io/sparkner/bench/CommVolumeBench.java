@@ -109,7 +109,7 @@ public final class CommVolumeBench {
     ObjectNode result = BenchEnv.JSON.createObjectNode();
     result.put("benchmark", "comm-volume");
     ObjectNode env = BenchEnv.describe();
-    ReplicaScalingBench.overrideGit(env, gitDir);
+    BenchEnv.commitOf(env, gitDir);
     result.set("env", env);
     ObjectNode cfg = result.putObject("config");
     cfg.put("what", "per rank, per trainer step: RingExchange.reduceGradients(local, step) + allReduceSum(new double[4], step)"

@@ -26,7 +26,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.apache.spark.sql.SparkSession;
 
@@ -190,7 +189,7 @@ public final class ReplicaScalingBench {
     ObjectNode result = BenchEnv.JSON.createObjectNode();
     result.put("benchmark", "replica-scaling");
     ObjectNode env = BenchEnv.describe();
-    overrideGit(env, gitDir);
+    BenchEnv.commitOf(env, gitDir);
     result.set("env", env);
     ObjectNode cfg = result.putObject("config");
     cfg.put("master", "local[2,4]");
@@ -571,29 +570,6 @@ public final class ReplicaScalingBench {
   /** The Stockmark IOB2 label list (what prepare writes for that corpus). */
   static List<String> stockmarkLabels() {
     return new Labels(LabelScheme.IOB2, STOCKMARK_TYPES).labels();
-  }
-
-  /** Records the commit of another checkout (the benchmark may run from a copy without .git). */
-  static void overrideGit(ObjectNode env, String gitDir) {
-    if (gitDir == null) {
-      return;
-    }
-    env.put("commit", git(gitDir, "rev-parse", "--short", "HEAD"));
-    env.put("worktree_dirty", !git(gitDir, "status", "--porcelain", "--untracked-files=no").isEmpty());
-    env.put("commit_of", gitDir);
-  }
-
-  private static String git(String dir, String... cmd) {
-    try {
-      List<String> c = new ArrayList<>(List.of("git", "-C", dir));
-      c.addAll(List.of(cmd));
-      Process p = new ProcessBuilder(c).redirectErrorStream(true).start();
-      String s = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-      p.waitFor(10, TimeUnit.SECONDS);
-      return p.exitValue() == 0 ? s : "?";
-    } catch (IOException | InterruptedException | IllegalThreadStateException e) {
-      return "?";
-    }
   }
 
   static void deleteTree(Path p) throws IOException {

@@ -204,7 +204,7 @@ public final class ScoreThroughputBench {
             + " vs one thread tokenizing the same texts and running the same model forward in the same batches, per core, in one JVM;"
             + " and the job with length-sorted batches vs arrival order");
     ObjectNode env = BenchEnv.describe();
-    ReplicaScalingBench.overrideGit(env, gitDir);
+    BenchEnv.commitOf(env, gitDir);
     json.set("env", env);
     ObjectNode cfg = json.putObject("config");
     cfg.put("rows", jobCounts.rows);
