@@ -41,7 +41,7 @@ final class PartitionTagger implements MapPartitionsFunction<Row, Row> {
     }
     Device device = TaskDevice.resolve(settings.device());
     if (!device.isGpu()) {
-      TaskDevice.limitCpuThreadsOnce();
+      TaskDevice.limitCpuThreads();
     }
     ScoringModel model =
         ModelCache.get(settings.modelPath(), settings.modelVersion(), device, TaskDevice.dtype(device), settings.hadoopConf().get());

@@ -5,15 +5,12 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.pytorch.jni.JniUtils;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.spark.SparkEnv;
 import org.apache.spark.TaskContext;
 import org.apache.spark.resource.ResourceInformation;
 
 /** The device and precision a scoring task runs on, and the CPU threads libtorch may use. */
 final class TaskDevice {
-  private static final AtomicBoolean THREADS_SET = new AtomicBoolean();
-
   private TaskDevice() {}
 
   /**
@@ -56,17 +53,21 @@ final class TaskDevice {
   }
 
   /**
-   * Gives libtorch {@code spark.task.cpus} intra-op threads, once per JVM: the setting is
-   * process-wide, and an executor runs cores/task.cpus tasks at once, so more threads per task
-   * would oversubscribe the cores (and setting it from every task would race for nothing).
+   * Gives libtorch {@code spark.task.cpus} intra-op threads on the calling task's thread. libtorch
+   * keeps this setting per thread (OpenMP's thread count is per thread: a thread that never set it
+   * uses one thread per core), and an executor runs its tasks on many threads, so every task sets
+   * it; otherwise each of an executor's concurrent tasks would use every core.
    */
-  static void limitCpuThreadsOnce() {
+  static void limitCpuThreads() {
     SparkEnv env = SparkEnv.get();
-    if (env == null || !THREADS_SET.compareAndSet(false, true)) {
+    if (env == null) {
       return;
     }
-    int cpus = env.conf().getInt("spark.task.cpus", 1);
+    int cpus = Math.max(1, env.conf().getInt("spark.task.cpus", 1));
     Engine.getInstance(); // loads the native library before configuring it
-    JniUtils.setNumThreads(Math.max(1, cpus));
+    if (JniUtils.getNumThreads() != cpus) {
+      JniUtils.setNumThreads(cpus);
+    }
   }
+
 }
