@@ -1,10 +1,9 @@
 package io.sparkner.dist;
 
 import ai.djl.Device;
-import ai.djl.engine.Engine;
-import ai.djl.pytorch.jni.JniUtils;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sparkner.model.TaskCompute;
 import io.sparkner.storage.HadoopConf;
 import io.sparkner.storage.HadoopFiles;
 import io.sparkner.storage.Redaction;
@@ -125,9 +124,7 @@ public final class BarrierTraining {
     int n = ctx.getTaskInfos().length;
     Device device = device(ctx.resourcesJMap());
     if (!device.isGpu()) {
-      int cpus = org.apache.spark.SparkEnv.get().conf().getInt("spark.task.cpus", 1);
-      Engine.getInstance(); // loads the native library before configuring it
-      JniUtils.setNumThreads(Math.max(1, cpus));
+      TaskCompute.limitCpuThreads();
     }
     String host = dist.host() != null ? dist.host() : InetAddress.getLocalHost().getHostAddress();
     if (isLocalMaster()) {
@@ -172,11 +169,8 @@ public final class BarrierTraining {
 
   /** The GPU Spark assigned this task ({@code spark.task.resource.gpu.amount=1}), else the CPU. */
   static Device device(Map<String, ResourceInformation> resources) {
-    ResourceInformation gpu = resources == null ? null : resources.get("gpu");
-    if (gpu == null || gpu.addresses().length == 0) {
-      return Device.cpu();
-    }
-    return Device.gpu(Integer.parseInt(gpu.addresses()[0].trim()));
+    Device gpu = TaskCompute.assignedGpu(resources);
+    return gpu != null ? gpu : Device.cpu();
   }
 
   /**

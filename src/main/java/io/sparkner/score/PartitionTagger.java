@@ -3,6 +3,7 @@ package io.sparkner.score;
 import ai.djl.Device;
 import io.sparkner.align.Tokenized;
 import io.sparkner.align.WindowMerge;
+import io.sparkner.model.TaskCompute;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
@@ -41,7 +42,7 @@ final class PartitionTagger implements MapPartitionsFunction<Row, Row> {
     }
     Device device = TaskDevice.resolve(settings.device());
     if (!device.isGpu()) {
-      TaskDevice.limitCpuThreads();
+      TaskCompute.limitCpuThreads();
     }
     ScoringModel model =
         ModelCache.get(settings.modelPath(), settings.modelVersion(), device, TaskDevice.dtype(device), settings.hadoopConf().get());

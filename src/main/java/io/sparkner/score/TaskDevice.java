@@ -3,13 +3,10 @@ package io.sparkner.score;
 import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.pytorch.jni.JniUtils;
-import java.util.Map;
-import org.apache.spark.SparkEnv;
+import io.sparkner.model.TaskCompute;
 import org.apache.spark.TaskContext;
-import org.apache.spark.resource.ResourceInformation;
 
-/** The device and precision a scoring task runs on, and the CPU threads libtorch may use. */
+/** The device and precision a scoring task runs on ({@link TaskCompute} for the threads). */
 final class TaskDevice {
   private TaskDevice() {}
 
@@ -20,7 +17,7 @@ final class TaskDevice {
    */
   static Device resolve(String setting) {
     TaskContext ctx = TaskContext.get();
-    Device assigned = ctx == null ? null : assignedGpu(ctx.resourcesJMap());
+    Device assigned = ctx == null ? null : TaskCompute.assignedGpu(ctx.resourcesJMap());
     switch (setting) {
       case "cpu":
         return Device.cpu();
@@ -39,35 +36,11 @@ final class TaskDevice {
     }
   }
 
-  private static Device assignedGpu(Map<String, ResourceInformation> resources) {
-    ResourceInformation gpu = resources == null ? null : resources.get("gpu");
-    if (gpu == null || gpu.addresses().length == 0) {
-      return null;
-    }
-    return Device.gpu(Integer.parseInt(gpu.addresses()[0].trim()));
-  }
 
   /** fp16 where the device computes it natively (GPU); fp32 on CPU, where fp16 matmuls are slow or missing. */
   static DataType dtype(Device device) {
     return device.isGpu() ? DataType.FLOAT16 : DataType.FLOAT32;
   }
 
-  /**
-   * Gives libtorch {@code spark.task.cpus} intra-op threads on the calling task's thread. libtorch
-   * keeps this setting per thread (OpenMP's thread count is per thread: a thread that never set it
-   * uses one thread per core), and an executor runs its tasks on many threads, so every task sets
-   * it; otherwise each of an executor's concurrent tasks would use every core.
-   */
-  static void limitCpuThreads() {
-    SparkEnv env = SparkEnv.get();
-    if (env == null) {
-      return;
-    }
-    int cpus = Math.max(1, env.conf().getInt("spark.task.cpus", 1));
-    Engine.getInstance(); // loads the native library before configuring it
-    if (JniUtils.getNumThreads() != cpus) {
-      JniUtils.setNumThreads(cpus);
-    }
-  }
 
 }

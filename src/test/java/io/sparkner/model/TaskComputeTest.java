@@ -1,4 +1,4 @@
-package io.sparkner.score;
+package io.sparkner.model;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -14,7 +14,7 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.FlatMapFunction;
 import org.junit.jupiter.api.Test;
 
-class TaskDeviceTest {
+class TaskComputeTest {
   /** 24 short tasks on the test session's 3 slots, so that several executor threads take them. */
   private static List<String> onExecutorThreads(FlatMapFunction<Iterator<Integer>, String> task) {
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(TestSpark.session().sparkContext());
@@ -35,7 +35,7 @@ class TaskDeviceTest {
     List<String> seen =
         onExecutorThreads(
             it -> {
-              TaskDevice.limitCpuThreads();
+              TaskCompute.limitCpuThreads();
               Thread.sleep(20);
               return List.of("thread " + Thread.currentThread().getId() + "=" + JniUtils.getNumThreads()).iterator();
             });
