@@ -21,7 +21,6 @@ import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.function.Function;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -51,14 +50,14 @@ public final class PrepareJob {
     }
     String out = HadoopFiles.qualify(o.output(), conf);
     String tokenizer = TokenizerCache.tokenizerFile(HadoopFiles.qualify(o.tokenizer(), conf), conf);
-    if (!o.overwrite() && HadoopFiles.exists(out, conf)) {
+    boolean outputExisted = HadoopFiles.exists(out, conf);
+    if (!o.overwrite() && outputExisted) {
       throw new IllegalArgumentException(
           "output " + out + " exists; choose another --output or pass --overwrite");
     }
     // validate windowing before any Spark work: a bad --max-length/--stride fails here, on the driver
     new Aligner(TokenizerCache.get(tokenizer, conf), new Labels(o.scheme(), List.of()), o.align());
 
-    boolean outputExisted = HadoopFiles.exists(out, conf);
     try {
       return write(spark, jsc, o, inputs, out, tokenizer, t0);
     } catch (RuntimeException | Error e) {
@@ -114,16 +113,15 @@ public final class PrepareJob {
     }
     StatsAccumulator<ReadResult, CorpusStats> corpusStats = new StatsAccumulator<>(CorpusStats::new);
     spark.sparkContext().register(corpusStats, "prepare: corpus statistics");
-    // counted in the write's own stage (after any repartition), where Spark applies updates once
+    // every record is counted in the write's own stage (after any repartition), where Spark
+    // applies accumulator updates once
     JavaRDD<Row> documentRows =
-        read.mapPartitions(
-            (Iterator<ReadResult> it) ->
-                new FilteringIterator<>(
-                    it,
-                    r -> {
-                      corpusStats.add(r);
-                      return r instanceof Document d ? CorpusTables.toRow(d) : null;
-                    }));
+        read.filter(
+                r -> {
+                  corpusStats.add(r);
+                  return r instanceof Document;
+                })
+            .map(r -> CorpusTables.toRow((Document) r));
     spark.sparkContext().setJobDescription("prepare: read, validate and write documents");
     try {
       spark
@@ -266,35 +264,6 @@ public final class PrepareJob {
     }
   }
 
-  /** The non-null results of {@code f} over {@code in}, lazily. */
-  private static final class FilteringIterator<A, B> implements Iterator<B> {
-    private final Iterator<A> in;
-    private final Function<A, B> f;
-    private B next;
-
-    FilteringIterator(Iterator<A> in, Function<A, B> f) {
-      this.in = in;
-      this.f = f;
-    }
-
-    @Override
-    public boolean hasNext() {
-      while (next == null && in.hasNext()) {
-        next = f.apply(in.next());
-      }
-      return next != null;
-    }
-
-    @Override
-    public B next() {
-      if (!hasNext()) {
-        throw new NoSuchElementException();
-      }
-      B b = next;
-      next = null;
-      return b;
-    }
-  }
 
   /**
    * The entity types of the label list: what the inputs' formats declare (so a sample that lacks a
