@@ -128,19 +128,16 @@ public final class PrepareThroughputBench {
     log("files: %d, tokenizer %s, local[%d], file: through %s", b.files.size(), tokenizer, cores,
         org.apache.hadoop.fs.FileSystem.get(java.net.URI.create("file:///"), jsc.hadoopConfiguration()).getClass().getSimpleName());
 
-    // warm-up: one of each, not counted
-    log("warm-up: spark job");
-    PrepareSummary warm = b.sparkJob("warmup");
-    spark.sparkContext().listenerBus().waitUntilEmpty();
-    taskTimes.take();
-    log("warm-up: spark job %.1f s, %d records", warm.json().path("seconds").asDouble(), warm.get("records_in"));
-    for (int k = 1; k < sparkWarmups; k++) {
-      // more Spark warm-ups: its per-job driver code (planner, writer set-up) is still being
-      // JIT-compiled for several jobs after the first; the loop's code is compiled after one run
-      PrepareSummary again = b.sparkJob("warmup");
+    // warm-up: one of each, not counted; --spark-warmups K runs the Spark job K times, as its
+    // per-job driver code (planner, writer set-up) is still being JIT-compiled for several jobs,
+    // while the loop's code is compiled after one run
+    PrepareSummary warm = null;
+    for (int k = 1; k <= Math.max(1, sparkWarmups); k++) {
+      log("warm-up %d: spark job", k);
+      warm = b.sparkJob("warmup");
       spark.sparkContext().listenerBus().waitUntilEmpty();
       taskTimes.take();
-      log("warm-up %d: spark job %.1f s", k + 1, again.json().path("seconds").asDouble());
+      log("warm-up %d: spark job %.1f s, %d records", k, warm.json().path("seconds").asDouble(), warm.get("records_in"));
     }
     LoopResult warmLoop = b.loop();
     log("warm-up: loop %.1f s, %d records", warmLoop.seconds, warmLoop.records);
