@@ -38,8 +38,10 @@ public final class Embeddings extends HfBlock {
   /**
    * @param inputIds int64 [batch, length]
    * @param tokenTypeIds int64 [batch, length], or null for all zeros
+   * @param dropout the step's dropout masks, {@link DropoutMasks#NONE} for evaluation
    */
-  public NDArray forward(NDArray inputIds, NDArray tokenTypeIds, boolean training) {
+  public NDArray forward(NDArray inputIds, NDArray tokenTypeIds, DropoutMasks dropout) {
+    boolean training = dropout.active();
     NDManager m = inputIds.getManager();
     long length = inputIds.getShape().get(1);
     NDArray positions;
@@ -51,6 +53,6 @@ public final class Embeddings extends HfBlock {
     }
     NDArray types = tokenTypeIds != null ? tokenTypeIds : m.zeros(inputIds.getShape(), DataType.INT64);
     NDArray x = word.lookup(inputIds).add(position.lookup(positions)).add(tokenType.lookup(types));
-    return dropout(norm.forward(x, training), config.hiddenDropout, training);
+    return dropout.hidden(norm.forward(x, training), config.hiddenDropout, DropoutMasks.embeddingSite());
   }
 }

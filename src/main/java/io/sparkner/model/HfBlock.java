@@ -54,11 +54,4 @@ public abstract class HfBlock extends AbstractBlock {
   public Shape[] getOutputShapes(Shape[] inputShapes) {
     return inputShapes;
   }
-
-  static NDArray dropout(NDArray x, double rate, boolean training) {
-    if (!training || rate <= 0) {
-      return x;
-    }
-    return x.getNDArrayInternal().dropout(x, (float) rate, true).singletonOrThrow();
-  }
 }

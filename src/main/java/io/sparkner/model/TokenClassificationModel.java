@@ -36,7 +36,7 @@ public final class TokenClassificationModel extends HfBlock implements AutoClose
     String p = config.prefix() + ".";
     embeddings = child(p + "embeddings", new Embeddings(config));
     for (int i = 0; i < config.numHiddenLayers; i++) {
-      layers.add(child(p + "encoder.layer." + i, new TransformerLayer(config)));
+      layers.add(child(p + "encoder.layer." + i, new TransformerLayer(config, i)));
     }
     classifier = child("classifier", new Dense());
     Map<String, Parameter> named = new LinkedHashMap<>();
@@ -93,20 +93,43 @@ public final class TokenClassificationModel extends HfBlock implements AutoClose
    * @param inputIds int64 [batch, length]
    * @param attentionMask [batch, length], 1 for tokens, 0 for padding
    * @param tokenTypeIds int64 [batch, length], or null for all zeros
+   * @param dropout the step's dropout masks, {@link DropoutMasks#NONE} for evaluation
    */
-  public NDArray encode(NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds, boolean training) {
-    NDArray h = embeddings.forward(inputIds, tokenTypeIds, training);
+  public NDArray encode(NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds, DropoutMasks dropout) {
+    NDArray h = embeddings.forward(inputIds, tokenTypeIds, dropout);
     NDArray additive = additiveMask(attentionMask, h.getDataType());
     for (TransformerLayer layer : layers) {
-      h = layer.forward(h, additive, training);
+      h = layer.forward(h, additive, dropout);
     }
     return h;
   }
 
-  /** Token-classification logits [batch, length, labels]. */
+  /** The encoder's last hidden state for evaluation and prediction (no dropout). */
+  public NDArray encode(NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds, boolean training) {
+    return encode(inputIds, attentionMask, tokenTypeIds, evaluationOnly(training));
+  }
+
+  /** Token-classification logits [batch, length, labels], with the step's dropout masks. */
+  public NDArray logits(NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds, DropoutMasks dropout) {
+    NDArray h = encode(inputIds, attentionMask, tokenTypeIds, dropout);
+    NDArray x = dropout.hidden(h, config.classifierDropout, DropoutMasks.classifierSite(layers.size()));
+    return classifier.forward(x, dropout.active());
+  }
+
+  /** Token-classification logits [batch, length, labels] for evaluation and prediction (no dropout). */
   public NDArray logits(NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds, boolean training) {
-    NDArray h = encode(inputIds, attentionMask, tokenTypeIds, training);
-    return classifier.forward(dropout(h, config.classifierDropout, training), training);
+    return logits(inputIds, attentionMask, tokenTypeIds, evaluationOnly(training));
+  }
+
+  /**
+   * Training draws its dropout masks from {@link DropoutMasks} keyed by step and example, never
+   * from libtorch's process-global generator.
+   */
+  private static DropoutMasks evaluationOnly(boolean training) {
+    if (training) {
+      throw new IllegalArgumentException("training passes DropoutMasks.of(seed, step, rows), not training=true");
+    }
+    return DropoutMasks.NONE;
   }
 
   /** (1 - mask) × the dtype's minimum, broadcast over heads and query positions, as HF does. */

@@ -10,6 +10,7 @@ import ai.djl.nn.Activation;
  */
 public final class TransformerLayer extends HfBlock {
   private final ModelConfig config;
+  private final int index;
   private final Dense query;
   private final Dense key;
   private final Dense value;
@@ -20,8 +21,10 @@ public final class TransformerLayer extends HfBlock {
   private final Norm outputNorm;
   private final float scale;
 
-  public TransformerLayer(ModelConfig config) {
+  /** Layer {@code index} of the encoder (it names the layer's dropout sites). */
+  public TransformerLayer(ModelConfig config, int index) {
     this.config = config;
+    this.index = index;
     query = child("attention.self.query", new Dense());
     key = child("attention.self.key", new Dense());
     value = child("attention.self.value", new Dense());
@@ -36,8 +39,10 @@ public final class TransformerLayer extends HfBlock {
   /**
    * @param hidden [batch, length, hidden]
    * @param additiveMask [batch, 1, 1, length]: 0 where attended, the dtype's minimum where padded
+   * @param dropout the step's dropout masks, {@link DropoutMasks#NONE} for evaluation
    */
-  public NDArray forward(NDArray hidden, NDArray additiveMask, boolean training) {
+  public NDArray forward(NDArray hidden, NDArray additiveMask, DropoutMasks dropout) {
+    boolean training = dropout.active();
     long b = hidden.getShape().get(0);
     long l = hidden.getShape().get(1);
     int heads = config.numAttentionHeads;
@@ -46,13 +51,17 @@ public final class TransformerLayer extends HfBlock {
     NDArray k = key.forward(hidden, training).reshape(b, l, heads, d).transpose(0, 2, 3, 1);
     NDArray v = value.forward(hidden, training).reshape(b, l, heads, d).transpose(0, 2, 1, 3);
     NDArray scores = Scalars.times(q.matMul(k), scale).add(additiveMask);
-    NDArray probs = dropout(scores.softmax(-1), config.attentionDropout, training);
+    NDArray probs = dropout.attention(scores.softmax(-1), config.attentionDropout, DropoutMasks.attentionSite(index));
     NDArray context = probs.matMul(v).transpose(0, 2, 1, 3).reshape(b, l, config.hiddenSize);
     NDArray attended =
         attentionNorm.forward(
-            dropout(attentionOut.forward(context, training), config.hiddenDropout, training).add(hidden), training);
+            dropout
+                .hidden(attentionOut.forward(context, training), config.hiddenDropout, DropoutMasks.attentionOutputSite(index))
+                .add(hidden),
+            training);
     NDArray inner = Activation.gelu(intermediate.forward(attended, training));
     return outputNorm.forward(
-        dropout(output.forward(inner, training), config.hiddenDropout, training).add(attended), training);
+        dropout.hidden(output.forward(inner, training), config.hiddenDropout, DropoutMasks.outputSite(index)).add(attended),
+        training);
   }
 }

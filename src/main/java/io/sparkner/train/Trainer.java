@@ -1,8 +1,8 @@
 package io.sparkner.train;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import io.sparkner.model.DropoutMasks;
 import io.sparkner.model.Scalars;
 import io.sparkner.model.TokenClassificationModel;
 import java.util.ArrayList;
@@ -229,12 +229,13 @@ public final class Trainer {
       for (int i : share) {
         mine.add(global.get(i));
       }
-      // dropout masks depend on (seed, step, micro-batch, rank) only: reproducible and resumable
-      Engine.getInstance().setRandomSeed((int) (config.seed() * 7919 + step * 131 + a * 17L + rank));
+      // dropout masks are keyed by (seed, step, the example's position in the global batch): the
+      // same whichever rank, micro-batch or thread computes it
+      DropoutMasks dropout = DropoutMasks.of(config.seed(), step, share);
       try (NDManager scope = model.manager().newSubManager();
           Autograd.Scope rec = Autograd.recording()) {
         Batch batch = Batch.of(mine, padTokenId, scope);
-        NDArray logits = model.logits(batch.inputIds(), batch.attentionMask(), null, true);
+        NDArray logits = model.logits(batch.inputIds(), batch.attentionMask(), null, dropout);
         NDArray sum = batch.crossEntropySum(logits);
         lossSum += sum.getFloat();
         Autograd.backward(Scalars.times(sum, scale / denominator));

@@ -225,6 +225,49 @@ class DistributedTrainingTest {
     assertEquals(0.0, d, 1e-6, "after relaunch from step 10: " + d);
   }
 
+  /** Dropout on every site, overriding the default list's zeros. */
+  static final String[] DROPOUT = {"hidden_dropout_prob=0.1", "attention_probs_dropout_prob=0.1", "classifier_dropout=0.1"};
+
+  static String[] withDropout(String... extra) {
+    List<String> all = new ArrayList<>(List.of(DROPOUT));
+    all.addAll(List.of(extra));
+    return all.toArray(new String[0]);
+  }
+
+  @Test
+  void twoRunsWithDropoutOnTwoReplicasInOneJvmGiveByteIdenticalWeights() throws IOException {
+    TrainJob.Result a = train("dropout-a", 2, 2, -1, List.of(), DROPOUT);
+    TrainJob.Result b = train("dropout-b", 2, 2, -1, List.of(), DROPOUT);
+    assertEquals(0.1, a.config().hiddenDropoutProb());
+    assertEquals(0.0, maxDiff(weights(a), weights(b)), "two identical runs with dropout differ");
+    // and dropout is really applied: the same run without it ends elsewhere
+    TrainJob.Result off = train("dropout-off", 2, 2, -1, List.of());
+    assertTrue(maxDiff(weights(a), weights(off)) > 1e-3);
+  }
+
+  @Test
+  void aKilledTaskWithDropoutOnResumesToTheUninterruptedWeights() throws IOException {
+    float[] uninterrupted = weights(train("dropout-uninterrupted", 2, 1, -1, List.of(), DROPOUT));
+    TrainJob.Result r = train("dropout-killed", 2, 1, 12, List.of(), DROPOUT);
+    assertEquals(20, r.steps());
+    assertEquals(0.0, maxDiff(uninterrupted, weights(r)), "with dropout, after relaunch from step 10");
+  }
+
+  @Test
+  void withDropoutOnReplicasReachTheWeightsOfOneReplica() throws IOException {
+    float[] reference = weights(trainOneReplica("dropout-n1", DROPOUT));
+    for (int n : new int[] {2, 3}) {
+      TrainJob.Result r = train("dropout-n" + n, n, 2, -1, List.of(), DROPOUT);
+      double d = maxDiff(reference, weights(r));
+      System.out.printf("dropout 0.1: N=%d ZeRO 2 vs N=1: max abs weight difference %.3g%n", n, d);
+      assertTrue(d <= 1e-5, "with dropout, N=" + n + " differs from N=1 by " + d);
+    }
+    // with group_by_length too: other micro-batch compositions, the same masks per example
+    float[] grouped = weights(trainOneReplica("dropout-grouped-n1", withDropout("group_by_length=true")));
+    double d = maxDiff(grouped, weights(train("dropout-grouped-n2", 2, 2, -1, List.of(), withDropout("group_by_length=true"))));
+    assertTrue(d <= 1e-5, "with dropout and group_by_length, N=2 differs from N=1 by " + d);
+  }
+
   @Test
   void aCheckpointWrittenByThreeReplicasResumesWithTwo() throws IOException {
     TrainJob.Result three = train("written-by-3", 3, 2, -1, List.of());

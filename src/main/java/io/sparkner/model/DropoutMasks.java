@@ -1,0 +1,180 @@
+package io.sparkner.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import java.nio.FloatBuffer;
+
+/**
+ * Dropout masks that are a pure function of (seed, global step, the example's position in the
+ * global batch, site, element), never of libtorch's process-global generator.
+ *
+ * <p>libtorch's default generator is shared by every thread of a JVM: replicas that are threads of
+ * one executor (local mode, a multi-GPU executor) would draw each other's masks in whatever order
+ * the threads interleave, and a replica relaunched after a failure would not see the masks of the
+ * uninterrupted run. Keyed masks make training with dropout reproducible byte for byte, resumable
+ * to the uninterrupted weights, and independent of the number of replicas: an example gets the
+ * same masks whichever rank and micro-batch it lands in, so N replicas reach the weights of one.
+ *
+ * <p>A mask element is kept with probability {@code 1 - rate} and scaled by {@code 1 / (1 - rate)}
+ * (inverted dropout, as {@code torch.nn.functional.dropout}). Its random number is SplitMix64 at a
+ * counter that names the element in a layout that does not depend on the batch's padded length:
+ * {@code t * hidden + h} for hidden states [batch, length, hidden], {@code (head * 2^16 + query) *
+ * 2^16 + key} for attention probabilities [batch, heads, length, length]. So the masks of an
+ * example's real tokens are the same whatever it is padded to.
+ *
+ * <p>Sites: 0 the embeddings; for layer {@code i}, {@code 1 + 3i} the attention probabilities,
+ * {@code 2 + 3i} the attention output, {@code 3 + 3i} the feed-forward output; {@code 1 + 3L} the
+ * classifier's input.
+ */
+public final class DropoutMasks {
+  /** No dropout: evaluation and prediction. */
+  public static final DropoutMasks NONE = new DropoutMasks(0, 0, new int[0], false);
+
+  private static final long GOLDEN = 0x9E3779B97F4A7C15L;
+  private static final int POSITION_BITS = 16;
+
+  private final long seed;
+  private final long step;
+  private final int[] rows;
+  private final boolean active;
+
+  private DropoutMasks(long seed, long step, int[] rows, boolean active) {
+    this.seed = seed;
+    this.step = step;
+    this.rows = rows;
+    this.active = active;
+  }
+
+  /**
+   * Masks for one micro-batch of training.
+   *
+   * @param seed the run's seed
+   * @param step the global step
+   * @param rows for each row of the micro-batch, the example's position in the global batch
+   */
+  public static DropoutMasks of(long seed, long step, int[] rows) {
+    return new DropoutMasks(seed, step, rows.clone(), true);
+  }
+
+  /** Whether dropout is applied (training). */
+  public boolean active() {
+    return active;
+  }
+
+  /** The embeddings' site. */
+  static int embeddingSite() {
+    return 0;
+  }
+
+  /** The attention probabilities of layer {@code layer}. */
+  static int attentionSite(int layer) {
+    return 1 + 3 * layer;
+  }
+
+  /** The attention output (before the residual) of layer {@code layer}. */
+  static int attentionOutputSite(int layer) {
+    return 2 + 3 * layer;
+  }
+
+  /** The feed-forward output (before the residual) of layer {@code layer}. */
+  static int outputSite(int layer) {
+    return 3 + 3 * layer;
+  }
+
+  /** The classifier's input, after {@code layers} layers. */
+  static int classifierSite(int layers) {
+    return 1 + 3 * layers;
+  }
+
+  /** Hidden states [batch, length, hidden] with dropout at {@code site}. */
+  NDArray hidden(NDArray x, double rate, int site) {
+    if (!active || rate <= 0) {
+      return x;
+    }
+    Shape s = x.getShape();
+    int b = checkRows(s);
+    int length = Math.toIntExact(s.get(1));
+    int width = Math.toIntExact(s.get(2));
+    float[] mask = new float[Math.multiplyExact(Math.multiplyExact(b, length), width)];
+    int k = 0;
+    for (int r = 0; r < b; r++) {
+      long key = rowKey(r, site);
+      int n = length * width;
+      fill(mask, k, key, 0, n, rate);
+      k += n;
+    }
+    return apply(x, mask, s);
+  }
+
+  /** Attention probabilities [batch, heads, length, length] with dropout at {@code site}. */
+  NDArray attention(NDArray probs, double rate, int site) {
+    if (!active || rate <= 0) {
+      return probs;
+    }
+    Shape s = probs.getShape();
+    int b = checkRows(s);
+    int heads = Math.toIntExact(s.get(1));
+    int queries = Math.toIntExact(s.get(2));
+    int keys = Math.toIntExact(s.get(3));
+    if (queries >= 1 << POSITION_BITS || keys >= 1 << POSITION_BITS) {
+      throw new IllegalArgumentException("attention dropout supports sequences shorter than " + (1 << POSITION_BITS) + ": " + s);
+    }
+    float[] mask = new float[Math.multiplyExact(Math.multiplyExact(b, heads), Math.multiplyExact(queries, keys))];
+    int k = 0;
+    for (int r = 0; r < b; r++) {
+      long key = rowKey(r, site);
+      for (int h = 0; h < heads; h++) {
+        for (int q = 0; q < queries; q++) {
+          long first = (((long) h << POSITION_BITS) + q) << POSITION_BITS;
+          fill(mask, k, key, first, keys, rate);
+          k += keys;
+        }
+      }
+    }
+    return apply(probs, mask, s);
+  }
+
+  private int checkRows(Shape s) {
+    long b = s.get(0);
+    if (b != rows.length) {
+      throw new IllegalArgumentException("dropout masks for " + rows.length + " rows applied to a batch of shape " + s);
+    }
+    return rows.length;
+  }
+
+  private static NDArray apply(NDArray x, float[] mask, Shape s) {
+    NDArray m = x.getManager().create(FloatBuffer.wrap(mask), s, DataType.FLOAT32);
+    if (x.getDataType() != DataType.FLOAT32) {
+      m = m.toType(x.getDataType(), false);
+    }
+    return x.mul(m);
+  }
+
+  /** The key of row {@code r}'s masks at {@code site}: (seed, step, position in the global batch, site). */
+  private long rowKey(int r, int site) {
+    long z = mix(seed * GOLDEN + 0x632BE59BD9B4E019L);
+    z = mix(z + step * GOLDEN);
+    z = mix(z + rows[r] * GOLDEN);
+    return mix(z + site * GOLDEN);
+  }
+
+  /** Elements {@code first .. first + n - 1} of a row's counter space into {@code out[at..]}. */
+  private static void fill(float[] out, int at, long key, long first, int n, double rate) {
+    // keep when the top 24 bits, as a fraction of 2^24, are >= rate: P(keep) = 1 - rate
+    long threshold = (long) Math.ceil(rate * (1 << 24));
+    float scale = (float) (1.0 / (1.0 - rate));
+    long state = key + (first + 1) * GOLDEN;
+    for (int i = 0; i < n; i++) {
+      out[at + i] = (mix(state) >>> 40) >= threshold ? scale : 0f;
+      state += GOLDEN;
+    }
+  }
+
+  /** SplitMix64's finaliser (Stafford's variant 13): a bijection of 64-bit values. */
+  static long mix(long z) {
+    z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+    z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+    return z ^ (z >>> 31);
+  }
+}
