@@ -63,32 +63,32 @@ public final class DropoutMasks {
   }
 
   /** The embeddings' site. */
-  static int embeddingSite() {
+  public static int embeddingSite() {
     return 0;
   }
 
   /** The attention probabilities of layer {@code layer}. */
-  static int attentionSite(int layer) {
+  public static int attentionSite(int layer) {
     return 1 + 3 * layer;
   }
 
   /** The attention output (before the residual) of layer {@code layer}. */
-  static int attentionOutputSite(int layer) {
+  public static int attentionOutputSite(int layer) {
     return 2 + 3 * layer;
   }
 
   /** The feed-forward output (before the residual) of layer {@code layer}. */
-  static int outputSite(int layer) {
+  public static int outputSite(int layer) {
     return 3 + 3 * layer;
   }
 
   /** The classifier's input, after {@code layers} layers. */
-  static int classifierSite(int layers) {
+  public static int classifierSite(int layers) {
     return 1 + 3 * layers;
   }
 
   /** Hidden states [batch, length, hidden] with dropout at {@code site}. */
-  NDArray hidden(NDArray x, double rate, int site) {
+  public NDArray hidden(NDArray x, double rate, int site) {
     if (!active || rate <= 0) {
       return x;
     }
@@ -108,7 +108,7 @@ public final class DropoutMasks {
   }
 
   /** Attention probabilities [batch, heads, length, length] with dropout at {@code site}. */
-  NDArray attention(NDArray probs, double rate, int site) {
+  public NDArray attention(NDArray probs, double rate, int site) {
     if (!active || rate <= 0) {
       return probs;
     }

@@ -45,7 +45,14 @@ public final class TrainStepBench {
 
   record Options(
       int layers, int hidden, int heads, int intermediate, int vocab, int labels, int batch, int length,
-      int warmup, int steps, int rounds, int threads, String python, boolean noPython, String out) {}
+      int warmup, int steps, int rounds, int threads, String python, boolean noPython, String out, double dropout) {
+
+    /** The same shape and run lengths with another dropout probability (hidden and attention). */
+    Options withDropout(double p) {
+      return new Options(layers, hidden, heads, intermediate, vocab, labels, batch, length, warmup, steps, rounds, threads, python,
+          noPython, out, p);
+    }
+  }
 
   public static void main(String[] args) throws Exception {
     Options o = parse(args);
@@ -284,8 +291,8 @@ public final class TrainStepBench {
     c.put("max_position_embeddings", 512);
     c.put("type_vocab_size", 2);
     c.put("layer_norm_eps", 1e-12);
-    c.put("hidden_dropout_prob", 0.1);
-    c.put("attention_probs_dropout_prob", 0.1);
+    c.put("hidden_dropout_prob", o.dropout);
+    c.put("attention_probs_dropout_prob", o.dropout);
     c.put("initializer_range", 0.02);
     c.put("pad_token_id", 0);
     ObjectNode id2label = c.putObject("id2label");
@@ -363,6 +370,7 @@ public final class TrainStepBench {
                 + " [--threads T] [--python PATH] [--no-python] [--out FILE]");
       }
     }
-    return new Options(layers, hidden, heads, intermediate, vocab, labels, batch, length, warmup, steps, rounds, threads, python, noPython, out);
+    return new Options(layers, hidden, heads, intermediate, vocab, labels, batch, length, warmup, steps, rounds, threads, python, noPython, out,
+        0.1);
   }
 }
