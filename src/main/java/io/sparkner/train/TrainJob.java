@@ -95,7 +95,10 @@ public final class TrainJob {
     String modelDir = HadoopFiles.qualify(o.model(), hconf);
     ModelConfig modelConfig =
         ModelConfig.parse(HadoopFiles.readString(modelDir + "/" + Checkpoints.CONFIG, hconf), modelDir + "/" + Checkpoints.CONFIG);
-    int replicas = Math.max(1, o.replicas());
+    if (o.replicas() < 1) {
+      throw new IllegalArgumentException("replicas must be at least 1, got " + o.replicas());
+    }
+    int replicas = o.replicas();
     TrainConfig config = TrainConfig.resolve(args, ds, replicas, train.size(), modelConfig.hiddenSize);
     if (config.precision() == TrainConfig.Precision.BF16) {
       throw new IllegalArgumentException(
