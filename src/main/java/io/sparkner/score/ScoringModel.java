@@ -20,11 +20,13 @@ import org.apache.hadoop.conf.Configuration;
 final class ScoringModel implements AutoCloseable {
   private final TokenClassificationModel model;
   private final TokenizerHandle tokenizer;
+  private final String path;
   private boolean closed;
 
-  private ScoringModel(TokenClassificationModel model, TokenizerHandle tokenizer) {
+  private ScoringModel(TokenClassificationModel model, TokenizerHandle tokenizer, String path) {
     this.model = model;
     this.tokenizer = tokenizer;
+    this.path = path;
   }
 
   /**
@@ -57,11 +59,16 @@ final class ScoringModel implements AutoCloseable {
     NDManager manager = NDManager.newBaseManager(device);
     try {
       TokenClassificationModel model = Checkpoints.build(weights, manager, dtype);
-      return new ScoringModel(model, TokenizerHandle.load(tokenizerFile));
+      return new ScoringModel(model, TokenizerHandle.load(tokenizerFile), path);
     } catch (RuntimeException e) {
       manager.close();
       throw e;
     }
+  }
+
+  /** The checkpoint's path, as the tagger qualified it. */
+  String path() {
+    return path;
   }
 
   TokenClassificationModel model() {
