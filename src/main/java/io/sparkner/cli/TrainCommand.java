@@ -1,18 +1,24 @@
 package io.sparkner.cli;
 
+import io.sparkner.storage.HadoopConf;
+import io.sparkner.storage.Redaction;
+import io.sparkner.train.OutputConflict;
 import io.sparkner.train.TrainJob;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 @Command(
     name = "train",
     mixinStandardHelpOptions = true,
     description = {
       "Fine-tunes a Hugging Face checkpoint for token classification on a prepared corpus.",
-      "Writes the fine-tuned checkpoint, checkpoints/ and metrics.jsonl under --output; resumes from the newest complete checkpoint there."
+      "Writes the fine-tuned checkpoint, checkpoints/ and metrics.jsonl under --output; resumes from the newest complete checkpoint there",
+      "when it belongs to this run (same model, labels, data and settings); otherwise stops (exit 2): use --overwrite or --resume-from."
     })
 final class TrainCommand implements Callable<Integer> {
   @Option(names = "--data", required = true, description = "Output directory of prepare.")
@@ -42,6 +48,14 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--collective-timeout", defaultValue = "300", description = "Seconds any collective operation may block before the task fails (default ${DEFAULT-VALUE}).")
   int collectiveTimeout;
 
+  @Option(names = "--overwrite", description = "Delete the checkpoints and results of an earlier run in --output and train afresh.")
+  boolean overwrite;
+
+  @Option(names = "--resume-from", paramLabel = "CHECKPOINT", description = "Continue from this checkpoint directory (e.g. OUTPUT/checkpoints/checkpoint-500), also one of a run with other settings.")
+  String resumeFrom;
+
+  @Spec CommandSpec spec;
+
   @Option(names = "--fail-at-step", defaultValue = "-1", description = "Fault injection for tests and demos: a task dies once after this global step.")
   long failAtStep;
 
@@ -61,10 +75,28 @@ final class TrainCommand implements Callable<Integer> {
       TrainJob.Result r =
           TrainJob.run(
               session.spark(),
-              new TrainJob.Options(data, model, output, conf, deepspeed, overrides, replicas, failAtStep, failRank, java.util.List.of(), dist),
+              new TrainJob.Options(
+                  data, model, output, conf, deepspeed, overrides, replicas, failAtStep, failRank, java.util.List.of(), dist, overwrite, resumeFrom),
               System.out);
       System.out.printf("trained %d steps -> %s%n", r.steps(), r.output());
       return 0;
+    } catch (RuntimeException e) {
+      OutputConflict conflict = conflictIn(e);
+      if (conflict == null) {
+        throw e;
+      }
+      spec.commandLine().getErr().println("error: " + Redaction.text(conflict.getMessage(), HadoopConf.current()));
+      return 2; // a usage error: the output or the checkpoint does not belong to this run
     }
+  }
+
+  /** The {@link OutputConflict} behind a failure, also when a replica raised it in a Spark task. */
+  static OutputConflict conflictIn(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof OutputConflict c) {
+        return c;
+      }
+    }
+    return null;
   }
 }
