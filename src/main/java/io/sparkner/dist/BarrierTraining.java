@@ -59,6 +59,10 @@ public final class BarrierTraining {
       SparkSession spark, TrainPlan plan, int replicas, TrainJob.Distribution dist, PrintStream console) {
     SparkContext sc = spark.sparkContext();
     checkCluster(sc.getConf(), replicas, slots(sc), plan.train().size());
+    String unencrypted = unencryptedSecretWarning(sc.getConf());
+    if (unencrypted != null) {
+      LOG.warn(unencrypted);
+    }
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(sc);
     byte[] secret = new byte[32];
     new SecureRandom().nextBytes(secret); // travels inside the task closure only; never logged
@@ -132,7 +136,15 @@ public final class BarrierTraining {
     }
     try (RingEndpoint endpoint = RingEndpoint.open(host, dist.portFrom(), dist.portTo())) {
       String[] addresses = ctx.allGather(endpoint.address());
-      try (Ring ring = endpoint.join(rank, Arrays.asList(addresses), secret, Duration.ofSeconds(dist.timeoutSeconds()))) {
+      // a key per stage attempt: a task left over from a failed attempt cannot join the next one
+      byte[] key = Handshake.ringKey(secret, ctx.stageId(), ctx.stageAttemptNumber());
+      Ring joined;
+      try {
+        joined = endpoint.join(rank, Arrays.asList(addresses), key, Duration.ofSeconds(dist.timeoutSeconds()));
+      } finally {
+        Arrays.fill(key, (byte) 0);
+      }
+      try (Ring ring = joined) {
         ring.setHalfPrecisionWire(plan.fp16());
         var exchange = new RingExchange(ring, plan.config().zeroStage(), parameterCount(plan, hconf), plan.config().reduceBucketSize());
         boolean inject = injectOnThisRun && ctx.stageAttemptNumber() == 0 && plan.failAtStep() >= 0;
@@ -165,6 +177,23 @@ public final class BarrierTraining {
       }
       return total;
     }
+  }
+
+  /**
+   * The warning to log at start when the ring secret would cross the network in the clear: it
+   * travels to the executors inside the task closure, which Spark encrypts only with {@code
+   * spark.network.crypto.enabled}. Null on a local master (nothing leaves the JVM) or with
+   * encryption on. Never contains the secret.
+   */
+  static String unencryptedSecretWarning(SparkConf conf) {
+    String master = conf.get("spark.master", "");
+    if (master.startsWith("local") || conf.getBoolean("spark.network.crypto.enabled", false)) {
+      return null;
+    }
+    return "--replicas: the ring's secret travels to the executors inside the task closure, and spark.network.crypto.enabled"
+        + " is off on master " + Redaction.uri(master) + ": whoever can read the traffic between the driver and the executors"
+        + " can read it and join the ring. Set spark.authenticate=true and spark.network.crypto.enabled=true on a network you"
+        + " do not trust.";
   }
 
   /** The GPU Spark assigned this task ({@code spark.task.resource.gpu.amount=1}), else the CPU. */

@@ -22,6 +22,7 @@ import javax.crypto.spec.SecretKeySpec;
  * connector → acceptor  OK     "SPOK"                                                           4 B
  * </pre>
  *
+ * The secret is the ring key of the stage attempt ({@link #ringKey}), not the job's secret itself.
  * Each side proves knowledge of the secret over the other side's fresh nonce; the role label
  * keeps one side's proof from being replayed as the other's, and the acceptor answers only after
  * the connector has proved itself, so a stranger learns nothing from it. MACs are compared in
@@ -35,6 +36,7 @@ final class Handshake {
   static final int MAC = 32;
   private static final byte[] CONNECT = "sparkner-ring/1 connect".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] ACCEPT = "sparkner-ring/1 accept".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] KEY = "sparkner-ring/1 key".getBytes(StandardCharsets.US_ASCII);
   private static final SecureRandom RANDOM = new SecureRandom();
 
   /** The handshake failed for a reason worth logging (bad MAC, wrong rank, garbage). */
@@ -135,6 +137,24 @@ final class Handshake {
       throw new Refused("the peer authenticated as rank " + a + ", expected rank " + expectedRank);
     }
     ch.writeFully(buffer(4).putInt(OK).flip(), deadline);
+  }
+
+  /**
+   * The key a ring of one attempt of one Spark stage authenticates with, derived from the job's
+   * secret: HMAC-SHA256(secret, "sparkner-ring/1 key" ‖ i32 stageId ‖ i32 stageAttempt). A task left
+   * over from a failed attempt (still retrying its connection, perhaps to a port the next attempt
+   * reuses) holds another attempt's key and is refused like a stranger.
+   */
+  static byte[] ringKey(byte[] secret, int stageId, int stageAttempt) {
+    try {
+      Mac mac = Mac.getInstance("HmacSHA256");
+      mac.init(new SecretKeySpec(secret, "HmacSHA256"));
+      mac.update(KEY);
+      mac.update(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putInt(stageId).putInt(stageAttempt).array());
+      return mac.doFinal();
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("HmacSHA256 is not available", e);
+    }
   }
 
   private static ByteBuffer buffer(int size) {

@@ -13,9 +13,10 @@ import java.nio.channels.ClosedChannelException;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -44,7 +45,10 @@ import java.util.concurrent.atomic.AtomicReference;
  * it); note that the first frame of a collective also waits for the slowest rank to arrive at it.
  * On expiry, on a closed connection or a desynchronised frame, the collective throws
  * {@link CollectiveException} naming this rank, the peer, the operation, the ring step and the
- * training step, and closes the ring (every later call throws too).
+ * training step, and closes the ring (every later call throws too). Where a rank knowingly works
+ * alone for longer than that (rank 0 validating or writing a checkpoint while the others wait),
+ * all ranks wrap that work in {@link #longPhase}: each sends heartbeat frames to its next rank
+ * meanwhile, and a heartbeat restarts the receiver's wait, so the waiting ranks do not time out.
  *
  * <p>One collective at a time: the methods are synchronized. All ranks must call the same
  * collectives in the same order with the same bounds.
@@ -64,6 +68,10 @@ public final class Ring implements AutoCloseable {
   private static final byte RS = 1;
   private static final byte AG = 2;
   private static final byte SUM = 3;
+  /** A frame without payload that only says "still here": it restarts the receiver's timeout. */
+  private static final byte HEARTBEAT = 4;
+  /** Longest interval between heartbeats (a quarter of the timeout if that is shorter). */
+  static final long MAX_HEARTBEAT_NANOS = TimeUnit.SECONDS.toNanos(10);
   private static final byte F32 = 0;
   private static final byte F16 = 1;
   private static final byte F64 = 2;
@@ -73,7 +81,7 @@ public final class Ring implements AutoCloseable {
   private final List<String> addresses;
   private final FrameChannel out;
   private final FrameChannel in;
-  private final ExecutorService sender;
+  private final ScheduledExecutorService sender;
   private volatile long timeoutNanos;
   private volatile boolean halfWire;
   private long seq;
@@ -82,6 +90,8 @@ public final class Ring implements AutoCloseable {
   private final AtomicLong bytesReceived = new AtomicLong();
   private final AtomicLong frameBytesSent = new AtomicLong();
   private final AtomicLong frameBytesReceived = new AtomicLong();
+  private final AtomicLong heartbeatsSent = new AtomicLong();
+  private final AtomicLong heartbeatsReceived = new AtomicLong();
   private final AtomicReference<CollectiveException> failure = new AtomicReference<>();
   private volatile boolean closed;
 
@@ -114,7 +124,7 @@ public final class Ring implements AutoCloseable {
     this.in = in;
     this.timeoutNanos = timeout.toNanos();
     if (n > 1) {
-      sender = Executors.newSingleThreadExecutor(r -> {
+      sender = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "sparkner-ring-" + rank + "-send");
         t.setDaemon(true);
         return t;
@@ -198,6 +208,66 @@ public final class Ring implements AutoCloseable {
   /** Bytes received by the collectives including frame headers. */
   public long frameBytesReceived() {
     return frameBytesReceived.get();
+  }
+
+  /** Heartbeat frames sent during {@link #longPhase}s (not counted in the byte counts). */
+  public long heartbeatsSent() {
+    return heartbeatsSent.get();
+  }
+
+  /** Heartbeat frames received (each restarted the wait for a frame). */
+  public long heartbeatsReceived() {
+    return heartbeatsReceived.get();
+  }
+
+  /**
+   * Runs {@code body}, a phase in which some ranks may work alone for longer than the timeout
+   * while the others wait for them (rank 0 validating, or writing a checkpoint), and returns when
+   * every rank's body has returned. Every rank calls it at the same point with the same {@code
+   * what} and {@code step}, each with its own body (empty on the ranks that only wait); a body may
+   * itself run collectives. Meanwhile this rank sends a heartbeat to the next rank every quarter
+   * of the timeout (at most every {@code MAX_HEARTBEAT_NANOS}), until the closing barrier has
+   * passed here; each heartbeat restarts the next rank's wait for a frame. Since a rank that is
+   * done keeps sending heartbeats while it waits in the barrier, ranks that do not receive from
+   * the busy rank directly keep waiting too. The phase itself has no time limit: a body that never
+   * returns holds the others until the task is killed. If the body throws, the heartbeats stop and
+   * the exception propagates; the others then time out as usual.
+   */
+  public synchronized void longPhase(String what, long step, Runnable body) {
+    if (n == 1) {
+      body.run();
+      return;
+    }
+    ensureOpen();
+    long interval = Math.max(TimeUnit.MILLISECONDS.toNanos(10), Math.min(timeoutNanos / 4, MAX_HEARTBEAT_NANOS));
+    ScheduledFuture<?> beats = sender.scheduleWithFixedDelay(() -> sendHeartbeat(what, step), 0, interval, TimeUnit.NANOSECONDS);
+    try {
+      body.run();
+      allReduceSum(new double[0], "end of " + what, step);
+    } finally {
+      beats.cancel(false);
+    }
+  }
+
+  /** One heartbeat frame to the next rank; runs on the sender thread, between whole frames. */
+  private void sendHeartbeat(String what, long step) {
+    if (closed) {
+      return;
+    }
+    sendHeader.clear();
+    sendHeader.putInt(FRAME_MAGIC).put(HEARTBEAT).put(F32).putShort((short) 0).putInt(0).putInt(0)
+        .putLong(0).putLong(step).putInt(0).putInt(0).flip();
+    try {
+      out.writeFully(sendHeader, System.nanoTime() + timeoutNanos);
+      heartbeatsSent.incrementAndGet();
+    } catch (IOException | RuntimeException e) {
+      if (!closed) { // a heartbeat cut short would desynchronise the stream: the ring is broken
+        int next = (rank + 1) % n;
+        String why = e instanceof IOException io ? ioFailure(io, true, next, 0, 0, 0, 0) : e.toString();
+        failure.compareAndSet(null, error(HEARTBEAT, what, step, 0, next, why, e));
+        close();
+      }
+    }
   }
 
   /**
@@ -471,9 +541,16 @@ public final class Ring implements AutoCloseable {
     int bytes = count * (dtype == F16 ? 2 : dtype == F64 ? 8 : 4);
     long deadline = System.nanoTime() + timeoutNanos;
     try {
-      recvHeader.clear();
-      in.readFully(recvHeader, deadline);
-      recvHeader.flip();
+      while (true) {
+        recvHeader.clear();
+        in.readFully(recvHeader, deadline);
+        recvHeader.flip();
+        if (recvHeader.getInt(0) != FRAME_MAGIC || recvHeader.get(4) != HEARTBEAT) {
+          break;
+        }
+        heartbeatsReceived.incrementAndGet(); // the peer is alive, in a long phase: wait anew
+        deadline = System.nanoTime() + timeoutNanos;
+      }
       int magic = recvHeader.getInt();
       byte k = recvHeader.get();
       byte d = recvHeader.get();
@@ -554,7 +631,7 @@ public final class Ring implements AutoCloseable {
   }
 
   private static String collective(byte kind) {
-    return kind == RS ? "reduce-scatter" : kind == AG ? "all-gather" : "all-reduce-sum";
+    return kind == RS ? "reduce-scatter" : kind == AG ? "all-gather" : kind == SUM ? "all-reduce-sum" : "heartbeat";
   }
 
   /** Records the first failure, closes the ring, and returns the exception to throw. */

@@ -13,6 +13,8 @@ import java.nio.channels.SocketChannel;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -25,18 +27,27 @@ import org.slf4j.LoggerFactory;
 /**
  * This rank's listening socket, opened before the ranks know each other's addresses: open it,
  * publish {@link #address()} (e.g. through {@code BarrierTaskContext.allGather}), then
- * {@link #join} the ring with everyone's addresses in rank order. Close it when the ring is formed
- * or the task ends; closing the endpoint does not close a ring it formed.
+ * {@link #join} the ring with everyone's addresses in rank order. {@link #join} closes the
+ * listening socket when it returns (the ring formed or the join failed), so that nobody can
+ * connect to the port afterwards; {@link #close} it yourself if the task ends before joining.
+ * Closing the endpoint does not close a ring it formed.
  */
 public final class RingEndpoint implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(RingEndpoint.class);
-  /** Connections still in their handshake at once; beyond this, new ones are refused at once. */
+  /**
+   * Accepted connections still in their handshake at once; a new one beyond this closes the
+   * oldest of them, so that strangers that connect and say nothing cannot keep the real neighbour
+   * out.
+   */
   static final int MAX_PENDING = 16;
+  /** How long an accepted connection has to complete its handshake (capped by the join's deadline). */
+  static final Duration HANDSHAKE_TIMEOUT = Duration.ofSeconds(5);
 
   private final ServerSocketChannel server;
   private final String host;
   private final int port;
   private volatile boolean joined;
+  private volatile Duration handshakeTimeout = HANDSHAKE_TIMEOUT;
 
   private RingEndpoint(ServerSocketChannel server, String host, int port) {
     this.server = server;
@@ -86,15 +97,26 @@ public final class RingEndpoint implements AutoCloseable {
     return port;
   }
 
+  /** How long an accepted connection has to complete its handshake (default {@link #HANDSHAKE_TIMEOUT}). */
+  void setHandshakeTimeout(Duration timeout) {
+    if (timeout.isNegative() || timeout.isZero()) {
+      throw new IllegalArgumentException("handshake timeout " + timeout);
+    }
+    this.handshakeTimeout = timeout;
+  }
+
   /**
    * Joins the ring: connects to rank (rank+1)%n and accepts the connection of rank (rank-1+n)%n,
    * each authenticated with an HMAC-SHA256 challenge over the shared secret in both directions
    * (see {@link Handshake}). A connection that fails the challenge, or comes from a rank other
    * than the expected neighbour, is closed and logged (WARN, naming the remote address, never
    * the secret) and the endpoint keeps waiting for the right peer until the timeout, which then
-   * throws {@link CollectiveException} (its message gives the last refusal). The same timeout is
-   * the ring's per-frame timeout afterwards ({@link Ring#setTimeout}). n == 1 returns a ring that
-   * needs no sockets. An endpoint joins once.
+   * throws {@link CollectiveException} (its message gives the last refusal). An accepted
+   * connection must complete its handshake within {@link #HANDSHAKE_TIMEOUT}, and at most
+   * {@link #MAX_PENDING} may be in their handshake at once (a new one closes the oldest), so
+   * connections that say nothing cannot hold the port until the timeout. The same timeout is the
+   * ring's per-frame timeout afterwards ({@link Ring#setTimeout}). n == 1 returns a ring that
+   * needs no sockets. An endpoint joins once; the listening socket is closed when join returns.
    */
   public Ring join(int rank, List<String> addresses, byte[] secret, Duration timeout) throws IOException {
     int n = addresses.size();
@@ -113,13 +135,14 @@ public final class RingEndpoint implements AutoCloseable {
     joined = true;
     List<String> addrs = List.copyOf(addresses);
     if (n == 1) {
+      close();
       return new Ring(0, 1, addrs, null, null, timeout);
     }
     byte[] key = secret.clone();
     int next = (rank + 1) % n;
     int prev = (rank - 1 + n) % n;
     long deadline = System.nanoTime() + timeout.toNanos();
-    Join join = new Join(rank, n, addrs, key, deadline, timeout);
+    Join join = new Join(rank, n, addrs, key, deadline, timeout, handshakeTimeout);
     try {
       join.start(next);
       FrameChannel in = join.acceptFrom(prev);
@@ -131,6 +154,7 @@ public final class RingEndpoint implements AutoCloseable {
       join.abort();
       throw e;
     } finally {
+      close(); // the ring is formed (or will not be): nobody is to connect to this port any more
       java.util.Arrays.fill(key, (byte) 0);
     }
   }
@@ -143,29 +167,35 @@ public final class RingEndpoint implements AutoCloseable {
     final byte[] secret;
     final long deadline;
     final Duration timeout;
-    final Set<FrameChannel> pending = new HashSet<>();
+    final Duration handshakeTimeout;
+    /** Connections in their handshake, oldest first: accepted ones, and this rank's own outgoing one. */
+    final LinkedHashSet<FrameChannel> pending = new LinkedHashSet<>();
+    /** The accepted ones among {@link #pending} (only these count against {@link #MAX_PENDING}). */
+    final Set<FrameChannel> incoming = new HashSet<>();
     final CompletableFuture<FrameChannel> accepted = new CompletableFuture<>();
     final CompletableFuture<FrameChannel> connected = new CompletableFuture<>();
     final AtomicReference<String> lastAcceptRefusal = new AtomicReference<>();
     final AtomicReference<String> lastConnectRefusal = new AtomicReference<>();
     volatile boolean over;
 
-    Join(int rank, int n, List<String> addrs, byte[] secret, long deadline, Duration timeout) {
+    Join(int rank, int n, List<String> addrs, byte[] secret, long deadline, Duration timeout, Duration handshakeTimeout) {
       this.rank = rank;
       this.n = n;
       this.addrs = addrs;
       this.secret = secret;
       this.deadline = deadline;
       this.timeout = timeout;
+      this.handshakeTimeout = handshakeTimeout;
     }
 
     String me() {
       return "rank " + rank + " of " + n + " (" + address() + ")";
     }
 
+    /** Tracks this rank's own outgoing connection; false once the join is over. */
     boolean track(FrameChannel ch) {
       synchronized (pending) {
-        if (over || pending.size() >= MAX_PENDING) {
+        if (over) {
           return false;
         }
         pending.add(ch);
@@ -173,10 +203,50 @@ public final class RingEndpoint implements AutoCloseable {
       }
     }
 
+    /**
+     * Tracks an accepted connection; when {@link #MAX_PENDING} accepted ones are already in their
+     * handshake, the oldest of them is closed to make room (a real neighbour completes its
+     * handshake in milliseconds, so the oldest is a stranger's). False once the join is over.
+     */
+    boolean trackIncoming(FrameChannel ch) {
+      FrameChannel evicted = null;
+      synchronized (pending) {
+        if (over) {
+          return false;
+        }
+        if (incoming.size() >= MAX_PENDING) {
+          for (Iterator<FrameChannel> it = pending.iterator(); it.hasNext(); ) {
+            FrameChannel old = it.next();
+            if (incoming.remove(old)) {
+              it.remove();
+              evicted = old;
+              break;
+            }
+          }
+        }
+        pending.add(ch);
+        incoming.add(ch);
+      }
+      if (evicted != null) {
+        String reason = "still no handshake when " + MAX_PENDING + " newer connections were waiting; closed the oldest"
+            + " (to make room for " + ch.remote() + ")";
+        refuse(evicted.remote(), reason);
+        evicted.close();
+      }
+      return true;
+    }
+
     void untrack(FrameChannel ch) {
       synchronized (pending) {
         pending.remove(ch);
+        incoming.remove(ch);
       }
+    }
+
+    /** The deadline of a handshake starting now: the handshake timeout, at most the join's deadline. */
+    long handshakeDeadline() {
+      long own = System.nanoTime() + handshakeTimeout.toNanos();
+      return own - deadline < 0 ? own : deadline;
     }
 
     void start(int next) {
@@ -286,15 +356,14 @@ public final class RingEndpoint implements AutoCloseable {
         return;
       }
       String remote = ch.remote();
-      if (!track(ch)) {
-        LOG.warn("{}: refused connection from {}: too many connections in their handshake", me(), remote);
-        lastAcceptRefusal.set(remote + ": too many connections in their handshake");
+      if (!trackIncoming(ch)) {
         ch.close();
         return;
       }
+      long handshakeDeadline = handshakeDeadline();
       Thread t = new Thread(() -> {
         try {
-          Handshake.accept(ch, secret, rank, n, prev, deadline);
+          Handshake.accept(ch, secret, rank, n, prev, handshakeDeadline);
           untrack(ch);
           if (!accepted.complete(ch)) {
             ch.close();
@@ -303,9 +372,11 @@ public final class RingEndpoint implements AutoCloseable {
         } catch (Handshake.Refused e) {
           refuse(remote, e.getMessage());
         } catch (FrameChannel.TimeoutException e) {
-          refuse(remote, "no handshake before the join timeout (" + e.getMessage() + ")");
+          boolean joinDeadline = handshakeDeadline == deadline;
+          refuse(remote, "no handshake within " + (joinDeadline ? "the join timeout" : handshakeTimeout.toMillis() + " ms")
+              + " (" + e.getMessage() + ")");
         } catch (IOException e) {
-          if (!over) {
+          if (!over && ch.isOpen()) { // closed by us: evicted (and logged then) or the join ended
             refuse(remote, "handshake failed: " + e.getMessage());
           }
         } catch (RuntimeException e) {

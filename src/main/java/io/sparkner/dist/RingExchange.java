@@ -94,6 +94,12 @@ public final class RingExchange implements GradientExchange {
     return ring.allReduceSum(values, "step statistics", step);
   }
 
+  /** {@link Ring#longPhase}: heartbeats keep the waiting ranks from timing out; ends in a barrier. */
+  @Override
+  public void longPhase(String what, long step, Runnable body) {
+    ring.longPhase(what, step, body);
+  }
+
   @Override
   public void gatherParameters(DirectFloats flat, long step) {
     if (stage > 0) {

@@ -44,6 +44,17 @@ public interface GradientExchange {
   /** Every rank's updated shard of {@code flat} (from its master weights) to every rank. */
   void gatherParameters(DirectFloats flat, long step);
 
+  /**
+   * Runs {@code body}, in which some replicas may work alone for longer than the collective
+   * timeout while the others wait for them (rank 0 validating, or writing the model of a
+   * checkpoint). Every replica calls it at the same point, each with its own body; the ring's
+   * exchange keeps the waiting replicas from timing out until every body has returned. Here (one
+   * replica) it just runs the body.
+   */
+  default void longPhase(String what, long step, Runnable body) {
+    body.run();
+  }
+
   /** A single replica: everything is already global. */
   GradientExchange SINGLE =
       new GradientExchange() {

@@ -86,8 +86,16 @@ public final class RankTraining {
               }
             }
 
-            /** Rank 0 scores the validation split; the others wait for it at the next collective. */
+            /**
+             * Rank 0 scores the validation split while the others wait (a long phase: the wait
+             * does not count against the collective timeout).
+             */
             private void evaluate(Trainer t, int epoch) {
+              exchange.longPhase("validation", t.state().globalStep(), () -> validate(t, epoch));
+              exchange.allReduceSum(new double[] {0}, t.state().globalStep());
+            }
+
+            private void validate(Trainer t, int epoch) {
               if (rank == 0 && !plan.validationGold().isEmpty()) {
                 Evaluator.Result r = Evaluator.evaluate(t.model(), plan.validation(), plan.validationGold(), plan.labels(), config.evalBatchSize());
                 lastF1[0] = r.f1();
@@ -99,12 +107,13 @@ public final class RankTraining {
                 e.put("eval_token_accuracy", r.tokens().accuracy());
                 metrics.evaluation(t.state().globalStep(), epoch, e);
               }
-              exchange.allReduceSum(new double[] {0}, t.state().globalStep());
             }
 
+            /** Every rank writes its shard, then rank 0 the model while the others wait: a long phase. */
             @Override
             public void save(Trainer t) {
-              store.save(t, exchange, plan.tokenizer(), plan.fingerprint(), config.saveTotalLimit());
+              exchange.longPhase("checkpoint save", t.state().globalStep(),
+                  () -> store.save(t, exchange, plan.tokenizer(), plan.fingerprint(), config.saveTotalLimit()));
             }
 
             @Override

@@ -4,6 +4,7 @@ import static io.sparkner.dist.RingTestSupport.all;
 import static io.sparkner.dist.RingTestSupport.closeAll;
 import static io.sparkner.dist.RingTestSupport.form;
 import static io.sparkner.dist.RingTestSupport.outcomes;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -166,6 +167,120 @@ class RingFailureTest {
         assertDesync(results);
       } finally {
         closeAll(rings3);
+      }
+    });
+  }
+
+  /** Sleeps, as a validation or a checkpoint write does, without the ring. */
+  private static void work(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  @Test
+  void aLongPhaseOfOneRankDoesNotCountAgainstTheOthersTimeout() throws Exception {
+    Duration timeout = Duration.ofSeconds(2);
+    assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
+      List<Ring> rings = form(3, timeout);
+      try {
+        // "validation": rank 0 works 5 s alone; rank 1 receives from rank 0, rank 2 only through rank 1
+        long t0 = System.nanoTime();
+        all(3, Duration.ofSeconds(30), r -> {
+          rings.get(r).longPhase("validation", 20, () -> {
+            if (r == 0) {
+              work(5000);
+            }
+          });
+          return rings.get(r).allReduceSum(new double[] {r}, "after validation", 20);
+        }).forEach(v -> assertArrayEquals(new double[] {3}, v, 0.0));
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        assertTrue(ms >= 5000, ms + " ms");
+        for (int r = 1; r < 3; r++) {
+          assertTrue(rings.get(r).heartbeatsReceived() >= 4, "rank " + r + " got " + rings.get(r).heartbeatsReceived() + " heartbeats");
+        }
+        // "checkpoint save": every rank writes its shard (rank 2 for 3 s), a collective, then rank 0
+        // writes the model for 3 s
+        all(3, Duration.ofSeconds(30), r -> {
+          rings.get(r).longPhase("checkpoint save", 25, () -> {
+            if (r == 2) {
+              work(3000);
+            }
+            rings.get(r).allReduceSum(new double[] {1}, "shards written", 25);
+            if (r == 0) {
+              work(3000);
+            }
+          });
+          return null;
+        });
+        // the ring is in step afterwards: a stray heartbeat is skipped by the next collective
+        float[][] data = new float[3][];
+        all(3, Duration.ofSeconds(10), r -> {
+          float[] d = {r, 1};
+          rings.get(r).allReduce(d, Ring.evenBounds(0, 2, 3), "gradients", 26);
+          data[r] = d;
+          return null;
+        });
+        for (float[] d : data) {
+          assertArrayEquals(new float[] {3, 3}, d);
+        }
+      } finally {
+        closeAll(rings);
+      }
+    });
+  }
+
+  @Test
+  void withoutALongPhaseTheSameWaitTimesOut() throws Exception {
+    Duration timeout = Duration.ofSeconds(2);
+    assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
+      List<Ring> rings = form(3, timeout);
+      try {
+        var results = outcomes(3, Duration.ofSeconds(20), r -> {
+          if (r == 0) {
+            work(5000);
+          }
+          return rings.get(r).allReduceSum(new double[] {r}, "after validation", 20);
+        });
+        CollectiveException e1 = assertInstanceOf(CollectiveException.class, results.get(1).error());
+        assertTrue(e1.getMessage().contains("timed out after 2000 ms receiving from rank 0"), e1.getMessage());
+        assertTrue(results.get(1).millis() < 4500, results.get(1).millis() + " ms");
+        assertInstanceOf(CollectiveException.class, results.get(2).error());
+        assertInstanceOf(CollectiveException.class, results.get(0).error());
+      } finally {
+        closeAll(rings);
+      }
+    });
+  }
+
+  @Test
+  void aLongPhaseWhoseWorkFailsStopsItsHeartbeats() throws Exception {
+    Duration timeout = Duration.ofSeconds(2);
+    assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
+      List<Ring> rings = form(3, timeout);
+      try {
+        var results = outcomes(3, Duration.ofSeconds(20), r -> {
+          rings.get(r).longPhase("validation", 30, () -> {
+            if (r == 0) {
+              work(1000);
+              throw new IllegalStateException("validation failed");
+            }
+          });
+          return null;
+        });
+        assertEquals("validation failed", results.get(0).error().getMessage());
+        for (int r = 1; r < 3; r++) {
+          assertInstanceOf(CollectiveException.class, results.get(r).error(), "rank " + r);
+          assertTrue(results.get(r).millis() < 1000 + timeout.toMillis() + 2500, "rank " + r + " failed after " + results.get(r).millis() + " ms");
+        }
+        CollectiveException e1 = (CollectiveException) results.get(1).error();
+        assertTrue(e1.getMessage().contains("all-reduce-sum of end of validation, training step 30: timed out after 2000 ms"
+            + " receiving from rank 0"), e1.getMessage());
+      } finally {
+        closeAll(rings);
       }
     });
   }

@@ -27,6 +27,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
@@ -92,6 +93,8 @@ class RingSecurityTest {
           eps.add(RingEndpoint.open("127.0.0.1", 0, 0));
         }
         List<String> addrs = eps.stream().map(RingEndpoint::address).toList();
+        // the silent stranger is to be dropped when the ring forms, not by its own handshake timeout
+        eps.get(1).setHandshakeTimeout(Duration.ofSeconds(25));
         InetSocketAddress rank1 = new InetSocketAddress("127.0.0.1", eps.get(1).port());
         List<Socket> strangers = new ArrayList<>();
         try {
@@ -159,6 +162,229 @@ class RingSecurityTest {
         }
       }
     });
+  }
+
+  @Test
+  void sixteenIdleConnectionsToEveryRankDoNotHoldUpTheJoin() throws Exception {
+    assertTimeoutPreemptively(Duration.ofSeconds(45), () -> {
+      try (RingTestSupport.LogCapture log = new RingTestSupport.LogCapture(RingEndpoint.class)) {
+        List<RingEndpoint> eps = new ArrayList<>();
+        for (int r = 0; r < 3; r++) {
+          eps.add(RingEndpoint.open("127.0.0.1", 0, 0));
+        }
+        List<String> addrs = eps.stream().map(RingEndpoint::address).toList();
+        List<Socket> idle = new ArrayList<>();
+        List<CompletableFuture<Ring>> joins = new ArrayList<>();
+        try {
+          // ranks 1 and 2 start; rank 1 connects to rank 2 and then waits for rank 0, which is late
+          for (int r = 1; r < 3; r++) {
+            int rank = r;
+            joins.add(CompletableFuture.supplyAsync(() -> {
+              try {
+                return eps.get(rank).join(rank, addrs, SECRET, Duration.ofSeconds(20));
+              } catch (Exception e) {
+                throw new RuntimeException(e);
+              }
+            }));
+          }
+          Thread.sleep(1000);
+          // meanwhile anyone who can reach the ports opens 16 connections to each rank and says nothing
+          for (RingEndpoint ep : eps) {
+            for (int i = 0; i < 16; i++) {
+              Socket s = new Socket();
+              s.connect(new InetSocketAddress("127.0.0.1", ep.port()));
+              idle.add(s);
+            }
+          }
+          Thread.sleep(300);
+          long t0 = System.nanoTime();
+          Ring ring0 = eps.get(0).join(0, addrs, SECRET, Duration.ofSeconds(20));
+          List<Ring> rings = new ArrayList<>(List.of(ring0));
+          try {
+            for (CompletableFuture<Ring> j : joins) {
+              rings.add(j.get(25, TimeUnit.SECONDS));
+            }
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            // well below the 5 s handshake timeout: the idle connections made room for the neighbours
+            assertTrue(ms < 4000, "the ring took " + ms + " ms to form once rank 0 arrived");
+            all(3, Duration.ofSeconds(10), r -> rings.get(r).allReduceSum(new double[] {r}, "check", 0))
+                .forEach(v -> assertArrayEquals(new double[] {3}, v));
+          } finally {
+            closeAll(rings);
+          }
+          for (Socket s : idle) {
+            assertClosedByThePeer(s);
+          }
+          assertTrue(log.any("WARN", "rank 1 of 3", "refused connection from 127.0.0.1:", "closed the oldest"),
+              String.join("\n", log.snapshot()));
+        } finally {
+          for (Socket s : idle) {
+            s.close();
+          }
+          eps.forEach(RingEndpoint::close);
+        }
+      }
+    });
+  }
+
+  @Test
+  void aSilentConnectionIsDroppedAfterTheHandshakeTimeoutWhileTheJoinGoesOn() throws Exception {
+    assertTimeoutPreemptively(Duration.ofSeconds(40), () -> {
+      try (RingTestSupport.LogCapture log = new RingTestSupport.LogCapture(RingEndpoint.class);
+          RingEndpoint ep0 = RingEndpoint.open("127.0.0.1", 0, 0);
+          RingEndpoint ep1 = RingEndpoint.open("127.0.0.1", 0, 0);
+          Socket silent = new Socket()) {
+        List<String> addrs = List.of(ep0.address(), ep1.address());
+        CompletableFuture<Ring> r1 = CompletableFuture.supplyAsync(() -> {
+          try {
+            return ep1.join(1, addrs, SECRET, Duration.ofSeconds(30));
+          } catch (Exception e) {
+            throw new RuntimeException(e);
+          }
+        });
+        silent.connect(new InetSocketAddress("127.0.0.1", ep1.port()));
+        silent.setSoTimeout(12_000);
+        long t0 = System.nanoTime();
+        InputStream in = silent.getInputStream();
+        assertEquals(40, in.readNBytes(40).length, "the greeting");
+        assertEquals(-1, in.read(), "the silent connection is closed");
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        long limit = RingEndpoint.HANDSHAKE_TIMEOUT.toMillis();
+        assertTrue(ms >= limit - 200 && ms < limit + 2500, "closed after " + ms + " ms");
+        assertFalse(r1.isDone(), "rank 1 is still joining");
+        assertTrue(log.any("WARN", "refused connection from 127.0.0.1:" + silent.getLocalPort(), "no handshake within " + limit + " ms"),
+            String.join("\n", log.snapshot()));
+        Ring ring0 = ep0.join(0, addrs, SECRET, Duration.ofSeconds(10));
+        try (Ring ring1 = r1.get(10, TimeUnit.SECONDS)) {
+          List<Ring> rings = List.of(ring0, ring1);
+          all(2, Duration.ofSeconds(10), r -> rings.get(r).allReduceSum(new double[] {1}, "check", 0))
+              .forEach(v -> assertArrayEquals(new double[] {2}, v));
+        } finally {
+          ring0.close();
+        }
+      }
+    });
+  }
+
+  @Test
+  void theListeningSocketIsClosedOnceTheJoinReturns() throws Exception {
+    assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
+      List<RingEndpoint> eps = new ArrayList<>();
+      List<Ring> rings = null;
+      try {
+        for (int r = 0; r < 3; r++) {
+          eps.add(RingEndpoint.open("127.0.0.1", 0, 0));
+        }
+        List<String> addrs = eps.stream().map(RingEndpoint::address).toList();
+        rings = all(3, Duration.ofSeconds(20), r -> eps.get(r).join(r, addrs, SECRET, Duration.ofSeconds(10)));
+        for (RingEndpoint ep : eps) { // endpoints not closed by the caller: the join closed them
+          assertThrows(java.net.ConnectException.class, () -> new Socket("127.0.0.1", ep.port()).close(),
+              "a connection to port " + ep.port() + " after the ring formed");
+        }
+        List<Ring> formed = rings;
+        all(3, Duration.ofSeconds(10), r -> formed.get(r).allReduceSum(new double[] {1}, "check", 0))
+            .forEach(v -> assertArrayEquals(new double[] {3}, v));
+        // one rank, and a join that failed
+        try (RingEndpoint alone = RingEndpoint.open("127.0.0.1", 0, 0);
+            Ring one = alone.join(0, List.of(alone.address()), SECRET, Duration.ofSeconds(1))) {
+          assertEquals(1, one.size());
+          assertThrows(java.net.ConnectException.class, () -> new Socket("127.0.0.1", alone.port()).close());
+        }
+        try (RingEndpoint failing = RingEndpoint.open("127.0.0.1", 0, 0)) {
+          int closedPort;
+          try (ServerSocket gone = new ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+            closedPort = gone.getLocalPort();
+          }
+          assertThrows(CollectiveException.class, () -> failing.join(0,
+              List.of(failing.address(), "127.0.0.1:" + closedPort), SECRET, Duration.ofMillis(500)));
+          assertThrows(java.net.ConnectException.class, () -> new Socket("127.0.0.1", failing.port()).close());
+        }
+      } finally {
+        closeAll(rings);
+        eps.forEach(RingEndpoint::close);
+      }
+    });
+  }
+
+  @Test
+  void ringKeysDifferByStageAndAttemptAndNeverEqualTheSecret() {
+    byte[] k = Handshake.ringKey(SECRET, 7, 0);
+    assertEquals(32, k.length);
+    assertArrayEquals(k, Handshake.ringKey(SECRET, 7, 0), "the same for every task of one attempt");
+    List<byte[]> others = List.of(Handshake.ringKey(SECRET, 7, 1), Handshake.ringKey(SECRET, 8, 0),
+        Handshake.ringKey(SECRET, 0, 7), Handshake.ringKey("another-job-secret".getBytes(StandardCharsets.UTF_8), 7, 0), SECRET);
+    for (byte[] o : others) {
+      assertFalse(java.util.Arrays.equals(k, o), HexFormat.of().formatHex(o));
+    }
+  }
+
+  @Test
+  void aRankLeftOverFromTheFailedAttemptCannotJoinTheNextAttempt() throws Exception {
+    byte[] attempt0 = Handshake.ringKey(SECRET, 7, 0);
+    byte[] attempt1 = Handshake.ringKey(SECRET, 7, 1);
+    assertTimeoutPreemptively(Duration.ofSeconds(40), () -> {
+      try (RingTestSupport.LogCapture log = new RingTestSupport.LogCapture(RingEndpoint.class);
+          RingEndpoint ep0 = RingEndpoint.open("127.0.0.1", 0, 0);
+          RingEndpoint ep1 = RingEndpoint.open("127.0.0.1", 0, 0);
+          RingEndpoint stale = RingEndpoint.open("127.0.0.1", 0, 0)) {
+        List<String> addrs = List.of(ep0.address(), ep1.address());
+        // attempt 1's rank 1 waits for its rank 0; attempt 0's rank 0, still retrying, reaches the same
+        // address first (a fixed --port-range gives the new attempt the ports of the old one)
+        CompletableFuture<Ring> r1 = CompletableFuture.supplyAsync(() -> {
+          try {
+            return ep1.join(1, addrs, attempt1, Duration.ofSeconds(20));
+          } catch (Exception e) {
+            throw new RuntimeException(e);
+          }
+        });
+        CompletableFuture<Ring> leftover = CompletableFuture.supplyAsync(() -> {
+          try {
+            return stale.join(0, List.of(stale.address(), ep1.address()), attempt0, Duration.ofSeconds(3));
+          } catch (Exception e) {
+            throw new RuntimeException(e);
+          }
+        });
+        waitUntil(Duration.ofSeconds(10), () -> log.any("WARN", "rank 1 of 2", "refused connection from", "failed authentication"));
+        assertFalse(r1.isDone(), "attempt 1's rank 1 did not take the left-over rank as its neighbour");
+        Ring ring0 = ep0.join(0, addrs, attempt1, Duration.ofSeconds(10));
+        try (Ring ring1 = r1.get(10, TimeUnit.SECONDS)) {
+          List<Ring> rings = List.of(ring0, ring1);
+          all(2, Duration.ofSeconds(10), r -> rings.get(r).allReduceSum(new double[] {r + 1}, "check", 0))
+              .forEach(v -> assertArrayEquals(new double[] {3}, v));
+        } finally {
+          ring0.close();
+        }
+        ExecutionException e = assertThrows(ExecutionException.class, () -> leftover.get(15, TimeUnit.SECONDS));
+        CollectiveException ce = assertInstanceOf(CollectiveException.class, e.getCause().getCause());
+        assertTrue(ce.getMessage().contains("join: timed out"), ce.getMessage());
+      }
+    });
+  }
+
+  @Test
+  void aClusterMasterWithoutNetworkEncryptionIsWarnedAbout() {
+    org.apache.spark.SparkConf local = new org.apache.spark.SparkConf().set("spark.master", "local[3,4]");
+    assertEquals(null, BarrierTraining.unencryptedSecretWarning(local));
+    org.apache.spark.SparkConf cluster = new org.apache.spark.SparkConf().set("spark.master", "spark://head:7077");
+    String w = BarrierTraining.unencryptedSecretWarning(cluster);
+    assertTrue(w != null && w.contains("spark.network.crypto.enabled") && w.contains("task closure"), w);
+    assertEquals(null, BarrierTraining.unencryptedSecretWarning(cluster.clone().set("spark.network.crypto.enabled", "true")));
+    assertTrue(BarrierTraining.unencryptedSecretWarning(new org.apache.spark.SparkConf().set("spark.master", "yarn")) != null);
+  }
+
+  /**
+   * The rank closed the connection: end of stream after the greeting (it was accepted), or a reset
+   * (it was still in the accept queue when the listening socket closed); a read timeout fails.
+   */
+  private static void assertClosedByThePeer(Socket s) throws Exception {
+    s.setSoTimeout(5000);
+    try {
+      InputStream in = s.getInputStream();
+      in.readNBytes(40);
+      assertEquals(-1, in.read(), "idle connection from port " + s.getLocalPort() + " is closed");
+    } catch (java.net.SocketException e) {
+      assertTrue(String.valueOf(e.getMessage()).contains("reset"), "idle connection from port " + s.getLocalPort() + ": " + e);
+    }
   }
 
   /** Plays the connector's side of the handshake with the given secret and claimed rank. */
