@@ -3,6 +3,7 @@ package io.sparkner.retrain;
 import java.io.IOException;
 import java.net.URI;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BiPredicate;
 import java.util.function.Predicate;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataOutputStream;
@@ -15,15 +16,17 @@ import org.apache.hadoop.util.Progressable;
 /**
  * Hadoop's local file system under the scheme {@code failfs:} (local files, {@code failfs:/tmp/x}
  * is {@code /tmp/x}), with failures injected for tests: once a rename onto a path matching {@link
- * #trigger} succeeded, every create, rename and delete of a path matching {@link #failing} throws,
- * {@link #failures} times (negative: always). Like any scheme without an {@code
+ * #trigger} succeeded, every create, rename (of its source: "rename", of its target: "rename onto")
+ * and delete of a path that {@link #failing} accepts with the operation's name throws,
+ * {@link #failures} times (negative: always). Its rename refuses to overwrite a file, as HDFS's and
+ * the object stores' do. Like any scheme without an {@code
  * fs.AbstractFileSystem.*.impl}, it has no {@code FileContext}, so code takes its FileSystem paths.
  */
 public class FailingFs extends LocalFileSystem {
   public static final String SCHEME = "failfs";
 
   static volatile Predicate<Path> trigger = p -> false;
-  static volatile Predicate<Path> failing = p -> false;
+  static volatile BiPredicate<String, Path> failing = (op, p) -> false;
   static final AtomicInteger failures = new AtomicInteger();
   static volatile boolean armed;
 
@@ -36,7 +39,7 @@ public class FailingFs extends LocalFileSystem {
   }
 
   /** Fails {@code times} operations on {@code failing} paths once a rename onto a {@code trigger} path succeeded. */
-  static void arm(Predicate<Path> trigger, Predicate<Path> failing, int times) {
+  static void arm(Predicate<Path> trigger, BiPredicate<String, Path> failing, int times) {
     FailingFs.armed = false;
     FailingFs.trigger = trigger;
     FailingFs.failing = failing;
@@ -44,7 +47,7 @@ public class FailingFs extends LocalFileSystem {
   }
 
   static void disarm() {
-    arm(p -> false, p -> false, 0);
+    arm(p -> false, (op, p) -> false, 0);
   }
 
   public FailingFs() {
@@ -69,7 +72,7 @@ public class FailingFs extends LocalFileSystem {
   }
 
   private static void check(String op, Path p) throws IOException {
-    if (armed && failing.test(p) && take()) {
+    if (armed && failing.test(op, p) && take()) {
       throw new IOException("injected failure: " + op + " " + p);
     }
   }
@@ -94,8 +97,12 @@ public class FailingFs extends LocalFileSystem {
     return super.create(f, permission, overwrite, bufferSize, replication, blockSize, progress);
   }
 
+  /** As on HDFS and object stores (and unlike Hadoop's local file system), rename does not overwrite a file. */
   @Override
   public boolean rename(Path src, Path dst) throws IOException {
+    if (exists(dst) && getFileStatus(dst).isFile()) {
+      return false;
+    }
     check("rename", src);
     check("rename onto", dst);
     boolean done = super.rename(src, dst);

@@ -144,7 +144,7 @@ class RegistryConcurrencyTest {
     reg.writeRun("r", v2);
     assertEquals("evaluate", reg.readRun("r").path("stage").asText());
     // the new version's rename into place fails: the previous version is still read
-    FailingFs.arm(p -> true, p -> p.getName().startsWith(".run.json.") && p.getName().endsWith(".tmp"), 1);
+    FailingFs.arm(p -> true, (op, p) -> op.equals("rename") && p.getName().startsWith(".run.json") && p.getName().endsWith(".tmp"), 1);
     FailingFs.armed = true;
     ObjectNode v3 = v1.deepCopy().put("stage", "decide");
     UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> reg.writeRun("r", v3));
@@ -168,7 +168,7 @@ class RegistryConcurrencyTest {
     reg.writeRun("b", runRecord("b"));
     RunRecord run = new RunRecord(reg, "b");
     // from the moment generation 2 exists, every write of b's record fails
-    FailingFs.arm(p -> p.getName().matches("[0-9]{10}\\.json"), p -> under(p, "/runs/b/"), -1);
+    FailingFs.arm(p -> p.getName().matches("[0-9]{10}\\.json"), (op, p) -> under(p, "/runs/b/"), -1);
     Registry.Promotion p = RetrainJob.promote(reg, run, champion("b", 0.6), 1, "a");
     assertTrue(p.promoted());
     UncheckedIOException save = assertThrows(UncheckedIOException.class, () -> run.succeeded(true));
@@ -192,7 +192,7 @@ class RegistryConcurrencyTest {
     assertTrue(reg.promote(champion("a", 0.5), 0).promoted());
     reg.writeRun("b", runRecord("b"));
     RunRecord run = new RunRecord(reg, "b");
-    FailingFs.arm(p -> p.getName().matches("[0-9]{10}\\.json"), p -> under(p, "/runs/b/"), 1);
+    FailingFs.arm(p -> p.getName().matches("[0-9]{10}\\.json"), (op, p) -> under(p, "/runs/b/"), 1);
     assertTrue(RetrainJob.promote(reg, run, champion("b", 0.6), 1, "a").promoted());
     UncheckedIOException save = assertThrows(UncheckedIOException.class, () -> run.succeeded(true));
     assertTrue(run.failed(save));
@@ -209,7 +209,7 @@ class RegistryConcurrencyTest {
     assertTrue(reg.promote(champion("a", 0.5), 0).promoted());
     reg.writeRun("b", runRecord("b"));
     RunRecord run = new RunRecord(reg, "b");
-    FailingFs.arm(p -> p.getName().matches("[0-9]{10}\\.json"), p -> p.getName().startsWith(".champion."), -1);
+    FailingFs.arm(p -> p.getName().matches("[0-9]{10}\\.json"), (op, p) -> p.getName().startsWith(".champion."), -1);
     Registry.Promotion p = RetrainJob.promote(reg, run, champion("b", 0.6), 1, "a");
     assertTrue(p.promoted());
     assertNotNull(p.copyWarning());
