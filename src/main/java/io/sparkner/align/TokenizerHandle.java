@@ -24,6 +24,7 @@ public final class TokenizerHandle implements AutoCloseable {
   private final HuggingFaceTokenizer tokenizer;
   private final int[] prefixIds;
   private final int[] suffixIds;
+  private boolean closed;
 
   private TokenizerHandle(HuggingFaceTokenizer tokenizer) {
     this.tokenizer = tokenizer;
@@ -116,8 +117,16 @@ public final class TokenizerHandle implements AutoCloseable {
   }
 
   @Override
-  public void close() {
-    tokenizer.close();
+  public synchronized void close() {
+    if (!closed) {
+      closed = true;
+      tokenizer.close();
+    }
+  }
+
+  /** Whether {@link #close} freed the native tokenizer. */
+  public synchronized boolean isClosed() {
+    return closed;
   }
 
   private static int indexOf(long[] haystack, long[] needle) {

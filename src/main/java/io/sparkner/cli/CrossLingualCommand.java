@@ -20,12 +20,15 @@ import picocli.CommandLine.Option;
           + " -> report.json and report.html with the cross-lingual matrix."
     })
 final class CrossLingualCommand implements Callable<Integer> {
+  @Accepts(Accepts.Kind.INPUT)
   @Option(names = "--conf", required = true, description = "The experiment, e.g. conf/crosslingual-stockmark.json (relative paths in it are relative to the working directory).")
   String conf;
 
+  @Accepts(Accepts.Kind.OUTPUT)
   @Option(names = "--output", required = true, description = "Directory for the prepared data, the model and the report; rerunning with it resumes training.")
   String output;
 
+  @Accepts(Accepts.Kind.KEY_VALUE)
   @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override a training argument (after the configuration's train.set), repeatable.")
   List<String> overrides = new ArrayList<>();
 

@@ -28,9 +28,11 @@ import picocli.CommandLine.Option;
     })
 final class DemoCommand implements Callable<Integer> {
 
+  @Accepts(Accepts.Kind.INPUT)
   @Option(names = "--data", description = "The bundled sample data (default: data/ of the sparkner checkout).")
   File data;
 
+  @Accepts(Accepts.Kind.OUTPUT)
   @Option(names = "--output", defaultValue = "out/demo", description = "Where the demo writes (default ${DEFAULT-VALUE}); replaced on each run.")
   File output;
 

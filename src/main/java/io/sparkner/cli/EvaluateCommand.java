@@ -18,18 +18,23 @@ import picocli.CommandLine.Option;
           + " example sentences) into --report."
     })
 final class EvaluateCommand implements Callable<Integer> {
+  @Accepts(Accepts.Kind.CHECKPOINT)
   @Option(names = "--model", required = true, description = "Fine-tuned checkpoint directory.")
   String model;
 
+  @Accepts(Accepts.Kind.PREPARED)
   @Option(names = "--data", required = true, paramLabel = "DIR", description = "Output directory of prepare, prepared with the model's tokenizer; repeatable. Languages come from the documents' lang.")
   List<String> data;
 
+  @Accepts(value = Accepts.Kind.ONE_OF, oneOf = {"train", "validation", "test"})
   @Option(names = "--split", defaultValue = "test", description = "train, validation or test (default ${DEFAULT-VALUE}).")
   String split;
 
+  @Accepts(Accepts.Kind.OUTPUT)
   @Option(names = "--report", required = true, description = "Directory for report.json and report.html.")
   String report;
 
+  @Accepts(Accepts.Kind.TYPE_MAP)
   @Option(
       names = "--type-map",
       paramLabel = "FROM=TO,...",
@@ -37,9 +42,11 @@ final class EvaluateCommand implements Callable<Integer> {
           + " predicted types the corpus still lacks count as O (listed in the report).")
   String typeMap;
 
+  @Accepts(value = Accepts.Kind.INT, min = 0, max = 10000)
   @Option(names = "--examples", defaultValue = "20", description = "Example sentences in the report (default ${DEFAULT-VALUE}).")
   int examples;
 
+  @Accepts(value = Accepts.Kind.INT, min = 1, max = 65536)
   @Option(names = "--batch-size", defaultValue = "32", description = "Windows per forward pass (default ${DEFAULT-VALUE}).")
   int batchSize;
 

@@ -46,12 +46,18 @@ public final class Main implements Runnable {
   public static CommandLine commandLine() {
     CommandLine cl = new CommandLine(new Main());
     cl.setCaseInsensitiveEnumValuesAllowed(true);
+    // every option is checked against its @Accepts before the command runs (exit 2 naming it)
+    cl.setExecutionStrategy(
+        parseResult -> {
+          OptionChecks.check(parseResult);
+          return new CommandLine.RunLast().execute(parseResult);
+        });
     // every message a user sees is redacted: an exception may quote a path with credentials, a
     // mistyped option may echo one (s3a://KEY:SECRET@bucket), a library may quote a setting
     cl.setExecutionExceptionHandler(
         (ex, cmd, parseResult) -> {
           Configuration conf = HadoopConf.current();
-          cmd.getErr().println("error: " + Redaction.text(ex.getMessage(), conf));
+          cmd.getErr().println("error: " + Redaction.text(describe(ex), conf));
           if (Boolean.getBoolean("sparkner.debug")) {
             StringWriter trace = new StringWriter();
             ex.printStackTrace(new PrintWriter(trace));
@@ -69,6 +75,30 @@ public final class Main implements Runnable {
           return cmd.getCommandSpec().exitCodeOnInvalidInput();
         });
     return cl;
+  }
+
+  /**
+   * What a user is told about a failure: its message, or, for an exception without one (a
+   * NullPointerException deep inside a library), its type and the first cause that has a message;
+   * never "null".
+   */
+  static String describe(Throwable ex) {
+    String own = ex.getMessage();
+    if (own != null && !own.isBlank()) {
+      return own;
+    }
+    StringBuilder b = new StringBuilder(ex.getClass().getName());
+    java.util.Set<Throwable> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    for (Throwable c = ex.getCause(); c != null && seen.add(c); c = c.getCause()) {
+      if (c.getMessage() != null && !c.getMessage().isBlank()) {
+        return b.append(" caused by ").append(c.getClass().getName()).append(": ").append(c.getMessage()).toString();
+      }
+    }
+    StackTraceElement[] at = ex.getStackTrace();
+    if (at.length > 0) {
+      b.append(" at ").append(at[0]);
+    }
+    return b.append(" (rerun with -Dsparkner.debug=true for the stack trace)").toString();
   }
 
   static final class Version implements CommandLine.IVersionProvider {

@@ -19,15 +19,19 @@ import picocli.CommandLine.Option;
           + " A failed run never moves the champion."
     })
 final class RetrainCommand implements Callable<Integer> {
+  @Accepts(Accepts.Kind.INPUT)
   @Option(names = "--conf", required = true, description = "The retrain configuration (JSON or YAML), e.g. conf/retrain.json; any Hadoop path.")
   String conf;
 
+  @Accepts(Accepts.Kind.TEXT)
   @Option(names = "--run-id", description = "The run's id (default: UTC time and a random suffix), e.g. the scheduler's run id.")
   String runId;
 
+  @Accepts(Accepts.Kind.TEXT)
   @Option(names = "--promote", paramLabel = "RUN_ID", description = "Promote (or roll back to) a succeeded run by hand, instead of running.")
   String promote;
 
+  @Accepts(Accepts.Kind.ENUM)
   @Option(names = "--fail-after", hidden = true, description = "Fault injection for tests and demos: fail after PREPARE, TRAIN, EVALUATE or DECIDE.")
   RetrainJob.Stage failAfter;
 

@@ -34,17 +34,25 @@ final class TokenizerCommand implements Runnable {
             + " their own tokenizer.json."
       })
   static final class Build implements Callable<Integer> {
+    @Accepts(Accepts.Kind.CORPUS)
     @Option(names = "--corpus", required = true, paramLabel = "KIND[:LANG]:PATH", description = "Corpus to learn from, as prepare's --input; repeatable.")
     List<String> corpus;
 
+    @Accepts(value = Accepts.Kind.ONE_OF, oneOf = {"unigram", "wordpiece"})
     @Option(names = "--kind", defaultValue = "unigram", description = "unigram (XLM-R-like) or wordpiece (BERT-like).")
     String kind;
 
+    @Accepts(value = Accepts.Kind.INT, min = 1, max = 10000000)
     @Option(names = "--vocab-size", defaultValue = "8000", description = "Largest vocabulary (default ${DEFAULT-VALUE}).")
     int vocabSize;
 
+    @Accepts(Accepts.Kind.NEW_OUTPUT)
     @Option(names = "--output", required = true, description = "Directory to write tokenizer.json into.")
     String output;
+
+    @Accepts(Accepts.Kind.FLAG)
+    @Option(names = "--overwrite", description = "Replace the tokenizer.json of an existing non-empty --output (other files there stay).")
+    boolean overwrite;
 
     @Override
     public Integer call() {
@@ -61,7 +69,12 @@ final class TokenizerCommand implements Runnable {
         inputs.add(new CorpusInput(parsed.kind(), parsed.lang(), HadoopFiles.qualify(parsed.path(), conf)));
       }
       CorpusReaders.Texts read = CorpusReaders.texts(inputs, conf);
-      TokenizerBuilder.Kind k = TokenizerBuilder.Kind.valueOf(kind.toUpperCase(Locale.ROOT));
+      TokenizerBuilder.Kind k;
+      try {
+        k = TokenizerBuilder.Kind.valueOf(kind.trim().toUpperCase(Locale.ROOT));
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("tokenizer kind '" + kind + "' is not unigram or wordpiece", e);
+      }
       TokenizerBuilder.Options options = new TokenizerBuilder.Options();
       options.vocabSize = vocabSize;
       String json = TokenizerBuilder.build(k, read.texts(), options);

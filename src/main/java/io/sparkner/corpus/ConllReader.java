@@ -164,6 +164,16 @@ public final class ConllReader {
       raw.append(l.text());
     }
     String rawText = raw.toString();
+    for (Line l : sentence) {
+      if (Utf8.firstInvalid(l.text()) >= 0) {
+        return Quarantined.of(
+            id,
+            file.label(),
+            Utf8.visible(rawText),
+            Reason.INVALID_UTF8,
+            Utf8.describe(l.text(), file.name() + " line " + l.number()));
+      }
+    }
     String langPrefix = file.lang() == null ? null : file.lang() + ":";
     StringBuilder text = new StringBuilder();
     int[] tokStart = new int[sentence.size()];

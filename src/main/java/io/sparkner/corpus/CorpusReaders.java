@@ -5,9 +5,7 @@ import io.sparkner.storage.HadoopFiles;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -83,8 +81,9 @@ public final class CorpusReaders {
     if (task != null) {
       task.addTaskCompletionListener((org.apache.spark.util.TaskCompletionListener) ctx -> closeQuietly(in));
     }
-    BufferedReader reader =
-        new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8), 1 << 16);
+    // strict UTF-8: an invalid byte is marked, and its record quarantined as invalid_utf8 by the
+    // reader, instead of being replaced by U+FFFD without a trace
+    BufferedReader reader = new BufferedReader(Utf8.reader(in), 1 << 16);
     skipByteOrderMark(reader);
     DocumentValidator validator = new DocumentValidator(options.typeMap());
     Iterator<ReadResult> records =

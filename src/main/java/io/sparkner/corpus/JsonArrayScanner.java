@@ -21,6 +21,9 @@ final class JsonArrayScanner {
   private int pushedBack = -2;
   private int column;
   private int elementColumn;
+  /** Newlines read so far (less those queued again by {@link #resync}), and the last element's first line. */
+  private int newlines;
+  private int elementLine;
   private boolean arrayOpened;
   private boolean finished;
 
@@ -59,6 +62,7 @@ final class JsonArrayScanner {
       return null;
     }
     elementColumn = column - 1;
+    elementLine = newlines + 1;
     StringBuilder sb = new StringBuilder();
     int depth = 0;
     boolean inString = false;
@@ -125,6 +129,7 @@ final class JsonArrayScanner {
           pushedBack = -2;
         }
         pending.insert(pendingAt, tail);
+        newlines -= (int) tail.chars().filter(ch -> ch == '\n').count();
         finished = false;
         column = 0;
         return raw.substring(0, lineStart).stripTrailing();
@@ -132,6 +137,11 @@ final class JsonArrayScanner {
       lineStart = raw.indexOf('\n', lineStart + 1);
     }
     return raw;
+  }
+
+  /** The 1-based line of the file on which the element {@link #next} returned last begins. */
+  int elementLine() {
+    return elementLine;
   }
 
   private int skipWhitespaceAndCommas() {
@@ -161,6 +171,9 @@ final class JsonArrayScanner {
       }
     }
     column = c == '\n' ? 0 : column + 1;
+    if (c == '\n') {
+      newlines++;
+    }
     return c;
   }
 }

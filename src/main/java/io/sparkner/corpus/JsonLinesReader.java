@@ -58,14 +58,31 @@ public final class JsonLinesReader {
         if (next == null) {
           throw new NoSuchElementException();
         }
-        ReadResult r = parse(next, file.name() + ":" + lineNo, file);
+        ReadResult r = parse(next, lineNo, file);
         next = advance();
         return r;
       }
     };
   }
 
-  private ReadResult parse(String raw, String fallbackId, SourceFile file) {
+  private ReadResult parse(String raw, int lineNo, SourceFile file) {
+    String fallbackId = file.name() + ":" + lineNo;
+    if (Utf8.firstInvalid(raw) >= 0) {
+      // the id where the line still parses with the bytes replaced, else file:line
+      String visible = Utf8.visible(raw);
+      String id = fallbackId;
+      try {
+        JsonNode n = JSON.readTree(visible);
+        JsonNode idNode = n == null ? null : n.get("id");
+        if (idNode != null && (idNode.isTextual() || idNode.isIntegralNumber())) {
+          id = idNode.asText();
+        }
+      } catch (JsonProcessingException e) {
+        // not JSON either: the file:line id names it
+      }
+      return Quarantined.of(
+          id, file.label(), visible, Reason.INVALID_UTF8, Utf8.describe(raw, file.name() + " line " + lineNo));
+    }
     JsonNode node;
     try {
       node = JSON.readTree(raw);

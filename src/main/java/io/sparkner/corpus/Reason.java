@@ -12,7 +12,9 @@ public enum Reason {
   OVERLAPPING_ENTITIES,
   UNKNOWN_TYPE,
   EMPTY_TEXT,
-  BAD_CONLL_LINE;
+  BAD_CONLL_LINE,
+  /** Bytes that are not UTF-8: the record is kept with U+FFFD in their place, the detail names them. */
+  INVALID_UTF8;
 
   public String key() {
     return name().toLowerCase(Locale.ROOT);

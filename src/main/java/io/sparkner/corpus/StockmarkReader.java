@@ -54,10 +54,43 @@ public final class StockmarkReader {
     };
   }
 
+  /**
+   * A record with bytes that are not UTF-8. Its id is still {@code <curid>-<k>} when the record
+   * parses with the bytes replaced, so the records after it keep the ids they have once the file is
+   * fixed.
+   */
+  private static Quarantined invalidUtf8(
+      JsonArrayScanner scanner,
+      String raw, String fallbackId, int index, SourceFile file, Map<String, Integer> occurrences) {
+    int line = scanner.elementLine();
+    String visible = Utf8.visible(raw);
+    String id = fallbackId;
+    try {
+      JsonNode node = JSON.readTree(visible);
+      JsonNode curid = node == null ? null : node.get("curid");
+      if (curid != null && (curid.isTextual() || curid.isIntegralNumber())) {
+        id = curid.asText() + "-" + (occurrences.merge(curid.asText(), 1, Integer::sum) - 1);
+      }
+    } catch (JsonProcessingException e) {
+      String broken = scanner.resync(raw);
+      visible = Utf8.visible(broken);
+      raw = broken;
+    }
+    return Quarantined.of(
+        id,
+        file.label(),
+        visible,
+        Reason.INVALID_UTF8,
+        Utf8.describe(raw, file.name() + " record " + index + " (line " + line + ")"));
+  }
+
   private ReadResult parse(
       JsonArrayScanner scanner,
       String raw, int index, SourceFile file, String lang, Map<String, Integer> occurrences) {
     String fallbackId = file.name() + "#" + index;
+    if (Utf8.firstInvalid(raw) >= 0) {
+      return invalidUtf8(scanner, raw, fallbackId, index, file, occurrences);
+    }
     JsonNode node;
     try {
       node = JSON.readTree(raw);

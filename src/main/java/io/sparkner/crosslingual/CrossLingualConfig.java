@@ -75,7 +75,11 @@ public record CrossLingualConfig(
     n.only("build");
     Node b = n.child("build", true);
     b.only("corpus", "kind", "vocab_size");
-    return new Tokenizer(null, b.texts("corpus", true), b.text("kind", "unigram"), b.integer("vocab_size", 8000));
+    String kind = b.text("kind", "unigram");
+    if (!Set.of("unigram", "wordpiece").contains(kind.toLowerCase(Locale.ROOT))) {
+      throw b.error("kind", "must be unigram or wordpiece, got '" + kind + "'");
+    }
+    return new Tokenizer(null, b.texts("corpus", true), kind, b.integer("vocab_size", 8000, 1, 10000000));
   }
 
   private static Model model(Node n) {
@@ -98,7 +102,7 @@ public record CrossLingualConfig(
     }
     return new Prepare(
         LabelScheme.valueOf(scheme),
-        new AlignOptions(n.integer("max_length", 256), n.integer("stride", 64), n.bool("label_all_subwords", true)),
+        new AlignOptions(n.integer("max_length", 256, 3, 65536), n.integer("stride", 64, 0, 65535), n.bool("label_all_subwords", true)),
         n.text("seed", Splits.DEFAULT_SEED));
   }
 
@@ -107,7 +111,7 @@ public record CrossLingualConfig(
     String typeMap = n.text("type_map", "");
     TypeMap.parse(typeMap, null); // fail here, not after the tokenizer was built
     return new Train(
-        inputs(n, "inputs"), typeMap, n.text("conf", null), n.text("deepspeed", null), n.texts("set", false), n.integer("replicas", 1));
+        inputs(n, "inputs"), typeMap, n.text("conf", null), n.text("deepspeed", null), n.texts("set", false), n.integer("replicas", 1, 1, 1024));
   }
 
   private static Evaluate evaluate(Node n) {
@@ -126,7 +130,7 @@ public record CrossLingualConfig(
       throw n.error("sets", "nothing to evaluate: give at least one set or \"training_corpus\": true");
     }
     return new Evaluate(
-        n.text("split", "test"), trainingCorpus, out, TypeMap.parse(n.text("type_map", ""), null).remapping(), n.integer("examples", 20), n.integer("batch_size", 32));
+        n.text("split", "test"), trainingCorpus, out, TypeMap.parse(n.text("type_map", ""), null).remapping(), n.integer("examples", 20, 0, 10000), n.integer("batch_size", 32, 1, 65536));
   }
 
   private static List<CorpusInput> inputs(Node n, String key) {
@@ -183,6 +187,15 @@ public record CrossLingualConfig(
         throw error(key, "must be a string");
       }
       return c.asText();
+    }
+
+    /** An integer in [min, max]; the error names the key. */
+    int integer(String key, int fallback, int min, int max) {
+      int v = integer(key, fallback);
+      if (v < min || v > max) {
+        throw error(key, "must be " + (max == Integer.MAX_VALUE ? "at least " + min : "between " + min + " and " + max) + ", got " + v);
+      }
+      return v;
     }
 
     int integer(String key, int fallback) {

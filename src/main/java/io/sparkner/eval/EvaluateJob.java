@@ -52,6 +52,12 @@ public final class EvaluateJob {
       if (data == null || data.isEmpty()) {
         throw new IllegalArgumentException("evaluate needs at least one --data directory");
       }
+      if (batchSize < 1) {
+        throw new IllegalArgumentException("evaluate batch size must be at least 1, got " + batchSize);
+      }
+      if (examples < 0) {
+        throw new IllegalArgumentException("evaluate examples must not be negative, got " + examples);
+      }
       data = List.copyOf(data);
       typeMap = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(typeMap == null ? Map.of() : typeMap));
     }

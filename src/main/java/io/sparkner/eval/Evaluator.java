@@ -159,6 +159,10 @@ public final class Evaluator {
 
   /** Argmax label of every token of every window, keyed {@code id#window}; length-sorted batches. */
   static Map<String, int[][]> predict(TokenClassificationModel model, List<Example> windows, int batchSize) {
+    if (batchSize < 1) {
+      // the batch loop below would never end with 0, and fail on a negative size
+      throw new IllegalArgumentException("batch size must be at least 1, got " + batchSize);
+    }
     List<Example> sorted = new ArrayList<>(windows);
     sorted.sort(Comparator.comparingInt(e -> e.inputIds().length));
     Map<String, int[][]> out = new HashMap<>();

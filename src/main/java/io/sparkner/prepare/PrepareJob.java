@@ -22,6 +22,7 @@ import java.util.NoSuchElementException;
 import java.util.Set;
 import java.util.TreeSet;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.Row;
@@ -29,6 +30,7 @@ import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.util.LongAccumulator;
+import org.apache.spark.util.TaskCompletionListener;
 
 /**
  * {@code sparkner prepare}: corpora → {@code documents}, {@code quarantine}, {@code features},
@@ -56,7 +58,9 @@ public final class PrepareJob {
           "output " + out + " exists; choose another --output or pass --overwrite");
     }
     // validate windowing before any Spark work: a bad --max-length/--stride fails here, on the driver
-    new Aligner(TokenizerCache.get(tokenizer, conf), new Labels(o.scheme(), List.of()), o.align());
+    try (var lease = TokenizerCache.acquire(tokenizer, conf)) {
+      new Aligner(lease.get(), new Labels(o.scheme(), List.of()), o.align());
+    }
 
     try {
       return write(spark, jsc, o, inputs, out, tokenizer, t0);
@@ -93,6 +97,8 @@ public final class PrepareJob {
       String tokenizer,
       long t0) {
     Configuration conf = jsc.hadoopConfiguration();
+    // every task aligns with the tokenizer.json of now: one rewritten meanwhile fails the job, saying so
+    String tokenizerVersion = TokenizerCache.version(tokenizer, conf);
     int parallelism = Math.max(jsc.defaultParallelism(), 1);
     JavaRDD<ReadResult> read = CorpusReaders.read(jsc, inputs, o.read());
     if (o.read().failFast()) {
@@ -152,7 +158,10 @@ public final class PrepareJob {
     JavaRDD<InternalRow> featureRows =
         documents.mapPartitions(
             (Iterator<Row> it) -> {
-              Aligner aligner = new Aligner(TokenizerCache.get(tokenizer, hc.get()), labels, align);
+              var lease = TokenizerCache.acquire(tokenizer, tokenizerVersion, hc.get());
+              // held until the task ends: a rewritten tokenizer.json closes this one only then
+              TaskContext.get().addTaskCompletionListener((TaskCompletionListener) done -> lease.close());
+              Aligner aligner = new Aligner(lease.get(), labels, align);
               return new WindowRows(it, aligner, featureStats);
             });
     spark.sparkContext().setJobDescription("prepare: align and write features");

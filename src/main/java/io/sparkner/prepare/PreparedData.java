@@ -32,11 +32,43 @@ public final class PreparedData {
   public PreparedData(SparkSession spark, String dir) {
     this.spark = spark;
     this.dir = HadoopFiles.qualify(dir, spark.sparkContext().hadoopConfiguration());
+    requireComplete(this.dir, spark.sparkContext().hadoopConfiguration());
     String labelsFile = this.dir + "/labels.json";
-    if (!HadoopFiles.exists(labelsFile, spark.sparkContext().hadoopConfiguration())) {
-      throw new IllegalArgumentException(dir + " is not a prepared corpus (no labels.json); run sparkner prepare first");
-    }
     this.labels = Labels.fromJson(HadoopFiles.readString(labelsFile, spark.sparkContext().hadoopConfiguration()));
+  }
+
+  /** What a complete output of {@code prepare} holds; {@code summary.json} is written last. */
+  static final List<String> PARTS = List.of("documents", "features", "quarantine", "labels.json", "summary.json");
+
+  /**
+   * Refuses a directory that is not a complete output of {@code prepare}: one that does not exist,
+   * or lacks {@code summary.json} (written last, and deleted first by a rerun with {@code
+   * --overwrite}: without it the tables may mix two runs) or any table; names what is missing.
+   */
+  public static void requireComplete(String dir, Configuration conf) {
+    if (!HadoopFiles.exists(dir, conf)) {
+      throw new IllegalArgumentException(dir + " does not exist; run sparkner prepare first");
+    }
+    List<String> missing = new ArrayList<>();
+    for (String part : PARTS) {
+      if (!HadoopFiles.exists(dir + "/" + part, conf)) {
+        missing.add(part);
+      }
+    }
+    if (!missing.isEmpty()) {
+      throw new IllegalArgumentException(
+          dir + " is not a complete prepared corpus: missing " + String.join(", ", missing)
+              + (missing.contains("summary.json")
+                  ? " (prepare writes summary.json last: the run that wrote it failed or is still running;"
+                      + " run sparkner prepare again with --overwrite)"
+                  : " (run sparkner prepare again with --overwrite)"));
+    }
+    try {
+      JSON.readTree(HadoopFiles.readString(dir + "/summary.json", conf));
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalArgumentException(
+          dir + " is not a complete prepared corpus: summary.json is not valid JSON (" + e.getOriginalMessage() + ")", e);
+    }
   }
 
   public Labels labels() {

@@ -2,32 +2,41 @@ package io.sparkner.score;
 
 import ai.djl.Device;
 import ai.djl.ndarray.types.DataType;
-import java.util.concurrent.ConcurrentHashMap;
+import io.sparkner.cache.FileVersion;
+import io.sparkner.cache.VersionedCache;
+import io.sparkner.model.Checkpoints;
+import java.util.List;
 import org.apache.hadoop.conf.Configuration;
 
 /**
  * One loaded model per executor JVM and (path, version, device, dtype), shared by all the tasks the
  * JVM runs, as the DJL Spark extension's lazily loaded predictor does: the first task to need a model
- * loads it (others asking for the same one wait for it), later tasks and later jobs reuse it, and a
- * shutdown hook closes everything when the executor exits. The version (the weights file's size and
- * modification time, read on the driver) makes a model rewritten at the same path load anew instead
- * of being served stale; the old one stays until the JVM exits, as a task of an earlier job may still
- * be using it.
+ * loads it (others asking for the same one wait for it; tasks asking for other models do not), later
+ * tasks and later jobs reuse it, and a shutdown hook closes everything when the executor exits. The
+ * version ({@link #version}: size and modification time of config.json, model.safetensors and
+ * tokenizer.json, read on the driver) makes a checkpoint rewritten at the same path load anew; the
+ * old version is evicted then and closed (libtorch and GPU memory freed) as soon as no task holds it
+ * ({@link VersionedCache}): a task of an earlier job may still be scoring with it.
  */
 final class ModelCache {
-  private static final ConcurrentHashMap<Key, ScoringModel> MODELS = new ConcurrentHashMap<>();
+  private static final VersionedCache<ScoringModel> MODELS = new VersionedCache<>("model");
 
   static {
-    Runtime.getRuntime().addShutdownHook(new Thread(ModelCache::closeAll, "sparkner-model-cache-close"));
+    Runtime.getRuntime().addShutdownHook(new Thread(MODELS::closeAll, "sparkner-model-cache-close"));
   }
 
   private ModelCache() {}
 
-  record Key(String path, String version, String device, DataType dtype) {}
+  /** The model, held until the lease is closed (at the latest when the task ends). */
+  static VersionedCache.Lease<ScoringModel> acquire(String path, String version, Device device, DataType dtype, Configuration conf) {
+    VersionedCache.Key key = new VersionedCache.Key(path, version, device + "/" + dtype);
+    return MODELS.acquire(key, () -> ScoringModel.load(path, version, device, dtype, conf));
+  }
 
-  static ScoringModel get(String path, String version, Device device, DataType dtype, Configuration conf) {
-    Key key = new Key(path, version, device.toString(), dtype);
-    return MODELS.computeIfAbsent(key, k -> ScoringModel.load(path, device, dtype, conf));
+  /** The version of the checkpoint at {@code path}: its files' sizes and modification times. */
+  static String version(String path, Configuration conf) {
+    return FileVersion.of(
+        conf, path + "/" + Checkpoints.CONFIG, path + "/" + Checkpoints.WEIGHTS, path + "/" + Checkpoints.TOKENIZER);
   }
 
   /** How many models this JVM holds (for tests: a model is loaded once, not once per task). */
@@ -35,14 +44,8 @@ final class ModelCache {
     return MODELS.size();
   }
 
-  private static void closeAll() {
-    for (ScoringModel m : MODELS.values()) {
-      try {
-        m.close();
-      } catch (RuntimeException ignored) {
-        // the JVM is exiting: nothing left to protect
-      }
-    }
-    MODELS.clear();
+  /** The models this JVM holds now (for tests: evicted ones are not among them). */
+  static List<ScoringModel> loaded() {
+    return MODELS.values();
   }
 }

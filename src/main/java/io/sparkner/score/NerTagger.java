@@ -3,16 +3,15 @@ package io.sparkner.score;
 import io.sparkner.align.TokenizerCache;
 import io.sparkner.align.TokenizerHandle;
 import io.sparkner.align.Windowing;
+import io.sparkner.cache.VersionedCache;
 import io.sparkner.eval.Chunker;
 import io.sparkner.model.Checkpoints;
 import io.sparkner.model.ModelConfig;
 import io.sparkner.storage.HadoopConf;
 import io.sparkner.storage.HadoopFiles;
-import java.io.IOException;
 import java.util.Arrays;
 import java.util.List;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.FileStatus;
 import org.apache.spark.ml.Transformer;
 import org.apache.spark.ml.param.BooleanParam;
 import org.apache.spark.ml.param.IntParam;
@@ -322,19 +321,23 @@ public final class NerTagger extends Transformer implements DefaultParamsWritabl
           "NerTagger: maxLength " + length + " exceeds the " + positions + " positions the model has (max_position_embeddings "
               + config.maxPositionEmbeddings + " in " + path + "/config.json)");
     }
-    TokenizerHandle tokenizer = TokenizerCache.get(path, conf);
-    int capacity = length - tokenizer.specialTokenCount();
+    int capacity;
+    int special;
+    try (VersionedCache.Lease<TokenizerHandle> tokenizer = TokenizerCache.acquire(path, conf)) {
+      special = tokenizer.get().specialTokenCount();
+    }
+    capacity = length - special;
     try {
       Windowing.ranges(0, capacity, getStride());
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(
           "NerTagger: maxLength " + length + " leaves " + capacity + " tokens per window after "
-              + tokenizer.specialTokenCount() + " special tokens; " + e.getMessage() + " (setStride/setMaxLength)", e);
+              + special + " special tokens; " + e.getMessage() + " (setStride/setMaxLength)", e);
     }
     int batch = getBatchSize();
     return new TaggerSettings(
         path,
-        version(path + "/" + Checkpoints.WEIGHTS, conf),
+        ModelCache.version(path, conf),
         getDevice(),
         Arrays.asList(schema.fieldNames()).indexOf(getInputCol()),
         batch,
@@ -344,17 +347,6 @@ public final class NerTagger extends Transformer implements DefaultParamsWritabl
         getSortByLength(),
         Math.max(batch, 64 * batch),
         new HadoopConf(conf));
-  }
-
-  /** Size and modification time of the weights: a checkpoint rewritten in place is a new model. */
-  private static String version(String weights, Configuration conf) {
-    try {
-      org.apache.hadoop.fs.Path p = HadoopFiles.path(weights);
-      FileStatus st = p.getFileSystem(conf).getFileStatus(p);
-      return st.getLen() + "@" + st.getModificationTime();
-    } catch (IOException e) {
-      throw HadoopFiles.failure("cannot read the status of", weights, e, conf);
-    }
   }
 
   @Override

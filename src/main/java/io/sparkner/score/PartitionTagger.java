@@ -3,6 +3,7 @@ package io.sparkner.score;
 import ai.djl.Device;
 import io.sparkner.align.Tokenized;
 import io.sparkner.align.WindowMerge;
+import io.sparkner.cache.VersionedCache;
 import io.sparkner.model.TaskCompute;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -10,9 +11,11 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
+import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
+import org.apache.spark.util.TaskCompletionListener;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,9 +47,21 @@ final class PartitionTagger implements MapPartitionsFunction<Row, Row> {
     if (!device.isGpu()) {
       TaskCompute.limitCpuThreads();
     }
-    ScoringModel model =
-        ModelCache.get(settings.modelPath(), settings.modelVersion(), device, TaskDevice.dtype(device), settings.hadoopConf().get());
-    Buffered tagger = new Buffered(model, rows);
+    VersionedCache.Lease<ScoringModel> lease =
+        ModelCache.acquire(settings.modelPath(), settings.modelVersion(), device, TaskDevice.dtype(device), settings.hadoopConf().get());
+    TaskContext task = TaskContext.get();
+    if (task != null) {
+      // held until the task ends, whoever stops reading: an evicted version is closed only then
+      task.addTaskCompletionListener((TaskCompletionListener) done -> lease.close());
+    }
+    int partition = task == null ? -1 : task.partitionId();
+    Buffered tagger;
+    try {
+      tagger = new Buffered(lease.get(), rows, partition);
+    } catch (RuntimeException e) {
+      lease.close();
+      throw e;
+    }
     return new Iterator<>() {
       private Iterator<Row> current = List.<Row>of().iterator();
 
@@ -55,7 +70,11 @@ final class PartitionTagger implements MapPartitionsFunction<Row, Row> {
         while (!current.hasNext() && rows.hasNext()) {
           current = tagger.next().iterator();
         }
-        return current.hasNext();
+        if (!current.hasNext()) {
+          lease.close(); // all read: the model may be closed now if a newer version replaced it
+          return false;
+        }
+        return true;
       }
 
       @Override
@@ -95,9 +114,13 @@ final class PartitionTagger implements MapPartitionsFunction<Row, Row> {
     private final int[] prefix;
     private final int[] suffix;
 
-    Buffered(ScoringModel model, Iterator<Row> rows) {
+    private final int partition;
+    private long rowsRead; // rows of the partition read so far: a row's position, its id in logs
+
+    Buffered(ScoringModel model, Iterator<Row> rows, int partition) {
       this.model = model;
       this.rows = rows;
+      this.partition = partition;
       this.predictor = new WindowPredictor(model.model(), settings.batchSize(), settings.sortByLength());
       this.decoder = new EntityDecoder(model.labels());
       this.prefix = model.tokenizer().prefixIds();
@@ -108,41 +131,72 @@ final class PartitionTagger implements MapPartitionsFunction<Row, Row> {
       Counter c = new Counter();
       List<Pending> pending = new ArrayList<>();
       List<TextWindows.Window> windows = new ArrayList<>();
+      List<String> texts = new ArrayList<>(); // the buffer's texts: what a failure's messages must not quote
+      long firstRow = rowsRead;
       while (rows.hasNext() && windows.size() < settings.bufferWindows()) {
-        Row row = rows.next();
+        Row row = rows.next(); // upstream failures (and task kills) pass through as they are
+        long rowId = rowsRead++;
         c.rows++;
         String text = (String) row.get(settings.textIndex());
-        Unscorable reason = text == null ? null : check(text);
-        if (reason != null) {
-          c.unscorable(reason);
-          pending.add(Pending.settled(row, null));
-          continue;
+        if (text != null) {
+          texts.add(text);
         }
-        Tokenized tok = null;
-        if (text != null && !text.isEmpty()) {
-          try {
-            tok = model.tokenizer().tokenize(text);
-          } catch (RuntimeException e) {
-            LOG.warn(
-                "cannot tokenize a text of {} UTF-16 units starting '{}' (null entities, counted as {}): {}",
-                text.length(), text.substring(0, Math.min(40, text.length())), Unscorable.TOKENIZER_ERROR.key(), e.toString());
-            c.unscorable(Unscorable.TOKENIZER_ERROR);
-            pending.add(Pending.settled(row, null));
-            continue;
-          }
+        try {
+          read(row, rowId, text, c, pending, windows, texts);
+        } catch (RuntimeException e) {
+          throw RedactedException.of(
+              "NerTagger: tagging row " + rowId + " of partition " + partition + " (a text of "
+                  + (text == null ? 0 : text.length()) + " UTF-16 units) failed",
+              e, texts);
         }
-        if (tok == null || tok.size() == 0) {
-          c.empty++; // null, empty, or nothing but what the tokenizer drops (whitespace)
-          pending.add(Pending.settled(row, NO_ENTITIES));
-          continue;
-        }
-        List<TextWindows.Window> own = TextWindows.of(tok, prefix, suffix, settings.capacity(), settings.stride());
-        pending.add(Pending.toScore(row, text, windows.size(), own.size()));
-        windows.addAll(own);
-        c.scored++;
-        c.windows += own.size();
-        c.tokens += tok.size();
       }
+      try {
+        return predictAndDecode(pending, windows, c);
+      } catch (RuntimeException e) {
+        throw RedactedException.of(
+            "NerTagger: tagging rows " + firstRow + " to " + (rowsRead - 1) + " of partition " + partition + " ("
+                + windows.size() + " windows) failed",
+            e, texts);
+      }
+    }
+
+    /** Settles a row or tokenizes and windows it into the buffer. */
+    private void read(
+        Row row, long rowId, String text, Counter c, List<Pending> pending, List<TextWindows.Window> windows, List<String> texts) {
+      Unscorable reason = text == null ? null : check(text);
+      if (reason != null) {
+        c.unscorable(reason);
+        pending.add(Pending.settled(row, null));
+        return;
+      }
+      Tokenized tok = null;
+      if (text != null && !text.isEmpty()) {
+        try {
+          tok = model.tokenizer().tokenize(text);
+        } catch (RuntimeException e) {
+          // the row's position and length, never its text (personal data in executor logs)
+          LOG.warn(
+              "cannot tokenize row {} of partition {}, a text of {} UTF-16 units (null entities, counted as {}): {}",
+              rowId, partition, text.length(), Unscorable.TOKENIZER_ERROR.key(), RedactedException.describe(e, texts));
+          c.unscorable(Unscorable.TOKENIZER_ERROR);
+          pending.add(Pending.settled(row, null));
+          return;
+        }
+      }
+      if (tok == null || tok.size() == 0) {
+        c.empty++; // null, empty, or nothing but what the tokenizer drops (whitespace)
+        pending.add(Pending.settled(row, NO_ENTITIES));
+        return;
+      }
+      List<TextWindows.Window> own = TextWindows.of(tok, prefix, suffix, settings.capacity(), settings.stride());
+      pending.add(Pending.toScore(row, text, windows.size(), own.size()));
+      windows.addAll(own);
+      c.scored++;
+      c.windows += own.size();
+      c.tokens += tok.size();
+    }
+
+    private List<Row> predictAndDecode(List<Pending> pending, List<TextWindows.Window> windows, Counter c) {
       WindowPredictor.Prediction[] predictions = predictor.predict(windows);
       List<Row> out = new ArrayList<>(pending.size());
       for (Pending p : pending) {

@@ -20,17 +20,27 @@ import org.apache.hadoop.conf.Configuration;
 final class ScoringModel implements AutoCloseable {
   private final TokenClassificationModel model;
   private final TokenizerHandle tokenizer;
+  private final String path;
+  private boolean closed;
 
-  private ScoringModel(TokenClassificationModel model, TokenizerHandle tokenizer) {
+  private ScoringModel(TokenClassificationModel model, TokenizerHandle tokenizer, String path) {
     this.model = model;
     this.tokenizer = tokenizer;
+    this.path = path;
   }
 
   /**
    * Loads a checkpoint from any Hadoop path: a remote one is copied to a local temporary directory
    * while it is read (the weights are memory-mapped, the tokenizer is native) and deleted after.
    */
-  static ScoringModel load(String path, Device device, DataType dtype, Configuration conf) {
+  static ScoringModel load(String path, String version, Device device, DataType dtype, Configuration conf) {
+    String now = ModelCache.version(path, conf);
+    if (!now.equals(version)) {
+      // the job's tasks score with the checkpoint the driver saw, or fail saying why
+      throw new IllegalStateException(
+          "the checkpoint at " + path + " was rewritten after the job started (config, weights, tokenizer size@mtime "
+              + version + ", now " + now + "): run the job again");
+    }
     return HadoopFiles.withLocalDirectory(path, conf, Checkpoints.FILES, local -> load(local, path, device, dtype));
   }
 
@@ -49,11 +59,16 @@ final class ScoringModel implements AutoCloseable {
     NDManager manager = NDManager.newBaseManager(device);
     try {
       TokenClassificationModel model = Checkpoints.build(weights, manager, dtype);
-      return new ScoringModel(model, TokenizerHandle.load(tokenizerFile));
+      return new ScoringModel(model, TokenizerHandle.load(tokenizerFile), path);
     } catch (RuntimeException e) {
       manager.close();
       throw e;
     }
+  }
+
+  /** The checkpoint's path, as the tagger qualified it. */
+  String path() {
+    return path;
   }
 
   TokenClassificationModel model() {
@@ -70,8 +85,16 @@ final class ScoringModel implements AutoCloseable {
   }
 
   @Override
-  public void close() {
-    tokenizer.close();
-    model.close();
+  public synchronized void close() {
+    if (!closed) {
+      closed = true;
+      tokenizer.close();
+      model.close();
+    }
+  }
+
+  /** Whether {@link #close} freed the model and its tokenizer. */
+  synchronized boolean isClosed() {
+    return closed;
   }
 }

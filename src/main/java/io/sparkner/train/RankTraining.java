@@ -14,7 +14,9 @@ import org.apache.hadoop.conf.Configuration;
 
 /**
  * One replica's whole run, the same on the driver (one replica) and in a barrier task (N): load
- * the newest complete checkpoint under the output, or the base model; train with the given
+ * the newest complete checkpoint of this run under the output (refusing one of another run), the
+ * checkpoint given with {@code --resume-from}, or the base model; a checkpoint's tensors must fit
+ * the model exactly; train with the given
  * exchange; rank 0 logs, evaluates after each epoch and writes the model; every rank writes its
  * optimizer shard at each checkpoint.
  */
@@ -45,9 +47,17 @@ public final class RankTraining {
     int rank = exchange.rank();
     TrainConfig config = plan.config();
     CheckpointStore store = new CheckpointStore(plan.output(), hconf);
-    Optional<CheckpointStore.Saved> resumeFrom = store.newest();
+    // this run's newest checkpoint (a retry, a rerun of the same command); one of another run is
+    // refused; else the checkpoint the user named, else the base model
+    Optional<CheckpointStore.Saved> resumeFrom =
+        plan.resumeFrom() == null
+            ? store.newest(plan.fingerprint())
+            : store.newestOf(plan.fingerprint()).or(() -> Optional.of(store.open(plan.resumeFrom())));
     String modelDir = resumeFrom.map(CheckpointStore.Saved::dir).orElse(plan.modelDir());
     Checkpoints.Weights weights = Checkpoints.read(modelDir, hconf, plan.labels().labels(), config.seed());
+    if (resumeFrom.isPresent()) {
+      CheckpointStore.requireExact(modelDir, weights.report()); // on every rank: never random weights on resume
+    }
     if (rank == 0 && console != null) {
       console.print(weights.report().describe());
     }
@@ -94,7 +104,7 @@ public final class RankTraining {
 
             @Override
             public void save(Trainer t) {
-              store.save(t, exchange, plan.tokenizer());
+              store.save(t, exchange, plan.tokenizer(), plan.fingerprint(), config.saveTotalLimit());
             }
 
             @Override

@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.SparkSession;
 
@@ -35,6 +36,8 @@ public final class TrainJob {
    * @param overrides {@code key=value} TrainingArguments overrides
    * @param replicas data-parallel replicas; more than one runs a Spark barrier stage
    * @param failAtStep fault injection (-1 = off): rank {@code failRank} dies once after this step
+   * @param overwrite delete the checkpoints and outputs of an earlier run in {@code output} first
+   * @param resumeFrom a checkpoint directory to continue from (may belong to another run), or null
    */
   public record Options(
       String data,
@@ -47,11 +50,23 @@ public final class TrainJob {
       long failAtStep,
       int failRank,
       List<Long> overflowSteps,
-      Distribution distribution) {
+      Distribution distribution,
+      boolean overwrite,
+      String resumeFrom) {
     public Options(String data, String model, String output, String conf, String deepspeed, List<String> overrides) {
       this(data, model, output, conf, deepspeed, overrides, 1, -1, 0, List.of(), Distribution.defaults());
     }
+
+    public Options(
+        String data, String model, String output, String conf, String deepspeed, List<String> overrides,
+        int replicas, long failAtStep, int failRank, List<Long> overflowSteps, Distribution distribution) {
+      this(data, model, output, conf, deepspeed, overrides, replicas, failAtStep, failRank, overflowSteps, distribution, false, null);
+    }
   }
+
+  /** What {@code --overwrite} deletes in the output directory: an earlier run's checkpoints and results. */
+  static final List<String> RUN_OUTPUTS =
+      List.of("checkpoints", "metrics.jsonl", Checkpoints.CONFIG, Checkpoints.WEIGHTS, Checkpoints.TOKENIZER, "training_config.json", TrainingData.FILE);
 
   /** How replicas find and talk to each other. */
   public record Distribution(String host, int portFrom, int portTo, int timeoutSeconds) implements java.io.Serializable {
@@ -80,7 +95,10 @@ public final class TrainJob {
     String modelDir = HadoopFiles.qualify(o.model(), hconf);
     ModelConfig modelConfig =
         ModelConfig.parse(HadoopFiles.readString(modelDir + "/" + Checkpoints.CONFIG, hconf), modelDir + "/" + Checkpoints.CONFIG);
-    int replicas = Math.max(1, o.replicas());
+    if (o.replicas() < 1) {
+      throw new IllegalArgumentException("replicas must be at least 1, got " + o.replicas());
+    }
+    int replicas = o.replicas();
     TrainConfig config = TrainConfig.resolve(args, ds, replicas, train.size(), modelConfig.hiddenSize);
     if (config.precision() == TrainConfig.Precision.BF16) {
       throw new IllegalArgumentException(
@@ -92,6 +110,15 @@ public final class TrainJob {
     for (String k : config.ignoredKeys()) {
       console.println("note: " + k);
     }
+    RunFingerprint fingerprint =
+        RunFingerprint.of(
+            modelConfig,
+            CheckpointStore.fileIdentity(modelDir + "/" + Checkpoints.WEIGHTS, hconf),
+            labels.labels(),
+            TrainingData.of(data).tokenizerFingerprint(),
+            train,
+            config);
+    String resumeFrom = startingPoint(o, output, fingerprint, modelConfig.withLabels(labels.labels()), hconf, console);
     TrainPlan plan =
         new TrainPlan(
             train,
@@ -105,7 +132,9 @@ public final class TrainJob {
             config.precision() == TrainConfig.Precision.FP16,
             o.failAtStep(),
             o.failRank(),
-            List.copyOf(o.overflowSteps()));
+            List.copyOf(o.overflowSteps()),
+            fingerprint,
+            resumeFrom);
     TrainingData.of(data).write(output, hconf);
     console.printf(
         "training: %d windows, %d replica(s), %d steps (%d epochs x %d), global batch %d, lr %.2e, %s, ZeRO %d%n",
@@ -123,6 +152,54 @@ public final class TrainJob {
     // ---- end of tracking hook ----
     RankTraining.Outcome first = outcomes.get(0);
     return new Result(output, first.steps(), first.validationF1(), config, outcomes);
+  }
+
+  /**
+   * Decides, before any replica starts, where the run begins, and refuses what does not belong to
+   * it: with {@code --overwrite} the earlier run's files are deleted; with {@code --resume-from}
+   * that checkpoint must be complete and undamaged (another run's is accepted with a warning that
+   * names what differs, but not one with other labels); otherwise the newest complete checkpoint
+   * in the output must be this run's ({@link OutputConflict} names what differs). The tensors of
+   * the checkpoint resumed from must fit the model. Returns the qualified {@code --resume-from}
+   * path, or null.
+   */
+  static String startingPoint(Options o, String output, RunFingerprint fingerprint, ModelConfig model, Configuration hconf, PrintStream console) {
+    CheckpointStore store = new CheckpointStore(output, hconf);
+    String explicit = o.resumeFrom() == null ? null : HadoopFiles.qualify(o.resumeFrom(), hconf);
+    if (o.overwrite()) {
+      if (HadoopFiles.qualify(o.model(), hconf).equals(output)) {
+        throw new OutputConflict("--overwrite would delete --model " + output + " (the same directory as --output): choose another --output");
+      }
+      if (explicit != null && (explicit + "/").startsWith(output + "/")) {
+        throw new OutputConflict(
+            "--resume-from " + explicit + " is inside --output " + output + ", which --overwrite deletes: drop --overwrite to continue from it");
+      }
+      for (String name : RUN_OUTPUTS) {
+        if (HadoopFiles.exists(output + "/" + name, hconf)) {
+          HadoopFiles.delete(output + "/" + name, hconf);
+          console.println("--overwrite: deleted " + output + "/" + name);
+        }
+      }
+    }
+    Optional<CheckpointStore.Saved> start;
+    if (explicit != null) {
+      CheckpointStore.Saved named = store.open(explicit);
+      String why = CheckpointStore.mismatch(named, fingerprint);
+      if (why != null) {
+        if (named.fingerprint() != null && named.fingerprint().diff(fingerprint).contains("labels")) {
+          throw new OutputConflict(why + ": with other labels its classifier's outputs mean other entity types; train afresh (--overwrite or another --output)");
+        }
+        console.println("warning: --resume-from: " + why + "; continuing from it as asked");
+      }
+      start = store.newestOf(fingerprint).or(() -> Optional.of(named));
+    } else {
+      start = store.newest(fingerprint);
+    }
+    for (String w : store.warnings()) {
+      console.println("warning: " + w);
+    }
+    start.ifPresent(s -> CheckpointStore.requireTensorsOf(s.dir(), model, hconf));
+    return explicit;
   }
 
   /** The tokenizer.json to ship with the model: the checkpoint's own, else the one prepare used. */

@@ -18,6 +18,10 @@ import java.util.Map;
  *     (-1 = never)
  * @param overflowSteps overflow injection: at these global steps rank {@code failRank} puts an inf
  *     into its local gradients (tests of the global skip decision)
+ * @param fingerprint what decides the run's trajectory; recorded in its checkpoints, and only a
+ *     checkpoint with an equal one is resumed from automatically
+ * @param resumeFrom a checkpoint the user named ({@code --resume-from}), or null; this run's own
+ *     checkpoints take precedence once there are any (a retry)
  */
 public record TrainPlan(
     List<Example> train,
@@ -31,5 +35,7 @@ public record TrainPlan(
     boolean fp16,
     long failAtStep,
     int failRank,
-    List<Long> overflowSteps)
+    List<Long> overflowSteps,
+    RunFingerprint fingerprint,
+    String resumeFrom)
     implements Serializable {}

@@ -623,11 +623,13 @@ public final class PrepareThroughputBench {
       return rs.filter(r -> r instanceof Document)
           .mapPartitions(
               (Iterator<ReadResult> it) -> {
-                Aligner aligner = new Aligner(TokenizerCache.get(tok, hc.get()), lab, align);
                 long w = 0;
-                while (it.hasNext()) {
-                  Document d = (Document) it.next();
-                  w += aligner.align(d.id(), d.text(), d.entities()).windows().size();
+                try (var lease = TokenizerCache.acquire(tok, hc.get())) {
+                  Aligner aligner = new Aligner(lease.get(), lab, align);
+                  while (it.hasNext()) {
+                    Document d = (Document) it.next();
+                    w += aligner.align(d.id(), d.text(), d.entities()).windows().size();
+                  }
                 }
                 return List.of(w).iterator();
               })

@@ -89,7 +89,7 @@ class PrepareCommandTest {
 
     // the same output again is refused without --overwrite, naming the path
     Run again = run(args);
-    assertEquals(1, again.code());
+    assertEquals(2, again.code());
     assertTrue(again.err().contains("exists") && again.err().contains("--overwrite"), again.err());
   }
 
@@ -113,10 +113,10 @@ class PrepareCommandTest {
   @Test
   void badArgumentsAreExplained() {
     Run r = run("prepare", "--input", "conllu:x", "--tokenizer", "t", "--output", "o");
-    assertEquals(1, r.code());
+    assertEquals(2, r.code());
     assertTrue(r.err().contains("unknown kind 'conllu'"), r.err());
     r = run("prepare", "--input", "stockmark:" + TestData.sample("stockmark/ner.json"), "--tokenizer", dir.resolve("none").toString(), "--output", dir.resolve("o2").toString());
-    assertEquals(1, r.code());
+    assertEquals(2, r.code());
     assertTrue(r.err().contains("no tokenizer.json at"), r.err());
   }
 }

@@ -247,13 +247,13 @@ class ScoreCommandTest {
     assertEquals(0, overwritten.code(), overwritten.err());
 
     PrepareCommandTest.Run badFormat = score("--input", in.toString(), "--format", "xml", "--output", dir.resolve("e3").toString());
-    assertEquals(1, badFormat.code());
+    assertEquals(2, badFormat.code());
     assertTrue(badFormat.err().contains("'xml'") && badFormat.err().contains("parquet, delta, csv, json or text"), badFormat.err());
 
     PrepareCommandTest.Run noModel =
         PrepareCommandTest.run("score", "--model", dir.resolve("nowhere").toString(), "--input", in.toString(), "--format", "json",
             "--text-col", "body", "--output", dir.resolve("e4").toString());
-    assertEquals(1, noModel.code());
+    assertEquals(2, noModel.code());
     assertTrue(noModel.err().contains("config.json") && noModel.err().contains("nowhere"), noModel.err());
   }
 }

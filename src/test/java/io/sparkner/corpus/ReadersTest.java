@@ -146,4 +146,81 @@ class ReadersTest {
     assertTrue(e.getMessage().contains("record 1-0"), e.getMessage());
     assertTrue(e.getMessage().contains("name_mismatch"), e.getMessage());
   }
+
+  private List<ReadResult> readBytes(String kind, String lang, String fileName, byte[] content) throws IOException {
+    Path f = dir.resolve(fileName);
+    Files.createDirectories(f.getParent());
+    Files.write(f, content);
+    Iterator<ReadResult> it =
+        CorpusReaders.read(
+            new SourceFile(kind, lang, f.toUri().toString(), f.getFileName().toString()), new Configuration(), ReadOptions.defaults());
+    List<ReadResult> out = new ArrayList<>();
+    it.forEachRemaining(out::add);
+    return out;
+  }
+
+  /** {@code before}, then the bytes, then {@code after}, all UTF-8 apart from the bytes. */
+  private static byte[] withBytes(String before, byte[] bad, String after) {
+    byte[] a = before.getBytes(StandardCharsets.UTF_8);
+    byte[] c = after.getBytes(StandardCharsets.UTF_8);
+    byte[] out = new byte[a.length + bad.length + c.length];
+    System.arraycopy(a, 0, out, 0, a.length);
+    System.arraycopy(bad, 0, out, a.length, bad.length);
+    System.arraycopy(c, 0, out, a.length + bad.length, c.length);
+    return out;
+  }
+
+  private static Quarantined invalid(ReadResult r) {
+    Quarantined q = assertInstanceOf(Quarantined.class, r, () -> "expected quarantine, got " + r);
+    assertEquals("invalid_utf8", q.reason(), q.toString());
+    return q;
+  }
+
+  @Test
+  void invalidUtf8IsQuarantinedPerRecordNamingFileLineAndBytesNotReplacedSilently() throws IOException {
+    // Stockmark, pretty-printed: the second record (line 3) holds a lone 0xFF and a truncated 3-byte sequence
+    byte[] stockmark =
+        withBytes(
+            "[\n{\"curid\":\"1\",\"text\":\"東京\",\"entities\":[]},\n{\"curid\":\"1\",\"text\":\"大",
+            new byte[] {(byte) 0xFF, (byte) 0xE6, (byte) 0x9D},
+            "阪\",\"entities\":[]},\n{\"curid\":\"1\",\"text\":\"😀京都\",\"entities\":[]}\n]\n");
+    List<ReadResult> rs = readBytes("stockmark", null, "ner.json", stockmark);
+    assertEquals(3, rs.size());
+    assertEquals("1-0", doc(rs.get(0)).id());
+    Quarantined q = invalid(rs.get(1));
+    assertEquals("1-1", q.id(), "the curid still counts, so later ids do not move once the file is fixed");
+    assertTrue(q.detail().contains("ner.json") && q.detail().contains("line 3") && q.detail().contains("0xFF 0xE6 0x9D"), q.detail());
+    assertTrue(q.raw().contains("大\uFFFD") && q.raw().contains("阪"), q.raw());
+    Document after = doc(rs.get(2));
+    assertEquals("1-2", after.id());
+    assertEquals("😀京都", after.text());
+
+    // PAN-X: the sentence with the bad line goes, named by its line; the others stay
+    byte[] panx = withBytes("東\tB-LOC\n京\tI-LOC\n\n大\tB-LOC\n", new byte[] {(byte) 0xC3}, "\tI-LOC\n\nパ\tB-LOC\n");
+    rs = readBytes("panx", "ja", "ja/train", panx);
+    assertEquals(3, rs.size());
+    doc(rs.get(0));
+    q = invalid(rs.get(1));
+    assertEquals("panx-ja-train-1", q.id());
+    assertTrue(q.detail().contains("train line 5") && q.detail().contains("0xC3"), q.detail());
+    doc(rs.get(2));
+
+    // JSON lines: the id when the line still parses, else file:line
+    byte[] jsonl =
+        withBytes(
+            "{\"id\":\"a\",\"text\":\"Berlin\",\"entities\":[]}\n{\"id\":\"b\",\"text\":\"Ber",
+            new byte[] {(byte) 0xED, (byte) 0xA0, (byte) 0x80}, // an encoded surrogate is not UTF-8 either
+            "lin\",\"entities\":[]}\n{\"id\":\"c\",\"text\":\"ok\",\"entities\":[]}\n");
+    rs = readBytes("jsonl", "de", "x.jsonl", jsonl);
+    assertEquals(3, rs.size());
+    q = invalid(rs.get(1));
+    assertEquals("b", q.id());
+    assertTrue(q.detail().contains("x.jsonl line 2"), q.detail());
+    assertEquals("ok", doc(rs.get(2)).text());
+
+    // a valid supplementary character whose low surrogate is in the marks' range is no error
+    String u10080 = new String(Character.toChars(0x10080));
+    assertEquals(-1, Utf8.firstInvalid(u10080 + "x"));
+    assertEquals(u10080, doc(read("jsonl", "de", "ok.jsonl", "{\"id\":\"s\",\"text\":\"" + u10080 + "\",\"entities\":[]}\n").get(0)).text());
+  }
 }

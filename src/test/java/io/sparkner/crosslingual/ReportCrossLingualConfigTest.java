@@ -54,4 +54,23 @@ class ReportCrossLingualConfigTest {
     assertTrue(error("{\"model\": {\"seed\": 1}, \"tokenizer\": \"t\", \"train\": {\"inputs\": [\"stockmark:a\"]}, \"evaluate\": {\"sets\": {}}}").contains("model.init: is missing"));
     assertTrue(error("{\"tokenizer\": \"t\"}").contains("model: is missing"));
   }
+
+  @Test
+  void outOfRangeNumbersNameTheKey() {
+    String model = "\"model\": \"m\", \"tokenizer\": \"t\"";
+    String train = "\"train\": {\"inputs\": [\"stockmark:a.json\"]}";
+    String eval = "\"evaluate\": {\"sets\": {}}";
+    for (String bad : new String[] {"0", "-5"}) {
+      String e = error("{" + model + ", " + train + ", \"evaluate\": {\"sets\": {}, \"batch_size\": " + bad + "}}");
+      assertTrue(e.contains("evaluate.batch_size") && e.contains(bad), e);
+      e = error("{" + model + ", \"train\": {\"inputs\": [\"stockmark:a.json\"], \"replicas\": " + bad + "}, " + eval + "}");
+      assertTrue(e.contains("train.replicas") && e.contains(bad), e);
+    }
+    String e = error("{" + model + ", " + train + ", \"evaluate\": {\"sets\": {}, \"examples\": -1}}");
+    assertTrue(e.contains("evaluate.examples") && e.contains("-1"), e);
+    e = error("{" + model + ", " + train + ", \"evaluate\": {\"sets\": {}, \"batch_size\": 1000000}}");
+    assertTrue(e.contains("evaluate.batch_size") && e.contains("1000000"), e);
+    e = error("{\"model\": \"m\", \"tokenizer\": {\"build\": {\"corpus\": [\"stockmark:a\"], \"kind\": \"bpe\"}}, " + train + ", " + eval + "}");
+    assertTrue(e.contains("tokenizer.build.kind") && e.contains("bpe"), e);
+  }
 }

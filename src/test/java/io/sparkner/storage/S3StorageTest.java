@@ -119,8 +119,9 @@ class S3StorageTest {
     assertEquals(0, r.code(), r.err());
     assertTrue(r.out().contains(B + "/built-tokenizer/tokenizer.json"), r.out());
     // loadable from the bucket (copied down for the native tokenizer)
-    var tok = TokenizerCache.get(B + "/built-tokenizer", conf);
-    assertTrue(tok.tokenize("東京都に住む").ids().length > 0);
+    try (var tok = TokenizerCache.acquire(B + "/built-tokenizer", conf)) {
+      assertTrue(tok.get().tokenize("東京都に住む").ids().length > 0);
+    }
     passed();
   }
 

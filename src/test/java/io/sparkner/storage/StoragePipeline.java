@@ -108,7 +108,11 @@ abstract class StoragePipeline {
     assertEquals(0, first.code(), first.err() + first.out());
     assertTrue(HadoopFiles.exists(root + "/trained/checkpoints/checkpoint-4/COMPLETE", conf));
     assertTrue(HadoopFiles.exists(root + "/trained/model.safetensors", conf));
-    StorageCli.Run more = train(6);
+    // more steps are another run (the learning-rate schedule changes): refused unless asked for
+    StorageCli.Run refused = train(6);
+    assertEquals(2, refused.code(), refused.err() + refused.out());
+    assertTrue(refused.err().contains("total_steps: 4 -> 6"), refused.err());
+    StorageCli.Run more = train(6, "--resume-from", root + "/trained/checkpoints/checkpoint-4");
     assertEquals(0, more.code(), more.err() + more.out());
     assertTrue(more.out().contains("resumed from " + root + "/trained/checkpoints/checkpoint-4 at step 4"), more.out());
     assertTrue(more.out().contains("step 6/6"), more.out());
@@ -126,11 +130,13 @@ abstract class StoragePipeline {
     failed = false;
   }
 
-  StorageCli.Run train(int steps) {
-    return StorageCli.run(
+  StorageCli.Run train(int steps, String... extra) {
+    List<String> args = new java.util.ArrayList<>(List.of(
         "train", "--data", root + "/prepared", "--model", freshRoot() + "/tiny", "--output", root + "/trained",
         "--set", "max_steps=" + steps, "--set", "save_steps=2", "--set", "logging_steps=2",
-        "--set", "per_device_train_batch_size=8", "--set", "learning_rate=1e-3");
+        "--set", "per_device_train_batch_size=8", "--set", "learning_rate=1e-3"));
+    args.addAll(List.of(extra));
+    return StorageCli.run(args.toArray(new String[0]));
   }
 
   static void upload(FileSystem fs, Path local, String remote) throws IOException {
