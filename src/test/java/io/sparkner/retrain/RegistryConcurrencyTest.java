@@ -226,6 +226,25 @@ class RegistryConcurrencyTest {
   }
 
   @Test
+  void aRunThatStartedFromAnOlderGenerationRecordsTheConflict() throws Exception {
+    Registry reg = failing();
+    assertTrue(reg.promote(champion("a", 0.5), 0).promoted());
+    assertTrue(reg.promote(champion("b", 0.6), 1).promoted());
+    reg.writeRun("c", runRecord("c"));
+    RunRecord run = new RunRecord(reg, "c");
+    Registry.Promotion p = RetrainJob.promote(reg, run, champion("c", 0.9), 1, "a");
+    assertFalse(p.promoted());
+    run.succeeded(false);
+    JsonNode read = reg.readRun("c");
+    assertEquals("succeeded", read.path("status").asText());
+    assertFalse(read.path("promoted").asBoolean());
+    assertEquals("conflict", read.path("promotion").path("status").asText(), read.toString());
+    assertTrue(read.path("promotion").path("champion").asText().startsWith("b (generation 2)"), read.toString());
+    assertEquals("b", reg.champion().orElseThrow().runId());
+    assertEquals(2, reg.history().size(), "nothing was written for the run that lost");
+  }
+
+  @Test
   void aPendingRecordWhoseGenerationWentToAnotherRunReadsAsAConflict() throws Exception {
     Registry reg = failing();
     assertTrue(reg.promote(champion("a", 0.5), 0).promoted());
