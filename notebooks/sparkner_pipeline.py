@@ -87,5 +87,7 @@ scored.write.mode("overwrite").saveAsTable(f"{table}_ner")
 
 # COMMAND ----------
 
-# the champion of sparkner retrain (deploy/databricks/databricks.yml schedules it)
-display(spark.read.option("multiLine", "true").json(f"{root}/registry/champion"))
+# the champion of sparkner retrain (deploy/databricks/databricks.yml schedules it): the newest
+# promotion (registry/champion is a copy of it, which can lag if a driver stopped right after promoting)
+promotions = spark.read.option("multiLine", "true").json(f"{root}/registry/promotions")
+display(promotions.orderBy(promotions.generation.desc()).limit(1))

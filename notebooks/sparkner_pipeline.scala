@@ -115,4 +115,6 @@ scored.write.mode("overwrite").saveAsTable(s"${table}_ner")
 // COMMAND ----------
 
 // sparkner("retrain", "--conf", "/Workspace/Shared/sparkner/deploy/databricks/retrain.json")
-display(spark.read.option("multiLine", "true").json(s"$root/registry/champion"))
+// the champion: the newest promotion (registry/champion is a copy of it, which can lag if a driver
+// stopped right after promoting)
+display(spark.read.option("multiLine", "true").json(s"$root/registry/promotions").orderBy(org.apache.spark.sql.functions.desc("generation")).limit(1))

@@ -42,10 +42,12 @@ import org.apache.spark.sql.SparkSession;
  * challenger when it beats the champion ({@link Decision}) → record everything in the registry
  * ({@link Registry}).
  *
- * <p>The champion pointer moves only at the very end, after every stage succeeded; any exception
- * before that leaves it as it was and records the run as {@code failed} with the stage and the
- * error. {@code run.json} is rewritten at each stage, so a run killed outright (a lost driver)
- * stays visible as {@code running} at the stage it reached.
+ * <p>The champion moves only at the very end, after every stage succeeded, by a new generation
+ * created against the generation the run started from ({@link Registry#promote(Registry.Champion,
+ * long)}); any exception before that leaves it as it was and records the run as {@code failed}
+ * with the stage and the error, any exception after it records the run as promoted ({@link
+ * RunRecord}). {@code run.json} is rewritten at each stage, so a run killed outright (a lost
+ * driver) stays visible as {@code running} at the stage it reached.
  */
 public final class RetrainJob {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -104,9 +106,15 @@ public final class RetrainJob {
     try {
       return stages(spark, cfg, o, console, hc, reg, runId, runDir, run);
     } catch (RuntimeException | Error e) {
-      run.failed(e);
+      boolean champion = run.failed(e);
       console.println("retrain run " + runId + " failed at stage " + (run.stage() == null ? "start" : run.stage().label()) + ": " + Redaction.text(e.getMessage(), hc));
-      console.println("the champion is unchanged; the run is recorded in " + runDir + "/run.json");
+      if (champion) {
+        console.println(
+            "the run was promoted before the failure: it is the champion (" + run.root().path("promotion").path("file").asText() + "); the run is recorded in "
+                + runDir + "/run.json");
+      } else {
+        console.println("the champion is unchanged; the run is recorded in " + runDir + "/run.json");
+      }
       throw e;
     }
   }
@@ -115,8 +123,15 @@ public final class RetrainJob {
       SparkSession spark, RetrainConfig cfg, Options o, PrintStream console, Configuration hc, Registry reg, String runId, String runDir, RunRecord run) {
     // ---- prepare: inputs, where training starts, the prepared corpus
     run.stage(Stage.PREPARE);
-    Optional<Registry.Champion> champion = reg.champion();
-    run.root().set("champion", champion.map(Registry.Champion::toJson).map(n -> (JsonNode) n).orElse(JSON.nullNode()));
+    try {
+      reg.refreshPointer(); // a copy left stale by an earlier run that stopped after its promotion
+    } catch (RuntimeException e) {
+      run.root().withArray("warnings").add("the copy " + reg.pointer() + " could not be refreshed: " + e.getMessage());
+    }
+    Optional<Registry.Generation> generation = reg.newest();
+    Optional<Registry.Champion> champion = generation.map(reg::checked);
+    long championGeneration = generation.map(Registry.Generation::number).orElse(0L);
+    run.root().set("champion", generation.map(g -> (JsonNode) g.toJson()).orElse(JSON.nullNode()));
     console.println("champion: " + champion.map(c -> c.runId() + " (" + c.model() + ")").orElse("none yet"));
     List<CorpusInput> inputs = new ArrayList<>();
     for (CorpusInput in : cfg.inputs()) {
@@ -241,20 +256,37 @@ public final class RetrainJob {
     // ---- promote: the only step that moves the champion
     run.stage(Stage.PROMOTE);
     boolean promoted = false;
+    Registry.Promotion p = null;
     if (decision.promote()) {
-      promoted = reg.promote(new Registry.Champion(runId, model, Registry.now(), challenger.microF1(), "retrain"), champion);
+      p = promote(reg, run, new Registry.Champion(runId, model, Registry.now(), challenger.microF1(), "retrain"), championGeneration, champion.map(Registry.Champion::runId).orElse(null));
+      promoted = p.promoted();
       if (!promoted) {
-        String now = reg.champion().map(Registry.Champion::runId).orElse("none");
         ((ArrayNode) run.root().get("decision").get("reasons"))
-            .add("not promoted: the champion changed while this run ran (now " + now + "); run again to compare with it");
+            .add("not promoted: the champion changed while this run ran (generation " + p.generation() + " is " + p.holder()
+                + "); run again to compare with it");
       }
     }
     run.succeeded(promoted);
+    if (p != null && p.copyWarning() != null) {
+      console.println("warning: " + p.copyWarning());
+    }
     console.println(
         promoted
-            ? "promoted: " + runId + " is the champion (" + reg.pointer() + ")"
-            : "kept the champion " + reg.champion().map(Registry.Champion::runId).orElse("(none)"));
+            ? "promoted: " + runId + " is the champion (" + reg.generationFile(p.generation()) + ")"
+            : "kept the champion " + (p != null ? p.holder() : champion.map(Registry.Champion::runId).orElse("(none)")));
     return new Outcome(runId, runDir, promoted, decision, challenger, championScores);
+  }
+
+  /**
+   * The promotion of a run: its record saved as pending on generation {@code expectedGeneration +
+   * 1}, then the generation created (create-only), then the result put in the record (saved by the
+   * caller). A failure after the creation leaves a pending record that readers settle as promoted.
+   */
+  static Registry.Promotion promote(Registry reg, RunRecord run, Registry.Champion next, long expectedGeneration, String expectedRun) {
+    run.promotionPending(expectedGeneration, expectedRun);
+    Registry.Promotion p = reg.promote(next, expectedGeneration);
+    run.promotionResult(p);
+    return p;
   }
 
   private static void failAfter(Options o, Stage stage) {
@@ -450,13 +482,18 @@ public final class RetrainJob {
     if (model == null || !HadoopFiles.exists(model + "/" + Checkpoints.CONFIG, reg.conf())) {
       throw new IllegalArgumentException("run " + runId + " has no model to promote (" + model + ")");
     }
-    Optional<Registry.Champion> current = reg.champion();
+    Optional<Registry.Generation> current = reg.newest();
     Registry.Champion next =
         new Registry.Champion(runId, model, Registry.now(), run.path("metrics").path("challenger").path("micro_f1").asDouble(Double.NaN), "manual");
-    if (!reg.promote(next, current)) {
-      throw new IllegalStateException("the champion changed while promoting; try again");
+    Registry.Promotion p = reg.promote(next, current.map(Registry.Generation::number).orElse(0L));
+    if (!p.promoted()) {
+      throw new IllegalStateException("the champion changed while promoting (generation " + p.generation() + " is " + p.holder() + "); try again");
     }
-    console.println("promoted by hand: " + runId + " (was " + current.map(Registry.Champion::runId).orElse("none") + ")");
+    if (p.copyWarning() != null) {
+      console.println("warning: " + p.copyWarning());
+    }
+    console.println(
+        "promoted by hand: " + runId + " (generation " + p.generation() + ", was " + current.map(g -> g.champion().runId()).orElse("none") + ")");
     return next;
   }
 }

@@ -10,25 +10,36 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Optional;
 import org.apache.spark.sql.SparkSession;
 
 /**
  * A run's {@code run.json}, written at the start, at each stage and at the end: status ({@code
  * running}, {@code succeeded}, {@code failed}), the stage reached, the configuration, the inputs,
  * the metrics, the decision and its reasons, or the error.
+ *
+ * <p>A promotion writes two things: the generation file (which moves the champion) and then this
+ * record. So the record is saved with {@code "promotion": {"status": "pending", "generation": N}}
+ * before the generation is created, and with {@code promoted} or {@code conflict} after. Whatever
+ * fails in between (the record write, the driver), the stored record is at worst {@code pending},
+ * and {@link #RunRecord(Registry, String) reading it} settles that against generation N: the run
+ * that holds it is the champion and is read as {@code succeeded} and promoted, whatever else was
+ * recorded; a run whose generation is held by another lost the race.
  */
 final class RunRecord {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final Registry registry;
   private final String runId;
-  private final ObjectNode root = JSON.createObjectNode();
-  private final Instant started = Instant.now();
+  private final ObjectNode root;
+  private final Instant started;
   private RetrainJob.Stage stage;
 
   RunRecord(Registry registry, String runId, RetrainConfig cfg, SparkSession spark) {
     this.registry = registry;
     this.runId = runId;
+    this.root = JSON.createObjectNode();
+    this.started = Instant.now();
     root.put("run_id", runId);
     root.put("status", "running");
     root.putNull("stage");
@@ -45,8 +56,105 @@ final class RunRecord {
     root.put("sparkner_version", v == null ? "dev" : v);
   }
 
+  /**
+   * Reads a run's record, a pending promotion settled against the registry's generations.
+   *
+   * @throws IllegalArgumentException when the run has no record
+   */
+  RunRecord(Registry registry, String runId) {
+    this.registry = registry;
+    this.runId = Registry.checkRunId(runId);
+    JsonNode stored = registry.readRunAsStored(runId);
+    if (stored == null || !stored.isObject()) {
+      throw new IllegalArgumentException(
+          "no run " + runId + " in " + registry.root() + " (" + registry.runDir(runId) + "/run.json " + (stored == null ? "does not exist)" : "is not a JSON object)"));
+    }
+    this.root = (ObjectNode) stored.deepCopy();
+    Instant t;
+    try {
+      t = Instant.parse(root.path("started_at").asText());
+    } catch (java.time.format.DateTimeParseException e) {
+      t = Instant.now();
+    }
+    this.started = t;
+    String s = root.path("stage").asText(null);
+    for (RetrainJob.Stage st : RetrainJob.Stage.values()) {
+      if (st.label().equals(s)) {
+        stage = st;
+      }
+    }
+    settle();
+  }
+
   ObjectNode root() {
     return root;
+  }
+
+  /** The promotion's state: pending, promoted, conflict, or null when none was attempted. */
+  String promotionStatus() {
+    return root.path("promotion").path("status").asText(null);
+  }
+
+  /**
+   * Saves the record as {@code pending} on generation {@code expectedGeneration + 1}, before the
+   * promotion: from now on a reader settles the record against that generation.
+   */
+  void promotionPending(long expectedGeneration, String expectedRun) {
+    ObjectNode p = root.putObject("promotion");
+    p.put("status", "pending");
+    p.put("generation", expectedGeneration + 1);
+    p.put("file", registry.generationFile(expectedGeneration + 1));
+    p.put("expected_generation", expectedGeneration);
+    p.put("expected_run", expectedRun);
+    save();
+  }
+
+  /** Records what the promotion did (saved by the next {@link #save}). */
+  void promotionResult(Registry.Promotion result) {
+    ObjectNode p = (ObjectNode) root.get("promotion");
+    p.put("status", result.promoted() ? "promoted" : "conflict");
+    p.put("generation", result.generation());
+    if (!result.promoted()) {
+      p.put("champion", result.holder());
+    }
+    if (result.copyWarning() != null) {
+      p.put("copy_warning", result.copyWarning());
+    }
+  }
+
+  /**
+   * A pending promotion against the generation it aimed at: held by this run, the run promoted;
+   * held by another, the run lost the race; absent, it stays pending (the promotion is under way,
+   * or the driver stopped before it). Returns true when the run turns out promoted. A failure to
+   * read the registry leaves the record as it is.
+   */
+  private boolean settle() {
+    if (!"pending".equals(promotionStatus())) {
+      return "promoted".equals(promotionStatus());
+    }
+    ObjectNode p = (ObjectNode) root.get("promotion");
+    long n = p.path("generation").asLong(0);
+    Optional<Registry.Generation> g;
+    try {
+      g = registry.generation(n);
+    } catch (RuntimeException e) {
+      return false;
+    }
+    if (g.isEmpty()) {
+      return false;
+    }
+    if (g.get().champion().runId().equals(runId) && "retrain".equals(g.get().champion().how())) {
+      p.put("status", "promoted");
+      p.put("settled", "run.json was saved before the promotion and not after it; " + g.get().file() + " names this run");
+      root.put("status", "succeeded");
+      root.put("promoted", true);
+      return true;
+    }
+    p.put("status", "conflict");
+    p.put("champion", g.get().champion().runId() + " (generation " + n + ")");
+    p.put("settled", "run.json was saved before the promotion and not after it; " + g.get().file() + " names " + g.get().champion().runId());
+    root.put("promoted", false);
+    return false;
   }
 
   RetrainJob.Stage stage() {
@@ -94,13 +202,21 @@ final class RunRecord {
     save();
   }
 
-  /** Records the failure; a failure to record it is added to the original error, never replaces it. */
-  void failed(Throwable e) {
+  /**
+   * Records the failure; a failure to record it is added to the original error, never replaces it.
+   * When the failure came after this run's generation was created (the record's own write, the
+   * copy), the run is the champion: it is recorded as succeeded and promoted, with the error.
+   *
+   * @return true when the run is the champion nonetheless
+   */
+  boolean failed(Throwable e) {
+    boolean promoted = false;
     try {
-      root.put("status", "failed");
-      root.put("promoted", false);
+      promoted = settle();
+      root.put("status", promoted ? "succeeded" : "failed");
+      root.put("promoted", promoted);
       root.put("finished_at", Registry.now());
-      ObjectNode err = root.putObject("error");
+      ObjectNode err = root.putObject(promoted ? "error_after_promotion" : "error");
       err.put("stage", stage == null ? "start" : stage.label());
       err.put("type", e.getClass().getName());
       err.put("message", String.valueOf(e.getMessage()));
@@ -112,5 +228,6 @@ final class RunRecord {
     } catch (RuntimeException recording) {
       e.addSuppressed(recording);
     }
+    return promoted;
   }
 }

@@ -13,12 +13,16 @@ import java.util.Locale;
 import java.util.function.Function;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataOutputStream;
+import org.apache.hadoop.fs.FileAlreadyExistsException;
+import org.apache.hadoop.fs.FileContext;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.FileUtil;
 import org.apache.hadoop.fs.LocatedFileStatus;
+import org.apache.hadoop.fs.Options;
 import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.fs.RemoteIterator;
+import org.apache.hadoop.fs.UnsupportedFileSystemException;
 
 /**
  * File access for every input and output path, through Hadoop {@link FileSystem} so that {@code
@@ -165,6 +169,84 @@ public final class HadoopFiles {
       }
     } catch (IOException e) {
       throw failure("cannot move " + from + " to", to, e, conf);
+    }
+  }
+
+  /**
+   * Creates {@code path} holding {@code content} only if nothing is there yet: true when this call
+   * created it, false (and nothing written) when the file exists, however close the two creators
+   * are where the file system decides in one step. The file appears complete or not at all: the
+   * content is written beside it first, then published under the name without overwriting.
+   *
+   * <ul>
+   *   <li>local ({@code file:}): a hard link to the written file ({@code link(2)} fails if the name
+   *       exists); where the file system has no hard links (some FUSE mounts), an exclusive create
+   *       ({@code O_CREAT|O_EXCL}), whose content a concurrent reader may see before it is complete;
+   *   <li>HDFS (and any file system whose {@link FileContext} rename refuses an existing target in
+   *       one step): a rename without overwrite, decided by the NameNode;
+   *   <li>s3a, wasb(s), abfs(s) and file systems without a {@link FileContext}: the connector checks
+   *       that the target is absent and then copies or renames, two steps: two writers within that
+   *       window may both succeed, the later one replacing the earlier's file.
+   * </ul>
+   */
+  public static boolean createNew(String path, String content, Configuration conf) {
+    Path p = path(path);
+    Path tmp = new Path(p.getParent(), "." + p.getName() + "." + Long.toHexString(new java.security.SecureRandom().nextLong()) + ".tmp");
+    byte[] bytes = content.getBytes(StandardCharsets.UTF_8);
+    try {
+      FileSystem fs = p.getFileSystem(conf);
+      try (FSDataOutputStream out = createFile(tmp, conf)) {
+        out.write(bytes);
+      }
+      try {
+        java.nio.file.Path local = asLocal(path);
+        if (local != null) {
+          return linkNew(local, asLocal(tmp.toString()), bytes);
+        }
+        try {
+          FileContext.getFileContext(p.toUri(), conf).rename(tmp, p, Options.Rename.NONE);
+          return true;
+        } catch (FileAlreadyExistsException exists) {
+          return false;
+        } catch (UnsupportedFileSystemException noFileContext) {
+          // FileSystem's rename does not overwrite an existing file (the local one excepted, see above)
+          if (fs.exists(p)) {
+            return false;
+          }
+          if (fs.rename(tmp, p)) {
+            return true;
+          }
+          if (fs.exists(p)) {
+            return false;
+          }
+          throw new IOException("rename of " + tmp + " returned false");
+        }
+      } finally {
+        if (fs.exists(tmp)) {
+          fs.delete(tmp, false);
+        }
+      }
+    } catch (IOException e) {
+      throw failure("cannot create", path, e, conf);
+    }
+  }
+
+  private static boolean linkNew(java.nio.file.Path target, java.nio.file.Path written, byte[] bytes) throws IOException {
+    try {
+      Files.createLink(target, written);
+      return true;
+    } catch (java.nio.file.FileAlreadyExistsException exists) {
+      return false;
+    } catch (UnsupportedOperationException | IOException noHardLinks) {
+      if (Files.exists(target)) {
+        return false;
+      }
+      try (OutputStream out = Files.newOutputStream(target, java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE)) {
+        out.write(bytes);
+        return true;
+      } catch (java.nio.file.FileAlreadyExistsException exists) {
+        return false;
+      }
     }
   }
 

@@ -220,6 +220,40 @@ class RetrainJobTest {
     assertEquals("manual", pointer().path("how").asText());
   }
 
+  @Test
+  @Order(7)
+  void aRunWhoseRecordCannotBeWrittenAfterItsPromotionIsReadAsTheChampion() throws IOException {
+    org.apache.hadoop.conf.Configuration hc = TestSpark.session().sparkContext().hadoopConfiguration();
+    hc.set("fs." + FailingFs.SCHEME + ".impl", FailingFs.class.getName());
+    hc.setBoolean("fs." + FailingFs.SCHEME + ".impl.disable.cache", true);
+    String root = FailingFs.SCHEME + ":" + dir.resolve("failing-registry");
+    String config = config("champion", NO_LEARNING, panx()).replace("\"registry\": \"" + registry() + "\"", "\"registry\": \"" + root + "\"");
+    assertTrue(config.contains(root), config);
+    // from the moment the promotion is written, every write into the registry fails (the storage is lost)
+    FailingFs.arm(
+        p -> p.getName().equals("champion") || p.getName().matches("[0-9]{10}\\.json"),
+        (op, p) -> p.toUri().getPath().contains("/failing-registry/"),
+        -1);
+    ByteArrayOutputStream console = new ByteArrayOutputStream();
+    try {
+      assertThrows(
+          java.io.UncheckedIOException.class,
+          () -> RetrainJob.run(
+              TestSpark.session(), RetrainConfig.parse(config, "test-retrain.json"), RetrainJob.Options.defaults(),
+              new PrintStream(console, true, StandardCharsets.UTF_8)));
+    } finally {
+      FailingFs.disarm();
+    }
+    Registry reg = new Registry(root, hc);
+    String champion = reg.champion().orElseThrow().runId();
+    JsonNode r = reg.readRun(champion);
+    assertEquals("succeeded", r.path("status").asText(), r.path("promotion").toString());
+    assertTrue(r.path("promoted").asBoolean(), r.toString());
+    assertTrue(console.toString(StandardCharsets.UTF_8).contains("it is the champion"), console.toString(StandardCharsets.UTF_8));
+    // the promotion is in the history
+    assertEquals(champion, reg.history().get(0).path("run_id").asText());
+  }
+
   private static JsonNode newestRun() throws IOException {
     try (var s = Files.list(registry().resolve("runs"))) {
       Path newest = s.filter(Files::isDirectory).max(java.util.Comparator.comparing(p -> p.getFileName().toString())).orElseThrow();

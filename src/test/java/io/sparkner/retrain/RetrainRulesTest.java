@@ -135,9 +135,13 @@ class RetrainRulesTest {
     assertEquals(List.of("a", "b"), reg.history().stream().map(h -> h.path("run_id").asText()).toList());
     assertEquals("a", reg.history().get(1).path("previous").asText());
 
+    // the champion file is a copy of the newest promotion, which is what names the champion
     Files.writeString(dir.resolve("champion"), "{not json");
+    assertEquals("b", reg.champion().orElseThrow().runId());
+    Path newest = dir.resolve("promotions/0000000002.json");
+    Files.writeString(newest, "{not json");
     IllegalStateException broken = assertThrows(IllegalStateException.class, reg::champion);
-    assertTrue(broken.getMessage().contains(dir.resolve("champion").toString()), broken.getMessage());
+    assertTrue(broken.getMessage().contains(newest.toString()), broken.getMessage());
     assertThrows(IllegalArgumentException.class, () -> Registry.checkRunId("../escape"));
     assertTrue(Registry.newRunId(java.time.Instant.parse("2025-01-02T03:04:05Z")).matches("20250102-030405-[0-9a-f]{4}"));
   }

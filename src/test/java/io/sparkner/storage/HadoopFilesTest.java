@@ -56,6 +56,20 @@ class HadoopFilesTest {
   }
 
   @Test
+  void createNewWritesOnceHoweverManyWritersRace() throws Exception {
+    String f = dir.resolve("promotions/0000000001.json").toString();
+    List<Boolean> won = CreateNewRace.race(f, 8, conf);
+    assertEquals(1, won.stream().filter(w -> w).count(), won.toString());
+    int winner = won.indexOf(true);
+    assertEquals("writer " + winner, HadoopFiles.readString(f, conf), "the file holds the winner's content, whole");
+    assertFalse(HadoopFiles.createNew(f, "late", conf), "an existing file is never replaced");
+    assertEquals("writer " + winner, HadoopFiles.readString(f, conf));
+    try (var s = Files.list(dir.resolve("promotions"))) {
+      assertEquals(List.of("0000000001.json"), s.map(p -> p.getFileName().toString()).toList(), "no temporary file is left");
+    }
+  }
+
+  @Test
   void aMissingFileIsAnErrorNamingIt() {
     String missing = dir.resolve("nope/config.json").toString();
     UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> HadoopFiles.readString(missing, conf));

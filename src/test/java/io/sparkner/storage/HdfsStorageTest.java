@@ -17,6 +17,21 @@ class HdfsStorageTest extends StoragePipeline {
     return cluster.getURI().toString().replaceAll("/$", "");
   }
 
+  /** HDFS decides a create-only write in the NameNode: one of many racing writers creates the file. */
+  @org.junit.jupiter.api.Test
+  void createNewWritesOnceHoweverManyWritersRace() throws Exception {
+    String f = root + "/registry/promotions/0000000001.json";
+    java.util.List<Boolean> won = CreateNewRace.race(f, 8, conf);
+    org.junit.jupiter.api.Assertions.assertEquals(1, won.stream().filter(w -> w).count(), won.toString());
+    org.junit.jupiter.api.Assertions.assertEquals("writer " + won.indexOf(true), HadoopFiles.readString(f, conf));
+    org.junit.jupiter.api.Assertions.assertFalse(HadoopFiles.createNew(f, "late", conf));
+    org.apache.hadoop.fs.Path dir = new org.apache.hadoop.fs.Path(root + "/registry/promotions");
+    org.junit.jupiter.api.Assertions.assertEquals(
+        java.util.List.of("0000000001.json"),
+        java.util.Arrays.stream(dir.getFileSystem(conf).listStatus(dir)).map(s -> s.getPath().getName()).toList(),
+        "no temporary file is left");
+  }
+
   @Override
   String freshRoot() {
     return root + "/models";
