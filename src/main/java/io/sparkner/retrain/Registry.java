@@ -17,12 +17,9 @@ import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.FileContext;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
-import org.apache.hadoop.fs.Options;
 import org.apache.hadoop.fs.Path;
-import org.apache.hadoop.fs.UnsupportedFileSystemException;
 
 /**
  * The model registry of {@code sparkner retrain}, a directory on any Hadoop file system:
@@ -388,69 +385,30 @@ public final class Registry {
     return new RunRecord(this, runId).root().deepCopy();
   }
 
-  private static String previousOf(String file) {
-    Path p = new Path(file);
-    return new Path(p.getParent(), "." + p.getName() + ".prev").toString();
-  }
-
   /**
-   * Replaces {@code file} with {@code content}: written aside, then renamed over it in one step
-   * ({@link FileContext#rename} with OVERWRITE: atomic on HDFS, local and abfs file systems; on s3a
-   * a copy of one complete small file). A file system without a {@link FileContext} has no
-   * overwriting rename: the current version is first moved to {@code .NAME.prev}, which {@link
-   * #readReplaced} reads while {@code file} is absent, so a reader always finds a complete version
-   * and a failure between the two renames loses nothing.
+   * Replaces {@code file} with {@code content}: written aside, then moved over it by {@link
+   * HadoopFiles#replace}, so a reader always finds a complete version and a failure between the
+   * steps loses nothing.
    */
   void writeReplacing(String file, String content) {
     Path dst = new Path(file);
     Path src = new Path(dst.getParent(), "." + dst.getName() + "." + Long.toHexString(new SecureRandom().nextLong()) + ".tmp");
     HadoopFiles.writeString(src.toString(), content, conf);
     try {
-      try {
-        FileContext.getFileContext(dst.toUri(), conf).rename(src, dst, Options.Rename.OVERWRITE);
-      } catch (UnsupportedFileSystemException e) {
-        FileSystem fs = dst.getFileSystem(conf);
-        Path prev = new Path(previousOf(file));
-        if (fs.exists(dst)) {
-          fs.delete(prev, false); // left by an interrupted replace; dst is complete, so nothing is lost
-          if (!fs.rename(dst, prev)) {
-            throw new IOException("rename of " + dst + " to " + prev + " returned false");
-          }
-        }
-        if (!fs.rename(src, dst)) {
-          throw new IOException("rename returned false");
-        }
-        fs.delete(prev, false);
-      }
-    } catch (IOException | RuntimeException e) {
+      HadoopFiles.replace(src.toString(), file, conf);
+    } catch (RuntimeException e) {
       try {
         HadoopFiles.delete(src.toString(), conf);
       } catch (RuntimeException cleanup) {
         e.addSuppressed(cleanup);
       }
-      if (e instanceof IOException io) {
-        throw new UncheckedIOException("cannot move " + src + " to " + file + ": " + io.getMessage(), io);
-      }
-      throw (RuntimeException) e;
+      throw e;
     }
   }
 
   /** The content of a file written by {@link #writeReplacing}, or null when there is none. */
   String readReplaced(String file) {
-    String prev = previousOf(file);
-    for (String f : List.of(file, prev, file)) {
-      try {
-        if (HadoopFiles.exists(f, conf)) {
-          return HadoopFiles.readString(f, conf);
-        }
-      } catch (UncheckedIOException e) {
-        if (!(e.getCause() instanceof java.io.FileNotFoundException)) {
-          throw e;
-        }
-        // moved away between the check and the read: look again
-      }
-    }
-    return null;
+    return HadoopFiles.readReplaced(file, conf);
   }
 
   static String json(JsonNode n) {

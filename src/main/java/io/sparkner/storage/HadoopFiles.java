@@ -154,22 +154,74 @@ public final class HadoopFiles {
   }
 
   /**
-   * Moves {@code from} over {@code to}, deleting {@code to} first (HDFS rename does not overwrite).
-   * On object stores (s3a) a rename is a copy and a delete, not atomic: readers may briefly see no
-   * file, never a half-written one.
+   * Moves {@code from} over {@code to} so that a reader of {@code to} always finds a complete
+   * version: through {@link FileContext#rename} with OVERWRITE where the file system has one (one
+   * step on HDFS; the local and object-store connectors delete the target just before they rename
+   * or copy onto it); elsewhere the current
+   * {@code to} is first moved to {@link #previousOf} (read by {@link #readReplaced} while {@code to}
+   * is absent) and removed once the new version is in place, and moved back if that fails. Never a
+   * delete before the rename: a failure between the two steps loses nothing.
    */
   public static void replace(String from, String to, Configuration conf) {
     Path src = path(from);
     Path dst = path(to);
     try {
-      FileSystem fs = src.getFileSystem(conf);
-      fs.delete(dst, false);
-      if (!fs.rename(src, dst)) {
-        throw new IOException("rename returned false");
+      try {
+        FileContext.getFileContext(dst.toUri(), conf).rename(src, dst, Options.Rename.OVERWRITE);
+      } catch (UnsupportedFileSystemException noFileContext) {
+        FileSystem fs = dst.getFileSystem(conf);
+        Path prev = path(previousOf(to));
+        boolean moved = false;
+        if (fs.exists(dst)) {
+          fs.delete(prev, false); // left by an interrupted replace; dst is complete, so nothing is lost
+          if (!fs.rename(dst, prev)) {
+            throw new IOException("rename of " + dst + " to " + prev + " returned false");
+          }
+          moved = true;
+        }
+        boolean done = false;
+        try {
+          done = fs.rename(src, dst);
+        } finally {
+          if (!done && moved) {
+            fs.rename(prev, dst); // put the complete previous version back
+          }
+        }
+        if (!done) {
+          throw new IOException("rename returned false");
+        }
+        fs.delete(prev, false);
       }
     } catch (IOException e) {
       throw failure("cannot move " + from + " to", to, e, conf);
     }
+  }
+
+  /** Where {@link #replace} keeps the previous version of {@code path} between its two renames. */
+  public static String previousOf(String path) {
+    Path p = path(path);
+    return new Path(p.getParent(), "." + p.getName() + ".prev").toString();
+  }
+
+  /**
+   * The content of a file written through {@link #replace}, or null when there is none: {@code
+   * path}, or while a replace without an overwriting rename has moved it aside, its previous version.
+   */
+  public static String readReplaced(String path, Configuration conf) {
+    String prev = previousOf(path);
+    for (String f : List.of(path, prev, path)) {
+      try {
+        if (exists(f, conf)) {
+          return readString(f, conf);
+        }
+      } catch (UncheckedIOException e) {
+        if (!(e.getCause() instanceof java.io.FileNotFoundException)) {
+          throw e;
+        }
+        // moved away between the check and the read: look again
+      }
+    }
+    return null;
   }
 
   /**

@@ -156,6 +156,28 @@ class RegistryConcurrencyTest {
     assertFalse(Files.exists(dir.resolve("registry/runs/r/.run.json.prev")), "the previous version is removed once replaced");
   }
 
+  /**
+   * The same guarantee for every file replaced through {@code HadoopFiles.replace} (the training
+   * metrics log, checkpoint manifests): a failed move of the new version leaves the old one in place.
+   */
+  @Test
+  void aFailedReplaceLeavesThePreviousVersionInPlace() throws Exception {
+    String target = FailingFs.SCHEME + ":" + dir.resolve("metrics.jsonl");
+    String next = FailingFs.SCHEME + ":" + dir.resolve(".metrics.jsonl.tmp");
+    Configuration conf = FailingFs.conf();
+    io.sparkner.storage.HadoopFiles.writeString(target, "old\n", conf);
+    io.sparkner.storage.HadoopFiles.writeString(next, "new\n", conf);
+    FailingFs.arm(p -> true, (op, p) -> op.equals("rename") && p.getName().equals(".metrics.jsonl.tmp"), 1);
+    FailingFs.armed = true;
+    UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> io.sparkner.storage.HadoopFiles.replace(next, target, conf));
+    assertTrue(e.getMessage().contains("metrics.jsonl"), e.getMessage());
+    assertEquals("old\n", Files.readString(dir.resolve("metrics.jsonl")), "the previous version is still there");
+    assertFalse(Files.exists(dir.resolve(".metrics.jsonl.prev")), "and not left aside");
+    io.sparkner.storage.HadoopFiles.replace(next, target, conf);
+    assertEquals("new\n", Files.readString(dir.resolve("metrics.jsonl")));
+    assertFalse(Files.exists(dir.resolve(".metrics.jsonl.tmp")));
+  }
+
   /** A record as a run that reached the promote stage has it. */
   private ObjectNode runRecord(String runId) {
     return JSON.createObjectNode().put("run_id", runId).put("status", "running").put("stage", "promote").put("started_at", Registry.now());
