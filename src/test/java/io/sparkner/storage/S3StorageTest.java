@@ -246,13 +246,13 @@ class S3StorageTest {
   @Order(8)
   void errorsNameThePathAndNeverTheCredentials() {
     StorageCli.Run missing = StorageCli.run("train", "--data", B + "/no-such-prepared", "--model", B + "/tiny", "--output", B + "/x");
-    assertEquals(1, missing.code());
+    assertEquals(2, missing.code(), missing.err());
     assertTrue(missing.err().contains(B + "/no-such-prepared"), missing.err());
 
     // credentials inside a path: refused, and the message shows the path without them
     String withSecrets = "s3a://" + ACCESS_KEY + ":" + SECRET_KEY + "@" + BUCKET + "/prepared";
     StorageCli.Run inPath = StorageCli.run("evaluate", "--model", B + "/trained", "--data", withSecrets, "--report", B + "/r2");
-    assertEquals(1, inPath.code());
+    assertEquals(2, inPath.code(), inPath.err());
     assertTrue(inPath.err().contains(B + "/prepared: credentials inside a path are not accepted"), inPath.err());
     assertTrue(inPath.err().contains("fs.s3a.access.key and"), inPath.err());
 
