@@ -3,7 +3,8 @@
 // MAGIC # sparkner on Databricks: prepare → train → evaluate → score
 // MAGIC
 // MAGIC Runs the sparkner jobs interactively on this cluster's Spark session. Attach the sparkner jar
-// MAGIC (`target/sparkner-0.1.0-SNAPSHOT.jar`, e.g. uploaded to a volume) as a cluster library; the
+// MAGIC (`target/sparkner-0.1.0-SNAPSHOT.jar` on DBR 14.3-16.x, `target/spark4/sparkner-0.1.0-SNAPSHOT-spark4.jar`
+// MAGIC on DBR 17+, e.g. uploaded to a volume) as a cluster library; the
 // MAGIC cluster needs Java 17 (`JNAME=zulu17-ca-amd64` in its environment before DBR 16) and
 // MAGIC single-user access mode. Each step is the `sparkner` subcommand of the same name, with the same
 // MAGIC options as on the command line (`--help` prints them). Paths are any Hadoop path: `/Volumes/...`,

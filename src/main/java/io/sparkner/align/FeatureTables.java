@@ -1,6 +1,8 @@
 package io.sparkner.align;
 
 import java.nio.charset.StandardCharsets;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.catalyst.expressions.codegen.UnsafeArrayWriter;
 import org.apache.spark.sql.catalyst.expressions.codegen.UnsafeRowWriter;
@@ -30,7 +32,7 @@ public final class FeatureTables {
           .add("offsets", DataTypes.createArrayType(OFFSET, true), false);
 
   /**
-   * A window as a Catalyst row of {@link #FEATURES}, for {@code internalCreateDataFrame}, written
+   * A window as a Catalyst row of {@link #FEATURES}, for {@code internalCreateDataFrame} (see {@code prepare.FeatureFrames}), written
    * straight into Spark's binary row format (what its generated projections write): prepare writes
    * millions of token offsets, and an external {@code Row} — or a generic Catalyst row with one
    * boxed struct per token — cost more than the Parquet write itself. Spark's scan copies an
@@ -68,6 +70,20 @@ public final class FeatureTables {
     }
     row.setOffsetAndSizeFromPreviousCursor(4, at);
     return row.getRow();
+  }
+
+  /**
+   * The same window as an external {@link Row} of {@link #FEATURES}, for the public {@code
+   * createDataFrame} where Spark's Catalyst-row entry point is absent: the same table, slower.
+   */
+  public static Row toRow(String id, Aligner.Window w) {
+    int[] starts = w.starts();
+    int[] ends = w.ends();
+    Row[] offsets = new Row[starts.length];
+    for (int i = 0; i < starts.length; i++) {
+      offsets[i] = starts[i] < 0 ? null : RowFactory.create(starts[i], ends[i]);
+    }
+    return RowFactory.create(id, w.index(), w.inputIds().clone(), w.labels().clone(), offsets);
   }
 
   private static void writeInts(UnsafeRowWriter row, int ordinal, int[] values) {

@@ -18,7 +18,6 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
@@ -36,7 +35,6 @@ import org.slf4j.LoggerFactory;
 import java.io.Serializable;
 import scala.Function1;
 import scala.Tuple2;
-import scala.collection.JavaConverters;
 import scala.reflect.ClassTag$;
 
 /**
@@ -80,8 +78,7 @@ public final class BarrierTraining {
           boolean injectOnThisRun = attempt == 0;
           Function1<scala.collection.Iterator<Integer>, scala.collection.Iterator<String>> task =
               (Function1<scala.collection.Iterator<Integer>, scala.collection.Iterator<String>> & Serializable)
-                  it -> JavaConverters.asScalaIterator(
-                      Collections.singletonList(rank(shared.value(), hconf, secret, dist, injectOnThisRun)).iterator());
+                  it -> scala.collection.Iterator$.MODULE$.single(rank(shared.value(), hconf, secret, dist, injectOnThisRun));
           JavaRDD<Integer> ranks = jsc.parallelize(IntStream.range(0, replicas).boxed().collect(Collectors.toList()), replicas);
           List<String> out =
               JavaRDD.fromRDD(ranks.rdd().barrier().mapPartitions(task, false, ClassTag$.MODULE$.apply(String.class)), ClassTag$.MODULE$.apply(String.class))

@@ -1,5 +1,6 @@
 package io.sparkner.prepare;
 
+import io.sparkner.align.AlignOptions;
 import io.sparkner.align.Aligner;
 import io.sparkner.align.FeatureTables;
 import io.sparkner.align.Labels;
@@ -15,6 +16,7 @@ import io.sparkner.corpus.ReadResult;
 import io.sparkner.corpus.TypeMap;
 import io.sparkner.storage.HadoopConf;
 import io.sparkner.storage.HadoopFiles;
+import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -25,10 +27,10 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.util.LongAccumulator;
 import org.apache.spark.util.TaskCompletionListener;
 
@@ -43,6 +45,11 @@ public final class PrepareJob {
   private PrepareJob() {}
 
   public static PrepareSummary run(SparkSession spark, PrepareOptions o) {
+    return run(spark, o, FeatureFrames.of(spark));
+  }
+
+  /** {@link #run} with the given way of handing feature rows to Spark. */
+  static PrepareSummary run(SparkSession spark, PrepareOptions o, FeatureFrames frames) {
     long t0 = System.nanoTime();
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     Configuration conf = jsc.hadoopConfiguration();
@@ -63,7 +70,7 @@ public final class PrepareJob {
     }
 
     try {
-      return write(spark, jsc, o, inputs, out, tokenizer, t0);
+      return write(spark, jsc, o, inputs, out, tokenizer, frames, t0);
     } catch (RuntimeException | Error e) {
       if (!outputExisted) {
         // a failed run (a bad record with --fail-fast, a broken file) leaves no half output
@@ -95,6 +102,7 @@ public final class PrepareJob {
       List<CorpusInput> inputs,
       String out,
       String tokenizer,
+      FeatureFrames frames,
       long t0) {
     Configuration conf = jsc.hadoopConfiguration();
     // every task aligns with the tokenizer.json of now: one rewritten meanwhile fails the job, saying so
@@ -155,23 +163,18 @@ public final class PrepareJob {
             .parquet(out + "/documents")
             .select("id", "text", "entities")
             .javaRDD();
-    JavaRDD<InternalRow> featureRows =
-        documents.mapPartitions(
-            (Iterator<Row> it) -> {
-              var lease = TokenizerCache.acquire(tokenizer, tokenizerVersion, hc.get());
-              // held until the task ends: a rewritten tokenizer.json closes this one only then
-              TaskContext.get().addTaskCompletionListener((TaskCompletionListener) done -> lease.close());
-              Aligner aligner = new Aligner(lease.get(), labels, align);
-              return new WindowRows(it, aligner, featureStats);
-            });
     spark.sparkContext().setJobDescription("prepare: align and write features");
-    // Spark's own entry point for Catalyst rows (private[sql] in Scala, public in bytecode): the
-    // public createDataFrame would convert external Rows field by field, boxing every token
-    spark
-        .internalCreateDataFrame(featureRows.rdd(), FeatureTables.FEATURES, false)
-        .write()
-        .mode(SaveMode.Overwrite)
-        .parquet(out + "/features");
+    Dataset<Row> featureFrame =
+        frames.catalyst()
+            ? frames.fromInternal(
+                spark,
+                featureRows(documents, tokenizer, tokenizerVersion, hc, labels, align, featureStats, FeatureTables::toInternalRow),
+                FeatureTables.FEATURES)
+            : FeatureFrames.fromRows(
+                spark,
+                featureRows(documents, tokenizer, tokenizerVersion, hc, labels, align, featureStats, FeatureTables::toRow),
+                FeatureTables.FEATURES);
+    featureFrame.write().mode(SaveMode.Overwrite).parquet(out + "/features");
     FeatureStats features = featureStats.value();
 
     HadoopFiles.writeString(out + "/labels.json", labels.toJson(), conf);
@@ -234,18 +237,48 @@ public final class PrepareJob {
   }
 
   /** A partition's documents rows → its windows as feature rows, counting as it goes. */
-  private static final class WindowRows implements Iterator<InternalRow> {
+  /** A window as a row of {@link FeatureTables#FEATURES}: a Catalyst row or an external one. */
+  interface WindowEncoder<T> extends Serializable {
+    T encode(String id, Aligner.Window w);
+  }
+
+  /** The features of the documents, aligned with the tokenizer once per executor JVM. */
+  private static <T> JavaRDD<T> featureRows(
+      JavaRDD<Row> documents,
+      String tokenizer,
+      String tokenizerVersion,
+      HadoopConf hc,
+      Labels labels,
+      AlignOptions align,
+      StatsAccumulator<Aligner.Result, FeatureStats> featureStats,
+      WindowEncoder<T> encoder) {
+    return documents.mapPartitions(
+        (Iterator<Row> it) -> {
+          var lease = TokenizerCache.acquire(tokenizer, tokenizerVersion, hc.get());
+          // held until the task ends: a rewritten tokenizer.json closes this one only then
+          TaskContext.get().addTaskCompletionListener((TaskCompletionListener) done -> lease.close());
+          Aligner aligner = new Aligner(lease.get(), labels, align);
+          return new WindowRows<>(it, aligner, featureStats, encoder);
+        });
+  }
+
+  private static final class WindowRows<T> implements Iterator<T> {
     private final Iterator<Row> documents;
     private final Aligner aligner;
     private final StatsAccumulator<Aligner.Result, FeatureStats> stats;
-    private final List<InternalRow> pending = new ArrayList<>();
+    private final WindowEncoder<T> encoder;
+    private final List<T> pending = new ArrayList<>();
     private int at;
 
     WindowRows(
-        Iterator<Row> documents, Aligner aligner, StatsAccumulator<Aligner.Result, FeatureStats> stats) {
+        Iterator<Row> documents,
+        Aligner aligner,
+        StatsAccumulator<Aligner.Result, FeatureStats> stats,
+        WindowEncoder<T> encoder) {
       this.documents = documents;
       this.aligner = aligner;
       this.stats = stats;
+      this.encoder = encoder;
     }
 
     @Override
@@ -258,14 +291,14 @@ public final class PrepareJob {
         pending.clear();
         at = 0;
         for (Aligner.Window w : r.windows()) {
-          pending.add(FeatureTables.toInternalRow(id, w));
+          pending.add(encoder.encode(id, w));
         }
       }
       return at < pending.size();
     }
 
     @Override
-    public InternalRow next() {
+    public T next() {
       if (!hasNext()) {
         throw new NoSuchElementException();
       }

@@ -91,6 +91,7 @@ final class ParquetRowFile implements Closeable {
     }
 
     @Override
+    @SuppressWarnings("deprecation") // Parquet 1.15 (Spark 4) deprecates it for a ParquetConfiguration variant
     protected WriteSupport<InternalRow> getWriteSupport(Configuration conf) {
       return new ParquetWriteSupport();
     }
