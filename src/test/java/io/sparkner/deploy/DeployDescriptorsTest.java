@@ -61,6 +61,11 @@ class DeployDescriptorsTest {
     return "sparkner-" + version() + ".jar";
   }
 
+  /** The jar without bundled CPU libtorch, for clusters that supply a CUDA libtorch. */
+  static String gpuJarName() throws IOException {
+    return "sparkner-" + version() + "-gpu.jar";
+  }
+
   /** Parses a sparkner command line as the jar's Main would, without running it. */
   static void checkCommandLine(List<String> args, String where) {
     assertFalse(args.isEmpty(), where + ": no arguments");
@@ -143,6 +148,11 @@ class DeployDescriptorsTest {
     assertTrue(String.valueOf(artifact.get("build")).contains("mvn"), "the artifact is built by Maven");
     assertEquals(jar, map(list(artifact.get("files"), "files").get(0), "files[0]").get("source"));
     assertEquals(ROOT.resolve("target").resolve(jarName()), file.getParent().resolve(jar).normalize());
+    // and the GPU jar of the same build, for the tasks on GPU clusters
+    String gpuJar = "../../target/" + gpuJarName();
+    assertTrue(list(artifact.get("files"), "files").stream().anyMatch(f -> gpuJar.equals(map(f, "files[]").get("source"))),
+        "the GPU jar is uploaded too: " + artifact.get("files"));
+    assertEquals(ROOT.resolve("target").resolve(gpuJarName()), file.getParent().resolve(gpuJar).normalize());
 
     Map<String, Object> jobs = map(map(bundle.get("resources"), "resources").get("jobs"), "resources.jobs");
     assertTrue(jobs.containsKey("sparkner_pipeline") && jobs.containsKey("sparkner_retrain"), jobs.keySet().toString());
@@ -169,7 +179,12 @@ class DeployDescriptorsTest {
         Map<String, Object> cluster = clusters.get((String) task.get("job_cluster_key"));
         assertNotNull(cluster, tw + ": job_cluster_key " + task.get("job_cluster_key") + " is not a job cluster of " + where);
         checkCluster(cluster, tw, vars);
-        assertEquals(List.of(Map.of("jar", jar)), task.get("libraries"), tw + ".libraries");
+        boolean gpuCluster = map(cluster.get("spark_conf"), tw + ".spark_conf").containsKey("spark.task.resource.gpu.amount");
+        // a GPU cluster runs the GPU jar on the CUDA libtorch its init script provides; the others the default jar
+        assertEquals(List.of(Map.of("jar", gpuCluster ? gpuJar : jar)), task.get("libraries"), tw + ".libraries");
+        if (gpuCluster) {
+          checkClusterLibtorch(cluster, tw);
+        }
         Map<String, Object> jarTask = map(task.get("spark_jar_task"), tw + ".spark_jar_task");
         checkMainClass((String) jarTask.get("main_class_name"), tw);
         List<String> args = new ArrayList<>();
@@ -243,6 +258,103 @@ class DeployDescriptorsTest {
     assertEquals("1", conf.get("spark.executor.resource.gpu.amount"), where);
     assertEquals("false", conf.get("spark.dynamicAllocation.enabled"), where);
     assertNotNull(conf.get("spark.task.maxFailures"), where);
+  }
+
+  /**
+   * A GPU cluster's libtorch: the init script exists in the repository (synced with this directory),
+   * and the PYTORCH_* variables name the directory it unpacks to, the libtorch version the bundled
+   * pytorch-jni was built for, and a flavour whose JNI binding that jar carries (else DJL would try
+   * to download one, which offline mode refuses).
+   */
+  static void checkClusterLibtorch(Map<String, Object> c, String where) throws IOException {
+    List<Object> scripts = list(c.get("init_scripts"), where + ".init_scripts");
+    Path script = null;
+    for (Object s : scripts) {
+      String dest = String.valueOf(map(map(s, where + ".init_scripts[]").get("workspace"), where + ".init_scripts[].workspace").get("destination"));
+      assertTrue(dest.startsWith("${workspace.file_path}/deploy/databricks/"), where + ": init script " + dest + " is not synced by the bundle");
+      Path p = ROOT.resolve(dest.substring("${workspace.file_path}/".length()));
+      assertTrue(Files.isRegularFile(p), where + ": init script " + dest + " is synced from " + p + ", which does not exist");
+      if (p.getFileName().toString().startsWith("libtorch")) {
+        script = p;
+      }
+    }
+    assertNotNull(script, where + ": no libtorch init script in " + scripts);
+    String text = Files.readString(script);
+    Map<String, Object> env = map(c.get("spark_env_vars"), where + ".spark_env_vars");
+    String version = String.valueOf(env.get("PYTORCH_VERSION"));
+    String flavor = String.valueOf(env.get("PYTORCH_FLAVOR"));
+    String path = String.valueOf(env.get("PYTORCH_LIBRARY_PATH"));
+    java.util.Properties jni = new java.util.Properties();
+    try (java.io.InputStream in = DeployDescriptorsTest.class.getResourceAsStream("/jnilib/pytorch.properties")) {
+      assertNotNull(in, "pytorch-jni is not on the test classpath");
+      jni.load(in);
+    }
+    assertTrue(jni.getProperty("jni_version", "").startsWith(version + "-"), where + ": PYTORCH_VERSION " + version + ", pytorch-jni is " + jni);
+    assertNotNull(DeployDescriptorsTest.class.getResource("/jnilib/linux-x86_64/" + flavor + "/libdjl_torch.so"),
+        where + ": PYTORCH_FLAVOR " + flavor + " has no JNI binding in pytorch-jni");
+    assertTrue(flavor.startsWith("cu"), where + ": a GPU cluster's libtorch is a CUDA build, not " + flavor);
+    assertTrue(text.contains("VERSION=\"" + version + "+" + flavor + "\""), script + " installs libtorch " + version + "+" + flavor);
+    Matcher home = Pattern.compile("LIBTORCH_HOME:-([^}]+)}").matcher(text);
+    assertTrue(home.find(), script + ": no default LIBTORCH_HOME");
+    assertEquals(home.group(1) + "/lib", path, where + ": PYTORCH_LIBRARY_PATH is where " + script.getFileName() + " unpacks");
+  }
+
+  /**
+   * The init script run for real against a local zip laid out as download.pytorch.org's: it unpacks,
+   * keeps an installed copy, refuses a libtorch of another version or flavour and a wrong checksum,
+   * and leaves no half-installed directory behind.
+   */
+  @Test
+  void databricksLibtorchInitScriptInstallsCheckedLibtorchOnce(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+    Path script = ROOT.resolve("deploy/databricks/init/libtorch-cu128.sh");
+    bashSyntax(script);
+    assertTrue(Files.isExecutable(script), script + " is executable");
+    Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/curl")) && Files.isExecutable(Path.of("/usr/bin/unzip")), "curl and unzip needed");
+    Path good = libtorchZip(tmp.resolve("good.zip"), "2.7.1+cu128", true);
+    Path home = tmp.resolve("nodes/libtorch");
+
+    Result first = exec(List.of("bash", script.toString()), ROOT, Map.of("LIBTORCH_URL", good.toUri().toString(), "LIBTORCH_HOME", home.toString()));
+    assertEquals(0, first.code(), first.out());
+    assertTrue(Files.isRegularFile(home.resolve("lib/libtorch_cuda.so")), first.out());
+    assertEquals("2.7.1+cu128", Files.readString(home.resolve("build-version")).trim());
+    // a restart of the node finds it installed: nothing is downloaded (the URL would fail)
+    Result again = exec(List.of("bash", script.toString()), ROOT, Map.of("LIBTORCH_URL", tmp.resolve("gone.zip").toUri().toString(), "LIBTORCH_HOME", home.toString()));
+    assertEquals(0, again.code(), again.out());
+    assertTrue(again.out().contains("already"), again.out());
+
+    Path otherHome = tmp.resolve("other/libtorch");
+    Result cu126 = exec(List.of("bash", script.toString()), ROOT,
+        Map.of("LIBTORCH_URL", libtorchZip(tmp.resolve("cu126.zip"), "2.7.1+cu126", true).toUri().toString(), "LIBTORCH_HOME", otherHome.toString()));
+    assertEquals(1, cu126.code(), cu126.out());
+    assertTrue(cu126.out().contains("2.7.1+cu126") && cu126.out().contains("needs 2.7.1+cu128"), cu126.out());
+    assertFalse(Files.exists(otherHome), "nothing installed");
+    Result noCuda = exec(List.of("bash", script.toString()), ROOT,
+        Map.of("LIBTORCH_URL", libtorchZip(tmp.resolve("nocuda.zip"), "2.7.1+cu128", false).toUri().toString(), "LIBTORCH_HOME", otherHome.toString()));
+    assertEquals(1, noCuda.code(), noCuda.out());
+    assertTrue(noCuda.out().contains("lib/libtorch_cuda.so"), noCuda.out());
+    assertFalse(Files.exists(otherHome), "nothing installed");
+    Result badSum = exec(List.of("bash", script.toString()), ROOT,
+        Map.of("LIBTORCH_URL", good.toUri().toString(), "LIBTORCH_HOME", otherHome.toString(), "LIBTORCH_SHA256", "0".repeat(64)));
+    assertTrue(badSum.code() != 0, badSum.out());
+    assertFalse(Files.exists(otherHome), "nothing installed");
+    assertFalse(Files.exists(tmp.resolve("other/libtorch.new")), "no half-installed directory");
+  }
+
+  /** A zip laid out as libtorch's: libtorch/build-version and libtorch/lib/*.so (placeholder bytes). */
+  static Path libtorchZip(Path zip, String buildVersion, boolean cuda) throws IOException {
+    List<String> libs = new ArrayList<>(List.of("libtorch.so", "libtorch_cpu.so", "libc10.so"));
+    if (cuda) {
+      libs.addAll(List.of("libtorch_cuda.so", "libc10_cuda.so"));
+    }
+    try (java.util.zip.ZipOutputStream out = new java.util.zip.ZipOutputStream(Files.newOutputStream(zip))) {
+      out.putNextEntry(new java.util.zip.ZipEntry("libtorch/build-version"));
+      out.write((buildVersion + "\n").getBytes(StandardCharsets.UTF_8));
+      for (String lib : libs) {
+        out.putNextEntry(new java.util.zip.ZipEntry("libtorch/lib/" + lib));
+        out.write(lib.getBytes(StandardCharsets.UTF_8));
+      }
+    }
+    return zip;
   }
 
   /** Quartz: seconds minutes hours day-of-month month day-of-week [year], one of the two days '?'. */
