@@ -164,7 +164,7 @@ class StandaloneClusterIT {
     Path scored = dir.resolve("scored");
     StandaloneCluster.Run run = cluster.submit(jar, List.of(), JOB_TIMEOUT, "score", "--model", dir.resolve("trained-cluster").toString(),
         "--input", dir.resolve("prepared/documents").toString(), "--output", scored.toString(),
-        "--max-length", "128", "--stride", "32", "--partitions", "8");
+        "--output-col", "predicted", "--max-length", "128", "--stride", "32", "--partitions", "8");
     ok(run);
     assertTrue(parquetFiles(scored) > 0, "no scored parquet files");
     String app = appOf(run.output());
