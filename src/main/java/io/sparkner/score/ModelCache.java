@@ -5,8 +5,11 @@ import ai.djl.ndarray.types.DataType;
 import io.sparkner.cache.FileVersion;
 import io.sparkner.cache.VersionedCache;
 import io.sparkner.model.Checkpoints;
+import io.sparkner.storage.Redaction;
 import java.util.List;
 import org.apache.hadoop.conf.Configuration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One loaded model per executor JVM and (path, version, device, dtype), shared by all the tasks the
@@ -19,6 +22,7 @@ import org.apache.hadoop.conf.Configuration;
  * ({@link VersionedCache}): a task of an earlier job may still be scoring with it.
  */
 final class ModelCache {
+  private static final Logger LOG = LoggerFactory.getLogger(ModelCache.class);
   private static final VersionedCache<ScoringModel> MODELS = new VersionedCache<>("model");
 
   static {
@@ -30,7 +34,12 @@ final class ModelCache {
   /** The model, held until the lease is closed (at the latest when the task ends). */
   static VersionedCache.Lease<ScoringModel> acquire(String path, String version, Device device, DataType dtype, Configuration conf) {
     VersionedCache.Key key = new VersionedCache.Key(path, version, device + "/" + dtype);
-    return MODELS.acquire(key, () -> ScoringModel.load(path, version, device, dtype, conf));
+    return MODELS.acquire(key, () -> {
+      ScoringModel model = ScoringModel.load(path, version, device, dtype, conf);
+      // one line per load: an executor's log shows the model was loaded once per JVM, not per task
+      LOG.info("model cache: loaded {} version {} on {}", Redaction.uri(path), version, key.variant());
+      return model;
+    });
   }
 
   /** The version of the checkpoint at {@code path}: its files' sizes and modification times. */
