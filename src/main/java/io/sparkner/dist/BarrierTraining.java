@@ -24,6 +24,7 @@ import java.util.Map;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.apache.spark.BarrierTaskContext;
+import org.apache.spark.BarrierTaskInfo;
 import org.apache.spark.SparkConf;
 import org.apache.spark.SparkContext;
 import org.apache.spark.api.java.JavaRDD;
@@ -130,10 +131,10 @@ public final class BarrierTraining {
     if (!device.isGpu()) {
       TaskCompute.limitCpuThreads();
     }
-    String host = dist.host() != null ? dist.host() : InetAddress.getLocalHost().getHostAddress();
-    if (isLocalMaster()) {
-      host = "127.0.0.1";
-    }
+    BarrierTaskInfo[] infos = ctx.getTaskInfos();
+    String host =
+        RankAddress.choose(
+            dist.host(), isLocalMaster(), rank < infos.length ? infos[rank].address() : null, BarrierTraining::localHostLookup, LOG::warn);
     try (RingEndpoint endpoint = RingEndpoint.open(host, dist.portFrom(), dist.portTo())) {
       String[] addresses = ctx.allGather(endpoint.address());
       // a key per stage attempt: a task left over from a failed attempt cannot join the next one
@@ -152,6 +153,14 @@ public final class BarrierTraining {
         LOG.info("rank {} of {} on {} finished {} steps", rank, n, device, o.steps());
         return JSON.writeValueAsString(o);
       }
+    }
+  }
+
+  private static String localHostLookup() {
+    try {
+      return InetAddress.getLocalHost().getHostAddress();
+    } catch (java.net.UnknownHostException e) {
+      throw new java.io.UncheckedIOException("no executor address from Spark and this host's own name does not resolve: " + e.getMessage(), e);
     }
   }
 
