@@ -20,7 +20,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
-import java.util.Map;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.apache.spark.BarrierTaskContext;
@@ -30,7 +29,6 @@ import org.apache.spark.SparkContext;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
-import org.apache.spark.resource.ResourceInformation;
 import org.apache.spark.sql.SparkSession;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -127,7 +125,7 @@ public final class BarrierTraining {
     BarrierTaskContext ctx = BarrierTaskContext.get();
     int rank = ctx.partitionId();
     int n = ctx.getTaskInfos().length;
-    Device device = device(ctx.resourcesJMap());
+    Device device = TaskCompute.forTask(dist.device(), "--device");
     if (!device.isGpu()) {
       TaskCompute.limitCpuThreads();
     }
@@ -149,7 +147,7 @@ public final class BarrierTraining {
         ring.setHalfPrecisionWire(plan.fp16());
         var exchange = new RingExchange(ring, plan.config().zeroStage(), parameterCount(plan, hconf), plan.config().reduceBucketSize());
         boolean inject = injectOnThisRun && ctx.stageAttemptNumber() == 0 && plan.failAtStep() >= 0;
-        RankTraining.Outcome o = RankTraining.run(plan, exchange, hconf.get(), null, inject);
+        RankTraining.Outcome o = RankTraining.run(plan, exchange, device, hconf.get(), null, inject);
         LOG.info("rank {} of {} on {} finished {} steps", rank, n, device, o.steps());
         return JSON.writeValueAsString(o);
       }
@@ -203,12 +201,6 @@ public final class BarrierTraining {
         + " is off on master " + Redaction.uri(master) + ": whoever can read the traffic between the driver and the executors"
         + " can read it and join the ring. Set spark.authenticate=true and spark.network.crypto.enabled=true on a network you"
         + " do not trust.";
-  }
-
-  /** The GPU Spark assigned this task ({@code spark.task.resource.gpu.amount=1}), else the CPU. */
-  static Device device(Map<String, ResourceInformation> resources) {
-    Device gpu = TaskCompute.assignedGpu(resources);
-    return gpu != null ? gpu : Device.cpu();
   }
 
   /**
