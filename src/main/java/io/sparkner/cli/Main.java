@@ -58,7 +58,7 @@ public final class Main implements Runnable {
     cl.setExecutionExceptionHandler(
         (ex, cmd, parseResult) -> {
           Configuration conf = HadoopConf.current();
-          DeviceUnavailable device = deviceUnavailable(ex);
+          DeviceUnavailable device = DeviceUnavailable.in(ex);
           if (device != null) {
             // a task's device does not exist: a configuration error, told as the task said it
             cmd.getErr().println("error: " + Redaction.text(device.getMessage(), conf));
@@ -82,17 +82,6 @@ public final class Main implements Runnable {
           return cmd.getCommandSpec().exitCodeOnInvalidInput();
         });
     return cl;
-  }
-
-  /** The {@link DeviceUnavailable} behind a failure, also when a Spark task raised it. */
-  static DeviceUnavailable deviceUnavailable(Throwable ex) {
-    java.util.Set<Throwable> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
-    for (Throwable t = ex; t != null && seen.add(t); t = t.getCause()) {
-      if (t instanceof DeviceUnavailable d) {
-        return d;
-      }
-    }
-    return null;
   }
 
   /**

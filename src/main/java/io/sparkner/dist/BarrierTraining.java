@@ -3,6 +3,7 @@ package io.sparkner.dist;
 import ai.djl.Device;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sparkner.model.DeviceUnavailable;
 import io.sparkner.model.TaskCompute;
 import io.sparkner.storage.HadoopConf;
 import io.sparkner.storage.HadoopFiles;
@@ -97,6 +98,11 @@ public final class BarrierTraining {
           return outcomes;
         } catch (Exception e) {
           last = e instanceof RuntimeException r ? r : new IllegalStateException(e.getMessage(), e);
+          DeviceUnavailable device = DeviceUnavailable.in(e);
+          if (device != null) {
+            device.addSuppressed(e);
+            throw device; // the tasks' device cannot be used: the same on every retry
+          }
           if (rootCause(e) instanceof IllegalArgumentException) {
             throw last; // bad input or configuration: retrying would fail the same way
           }
