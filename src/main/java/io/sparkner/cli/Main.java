@@ -1,5 +1,6 @@
 package io.sparkner.cli;
 
+import io.sparkner.model.DeviceUnavailable;
 import io.sparkner.storage.HadoopConf;
 import io.sparkner.storage.Redaction;
 import java.io.PrintWriter;
@@ -57,6 +58,12 @@ public final class Main implements Runnable {
     cl.setExecutionExceptionHandler(
         (ex, cmd, parseResult) -> {
           Configuration conf = HadoopConf.current();
+          DeviceUnavailable device = DeviceUnavailable.in(ex);
+          if (device != null) {
+            // a task's device does not exist: a configuration error, told as the task said it
+            cmd.getErr().println("error: " + Redaction.text(device.getMessage(), conf));
+            return 2;
+          }
           cmd.getErr().println("error: " + Redaction.text(describe(ex), conf));
           if (Boolean.getBoolean("sparkner.debug")) {
             StringWriter trace = new StringWriter();

@@ -62,7 +62,9 @@ final class ScoreCommand implements Callable<Integer> {
   int maxChars;
 
   @Accepts(value = Accepts.Kind.ONE_OF, oneOf = {"auto", "cpu", "gpu"})
-  @Option(names = "--device", defaultValue = "auto", description = "auto (the task's GPU if Spark assigned one, else CPU), cpu or gpu (default ${DEFAULT-VALUE}).")
+  @Option(names = "--device", defaultValue = "auto", description = "auto: the GPU Spark assigned the task (spark.task.resource.gpu.amount), else the CPU; a GPU assigned to an executor"
+          + " whose libtorch is the CPU build stops the job (exit 2). cpu: the CPU on purpose, also with GPUs assigned. gpu: a GPU or an error"
+          + " (default ${DEFAULT-VALUE}).")
   String device;
 
   @Accepts(value = Accepts.Kind.INT, min = 0, max = 1000000)

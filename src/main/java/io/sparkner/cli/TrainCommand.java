@@ -57,6 +57,15 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--collective-timeout", defaultValue = "300", description = "Seconds any collective operation may block before the task fails (default ${DEFAULT-VALUE}).")
   int collectiveTimeout;
 
+  @Accepts(value = Accepts.Kind.ONE_OF, oneOf = {"auto", "cpu", "gpu"})
+  @Option(
+      names = "--device",
+      defaultValue = "auto",
+      description = "auto: the GPU Spark assigned each replica's task (spark.task.resource.gpu.amount), else the CPU; a GPU assigned to an"
+          + " executor whose libtorch is the CPU build stops the run (exit 2). cpu: the CPU on purpose, also with GPUs assigned. gpu: a GPU"
+          + " or an error (default ${DEFAULT-VALUE}).")
+  String device;
+
   @Accepts(Accepts.Kind.FLAG)
   @Option(names = "--overwrite", description = "Delete the checkpoints and results of an earlier run in --output and train afresh.")
   boolean overwrite;
@@ -78,7 +87,7 @@ final class TrainCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     int[] ports = OptionChecks.portRange(portRange);
-    TrainJob.Distribution dist = new TrainJob.Distribution(null, ports[0], ports[1], collectiveTimeout);
+    TrainJob.Distribution dist = new TrainJob.Distribution(null, ports[0], ports[1], collectiveTimeout, device);
     String master = replicas > 1 ? "local[" + replicas + "," + 4 + "]" : "local[*]";
     try (SparkSessions session = SparkSessions.start("train", master)) {
       TrainJob.Result r =

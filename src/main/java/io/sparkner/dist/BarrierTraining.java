@@ -3,6 +3,7 @@ package io.sparkner.dist;
 import ai.djl.Device;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sparkner.model.DeviceUnavailable;
 import io.sparkner.model.TaskCompute;
 import io.sparkner.storage.HadoopConf;
 import io.sparkner.storage.HadoopFiles;
@@ -19,16 +20,15 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.apache.spark.BarrierTaskContext;
+import org.apache.spark.BarrierTaskInfo;
 import org.apache.spark.SparkConf;
 import org.apache.spark.SparkContext;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
-import org.apache.spark.resource.ResourceInformation;
 import org.apache.spark.sql.SparkSession;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -95,6 +95,11 @@ public final class BarrierTraining {
           return outcomes;
         } catch (Exception e) {
           last = e instanceof RuntimeException r ? r : new IllegalStateException(e.getMessage(), e);
+          DeviceUnavailable device = DeviceUnavailable.in(e);
+          if (device != null) {
+            device.addSuppressed(e);
+            throw device; // the tasks' device cannot be used: the same on every retry
+          }
           if (rootCause(e) instanceof IllegalArgumentException) {
             throw last; // bad input or configuration: retrying would fail the same way
           }
@@ -123,14 +128,14 @@ public final class BarrierTraining {
     BarrierTaskContext ctx = BarrierTaskContext.get();
     int rank = ctx.partitionId();
     int n = ctx.getTaskInfos().length;
-    Device device = device(ctx.resourcesJMap());
+    Device device = TaskCompute.forTask(dist.device(), "--device");
     if (!device.isGpu()) {
       TaskCompute.limitCpuThreads();
     }
-    String host = dist.host() != null ? dist.host() : InetAddress.getLocalHost().getHostAddress();
-    if (isLocalMaster()) {
-      host = "127.0.0.1";
-    }
+    BarrierTaskInfo[] infos = ctx.getTaskInfos();
+    String host =
+        RankAddress.choose(
+            dist.host(), isLocalMaster(), rank < infos.length ? infos[rank].address() : null, BarrierTraining::localHostLookup, LOG::warn);
     try (RingEndpoint endpoint = RingEndpoint.open(host, dist.portFrom(), dist.portTo())) {
       String[] addresses = ctx.allGather(endpoint.address());
       // a key per stage attempt: a task left over from a failed attempt cannot join the next one
@@ -145,10 +150,18 @@ public final class BarrierTraining {
         ring.setHalfPrecisionWire(plan.fp16());
         var exchange = new RingExchange(ring, plan.config().zeroStage(), parameterCount(plan, hconf), plan.config().reduceBucketSize());
         boolean inject = injectOnThisRun && ctx.stageAttemptNumber() == 0 && plan.failAtStep() >= 0;
-        RankTraining.Outcome o = RankTraining.run(plan, exchange, hconf.get(), null, inject);
+        RankTraining.Outcome o = RankTraining.run(plan, exchange, device, hconf.get(), null, inject);
         LOG.info("rank {} of {} on {} finished {} steps", rank, n, device, o.steps());
         return JSON.writeValueAsString(o);
       }
+    }
+  }
+
+  private static String localHostLookup() {
+    try {
+      return InetAddress.getLocalHost().getHostAddress();
+    } catch (java.net.UnknownHostException e) {
+      throw new java.io.UncheckedIOException("no executor address from Spark and this host's own name does not resolve: " + e.getMessage(), e);
     }
   }
 
@@ -191,12 +204,6 @@ public final class BarrierTraining {
         + " is off on master " + Redaction.uri(master) + ": whoever can read the traffic between the driver and the executors"
         + " can read it and join the ring. Set spark.authenticate=true and spark.network.crypto.enabled=true on a network you"
         + " do not trust.";
-  }
-
-  /** The GPU Spark assigned this task ({@code spark.task.resource.gpu.amount=1}), else the CPU. */
-  static Device device(Map<String, ResourceInformation> resources) {
-    Device gpu = TaskCompute.assignedGpu(resources);
-    return gpu != null ? gpu : Device.cpu();
   }
 
   /**

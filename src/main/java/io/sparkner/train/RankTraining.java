@@ -1,5 +1,6 @@
 package io.sparkner.train;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -39,11 +40,13 @@ public final class RankTraining {
   }
 
   /**
+   * @param device where the model, activations and gradients live (the CPU, or the GPU Spark
+   *     assigned the task); the ring exchanges them through host memory
    * @param console where rank 0 prints progress, or null to only write metrics.jsonl
    * @param injectFailure whether this attempt honours the plan's fault injection
    */
   public static Outcome run(
-      TrainPlan plan, GradientExchange exchange, Configuration hconf, PrintStream console, boolean injectFailure) {
+      TrainPlan plan, GradientExchange exchange, Device device, Configuration hconf, PrintStream console, boolean injectFailure) {
     int rank = exchange.rank();
     TrainConfig config = plan.config();
     CheckpointStore store = new CheckpointStore(plan.output(), hconf);
@@ -68,7 +71,7 @@ public final class RankTraining {
     }
     MetricsLog metrics = rank == 0 ? new MetricsLog(plan.output() + "/metrics.jsonl", hconf, console) : null;
     double[] lastF1 = {Double.NaN};
-    try (NDManager manager = NDManager.newBaseManager()) {
+    try (NDManager manager = NDManager.newBaseManager(device)) {
       TokenClassificationModel model = Checkpoints.build(weights, manager, plan.fp16() ? DataType.FLOAT16 : DataType.FLOAT32);
       Trainer.Hooks hooks =
           new Trainer.Hooks() {

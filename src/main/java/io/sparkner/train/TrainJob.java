@@ -1,6 +1,7 @@
 package io.sparkner.train;
 
 import ai.djl.Device;
+import io.sparkner.model.TaskCompute;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sparkner.align.Labels;
 import io.sparkner.dist.BarrierTraining;
@@ -68,8 +69,18 @@ public final class TrainJob {
   static final List<String> RUN_OUTPUTS =
       List.of("checkpoints", "metrics.jsonl", Checkpoints.CONFIG, Checkpoints.WEIGHTS, Checkpoints.TOKENIZER, "training_config.json", TrainingData.FILE);
 
-  /** How replicas find and talk to each other. */
-  public record Distribution(String host, int portFrom, int portTo, int timeoutSeconds) implements java.io.Serializable {
+  /**
+   * How replicas find and talk to each other, and what they compute on.
+   *
+   * @param host the address every rank listens on and publishes, or null: the executor's address
+   *     Spark knows ({@link io.sparkner.dist.RankAddress})
+   * @param device {@code auto}, {@code cpu} or {@code gpu} ({@link TaskCompute#choose})
+   */
+  public record Distribution(String host, int portFrom, int portTo, int timeoutSeconds, String device) implements java.io.Serializable {
+    public Distribution(String host, int portFrom, int portTo, int timeoutSeconds) {
+      this(host, portFrom, portTo, timeoutSeconds, "auto");
+    }
+
     public static Distribution defaults() {
       return new Distribution(null, 0, 0, 300);
     }
@@ -143,7 +154,8 @@ public final class TrainJob {
     // ---- tracking hook (MLflow when MLFLOW_TRACKING_URI is set; nothing at all otherwise) ----
     try (TrainTracking tracking = TrainTracking.start(args, config, o, output, hconf, console)) {
       if (replicas == 1) {
-        outcomes = List.of(RankTraining.run(plan, GradientExchange.SINGLE, hconf, console, o.failAtStep() >= 0));
+        Device device = TaskCompute.forTask(o.distribution().device(), "--device");
+        outcomes = List.of(RankTraining.run(plan, GradientExchange.SINGLE, device, hconf, console, o.failAtStep() >= 0));
       } else {
         outcomes = BarrierTraining.run(spark, plan, replicas, o.distribution(), console);
       }
