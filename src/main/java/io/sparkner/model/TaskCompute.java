@@ -147,7 +147,7 @@ public final class TaskCompute {
       }
       if (setting.equals("gpu")) {
         throw new DeviceUnavailable(
-            task + ": " + option + " gpu, but there is no GPU: Spark assigned none (spark.task.resource.gpu.amount) and libtorch"
+            task + ": " + option + "=gpu, but there is no GPU: Spark assigned none (spark.task.resource.gpu.amount) and libtorch"
                 + " sees none (" + libtorch.describe() + "). Load a CUDA libtorch (PYTORCH_LIBRARY_PATH, PYTORCH_VERSION,"
                 + " PYTORCH_FLAVOR) on a GPU node, or use " + option + " auto or cpu.");
       }

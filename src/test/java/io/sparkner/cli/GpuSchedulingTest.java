@@ -186,7 +186,7 @@ class GpuSchedulingTest {
             "--set", "max_steps=2",
             "--device", "gpu");
     assertEquals(2, c.code(), c.output());
-    assertTrue(c.output().contains("error: the driver: --device gpu, but there is no GPU"), c.output());
+    assertTrue(c.output().contains("error: the driver: --device=gpu, but there is no GPU"), c.output());
     assertTrue(c.output().contains("flavour cpu"), c.output());
   }
 

@@ -39,7 +39,7 @@ class DeviceChoiceTest {
     assertEquals(Device.gpu(0), TaskCompute.choose("gpu", "--device", List.of(), true, CUDA_BUILD, TASK));
     DeviceUnavailable e =
         assertThrows(DeviceUnavailable.class, () -> TaskCompute.choose("gpu", "--device", List.of(), true, CPU_BUILD, TASK));
-    assertTrue(e.getMessage().contains("--device gpu, but there is no GPU"), e.getMessage());
+    assertTrue(e.getMessage().contains("--device=gpu, but there is no GPU"), e.getMessage());
   }
 
   @Test
