@@ -38,22 +38,7 @@ class GpuSchedulingTest {
 
   @BeforeAll
   static void prepareAndInit() throws IOException {
-    PrepareCommandTest.Run p =
-        PrepareCommandTest.run(
-            "prepare",
-            "--input", "stockmark:" + TestData.sample("stockmark/ner.json"),
-            "--tokenizer", TestData.tokenizer("unigram").toString(),
-            "--output", dir.resolve("prepared").toString(),
-            "--max-length", "128");
-    assertEquals(0, p.code(), p.err());
-    PrepareCommandTest.Run i =
-        PrepareCommandTest.run(
-            "init",
-            "--config", Path.of("conf/tiny-xlmr-config.json").toAbsolutePath().toString(),
-            "--tokenizer", TestData.tokenizer("unigram").toString(),
-            "--labels", dir.resolve("prepared/labels.json").toString(),
-            "--output", dir.resolve("tiny").toString());
-    assertEquals(0, i.code(), i.err());
+    TrainCommandTest.prepareAndInit(dir);
     script = GpuDiscovery.writeScript(dir.resolve("gpus"), "0", "1");
     classPath = GpuDiscovery.classPath();
     sparkHome = GpuDiscovery.sparkHome(dir.resolve("spark-home"), classPath);

@@ -22,6 +22,11 @@ class TrainCommandTest {
 
   @BeforeAll
   static void prepareAndInit() {
+    prepareAndInit(dir);
+  }
+
+  /** The sample prepared under {@code dir/prepared} and a tiny XLM-R initialised for its labels under {@code dir/tiny}. */
+  static void prepareAndInit(Path dir) {
     PrepareCommandTest.Run p =
         PrepareCommandTest.run(
             "prepare",
