@@ -57,56 +57,9 @@ public final class SafeTensors {
   public static Map<String, Tensor> read(Path file) throws IOException {
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
       long size = ch.size();
-      if (size < 8) {
-        throw new IOException(file + ": not a safetensors file (" + size + " bytes, shorter than the 8-byte header length)");
-      }
-      ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-      readFully(ch, len, 0, file);
-      long headerLen = len.flip().getLong();
-      if (headerLen <= 0 || headerLen > MAX_HEADER || headerLen > size - 8) {
-        throw new IOException(
-            file + ": not a safetensors file or truncated (header length " + headerLen + ", file of " + size + " bytes)");
-      }
-      ByteBuffer header = ByteBuffer.allocate((int) headerLen);
-      readFully(ch, header, 8, file);
-      JsonNode root;
-      try {
-        root = JSON.readTree(header.array());
-      } catch (IOException e) {
-        throw new IOException(file + ": the safetensors header is not valid JSON: " + (e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.getMessage()), e);
-      }
-      if (root == null || !root.isObject()) {
-        throw new IOException(file + ": the safetensors header is not a JSON object");
-      }
-      long dataStart = 8 + headerLen;
-      long dataLen = size - dataStart;
-      List<Entry> entries = new ArrayList<>();
-      for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
-        Map.Entry<String, JsonNode> e = it.next();
-        if (e.getKey().equals("__metadata__")) {
-          if (!e.getValue().isObject()) {
-            throw new IOException(file + ": __metadata__ is not a JSON object");
-          }
-          continue;
-        }
-        entries.add(entry(file, e.getKey(), e.getValue(), dataLen));
-      }
-      List<Entry> byOffset = new ArrayList<>(entries);
-      byOffset.sort(Comparator.comparingLong(Entry::begin).thenComparingLong(Entry::end));
-      Entry furthest = null; // of the non-empty ranges so far, the one that ends last
-      for (Entry b : byOffset) {
-        if (b.end() == b.begin()) {
-          continue; // an empty tensor owns no byte
-        }
-        if (furthest != null && b.begin() < furthest.end()) {
-          throw new IOException(
-              file + ": tensors '" + furthest.name() + "' [" + furthest.begin() + ", " + furthest.end() + ") and '"
-                  + b.name() + "' [" + b.begin() + ", " + b.end() + ") overlap in the data section");
-        }
-        if (furthest == null || b.end() > furthest.end()) {
-          furthest = b;
-        }
-      }
+      Header h = header(file.toString(), size, (position, into) -> readFully(ch, ByteBuffer.wrap(into), position, file));
+      List<Entry> entries = h.entries();
+      long dataStart = h.dataStart();
       Map<String, Tensor> out = new LinkedHashMap<>();
       for (Entry e : entries) {
         float[] data = new float[(int) e.count()];
@@ -133,13 +86,87 @@ public final class SafeTensors {
     }
   }
 
+  /** Reads {@code into.length} bytes at {@code position} of a file, or fails. */
+  @FunctionalInterface
+  public interface RangeReader {
+    void readFully(long position, byte[] into) throws IOException;
+  }
+
+  /**
+   * Names and shapes of the tensors of a safetensors file from its header only, checked as {@link
+   * #read} checks it; for files on any storage ({@code in} reads byte ranges of it).
+   */
+  public static Map<String, long[]> shapes(String file, long size, RangeReader in) throws IOException {
+    Map<String, long[]> out = new LinkedHashMap<>();
+    for (Entry e : header(file, size, in).entries()) {
+      out.put(e.name(), e.shape());
+    }
+    return out;
+  }
+
+  /** The checked entries of a header, their offsets counted from {@code dataStart}, the byte after the header. */
+  private record Header(List<Entry> entries, long dataStart) {}
+
+  private static Header header(String file, long size, RangeReader in) throws IOException {
+    if (size < 8) {
+      throw new IOException(file + ": not a safetensors file (" + size + " bytes, shorter than the 8-byte header length)");
+    }
+    byte[] len = new byte[8];
+    in.readFully(0, len);
+    long headerLen = ByteBuffer.wrap(len).order(ByteOrder.LITTLE_ENDIAN).getLong();
+    if (headerLen <= 0 || headerLen > MAX_HEADER || headerLen > size - 8) {
+      throw new IOException(
+          file + ": not a safetensors file or truncated (header length " + headerLen + ", file of " + size + " bytes)");
+    }
+    byte[] header = new byte[(int) headerLen];
+    in.readFully(8, header);
+    JsonNode root;
+    try {
+      root = JSON.readTree(header);
+    } catch (IOException e) {
+      throw new IOException(file + ": the safetensors header is not valid JSON: " + (e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.getMessage()), e);
+    }
+    if (root == null || !root.isObject()) {
+      throw new IOException(file + ": the safetensors header is not a JSON object");
+    }
+    long dataLen = size - 8 - headerLen;
+    List<Entry> entries = new ArrayList<>();
+    for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
+      Map.Entry<String, JsonNode> e = it.next();
+      if (e.getKey().equals("__metadata__")) {
+        if (!e.getValue().isObject()) {
+          throw new IOException(file + ": __metadata__ is not a JSON object");
+        }
+        continue;
+      }
+      entries.add(entry(file, e.getKey(), e.getValue(), dataLen));
+    }
+    List<Entry> byOffset = new ArrayList<>(entries);
+    byOffset.sort(Comparator.comparingLong(Entry::begin).thenComparingLong(Entry::end));
+    Entry furthest = null; // of the non-empty ranges so far, the one that ends last
+    for (Entry b : byOffset) {
+      if (b.end() == b.begin()) {
+        continue; // an empty tensor owns no byte
+      }
+      if (furthest != null && b.begin() < furthest.end()) {
+        throw new IOException(
+            file + ": tensors '" + furthest.name() + "' [" + furthest.begin() + ", " + furthest.end() + ") and '"
+                + b.name() + "' [" + b.begin() + ", " + b.end() + ") overlap in the data section");
+      }
+      if (furthest == null || b.end() > furthest.end()) {
+        furthest = b;
+      }
+    }
+    return new Header(entries, 8 + headerLen);
+  }
+
   /** The largest header read (the format's own limit is 100 MB). */
   private static final long MAX_HEADER = 100_000_000L;
 
   /** A tensor's header entry, checked: {@code count} elements in bytes [begin, end) of the data section. */
   private record Entry(String name, String dtype, long[] shape, long count, long begin, long end) {}
 
-  private static Entry entry(Path file, String name, JsonNode t, long dataLen) throws IOException {
+  private static Entry entry(String file, String name, JsonNode t, long dataLen) throws IOException {
     String at = file + ": tensor '" + name + "'";
     if (!t.isObject()) {
       throw new IOException(at + ": the header entry is not a JSON object");

@@ -500,32 +500,7 @@ public final class CheckpointStore {
       FileSystem fs = p.getFileSystem(conf);
       long size = fs.getFileStatus(p).getLen();
       try (var in = fs.open(p)) {
-        if (size < 8) {
-          throw new IOException("shorter than a safetensors header (" + size + " bytes)");
-        }
-        byte[] len = new byte[8];
-        in.readFully(0, len);
-        long headerLen = java.nio.ByteBuffer.wrap(len).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
-        if (headerLen <= 0 || headerLen > size - 8 || headerLen > 100_000_000L) {
-          throw new IOException("not a safetensors file (header length " + headerLen + " in a file of " + size + " bytes)");
-        }
-        byte[] header = new byte[(int) headerLen];
-        in.readFully(8, header);
-        JsonNode root = JSON.readTree(header);
-        Map<String, long[]> out = new LinkedHashMap<>();
-        for (var it = root.fields(); it.hasNext(); ) {
-          var e = it.next();
-          if (e.getKey().equals("__metadata__")) {
-            continue;
-          }
-          JsonNode shape = e.getValue().path("shape");
-          long[] s = new long[shape.size()];
-          for (int i = 0; i < s.length; i++) {
-            s[i] = shape.get(i).asLong();
-          }
-          out.put(e.getKey(), s);
-        }
-        return out;
+        return io.sparkner.model.SafeTensors.shapes(file, size, in::readFully);
       }
     } catch (IOException e) {
       throw new OutputConflict("cannot read the tensors of " + file + ": " + e.getMessage());
