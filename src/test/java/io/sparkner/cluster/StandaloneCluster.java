@@ -37,6 +37,13 @@ public final class StandaloneCluster implements AutoCloseable {
   public static final String HOST = "127.0.0.1";
   private static final Pattern ALIVE_WORKERS = Pattern.compile("\"aliveworkers\"\\s*:\\s*(\\d+)");
   private static final Pattern WORKER_ALIVE = Pattern.compile("\"state\"\\s*:\\s*\"ALIVE\"");
+  /**
+   * Every JVM of the fixture (master, workers, drivers, executors) compiles with C1 only: they live
+   * for seconds, and C2's compiler threads would take much of the CPU of a small CI machine for
+   * code that runs a few times. Results do not depend on it (Java's float arithmetic is strict, the
+   * numbers come from libtorch), and the local[2] reference runs the same way.
+   */
+  static final String QUICK_JIT = "-XX:TieredStopAtLevel=1";
 
   private final Path sparkHome;
   private final String scalaVersion;
@@ -53,12 +60,23 @@ public final class StandaloneCluster implements AutoCloseable {
 
   /** A cluster of {@code workers} workers with one core and {@code workerMemory} (e.g. "2g") each. */
   public static StandaloneCluster start(String name, int workers, String workerMemory) throws IOException, InterruptedException {
+    return start(name, workers, workerMemory, null);
+  }
+
+  /**
+   * As {@link #start(String, int, String)}; with a {@code gpuDiscoveryScript}, each worker owns one
+   * GPU, the address the script prints ({@code spark.worker.resource.gpu.*}), and gives it to an
+   * executor of an application that asks for one ({@code spark.executor.resource.gpu.amount=1});
+   * applications that ask for none get executors without.
+   */
+  public static StandaloneCluster start(String name, int workers, String workerMemory, Path gpuDiscoveryScript)
+      throws IOException, InterruptedException {
     StandaloneCluster c = new StandaloneCluster(name);
     boolean ok = false;
     try {
       c.startMaster();
       for (int i = 0; i < workers; i++) {
-        c.startWorker(i, workerMemory);
+        c.startWorker(i, workerMemory, gpuDiscoveryScript);
       }
       c.awaitWorkers(workers, Duration.ofSeconds(90));
       ok = true;
@@ -136,11 +154,16 @@ public final class StandaloneCluster implements AutoCloseable {
         List.of("--host", HOST, "--port", Integer.toString(masterPort), "--webui-port", Integer.toString(masterUiPort)));
   }
 
-  private void startWorker(int i, String memory) throws IOException, InterruptedException {
+  private void startWorker(int i, String memory, Path gpuDiscoveryScript) throws IOException, InterruptedException {
     Path work = logs.resolve("worker-" + i);
     Files.createDirectories(work);
     workDirs.add(work);
-    workers.add(launch("worker-" + i, List.of("-Xmx256m"), "org.apache.spark.deploy.worker.Worker",
+    List<String> jvm = new ArrayList<>(List.of("-Xmx256m"));
+    if (gpuDiscoveryScript != null) {
+      jvm.add("-Dspark.worker.resource.gpu.amount=1");
+      jvm.add("-Dspark.worker.resource.gpu.discoveryScript=" + gpuDiscoveryScript.toAbsolutePath());
+    }
+    workers.add(launch("worker-" + i, jvm, "org.apache.spark.deploy.worker.Worker",
         List.of("--host", HOST, "--port", Integer.toString(freePort()), "--webui-port", Integer.toString(freePort()),
             "--cores", "1", "--memory", memory, "--work-dir", work.toString(), masterUrl())));
   }
@@ -192,20 +215,24 @@ public final class StandaloneCluster implements AutoCloseable {
 
   /** As {@link #submit}, to another master (e.g. {@code local[2]}), through the same SparkSubmit. */
   public Run submitTo(String masterUrl, Path jar, List<String> sparkConf, Duration timeout, String... args) throws IOException, InterruptedException {
-    Process p = startSubmit(masterUrl, jar, sparkConf, args);
-    Path log = logs.resolve(logName(p));
-    if (!p.waitFor(timeout.toSeconds(), TimeUnit.SECONDS)) {
-      kill(p);
-      throw new IllegalStateException("submission " + String.join(" ", args) + " did not end within " + timeout + "; see " + log + " and " + logs);
+    return await(startSubmit(masterUrl, jar, sparkConf, args), timeout);
+  }
+
+  /** Waits for a submission {@link #startSubmit} started; kills it (and fails) when it outlives {@code timeout}. */
+  public Run await(Process submission, Duration timeout) throws IOException, InterruptedException {
+    Path log = logOf(submission);
+    if (!submission.waitFor(timeout.toSeconds(), TimeUnit.SECONDS)) {
+      kill(submission);
+      throw new IllegalStateException("submission " + log.getFileName() + " did not end within " + timeout + "; see " + log + " and " + logs);
     }
-    return new Run(p.exitValue(), Files.readString(log, StandardCharsets.UTF_8), log);
+    return new Run(submission.exitValue(), Files.readString(log, StandardCharsets.UTF_8), log);
   }
 
   /** Starts a submission without waiting for it (its output goes to {@link #logOf}). */
   public Process startSubmit(String masterUrl, Path jar, List<String> sparkConf, String... args) throws IOException {
     List<String> submit = new ArrayList<>(List.of("--master", masterUrl, "--deploy-mode", "client",
         "--class", "io.sparkner.cli.Main",
-        "--conf", "spark.executor.extraJavaOptions=-Dai.djl.offline=true",
+        "--conf", "spark.executor.extraJavaOptions=-Dai.djl.offline=true " + QUICK_JIT,
         "--conf", "spark.ui.enabled=false"));
     if (!masterUrl.startsWith("local")) {
       submit.addAll(List.of("--conf", "spark.executor.cores=1", "--conf", "spark.executor.memory=1g",
@@ -248,6 +275,7 @@ public final class StandaloneCluster implements AutoCloseable {
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.addAll(opens);
+    cmd.add(QUICK_JIT);
     cmd.addAll(jvm);
     cmd.add("-cp");
     cmd.add(sparkHome.resolve("jars") + File.separator + "*");

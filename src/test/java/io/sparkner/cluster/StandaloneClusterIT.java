@@ -33,6 +33,12 @@ import org.junit.jupiter.api.io.TempDir;
  * byte-identical to embedded {@code local[2]}), recovery from an executor JVM killed with SIGKILL,
  * evaluate, and scoring with one model load per executor JVM. The tests build on each other's
  * outputs and run in order.
+ *
+ * <p>Each worker also owns a fake GPU (a discovery script), so Spark's GPU scheduling runs for
+ * real in the executors: an application that asks for one GPU per task ({@link
+ * GpuDiscovery#oneGpuPerTask}) gets its GPU address in {@code TaskContext.resources()}, and the CPU
+ * build of libtorch in the jar must refuse to train or score there unless {@code --device cpu} says
+ * so. Applications that ask for no GPU get executors without one.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class StandaloneClusterIT {
@@ -49,13 +55,15 @@ class StandaloneClusterIT {
   static Path jar;
   static Path checkout;
   static Path trainConf;
+  /** The suite's XLM-R-shaped test tokenizer (building one is no cluster job: {@code tokenizer build} runs on the driver). */
+  static Path tokenizer;
 
   @BeforeAll
   static void start() throws Exception {
     checkout = Path.of(System.getProperty("sparkner.checkout", ".")).toAbsolutePath();
     jar = Path.of(System.getProperty("sparkner.jar", "target/sparkner-0.1.0-SNAPSHOT.jar")).toAbsolutePath();
     assertTrue(Files.isRegularFile(jar), jar + " is missing: the cluster tests run after `package`");
-    cluster = StandaloneCluster.start("it", 2, "1500m");
+    cluster = StandaloneCluster.start("it", 2, "1500m", GpuDiscovery.writeScript(dir.resolve("gpus"), "0"));
     // dropout on: the masks must be drawn identically on the cluster and in local mode, and again after a restart
     trainConf = dir.resolve("train.json");
     Files.writeString(trainConf, """
@@ -63,10 +71,7 @@ class StandaloneClusterIT {
          "weight_decay": 0.01, "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1,
          "classifier_dropout": 0.1, "logging_steps": 1, "save_steps": %d, "seed": 42}
         """.formatted(MAX_STEPS, SAVE_STEPS));
-    // the tokenizer is built on the driver alone (no Spark job)
-    ok(cluster.submitTo("local[1]", jar, List.of(), JOB_TIMEOUT, "tokenizer", "build",
-        "--corpus", stockmark(), "--corpus", panx(), "--kind", "unigram", "--vocab-size", "4000",
-        "--output", dir.resolve("tokenizer").toString()));
+    tokenizer = io.sparkner.TestData.tokenizer("unigram");
   }
 
   @AfterAll
@@ -84,7 +89,7 @@ class StandaloneClusterIT {
   void prepareOnTheCluster() throws Exception {
     Path prepared = dir.resolve("prepared");
     StandaloneCluster.Run run = cluster.submit(jar, List.of(), JOB_TIMEOUT, "prepare",
-        "--input", stockmark(), "--input", panx(), "--tokenizer", dir.resolve("tokenizer").toString(),
+        "--input", stockmark(), "--input", panx(), "--tokenizer", tokenizer.toString(),
         "--output", prepared.toString(), "--max-length", "128", "--stride", "32");
     ok(run);
     assertTrue(Files.isRegularFile(prepared.resolve("labels.json")), "no labels.json in " + prepared);
@@ -95,14 +100,16 @@ class StandaloneClusterIT {
     // the tiny XLM-R-shaped model the next tests train (on the driver alone)
     ok(cluster.submitTo("local[1]", jar, List.of(), JOB_TIMEOUT, "init",
         "--config", checkout.resolve("conf/tiny-xlmr-config.json").toString(),
-        "--tokenizer", dir.resolve("tokenizer").toString(), "--labels", prepared.resolve("labels.json").toString(),
+        "--tokenizer", tokenizer.toString(), "--labels", prepared.resolve("labels.json").toString(),
         "--output", dir.resolve("tiny-model").toString(), "--seed", "42"));
   }
 
   @Test
   @Order(2)
-  void trainOnTwoExecutorsEqualsLocalMode() throws Exception {
-    ok(cluster.submit(jar, List.of(), JOB_TIMEOUT, train("trained-cluster")));
+  void trainOnTwoGpuExecutorsWithDeviceCpuEqualsLocalMode() throws Exception {
+    // the executors own a GPU each, and --device cpu trains on their CPU on purpose
+    StandaloneCluster.Run run = cluster.submit(jar, GpuDiscovery.oneGpuPerTask(), JOB_TIMEOUT, train("trained-cluster", "--device", "cpu"));
+    ok(run);
     ok(cluster.submitTo("local[2]", jar, List.of(), JOB_TIMEOUT, train("trained-local")));
     byte[] onCluster = Files.readAllBytes(dir.resolve("trained-cluster/model.safetensors"));
     byte[] local = Files.readAllBytes(dir.resolve("trained-local/model.safetensors"));
@@ -110,10 +117,35 @@ class StandaloneClusterIT {
     byte[] initial = Files.readAllBytes(dir.resolve("tiny-model/model.safetensors"));
     assertEquals(MAX_STEPS, lastStep(dir.resolve("trained-cluster/metrics.jsonl")), "the cluster run did not train every step");
     assertFalse(java.util.Arrays.equals(initial, onCluster), "training did not change the weights");
+    // both ranks saw the GPU Spark gave their task and said why they ran on the CPU
+    String app = appOf(run.output());
+    for (int w = 0; w < 2; w++) {
+      long said = 0;
+      for (Path exec : executorDirs(w, app)) {
+        said += StandaloneCluster.countLines(exec.resolve("stderr"), "Spark assigned GPU [0] but --device cpu: running on the CPU on purpose");
+      }
+      assertEquals(1, said, "worker " + w + "'s executor should log once that it ran on the CPU although assigned GPU 0 (app " + app + ")");
+    }
   }
 
   @Test
   @Order(3)
+  void trainingOnAssignedGpusWithCpuLibtorchStopsNamingTaskGpuAndFlavour() throws Exception {
+    long start = System.nanoTime();
+    StandaloneCluster.Run refused = cluster.submit(jar, GpuDiscovery.oneGpuPerTask(), JOB_TIMEOUT, train("trained-refused"));
+    long seconds = (System.nanoTime() - start) / 1_000_000_000L;
+    assertEquals(2, refused.exitCode(), "exit code (log " + refused.log() + "):\n" + tail(refused.output()));
+    assertNamesTaskGpuAndFlavour(refused);
+    // it fails at the device check, before any rendezvous: no rank waits out the collective timeout,
+    // and the driver does not run the job again from a checkpoint (the same would happen)
+    assertFalse(refused.output().contains("training job failed (attempt"), tail(refused.output()));
+    assertFalse(refused.output().contains("timed out"), tail(refused.output()));
+    assertTrue(seconds < 120, "refusing took " + seconds + " s");
+    assertFalse(Files.exists(dir.resolve("trained-refused/checkpoints/checkpoint-" + SAVE_STEPS)), "nothing may be trained");
+  }
+
+  @Test
+  @Order(4)
   void anExecutorKilledMidRunResumesToTheSameWeights() throws Exception {
     Path out = dir.resolve("trained-killed");
     Process submit = cluster.startSubmit(cluster.masterUrl(), jar, List.of(), train("trained-killed"));
@@ -148,7 +180,7 @@ class StandaloneClusterIT {
   }
 
   @Test
-  @Order(4)
+  @Order(5)
   void evaluateOnTheCluster() throws Exception {
     Path report = dir.resolve("report");
     ok(cluster.submit(jar, List.of(), JOB_TIMEOUT, "evaluate", "--model", dir.resolve("trained-cluster").toString(),
@@ -159,7 +191,7 @@ class StandaloneClusterIT {
   }
 
   @Test
-  @Order(5)
+  @Order(6)
   void scoreLoadsTheModelOncePerExecutorJvm() throws Exception {
     Path scored = dir.resolve("scored");
     StandaloneCluster.Run run = cluster.submit(jar, List.of(), JOB_TIMEOUT, "score", "--model", dir.resolve("trained-cluster").toString(),
@@ -179,13 +211,37 @@ class StandaloneClusterIT {
     assertEquals(2, executorsThatLoaded, "both executor JVMs should tag rows, loading the model once each (app " + app + ")");
   }
 
+  @Test
+  @Order(7)
+  void scoringOnAssignedGpusWithCpuLibtorchStopsNamingTaskGpuAndFlavour() throws Exception {
+    Path scored = dir.resolve("scored-refused");
+    StandaloneCluster.Run refused = cluster.submit(jar, GpuDiscovery.oneGpuPerTask(), JOB_TIMEOUT, "score",
+        "--model", dir.resolve("trained-cluster").toString(), "--input", dir.resolve("prepared/documents").toString(),
+        "--output", scored.toString(), "--output-col", "predicted", "--max-length", "128", "--stride", "32", "--partitions", "2");
+    assertEquals(2, refused.exitCode(), "exit code (log " + refused.log() + "):\n" + tail(refused.output()));
+    assertNamesTaskGpuAndFlavour(refused);
+    assertEquals(0, parquetFiles(scored), "nothing may be scored");
+  }
+
+  /** The one-line error a user reads: the task, the GPU Spark assigned, the libtorch flavour, what to set. */
+  private static void assertNamesTaskGpuAndFlavour(StandaloneCluster.Run run) {
+    String error = run.output().lines().filter(l -> l.startsWith("error: ")).findFirst()
+        .orElseThrow(() -> new AssertionError("no error line (log " + run.log() + "):\n" + tail(run.output())));
+    assertTrue(Pattern.compile("stage \\d+ \\(attempt \\d+\\), partition \\d+, task attempt \\d+ \\(TID \\d+\\)").matcher(error).find(), error);
+    assertTrue(error.contains("Spark assigned GPU 0 "), error);
+    assertTrue(error.contains("flavour cpu") && error.contains("PyTorch 2.7.1") && error.contains("no CUDA"), error);
+    assertTrue(error.contains("PYTORCH_LIBRARY_PATH") && error.contains("PYTORCH_FLAVOR") && error.contains("--device cpu"), error);
+    assertFalse(error.contains("Job aborted"), "the task's own message, not Spark's wrapper: " + error);
+  }
+
   // ------------------------------------------------------------------------------------------------
 
-  private static String[] train(String output) {
-    return new String[] {"train", "--data", dir.resolve("prepared").toString(), "--model", dir.resolve("tiny-model").toString(),
-        "--output", dir.resolve(output).toString(), "--conf", trainConf.toString(),
-        "--deepspeed", checkout.resolve("conf/ds_config_zero2.json").toString(),
-        "--replicas", "2", "--collective-timeout", "20"};
+  private static String[] train(String output, String... extra) {
+    List<String> args = new ArrayList<>(List.of("train", "--data", dir.resolve("prepared").toString(),
+        "--model", dir.resolve("tiny-model").toString(), "--output", dir.resolve(output).toString(), "--conf", trainConf.toString(),
+        "--deepspeed", checkout.resolve("conf/ds_config_zero2.json").toString(), "--replicas", "2", "--collective-timeout", "20"));
+    args.addAll(List.of(extra));
+    return args.toArray(new String[0]);
   }
 
   private static String stockmark() {

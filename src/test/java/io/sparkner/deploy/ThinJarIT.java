@@ -268,6 +268,7 @@ class ThinJarIT {
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.add("-Xmx2g");
+    cmd.add("-XX:TieredStopAtLevel=1"); // short-lived JVMs: C1 alone costs far less CPU, the numbers come from libtorch
     cmd.addAll(Arrays.asList(System.getProperty("sparkner.java.opens", "").trim().split("\\s+")));
     cmd.removeIf(String::isEmpty);
     cmd.addAll(List.of(

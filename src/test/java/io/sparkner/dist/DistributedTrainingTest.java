@@ -87,6 +87,21 @@ class DistributedTrainingTest {
         out);
   }
 
+  /** Runs several tests compare against, trained once per class (by whichever test needs one first). */
+  static final Map<String, TrainJob.Result> SHARED = new java.util.concurrent.ConcurrentHashMap<>();
+
+  /** The run {@code train} gives for these settings (no failure, no overflow), trained at most once per class. */
+  static synchronized TrainJob.Result shared(int replicas, int zero, String... extra) {
+    String key = "n" + replicas + "-zero" + zero + (extra.length == 0 ? "" : "-" + String.join("-", extra));
+    TrainJob.Result r = SHARED.get(key);
+    if (r == null) {
+      String name = "shared-" + SHARED.size() + "-n" + replicas + "-zero" + zero;
+      r = replicas == 1 ? trainOneReplica(name, extra) : train(name, replicas, zero, -1, List.of(), extra);
+      SHARED.put(key, r);
+    }
+    return r;
+  }
+
   static float[] weights(TrainJob.Result r) throws IOException {
     Path p = Path.of(java.net.URI.create(r.output() + "/model.safetensors"));
     Map<String, SafeTensors.Tensor> t = SafeTensors.read(p);
@@ -141,10 +156,10 @@ class DistributedTrainingTest {
 
   @Test
   void replicasReachTheWeightsOfOneReplicaForEveryZeroStage() throws IOException {
-    float[] reference = weights(trainOneReplica("n1"));
+    float[] reference = weights(shared(1, 0));
     for (int n : new int[] {2, 3}) {
       for (int zero : new int[] {0, 1, 2}) {
-        TrainJob.Result r = train("n" + n + "-zero" + zero, n, zero, -1, List.of());
+        TrainJob.Result r = shared(n, zero);
         assertEquals(20, r.steps());
         double d = maxDiff(reference, weights(r));
         System.out.printf("N=%d ZeRO %d vs N=1: max abs weight difference %.3g%n", n, zero, d);
@@ -166,10 +181,10 @@ class DistributedTrainingTest {
 
   @Test
   void groupByLengthGivesTheSameWeightsWithTwoReplicasAsWithOne() throws IOException {
-    TrainJob.Result one = trainOneReplica("grouped-n1", "group_by_length=true");
-    TrainJob.Result shuffled = trainOneReplica("shuffled-n1");
+    TrainJob.Result one = shared(1, 0, "group_by_length=true");
+    TrainJob.Result shuffled = shared(1, 0);
     assertTrue(one.config().groupByLength());
-    TrainJob.Result two = train("grouped-n2", 2, 2, -1, List.of(), "group_by_length=true");
+    TrainJob.Result two = shared(2, 2, "group_by_length=true");
     double d = maxDiff(weights(one), weights(two));
     assertTrue(d <= 1e-5, "group_by_length: N=2 differs from N=1 by " + d);
     // and the option did change the order: other batches, other weights
@@ -218,7 +233,7 @@ class DistributedTrainingTest {
 
   @Test
   void aKilledTaskIsRelaunchedAndReachesTheUninterruptedWeights() throws IOException {
-    float[] uninterrupted = weights(train("uninterrupted-n2", 2, 1, -1, List.of()));
+    float[] uninterrupted = weights(shared(2, 1));
     TrainJob.Result r = train("killed-n2", 2, 1, 12, List.of());
     assertEquals(20, r.steps());
     double d = maxDiff(uninterrupted, weights(r));
@@ -236,28 +251,28 @@ class DistributedTrainingTest {
 
   @Test
   void twoRunsWithDropoutOnTwoReplicasInOneJvmGiveByteIdenticalWeights() throws IOException {
-    TrainJob.Result a = train("dropout-a", 2, 2, -1, List.of(), DROPOUT);
+    TrainJob.Result a = shared(2, 2, DROPOUT);
     TrainJob.Result b = train("dropout-b", 2, 2, -1, List.of(), DROPOUT);
     assertEquals(0.1, a.config().hiddenDropoutProb());
     assertEquals(0.0, maxDiff(weights(a), weights(b)), "two identical runs with dropout differ");
     // and dropout is really applied: the same run without it ends elsewhere
-    TrainJob.Result off = train("dropout-off", 2, 2, -1, List.of());
+    TrainJob.Result off = shared(2, 2);
     assertTrue(maxDiff(weights(a), weights(off)) > 1e-3);
   }
 
   @Test
   void aKilledTaskWithDropoutOnResumesToTheUninterruptedWeights() throws IOException {
-    float[] uninterrupted = weights(train("dropout-uninterrupted", 2, 1, -1, List.of(), DROPOUT));
-    TrainJob.Result r = train("dropout-killed", 2, 1, 12, List.of(), DROPOUT);
+    float[] uninterrupted = weights(shared(2, 2, DROPOUT));
+    TrainJob.Result r = train("dropout-killed", 2, 2, 12, List.of(), DROPOUT);
     assertEquals(20, r.steps());
     assertEquals(0.0, maxDiff(uninterrupted, weights(r)), "with dropout, after relaunch from step 10");
   }
 
   @Test
   void withDropoutOnReplicasReachTheWeightsOfOneReplica() throws IOException {
-    float[] reference = weights(trainOneReplica("dropout-n1", DROPOUT));
+    float[] reference = weights(shared(1, 0, DROPOUT));
     for (int n : new int[] {2, 3}) {
-      TrainJob.Result r = train("dropout-n" + n, n, 2, -1, List.of(), DROPOUT);
+      TrainJob.Result r = shared(n, 2, DROPOUT);
       double d = maxDiff(reference, weights(r));
       System.out.printf("dropout 0.1: N=%d ZeRO 2 vs N=1: max abs weight difference %.3g%n", n, d);
       assertTrue(d <= 1e-5, "with dropout, N=" + n + " differs from N=1 by " + d);
@@ -270,7 +285,7 @@ class DistributedTrainingTest {
 
   @Test
   void aCheckpointWrittenByThreeReplicasResumesWithTwo() throws IOException {
-    TrainJob.Result three = train("written-by-3", 3, 2, -1, List.of());
+    TrainJob.Result three = shared(3, 2);
     // a new run that finds only the 3-replica checkpoint of step 10 (three optimizer shards)
     Path from = Path.of(java.net.URI.create(three.output())).resolve("checkpoints/checkpoint-10");
     Path to = dir.resolve("resumed-by-2/checkpoints/checkpoint-10");
