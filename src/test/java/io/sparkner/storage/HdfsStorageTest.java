@@ -6,12 +6,17 @@ import org.apache.hadoop.hdfs.MiniDFSCluster;
 
 /** The pipeline on {@code hdfs://} against an in-process HDFS (a NameNode and a DataNode on loopback). */
 class HdfsStorageTest extends StoragePipeline {
+  private static final String CLOSE_RETRY_DELAY = "dfs.client.block.write.locateFollowingBlock.initial.delay.ms";
   private MiniDFSCluster cluster;
 
   @Override
   String start(Path work, Configuration conf) throws Exception {
     Configuration c = new Configuration();
     c.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, work.resolve("hdfs").toString());
+    // the client asks the NameNode again after 10 ms, not 400, when a file it closes is not complete
+    // yet (the DataNode's report of the last block still on its way): most closes here (a checkpoint
+    // is eight files) would otherwise sleep the full 400 ms, doubling on every retry
+    conf.setInt(CLOSE_RETRY_DELAY, 10);
     cluster = new MiniDFSCluster.Builder(c).numDataNodes(1).build();
     cluster.waitActive();
     return cluster.getURI().toString().replaceAll("/$", "");
@@ -42,5 +47,6 @@ class HdfsStorageTest extends StoragePipeline {
     if (cluster != null) {
       cluster.shutdown();
     }
+    conf.unset(CLOSE_RETRY_DELAY);
   }
 }
