@@ -130,14 +130,7 @@ class TrainCommandTest {
   @Test
   void deviceGpuWithoutAnyGpuIsAnError() {
     // one replica trains on the driver: Spark assigned no GPU and the bundled libtorch is the CPU build
-    PrepareCommandTest.Run t =
-        PrepareCommandTest.run(
-            "train",
-            "--data", dir.resolve("prepared").toString(),
-            "--model", dir.resolve("tiny").toString(),
-            "--output", dir.resolve("device-gpu").toString(),
-            "--set", "max_steps=2",
-            "--device", "gpu");
+    PrepareCommandTest.Run t = train(dir.resolve("device-gpu"), "--set", "max_steps=2", "--device", "gpu");
     assertEquals(2, t.code(), t.err());
     assertTrue(t.err().contains("error: the driver: --device=gpu, but there is no GPU"), t.err());
     assertTrue(t.err().contains("flavour cpu"), t.err());
