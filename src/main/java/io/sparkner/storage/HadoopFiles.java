@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.function.Function;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.ChecksumFileSystem;
 import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileAlreadyExistsException;
 import org.apache.hadoop.fs.FileContext;
@@ -161,11 +162,26 @@ public final class HadoopFiles {
    * {@code to} is first moved to {@link #previousOf} (read by {@link #readReplaced} while {@code to}
    * is absent) and removed once the new version is in place, and moved back if that fails. Never a
    * delete before the rename: a failure between the two steps loses nothing.
+   *
+   * <p>On a checksummed file system ({@code file:}, also Databricks' {@code /dbfs} mount) a file has
+   * a {@code .NAME.crc} sidecar, and Hadoop's own overwriting rename deletes the target, then moves
+   * the data file, then the sidecar: a process killed in between left no file at all (Hadoop
+   * 3.3) or the new data with the old checksums, which every later read refuses (Hadoop 3.4; a
+   * training run SIGKILLed while rank 0 rewrote {@code metrics.jsonl} could never resume). Here
+   * the target's sidecar goes first (the target stays complete, read unverified), then the data
+   * file moves over the target in one rename(2) and its sidecar after it, on the raw file system:
+   * whenever the process dies, the target is the old or the new version, with its own checksums
+   * or none.
    */
   public static void replace(String from, String to, Configuration conf) {
     Path src = path(from);
     Path dst = path(to);
     try {
+      FileSystem target = dst.getFileSystem(conf);
+      if (target instanceof ChecksumFileSystem checksummed && "file".equals(target.getScheme())) {
+        replaceChecksummed(checksummed, src, dst);
+        return;
+      }
       try {
         FileContext.getFileContext(dst.toUri(), conf).rename(src, dst, Options.Rename.OVERWRITE);
       } catch (UnsupportedFileSystemException noFileContext) {
@@ -194,6 +210,22 @@ public final class HadoopFiles {
       }
     } catch (IOException e) {
       throw failure("cannot move " + from + " to", to, e, conf);
+    }
+  }
+
+  private static void replaceChecksummed(ChecksumFileSystem fs, Path src, Path dst) throws IOException {
+    FileSystem raw = fs.getRawFileSystem();
+    Path srcSums = fs.getChecksumFile(src);
+    Path dstSums = fs.getChecksumFile(dst);
+    if (!raw.exists(src)) {
+      throw new java.io.FileNotFoundException(src + " does not exist");
+    }
+    raw.delete(dstSums, false);
+    if (!raw.rename(src, dst)) { // rename(2): replaces dst in one step
+      throw new IOException("rename returned false");
+    }
+    if (raw.exists(srcSums) && !raw.rename(srcSums, dstSums)) {
+      throw new IOException("rename of the checksums " + srcSums + " returned false");
     }
   }
 
