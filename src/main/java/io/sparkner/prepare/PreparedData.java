@@ -6,7 +6,7 @@ import io.sparkner.align.Labels;
 import io.sparkner.corpus.CorpusTables;
 import io.sparkner.corpus.Entity;
 import io.sparkner.storage.HadoopFiles;
-import io.sparkner.train.Example;
+import io.sparkner.model.Example;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;

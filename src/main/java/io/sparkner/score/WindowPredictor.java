@@ -5,7 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.sparkner.model.TokenClassificationModel;
-import io.sparkner.train.Autograd;
+import io.sparkner.model.Autograd;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;

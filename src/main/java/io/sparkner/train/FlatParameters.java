@@ -15,6 +15,8 @@ import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import io.sparkner.collective.DirectFloats;
+import io.sparkner.model.Autograd;
 
 /**
  * The model's parameters laid end to end in one float32 index space, in checkpoint order: the

@@ -1,4 +1,5 @@
 package io.sparkner.train;
+import io.sparkner.collective.DirectFloats;
 
 /**
  * What the replicas of one training run tell each other. One replica exchanges nothing; the

@@ -12,6 +12,7 @@ import io.sparkner.storage.HadoopFiles;
 import java.io.PrintStream;
 import java.util.Optional;
 import org.apache.hadoop.conf.Configuration;
+import io.sparkner.collective.DirectFloats;
 
 /**
  * One replica's whole run, the same on the driver (one replica) and in a barrier task (N): load

@@ -16,6 +16,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import io.sparkner.model.Example;
 
 /**
  * What decides a training run's trajectory, as named components: the model configuration, the

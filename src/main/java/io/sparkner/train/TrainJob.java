@@ -4,7 +4,6 @@ import ai.djl.Device;
 import io.sparkner.model.TaskCompute;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sparkner.align.Labels;
-import io.sparkner.dist.BarrierTraining;
 import io.sparkner.model.Checkpoints;
 import io.sparkner.model.ModelConfig;
 import io.sparkner.prepare.PreparedData;
@@ -16,6 +15,8 @@ import java.util.List;
 import java.util.Optional;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.SparkSession;
+import io.sparkner.model.Example;
+import io.sparkner.prepare.TrainingData;
 
 /**
  * {@code sparkner train}: reads the prepared windows and resolves the configuration on the driver,
@@ -73,7 +74,7 @@ public final class TrainJob {
    * How replicas find and talk to each other, and what they compute on.
    *
    * @param host the address every rank listens on and publishes, or null: the executor's address
-   *     Spark knows ({@link io.sparkner.dist.RankAddress})
+   *     Spark knows ({@link io.sparkner.train.RankAddress})
    * @param device {@code auto}, {@code cpu} or {@code gpu} ({@link TaskCompute#choose})
    */
   public record Distribution(String host, int portFrom, int portTo, int timeoutSeconds, String device) implements java.io.Serializable {

@@ -7,6 +7,10 @@ import io.sparkner.model.Scalars;
 import io.sparkner.model.TokenClassificationModel;
 import java.util.ArrayList;
 import java.util.List;
+import io.sparkner.collective.DirectFloats;
+import io.sparkner.model.Autograd;
+import io.sparkner.model.Batch;
+import io.sparkner.model.Example;
 
 /**
  * The training loop: one replica's view of data-parallel training, written so that distribution

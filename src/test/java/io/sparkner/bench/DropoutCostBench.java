@@ -7,7 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.jni.JniUtils;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sparkner.model.DropoutMasks;
-import io.sparkner.train.Autograd;
+import io.sparkner.model.Autograd;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;

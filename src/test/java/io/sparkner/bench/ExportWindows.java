@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sparkner.corpus.Entity;
 import io.sparkner.prepare.PreparedData;
-import io.sparkner.train.Example;
+import io.sparkner.model.Example;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

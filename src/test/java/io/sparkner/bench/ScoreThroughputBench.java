@@ -22,7 +22,7 @@ import io.sparkner.model.TokenClassificationModel;
 import io.sparkner.score.ScoreJob;
 import io.sparkner.score.ScoreSummary;
 import io.sparkner.score.TableFormat;
-import io.sparkner.train.Autograd;
+import io.sparkner.model.Autograd;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;

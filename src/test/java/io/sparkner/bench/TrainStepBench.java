@@ -10,7 +10,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sparkner.model.Checkpoints;
 import io.sparkner.model.ModelConfig;
 import io.sparkner.model.TokenClassificationModel;
-import io.sparkner.train.Example;
+import io.sparkner.model.Example;
 import io.sparkner.train.GradientExchange;
 import io.sparkner.train.TrainConfig;
 import io.sparkner.train.Trainer;

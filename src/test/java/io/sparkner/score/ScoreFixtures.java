@@ -14,7 +14,7 @@ import io.sparkner.model.SafeTensors;
 import io.sparkner.prepare.PrepareJob;
 import io.sparkner.prepare.PrepareOptions;
 import io.sparkner.prepare.PreparedData;
-import io.sparkner.train.Example;
+import io.sparkner.model.Example;
 import io.sparkner.train.TrainJob;
 import ai.djl.engine.Engine;
 import ai.djl.pytorch.jni.JniUtils;

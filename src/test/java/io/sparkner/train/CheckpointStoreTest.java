@@ -23,6 +23,7 @@ import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import io.sparkner.model.Example;
 
 /**
  * Checkpoints on real files: a damaged checkpoint (truncated, empty, altered, a manifest never

@@ -10,6 +10,8 @@ import ai.djl.ndarray.types.DataType;
 import io.sparkner.model.Checkpoints;
 import io.sparkner.model.TokenClassificationModel;
 import org.junit.jupiter.api.Test;
+import io.sparkner.collective.DirectFloats;
+import io.sparkner.model.Autograd;
 
 /** Moving gradients and values between the model and the flat float32 space. */
 class FlatParametersTest {

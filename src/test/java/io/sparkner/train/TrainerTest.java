@@ -19,6 +19,7 @@ import java.util.Random;
 import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import io.sparkner.model.Example;
 
 /** The training loop on the tiny BERT fixture: learning, fp16, checkpoints and exact resume. */
 class TrainerTest {

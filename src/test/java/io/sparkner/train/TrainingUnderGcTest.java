@@ -19,6 +19,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
+import io.sparkner.collective.DirectFloats;
+import io.sparkner.model.Autograd;
+import io.sparkner.model.Example;
 
 /**
  * Training does not depend on when the garbage collector runs. Tensors over Java direct buffers

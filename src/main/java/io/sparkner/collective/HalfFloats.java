@@ -1,4 +1,4 @@
-package io.sparkner.dist;
+package io.sparkner.collective;
 
 import io.sparkner.model.Half;
 

@@ -1,4 +1,4 @@
-package io.sparkner.dist;
+package io.sparkner.collective;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -28,7 +28,7 @@ import javax.crypto.spec.SecretKeySpec;
  * the connector has proved itself, so a stranger learns nothing from it. MACs are compared in
  * constant time; the secret never appears in a message or a log.
  */
-final class Handshake {
+public final class Handshake {
   static final int MAGIC = 0x524B5053; // "SPKR" little-endian
   static final int OK = 0x4B4F5053; // "SPOK"
   static final int VERSION = 1;
@@ -145,7 +145,7 @@ final class Handshake {
    * over from a failed attempt (still retrying its connection, perhaps to a port the next attempt
    * reuses) holds another attempt's key and is refused like a stranger.
    */
-  static byte[] ringKey(byte[] secret, int stageId, int stageAttempt) {
+  public static byte[] ringKey(byte[] secret, int stageId, int stageAttempt) {
     try {
       Mac mac = Mac.getInstance("HmacSHA256");
       mac.init(new SecretKeySpec(secret, "HmacSHA256"));

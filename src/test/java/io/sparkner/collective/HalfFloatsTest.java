@@ -1,4 +1,4 @@
-package io.sparkner.dist;
+package io.sparkner.collective;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,4 +1,4 @@
-package io.sparkner.dist;
+package io.sparkner.train;
 
 import java.util.function.Consumer;
 import java.util.function.Supplier;

@@ -1,8 +1,8 @@
-package io.sparkner.dist;
+package io.sparkner.collective;
 
-import static io.sparkner.dist.RingTestSupport.all;
-import static io.sparkner.dist.RingTestSupport.closeAll;
-import static io.sparkner.dist.RingTestSupport.form;
+import static io.sparkner.collective.RingTestSupport.all;
+import static io.sparkner.collective.RingTestSupport.closeAll;
+import static io.sparkner.collective.RingTestSupport.form;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,4 +1,4 @@
-package io.sparkner.dist;
+package io.sparkner.collective;
 
 /**
  * A blocking ring operation (join, or a collective) exceeded its timeout, its peer went away, or

@@ -1,4 +1,4 @@
-package io.sparkner.dist;
+package io.sparkner.train;
 
 import ai.djl.Device;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -8,11 +8,6 @@ import io.sparkner.model.TaskCompute;
 import io.sparkner.storage.HadoopConf;
 import io.sparkner.storage.HadoopFiles;
 import io.sparkner.storage.Redaction;
-import io.sparkner.train.MetricsLog;
-import io.sparkner.train.RankTraining;
-import io.sparkner.train.TrainConfig;
-import io.sparkner.train.TrainJob;
-import io.sparkner.train.TrainPlan;
 import java.io.PrintStream;
 import java.net.InetAddress;
 import java.security.SecureRandom;
@@ -36,6 +31,9 @@ import java.io.Serializable;
 import scala.Function1;
 import scala.Tuple2;
 import scala.reflect.ClassTag$;
+import io.sparkner.collective.Handshake;
+import io.sparkner.collective.Ring;
+import io.sparkner.collective.RingEndpoint;
 
 /**
  * N data-parallel replicas as one Spark barrier stage ({@code rdd.barrier().mapPartitions}): each

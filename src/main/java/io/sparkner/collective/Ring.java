@@ -1,6 +1,5 @@
-package io.sparkner.dist;
+package io.sparkner.collective;
 
-import io.sparkner.train.DirectFloats;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;

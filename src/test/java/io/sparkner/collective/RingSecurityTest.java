@@ -1,10 +1,10 @@
-package io.sparkner.dist;
+package io.sparkner.collective;
 
-import static io.sparkner.dist.RingTestSupport.SECRET;
-import static io.sparkner.dist.RingTestSupport.all;
-import static io.sparkner.dist.RingTestSupport.closeAll;
-import static io.sparkner.dist.RingTestSupport.outcomes;
-import static io.sparkner.dist.RingTestSupport.waitUntil;
+import static io.sparkner.collective.RingTestSupport.SECRET;
+import static io.sparkner.collective.RingTestSupport.all;
+import static io.sparkner.collective.RingTestSupport.closeAll;
+import static io.sparkner.collective.RingTestSupport.outcomes;
+import static io.sparkner.collective.RingTestSupport.waitUntil;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -359,17 +359,6 @@ class RingSecurityTest {
         assertTrue(ce.getMessage().contains("join: timed out"), ce.getMessage());
       }
     });
-  }
-
-  @Test
-  void aClusterMasterWithoutNetworkEncryptionIsWarnedAbout() {
-    org.apache.spark.SparkConf local = new org.apache.spark.SparkConf().set("spark.master", "local[3,4]");
-    assertEquals(null, BarrierTraining.unencryptedSecretWarning(local));
-    org.apache.spark.SparkConf cluster = new org.apache.spark.SparkConf().set("spark.master", "spark://head:7077");
-    String w = BarrierTraining.unencryptedSecretWarning(cluster);
-    assertTrue(w != null && w.contains("spark.network.crypto.enabled") && w.contains("task closure"), w);
-    assertEquals(null, BarrierTraining.unencryptedSecretWarning(cluster.clone().set("spark.network.crypto.enabled", "true")));
-    assertTrue(BarrierTraining.unencryptedSecretWarning(new org.apache.spark.SparkConf().set("spark.master", "yarn")) != null);
   }
 
   /**

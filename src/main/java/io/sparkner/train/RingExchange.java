@@ -1,7 +1,7 @@
-package io.sparkner.dist;
+package io.sparkner.train;
 
-import io.sparkner.train.DirectFloats;
-import io.sparkner.train.GradientExchange;
+import io.sparkner.collective.DirectFloats;
+import io.sparkner.collective.Ring;
 
 /**
  * The gradient exchange of N replicas over a {@link Ring}, by DeepSpeed ZeRO stage:

@@ -1,4 +1,4 @@
-package io.sparkner.dist;
+package io.sparkner.train;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -13,8 +13,6 @@ import io.sparkner.corpus.ReadOptions;
 import io.sparkner.model.SafeTensors;
 import io.sparkner.prepare.PrepareJob;
 import io.sparkner.prepare.PrepareOptions;
-import io.sparkner.train.RankTraining;
-import io.sparkner.train.TrainJob;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;

@@ -1,10 +1,9 @@
-package io.sparkner.train;
+package io.sparkner.prepare;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.sparkner.prepare.PreparedData;
 import io.sparkner.storage.HadoopFiles;
 import io.sparkner.storage.Redaction;
 import java.io.IOException;

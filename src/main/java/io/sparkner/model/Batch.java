@@ -1,4 +1,4 @@
-package io.sparkner.train;
+package io.sparkner.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;

@@ -1,4 +1,4 @@
-package io.sparkner.train;
+package io.sparkner.collective;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

@@ -1,4 +1,4 @@
-package io.sparkner.train;
+package io.sparkner.model;
 
 import java.io.Serializable;
 

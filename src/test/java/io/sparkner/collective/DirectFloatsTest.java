@@ -1,4 +1,4 @@
-package io.sparkner.train;
+package io.sparkner.collective;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

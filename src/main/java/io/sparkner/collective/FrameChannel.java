@@ -1,4 +1,4 @@
-package io.sparkner.dist;
+package io.sparkner.collective;
 
 import java.io.EOFException;
 import java.io.IOException;
