@@ -185,10 +185,6 @@ public final class Ring implements AutoCloseable {
     this.halfWire = on;
   }
 
-  public boolean halfPrecisionWire() {
-    return halfWire;
-  }
-
   /** Payload bytes sent by the collectives (not headers, not the handshake). */
   public long bytesSent() {
     return bytesSent.get();

@@ -675,11 +675,6 @@ public final class DeepSpeedConfig implements Serializable {
     return setting("scheduler.params.total_num_steps");
   }
 
-  /** Whether zero_optimization.stage is given. */
-  public boolean hasZeroStage() {
-    return values.containsKey("zero_optimization.stage");
-  }
-
   public int zeroStage() {
     return (int) longValue("zero_optimization.stage", 0);
   }

@@ -10,7 +10,6 @@ import io.sparkner.prepare.PreparedData;
 import io.sparkner.storage.HadoopFiles;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 import org.apache.hadoop.conf.Configuration;
@@ -228,14 +227,5 @@ public final class TrainJob {
     } catch (IOException e) {
       return null;
     }
-  }
-
-  /**
-   * A local directory holding the checkpoint's files: the directory itself when local, else a copy
-   * deleted when the JVM exits. Prefer {@link Checkpoints#read(String, Configuration, List, long)},
-   * which deletes its copy as soon as the weights are read.
-   */
-  public static Path localCopy(String dir, Configuration conf) {
-    return HadoopFiles.localDirectory(dir, conf, Checkpoints.FILES.toArray(new String[0]));
   }
 }
