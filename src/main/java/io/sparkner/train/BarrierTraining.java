@@ -3,12 +3,16 @@ package io.sparkner.train;
 import ai.djl.Device;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sparkner.collective.Handshake;
+import io.sparkner.collective.Ring;
+import io.sparkner.collective.RingEndpoint;
 import io.sparkner.model.DeviceUnavailable;
 import io.sparkner.model.TaskCompute;
 import io.sparkner.storage.HadoopConf;
 import io.sparkner.storage.HadoopFiles;
 import io.sparkner.storage.Redaction;
 import java.io.PrintStream;
+import java.io.Serializable;
 import java.net.InetAddress;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -27,13 +31,9 @@ import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.SparkSession;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import java.io.Serializable;
 import scala.Function1;
 import scala.Tuple2;
 import scala.reflect.ClassTag$;
-import io.sparkner.collective.Handshake;
-import io.sparkner.collective.Ring;
-import io.sparkner.collective.RingEndpoint;
 
 /**
  * N data-parallel replicas as one Spark barrier stage ({@code rdd.barrier().mapPartitions}): each
@@ -125,15 +125,13 @@ public final class BarrierTraining {
       throws java.io.IOException {
     BarrierTaskContext ctx = BarrierTaskContext.get();
     int rank = ctx.partitionId();
-    int n = ctx.getTaskInfos().length;
+    BarrierTaskInfo[] infos = ctx.getTaskInfos();
+    int n = infos.length;
     Device device = TaskCompute.forTask(dist.device(), "--device");
     if (!device.isGpu()) {
       TaskCompute.limitCpuThreads();
     }
-    BarrierTaskInfo[] infos = ctx.getTaskInfos();
-    String host =
-        RankAddress.choose(
-            dist.host(), isLocalMaster(), rank < infos.length ? infos[rank].address() : null, BarrierTraining::localHostLookup, LOG::warn);
+    String host = RankAddress.choose(dist.host(), isLocalMaster(), infos[rank].address(), BarrierTraining::localHostLookup, LOG::warn);
     try (RingEndpoint endpoint = RingEndpoint.open(host, dist.portFrom(), dist.portTo())) {
       String[] addresses = ctx.allGather(endpoint.address());
       // a key per stage attempt: a task left over from a failed attempt cannot join the next one
