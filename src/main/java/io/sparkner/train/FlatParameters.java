@@ -9,14 +9,14 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
+import io.sparkner.collective.DirectFloats;
+import io.sparkner.model.Autograd;
 import io.sparkner.model.TokenClassificationModel;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import io.sparkner.collective.DirectFloats;
-import io.sparkner.model.Autograd;
 
 /**
  * The model's parameters laid end to end in one float32 index space, in checkpoint order: the

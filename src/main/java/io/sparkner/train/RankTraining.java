@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sparkner.collective.DirectFloats;
 import io.sparkner.eval.Evaluator;
 import io.sparkner.model.Checkpoints;
 import io.sparkner.model.TokenClassificationModel;
@@ -12,7 +13,6 @@ import io.sparkner.storage.HadoopFiles;
 import java.io.PrintStream;
 import java.util.Optional;
 import org.apache.hadoop.conf.Configuration;
-import io.sparkner.collective.DirectFloats;
 
 /**
  * One replica's whole run, the same on the driver (one replica) and in a barrier task (N): load

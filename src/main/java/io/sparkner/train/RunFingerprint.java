@@ -2,6 +2,7 @@ package io.sparkner.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sparkner.model.Example;
 import io.sparkner.model.ModelConfig;
 import java.io.Serializable;
 import java.nio.ByteBuffer;
@@ -16,7 +17,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import io.sparkner.model.Example;
 
 /**
  * What decides a training run's trajectory, as named components: the model configuration, the

@@ -1,12 +1,14 @@
 package io.sparkner.train;
 
 import ai.djl.Device;
-import io.sparkner.model.TaskCompute;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sparkner.align.Labels;
 import io.sparkner.model.Checkpoints;
+import io.sparkner.model.Example;
 import io.sparkner.model.ModelConfig;
+import io.sparkner.model.TaskCompute;
 import io.sparkner.prepare.PreparedData;
+import io.sparkner.prepare.TrainingData;
 import io.sparkner.storage.HadoopFiles;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -14,8 +16,6 @@ import java.util.List;
 import java.util.Optional;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.SparkSession;
-import io.sparkner.model.Example;
-import io.sparkner.prepare.TrainingData;
 
 /**
  * {@code sparkner train}: reads the prepared windows and resolves the configuration on the driver,

@@ -1,11 +1,11 @@
 package io.sparkner.train;
 
 import io.sparkner.align.Labels;
+import io.sparkner.model.Example;
 import io.sparkner.prepare.PreparedData;
 import java.io.Serializable;
 import java.util.List;
 import java.util.Map;
-import io.sparkner.model.Example;
 
 /**
  * Everything a replica needs to train, decided on the driver and shipped to every rank: the data

@@ -2,15 +2,15 @@ package io.sparkner.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import io.sparkner.collective.DirectFloats;
+import io.sparkner.model.Autograd;
+import io.sparkner.model.Batch;
 import io.sparkner.model.DropoutMasks;
+import io.sparkner.model.Example;
 import io.sparkner.model.Scalars;
 import io.sparkner.model.TokenClassificationModel;
 import java.util.ArrayList;
 import java.util.List;
-import io.sparkner.collective.DirectFloats;
-import io.sparkner.model.Autograd;
-import io.sparkner.model.Batch;
-import io.sparkner.model.Example;
 
 /**
  * The training loop: one replica's view of data-parallel training, written so that distribution

@@ -2,10 +2,10 @@ package io.sparkner.bench;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sparkner.collective.DirectFloats;
 import io.sparkner.collective.Ring;
 import io.sparkner.collective.RingEndpoint;
 import io.sparkner.train.RingExchange;
-import io.sparkner.collective.DirectFloats;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -2,9 +2,9 @@ package io.sparkner.bench;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sparkner.collective.DirectFloats;
 import io.sparkner.collective.Ring;
 import io.sparkner.collective.RingEndpoint;
-import io.sparkner.collective.DirectFloats;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;

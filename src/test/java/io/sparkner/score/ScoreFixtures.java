@@ -1,5 +1,7 @@
 package io.sparkner.score;
 
+import ai.djl.engine.Engine;
+import ai.djl.pytorch.jni.JniUtils;
 import io.sparkner.TestData;
 import io.sparkner.TestSpark;
 import io.sparkner.align.AlignOptions;
@@ -10,14 +12,12 @@ import io.sparkner.cli.TestAccess;
 import io.sparkner.corpus.CorpusInput;
 import io.sparkner.corpus.ReadOptions;
 import io.sparkner.model.Checkpoints;
+import io.sparkner.model.Example;
 import io.sparkner.model.SafeTensors;
 import io.sparkner.prepare.PrepareJob;
 import io.sparkner.prepare.PrepareOptions;
 import io.sparkner.prepare.PreparedData;
-import io.sparkner.model.Example;
 import io.sparkner.train.TrainJob;
-import ai.djl.engine.Engine;
-import ai.djl.pytorch.jni.JniUtils;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;

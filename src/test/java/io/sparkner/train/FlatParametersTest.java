@@ -7,11 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import io.sparkner.collective.DirectFloats;
+import io.sparkner.model.Autograd;
 import io.sparkner.model.Checkpoints;
 import io.sparkner.model.TokenClassificationModel;
 import org.junit.jupiter.api.Test;
-import io.sparkner.collective.DirectFloats;
-import io.sparkner.model.Autograd;
 
 /** Moving gradients and values between the model and the flat float32 space. */
 class FlatParametersTest {

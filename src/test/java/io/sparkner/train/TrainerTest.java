@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import io.sparkner.model.Checkpoints;
+import io.sparkner.model.Example;
 import io.sparkner.model.SafeTensors;
 import io.sparkner.model.TokenClassificationModel;
 import java.nio.file.Files;
@@ -19,7 +20,6 @@ import java.util.Random;
 import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import io.sparkner.model.Example;
 
 /** The training loop on the tiny BERT fixture: learning, fp16, checkpoints and exact resume. */
 class TrainerTest {

@@ -9,7 +9,10 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.jni.JniUtils;
+import io.sparkner.collective.DirectFloats;
+import io.sparkner.model.Autograd;
 import io.sparkner.model.Checkpoints;
+import io.sparkner.model.Example;
 import io.sparkner.model.ModelConfig;
 import io.sparkner.model.Scalars;
 import java.nio.file.Files;
@@ -19,9 +22,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
-import io.sparkner.collective.DirectFloats;
-import io.sparkner.model.Autograd;
-import io.sparkner.model.Example;
 
 /**
  * Training does not depend on when the garbage collector runs. Tensors over Java direct buffers
