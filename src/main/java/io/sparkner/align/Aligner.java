@@ -2,6 +2,8 @@ package io.sparkner.align;
 
 import io.sparkner.corpus.CodePoints;
 import io.sparkner.corpus.Entity;
+import io.sparkner.tokenizer.Tokenized;
+import io.sparkner.tokenizer.TokenizerHandle;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.List;

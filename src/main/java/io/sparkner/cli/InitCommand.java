@@ -1,7 +1,7 @@
 package io.sparkner.cli;
 
 import io.sparkner.align.Labels;
-import io.sparkner.align.TokenizerCache;
+import io.sparkner.tokenizer.TokenizerCache;
 import io.sparkner.model.InitialCheckpoint;
 import io.sparkner.model.ModelConfig;
 import io.sparkner.storage.HadoopConf;

@@ -1,6 +1,6 @@
 package io.sparkner.cli;
 
-import io.sparkner.align.TokenizerCache;
+import io.sparkner.tokenizer.TokenizerCache;
 import io.sparkner.corpus.CorpusInput;
 import io.sparkner.corpus.TypeMap;
 import io.sparkner.prepare.PreparedData;

@@ -1,6 +1,6 @@
 package io.sparkner.cli;
 
-import io.sparkner.align.tokenizer.TokenizerBuilder;
+import io.sparkner.tokenizer.TokenizerBuilder;
 import io.sparkner.corpus.CorpusInput;
 import io.sparkner.corpus.CorpusReaders;
 import io.sparkner.storage.HadoopConf;

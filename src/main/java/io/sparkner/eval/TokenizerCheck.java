@@ -3,7 +3,7 @@ package io.sparkner.eval;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.sparkner.align.TokenizerFingerprint;
+import io.sparkner.tokenizer.TokenizerFingerprint;
 import io.sparkner.model.Checkpoints;
 import io.sparkner.prepare.PreparedData;
 import io.sparkner.storage.HadoopFiles;

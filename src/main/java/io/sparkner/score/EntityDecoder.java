@@ -2,7 +2,7 @@ package io.sparkner.score;
 
 import io.sparkner.align.Labels;
 import io.sparkner.corpus.CodePoints;
-import io.sparkner.eval.Chunker;
+import io.sparkner.eval.metrics.Chunker;
 import java.util.ArrayList;
 import java.util.List;
 

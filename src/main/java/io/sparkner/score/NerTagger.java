@@ -1,10 +1,10 @@
 package io.sparkner.score;
 
-import io.sparkner.align.TokenizerCache;
-import io.sparkner.align.TokenizerHandle;
+import io.sparkner.tokenizer.TokenizerCache;
+import io.sparkner.tokenizer.TokenizerHandle;
 import io.sparkner.align.Windowing;
 import io.sparkner.cache.VersionedCache;
-import io.sparkner.eval.Chunker;
+import io.sparkner.eval.metrics.Chunker;
 import io.sparkner.model.Checkpoints;
 import io.sparkner.model.ModelConfig;
 import io.sparkner.storage.HadoopConf;

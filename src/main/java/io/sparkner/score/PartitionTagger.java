@@ -1,7 +1,7 @@
 package io.sparkner.score;
 
 import ai.djl.Device;
-import io.sparkner.align.Tokenized;
+import io.sparkner.tokenizer.Tokenized;
 import io.sparkner.align.WindowMerge;
 import io.sparkner.cache.VersionedCache;
 import io.sparkner.model.TaskCompute;

@@ -3,7 +3,7 @@ package io.sparkner.score;
 import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import io.sparkner.align.TokenizerHandle;
+import io.sparkner.tokenizer.TokenizerHandle;
 import io.sparkner.model.Checkpoints;
 import io.sparkner.model.TokenClassificationModel;
 import io.sparkner.storage.HadoopFiles;

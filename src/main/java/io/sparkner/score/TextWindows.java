@@ -1,6 +1,6 @@
 package io.sparkner.score;
 
-import io.sparkner.align.Tokenized;
+import io.sparkner.tokenizer.Tokenized;
 import io.sparkner.align.Windowing;
 import java.util.ArrayList;
 import java.util.List;

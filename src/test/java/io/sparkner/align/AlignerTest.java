@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sparkner.TestData;
 import io.sparkner.corpus.Entity;
+import io.sparkner.tokenizer.TokenizerHandle;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

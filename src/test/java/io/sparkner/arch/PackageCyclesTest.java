@@ -107,6 +107,28 @@ class PackageCyclesTest {
     }
   }
 
+  @Test
+  void metricsAreComputedWithoutSparkOrReportRendering() {
+    Map<String, Set<String>> classes = dependencies("class", "(io\\.sparkner|org\\.apache\\.spark|scala|ai\\.djl)\\..*");
+    List<String> wrong = new ArrayList<>();
+    classes.forEach((c, targets) -> {
+      if (packageOf(c).equals("io.sparkner.eval.metrics")) {
+        targets.stream().filter(t -> !Set.of("io.sparkner.eval.metrics", "io.sparkner.align", "io.sparkner.corpus").contains(packageOf(t)))
+            .forEach(t -> wrong.add(c + " -> " + t));
+      }
+    });
+    assertEquals(List.of(), wrong);
+  }
+
+  @Test
+  void tokenizerCodeLivesInOnePackage() {
+    List<String> elsewhere = dependencies("class").keySet().stream()
+        .filter(c -> c.substring(c.lastIndexOf('.') + 1).startsWith("Tokeniz") && !packageOf(c).equals("io.sparkner.tokenizer"))
+        .filter(c -> !packageOf(c).equals("io.sparkner.cli") && !c.endsWith(".TokenizerCheck") && !c.contains(".TokenizerCheck$"))
+        .toList();
+    assertEquals(List.of(), elsewhere, "tokenizer classes outside io.sparkner.tokenizer (the CLI command and evaluate's model/data check aside)");
+  }
+
   /** io.sparkner → io.sparkner dependencies of the main classes, at package or class level. */
   static Map<String, Set<String>> dependencies(String level) {
     return dependencies(level, "io\\.sparkner\\..*");

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import io.sparkner.corpus.Entity;
-import io.sparkner.eval.Chunker.Chunk;
+import io.sparkner.eval.metrics.Chunker.Chunk;
 import io.sparkner.prepare.PreparedData.GoldDocument;
 import java.util.ArrayList;
 import java.util.Collections;

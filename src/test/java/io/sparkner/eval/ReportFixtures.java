@@ -23,7 +23,7 @@ import java.util.Map;
 import org.apache.spark.sql.SparkSession;
 
 /** Prepared corpora and checkpoints for the report tests, built the way users build them. */
-final class ReportFixtures {
+public final class ReportFixtures {
   private ReportFixtures() {}
 
   /** The Stockmark label list (IOB2): O, B-EVT, I-EVT, ..., B-PRD, I-PRD. */
@@ -32,7 +32,7 @@ final class ReportFixtures {
   }
 
   /** prepare with the given tokenizer; {@code types} fixes the label space when not null. */
-  static Path prepare(SparkSession spark, Path out, Path tokenizer, List<String> types, String... inputs) {
+  public static Path prepare(SparkSession spark, Path out, Path tokenizer, List<String> types, String... inputs) {
     PrepareJob.run(
         spark,
         new PrepareOptions(
@@ -47,7 +47,7 @@ final class ReportFixtures {
   }
 
   /** A JSON-lines corpus file: one line per record. */
-  static Path jsonl(Path file, String... lines) throws IOException {
+  public static Path jsonl(Path file, String... lines) throws IOException {
     Files.createDirectories(file.getParent());
     Files.writeString(file, String.join("\n", lines) + "\n");
     return file;

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sparkner.align.LabelScheme;
 import io.sparkner.align.Labels;
+import io.sparkner.eval.metrics.LabelMapping;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;

@@ -10,7 +10,7 @@ import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sparkner.TestData;
-import io.sparkner.align.TokenizerHandle;
+import io.sparkner.tokenizer.TokenizerHandle;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -11,7 +11,7 @@ import io.sparkner.align.AlignOptions;
 import io.sparkner.align.Aligner;
 import io.sparkner.align.LabelScheme;
 import io.sparkner.align.Labels;
-import io.sparkner.align.TokenizerHandle;
+import io.sparkner.tokenizer.TokenizerHandle;
 import java.io.IOException;
 import java.util.List;
 import org.junit.jupiter.api.Test;

@@ -8,7 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sparkner.TestData;
 import io.sparkner.TestSpark;
-import io.sparkner.align.TokenizerCache;
+import io.sparkner.tokenizer.TokenizerCache;
 import io.sparkner.model.Checkpoints;
 import io.sparkner.model.SafeTensors;
 import java.io.IOException;
