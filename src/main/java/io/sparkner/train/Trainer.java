@@ -84,6 +84,25 @@ public final class Trainer {
    */
   public record Breakdown(double forwardBackward, double reduce, double optimizer, double gather) {}
 
+  /**
+   * Nanoseconds spent in each phase of {@link Breakdown}, by one step or summed over the steps of
+   * a logging interval. A step skipped for overflow spends nothing on the gather: its optimizer
+   * phase is the overflow decision alone.
+   */
+  private record StepTimings(long forwardBackward, long reduce, long optimizer, long gather) {
+    static final StepTimings ZERO = new StepTimings(0, 0, 0, 0);
+
+    StepTimings plus(StepTimings o) {
+      return new StepTimings(forwardBackward + o.forwardBackward, reduce + o.reduce, optimizer + o.optimizer, gather + o.gather);
+    }
+
+    /** The mean seconds per step of these summed timings of {@code steps} steps. */
+    Breakdown meanSeconds(int steps) {
+      double per = 1e9 * steps;
+      return new Breakdown(forwardBackward / per, reduce / per, optimizer / per, gather / per);
+    }
+  }
+
   public Trainer(TokenClassificationModel model, TrainConfig config, GradientExchange exchange, Hooks hooks) {
     this.model = model;
     this.config = config;
@@ -204,7 +223,7 @@ public final class Trainer {
   }
 
   private record StepOutcome(
-      double loss, double lr, double scale, double gradNorm, long tokens, double seconds, boolean skipped, long[] phaseNanos) {}
+      double loss, double lr, double scale, double gradNorm, long tokens, double seconds, boolean skipped, StepTimings timings) {}
 
   /** One optimizer step over one global batch. */
   private StepOutcome step(List<Example> global) {
@@ -269,7 +288,7 @@ public final class Trainer {
     if (overflow) {
       long end = System.nanoTime();
       return new StepOutcome(loss, lr, scale, Double.NaN, (long) global3[3], (end - t0) / 1e9, true,
-          new long[] {tCompute - t0, tReduce - tCompute, end - tReduce, 0});
+          new StepTimings(tCompute - t0, tReduce - tCompute, end - tReduce, 0));
     }
     double norm = Math.sqrt(global3[1]) / scale;
     double coef = 1.0 / scale;
@@ -290,7 +309,7 @@ public final class Trainer {
     flat.valuesFrom(values, model.manager());
     long end = System.nanoTime();
     return new StepOutcome(loss, lr, scale, norm, (long) global3[3], (end - t0) / 1e9, false,
-        new long[] {tCompute - t0, tReduce - tCompute, tOptimizer - tReduce, end - tOptimizer});
+        new StepTimings(tCompute - t0, tReduce - tCompute, tOptimizer - tReduce, end - tOptimizer));
   }
 
   /**
@@ -310,16 +329,13 @@ public final class Trainer {
     double loss = 0;
     double seconds = 0;
     long tokens = 0;
-    long[] phases = new long[4];
+    StepTimings timings = StepTimings.ZERO;
     for (StepOutcome o : interval) {
       loss += o.loss;
       seconds += o.seconds;
       tokens += o.tokens;
-      for (int i = 0; i < phases.length; i++) {
-        phases[i] += o.phaseNanos[i];
-      }
+      timings = timings.plus(o.timings);
     }
-    double per = 1e9 * interval.size();
     StepOutcome last = interval.get(interval.size() - 1);
     double epoch = state.epoch() + (double) state.stepInEpoch() / config.stepsPerEpoch();
     return new StepMetrics(
@@ -333,6 +349,6 @@ public final class Trainer {
         tokens / Math.max(seconds, 1e-9),
         seconds / interval.size(),
         skipped,
-        new Breakdown(phases[0] / per, phases[1] / per, phases[2] / per, phases[3] / per));
+        timings.meanSeconds(interval.size()));
   }
 }
