@@ -280,17 +280,15 @@ public final class Trainer {
     // ranks' counted ranges cover the whole space between them)
     int[] counted = exchange.countedRange(shard.length);
     double sq = LossScaler.sumOfSquares(shard, counted[0], counted[1]);
-    double localOverflow = LossScaler.overflowed(sq) ? 1 : 0;
-    double[] global3 = exchange.allReduceSum(new double[] {localOverflow, sq, lossSum, tokens}, step);
-    boolean overflow = global3[0] > 0;
-    double loss = global3[2] / denominator;
-    scaler.update(overflow);
-    if (overflow) {
+    StepStatistics totals = StepStatistics.local(sq, lossSum, tokens).allReduce(exchange, step);
+    double loss = totals.lossSum() / denominator;
+    scaler.update(totals.overflowed());
+    if (totals.overflowed()) {
       long end = System.nanoTime();
-      return new StepOutcome(loss, lr, scale, Double.NaN, (long) global3[3], (end - t0) / 1e9, true,
+      return new StepOutcome(loss, lr, scale, Double.NaN, totals.tokens(), (end - t0) / 1e9, true,
           new StepTimings(tCompute - t0, tReduce - tCompute, end - tReduce, 0));
     }
-    double norm = Math.sqrt(global3[1]) / scale;
+    double norm = Math.sqrt(totals.sumOfSquares()) / scale;
     double coef = 1.0 / scale;
     if (config.maxGradNorm() > 0) {
       double clip = config.maxGradNorm() / (norm + 1e-6); // torch.nn.utils.clip_grad_norm_
@@ -308,7 +306,7 @@ public final class Trainer {
     exchange.gatherParameters(values, step);
     flat.valuesFrom(values, model.manager());
     long end = System.nanoTime();
-    return new StepOutcome(loss, lr, scale, norm, (long) global3[3], (end - t0) / 1e9, false,
+    return new StepOutcome(loss, lr, scale, norm, totals.tokens(), (end - t0) / 1e9, false,
         new StepTimings(tCompute - t0, tReduce - tCompute, tOptimizer - tReduce, end - tOptimizer));
   }
 
