@@ -123,7 +123,7 @@ public final class Trainer {
         decay[(int) (i - from)] = s.decay();
       }
     }
-    this.optimizer = new AdamW(from, master, decay);
+    this.optimizer = new AdamW(from, master, decay, AdamW.Hyperparameters.of(config));
     this.gradients = DirectFloats.allocate(Math.toIntExact(size));
     this.shard = new float[master.length];
     this.scaler = LossScaler.of(config.lossScaler());
@@ -300,7 +300,7 @@ public final class Trainer {
     for (int i = 0; i < len; i++) {
       shard[i] *= c;
     }
-    optimizer.update(shard, lr, config.beta1(), config.beta2(), config.eps(), config.decoupledWeightDecay() ? config.weightDecay() : 0);
+    optimizer.update(shard, lr);
     values.put((int) from, optimizer.master(), 0, len);
     long tOptimizer = System.nanoTime();
     exchange.gatherParameters(values, step);

@@ -17,10 +17,10 @@ class OptimizerTest {
   @Test
   void adamWMatchesTorch() {
     float[] master = {0.5f, -0.3f, 1.0f, 2.0f};
-    AdamW opt = new AdamW(0, master, new boolean[] {true, true, false, false});
+    AdamW opt = new AdamW(0, master, new boolean[] {true, true, false, false}, new AdamW.Hyperparameters(0.9, 0.999, 1e-8, 0.01));
     float[][] grads = {{0.1f, -0.2f, 0.3f, 0.0f}, {0.05f, 0.4f, -0.1f, 1.0f}, {-0.2f, 0.1f, 0.2f, -0.5f}};
     for (float[] g : grads) {
-      opt.update(g, 1e-2, 0.9, 0.999, 1e-8, 0.01);
+      opt.update(g, 1e-2);
     }
     assertArrayEquals(new float[] {0.48259469866752625f, -0.2977291941642761f, 0.979966938495636f, 1.9902721643447876f}, master, 1e-6f);
     assertEquals(3, opt.step());
