@@ -50,8 +50,8 @@ import java.util.Map;
  *     Face schedules
  * @param warmupMinLr the lr the DeepSpeed warmup starts from (0 for Hugging Face schedules)
  * @param maxGradNorm global gradient-norm clipping; 0 or less = off
- * @param lossScaler the fp16 loss scaler (dynamic 2^16/1000/2/1 by default; for FP32 and BF16 a
- *     static scale of 1)
+ * @param lossScaler the fp16 loss scaler (dynamic 2^16/1000/2/1 by default; for FP32 and BF16
+ *     {@link LossScaler#NONE}, a static scale of 1)
  * @param reduceBucketSize elements per gradient reduction bucket
  * @param allgatherBucketSize elements per parameter all-gather bucket
  * @param offloadOptimizerDevice "none" or "cpu"; recorded only: optimizer state stays on the
@@ -144,27 +144,6 @@ public record TrainConfig(
     FP32,
     FP16,
     BF16
-  }
-
-  /**
-   * The loss scaler, in DeepSpeed's terms: with {@code dynamic}, start at {@code initialScale};
-   * an overflowing step is skipped and, once {@code hysteresis} overflows have been absorbed,
-   * halves the scale (not below {@code minScale}); {@code window} overflow-free steps double it.
-   * Otherwise the loss is multiplied by {@code staticScale}.
-   */
-  public record LossScaler(
-      boolean dynamic,
-      double initialScale,
-      int window,
-      int hysteresis,
-      boolean consecutiveHysteresis,
-      double minScale,
-      double staticScale)
-      implements Serializable {
-    private static final long serialVersionUID = 1L;
-
-    /** No scaling (fp32, bf16). */
-    public static final LossScaler NONE = new LossScaler(false, 1, 1000, 2, false, 1, 1);
   }
 
   public TrainConfig {

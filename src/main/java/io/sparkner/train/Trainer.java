@@ -30,13 +30,13 @@ public final class Trainer {
   private final Hooks hooks;
   private final FlatParameters flat;
   private final AdamW optimizer;
-  private final LossScaler scaler;
   private final DirectFloats gradients;
   /** This rank's shard of the reduced gradient, refilled every step. */
   private final float[] shard;
   private final DirectFloats values;
   private final int padTokenId;
   private TrainState state = new TrainState(0, 0, 0, 0);
+  private LossScaler.State lossScale;
   private long lastReducedLength;
 
   /** Where a run reports and persists; every method may do nothing. */
@@ -126,7 +126,7 @@ public final class Trainer {
     this.optimizer = new AdamW(from, master, decay, AdamW.Hyperparameters.of(config));
     this.gradients = DirectFloats.allocate(Math.toIntExact(size));
     this.shard = new float[master.length];
-    this.scaler = LossScaler.of(config.lossScaler());
+    this.lossScale = config.lossScaler().start();
     model.setRequiresGradient(true);
   }
 
@@ -146,8 +146,9 @@ public final class Trainer {
     return optimizer;
   }
 
-  public LossScaler scaler() {
-    return scaler;
+  /** Where the loss scale is (a scale of 1 that never moves but in fp16). */
+  public LossScaler.State lossScale() {
+    return lossScale;
   }
 
   public FlatParameters flat() {
@@ -160,10 +161,10 @@ public final class Trainer {
   }
 
   /** Continues from a checkpoint: position, optimizer moments and loss scale. */
-  public void resume(TrainState at, long adamSteps, float[] m, float[] v, double[] scalerState) {
+  public void resume(TrainState at, long adamSteps, float[] m, float[] v, LossScaler.State scale) {
     this.state = at;
     optimizer.restore(adamSteps, m, v);
-    scaler.restore(scalerState);
+    this.lossScale = scale;
   }
 
   /** Trains over {@code examples} (this run's whole training set, identical on every rank). */
@@ -230,7 +231,7 @@ public final class Trainer {
     long t0 = System.nanoTime();
     long step = state.globalStep();
     double lr = config.lrAt(state.optimizerStep());
-    double scale = scaler.scale();
+    double scale = lossScale.scale();
     int n = exchange.replicas();
     int rank = exchange.rank();
     int micro = config.microBatch();
@@ -282,7 +283,7 @@ public final class Trainer {
     double sq = LossScaler.sumOfSquares(shard, counted[0], counted[1]);
     StepStatistics totals = StepStatistics.local(sq, lossSum, tokens).allReduce(exchange, step);
     double loss = totals.lossSum() / denominator;
-    scaler.update(totals.overflowed());
+    lossScale = config.lossScaler().next(lossScale, totals.overflowed());
     if (totals.overflowed()) {
       long end = System.nanoTime();
       return new StepOutcome(loss, lr, scale, Double.NaN, totals.tokens(), (end - t0) / 1e9, true,
