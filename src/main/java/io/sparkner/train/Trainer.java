@@ -44,7 +44,7 @@ public final class Trainer {
     /** Called every {@code logging_steps} steps on every rank. */
     default void log(StepMetrics metrics) {}
 
-    /** Called at the end of each epoch; returns evaluation metrics to log, or null. */
+    /** Called at the end of each epoch, after the hooks of its last step. */
     default void epochEnd(int epoch, Trainer trainer) {}
 
     /** Called every {@code save_steps} steps and at the end, after the step's update. */
@@ -61,7 +61,12 @@ public final class Trainer {
   public record TrainState(long globalStep, long optimizerStep, int epoch, long stepInEpoch)
       implements java.io.Serializable {}
 
-  /** What one logging interval saw. */
+  /**
+   * What one logging interval saw: the mean loss and step time and the throughput over its steps;
+   * the learning rate, loss scale and gradient norm of its last step (the norm NaN when that step
+   * was skipped for overflow); the steps skipped for overflow since this training (or its
+   * resumption) started.
+   */
   public record StepMetrics(
       long step,
       long totalSteps,
@@ -146,7 +151,7 @@ public final class Trainer {
     return optimizer;
   }
 
-  /** Where the loss scale is (a scale of 1 that never moves but in fp16). */
+  /** Where the loss scale is; it moves under fp16 dynamic loss scaling only. */
   public LossScaler.State lossScale() {
     return lossScale;
   }
@@ -223,10 +228,11 @@ public final class Trainer {
     return DataOrder.lengthGrouped(p, lengths, config.globalBatch());
   }
 
+  /** One step: its mean loss, the lr and loss scale it ran with, its gradient norm (NaN if skipped). */
   private record StepOutcome(
       double loss, double lr, double scale, double gradNorm, long tokens, double seconds, boolean skipped, StepTimings timings) {}
 
-  /** One optimizer step over one global batch. */
+  /** One step over one global batch: an optimizer update unless a rank's gradients overflowed. */
   private StepOutcome step(List<Example> global) {
     long t0 = System.nanoTime();
     long step = state.globalStep();
