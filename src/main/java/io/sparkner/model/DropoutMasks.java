@@ -35,8 +35,8 @@ public final class DropoutMasks {
   private static final long GOLDEN = 0x9E3779B97F4A7C15L;
   /**
    * Added to the scaled seed before the first mix: {@link #mix} maps 0 to 0, so without it seed 0
-   * would start the chain at a fixed point. Any odd constant would do; this one is fixed forever
-   * (see {@link #maskKey}).
+   * would start the chain at a fixed point. Another non-zero constant would have done as well;
+   * this one is fixed for good (see {@link #maskKey}).
    */
   private static final long KEY_OFFSET = 0x632BE59BD9B4E019L;
   private static final int POSITION_BITS = 16;

@@ -70,10 +70,6 @@ public final class AdamW implements Serializable {
     return step;
   }
 
-  public Hyperparameters hyperparameters() {
-    return hyper;
-  }
-
   /** Bytes of optimizer state this replica holds: master weights, m and v in float32. */
   public long stateBytes() {
     return 4L * (master.length + m.length + v.length);

@@ -50,8 +50,8 @@ import java.util.Map;
  *     Face schedules
  * @param warmupMinLr the lr the DeepSpeed warmup starts from (0 for Hugging Face schedules)
  * @param maxGradNorm global gradient-norm clipping; 0 or less = off
- * @param lossScaler the fp16 loss scaler (dynamic 2^16/1000/2/1 by default; for FP32 and BF16
- *     {@link LossScaler#NONE}, a static scale of 1)
+ * @param lossScaler the fp16 loss scaler (dynamic 2^16/1000/2/1 by default; for FP32 and BF16 a
+ *     static scale of 1)
  * @param reduceBucketSize elements per gradient reduction bucket
  * @param allgatherBucketSize elements per parameter all-gather bucket
  * @param offloadOptimizerDevice "none" or "cpu"; recorded only: optimizer state stays on the
