@@ -31,7 +31,14 @@ public final class DropoutMasks {
   /** No dropout: evaluation and prediction. */
   public static final DropoutMasks NONE = new DropoutMasks(0, 0, new int[0], false);
 
+  /** SplitMix64's increment (2^64 / φ, odd). */
   private static final long GOLDEN = 0x9E3779B97F4A7C15L;
+  /**
+   * Added to the scaled seed before the first mix: {@link #mix} maps 0 to 0, so without it seed 0
+   * would start the chain at a fixed point. Another non-zero constant would have done as well;
+   * this one is fixed for good (see {@link #maskKey}).
+   */
+  private static final long KEY_OFFSET = 0x632BE59BD9B4E019L;
   private static final int POSITION_BITS = 16;
 
   private final long seed;
@@ -99,7 +106,7 @@ public final class DropoutMasks {
     float[] mask = new float[Math.multiplyExact(Math.multiplyExact(b, length), width)];
     int k = 0;
     for (int r = 0; r < b; r++) {
-      long key = rowKey(r, site);
+      long key = maskKey(seed, step, rows[r], site);
       int n = length * width;
       fill(mask, k, key, 0, n, rate);
       k += n;
@@ -123,7 +130,7 @@ public final class DropoutMasks {
     float[] mask = new float[Math.multiplyExact(Math.multiplyExact(b, heads), Math.multiplyExact(queries, keys))];
     int k = 0;
     for (int r = 0; r < b; r++) {
-      long key = rowKey(r, site);
+      long key = maskKey(seed, step, rows[r], site);
       for (int h = 0; h < heads; h++) {
         for (int q = 0; q < queries; q++) {
           long first = (((long) h << POSITION_BITS) + q) << POSITION_BITS;
@@ -151,15 +158,26 @@ public final class DropoutMasks {
     return x.mul(m);
   }
 
-  /** The key of row {@code r}'s masks at {@code site}: (seed, step, position in the global batch, site). */
-  private long rowKey(int r, int site) {
-    long z = mix(seed * GOLDEN + 0x632BE59BD9B4E019L);
+  /**
+   * The key of one example's masks at one site: the start of the SplitMix64 stream {@link #fill}
+   * draws that example's mask elements from. Each of (seed, global step, position of the example
+   * in the global batch, site) in turn is multiplied by {@link #GOLDEN}, added to the key so far
+   * and mixed; the chain starts from {@link #KEY_OFFSET}. Every model trained with dropout depends
+   * on these values, and a resumed run must draw what the interrupted run drew: they never change
+   * (DropoutMasksTest pins them).
+   */
+  static long maskKey(long seed, long step, int position, int site) {
+    long z = mix(seed * GOLDEN + KEY_OFFSET);
     z = mix(z + step * GOLDEN);
-    z = mix(z + rows[r] * GOLDEN);
+    z = mix(z + position * GOLDEN);
     return mix(z + site * GOLDEN);
   }
 
-  /** Elements {@code first .. first + n - 1} of a row's counter space into {@code out[at..]}. */
+  /**
+   * Elements {@code first .. first + n - 1} of a row's counter space into {@code out[at..]}: the
+   * element at counter {@code c} draws {@code mix(key + (c + 1) · GOLDEN)}, SplitMix64's output
+   * number {@code c} from state {@code key}.
+   */
   private static void fill(float[] out, int at, long key, long first, int n, double rate) {
     // keep when the top 24 bits, as a fraction of 2^24, are >= rate: P(keep) = 1 - rate
     long threshold = (long) Math.ceil(rate * (1 << 24));

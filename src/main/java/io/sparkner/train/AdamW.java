@@ -6,7 +6,8 @@ import java.io.Serializable;
  * AdamW (decoupled weight decay, as {@code torch.optim.AdamW} and the HF Trainer use it) over a
  * contiguous range {@code [from, to)} of the flat parameter space: the whole space on one
  * replica, a 1/N shard under ZeRO 1 and 2. Holds that range's fp32 master weights and the moments
- * m and v: 12 bytes per parameter of the range.
+ * m and v: 12 bytes per parameter of the range. The hyper-parameters but the learning rate are
+ * fixed for the run; the learning rate comes with each update (it follows the schedule).
  */
 public final class AdamW implements Serializable {
   private static final long serialVersionUID = 1L;
@@ -16,18 +17,41 @@ public final class AdamW implements Serializable {
   private final float[] m;
   private final float[] v;
   private final boolean[] decay;
+  private final Hyperparameters hyper;
   private long step;
+
+  /**
+   * The fixed hyper-parameters of a run, as {@code torch.optim.AdamW} names them.
+   *
+   * @param beta1 the decay rate of the first moment
+   * @param beta2 the decay rate of the second moment
+   * @param eps added to the denominator
+   * @param weightDecay the decoupled weight decay (0: none), applied to the elements whose {@code
+   *     decay} flag is set
+   */
+  public record Hyperparameters(double beta1, double beta2, double eps, double weightDecay) implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    /**
+     * A resolved configuration's. Adam with coupled weight decay (DeepSpeed "Adam" with {@code
+     * adam_w_mode} false) runs with no weight decay at all: L2 in the gradient is not applied.
+     */
+    public static Hyperparameters of(TrainConfig c) {
+      return new Hyperparameters(c.beta1(), c.beta2(), c.eps(), c.decoupledWeightDecay() ? c.weightDecay() : 0);
+    }
+  }
 
   /**
    * @param master the range's initial values (kept, not copied)
    * @param decay per element of the range, whether weight decay applies
    */
-  public AdamW(long from, float[] master, boolean[] decay) {
+  public AdamW(long from, float[] master, boolean[] decay, Hyperparameters hyper) {
     this.from = from;
     this.master = master;
     this.m = new float[master.length];
     this.v = new float[master.length];
     this.decay = decay;
+    this.hyper = hyper;
   }
 
   public long from() {
@@ -52,21 +76,22 @@ public final class AdamW implements Serializable {
   }
 
   /**
-   * One update with {@code grad} (the range's gradients, already unscaled and clipped), as
-   * torch.optim.AdamW: p -= lr·wd·p; m = β1·m + (1-β1)·g; v = β2·v + (1-β2)·g²; p -= lr·m̂/(√v̂+ε).
+   * One update with {@code grad} (the range's gradients, already unscaled and clipped) at
+   * learning rate {@code lr}, as torch.optim.AdamW: p -= lr·wd·p; m = β1·m + (1-β1)·g; v = β2·v +
+   * (1-β2)·g²; p -= lr·m̂/(√v̂+ε).
    */
-  public void update(float[] grad, double lr, double beta1, double beta2, double eps, double weightDecay) {
+  public void update(float[] grad, double lr) {
     step++;
-    double bc1 = 1 - Math.pow(beta1, step);
-    double bc2 = 1 - Math.pow(beta2, step);
+    double bc1 = 1 - Math.pow(hyper.beta1(), step);
+    double bc2 = 1 - Math.pow(hyper.beta2(), step);
     float stepSize = (float) (lr / bc1);
     float sqrtBc2 = (float) Math.sqrt(bc2);
-    float decayFactor = (float) (1 - lr * weightDecay);
-    float b1 = (float) beta1;
-    float b2 = (float) beta2;
-    float oneMinusB1 = (float) (1 - beta1);
-    float oneMinusB2 = (float) (1 - beta2);
-    float e = (float) eps;
+    float decayFactor = (float) (1 - lr * hyper.weightDecay());
+    float b1 = (float) hyper.beta1();
+    float b2 = (float) hyper.beta2();
+    float oneMinusB1 = (float) (1 - hyper.beta1());
+    float oneMinusB2 = (float) (1 - hyper.beta2());
+    float e = (float) hyper.eps();
     for (int i = 0; i < master.length; i++) {
       float g = grad[i];
       float p = decay[i] ? master[i] * decayFactor : master[i];

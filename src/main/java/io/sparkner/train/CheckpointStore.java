@@ -153,7 +153,7 @@ public final class CheckpointStore {
       state.put("replicas", replicas);
       state.put("parameters", t.flat().size());
       var scaler = state.putArray("loss_scaler");
-      for (double d : t.scaler().state()) {
+      for (double d : t.lossScale().toArray()) {
         scaler.add(d);
       }
       byte[] stateJson = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(state);
@@ -552,7 +552,7 @@ public final class CheckpointStore {
         adamSteps,
         m,
         v,
-        scaler);
+        LossScaler.State.fromArray(scaler));
   }
 
   /** One rank's saved optimizer state: its range of the flat parameters, Adam's step and moments. */

@@ -39,7 +39,11 @@ public interface GradientExchange {
     return size;
   }
 
-  /** Sums a few doubles over the replicas (overflow flags, squared norms, token counts). */
+  /**
+   * Sums a few doubles over the replicas, with the same bits on every rank: a step's {@link
+   * StepStatistics}, the checkpoint shards' sizes and checksums. Also a barrier: no rank returns
+   * before every rank has called it.
+   */
   double[] allReduceSum(double[] values, long step);
 
   /** Every rank's updated shard of {@code flat} (from its master weights) to every rank. */

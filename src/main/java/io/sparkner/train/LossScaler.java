@@ -3,92 +3,89 @@ package io.sparkner.train;
 import java.io.Serializable;
 
 /**
- * Dynamic loss scaling with DeepSpeed's semantics ({@code DynamicLossScaler}): start at {@code
- * 2^initial_scale_power}; an overflow skips the step, and halves the scale once {@code hysteresis}
- * overflows have been absorbed (never below {@code min_loss_scale}); after {@code
- * loss_scale_window} steps since the last overflow the scale doubles. A static scale never moves.
- * fp32 and bf16 training use a scale of 1 that never moves.
+ * The fp16 loss scaler, with DeepSpeed's semantics ({@code DynamicLossScaler}): part of the
+ * resolved {@link TrainConfig}, and the rule {@link #next} by which the scale of a run moves.
+ *
+ * <p>Dynamic: start at {@code initialScale} ({@code 2^initial_scale_power}); an overflowing step
+ * is skipped, and once {@code hysteresis} overflows have been absorbed the scale halves (never
+ * below {@code minScale}); every {@code window} ({@code loss_scale_window}) steps since the last
+ * overflow (or the start) it doubles. Hysteresis is refilled when the scale doubles, or with {@code
+ * consecutiveHysteresis} after every step that does not overflow. Static: the loss is multiplied
+ * by {@code staticScale}, which never moves. fp32 and bf16 training use {@link #NONE}.
+ *
+ * <p>The configuration is immutable; the moving part is a {@link State}, the trainer's, which a
+ * checkpoint keeps. (The record's text is part of the run fingerprint, see {@link RunFingerprint}:
+ * its name and components stay as they are.)
  */
-public final class LossScaler implements Serializable {
+public record LossScaler(
+    boolean dynamic,
+    double initialScale,
+    int window,
+    int hysteresis,
+    boolean consecutiveHysteresis,
+    double minScale,
+    double staticScale)
+    implements Serializable {
   private static final long serialVersionUID = 1L;
 
-  private final boolean dynamic;
-  private final int window;
-  private final int hysteresis;
-  private final double minScale;
-  private final boolean consecutiveHysteresis;
-  private double scale;
-  private int currentHysteresis;
-  private long iteration;
-  private long lastOverflowIteration = -1;
+  /** No scaling (fp32, bf16). */
+  public static final LossScaler NONE = new LossScaler(false, 1, 1000, 2, false, 1, 1);
 
-  public LossScaler(
-      boolean dynamic, double initialScale, int window, int hysteresis, double minScale, boolean consecutiveHysteresis) {
-    this.dynamic = dynamic;
-    this.scale = initialScale;
-    this.window = window;
-    this.hysteresis = hysteresis;
-    this.minScale = minScale;
-    this.consecutiveHysteresis = consecutiveHysteresis;
-    this.currentHysteresis = hysteresis;
-  }
-
-  /** The scaler a resolved configuration asks for (fp32 and bf16: none). */
-  public static LossScaler of(TrainConfig.LossScaler s) {
-    return s.dynamic()
-        ? new LossScaler(true, s.initialScale(), s.window(), s.hysteresis(), s.minScale(), s.consecutiveHysteresis())
-        : new LossScaler(false, s.staticScale(), s.window(), s.hysteresis(), s.minScale(), false);
-  }
-
-  /** DeepSpeed's defaults: 2^16, window 1000, hysteresis 2, min 1. */
-  public static LossScaler deepSpeedDefaults() {
-    return new LossScaler(true, 65536, 1000, 2, 1, false);
-  }
-
-  public static LossScaler none() {
-    return new LossScaler(false, 1, 1000, 2, 1, false);
-  }
-
-  /** The state a checkpoint keeps: scale, hysteresis left, iteration, last overflow. */
-  public double[] state() {
-    return new double[] {scale, currentHysteresis, iteration, lastOverflowIteration};
-  }
-
-  public void restore(double[] state) {
-    scale = state[0];
-    currentHysteresis = (int) state[1];
-    iteration = (long) state[2];
-    lastOverflowIteration = (long) state[3];
-  }
-
-  public double scale() {
-    return scale;
-  }
-
-  /** Records one step's outcome; call it for every step, skipped or not. */
-  public void update(boolean overflow) {
-    if (!dynamic) {
-      return;
+  /**
+   * Where the scale of a run is.
+   *
+   * @param scale the loss scale of the next step
+   * @param hysteresisLeft overflows still to be absorbed before the scale halves
+   * @param iteration the steps seen so far, skipped or not (dynamic scaling only)
+   * @param lastOverflowIteration the iteration of the last overflow, -1 before any
+   */
+  public record State(double scale, int hysteresisLeft, long iteration, long lastOverflowIteration) {
+    /** The form a checkpoint keeps: {@code [scale, hysteresisLeft, iteration, lastOverflowIteration]}. */
+    public double[] toArray() {
+      return new double[] {scale, hysteresisLeft, iteration, lastOverflowIteration};
     }
+
+    /** Back from {@link #toArray}. */
+    public static State fromArray(double[] a) {
+      if (a.length != 4) {
+        throw new IllegalArgumentException("a loss scaler state has 4 values (scale, hysteresis left, iteration, last overflow), not " + a.length);
+      }
+      return new State(a[0], (int) a[1], (long) a[2], (long) a[3]);
+    }
+  }
+
+  /** The state a run starts in. */
+  public State start() {
+    return new State(dynamic ? initialScale : staticScale, hysteresis, 0, -1);
+  }
+
+  /** The state after one step of {@code s} that did or did not overflow; call it for every step, skipped or not. */
+  public State next(State s, boolean overflow) {
+    if (!dynamic) {
+      return s;
+    }
+    double scale = s.scale();
+    int hysteresisLeft = s.hysteresisLeft();
+    long lastOverflow = s.lastOverflowIteration();
     if (overflow) {
-      if (hysteresis == 1 || currentHysteresis == 1) {
+      if (hysteresis == 1 || hysteresisLeft == 1) {
         scale = Math.max(scale / 2, minScale);
       } else {
-        currentHysteresis--;
+        hysteresisLeft--;
       }
-      lastOverflowIteration = iteration;
+      lastOverflow = s.iteration();
     } else {
       if (consecutiveHysteresis) {
-        currentHysteresis = hysteresis;
+        hysteresisLeft = hysteresis;
       }
-      if ((iteration - lastOverflowIteration) % window == 0) {
+      if ((s.iteration() - lastOverflow) % window == 0) {
         if (!consecutiveHysteresis) {
-          currentHysteresis = hysteresis;
+          hysteresisLeft = hysteresis;
         }
         scale *= 2;
       }
     }
-    iteration++;
+    return new State(scale, hysteresisLeft, s.iteration() + 1, lastOverflow);
   }
 
   /**

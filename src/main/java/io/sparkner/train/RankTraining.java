@@ -157,7 +157,7 @@ public final class RankTraining {
           trainer.optimizer().stateBytes(),
           trainer.flat().size(),
           trainer.skippedSteps(),
-          trainer.scaler().scale(),
+          trainer.lossScale().scale(),
           trainer.lastReducedGradientLength());
     }
   }

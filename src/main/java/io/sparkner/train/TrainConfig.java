@@ -146,27 +146,6 @@ public record TrainConfig(
     BF16
   }
 
-  /**
-   * The loss scaler, in DeepSpeed's terms: with {@code dynamic}, start at {@code initialScale};
-   * an overflowing step is skipped and, once {@code hysteresis} overflows have been absorbed,
-   * halves the scale (not below {@code minScale}); {@code window} overflow-free steps double it.
-   * Otherwise the loss is multiplied by {@code staticScale}.
-   */
-  public record LossScaler(
-      boolean dynamic,
-      double initialScale,
-      int window,
-      int hysteresis,
-      boolean consecutiveHysteresis,
-      double minScale,
-      double staticScale)
-      implements Serializable {
-    private static final long serialVersionUID = 1L;
-
-    /** No scaling (fp32, bf16). */
-    public static final LossScaler NONE = new LossScaler(false, 1, 1000, 2, false, 1, 1);
-  }
-
   public TrainConfig {
     ignoredKeys = List.copyOf(ignoredKeys);
     sources = List.copyOf(sources);

@@ -30,13 +30,13 @@ public final class Trainer {
   private final Hooks hooks;
   private final FlatParameters flat;
   private final AdamW optimizer;
-  private final LossScaler scaler;
   private final DirectFloats gradients;
   /** This rank's shard of the reduced gradient, refilled every step. */
   private final float[] shard;
   private final DirectFloats values;
   private final int padTokenId;
   private TrainState state = new TrainState(0, 0, 0, 0);
+  private LossScaler.State lossScale;
   private long lastReducedLength;
 
   /** Where a run reports and persists; every method may do nothing. */
@@ -44,7 +44,7 @@ public final class Trainer {
     /** Called every {@code logging_steps} steps on every rank. */
     default void log(StepMetrics metrics) {}
 
-    /** Called at the end of each epoch; returns evaluation metrics to log, or null. */
+    /** Called at the end of each epoch, after the hooks of its last step. */
     default void epochEnd(int epoch, Trainer trainer) {}
 
     /** Called every {@code save_steps} steps and at the end, after the step's update. */
@@ -61,7 +61,12 @@ public final class Trainer {
   public record TrainState(long globalStep, long optimizerStep, int epoch, long stepInEpoch)
       implements java.io.Serializable {}
 
-  /** What one logging interval saw. */
+  /**
+   * What one logging interval saw: the mean loss and step time and the throughput over its steps;
+   * the learning rate, loss scale and gradient norm of its last step (the norm NaN when that step
+   * was skipped for overflow); the steps skipped for overflow since this training (or its
+   * resumption) started.
+   */
   public record StepMetrics(
       long step,
       long totalSteps,
@@ -84,6 +89,25 @@ public final class Trainer {
    */
   public record Breakdown(double forwardBackward, double reduce, double optimizer, double gather) {}
 
+  /**
+   * Nanoseconds spent in each phase of {@link Breakdown}, by one step or summed over the steps of
+   * a logging interval. A step skipped for overflow spends nothing on the gather: its optimizer
+   * phase is the overflow decision alone.
+   */
+  private record StepTimings(long forwardBackward, long reduce, long optimizer, long gather) {
+    static final StepTimings ZERO = new StepTimings(0, 0, 0, 0);
+
+    StepTimings plus(StepTimings o) {
+      return new StepTimings(forwardBackward + o.forwardBackward, reduce + o.reduce, optimizer + o.optimizer, gather + o.gather);
+    }
+
+    /** The mean seconds per step of these summed timings of {@code steps} steps. */
+    Breakdown meanSeconds(int steps) {
+      double per = 1e9 * steps;
+      return new Breakdown(forwardBackward / per, reduce / per, optimizer / per, gather / per);
+    }
+  }
+
   public Trainer(TokenClassificationModel model, TrainConfig config, GradientExchange exchange, Hooks hooks) {
     this.model = model;
     this.config = config;
@@ -104,10 +128,10 @@ public final class Trainer {
         decay[(int) (i - from)] = s.decay();
       }
     }
-    this.optimizer = new AdamW(from, master, decay);
+    this.optimizer = new AdamW(from, master, decay, AdamW.Hyperparameters.of(config));
     this.gradients = DirectFloats.allocate(Math.toIntExact(size));
     this.shard = new float[master.length];
-    this.scaler = LossScaler.of(config.lossScaler());
+    this.lossScale = config.lossScaler().start();
     model.setRequiresGradient(true);
   }
 
@@ -127,8 +151,9 @@ public final class Trainer {
     return optimizer;
   }
 
-  public LossScaler scaler() {
-    return scaler;
+  /** Where the loss scale is; it moves under fp16 dynamic loss scaling only. */
+  public LossScaler.State lossScale() {
+    return lossScale;
   }
 
   public FlatParameters flat() {
@@ -141,10 +166,10 @@ public final class Trainer {
   }
 
   /** Continues from a checkpoint: position, optimizer moments and loss scale. */
-  public void resume(TrainState at, long adamSteps, float[] m, float[] v, double[] scalerState) {
+  public void resume(TrainState at, long adamSteps, float[] m, float[] v, LossScaler.State scale) {
     this.state = at;
     optimizer.restore(adamSteps, m, v);
-    scaler.restore(scalerState);
+    this.lossScale = scale;
   }
 
   /** Trains over {@code examples} (this run's whole training set, identical on every rank). */
@@ -203,15 +228,16 @@ public final class Trainer {
     return DataOrder.lengthGrouped(p, lengths, config.globalBatch());
   }
 
+  /** One step: its mean loss, the lr and loss scale it ran with, its gradient norm (NaN if skipped). */
   private record StepOutcome(
-      double loss, double lr, double scale, double gradNorm, long tokens, double seconds, boolean skipped, long[] phaseNanos) {}
+      double loss, double lr, double scale, double gradNorm, long tokens, double seconds, boolean skipped, StepTimings timings) {}
 
-  /** One optimizer step over one global batch. */
+  /** One step over one global batch: an optimizer update unless a rank's gradients overflowed. */
   private StepOutcome step(List<Example> global) {
     long t0 = System.nanoTime();
     long step = state.globalStep();
     double lr = config.lrAt(state.optimizerStep());
-    double scale = scaler.scale();
+    double scale = lossScale.scale();
     int n = exchange.replicas();
     int rank = exchange.rank();
     int micro = config.microBatch();
@@ -261,17 +287,15 @@ public final class Trainer {
     // ranks' counted ranges cover the whole space between them)
     int[] counted = exchange.countedRange(shard.length);
     double sq = LossScaler.sumOfSquares(shard, counted[0], counted[1]);
-    double localOverflow = LossScaler.overflowed(sq) ? 1 : 0;
-    double[] global3 = exchange.allReduceSum(new double[] {localOverflow, sq, lossSum, tokens}, step);
-    boolean overflow = global3[0] > 0;
-    double loss = global3[2] / denominator;
-    scaler.update(overflow);
-    if (overflow) {
+    StepStatistics totals = StepStatistics.local(sq, lossSum, tokens).allReduce(exchange, step);
+    double loss = totals.lossSum() / denominator;
+    lossScale = config.lossScaler().next(lossScale, totals.overflowed());
+    if (totals.overflowed()) {
       long end = System.nanoTime();
-      return new StepOutcome(loss, lr, scale, Double.NaN, (long) global3[3], (end - t0) / 1e9, true,
-          new long[] {tCompute - t0, tReduce - tCompute, end - tReduce, 0});
+      return new StepOutcome(loss, lr, scale, Double.NaN, totals.tokens(), (end - t0) / 1e9, true,
+          new StepTimings(tCompute - t0, tReduce - tCompute, end - tReduce, 0));
     }
-    double norm = Math.sqrt(global3[1]) / scale;
+    double norm = Math.sqrt(totals.sumOfSquares()) / scale;
     double coef = 1.0 / scale;
     if (config.maxGradNorm() > 0) {
       double clip = config.maxGradNorm() / (norm + 1e-6); // torch.nn.utils.clip_grad_norm_
@@ -283,14 +307,14 @@ public final class Trainer {
     for (int i = 0; i < len; i++) {
       shard[i] *= c;
     }
-    optimizer.update(shard, lr, config.beta1(), config.beta2(), config.eps(), config.decoupledWeightDecay() ? config.weightDecay() : 0);
+    optimizer.update(shard, lr);
     values.put((int) from, optimizer.master(), 0, len);
     long tOptimizer = System.nanoTime();
     exchange.gatherParameters(values, step);
     flat.valuesFrom(values, model.manager());
     long end = System.nanoTime();
-    return new StepOutcome(loss, lr, scale, norm, (long) global3[3], (end - t0) / 1e9, false,
-        new long[] {tCompute - t0, tReduce - tCompute, tOptimizer - tReduce, end - tOptimizer});
+    return new StepOutcome(loss, lr, scale, norm, totals.tokens(), (end - t0) / 1e9, false,
+        new StepTimings(tCompute - t0, tReduce - tCompute, tOptimizer - tReduce, end - tOptimizer));
   }
 
   /**
@@ -310,16 +334,13 @@ public final class Trainer {
     double loss = 0;
     double seconds = 0;
     long tokens = 0;
-    long[] phases = new long[4];
+    StepTimings timings = StepTimings.ZERO;
     for (StepOutcome o : interval) {
       loss += o.loss;
       seconds += o.seconds;
       tokens += o.tokens;
-      for (int i = 0; i < phases.length; i++) {
-        phases[i] += o.phaseNanos[i];
-      }
+      timings = timings.plus(o.timings);
     }
-    double per = 1e9 * interval.size();
     StepOutcome last = interval.get(interval.size() - 1);
     double epoch = state.epoch() + (double) state.stepInEpoch() / config.stepsPerEpoch();
     return new StepMetrics(
@@ -333,6 +354,6 @@ public final class Trainer {
         tokens / Math.max(seconds, 1e-9),
         seconds / interval.size(),
         skipped,
-        new Breakdown(phases[0] / per, phases[1] / per, phases[2] / per, phases[3] / per));
+        timings.meanSeconds(interval.size()));
   }
 }

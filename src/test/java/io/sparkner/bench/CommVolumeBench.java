@@ -6,6 +6,7 @@ import io.sparkner.collective.DirectFloats;
 import io.sparkner.collective.Ring;
 import io.sparkner.collective.RingEndpoint;
 import io.sparkner.train.RingExchange;
+import io.sparkner.train.StepStatistics;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,8 +24,8 @@ import java.util.stream.Stream;
  * all-reduce's theoretical 2Ψ·(N−1)/N parameters. Each rank is a thread of this JVM with a real
  * {@link Ring} on 127.0.0.1 (formed as the tests form it: {@link RingEndpoint#open}, {@link
  * RingEndpoint#join}) and a {@link RingExchange}; it calls exactly what {@code Trainer.step} calls
- * on the exchange — {@code reduceGradients(local, step)}, {@code allReduceSum(new double[4], step)},
- * {@code gatherParameters(values, step)} — and reads {@link Ring#bytesSent()} (payload) and {@link
+ * on the exchange — {@code reduceGradients(local, shard, step)}, the {@link StepStatistics}' {@code
+ * allReduce(exchange, step)}, {@code gatherParameters(values, step)} — and reads {@link Ring#bytesSent()} (payload) and {@link
  * Ring#frameBytesSent()} (payload + 40-byte frame headers) before and after.
  *
  * <p>Ψ is the parameter count of the tiny XLM-R-shaped model and of the BERT-base-shaped
@@ -112,7 +113,7 @@ public final class CommVolumeBench {
     BenchEnv.commitOf(env, gitDir);
     result.set("env", env);
     ObjectNode cfg = result.putObject("config");
-    cfg.put("what", "per rank, per trainer step: RingExchange.reduceGradients(local, step) + allReduceSum(new double[4], step)"
+    cfg.put("what", "per rank, per trainer step: RingExchange.reduceGradients(local, shard, step) + StepStatistics.allReduce(exchange, step)"
         + " + gatherParameters(values, step), the exchange calls of Trainer.step; Ring.bytesSent() (payload) and"
         + " frameBytesSent() (payload + 40-byte headers) before and after");
     cfg.put("theory", "2Ψ(N−1)/N parameters per rank per step (ring all-reduce); × 4 bytes on the fp32 wire, × 2 on the fp16 wire");
@@ -261,7 +262,7 @@ public final class CommVolumeBench {
     long t0 = System.nanoTime();
     float[] shard = new float[(int) (ex.shardTo(local.length()) - ex.shardFrom(local.length()))];
     ex.reduceGradients(local, shard, step);
-    ex.allReduceSum(new double[4], step);
+    StepStatistics.local(0, 0, 0).allReduce(ex, step);
     int from = (int) ex.shardFrom(values.length());
     values.put(from, shard, 0, (int) (ex.shardTo(values.length()) - from)); // the update's write-back
     ex.gatherParameters(values, step);

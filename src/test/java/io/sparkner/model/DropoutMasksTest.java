@@ -94,6 +94,32 @@ class DropoutMasksTest {
     assertArrayEquals(first, other);
   }
 
+  /**
+   * The masks of a few fixed keys, element by element (1 kept, 0 dropped): the key derivation and
+   * the generator are part of every trained model's result, and a run resumed under other code
+   * must draw the masks the interrupted run drew. Negative seed, a step above 2^32, the largest
+   * position and a late site included.
+   */
+  @Test
+  void theMasksOfFixedKeysNeverChange() {
+    assertEquals("101111010100110011001100100111111000000000001001",
+        kept(hiddenMask(DropoutMasks.of(42, 3, new int[] {0, 7}), 2, 3, 8, 0.5, 0)));
+    assertEquals("111010100101111111101000100010010001001111101101",
+        kept(hiddenMask(DropoutMasks.of(42, 3, new int[] {0, 7}), 2, 3, 8, 0.5, 5)));
+    assertEquals("11111111111111111111111111111101",
+        kept(hiddenMask(DropoutMasks.of(-1, 1L << 40, new int[] {65535}), 1, 2, 16, 0.1, 37)));
+    assertEquals("101001111111110101",
+        kept(attentionMask(DropoutMasks.of(7, 0, new int[] {3}), 1, 2, 3, 0.3, 4)));
+  }
+
+  private static String kept(float[] mask) {
+    StringBuilder s = new StringBuilder(mask.length);
+    for (float v : mask) {
+      s.append(v == 0f ? '0' : '1');
+    }
+    return s.toString();
+  }
+
   @Test
   void gradientsFlowThroughKeptElementsOnly() {
     try (NDManager nd = NDManager.newBaseManager()) {

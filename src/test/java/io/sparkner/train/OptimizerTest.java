@@ -17,10 +17,10 @@ class OptimizerTest {
   @Test
   void adamWMatchesTorch() {
     float[] master = {0.5f, -0.3f, 1.0f, 2.0f};
-    AdamW opt = new AdamW(0, master, new boolean[] {true, true, false, false});
+    AdamW opt = new AdamW(0, master, new boolean[] {true, true, false, false}, new AdamW.Hyperparameters(0.9, 0.999, 1e-8, 0.01));
     float[][] grads = {{0.1f, -0.2f, 0.3f, 0.0f}, {0.05f, 0.4f, -0.1f, 1.0f}, {-0.2f, 0.1f, 0.2f, -0.5f}};
     for (float[] g : grads) {
-      opt.update(g, 1e-2, 0.9, 0.999, 1e-8, 0.01);
+      opt.update(g, 1e-2);
     }
     assertArrayEquals(new float[] {0.48259469866752625f, -0.2977291941642761f, 0.979966938495636f, 1.9902721643447876f}, master, 1e-6f);
     assertEquals(3, opt.step());
@@ -38,31 +38,32 @@ class OptimizerTest {
 
   @Test
   void lossScalerFollowsDeepSpeed() {
-    LossScaler s = new LossScaler(true, 65536, 4, 2, 1, false);
+    LossScaler scaler = new LossScaler(true, 65536, 4, 2, false, 1, 1);
+    LossScaler.State s = scaler.start();
     assertEquals(65536, s.scale());
-    s.update(true); // first overflow: absorbed by hysteresis, scale kept, step skipped
+    s = scaler.next(s, true); // first overflow: absorbed by hysteresis, scale kept, step skipped
     assertEquals(65536, s.scale());
-    s.update(true); // second: hysteresis exhausted, halve
+    s = scaler.next(s, true); // second: hysteresis exhausted, halve
     assertEquals(32768, s.scale());
-    s.update(true);
+    s = scaler.next(s, true);
     assertEquals(16384, s.scale());
     // window 4 clean steps after the last overflow (iteration 2): doubles at iteration 6
-    s.update(false);
-    s.update(false);
-    s.update(false);
+    s = scaler.next(s, false);
+    s = scaler.next(s, false);
+    s = scaler.next(s, false);
     assertEquals(16384, s.scale());
-    s.update(false);
+    s = scaler.next(s, false);
     assertEquals(32768, s.scale());
     // never below the minimum
-    LossScaler low = new LossScaler(true, 2, 1000, 1, 1, false);
-    low.update(true);
-    low.update(true);
-    low.update(true);
-    assertEquals(1, low.scale());
+    LossScaler low = new LossScaler(true, 2, 1000, 1, false, 1, 1);
+    LossScaler.State l = low.start();
+    l = low.next(l, true);
+    l = low.next(l, true);
+    l = low.next(l, true);
+    assertEquals(1, l.scale());
     // a static scale never moves
-    LossScaler fixed = new LossScaler(false, 128, 1000, 2, 1, false);
-    fixed.update(true);
-    assertEquals(128, fixed.scale());
+    LossScaler fixed = new LossScaler(false, 128, 1000, 2, false, 1, 128);
+    assertEquals(128, fixed.next(fixed.start(), true).scale());
     assertTrue(LossScaler.overflowed(LossScaler.sumOfSquares(new float[] {1f, Float.POSITIVE_INFINITY}, 0, 2)));
     assertTrue(LossScaler.overflowed(LossScaler.sumOfSquares(new float[] {Float.NaN}, 0, 1)));
     assertTrue(LossScaler.overflowed(LossScaler.sumOfSquares(new float[] {Float.NEGATIVE_INFINITY, 2f}, 0, 2)));
@@ -80,7 +81,6 @@ class OptimizerTest {
             1,
             100,
             32);
-    LossScaler s = LossScaler.of(c.lossScaler());
-    assertEquals(65536, s.scale()); // 2^initial_scale_power 16
+    assertEquals(65536, c.lossScaler().start().scale()); // 2^initial_scale_power 16
   }
 }

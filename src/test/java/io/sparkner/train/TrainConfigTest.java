@@ -70,7 +70,7 @@ class TrainConfigTest {
     assertEquals(WarmupType.LOG, c.warmupType());
     assertEquals(0.0, c.warmupMinLr());
     assertEquals(Precision.FP32, c.precision(), "fp16 auto ← fp16 false");
-    assertEquals(TrainConfig.LossScaler.NONE, c.lossScaler());
+    assertEquals(LossScaler.NONE, c.lossScaler());
     assertEquals(2, c.zeroStage());
     assertEquals(200_000_000L, c.reduceBucketSize());
     assertEquals(200_000_000L, c.allgatherBucketSize());
@@ -106,7 +106,7 @@ class TrainConfigTest {
     TrainingArguments a = stockmark().withOverrides(List.of("fp16=true"));
     TrainConfig c = TrainConfig.resolve(a, zero2(), 1, WINDOWS, 768);
     assertEquals(Precision.FP16, c.precision());
-    TrainConfig.LossScaler s = c.lossScaler();
+    LossScaler s = c.lossScaler();
     assertTrue(s.dynamic());
     assertEquals(65536.0, s.initialScale());
     assertEquals(1000, s.window());
