@@ -75,18 +75,11 @@ final class DemoCommand implements Callable<Integer> {
       TrainJob.Result trained =
           TrainJob.run(
               spark,
-              new TrainJob.Options(
-                  out + "/prepared",
-                  out + "/tiny-model",
-                  out + "/trained",
-                  confFile("train-demo.json"),
-                  confFile("ds_config_zero2.json"),
-                  List.of(),
-                  2,
-                  -1,
-                  0,
-                  List.of(),
-                  TrainJob.Distribution.defaults()),
+              TrainJob.Options.builder(out + "/prepared", out + "/tiny-model", out + "/trained")
+                  .conf(confFile("train-demo.json"))
+                  .deepspeed(confFile("ds_config_zero2.json"))
+                  .replicas(2)
+                  .build(),
               System.out);
 
       step("5/6 evaluate: the test split");

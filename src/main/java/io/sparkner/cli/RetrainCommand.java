@@ -1,5 +1,6 @@
 package io.sparkner.cli;
 
+import io.sparkner.fault.FaultPlan;
 import io.sparkner.retrain.Registry;
 import io.sparkner.retrain.RetrainConfig;
 import io.sparkner.retrain.RetrainJob;
@@ -52,7 +53,7 @@ final class RetrainCommand implements Callable<Integer> {
         RetrainJob.promote(new Registry(cfg.registry(), session.spark().sparkContext().hadoopConfiguration()), promote, System.out);
         return 0;
       }
-      RetrainJob.Outcome o = RetrainJob.run(session.spark(), cfg, new RetrainJob.Options(runId, failAfter), System.out);
+      RetrainJob.Outcome o = RetrainJob.run(session.spark(), cfg, new RetrainJob.Options(runId, FaultPlan.none().withFailAfter(failAfter)), System.out);
       System.out.println("run record: " + o.runDir() + "/run.json");
       return 0;
     }

@@ -1,5 +1,6 @@
 package io.sparkner.cli;
 
+import io.sparkner.fault.FaultPlan;
 import io.sparkner.storage.HadoopConf;
 import io.sparkner.storage.Redaction;
 import io.sparkner.train.OutputConflict;
@@ -77,11 +78,11 @@ final class TrainCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
   @Accepts(value = Accepts.Kind.INT, min = -1)
-  @Option(names = "--fail-at-step", defaultValue = "-1", description = "Fault injection for tests and demos: a task dies once after this global step.")
+  @Option(names = "--fail-at-step", hidden = true, defaultValue = "-1", description = "Fault injection for tests and demos: a task dies once after this global step.")
   long failAtStep;
 
   @Accepts(value = Accepts.Kind.INT, min = 0, max = 1023)
-  @Option(names = "--fail-rank", defaultValue = "0", description = "The rank that --fail-at-step kills (default ${DEFAULT-VALUE}).")
+  @Option(names = "--fail-rank", hidden = true, defaultValue = "0", description = "The rank that --fail-at-step kills (default ${DEFAULT-VALUE}).")
   int failRank;
 
   @Override
@@ -93,8 +94,16 @@ final class TrainCommand implements Callable<Integer> {
       TrainJob.Result r =
           TrainJob.run(
               session.spark(),
-              new TrainJob.Options(
-                  data, model, output, conf, deepspeed, overrides, replicas, failAtStep, failRank, java.util.List.of(), dist, overwrite, resumeFrom),
+              TrainJob.Options.builder(data, model, output)
+                  .conf(conf)
+                  .deepspeed(deepspeed)
+                  .overrides(overrides)
+                  .replicas(replicas)
+                  .distribution(dist)
+                  .overwrite(overwrite)
+                  .resumeFrom(resumeFrom)
+                  .faults(FaultPlan.none().withRank(failRank).withFailAtStep(failAtStep))
+                  .build(),
               System.out);
       System.out.printf("trained %d steps -> %s%n", r.steps(), r.output());
       return 0;

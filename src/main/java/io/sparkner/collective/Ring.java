@@ -112,8 +112,10 @@ public final class Ring implements AutoCloseable {
   private final float[] recvSum;
   private final short[] recvHalf;
 
-  /** Test hook: run by the sender thread before each frame it sends. */
-  volatile Runnable beforeSendFrame;
+  /** A fault to simulate ({@link #simulate}), or null; cleared once simulated. */
+  private volatile SendStall stall;
+  /** Frames sent so far (sender thread only). */
+  private long framesSent;
 
   Ring(int rank, int n, List<String> addresses, FrameChannel out, FrameChannel in, Duration timeout) {
     this.rank = rank;
@@ -452,10 +454,12 @@ public final class Ring implements AutoCloseable {
 
   private void sendFrame(byte kind, byte dtype, long id, long step, int ringStep, int chunk, int offset,
       int count, ByteBuffer payload, String op) {
-    Runnable hook = beforeSendFrame;
-    if (hook != null) {
-      hook.run();
+    SendStall s = stall;
+    if (s != null && framesSent >= s.afterFrames()) {
+      stall = null;
+      pause(s.duration());
     }
+    framesSent++;
     int bytes = payload.remaining();
     sendHeader.clear();
     sendHeader.putInt(FRAME_MAGIC).put(kind).put(dtype).putShort((short) 0).putInt(ringStep).putInt(chunk)
@@ -685,6 +689,23 @@ public final class Ring implements AutoCloseable {
       if (bounds[i] > bounds[i + 1]) {
         throw new IllegalArgumentException("bounds decrease at " + i + ": " + java.util.Arrays.toString(bounds));
       }
+    }
+  }
+
+  /**
+   * Simulates {@code fault} from now on, for tests and demos of failure handling: the sender
+   * stalls before the first frame once the ring has sent {@code afterFrames} frames in all.
+   */
+  public void simulate(SendStall fault) {
+    this.stall = fault;
+  }
+
+  /** The simulated stall: sleeps, or returns early when {@link #close} interrupts the sender. */
+  private static void pause(Duration d) {
+    try {
+      Thread.sleep(d.toMillis());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 

@@ -88,8 +88,12 @@ public final class CrossLingualJob {
     TrainJob.Result trained =
         TrainJob.run(
             spark,
-            new TrainJob.Options(
-                trainData, model, output + "/model", c.train().conf(), c.train().deepspeed(), set, c.train().replicas(), -1, 0, List.of(), TrainJob.Distribution.defaults()),
+            TrainJob.Options.builder(trainData, model, output + "/model")
+                .conf(c.train().conf())
+                .deepspeed(c.train().deepspeed())
+                .overrides(set)
+                .replicas(c.train().replicas())
+                .build(),
             console);
 
     say(console, ++step, steps, "evaluate: split " + c.evaluate().split() + " of " + evalData.size() + " corpora, type map " + c.evaluate().typeMap());

@@ -9,6 +9,7 @@ import io.sparkner.corpus.CorpusInput;
 import io.sparkner.corpus.ReadOptions;
 import io.sparkner.corpus.TypeMap;
 import io.sparkner.eval.EvaluateJob;
+import io.sparkner.fault.FaultPlan;
 import io.sparkner.model.Checkpoints;
 import io.sparkner.model.ModelConfig;
 import io.sparkner.prepare.PrepareJob;
@@ -69,11 +70,16 @@ public final class RetrainJob {
 
   /**
    * @param runId the run's id, or null for a new one (UTC time + random suffix)
-   * @param failAfter fault injection for tests and demos: fail right after this stage (null = off)
+   * @param faults fault injection for tests and demos: {@link FaultPlan#withFailAfter} a stage
+   *     fails the run right after it ({@link FaultPlan#none()} otherwise)
    */
-  public record Options(String runId, Stage failAfter) {
+  public record Options(String runId, FaultPlan faults) {
+    public Options {
+      faults = faults == null ? FaultPlan.none() : faults;
+    }
+
     public static Options defaults() {
-      return new Options(null, null);
+      return new Options(null, FaultPlan.none());
     }
   }
 
@@ -193,18 +199,12 @@ public final class RetrainJob {
     TrainJob.Result trained =
         TrainJob.run(
             spark,
-            new TrainJob.Options(
-                prepared,
-                start.model(),
-                model,
-                trainConf,
-                deepspeed,
-                overrides,
-                cfg.train().replicas(),
-                -1,
-                0,
-                List.of(),
-                TrainJob.Distribution.defaults()),
+            TrainJob.Options.builder(prepared, start.model(), model)
+                .conf(trainConf)
+                .deepspeed(deepspeed)
+                .overrides(overrides)
+                .replicas(cfg.train().replicas())
+                .build(),
             console);
     if (!cfg.train().keepCheckpoints()) {
       HadoopFiles.delete(model + "/checkpoints", hc);
@@ -290,7 +290,7 @@ public final class RetrainJob {
   }
 
   private static void failAfter(Options o, Stage stage) {
-    if (o.failAfter() == stage) {
+    if (o.faults().failsAfter(stage)) {
       throw new InjectedFailure("injected failure after stage " + stage.label() + " (--fail-after)");
     }
   }

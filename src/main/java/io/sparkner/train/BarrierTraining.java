@@ -145,7 +145,11 @@ public final class BarrierTraining {
       try (Ring ring = joined) {
         ring.setHalfPrecisionWire(plan.fp16());
         var exchange = new RingExchange(ring, plan.config().zeroStage(), parameterCount(plan, hconf), plan.config().reduceBucketSize());
-        boolean inject = injectOnThisRun && ctx.stageAttemptNumber() == 0 && plan.failAtStep() >= 0;
+        // the plan's faults hit the first attempt only: the relaunched one must get through
+        boolean inject = injectOnThisRun && ctx.stageAttemptNumber() == 0;
+        if (inject) {
+          plan.faults().ringStallOf(rank).ifPresent(ring::simulate);
+        }
         RankTraining.Outcome o = RankTraining.run(plan, exchange, device, hconf.get(), null, inject);
         LOG.info("rank {} of {} on {} finished {} steps", rank, n, device, o.steps());
         return JSON.writeValueAsString(o);

@@ -5,7 +5,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.sparkner.collective.DirectFloats;
 import io.sparkner.eval.Evaluator;
 import io.sparkner.model.Checkpoints;
 import io.sparkner.model.TokenClassificationModel;
@@ -44,7 +43,7 @@ public final class RankTraining {
    * @param device where the model, activations and gradients live (the CPU, or the GPU Spark
    *     assigned the task); the ring exchanges them through host memory
    * @param console where rank 0 prints progress, or null to only write metrics.jsonl
-   * @param injectFailure whether this attempt honours the plan's fault injection
+   * @param injectFailure whether this attempt honours the plan's task failure ({@link RankFaults})
    */
   public static Outcome run(
       TrainPlan plan, GradientExchange exchange, Device device, Configuration hconf, PrintStream console, boolean injectFailure) {
@@ -72,6 +71,7 @@ public final class RankTraining {
     }
     MetricsLog metrics = rank == 0 ? new MetricsLog(plan.output() + "/metrics.jsonl", hconf, console) : null;
     double[] lastF1 = {Double.NaN};
+    RankFaults faults = new RankFaults(plan.faults(), rank, injectFailure);
     try (NDManager manager = NDManager.newBaseManager(device)) {
       TokenClassificationModel model = Checkpoints.build(weights, manager, plan.fp16() ? DataType.FLOAT16 : DataType.FLOAT32);
       Trainer.Hooks hooks =
@@ -121,24 +121,15 @@ public final class RankTraining {
             }
 
             @Override
-            public void localGradients(Trainer t, DirectFloats gradients) {
-              if (rank == plan.failRank() && plan.overflowSteps().contains(t.state().globalStep())) {
-                gradients.put(0, Float.POSITIVE_INFINITY);
-              }
-            }
-
-            @Override
             public void afterStep(Trainer t) {
               long step = t.state().globalStep();
               if (config.evalStrategy() == TrainingArguments.EvalStrategy.STEPS && config.evalSteps() > 0 && step % config.evalSteps() == 0) {
                 evaluate(t, t.state().epoch());
               }
-              if (injectFailure && rank == plan.failRank() && step == plan.failAtStep()) {
-                throw new InjectedFailure("injected failure of rank " + rank + " after step " + plan.failAtStep() + " (--fail-at-step)");
-              }
+              faults.afterStep(step);
             }
           };
-      Trainer trainer = new Trainer(model, config, exchange, hooks);
+      Trainer trainer = new Trainer(model, config, faults.exchange(exchange), hooks);
       if (resumeFrom.isPresent()) {
         store.restore(resumeFrom.get(), trainer);
         if (console != null) {

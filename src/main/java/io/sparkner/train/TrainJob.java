@@ -3,6 +3,7 @@ package io.sparkner.train;
 import ai.djl.Device;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sparkner.align.Labels;
+import io.sparkner.fault.FaultPlan;
 import io.sparkner.model.Checkpoints;
 import io.sparkner.model.Example;
 import io.sparkner.model.ModelConfig;
@@ -31,14 +32,19 @@ public final class TrainJob {
   private TrainJob() {}
 
   /**
+   * What to train; built with {@link #builder}, which names each setting.
+   *
+   * @param data the output directory of prepare
    * @param model a Hugging Face checkpoint directory (any Hadoop path)
+   * @param output where the fine-tuned checkpoint, checkpoints/ and metrics.jsonl go
    * @param conf a TrainingArguments file (JSON/YAML), or null for the defaults
    * @param deepspeed a DeepSpeed JSON, or null
    * @param overrides {@code key=value} TrainingArguments overrides
    * @param replicas data-parallel replicas; more than one runs a Spark barrier stage
-   * @param failAtStep fault injection (-1 = off): rank {@code failRank} dies once after this step
+   * @param distribution how replicas find each other and what they compute on
    * @param overwrite delete the checkpoints and outputs of an earlier run in {@code output} first
    * @param resumeFrom a checkpoint directory to continue from (may belong to another run), or null
+   * @param faults faults to inject, for tests and demos ({@link FaultPlan#none()} otherwise)
    */
   public record Options(
       String data,
@@ -48,20 +54,92 @@ public final class TrainJob {
       String deepspeed,
       List<String> overrides,
       int replicas,
-      long failAtStep,
-      int failRank,
-      List<Long> overflowSteps,
       Distribution distribution,
       boolean overwrite,
-      String resumeFrom) {
-    public Options(String data, String model, String output, String conf, String deepspeed, List<String> overrides) {
-      this(data, model, output, conf, deepspeed, overrides, 1, -1, 0, List.of(), Distribution.defaults());
+      String resumeFrom,
+      FaultPlan faults) {
+    public Options {
+      overrides = overrides == null ? List.of() : List.copyOf(overrides);
+      distribution = distribution == null ? Distribution.defaults() : distribution;
+      faults = faults == null ? FaultPlan.none() : faults;
     }
 
-    public Options(
-        String data, String model, String output, String conf, String deepspeed, List<String> overrides,
-        int replicas, long failAtStep, int failRank, List<Long> overflowSteps, Distribution distribution) {
-      this(data, model, output, conf, deepspeed, overrides, replicas, failAtStep, failRank, overflowSteps, distribution, false, null);
+    /** Options to train {@code model} on the prepared {@code data} into {@code output}; everything else at its default. */
+    public static Builder builder(String data, String model, String output) {
+      return new Builder(data, model, output);
+    }
+
+    /** The options' settings, each by name; unset ones keep their defaults. */
+    public static final class Builder {
+      private final String data;
+      private final String model;
+      private final String output;
+      private String conf;
+      private String deepspeed;
+      private List<String> overrides = List.of();
+      private int replicas = 1;
+      private Distribution distribution = Distribution.defaults();
+      private boolean overwrite;
+      private String resumeFrom;
+      private FaultPlan faults = FaultPlan.none();
+
+      private Builder(String data, String model, String output) {
+        this.data = data;
+        this.model = model;
+        this.output = output;
+      }
+
+      /** A TrainingArguments file (JSON/YAML); default: none, the defaults. */
+      public Builder conf(String conf) {
+        this.conf = conf;
+        return this;
+      }
+
+      /** A DeepSpeed JSON; default: none. */
+      public Builder deepspeed(String deepspeed) {
+        this.deepspeed = deepspeed;
+        return this;
+      }
+
+      /** {@code key=value} TrainingArguments overrides; default: none. */
+      public Builder overrides(List<String> overrides) {
+        this.overrides = overrides;
+        return this;
+      }
+
+      /** Data-parallel replicas; default 1. */
+      public Builder replicas(int replicas) {
+        this.replicas = replicas;
+        return this;
+      }
+
+      /** Addresses, ports, collective timeout and device; default {@link Distribution#defaults()}. */
+      public Builder distribution(Distribution distribution) {
+        this.distribution = distribution;
+        return this;
+      }
+
+      /** Delete an earlier run's checkpoints and results in the output first; default false. */
+      public Builder overwrite(boolean overwrite) {
+        this.overwrite = overwrite;
+        return this;
+      }
+
+      /** A checkpoint directory to continue from; default: none. */
+      public Builder resumeFrom(String resumeFrom) {
+        this.resumeFrom = resumeFrom;
+        return this;
+      }
+
+      /** Faults to inject, for tests and demos; default {@link FaultPlan#none()}. */
+      public Builder faults(FaultPlan faults) {
+        this.faults = faults;
+        return this;
+      }
+
+      public Options build() {
+        return new Options(data, model, output, conf, deepspeed, overrides, replicas, distribution, overwrite, resumeFrom, faults);
+      }
     }
   }
 
@@ -141,9 +219,7 @@ public final class TrainJob {
             output,
             tokenizerOf(modelDir, o.data(), hconf),
             config.precision() == TrainConfig.Precision.FP16,
-            o.failAtStep(),
-            o.failRank(),
-            List.copyOf(o.overflowSteps()),
+            o.faults(),
             fingerprint,
             resumeFrom);
     TrainingData.of(data).write(output, hconf);
@@ -155,7 +231,7 @@ public final class TrainJob {
     try (TrainTracking tracking = TrainTracking.start(args, config, o, output, hconf, console)) {
       if (replicas == 1) {
         Device device = TaskCompute.forTask(o.distribution().device(), "--device");
-        outcomes = List.of(RankTraining.run(plan, GradientExchange.SINGLE, device, hconf, console, o.failAtStep() >= 0));
+        outcomes = List.of(RankTraining.run(plan, GradientExchange.SINGLE, device, hconf, console, o.faults().failsAStep()));
       } else {
         outcomes = BarrierTraining.run(spark, plan, replicas, o.distribution(), console);
       }

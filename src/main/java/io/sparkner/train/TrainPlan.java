@@ -1,6 +1,7 @@
 package io.sparkner.train;
 
 import io.sparkner.align.Labels;
+import io.sparkner.fault.FaultPlan;
 import io.sparkner.model.Example;
 import io.sparkner.prepare.PreparedData;
 import java.io.Serializable;
@@ -15,10 +16,7 @@ import java.util.Map;
  * @param modelDir the base checkpoint (qualified Hadoop path); a newer checkpoint under {@code
  *     output} takes precedence (resume)
  * @param precision float32 or float16 model copy
- * @param failAtStep fault injection: the rank {@code failRank} dies once after this global step
- *     (-1 = never)
- * @param overflowSteps overflow injection: at these global steps rank {@code failRank} puts an inf
- *     into its local gradients (tests of the global skip decision)
+ * @param faults the faults to inject (tests and demos; {@link FaultPlan#none()} otherwise)
  * @param fingerprint what decides the run's trajectory; recorded in its checkpoints, and only a
  *     checkpoint with an equal one is resumed from automatically
  * @param resumeFrom a checkpoint the user named ({@code --resume-from}), or null; this run's own
@@ -34,9 +32,7 @@ public record TrainPlan(
     String output,
     String tokenizer,
     boolean fp16,
-    long failAtStep,
-    int failRank,
-    List<Long> overflowSteps,
+    FaultPlan faults,
     RunFingerprint fingerprint,
     String resumeFrom)
     implements Serializable {}

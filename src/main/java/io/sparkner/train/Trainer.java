@@ -39,7 +39,7 @@ public final class Trainer {
   private LossScaler.State lossScale;
   private long lastReducedLength;
 
-  /** Where a run reports and persists; every method may do nothing. */
+  /** Where a run reports, evaluates and persists; every method may do nothing. */
   public interface Hooks {
     /** Called every {@code logging_steps} steps on every rank. */
     default void log(StepMetrics metrics) {}
@@ -50,11 +50,8 @@ public final class Trainer {
     /** Called every {@code save_steps} steps and at the end, after the step's update. */
     default void save(Trainer trainer) {}
 
-    /** Called after every step (fault injection for tests and demos). */
+    /** Called after every step, after {@link #log} and {@link #save} (evaluation every {@code eval_steps}). */
     default void afterStep(Trainer trainer) {}
-
-    /** Sees this rank's local gradients before the exchange (overflow injection for tests). */
-    default void localGradients(Trainer trainer, DirectFloats gradients) {}
   }
 
   /** Where the run is: steps taken, updates applied (skipped fp16 steps are not), position in data. */
@@ -276,7 +273,6 @@ public final class Trainer {
     long tCompute = System.nanoTime();
     flat.gradientsInto(gradients);
     flat.zeroGradients();
-    hooks.localGradients(this, gradients);
     exchange.reduceGradients(gradients, shard, step);
     lastReducedLength = exchange.reducedGradientLength(gradients.length());
     long tReduce = System.nanoTime();

@@ -421,8 +421,7 @@ public final class ReplicaScalingBench {
       r =
           TrainJob.run(
               spark,
-              new TrainJob.Options(prepared.toString(), modelDir.toString(), output.toString(), null, null, set, n, -1, 0, List.of(),
-                  TrainJob.Distribution.defaults()),
+              TrainJob.Options.builder(prepared.toString(), modelDir.toString(), output.toString()).overrides(set).replicas(n).build(),
               System.out);
     } finally {
       sampler.stop();

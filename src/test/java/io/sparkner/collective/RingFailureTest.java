@@ -14,10 +14,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /** Peers that stall, die or fall out of step: an error naming who and where, within the timeout. */
@@ -28,19 +26,10 @@ class RingFailureTest {
     Duration timeout = Duration.ofSeconds(2);
     assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
       List<Ring> rings = form(3, timeout);
-      CountDownLatch release = new CountDownLatch(1);
       try {
-        // rank 2 sends two pieces of its first chunk, then stops (its process hangs, its sockets stay open)
-        AtomicInteger frames = new AtomicInteger();
-        rings.get(2).beforeSendFrame = () -> {
-          if (frames.incrementAndGet() > 2) {
-            try {
-              release.await(30, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-              Thread.currentThread().interrupt();
-            }
-          }
-        };
+        // rank 2 sends two pieces of its first chunk, then stops for 6 s (its process hangs, its
+        // sockets stay open): long after the others gave up
+        rings.get(2).simulate(new SendStall(2, Duration.ofSeconds(6)));
         int len = 4_000_000; // chunks of 1.33 M floats: 6 pieces each
         int[] b = Ring.evenBounds(0, len, 3);
         // rank 2 is the hung process: it runs on its own and is not waited for
@@ -55,7 +44,6 @@ class RingFailureTest {
         for (int r = 0; r < 2; r++) {
           assertInstanceOf(CollectiveException.class, results.get(r).error(), "rank " + r);
         }
-        release.countDown();
         ExecutionException hungError = assertThrows(ExecutionException.class, () -> hung.get(10, TimeUnit.SECONDS));
         assertInstanceOf(CollectiveException.class, hungError.getCause(), "rank 2, once it resumes");
         // rank 0 receives from rank 2: it got two pieces and then nothing
@@ -75,7 +63,6 @@ class RingFailureTest {
             () -> rings.get(0).allReduceSum(new double[] {1}, "loss", 42));
         assertTrue(later.getMessage().contains("failed earlier"), later.getMessage());
       } finally {
-        release.countDown();
         closeAll(rings);
       }
     });

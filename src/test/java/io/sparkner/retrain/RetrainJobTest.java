@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sparkner.cli.TestAccess;
 import io.sparkner.TestData;
 import io.sparkner.TestSpark;
+import io.sparkner.fault.FaultPlan;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -79,7 +80,7 @@ class RetrainJobTest {
 
   static RetrainJob.Outcome run(String config, RetrainJob.Stage failAfter) {
     return RetrainJob.run(
-        TestSpark.session(), RetrainConfig.parse(config, "test-retrain.json"), new RetrainJob.Options(null, failAfter), quiet());
+        TestSpark.session(), RetrainConfig.parse(config, "test-retrain.json"), new RetrainJob.Options(null, FaultPlan.none().withFailAfter(failAfter)), quiet());
   }
 
   static PrintStream quiet() {

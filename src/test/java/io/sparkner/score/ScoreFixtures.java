@@ -117,13 +117,10 @@ public final class ScoreFixtures {
       JniUtils.setNumThreads(1);
       TrainJob.run(
           TestSpark.session(),
-          new TrainJob.Options(
-              prepared().toString(),
-              gold().first().model().toString(),
-              out.toString(),
-              Path.of("conf/train-demo.json").toAbsolutePath().toString(),
-              null,
-              List.of("num_train_epochs=1", "eval_strategy=no", "logging_steps=1000", "save_steps=100000")),
+          TrainJob.Options.builder(prepared().toString(), gold().first().model().toString(), out.toString())
+              .conf(Path.of("conf/train-demo.json").toAbsolutePath().toString())
+              .overrides(List.of("num_train_epochs=1", "eval_strategy=no", "logging_steps=1000", "save_steps=100000"))
+              .build(),
           new PrintStream(OutputStream.nullOutputStream()));
       trained = out;
     }

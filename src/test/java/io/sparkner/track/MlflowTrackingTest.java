@@ -18,6 +18,7 @@ import io.sparkner.align.LabelScheme;
 import io.sparkner.cli.TestAccess;
 import io.sparkner.corpus.CorpusInput;
 import io.sparkner.corpus.ReadOptions;
+import io.sparkner.fault.FaultPlan;
 import io.sparkner.prepare.PrepareJob;
 import io.sparkner.prepare.PrepareOptions;
 import io.sparkner.train.RankTraining;
@@ -103,9 +104,10 @@ class MlflowTrackingTest {
       TrainJob.Result r =
           TrainJob.run(
               TestSpark.session(),
-              new TrainJob.Options(
-                  dir.resolve("prepared").toString(), dir.resolve("tiny").toString(), dir.resolve(name).toString(), null, null, set, 1,
-                  failAtStep, 0, List.of(), TrainJob.Distribution.defaults()),
+              TrainJob.Options.builder(dir.resolve("prepared").toString(), dir.resolve("tiny").toString(), dir.resolve(name).toString())
+                  .overrides(set)
+                  .faults(FaultPlan.none().withFailAtStep(failAtStep))
+                  .build(),
               console);
       return new Trained(r, out.toString(StandardCharsets.UTF_8));
     } finally {

@@ -8,8 +8,10 @@ import io.sparkner.TestData;
 import io.sparkner.TestSpark;
 import io.sparkner.align.AlignOptions;
 import io.sparkner.align.LabelScheme;
+import io.sparkner.collective.SendStall;
 import io.sparkner.corpus.CorpusInput;
 import io.sparkner.corpus.ReadOptions;
+import io.sparkner.fault.FaultPlan;
 import io.sparkner.model.SafeTensors;
 import io.sparkner.prepare.PrepareJob;
 import io.sparkner.prepare.PrepareOptions;
@@ -19,10 +21,15 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import org.apache.spark.SparkConf;
+import org.apache.spark.TaskFailedReason;
+import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerTaskEnd;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -62,8 +69,13 @@ class DistributedTrainingTest {
         model);
   }
 
-  /** 20 steps, global batch 12 split over the replicas, fp32, dropout off. */
+  /** 20 steps, global batch 12 split over the replicas, fp32, dropout off; the faults on rank 1. */
   static TrainJob.Result train(String name, int replicas, int zero, long failAtStep, List<Long> overflowSteps, String... extra) {
+    return train(name, replicas, zero, FaultPlan.none().withRank(1).withFailAtStep(failAtStep).withOverflowSteps(overflowSteps), 60, extra);
+  }
+
+  /** 20 steps, global batch 12 split over the replicas, fp32, dropout off. */
+  static TrainJob.Result train(String name, int replicas, int zero, FaultPlan faults, int timeoutSeconds, String... extra) {
     List<String> set = new ArrayList<>(List.of(
         "learning_rate=2e-3",
         "per_device_train_batch_size=" + (12 / replicas),
@@ -81,7 +93,12 @@ class DistributedTrainingTest {
     PrintStream out = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
     return TrainJob.run(
         spark,
-        new TrainJob.Options(data, model, dir.resolve(name).toString(), null, null, set, replicas, failAtStep, 1, overflowSteps, new TrainJob.Distribution(null, 0, 0, 60)),
+        TrainJob.Options.builder(data, model, dir.resolve(name).toString())
+            .overrides(set)
+            .replicas(replicas)
+            .distribution(new TrainJob.Distribution(null, 0, 0, timeoutSeconds))
+            .faults(faults)
+            .build(),
         out);
   }
 
@@ -229,13 +246,63 @@ class DistributedTrainingTest {
     }
   }
 
+  /** The errors of the tasks that fail while it is registered. */
+  static final class TaskFailures extends SparkListener implements AutoCloseable {
+    private final List<String> errors = Collections.synchronizedList(new ArrayList<>());
+
+    TaskFailures() {
+      spark.sparkContext().addSparkListener(this);
+    }
+
+    @Override
+    public void onTaskEnd(SparkListenerTaskEnd e) {
+      if (e.reason() instanceof TaskFailedReason f) {
+        errors.add(f.toErrorString());
+      }
+    }
+
+    List<String> seen() {
+      try {
+        spark.sparkContext().listenerBus().waitUntilEmpty();
+      } catch (java.util.concurrent.TimeoutException e) {
+        throw new AssertionError("Spark's listener bus did not drain", e);
+      }
+      return List.copyOf(errors);
+    }
+
+    @Override
+    public void close() {
+      spark.sparkContext().removeSparkListener(this);
+    }
+  }
+
   @Test
   void aKilledTaskIsRelaunchedAndReachesTheUninterruptedWeights() throws IOException {
     float[] uninterrupted = weights(shared(2, 1));
-    TrainJob.Result r = train("killed-n2", 2, 1, 12, List.of());
-    assertEquals(20, r.steps());
-    double d = maxDiff(uninterrupted, weights(r));
-    assertEquals(0.0, d, 1e-6, "after relaunch from step 10: " + d);
+    try (TaskFailures failures = new TaskFailures()) {
+      TrainJob.Result r = train("killed-n2", 2, 1, 12, List.of());
+      assertEquals(20, r.steps());
+      double d = maxDiff(uninterrupted, weights(r));
+      assertEquals(0.0, d, 1e-6, "after relaunch from step 10: " + d);
+      // the fault plan reached rank 1 in its barrier task, which died as planned
+      List<String> failed = failures.seen();
+      assertTrue(failed.stream().anyMatch(f -> f.contains("injected failure of rank 1 after step 12 (--fail-at-step)")), failed.toString());
+    }
+  }
+
+  @Test
+  void aRankWhoseRingStallsFailsTheStageWhichIsRelaunchedAndReachesTheUninterruptedWeights() throws IOException {
+    float[] uninterrupted = weights(shared(2, 1));
+    try (TaskFailures failures = new TaskFailures()) {
+      // rank 1's sender hangs after 30 frames (a few steps in) with its sockets open: rank 0 gives up
+      // after the collective timeout, the stage fails and is relaunched without the fault
+      FaultPlan stall = FaultPlan.none().withRank(1).withRingStall(new SendStall(30, Duration.ofSeconds(120)));
+      TrainJob.Result r = train("stalled-n2", 2, 1, stall, 15);
+      assertEquals(20, r.steps());
+      assertEquals(0.0, maxDiff(uninterrupted, weights(r)), 1e-6, "after relaunch from the newest checkpoint");
+      List<String> failed = failures.seen();
+      assertTrue(failed.stream().anyMatch(f -> f.contains("timed out after 15000 ms receiving from rank 1")), failed.toString());
+    }
   }
 
   /** Dropout on every site, overriding the default list's zeros. */

@@ -126,12 +126,7 @@ class TrainingUnderGcTest {
   static long[][] train(Checkpoints.Weights w, List<Example> data, TrainConfig cfg) {
     long[][] trace = new long[STEPS][2];
     try (NDManager m = NDManager.newBaseManager()) {
-      Trainer t = new Trainer(Checkpoints.build(w, m, DataType.FLOAT32), cfg, GradientExchange.SINGLE, new Trainer.Hooks() {
-        @Override
-        public void localGradients(Trainer tr, DirectFloats g) {
-          trace[(int) tr.state().globalStep()][0] = Arrays.hashCode(g.toArray());
-        }
-
+      Trainer t = new Trainer(Checkpoints.build(w, m, DataType.FLOAT32), cfg, tracingLocalGradients(trace), new Trainer.Hooks() {
         @Override
         public void afterStep(Trainer tr) {
           trace[(int) tr.state().globalStep() - 1][1] = Arrays.hashCode(tr.parameterValues());
@@ -140,6 +135,48 @@ class TrainingUnderGcTest {
       t.train(data);
     }
     return trace;
+  }
+
+  /** The one-replica exchange, hashing the local gradients it is given into {@code trace[step][0]}. */
+  static GradientExchange tracingLocalGradients(long[][] trace) {
+    GradientExchange single = GradientExchange.SINGLE;
+    return new GradientExchange() {
+      @Override
+      public void reduceGradients(DirectFloats local, float[] shard, long step) {
+        trace[(int) step][0] = Arrays.hashCode(local.toArray());
+        single.reduceGradients(local, shard, step);
+      }
+
+      @Override
+      public int rank() {
+        return single.rank();
+      }
+
+      @Override
+      public int replicas() {
+        return single.replicas();
+      }
+
+      @Override
+      public long shardFrom(long size) {
+        return single.shardFrom(size);
+      }
+
+      @Override
+      public long shardTo(long size) {
+        return single.shardTo(size);
+      }
+
+      @Override
+      public double[] allReduceSum(double[] values, long step) {
+        return single.allReduceSum(values, step);
+      }
+
+      @Override
+      public void gatherParameters(DirectFloats flat, long step) {
+        single.gatherParameters(flat, step);
+      }
+    };
   }
 
   /** Lets the collector and the cleaner free whatever is unreachable. */

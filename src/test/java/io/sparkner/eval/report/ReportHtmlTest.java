@@ -57,13 +57,10 @@ class ReportHtmlTest {
     PrintStream quiet = new PrintStream(java.io.OutputStream.nullOutputStream(), true, StandardCharsets.UTF_8);
     TrainJob.run(
         spark,
-        new TrainJob.Options(
-            stockmark.toString(),
-            dir.resolve("tiny").toString(),
-            dir.resolve("trained").toString(),
-            Path.of("conf/train-demo.json").toAbsolutePath().toString(),
-            null,
-            List.of("max_steps=8", "logging_steps=2", "eval_strategy=steps", "eval_steps=4")),
+        TrainJob.Options.builder(stockmark.toString(), dir.resolve("tiny").toString(), dir.resolve("trained").toString())
+            .conf(Path.of("conf/train-demo.json").toAbsolutePath().toString())
+            .overrides(List.of("max_steps=8", "logging_steps=2", "eval_strategy=steps", "eval_steps=4"))
+            .build(),
         quiet);
     EvaluateJob.run(
         spark,
