@@ -2,11 +2,15 @@ package io.sparkner.config;
 
 import com.fasterxml.jackson.annotation.JsonAutoDetect.Visibility;
 import com.fasterxml.jackson.annotation.JsonFormat;
+import com.fasterxml.jackson.annotation.JsonSetter;
+import com.fasterxml.jackson.annotation.Nulls;
 import com.fasterxml.jackson.annotation.PropertyAccessor;
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.BeanDescription;
 import com.fasterxml.jackson.databind.BeanProperty;
 import com.fasterxml.jackson.databind.DeserializationContext;
@@ -18,8 +22,10 @@ import com.fasterxml.jackson.databind.MapperFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyName;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.SerializerProvider;
 import com.fasterxml.jackson.databind.deser.ContextualDeserializer;
 import com.fasterxml.jackson.databind.deser.std.StdDeserializer;
+import com.fasterxml.jackson.databind.ser.std.StdSerializer;
 import com.fasterxml.jackson.databind.introspect.AnnotatedMember;
 import com.fasterxml.jackson.databind.introspect.BeanPropertyDefinition;
 import com.fasterxml.jackson.databind.json.JsonMapper;
@@ -121,9 +127,16 @@ public final class ConfigReader<T> {
           .visibility(PropertyAccessor.CREATOR, Visibility.ANY)
           .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
           .enable(MapperFeature.ACCEPT_CASE_INSENSITIVE_ENUMS)
-          .addModule(new SimpleModule("sparkner-config").addDeserializer(Setting.class,
-              new SettingDeserializer(null)))
+          .addModule(module())
           .build();
+
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  private static SimpleModule module() {
+    SimpleModule m = new SimpleModule("sparkner-config");
+    m.addDeserializer(Setting.class, new SettingDeserializer(null));
+    m.addSerializer((Class) Enum.class, new EnumSerializer());
+    return m;
+  }
 
   private static final Map<JavaType, Props> PROPS = new ConcurrentHashMap<>();
 
@@ -154,8 +167,8 @@ public final class ConfigReader<T> {
   }
 
   /**
-   * The string {@code "auto"} where a property is not a {@link Setting} is refused as {@code
-   * "a.b" cannot be "auto"} followed by {@code hint} (instead of a type error).
+   * The string {@code "auto"} where a property is not a {@link Setting} (a string property too) is
+   * refused as {@code "a.b" cannot be "auto"} followed by {@code hint} (instead of a type error).
    */
   public ConfigReader<T> autoHint(String hint) {
     return new ConfigReader<>(type, allowUnknownKeys, hint, outOfScope);
@@ -319,6 +332,20 @@ public final class ConfigReader<T> {
     }
   }
 
+  /**
+   * A bound object as an ordered map of its configuration names (for logs, metrics and equality):
+   * declaration order, enums by their configuration names, {@link Ignored} keys left out.
+   */
+  public static Map<String, Object> toMap(Object value) {
+    ObjectNode tree = BINDER.valueToTree(value);
+    for (Prop p : props(BINDER.constructType(value.getClass())).byKey().values()) {
+      if (p.ignored() != null) {
+        tree.remove(p.name());
+      }
+    }
+    return BINDER.convertValue(tree, new TypeReference<LinkedHashMap<String, Object>>() {});
+  }
+
   // ------------------------------------------------------------------ parsing
 
   private static ObjectMapper strict(ObjectMapper m) {
@@ -360,7 +387,8 @@ public final class ConfigReader<T> {
   // ------------------------------------------------------------------ the check
 
   /** A property as the binder sees it. */
-  private record Prop(String name, JavaType type, List<String> aliases, String ignored) {}
+  private record Prop(
+      String name, JavaType type, List<String> aliases, String ignored, boolean nonNull) {}
 
   /** The properties of a class: by name and alias, and the names to suggest from. */
   private record Props(Map<String, Prop> byKey, List<String> known) {}
@@ -379,6 +407,7 @@ public final class ConfigReader<T> {
       }
       Set<String> aliases = new LinkedHashSet<>();
       String ignored = null;
+      boolean nonNull = d.getPrimaryType().isPrimitive();
       for (AnnotatedMember m : new AnnotatedMember[] {
           d.getField(), d.getConstructorParameter(), d.getSetter()}) {
         if (m == null) {
@@ -392,8 +421,10 @@ public final class ConfigReader<T> {
         if (m.getAnnotation(Ignored.class) != null) {
           ignored = m.getAnnotation(Ignored.class).value();
         }
+        JsonSetter setter = m.getAnnotation(JsonSetter.class);
+        nonNull |= setter != null && setter.nulls() == Nulls.FAIL;
       }
-      Prop p = new Prop(d.getName(), d.getPrimaryType(), List.copyOf(aliases), ignored);
+      Prop p = new Prop(d.getName(), d.getPrimaryType(), List.copyOf(aliases), ignored, nonNull);
       byKey.put(p.name, p);
       known.add(p.name);
       for (String a : aliases) {
@@ -442,7 +473,7 @@ public final class ConfigReader<T> {
         }
         return n;
       }
-      if (autoHint != null && n.isTextual() && AUTO.equals(n.textValue()) && raw != String.class) {
+      if (autoHint != null && n.isTextual() && AUTO.equals(n.textValue())) {
         errors.add(where + ": \"" + path + "\" cannot be \"auto\"" + autoHint);
         return null;
       }
@@ -541,7 +572,13 @@ public final class ConfigReader<T> {
         if (p.ignored() != null && !e.getValue().isNull()) {
           note(at + " (" + p.ignored() + ")");
         }
-        JsonNode v = check(e.getValue(), p.type(), at);
+        JsonNode v;
+        if (p.nonNull() && e.getValue().isNull()) {
+          problem(at, "must be " + expected(p.type()) + ", not null");
+          v = null;
+        } else {
+          v = check(e.getValue(), p.type(), at);
+        }
         if (v != null) {
           out.set(p.name(), v);
         }
@@ -826,6 +863,27 @@ public final class ConfigReader<T> {
   }
 
   // ------------------------------------------------------------------ Setting binding
+
+  /** Writes an enum under its configuration name (as the reader reads it). */
+  private static final class EnumSerializer extends StdSerializer<Enum<?>> {
+    private static final long serialVersionUID = 1L;
+
+    EnumSerializer() {
+      super(Enum.class, false);
+    }
+
+    @Override
+    public void serialize(Enum<?> v, JsonGenerator g,
+        SerializerProvider p) throws IOException {
+      for (Map.Entry<String, String> e : enumNames(v.getDeclaringClass()).entrySet()) {
+        if (e.getValue().equals(v.name()) || e.getKey().equalsIgnoreCase(v.name())) {
+          g.writeString(e.getKey());
+          return;
+        }
+      }
+      g.writeString(v.name());
+    }
+  }
 
   /** Binds {@code "auto"}, null/absent and a value of the setting's type. */
   private static final class SettingDeserializer extends StdDeserializer<Setting<?>>

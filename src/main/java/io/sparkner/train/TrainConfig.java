@@ -2,8 +2,10 @@ package io.sparkner.train;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sparkner.config.ConfigError;
+import io.sparkner.config.Setting;
+import io.sparkner.train.DeepSpeedConfig.Betas;
 import io.sparkner.train.DeepSpeedConfig.SchedulerType;
-import io.sparkner.train.DeepSpeedConfig.Setting;
 import io.sparkner.train.DeepSpeedConfig.WarmupType;
 import io.sparkner.train.TrainingArguments.EvalStrategy;
 import java.io.Serializable;
@@ -362,10 +364,10 @@ public record TrainConfig(
           args.learningRate(), args.isExplicit("learning_rate"));
       double beta1 = args.adamBeta1();
       double beta2 = args.adamBeta2();
-      Setting<List<Double>> dsBetas = haveDs ? ds.betas() : null;
+      Setting<Betas> dsBetas = haveDs ? ds.betas() : null;
       if (dsBetas != null && dsBetas.isSet()) {
-        double b1 = dsBetas.value().get(0);
-        double b2 = dsBetas.value().get(1);
+        double b1 = dsBetas.value().beta1();
+        double b2 = dsBetas.value().beta2();
         boolean explicit = args.isExplicit("adam_beta1") || args.isExplicit("adam_beta2");
         if (explicit && !(same(b1, beta1) && same(b2, beta2))) {
           mismatch("optimizer.params.betas",
@@ -519,7 +521,7 @@ public record TrainConfig(
             + args.source() + " (set them to \"auto\" in " + dsName + ", or make them equal):\n"
             + String.join("\n", mismatches));
       }
-      TrainingArguments.throwIfAny(errors);
+      ConfigError.throwIfAny(errors);
 
       List<String> ignored = new ArrayList<>(args.ignoredKeys());
       if (haveDs) {
