@@ -96,7 +96,8 @@ public final class ConfigReader<T> {
    * @param source where it came from: the file's name, {@code "... + --set"} after {@link #update}
    * @param tree the checked tree it was bound from (main names, scalars normalized)
    * @param explicitKeys the dotted paths of every key given, sections included ({@code
-   *     zero_optimization}, {@code zero_optimization.stage}), aliases under their main name
+   *     zero_optimization}, {@code zero_optimization.stage}), aliases under their main name, {@link
+   *     Ignored} keys left out
    * @param notes {@code "key (reason)"} for each {@link Ignored} key given
    */
   public record Bound<T>(
@@ -568,8 +569,9 @@ public final class ConfigReader<T> {
               + "\", not both");
           continue;
         }
-        explicit.add(at);
-        if (p.ignored() != null && !e.getValue().isNull()) {
+        if (p.ignored() == null) {
+          explicit.add(at);
+        } else if (!e.getValue().isNull()) {
           note(at + " (" + p.ignored() + ")");
         }
         JsonNode v;

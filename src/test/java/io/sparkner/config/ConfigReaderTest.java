@@ -200,6 +200,7 @@ class ConfigReaderTest {
         "{\"evaluation_mode\": \"linear\", \"do_train\": true, \"zero\": {\"overlap_comm\": true}}",
         "c.json");
     assertTrue(b.isExplicit("mode"));
+    assertFalse(b.isExplicit("do_train"), "a key without effect is listed, not explicit");
     assertEquals(List.of("do_train (always trains)",
         "zero.overlap_comm (the collectives overlap on their own)"), b.notes());
     assertTrue(b.tree().has("mode"), "the tree keeps the main name");
