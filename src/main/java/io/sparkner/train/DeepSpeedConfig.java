@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonAlias;
 import com.fasterxml.jackson.annotation.JsonFormat;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sparkner.config.ConfigFormat;
 import io.sparkner.config.ConfigReader;
 import io.sparkner.config.ConfigReader.Bound;
@@ -303,11 +304,14 @@ public final class DeepSpeedConfig implements Serializable {
 
   private final String displayName;
   private final File file;
+  /** The checked file ({@code bfloat16} under its main name {@code bf16}). */
+  private final ObjectNode tree;
   private final List<String> ignoredKeys;
 
   private DeepSpeedConfig(Bound<File> b) {
     this.displayName = b.source();
     this.file = b.value();
+    this.tree = b.tree();
     List<String> out = new ArrayList<>(b.notes());
     Zero z = zeroOf(file);
     if (z.offloadOptimizer() != null) {
@@ -365,16 +369,9 @@ public final class DeepSpeedConfig implements Serializable {
     return displayName;
   }
 
-  /** Whether the file has the section at {@code path} (e.g. "fp16", "scheduler"). */
+  /** Whether the file has the section at {@code path} ("fp16", "zero_optimization.offload_param"). */
   public boolean hasSection(String path) {
-    return switch (path) {
-      case "fp16" -> file.fp16() != null;
-      case "bf16" -> file.bf16() != null;
-      case "optimizer" -> file.optimizer() != null;
-      case "scheduler" -> file.scheduler() != null;
-      case "zero_optimization" -> file.zeroOptimization() != null;
-      default -> throw new IllegalArgumentException("no section " + path);
-    };
+    return tree.at("/" + path.replace('.', '/')).isObject();
   }
 
   /** Keys accepted but without effect in sparkner, each with the reason, for the CLI to print. */
