@@ -25,7 +25,6 @@ import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.SerializerProvider;
 import com.fasterxml.jackson.databind.deser.ContextualDeserializer;
 import com.fasterxml.jackson.databind.deser.std.StdDeserializer;
-import com.fasterxml.jackson.databind.ser.std.StdSerializer;
 import com.fasterxml.jackson.databind.introspect.AnnotatedMember;
 import com.fasterxml.jackson.databind.introspect.BeanPropertyDefinition;
 import com.fasterxml.jackson.databind.json.JsonMapper;
@@ -34,6 +33,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
+import com.fasterxml.jackson.databind.ser.std.StdSerializer;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import java.io.IOException;
@@ -85,7 +85,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * @JsonProperty}), matched case-insensitively; null leaves a boxed property null and is an error
  * for a primitive one. A class implementing {@link Validated} is validated after binding.
  *
- * <p>Instances are immutable and thread-safe; the {@code with} methods return new readers.
+ * <p>Instances are immutable and thread-safe; {@link #allowUnknownKeys}, {@link #autoHint} and
+ * {@link #outOfScope} return new readers.
  */
 public final class ConfigReader<T> {
 
