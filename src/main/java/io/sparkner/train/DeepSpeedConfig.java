@@ -1,8 +1,16 @@
 package io.sparkner.train;
 
+import com.fasterxml.jackson.annotation.JsonAlias;
+import com.fasterxml.jackson.annotation.JsonFormat;
+import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.JsonNode;
-import io.sparkner.train.TrainingArguments.Format;
-import io.sparkner.train.TrainingArguments.Kind;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sparkner.config.ConfigFormat;
+import io.sparkner.config.ConfigReader;
+import io.sparkner.config.ConfigReader.Bound;
+import io.sparkner.config.Ignored;
+import io.sparkner.config.Setting;
+import io.sparkner.config.Validated;
 import java.io.IOException;
 import java.io.Reader;
 import java.io.Serializable;
@@ -12,23 +20,19 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 
 /**
  * A DeepSpeed configuration ({@code --deepspeed ds_config.json}), parsed and checked but not yet
  * resolved: values may still be {@code "auto"}, which {@link TrainConfig#resolve} fills from the
  * {@link TrainingArguments} as Hugging Face's {@code HfTrainerDeepSpeedConfig} does.
  *
- * <p>The supported subset is what a data-parallel ZeRO-0/1/2 fine-tune with Adam(W) uses; the
- * ZeRO-2 file of the original Hugging Face example loads unchanged. Any other key is an error with
- * its JSON path ({@code ds_config.json: unknown key "zero_optimization.stgae"}); keys that are
- * accepted but change nothing here (offload, communication tuning, printing) are listed by {@link
- * #ignoredKeys()}.
+ * <p>The supported subset is the records below (the shape of DeepSpeed's own pydantic models):
+ * what a data-parallel ZeRO-0/1/2 fine-tune with Adam(W) uses; the ZeRO-2 file of the original
+ * Hugging Face example loads unchanged. Any other key is an error with its JSON path ({@code
+ * ds_config.json: unknown key "zero_optimization.stgae"}); keys that are accepted but change
+ * nothing here (offload, communication tuning, printing) are listed by {@link #ignoredKeys()}.
  *
  * <p>DeepSpeed semantics kept (checked against DeepSpeed's sources):
  *
@@ -46,10 +50,20 @@ import java.util.Map;
  *
  * <p>Deliberate difference: a key absent from the file behaves like {@code "auto"} (it takes the
  * {@link TrainingArguments} value) instead of DeepSpeed's own default (e.g. an optimizer lr of
- * 1e-3), which under Hugging Face silently diverges from the training arguments.
+ * 1e-3), which under Hugging Face silently diverges from the training arguments. Null is absent.
  */
 public final class DeepSpeedConfig implements Serializable {
-  private static final long serialVersionUID = 1L;
+  private static final long serialVersionUID = 2L;
+
+  private static final String SUMS =
+      "sparkner sums gradients and divides once by the global token count";
+
+  private static final ConfigReader<File> READER =
+      ConfigReader.of(File.class)
+          .autoHint(" (Hugging Face fills \"auto\" only for batch sizes, accumulation, clipping,"
+              + " optimizer and scheduler params, fp16/bf16.enabled and"
+              + " zero_optimization.reduce_bucket_size)")
+          .outOfScope("zero_optimization.stage3_", "ZeRO stage 3 is out of scope");
 
   /** The scheduler types implemented. */
   public enum SchedulerType {
@@ -65,6 +79,15 @@ public final class DeepSpeedConfig implements Serializable {
     public String dsName() {
       return dsName;
     }
+
+    static SchedulerType of(String s) {
+      for (SchedulerType t : values()) {
+        if (t.dsName.equals(s)) {
+          return t;
+        }
+      }
+      return null;
+    }
   }
 
   /** DeepSpeed's warmup curve: log (its default) or linear. */
@@ -77,172 +100,235 @@ public final class DeepSpeedConfig implements Serializable {
     }
   }
 
-  /** A value that may be absent, {@code "auto"}, or set. */
-  public record Setting<T>(State state, T value) implements Serializable {
-    private static final long serialVersionUID = 1L;
+  // ------------------------------------------------------------------ the file's shape
 
-    public enum State {
-      ABSENT,
-      AUTO,
-      SET
+  /** The top level of a DeepSpeed config. */
+  record File(
+      Setting<Long> trainBatchSize,
+      Setting<Long> trainMicroBatchSizePerGpu,
+      Setting<Long> gradientAccumulationSteps,
+      Setting<Double> gradientClipping,
+      @Ignored("metrics follow logging_steps") Long stepsPerPrint,
+      @Ignored("step times and their breakdown are always in metrics.jsonl")
+          Boolean wallClockBreakdown,
+      @Ignored("only Adam/AdamW are implemented") Boolean zeroAllowUntestedOptimizer,
+      @Ignored(SUMS) Double gradientPredivideFactor,
+      @Ignored(SUMS) Boolean prescaleGradients,
+      Fp16 fp16,
+      @JsonAlias("bfloat16") Bf16 bf16,
+      Optimizer optimizer,
+      Scheduler scheduler,
+      Zero zeroOptimization)
+      implements Validated, Serializable {
+
+    @Override
+    public void validate(List<String> errors) {
+      Zero z = zeroOf(this);
+      long stage = z.stage() == null ? 0 : z.stage();
+      if (stage == 3) {
+        errors.add("zero_optimization.stage 3: ZeRO stage 3 is out of scope (use 0, 1 or 2)");
+      } else if (stage < 0 || stage > 3) {
+        errors.add("zero_optimization.stage must be 0, 1 or 2 (got " + stage + ")");
+      }
+      if (optimizer != null) {
+        String t = optimizer.type();
+        if (t == null) {
+          errors.add("optimizer.type is missing (Adam or AdamW)");
+        } else if (!t.equalsIgnoreCase("adam") && !t.equalsIgnoreCase("adamw")) {
+          errors.add("optimizer.type \"" + t + "\" is not supported (Adam or AdamW)");
+        }
+      }
+      SchedulerParams sp = schedulerParamsOf(this);
+      if (scheduler != null) {
+        String t = scheduler.type();
+        if (t == null) {
+          errors.add("scheduler.type is missing (WarmupLR or WarmupDecayLR)");
+        } else if (SchedulerType.of(t) == null) {
+          boolean known = List.of("WarmupCosineLR", "OneCycle", "LRRangeTest").contains(t);
+          errors.add("scheduler.type \"" + t + "\" is " + (known ? "out of scope" : "unknown")
+              + " (WarmupLR or WarmupDecayLR)");
+        } else if (SchedulerType.of(t) == SchedulerType.WARMUP_LR
+            && !Setting.orAbsent(sp.totalNumSteps()).isAbsent()) {
+          errors.add("scheduler.params.total_num_steps is a WarmupDecayLR parameter; WarmupLR"
+              + " does not take it");
+        }
+        String wt = sp.warmupType();
+        if (wt != null && !wt.equals("log") && !wt.equals("linear")) {
+          errors.add("scheduler.params.warmup_type must be \"log\" or \"linear\" (got \"" + wt
+              + "\")");
+        }
+      }
+      device("offload_optimizer", z.offloadOptimizer() == null ? null
+          : z.offloadOptimizer().device(), errors);
+      device("offload_param", z.offloadParam() == null ? null : z.offloadParam().device(),
+          errors);
+      Fp16 f = fp16Of(this);
+      if (Boolean.TRUE.equals(Setting.orAbsent(f.enabled()).value())
+          && bf16 != null && Boolean.TRUE.equals(Setting.orAbsent(bf16.enabled()).value())) {
+        errors.add("fp16.enabled and bf16.enabled cannot both be true");
+      }
+      OptimizerParams op = optimizerParamsOf(this);
+      atLeast("train_batch_size", trainBatchSize, 1, errors);
+      atLeast("train_micro_batch_size_per_gpu", trainMicroBatchSizePerGpu, 1, errors);
+      atLeast("gradient_accumulation_steps", gradientAccumulationSteps, 1, errors);
+      atLeast("gradient_clipping", gradientClipping, 0, errors);
+      atLeast("fp16.loss_scale", f.lossScale(), 0, errors);
+      atLeast("fp16.initial_scale_power", f.initialScalePower(), 0, errors);
+      if (f.initialScalePower() != null && f.initialScalePower() > 62) {
+        errors.add("fp16.initial_scale_power must be <= 62 (got " + f.initialScalePower() + ")");
+      }
+      atLeast("fp16.loss_scale_window", f.lossScaleWindow(), 1, errors);
+      atLeast("fp16.hysteresis", f.hysteresis(), 1, errors);
+      if (f.minLossScale() != null && !(f.minLossScale() > 0)) {
+        errors.add("fp16.min_loss_scale must be > 0 (got "
+            + TrainingArguments.fmt(f.minLossScale()) + ")");
+      }
+      atLeast("optimizer.params.lr", op.lr(), 0, errors);
+      atLeast("optimizer.params.eps", op.eps(), 0, errors);
+      atLeast("optimizer.params.weight_decay", op.weightDecay(), 0, errors);
+      atLeast("scheduler.params.warmup_min_lr", sp.warmupMinLr(), 0, errors);
+      atLeast("scheduler.params.warmup_max_lr", sp.warmupMaxLr(), 0, errors);
+      atLeast("scheduler.params.warmup_num_steps", sp.warmupNumSteps(), 0, errors);
+      atLeast("scheduler.params.total_num_steps", sp.totalNumSteps(), 1, errors);
+      atLeast("zero_optimization.reduce_bucket_size", z.reduceBucketSize(), 1, errors);
+      atLeast("zero_optimization.allgather_bucket_size", z.allgatherBucketSize(), 1, errors);
+      Betas b = Setting.orAbsent(op.betas()).value();
+      if (b != null && !(b.beta1() >= 0 && b.beta1() < 1 && b.beta2() >= 0 && b.beta2() < 1)) {
+        errors.add("optimizer.params.betas must be in [0, 1) (got [" + b.beta1() + ", "
+            + b.beta2() + "])");
+      }
     }
 
-    public boolean isSet() {
-      return state == State.SET;
+    private static void device(String section, String d, List<String> errors) {
+      if (d != null && !d.equals("none") && !d.equals("cpu")) {
+        errors.add("zero_optimization." + section + ".device \"" + d + "\" is not supported"
+            + " (none or cpu)");
+      }
     }
 
-    public boolean isAuto() {
-      return state == State.AUTO;
-    }
-
-    public boolean isAbsent() {
-      return state == State.ABSENT;
-    }
-
-    /** The value if set, else {@code fallback} (for absent and "auto"). */
-    public T orElse(T fallback) {
-      return isSet() ? value : fallback;
+    private static void atLeast(String path, Object v, double min, List<String> errors) {
+      Object n = v instanceof Setting<?> s ? s.value() : v;
+      if (n instanceof Number x && !(x.doubleValue() >= min)) {
+        errors.add(path + " must be >= " + TrainingArguments.fmt(min) + " (got "
+            + TrainingArguments.fmt(x.doubleValue()) + ")");
+      }
     }
   }
 
-  private static final String AUTO = "auto";
+  record Fp16(
+      Setting<Boolean> enabled,
+      Double lossScale,
+      Long initialScalePower,
+      Long lossScaleWindow,
+      Long hysteresis,
+      Double minLossScale,
+      Boolean consecutiveHysteresis,
+      @Ignored("model inputs are token ids; nothing to cast") Boolean autoCast)
+      implements Serializable {}
 
-  // ------------------------------------------------------------------ schema
+  record Bf16(Setting<Boolean> enabled) implements Serializable {}
 
-  private enum Type {
-    NUMBER(Kind.NUMBER),
-    INTEGER(Kind.INTEGER),
-    BOOLEAN(Kind.BOOLEAN),
-    STRING(Kind.STRING),
-    BETAS(null),
-    SECTION(null);
+  record Optimizer(String type, OptimizerParams params) implements Serializable {}
 
-    final Kind kind;
+  record OptimizerParams(
+      Setting<Double> lr,
+      Setting<Betas> betas,
+      Setting<Double> eps,
+      Setting<Double> weightDecay,
+      @JsonProperty("adam_w_mode") Boolean adamWMode,
+      @Ignored("one Adam implementation; same arithmetic") Boolean torchAdam)
+      implements Serializable {}
 
-    Type(Kind kind) {
-      this.kind = kind;
-    }
+  /** Adam's betas, written as a list of two numbers. */
+  @JsonFormat(shape = JsonFormat.Shape.ARRAY)
+  public record Betas(double beta1, double beta2) implements Serializable {}
+
+  record Scheduler(String type, SchedulerParams params) implements Serializable {}
+
+  record SchedulerParams(
+      Setting<Double> warmupMinLr,
+      Setting<Double> warmupMaxLr,
+      Setting<Long> warmupNumSteps,
+      String warmupType,
+      Setting<Long> totalNumSteps)
+      implements Serializable {}
+
+  record Zero(
+      Long stage,
+      Setting<Long> reduceBucketSize,
+      Long allgatherBucketSize,
+      @Ignored("stage 2 always reduce-scatters, stages 0/1 all-reduce") Boolean reduceScatter,
+      @Ignored("the collectives schedule their own overlap") Boolean overlapComm,
+      @Ignored("gradients are always one flat buffer") Boolean contiguousGradients,
+      @Ignored("parameters are always all-gathered") Boolean allgatherPartitions,
+      Boolean cpuOffload,
+      OffloadOptimizer offloadOptimizer,
+      OffloadParam offloadParam)
+      implements Serializable {}
+
+  record OffloadOptimizer(
+      String device, Boolean pinMemory, Long bufferCount, Boolean fastInit, Double ratio)
+      implements Serializable {}
+
+  record OffloadParam(
+      String device, Boolean pinMemory, Long bufferCount, Long bufferSize, Long maxInCpu)
+      implements Serializable {}
+
+  private static final Fp16 NO_FP16 = new Fp16(null, null, null, null, null, null, null, null);
+  private static final OptimizerParams NO_OPTIMIZER_PARAMS =
+      new OptimizerParams(null, null, null, null, null, null);
+  private static final SchedulerParams NO_SCHEDULER_PARAMS =
+      new SchedulerParams(null, null, null, null, null);
+  private static final Zero NO_ZERO =
+      new Zero(null, null, null, null, null, null, null, null, null, null);
+
+  private static Fp16 fp16Of(File f) {
+    return f.fp16() == null ? NO_FP16 : f.fp16();
   }
 
-  private record Spec(Type type, boolean auto, Map<String, Spec> children) {}
-
-  private static Spec v(Type t) {
-    return new Spec(t, false, Map.of());
+  private static OptimizerParams optimizerParamsOf(File f) {
+    return f.optimizer() == null || f.optimizer().params() == null
+        ? NO_OPTIMIZER_PARAMS : f.optimizer().params();
   }
 
-  private static Spec auto(Type t) {
-    return new Spec(t, true, Map.of());
+  private static SchedulerParams schedulerParamsOf(File f) {
+    return f.scheduler() == null || f.scheduler().params() == null
+        ? NO_SCHEDULER_PARAMS : f.scheduler().params();
   }
 
-  @SafeVarargs
-  private static Spec section(Map.Entry<String, Spec>... entries) {
-    Map<String, Spec> m = new LinkedHashMap<>();
-    for (Map.Entry<String, Spec> e : entries) {
-      m.put(e.getKey(), e.getValue());
-    }
-    return new Spec(Type.SECTION, false, Collections.unmodifiableMap(m));
+  private static Zero zeroOf(File f) {
+    return f.zeroOptimization() == null ? NO_ZERO : f.zeroOptimization();
   }
-
-  private static Map.Entry<String, Spec> k(String key, Spec spec) {
-    return Map.entry(key, spec);
-  }
-
-  private static final Spec BF16 = section(k("enabled", auto(Type.BOOLEAN)));
-
-  private static final Spec ROOT =
-      section(
-          k("train_batch_size", auto(Type.INTEGER)),
-          k("train_micro_batch_size_per_gpu", auto(Type.INTEGER)),
-          k("gradient_accumulation_steps", auto(Type.INTEGER)),
-          k("gradient_clipping", auto(Type.NUMBER)),
-          k("steps_per_print", v(Type.INTEGER)),
-          k("wall_clock_breakdown", v(Type.BOOLEAN)),
-          k("zero_allow_untested_optimizer", v(Type.BOOLEAN)),
-          k("gradient_predivide_factor", v(Type.NUMBER)),
-          k("prescale_gradients", v(Type.BOOLEAN)),
-          k(
-              "fp16",
-              section(
-                  k("enabled", auto(Type.BOOLEAN)),
-                  k("loss_scale", v(Type.NUMBER)),
-                  k("initial_scale_power", v(Type.INTEGER)),
-                  k("loss_scale_window", v(Type.INTEGER)),
-                  k("hysteresis", v(Type.INTEGER)),
-                  k("min_loss_scale", v(Type.NUMBER)),
-                  k("consecutive_hysteresis", v(Type.BOOLEAN)),
-                  k("auto_cast", v(Type.BOOLEAN)))),
-          k("bf16", BF16),
-          k("bfloat16", BF16),
-          k(
-              "optimizer",
-              section(
-                  k("type", v(Type.STRING)),
-                  k(
-                      "params",
-                      section(
-                          k("lr", auto(Type.NUMBER)),
-                          k("betas", auto(Type.BETAS)),
-                          k("eps", auto(Type.NUMBER)),
-                          k("weight_decay", auto(Type.NUMBER)),
-                          k("adam_w_mode", v(Type.BOOLEAN)),
-                          k("torch_adam", v(Type.BOOLEAN)))))),
-          k(
-              "scheduler",
-              section(
-                  k("type", v(Type.STRING)),
-                  k(
-                      "params",
-                      section(
-                          k("warmup_min_lr", auto(Type.NUMBER)),
-                          k("warmup_max_lr", auto(Type.NUMBER)),
-                          k("warmup_num_steps", auto(Type.INTEGER)),
-                          k("warmup_type", v(Type.STRING)),
-                          k("total_num_steps", auto(Type.INTEGER)))))),
-          k(
-              "zero_optimization",
-              section(
-                  k("stage", v(Type.INTEGER)),
-                  k("reduce_bucket_size", auto(Type.INTEGER)),
-                  k("allgather_bucket_size", v(Type.INTEGER)),
-                  k("reduce_scatter", v(Type.BOOLEAN)),
-                  k("overlap_comm", v(Type.BOOLEAN)),
-                  k("contiguous_gradients", v(Type.BOOLEAN)),
-                  k("allgather_partitions", v(Type.BOOLEAN)),
-                  k("cpu_offload", v(Type.BOOLEAN)),
-                  k(
-                      "offload_optimizer",
-                      section(
-                          k("device", v(Type.STRING)),
-                          k("pin_memory", v(Type.BOOLEAN)),
-                          k("buffer_count", v(Type.INTEGER)),
-                          k("fast_init", v(Type.BOOLEAN)),
-                          k("ratio", v(Type.NUMBER)))),
-                  k(
-                      "offload_param",
-                      section(
-                          k("device", v(Type.STRING)),
-                          k("pin_memory", v(Type.BOOLEAN)),
-                          k("buffer_count", v(Type.INTEGER)),
-                          k("buffer_size", v(Type.INTEGER)),
-                          k("max_in_cpu", v(Type.INTEGER)))))));
 
   // ------------------------------------------------------------------ state
 
   private final String displayName;
-  /** JSON path → Double, Long, Boolean, String, List of Double, or the string "auto". */
-  private final Map<String, Object> values;
-  /** Sections present in the file (by path), even when empty. */
-  private final List<String> sections;
-
+  private final File file;
+  /** The checked file ({@code bfloat16} under its main name {@code bf16}). */
+  private final ObjectNode tree;
   private final List<String> ignoredKeys;
 
-  private DeepSpeedConfig(
-      String displayName, Map<String, Object> values, List<String> sections,
-      List<String> ignoredKeys) {
-    this.displayName = displayName;
-    this.values = Collections.unmodifiableMap(new LinkedHashMap<>(values));
-    this.sections = List.copyOf(sections);
-    this.ignoredKeys = List.copyOf(ignoredKeys);
+  private DeepSpeedConfig(Bound<File> b) {
+    this.displayName = b.source();
+    this.file = b.value();
+    this.tree = b.tree();
+    List<String> out = new ArrayList<>(b.notes());
+    Zero z = zeroOf(file);
+    if (z.offloadOptimizer() != null) {
+      String device = z.offloadOptimizer().device() == null ? "none" : z.offloadOptimizer().device();
+      out.add("zero_optimization.offload_optimizer (device \"" + device
+          + "\": not offloaded, optimizer state stays on the replica)");
+    }
+    if (Boolean.TRUE.equals(z.cpuOffload())) {
+      out.add("zero_optimization.cpu_offload (old name of offload_optimizer: not offloaded,"
+          + " optimizer state stays on the replica)");
+    }
+    if (z.offloadParam() != null) {
+      String device = z.offloadParam().device() == null ? "none" : z.offloadParam().device();
+      out.add("zero_optimization.offload_param (device \"" + device
+          + "\": a ZeRO-3 feature; parameters stay on the replica)");
+    }
+    this.ignoredKeys = List.copyOf(out);
   }
 
   // ------------------------------------------------------------------ loading
@@ -267,273 +353,13 @@ public final class DeepSpeedConfig implements Serializable {
    * error message.
    */
   public static DeepSpeedConfig parse(Reader reader, String displayName) {
-    JsonNode root = TrainingArguments.readTree(reader, displayName, Format.JSON);
-    if (root == null || !root.isObject()) {
+    JsonNode root = ConfigReader.readTree(reader, displayName, ConfigFormat.JSON);
+    if (!root.isObject()) {
       throw new IllegalArgumentException(
           displayName + ": a DeepSpeed config must be a JSON object"
-              + (root == null ? "" : ", not " + TrainingArguments.describe(root)));
+              + (root.isMissingNode() ? "" : ", not " + ConfigReader.describe(root)));
     }
-    Map<String, Object> values = new LinkedHashMap<>();
-    List<String> sections = new ArrayList<>();
-    List<String> errors = new ArrayList<>();
-    walk(root, ROOT, "", displayName, values, sections, errors);
-    TrainingArguments.throwIfAny(errors);
-    if (sections.contains("bfloat16") && sections.contains("bf16")) {
-      errors.add(displayName + ": give \"bf16\" or its older name \"bfloat16\", not both");
-    }
-    // one name from here on
-    Map<String, Object> normalized = new LinkedHashMap<>();
-    values.forEach((k, val) -> normalized.put(k.startsWith("bfloat16.") ? "bf16" + k.substring(8)
-        : k, val));
-    List<String> sectionNames = new ArrayList<>();
-    for (String s : sections) {
-      sectionNames.add(s.equals("bfloat16") ? "bf16" : s);
-    }
-    DeepSpeedConfig c = new DeepSpeedConfig(displayName, normalized, sectionNames, List.of());
-    c.validate(errors);
-    TrainingArguments.throwIfAny(errors);
-    return new DeepSpeedConfig(displayName, normalized, sectionNames, c.computeIgnored());
-  }
-
-  private static void walk(
-      JsonNode node,
-      Spec spec,
-      String prefix,
-      String name,
-      Map<String, Object> values,
-      List<String> sections,
-      List<String> errors) {
-    for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
-      Map.Entry<String, JsonNode> e = it.next();
-      String key = e.getKey();
-      String path = prefix + key;
-      JsonNode n = e.getValue();
-      Spec child = spec.children().get(key);
-      if (child == null) {
-        if (prefix.equals("zero_optimization.") && key.startsWith("stage3_")) {
-          errors.add(name + ": \"" + path + "\": ZeRO stage 3 is out of scope");
-        } else {
-          errors.add(name + ": unknown key \"" + path + "\""
-              + TrainingArguments.suggestion(key, spec.children().keySet(), prefix));
-        }
-        continue;
-      }
-      if (n.isNull()) {
-        continue; // null = absent, as DeepSpeed's optional fields
-      }
-      if (n.isTextual() && AUTO.equals(n.textValue())) {
-        if (child.auto()) {
-          values.put(path, AUTO);
-        } else {
-          errors.add(name + ": \"" + path + "\" cannot be \"auto\" (Hugging Face fills \"auto\""
-              + " only for batch sizes, accumulation, clipping, optimizer and scheduler params,"
-              + " fp16/bf16.enabled and zero_optimization.reduce_bucket_size)");
-        }
-        continue;
-      }
-      switch (child.type()) {
-        case SECTION:
-          if (!n.isObject()) {
-            errors.add(name + ": \"" + path + "\" must be an object, got "
-                + TrainingArguments.describe(n));
-          } else {
-            sections.add(path);
-            walk(n, child, path + ".", name, values, sections, errors);
-          }
-          break;
-        case BETAS:
-          if (n.isArray() && n.size() == 2 && n.get(0).isNumber() && n.get(1).isNumber()) {
-            values.put(path, List.of(n.get(0).doubleValue(), n.get(1).doubleValue()));
-          } else {
-            errors.add(name + ": \"" + path + "\" must be a list of two numbers or \"auto\", got "
-                + TrainingArguments.describe(n));
-          }
-          break;
-        default:
-          try {
-            values.put(path, TrainingArguments.convert(n, child.type().kind, false));
-          } catch (IllegalArgumentException ex) {
-            errors.add(name + ": \"" + path + "\" " + ex.getMessage()
-                + (child.auto() ? " or \"auto\"" : ""));
-          }
-      }
-    }
-  }
-
-  private void validate(List<String> errors) {
-    String p = displayName + ": ";
-    long stage = longValue("zero_optimization.stage", 0);
-    if (stage == 3) {
-      errors.add(p + "zero_optimization.stage 3: ZeRO stage 3 is out of scope (use 0, 1 or 2)");
-    } else if (stage < 0 || stage > 3) {
-      errors.add(p + "zero_optimization.stage must be 0, 1 or 2 (got " + stage + ")");
-    }
-    if (sections.contains("optimizer")) {
-      Object t = values.get("optimizer.type");
-      if (t == null) {
-        errors.add(p + "optimizer.type is missing (Adam or AdamW)");
-      } else if (!t.toString().equalsIgnoreCase("adam") && !t.toString().equalsIgnoreCase("adamw")) {
-        errors.add(p + "optimizer.type \"" + t + "\" is not supported (Adam or AdamW)");
-      }
-    }
-    if (sections.contains("scheduler")) {
-      Object t = values.get("scheduler.type");
-      if (t == null) {
-        errors.add(p + "scheduler.type is missing (WarmupLR or WarmupDecayLR)");
-      } else if (schedulerTypeOf(t.toString()) == null) {
-        boolean known = List.of("WarmupCosineLR", "OneCycle", "LRRangeTest").contains(t.toString());
-        errors.add(p + "scheduler.type \"" + t + "\" is " + (known ? "out of scope" : "unknown")
-            + " (WarmupLR or WarmupDecayLR)");
-      } else if (schedulerTypeOf(t.toString()) == SchedulerType.WARMUP_LR
-          && values.containsKey("scheduler.params.total_num_steps")) {
-        errors.add(p + "scheduler.params.total_num_steps is a WarmupDecayLR parameter; WarmupLR"
-            + " does not take it");
-      }
-      Object wt = values.get("scheduler.params.warmup_type");
-      if (wt != null && !wt.equals("log") && !wt.equals("linear")) {
-        errors.add(p + "scheduler.params.warmup_type must be \"log\" or \"linear\" (got \"" + wt
-            + "\")");
-      }
-    }
-    for (String section : List.of("offload_optimizer", "offload_param")) {
-      Object d = values.get("zero_optimization." + section + ".device");
-      if (d != null && !d.equals("none") && !d.equals("cpu")) {
-        errors.add(p + "zero_optimization." + section + ".device \"" + d + "\" is not supported"
-            + " (none or cpu)");
-      }
-    }
-    if (Boolean.TRUE.equals(values.get("fp16.enabled"))
-        && Boolean.TRUE.equals(values.get("bf16.enabled"))) {
-      errors.add(p + "fp16.enabled and bf16.enabled cannot both be true");
-    }
-    atLeast("train_batch_size", 1, errors);
-    atLeast("train_micro_batch_size_per_gpu", 1, errors);
-    atLeast("gradient_accumulation_steps", 1, errors);
-    atLeast("gradient_clipping", 0, errors);
-    atLeast("fp16.loss_scale", 0, errors);
-    atLeast("fp16.initial_scale_power", 0, errors);
-    atMost("fp16.initial_scale_power", 62, errors);
-    atLeast("fp16.loss_scale_window", 1, errors);
-    atLeast("fp16.hysteresis", 1, errors);
-    positive("fp16.min_loss_scale", errors);
-    atLeast("optimizer.params.lr", 0, errors);
-    atLeast("optimizer.params.eps", 0, errors);
-    atLeast("optimizer.params.weight_decay", 0, errors);
-    atLeast("scheduler.params.warmup_min_lr", 0, errors);
-    atLeast("scheduler.params.warmup_max_lr", 0, errors);
-    atLeast("scheduler.params.warmup_num_steps", 0, errors);
-    atLeast("scheduler.params.total_num_steps", 1, errors);
-    atLeast("zero_optimization.reduce_bucket_size", 1, errors);
-    atLeast("zero_optimization.allgather_bucket_size", 1, errors);
-    if (values.get("optimizer.params.betas") instanceof List<?> b) {
-      for (Object x : b) {
-        double d = (Double) x;
-        if (!(d >= 0 && d < 1)) {
-          errors.add(p + "optimizer.params.betas must be in [0, 1) (got " + b + ")");
-          break;
-        }
-      }
-    }
-  }
-
-  private void atLeast(String path, double min, List<String> errors) {
-    if (values.get(path) instanceof Number n && !(n.doubleValue() >= min)) {
-      errors.add(displayName + ": " + path + " must be >= " + TrainingArguments.fmt(min)
-          + " (got " + TrainingArguments.fmt(n.doubleValue()) + ")");
-    }
-  }
-
-  private void atMost(String path, double max, List<String> errors) {
-    if (values.get(path) instanceof Number n && !(n.doubleValue() <= max)) {
-      errors.add(displayName + ": " + path + " must be <= " + TrainingArguments.fmt(max)
-          + " (got " + TrainingArguments.fmt(n.doubleValue()) + ")");
-    }
-  }
-
-  private void positive(String path, List<String> errors) {
-    if (values.get(path) instanceof Number n && !(n.doubleValue() > 0)) {
-      errors.add(displayName + ": " + path + " must be > 0 (got "
-          + TrainingArguments.fmt(n.doubleValue()) + ")");
-    }
-  }
-
-  private List<String> computeIgnored() {
-    List<String> out = new ArrayList<>();
-    note(out, "steps_per_print", "metrics follow logging_steps");
-    note(out, "wall_clock_breakdown", "step times and their breakdown are always in metrics.jsonl");
-    note(out, "zero_allow_untested_optimizer", "only Adam/AdamW are implemented");
-    note(out, "gradient_predivide_factor",
-        "sparkner sums gradients and divides once by the global token count");
-    note(out, "prescale_gradients",
-        "sparkner sums gradients and divides once by the global token count");
-    note(out, "fp16.auto_cast", "model inputs are token ids; nothing to cast");
-    note(out, "optimizer.params.torch_adam", "one Adam implementation; same arithmetic");
-    note(out, "zero_optimization.allgather_partitions", "parameters are always all-gathered");
-    note(out, "zero_optimization.overlap_comm", "the collectives schedule their own overlap");
-    note(out, "zero_optimization.contiguous_gradients", "gradients are always one flat buffer");
-    note(out, "zero_optimization.reduce_scatter",
-        "stage 2 always reduce-scatters, stages 0/1 all-reduce");
-    if (sections.contains("zero_optimization.offload_optimizer")) {
-      String device = string("zero_optimization.offload_optimizer.device", "none");
-      out.add("zero_optimization.offload_optimizer (device \"" + device
-          + "\": not offloaded, optimizer state stays on the replica)");
-    }
-    if (Boolean.TRUE.equals(values.get("zero_optimization.cpu_offload"))) {
-      out.add("zero_optimization.cpu_offload (old name of offload_optimizer: not offloaded,"
-          + " optimizer state stays on the replica)");
-    }
-    if (sections.contains("zero_optimization.offload_param")) {
-      String device = string("zero_optimization.offload_param.device", "none");
-      out.add("zero_optimization.offload_param (device \"" + device
-          + "\": a ZeRO-3 feature; parameters stay on the replica)");
-    }
-    return out;
-  }
-
-  private void note(List<String> out, String path, String why) {
-    if (values.containsKey(path)) {
-      out.add(path + " (" + why + ")");
-    }
-  }
-
-  private static SchedulerType schedulerTypeOf(String s) {
-    for (SchedulerType t : SchedulerType.values()) {
-      if (t.dsName.equals(s)) {
-        return t;
-      }
-    }
-    return null;
-  }
-
-  // ------------------------------------------------------------------ raw access
-
-  private long longValue(String path, long fallback) {
-    return values.get(path) instanceof Long l ? l : fallback;
-  }
-
-  private double doubleValue(String path, double fallback) {
-    return values.get(path) instanceof Double d ? d : fallback;
-  }
-
-  private boolean bool(String path, boolean fallback) {
-    return values.get(path) instanceof Boolean b ? b : fallback;
-  }
-
-  private String string(String path, String fallback) {
-    Object o = values.get(path);
-    return o instanceof String s && !AUTO.equals(s) ? s : fallback;
-  }
-
-  @SuppressWarnings("unchecked")
-  private <T> Setting<T> setting(String path) {
-    Object o = values.get(path);
-    if (o == null) {
-      return new Setting<>(Setting.State.ABSENT, null);
-    }
-    if (AUTO.equals(o)) {
-      return new Setting<>(Setting.State.AUTO, null);
-    }
-    return new Setting<>(Setting.State.SET, (T) o);
+    return new DeepSpeedConfig(READER.bind(root, displayName));
   }
 
   // ------------------------------------------------------------------ accessors
@@ -543,14 +369,9 @@ public final class DeepSpeedConfig implements Serializable {
     return displayName;
   }
 
-  /** Every key given (JSON path, {@code bfloat16} read as {@code bf16}) and its value. */
-  public Map<String, Object> values() {
-    return values;
-  }
-
-  /** Whether the file has the section at {@code path} (e.g. "fp16", "scheduler"). */
+  /** Whether the file has the section at {@code path} ("fp16", "zero_optimization.offload_param"). */
   public boolean hasSection(String path) {
-    return sections.contains(path);
+    return tree.at("/" + path.replace('.', '/')).isObject();
   }
 
   /** Keys accepted but without effect in sparkner, each with the reason, for the CLI to print. */
@@ -559,66 +380,66 @@ public final class DeepSpeedConfig implements Serializable {
   }
 
   public Setting<Long> trainBatchSize() {
-    return setting("train_batch_size");
+    return Setting.orAbsent(file.trainBatchSize());
   }
 
   public Setting<Long> trainMicroBatchSizePerGpu() {
-    return setting("train_micro_batch_size_per_gpu");
+    return Setting.orAbsent(file.trainMicroBatchSizePerGpu());
   }
 
   public Setting<Long> gradientAccumulationSteps() {
-    return setting("gradient_accumulation_steps");
+    return Setting.orAbsent(file.gradientAccumulationSteps());
   }
 
   public Setting<Double> gradientClipping() {
-    return setting("gradient_clipping");
+    return Setting.orAbsent(file.gradientClipping());
   }
 
   public Setting<Boolean> fp16Enabled() {
-    return setting("fp16.enabled");
+    return Setting.orAbsent(fp16Of(file).enabled());
   }
 
   /** fp16.loss_scale: 0 (the default) = dynamic, > 0 = that static scale. */
   public double lossScale() {
-    return doubleValue("fp16.loss_scale", 0);
+    return or(fp16Of(file).lossScale(), 0.0);
   }
 
   public int initialScalePower() {
-    return (int) longValue("fp16.initial_scale_power", 16);
+    return or(fp16Of(file).initialScalePower(), 16L).intValue();
   }
 
   public int lossScaleWindow() {
-    return (int) longValue("fp16.loss_scale_window", 1000);
+    return or(fp16Of(file).lossScaleWindow(), 1000L).intValue();
   }
 
   public int hysteresis() {
-    return (int) longValue("fp16.hysteresis", 2);
+    return or(fp16Of(file).hysteresis(), 2L).intValue();
   }
 
   public double minLossScale() {
-    return doubleValue("fp16.min_loss_scale", 1);
+    return or(fp16Of(file).minLossScale(), 1.0);
   }
 
   public boolean consecutiveHysteresis() {
-    return bool("fp16.consecutive_hysteresis", false);
+    return or(fp16Of(file).consecutiveHysteresis(), false);
   }
 
   public Setting<Boolean> bf16Enabled() {
-    return setting("bf16.enabled");
+    return file.bf16() == null ? Setting.absent() : Setting.orAbsent(file.bf16().enabled());
   }
 
   /** Whether an {@code optimizer} section is present. */
   public boolean hasOptimizer() {
-    return sections.contains("optimizer");
+    return file.optimizer() != null;
   }
 
   /** "Adam" or "AdamW" (normalized case), or null without an optimizer section. */
   public String optimizerType() {
-    Object t = values.get("optimizer.type");
+    String t = file.optimizer() == null ? null : file.optimizer().type();
     if (t == null) {
       return null;
     }
-    return t.toString().equalsIgnoreCase("adamw") ? "AdamW" : "Adam";
+    return t.equalsIgnoreCase("adamw") ? "AdamW" : "Adam";
   }
 
   /**
@@ -627,80 +448,85 @@ public final class DeepSpeedConfig implements Serializable {
    */
   public boolean decoupledWeightDecay() {
     return !hasOptimizer() || "AdamW".equals(optimizerType())
-        || bool("optimizer.params.adam_w_mode", true);
+        || or(optimizerParamsOf(file).adamWMode(), true);
   }
 
   public Setting<Double> lr() {
-    return setting("optimizer.params.lr");
+    return Setting.orAbsent(optimizerParamsOf(file).lr());
   }
 
-  public Setting<List<Double>> betas() {
-    return setting("optimizer.params.betas");
+  public Setting<Betas> betas() {
+    return Setting.orAbsent(optimizerParamsOf(file).betas());
   }
 
   public Setting<Double> eps() {
-    return setting("optimizer.params.eps");
+    return Setting.orAbsent(optimizerParamsOf(file).eps());
   }
 
   public Setting<Double> weightDecay() {
-    return setting("optimizer.params.weight_decay");
+    return Setting.orAbsent(optimizerParamsOf(file).weightDecay());
   }
 
   /** The scheduler type, or null without a scheduler section (the TrainingArguments' then). */
   public SchedulerType schedulerType() {
-    Object t = values.get("scheduler.type");
-    return t == null ? null : schedulerTypeOf(t.toString());
+    return file.scheduler() == null ? null : SchedulerType.of(file.scheduler().type());
   }
 
   public Setting<Double> warmupMinLr() {
-    return setting("scheduler.params.warmup_min_lr");
+    return Setting.orAbsent(schedulerParamsOf(file).warmupMinLr());
   }
 
   public Setting<Double> warmupMaxLr() {
-    return setting("scheduler.params.warmup_max_lr");
+    return Setting.orAbsent(schedulerParamsOf(file).warmupMaxLr());
   }
 
   public Setting<Long> warmupNumSteps() {
-    return setting("scheduler.params.warmup_num_steps");
+    return Setting.orAbsent(schedulerParamsOf(file).warmupNumSteps());
   }
 
   /** DeepSpeed's default is LOG. */
   public WarmupType warmupType() {
-    return "linear".equals(values.get("scheduler.params.warmup_type"))
-        ? WarmupType.LINEAR
+    return "linear".equals(schedulerParamsOf(file).warmupType()) ? WarmupType.LINEAR
         : WarmupType.LOG;
   }
 
   public Setting<Long> totalNumSteps() {
-    return setting("scheduler.params.total_num_steps");
+    return Setting.orAbsent(schedulerParamsOf(file).totalNumSteps());
   }
 
   public int zeroStage() {
-    return (int) longValue("zero_optimization.stage", 0);
+    return or(zeroOf(file).stage(), 0L).intValue();
   }
 
   public Setting<Long> reduceBucketSize() {
-    return setting("zero_optimization.reduce_bucket_size");
+    return Setting.orAbsent(zeroOf(file).reduceBucketSize());
   }
 
   /** Default 5e8 elements, as DeepSpeed. */
   public long allgatherBucketSize() {
-    return longValue("zero_optimization.allgather_bucket_size", 500_000_000L);
+    return or(zeroOf(file).allgatherBucketSize(), 500_000_000L);
   }
 
   /** "none" (default) or "cpu"; recorded only (see {@link #ignoredKeys()}). */
   public String offloadOptimizerDevice() {
-    return string("zero_optimization.offload_optimizer.device",
-        bool("zero_optimization.cpu_offload", false) ? "cpu" : "none");
+    Zero z = zeroOf(file);
+    String d = z.offloadOptimizer() == null ? null : z.offloadOptimizer().device();
+    return d != null ? d : or(z.cpuOffload(), false) ? "cpu" : "none";
   }
 
   /** "none" (default) or "cpu"; recorded only. */
   public String offloadParamDevice() {
-    return string("zero_optimization.offload_param.device", "none");
+    Zero z = zeroOf(file);
+    String d = z.offloadParam() == null ? null : z.offloadParam().device();
+    return d != null ? d : "none";
+  }
+
+  private static <T> T or(T v, T fallback) {
+    return v != null ? v : fallback;
   }
 
   @Override
   public String toString() {
-    return "DeepSpeedConfig(" + displayName + ")" + values;
+    return "DeepSpeedConfig(" + displayName + ")" + file;
   }
 }

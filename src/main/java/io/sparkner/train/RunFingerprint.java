@@ -75,7 +75,7 @@ public record RunFingerprint(Map<String, String> components) implements Serializ
     b.put("seed", c.seed());
     b.put("data_seed", c.dataSeed());
     b.put("group_by_length", c.groupByLength());
-    b.put("dataloader_drop_last", c.dropLast());
+    b.put("dataloader_drop_last", c.args().dataloaderDropLast());
     b.put("hidden_dropout_prob", c.hiddenDropoutProb());
     b.put("attention_probs_dropout_prob", c.attentionProbsDropoutProb());
     b.put("classifier_dropout", c.classifierDropout());

@@ -2,8 +2,10 @@ package io.sparkner.train;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sparkner.config.ConfigError;
+import io.sparkner.config.Setting;
+import io.sparkner.train.DeepSpeedConfig.Betas;
 import io.sparkner.train.DeepSpeedConfig.SchedulerType;
-import io.sparkner.train.DeepSpeedConfig.Setting;
 import io.sparkner.train.DeepSpeedConfig.WarmupType;
 import io.sparkner.train.TrainingArguments.EvalStrategy;
 import java.io.Serializable;
@@ -56,10 +58,8 @@ import java.util.Map;
  * @param allgatherBucketSize elements per parameter all-gather bucket
  * @param offloadOptimizerDevice "none" or "cpu"; recorded only: optimizer state stays on the
  *     replica
- * @param dataSeed the data-order seed (data_seed, or seed when not given)
- * @param groupByLength order each epoch as {@link DataOrder#lengthGrouped} does (group_by_length)
- * @param evalSteps evaluation interval when evalStrategy is STEPS
- * @param hiddenDropoutProb null = keep the checkpoint's value (also the two following)
+ * @param args the training arguments; the options the resolution does not change (seed, logging,
+ *     saving, evaluation, dropout, data order, output) are read from them by their accessors here
  * @param ignoredKeys accepted keys without effect, with the reason, for the CLI to print
  * @param sources the files the values came from (conf, DeepSpeed config)
  */
@@ -89,22 +89,7 @@ public record TrainConfig(
     long reduceBucketSize,
     long allgatherBucketSize,
     String offloadOptimizerDevice,
-    long seed,
-    long dataSeed,
-    boolean groupByLength,
-    int loggingSteps,
-    int saveSteps,
-    Integer saveTotalLimit,
-    EvalStrategy evalStrategy,
-    int evalSteps,
-    int evalBatchSize,
-    boolean dropLast,
-    Double hiddenDropoutProb,
-    Double attentionProbsDropoutProb,
-    Double classifierDropout,
-    String outputDir,
-    String runName,
-    boolean reportToMlflow,
+    TrainingArguments args,
     List<String> ignoredKeys,
     List<String> sources)
     implements Serializable {
@@ -154,6 +139,72 @@ public record TrainConfig(
   /** {@code {beta1, beta2}}. */
   public double[] betas() {
     return new double[] {beta1, beta2};
+  }
+
+  // the options the resolution passes through, read from the training arguments
+
+  public long seed() {
+    return args.seed();
+  }
+
+  /** The data-order seed: data_seed, or seed when not given. */
+  public long dataSeed() {
+    return args.dataSeed() != null ? args.dataSeed() : args.seed();
+  }
+
+  /** Order each epoch as {@link DataOrder#lengthGrouped} does (group_by_length). */
+  public boolean groupByLength() {
+    return args.groupByLength();
+  }
+
+  public int loggingSteps() {
+    return args.loggingSteps();
+  }
+
+  public int saveSteps() {
+    return args.saveSteps();
+  }
+
+  public Integer saveTotalLimit() {
+    return args.saveTotalLimit();
+  }
+
+  public EvalStrategy evalStrategy() {
+    return args.evalStrategy();
+  }
+
+  /** The evaluation interval when evalStrategy is STEPS. */
+  public int evalSteps() {
+    return args.evalSteps();
+  }
+
+  public int evalBatchSize() {
+    return args.perDeviceEvalBatchSize();
+  }
+
+  /** Null = keep the checkpoint's value (also the two following). */
+  public Double hiddenDropoutProb() {
+    return args.hiddenDropoutProb();
+  }
+
+  public Double attentionProbsDropoutProb() {
+    return args.attentionProbsDropoutProb();
+  }
+
+  public Double classifierDropout() {
+    return args.classifierDropout();
+  }
+
+  public String outputDir() {
+    return args.outputDir();
+  }
+
+  public String runName() {
+    return args.runName();
+  }
+
+  public boolean reportToMlflow() {
+    return args.reportToMlflow();
   }
 
   /**
@@ -244,41 +295,26 @@ public record TrainConfig(
       this.dsName = ds == null ? "" : ds.displayName();
     }
 
-    /** The DeepSpeed value if set (checked against an explicit argument), else the argument's. */
-    double pick(Setting<Double> s, String dsPath, String hfKey, double hfValue,
-        boolean hfExplicit) {
-      if (s != null && s.isSet()) {
-        double v = s.value();
-        if (hfExplicit && !same(v, hfValue)) {
-          mismatch(dsPath, TrainingArguments.fmt(v), hfKey, TrainingArguments.fmt(hfValue));
-        }
-        return v;
-      }
-      return hfValue;
+    /** The DeepSpeed value if set (checked against the argument if given), else the argument's. */
+    <T> T pick(Setting<T> s, String dsPath, String hfKey, T hfValue) {
+      return pick(s, dsPath, hfKey, hfValue, args.isExplicit(hfKey));
     }
 
-    long pickLong(Setting<Long> s, String dsPath, String hfKey, long hfValue,
-        boolean hfExplicit) {
-      if (s != null && s.isSet()) {
-        long v = s.value();
-        if (hfExplicit && v != hfValue) {
-          mismatch(dsPath, Long.toString(v), hfKey, Long.toString(hfValue));
-        }
-        return v;
+    <T> T pick(Setting<T> s, String dsPath, String hfKey, T hfValue, boolean hfExplicit) {
+      if (s == null || !s.isSet()) {
+        return hfValue;
       }
-      return hfValue;
+      T v = s.value();
+      boolean same = v instanceof Double a && hfValue instanceof Double b ? same(a, b)
+          : v.equals(hfValue);
+      if (hfExplicit && !same) {
+        mismatch(dsPath, show(v), hfKey, show(hfValue));
+      }
+      return v;
     }
 
-    boolean pickBool(Setting<Boolean> s, String dsPath, String hfKey, boolean hfValue,
-        boolean hfExplicit) {
-      if (s != null && s.isSet()) {
-        boolean v = s.value();
-        if (hfExplicit && v != hfValue) {
-          mismatch(dsPath, Boolean.toString(v), hfKey, Boolean.toString(hfValue));
-        }
-        return v;
-      }
-      return hfValue;
+    static String show(Object v) {
+      return v instanceof Double d ? TrainingArguments.fmt(d) : String.valueOf(v);
     }
 
     void mismatch(String dsPath, String dsValue, String hfKey, String hfValue) {
@@ -303,19 +339,17 @@ public record TrainConfig(
       }
 
       // ---- batch sizes
-      boolean microExplicit = args.isExplicit("per_device_train_batch_size");
-      boolean accumExplicit = args.isExplicit("gradient_accumulation_steps");
       Setting<Long> dsMicro = haveDs ? ds.trainMicroBatchSizePerGpu() : null;
       Setting<Long> dsAccum = haveDs ? ds.gradientAccumulationSteps() : null;
       Setting<Long> dsTotal = haveDs ? ds.trainBatchSize() : null;
-      long micro = pickLong(dsMicro, "train_micro_batch_size_per_gpu",
-          "per_device_train_batch_size", args.perDeviceTrainBatchSize(), microExplicit);
-      long accum = pickLong(dsAccum, "gradient_accumulation_steps",
-          "gradient_accumulation_steps", args.gradientAccumulationSteps(), accumExplicit);
+      long micro = pick(dsMicro, "train_micro_batch_size_per_gpu", "per_device_train_batch_size",
+          (long) args.perDeviceTrainBatchSize());
+      long accum = pick(dsAccum, "gradient_accumulation_steps", "gradient_accumulation_steps",
+          (long) args.gradientAccumulationSteps());
       if (dsTotal != null && dsTotal.isSet()) {
         long total = dsTotal.value();
-        boolean microFixed = microExplicit || dsMicro.isSet();
-        boolean accumFixed = accumExplicit || dsAccum.isSet();
+        boolean microFixed = args.isExplicit("per_device_train_batch_size") || dsMicro.isSet();
+        boolean accumFixed = args.isExplicit("gradient_accumulation_steps") || dsAccum.isSet();
         // DeepSpeed infers the one of the three that is not given
         if (!microFixed && total % (accum * replicas) == 0 && total / (accum * replicas) >= 1) {
           micro = total / (accum * replicas);
@@ -338,13 +372,13 @@ public record TrainConfig(
 
       // ---- optimizer
       double lr = pick(haveDs ? ds.lr() : null, "optimizer.params.lr", "learning_rate",
-          args.learningRate(), args.isExplicit("learning_rate"));
+          args.learningRate());
       double beta1 = args.adamBeta1();
       double beta2 = args.adamBeta2();
-      Setting<List<Double>> dsBetas = haveDs ? ds.betas() : null;
+      Setting<Betas> dsBetas = haveDs ? ds.betas() : null;
       if (dsBetas != null && dsBetas.isSet()) {
-        double b1 = dsBetas.value().get(0);
-        double b2 = dsBetas.value().get(1);
+        double b1 = dsBetas.value().beta1();
+        double b2 = dsBetas.value().beta2();
         boolean explicit = args.isExplicit("adam_beta1") || args.isExplicit("adam_beta2");
         if (explicit && !(same(b1, beta1) && same(b2, beta2))) {
           mismatch("optimizer.params.betas",
@@ -356,17 +390,17 @@ public record TrainConfig(
         beta2 = b2;
       }
       double eps = pick(haveDs ? ds.eps() : null, "optimizer.params.eps", "adam_epsilon",
-          args.adamEpsilon(), args.isExplicit("adam_epsilon"));
+          args.adamEpsilon());
       double weightDecay = pick(haveDs ? ds.weightDecay() : null, "optimizer.params.weight_decay",
-          "weight_decay", args.weightDecay(), args.isExplicit("weight_decay"));
+          "weight_decay", args.weightDecay());
       boolean decoupled = !haveDs || ds.decoupledWeightDecay();
       double maxGradNorm = pick(haveDs ? ds.gradientClipping() : null, "gradient_clipping",
-          "max_grad_norm", args.maxGradNorm(), args.isExplicit("max_grad_norm"));
+          "max_grad_norm", args.maxGradNorm());
 
       // ---- steps
-      boolean dropLast = args.dataloaderDropLast();
       long round = micro * replicas;
-      long rounds = dropLast ? trainExamples / round : (trainExamples + round - 1) / round;
+      long rounds = args.dataloaderDropLast() ? trainExamples / round
+          : (trainExamples + round - 1) / round;
       if (rounds == 0) {
         errors.add("dataloader_drop_last leaves no batch: " + trainExamples
             + " training examples are fewer than micro batch (" + micro + ") × replicas ("
@@ -409,7 +443,7 @@ public record TrainConfig(
         Setting<Double> max = ds.warmupMaxLr();
         if (max.isSet()) {
           peakLr = pick(max, "scheduler.params.warmup_max_lr", "learning_rate",
-              args.learningRate(), args.isExplicit("learning_rate"));
+              args.learningRate());
           if (ds.lr().isSet() && !same(ds.lr().value(), peakLr)) {
             errors.add(dsName + ": optimizer.params.lr=" + TrainingArguments.fmt(ds.lr().value())
                 + " and scheduler.params.warmup_max_lr=" + TrainingArguments.fmt(peakLr)
@@ -417,8 +451,8 @@ public record TrainConfig(
           }
         }
         minLr = ds.warmupMinLr().orElse(0.0);
-        warmup = pickLong(ds.warmupNumSteps(), "scheduler.params.warmup_num_steps",
-            "warmup_steps", hfWarmup, warmupExplicit);
+        warmup = pick(ds.warmupNumSteps(), "scheduler.params.warmup_num_steps", "warmup_steps",
+            hfWarmup, warmupExplicit);
         Setting<Long> total = ds.totalNumSteps();
         if (total.isSet() && total.value() != totalSteps) {
           mismatch("scheduler.params.total_num_steps", Long.toString(total.value()),
@@ -442,10 +476,8 @@ public record TrainConfig(
       }
 
       // ---- precision
-      boolean fp16 = pickBool(haveDs ? ds.fp16Enabled() : null, "fp16.enabled", "fp16",
-          args.fp16(), args.isExplicit("fp16"));
-      boolean bf16 = pickBool(haveDs ? ds.bf16Enabled() : null, "bf16.enabled", "bf16",
-          args.bf16(), args.isExplicit("bf16"));
+      boolean fp16 = pick(haveDs ? ds.fp16Enabled() : null, "fp16.enabled", "fp16", args.fp16());
+      boolean bf16 = pick(haveDs ? ds.bf16Enabled() : null, "bf16.enabled", "bf16", args.bf16());
       if (fp16 && bf16) {
         errors.add("fp16 and bf16 are both enabled"
             + (haveDs ? " (after filling \"auto\" in " + dsName + ")" : ""));
@@ -498,7 +530,7 @@ public record TrainConfig(
             + args.source() + " (set them to \"auto\" in " + dsName + ", or make them equal):\n"
             + String.join("\n", mismatches));
       }
-      TrainingArguments.throwIfAny(errors);
+      ConfigError.throwIfAny(errors);
 
       List<String> ignored = new ArrayList<>(args.ignoredKeys());
       if (haveDs) {
@@ -536,22 +568,7 @@ public record TrainConfig(
           reduceBucket,
           allgatherBucket,
           offloadDevice,
-          args.seed(),
-          args.dataSeed() != null ? args.dataSeed() : args.seed(),
-          args.groupByLength(),
-          args.loggingSteps(),
-          args.saveSteps(),
-          args.saveTotalLimit(),
-          args.evalStrategy(),
-          args.evalSteps(),
-          args.perDeviceEvalBatchSize(),
-          dropLast,
-          args.hiddenDropoutProb(),
-          args.attentionProbsDropoutProb(),
-          args.classifierDropout(),
-          args.outputDir(),
-          args.runName(),
-          args.reportToMlflow(),
+          args,
           ignored,
           sources);
     }
@@ -597,22 +614,16 @@ public record TrainConfig(
     m.put("reduce_bucket_size", reduceBucketSize);
     m.put("allgather_bucket_size", allgatherBucketSize);
     m.put("offload_optimizer_device", offloadOptimizerDevice);
-    m.put("seed", seed);
-    m.put("data_seed", dataSeed);
-    m.put("group_by_length", groupByLength);
-    m.put("logging_steps", loggingSteps);
-    m.put("save_steps", saveSteps);
-    m.put("save_total_limit", saveTotalLimit);
-    m.put("eval_strategy", evalStrategy.hfName());
-    m.put("eval_steps", evalSteps);
-    m.put("per_device_eval_batch_size", evalBatchSize);
-    m.put("dataloader_drop_last", dropLast);
-    m.put("hidden_dropout_prob", hiddenDropoutProb);
-    m.put("attention_probs_dropout_prob", attentionProbsDropoutProb);
-    m.put("classifier_dropout", classifierDropout);
-    m.put("output_dir", outputDir);
-    m.put("run_name", runName);
-    m.put("report_to_mlflow", reportToMlflow);
+    Map<String, Object> a = args.toMap();
+    for (String k : List.of("seed", "data_seed", "group_by_length", "logging_steps", "save_steps",
+        "save_total_limit", "eval_strategy", "eval_steps", "per_device_eval_batch_size",
+        "dataloader_drop_last", "hidden_dropout_prob", "attention_probs_dropout_prob",
+        "classifier_dropout", "output_dir", "run_name")) {
+      m.put(k, a.get(k));
+    }
+    m.put("data_seed", dataSeed());
+    m.put("eval_steps", evalSteps());
+    m.put("report_to_mlflow", reportToMlflow());
     m.put("ignored_keys", ignoredKeys);
     m.put("sources", sources);
     return m;

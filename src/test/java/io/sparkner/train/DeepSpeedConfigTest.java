@@ -147,4 +147,15 @@ class DeepSpeedConfigTest {
             "{\"bfloat16\": {\"enabled\": true}, \"bf16\": {\"enabled\": true}}", "ds.json"))
             .getMessage());
   }
+
+  @Test
+  void sectionsAreKnownByTheirPathUnderTheirMainName() {
+    DeepSpeedConfig d = DeepSpeedConfig.parse("{\"bfloat16\": {}, \"zero_optimization\":"
+        + " {\"offload_param\": {}}, \"fp16\": null}", "ds.json");
+    assertTrue(d.hasSection("bf16"));
+    assertTrue(d.hasSection("zero_optimization"));
+    assertTrue(d.hasSection("zero_optimization.offload_param"));
+    assertFalse(d.hasSection("fp16"), "null is absent");
+    assertFalse(d.hasSection("optimizer"));
+  }
 }
