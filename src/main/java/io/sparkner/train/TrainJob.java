@@ -10,6 +10,7 @@ import io.sparkner.model.TaskCompute;
 import io.sparkner.prepare.PreparedData;
 import io.sparkner.prepare.TrainingData;
 import io.sparkner.storage.HadoopFiles;
+import io.sparkner.track.MetricsFollower;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.util.List;
@@ -64,6 +65,9 @@ public final class TrainJob {
       this(data, model, output, conf, deepspeed, overrides, replicas, failAtStep, failRank, overflowSteps, distribution, false, null);
     }
   }
+
+  /** How often the driver looks for new records in the run's metrics.jsonl (progress line, tracking). */
+  static final long FOLLOW_MILLIS = 1_000;
 
   /** What {@code --overwrite} deletes in the output directory: an earlier run's checkpoints and results. */
   static final List<String> RUN_OUTPUTS =
@@ -152,12 +156,13 @@ public final class TrainJob {
         train.size(), replicas, config.totalSteps(), config.epochs(), config.stepsPerEpoch(), config.globalBatch(), config.learningRate(), config.precision(), config.zeroStage());
     List<RankTraining.Outcome> outcomes;
     // ---- tracking hook (MLflow when MLFLOW_TRACKING_URI is set; nothing at all otherwise) ----
-    try (TrainTracking tracking = TrainTracking.start(args, config, o, output, hconf, console)) {
+    try (MetricsFollower follower = new MetricsFollower(output + "/metrics.jsonl", hconf, FOLLOW_MILLIS);
+        TrainTracking tracking = TrainTracking.start(args, config, o, output, hconf, console, follower)) {
       if (replicas == 1) {
         Device device = TaskCompute.forTask(o.distribution().device(), "--device");
         outcomes = List.of(RankTraining.run(plan, GradientExchange.SINGLE, device, hconf, console, o.failAtStep() >= 0));
       } else {
-        outcomes = BarrierTraining.run(spark, plan, replicas, o.distribution(), console);
+        outcomes = BarrierTraining.run(spark, plan, replicas, o.distribution(), console, follower);
       }
       tracking.succeeded();
     }
