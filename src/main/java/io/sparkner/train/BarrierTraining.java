@@ -128,10 +128,7 @@ public final class BarrierTraining {
     int rank = ctx.partitionId();
     BarrierTaskInfo[] infos = ctx.getTaskInfos();
     int n = infos.length;
-    Device device = TaskCompute.forTask(dist.device(), "--device");
-    if (!device.isGpu()) {
-      TaskCompute.limitCpuThreads();
-    }
+    Device device = TaskCompute.use(dist.device());
     String host = RankAddress.choose(dist.host(), isLocalMaster(), infos[rank].address(), BarrierTraining::localHostLookup, LOG::warn);
     try (RingEndpoint endpoint = RingEndpoint.open(host, dist.portFrom(), dist.portTo())) {
       String[] addresses = ctx.allGather(endpoint.address());

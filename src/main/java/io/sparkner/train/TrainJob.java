@@ -78,7 +78,7 @@ public final class TrainJob {
    *
    * @param host the address every rank listens on and publishes, or null: the executor's address
    *     Spark knows ({@link io.sparkner.train.RankAddress})
-   * @param device {@code auto}, {@code cpu} or {@code gpu} ({@link TaskCompute#choose})
+   * @param device {@code auto}, {@code cpu} or {@code gpu} ({@link TaskCompute#use})
    */
   public record Distribution(String host, int portFrom, int portTo, int timeoutSeconds, String device) implements java.io.Serializable {
     public Distribution(String host, int portFrom, int portTo, int timeoutSeconds) {
@@ -159,7 +159,7 @@ public final class TrainJob {
     try (MetricsFollower follower = new MetricsFollower(output + "/metrics.jsonl", hconf, FOLLOW_MILLIS);
         TrainTracking tracking = TrainTracking.start(args, config, o, output, hconf, console, follower)) {
       if (replicas == 1) {
-        Device device = TaskCompute.forTask(o.distribution().device(), "--device");
+        Device device = TaskCompute.use(o.distribution().device());
         outcomes = List.of(RankTraining.run(plan, GradientExchange.SINGLE, device, hconf, console, o.failAtStep() >= 0));
       } else {
         outcomes = BarrierTraining.run(spark, plan, replicas, o.distribution(), console, follower);
