@@ -1,5 +1,6 @@
 package io.sparkner.cache;
 
+import io.sparkner.lang.Causes;
 import io.sparkner.storage.Redaction;
 import java.util.ArrayList;
 import java.util.List;
@@ -189,14 +190,7 @@ public final class VersionedCache<V extends AutoCloseable> {
         Thread.currentThread().interrupt();
         throw new IllegalStateException("interrupted while waiting for " + Redaction.uri(key.path()) + " to load", e);
       } catch (ExecutionException e) {
-        Throwable cause = e.getCause();
-        if (cause instanceof RuntimeException r) {
-          throw r;
-        }
-        if (cause instanceof Error err) {
-          throw err;
-        }
-        throw new IllegalStateException(cause);
+        throw Causes.rethrow(e.getCause());
       }
     }
   }

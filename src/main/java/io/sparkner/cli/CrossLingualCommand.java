@@ -43,17 +43,6 @@ final class CrossLingualCommand implements Callable<Integer> {
           c,
           HadoopFiles.qualify(output, session.spark().sparkContext().hadoopConfiguration()),
           overrides,
-          new CrossLingualJob.Bootstrap() {
-            @Override
-            public void buildTokenizer(List<String> corpus, String kind, int vocabSize, String out) {
-              TokenizerCommand.Build.build(corpus, kind, vocabSize, out);
-            }
-
-            @Override
-            public void initModel(String config, String tokenizer, String labelsJson, String out, long seed) throws IOException {
-              InitCommand.init(config, tokenizer, labelsJson, out, seed);
-            }
-          },
           System.out);
       return 0;
     }

@@ -1,9 +1,7 @@
 package io.sparkner.cli;
 
 import io.sparkner.align.Labels;
-import io.sparkner.tokenizer.TokenizerCache;
-import io.sparkner.model.InitialCheckpoint;
-import io.sparkner.model.ModelConfig;
+import io.sparkner.pipeline.Bootstrap;
 import io.sparkner.storage.HadoopConf;
 import io.sparkner.storage.HadoopFiles;
 import java.io.IOException;
@@ -56,16 +54,10 @@ final class InitCommand implements Callable<Integer> {
 
   static void init(String configPath, String tokenizerPath, String labelsSpec, String output, long seed) throws IOException {
     Configuration conf = HadoopConf.current();
-    String configFile = HadoopFiles.qualify(configPath, conf);
-    String tokFile = TokenizerCache.tokenizerFile(HadoopFiles.qualify(tokenizerPath, conf), conf);
     List<String> labelList =
         labelsSpec.endsWith(".json")
             ? Labels.fromJson(HadoopFiles.readString(HadoopFiles.qualify(labelsSpec, conf), conf)).labels()
             : Arrays.asList(labelsSpec.split(","));
-    String out = HadoopFiles.qualify(output, conf);
-    ModelConfig config = InitialCheckpoint.write(configFile, tokFile, labelList, out, seed, conf);
-    System.out.printf(
-        "init: %s %d layers, hidden %d, vocab %d, %d labels -> %s%n",
-        config.modelType, config.numHiddenLayers, config.hiddenSize, config.vocabSize, labelList.size(), out);
+    System.out.println(Bootstrap.initModel(configPath, tokenizerPath, labelList, output, seed, conf).describe());
   }
 }

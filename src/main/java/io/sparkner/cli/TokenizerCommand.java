@@ -1,13 +1,8 @@
 package io.sparkner.cli;
 
-import io.sparkner.tokenizer.TokenizerBuilder;
-import io.sparkner.corpus.CorpusInput;
-import io.sparkner.corpus.CorpusReaders;
+import io.sparkner.pipeline.Bootstrap;
 import io.sparkner.storage.HadoopConf;
-import io.sparkner.storage.HadoopFiles;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.apache.hadoop.conf.Configuration;
 import picocli.CommandLine.Command;
@@ -63,29 +58,7 @@ final class TokenizerCommand implements Runnable {
     /** Reads the corpora's documents and writes {@code <output>/tokenizer.json}. */
     static void build(List<String> corpus, String kind, int vocabSize, String output) {
       Configuration conf = HadoopConf.current();
-      List<CorpusInput> inputs = new ArrayList<>();
-      for (String spec : corpus) {
-        CorpusInput parsed = CorpusInput.parse(spec);
-        inputs.add(new CorpusInput(parsed.kind(), parsed.lang(), HadoopFiles.qualify(parsed.path(), conf)));
-      }
-      CorpusReaders.Texts read = CorpusReaders.texts(inputs, conf);
-      TokenizerBuilder.Kind k;
-      try {
-        k = TokenizerBuilder.Kind.valueOf(kind.trim().toUpperCase(Locale.ROOT));
-      } catch (IllegalArgumentException e) {
-        throw new IllegalArgumentException("tokenizer kind '" + kind + "' is not unigram or wordpiece", e);
-      }
-      TokenizerBuilder.Options options = new TokenizerBuilder.Options();
-      options.vocabSize = vocabSize;
-      String json = TokenizerBuilder.build(k, read.texts(), options);
-      String file = HadoopFiles.qualify(output, conf) + "/tokenizer.json";
-      HadoopFiles.writeString(file, json, conf);
-      System.out.printf(
-          Locale.ROOT,
-          "tokenizer build: %d texts (%d bad records skipped, see prepare's quarantine) -> %s%n",
-          read.texts().size(),
-          read.rejected(),
-          file);
+      System.out.println(Bootstrap.buildTokenizer(Bootstrap.inputs(corpus, conf), kind, vocabSize, output, conf).describe());
     }
   }
 }

@@ -1,5 +1,6 @@
 package io.sparkner.collective;
 
+import io.sparkner.lang.Causes;
 import java.io.EOFException;
 import java.io.IOException;
 import java.net.BindException;
@@ -399,17 +400,7 @@ public final class RingEndpoint implements AutoCloseable {
         long remaining = deadline - System.nanoTime();
         return connected.get(Math.max(0, remaining) + TimeUnit.SECONDS.toNanos(1), TimeUnit.NANOSECONDS);
       } catch (ExecutionException e) {
-        Throwable c = e.getCause();
-        if (c instanceof IOException io) {
-          throw io;
-        }
-        if (c instanceof RuntimeException re) {
-          throw re;
-        }
-        if (c instanceof Error er) {
-          throw er;
-        }
-        throw new IOException(c);
+        throw Causes.rethrow(e.getCause(), IOException.class, IOException::new);
       } catch (java.util.concurrent.TimeoutException e) {
         throw timedOut(null);
       } catch (InterruptedException e) {

@@ -1,28 +1,32 @@
 package io.sparkner.crosslingual;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sparkner.align.Labels;
 import io.sparkner.corpus.CorpusInput;
 import io.sparkner.corpus.ReadOptions;
 import io.sparkner.corpus.TypeMap;
 import io.sparkner.eval.EvaluateJob;
+import io.sparkner.pipeline.Bootstrap;
+import io.sparkner.pipeline.Pipeline;
+import io.sparkner.pipeline.Steps;
 import io.sparkner.prepare.PrepareJob;
-import io.sparkner.prepare.PrepareOptions;
 import io.sparkner.prepare.PrepareSummary;
 import io.sparkner.storage.HadoopFiles;
 import io.sparkner.train.TrainJob;
-import java.io.IOException;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.SparkSession;
 
 /**
  * {@code sparkner crosslingual}: the cross-lingual experiment of the Hugging Face example as one
  * job — prepare the training corpus and each evaluation set with the model's tokenizer, train,
  * then evaluate the model on the training corpus' test split (in-language) and on every set
- * (zero-shot), with the type map, into one report. Only chains {@link PrepareJob}, {@link
- * TrainJob} and {@link EvaluateJob}.
+ * (zero-shot), with the type map, into one report: the steps of a {@link Pipeline}, each printed
+ * as "== k/N what"; only chains {@link Bootstrap}, {@link PrepareJob}, {@link TrainJob} and {@link
+ * EvaluateJob}.
  *
  * <p>Output: {@code tokenizer/} and {@code base-model/} when the config builds them, {@code
  * prepared-train/}, {@code prepared-<set>/}, {@code model/} (the fine-tuned checkpoint with
@@ -35,84 +39,64 @@ public final class CrossLingualJob {
   private CrossLingualJob() {}
 
   /**
-   * The two steps that live with the command line ({@code tokenizer build} and {@code init}),
-   * handed in so this job does not depend on the CLI.
-   */
-  public interface Bootstrap {
-    void buildTokenizer(List<String> corpus, String kind, int vocabSize, String output);
-
-    void initModel(String config, String tokenizer, String labelsJson, String output, long seed) throws IOException;
-  }
-
-  /**
    * @param overrides extra {@code key=value} training arguments, after the config's {@code set}
    * @return report.json's content
    */
-  public static ObjectNode run(SparkSession spark, CrossLingualConfig c, String output, List<String> overrides, Bootstrap bootstrap, PrintStream console)
-      throws IOException {
-    checkPaths(c, spark.sparkContext().hadoopConfiguration());
-    int steps = 4 + (c.tokenizer().path() == null ? 1 : 0) + (c.model().path() == null ? 1 : 0);
-    int step = 0;
-    String tokenizer = c.tokenizer().path();
-    if (tokenizer == null) {
-      say(console, ++step, steps, "tokenizer: build a " + c.tokenizer().kind() + " tokenizer from " + c.tokenizer().buildCorpus().size() + " corpora");
-      tokenizer = output + "/tokenizer";
-      bootstrap.buildTokenizer(c.tokenizer().buildCorpus(), c.tokenizer().kind(), c.tokenizer().vocabSize(), tokenizer);
-    }
-
-    say(console, ++step, steps, "prepare: the training corpus " + specs(c.train().inputs()));
+  public static ObjectNode run(SparkSession spark, CrossLingualConfig c, String output, List<String> overrides, PrintStream console) {
+    Configuration conf = spark.sparkContext().hadoopConfiguration();
+    checkPaths(c, conf);
     String trainData = output + "/prepared-train";
-    prepare(spark, c, c.train().inputs(), TypeMap.parse(c.train().typeMap(), null), tokenizer, trainData, console);
     List<String> evalData = new ArrayList<>();
     if (c.evaluate().trainingCorpus()) {
       evalData.add(trainData);
     }
-    say(console, ++step, steps, "prepare: the evaluation sets " + c.evaluate().sets().keySet());
-    for (Map.Entry<String, List<CorpusInput>> set : c.evaluate().sets().entrySet()) {
-      String dir = output + "/prepared-" + set.getKey();
-      console.println(set.getKey() + ": " + specs(set.getValue()));
-      prepare(spark, c, set.getValue(), TypeMap.identity(), tokenizer, dir, console);
-      evalData.add(dir);
-    }
-
-    String model = c.model().path();
-    if (model == null) {
-      say(console, ++step, steps, "init: a randomly initialised model from " + c.model().initConfig());
-      model = output + "/base-model";
-      bootstrap.initModel(c.model().initConfig(), tokenizer, trainData + "/labels.json", model, c.model().seed());
-    }
-
-    say(console, ++step, steps, "train: " + c.train().replicas() + " replica(s)");
-    List<String> set = new ArrayList<>(c.train().set());
-    set.addAll(overrides);
-    TrainJob.Result trained =
-        TrainJob.run(
-            spark,
-            TrainJob.Options.builder(trainData, model, output + "/model")
-                .conf(c.train().conf())
-                .deepspeed(c.train().deepspeed())
-                .overrides(set)
-                .replicas(c.train().replicas())
-                .build(),
-            console);
-
-    say(console, ++step, steps, "evaluate: split " + c.evaluate().split() + " of " + evalData.size() + " corpora, type map " + c.evaluate().typeMap());
-    ObjectNode report =
-        EvaluateJob.run(
-            spark,
-            new EvaluateJob.Options(
-                trained.output(), evalData, c.evaluate().split(), output + "/report", c.evaluate().batchSize(), c.evaluate().typeMap(), c.evaluate().examples()));
-    console.print(EvaluateJob.table(report));
-    console.println("report: " + output + "/report/report.html");
-    return report;
+    c.evaluate().sets().keySet().forEach(set -> evalData.add(output + "/prepared-" + set));
+    String[] tokenizer = {c.tokenizer().path()};
+    String[] model = {c.model().path()};
+    TrainJob.Result[] trained = new TrainJob.Result[1];
+    ObjectNode[] report = new ObjectNode[1];
+    new Pipeline<String>()
+        .thenIf(tokenizer[0] == null, "tokenizer", "tokenizer: build a " + c.tokenizer().kind() + " tokenizer from " + c.tokenizer().buildCorpus().size() + " corpora", () -> {
+          Bootstrap.Tokenizer built =
+              Bootstrap.buildTokenizer(Bootstrap.inputs(c.tokenizer().buildCorpus(), conf), c.tokenizer().kind(), c.tokenizer().vocabSize(), output + "/tokenizer", conf);
+          console.println(built.describe());
+          tokenizer[0] = output + "/tokenizer";
+        })
+        .then("prepare", "prepare: the training corpus " + specs(c.train().inputs()), () ->
+            prepare(spark, c, c.train().inputs(), TypeMap.parse(c.train().typeMap(), null), tokenizer[0], trainData, console))
+        .then("prepare", "prepare: the evaluation sets " + c.evaluate().sets().keySet(), () -> {
+          for (Map.Entry<String, List<CorpusInput>> set : c.evaluate().sets().entrySet()) {
+            console.println(set.getKey() + ": " + specs(set.getValue()));
+            prepare(spark, c, set.getValue(), TypeMap.identity(), tokenizer[0], output + "/prepared-" + set.getKey(), console);
+          }
+        })
+        .thenIf(model[0] == null, "init", "init: a randomly initialised model from " + c.model().initConfig(), () -> {
+          List<String> labels = Labels.fromJson(HadoopFiles.readString(HadoopFiles.qualify(trainData + "/labels.json", conf), conf)).labels();
+          console.println(Bootstrap.initModel(c.model().initConfig(), tokenizer[0], labels, output + "/base-model", c.model().seed(), conf).describe());
+          model[0] = output + "/base-model";
+        })
+        .then("train", "train: " + c.train().replicas() + " replica(s)", () -> {
+          List<String> set = new ArrayList<>(c.train().set());
+          set.addAll(overrides);
+          trained[0] = Steps.train(spark, trainData, model[0], output + "/model", c.train().conf(), c.train().deepspeed(), set, c.train().replicas(), console);
+        })
+        .then("evaluate", "evaluate: split " + c.evaluate().split() + " of " + evalData.size() + " corpora, type map " + c.evaluate().typeMap(), () -> {
+          report[0] =
+              EvaluateJob.run(
+                  spark,
+                  new EvaluateJob.Options(
+                      trained[0].output(), evalData, c.evaluate().split(), output + "/report", c.evaluate().batchSize(), c.evaluate().typeMap(), c.evaluate().examples()));
+          console.print(EvaluateJob.table(report[0]));
+          console.println("report: " + output + "/report/report.html");
+        })
+        .run((step, index, total, what) -> say(console, index, total, what));
+    return report[0];
   }
 
   private static void prepare(
       SparkSession spark, CrossLingualConfig c, List<CorpusInput> inputs, TypeMap typeMap, String tokenizer, String out, PrintStream console) {
     PrepareSummary summary =
-        PrepareJob.run(
-            spark,
-            new PrepareOptions(inputs, tokenizer, out, new ReadOptions(c.prepare().seed(), typeMap, false), c.prepare().scheme(), c.prepare().align(), true));
+        Steps.prepare(spark, inputs, tokenizer, out, new ReadOptions(c.prepare().seed(), typeMap, false), c.prepare().scheme(), c.prepare().align());
     console.print(summary.toTable());
     long quarantined = summary.get("quarantined_total");
     if (quarantined > 0) {

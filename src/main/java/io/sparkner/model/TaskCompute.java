@@ -25,6 +25,26 @@ public final class TaskCompute {
   /** The values of the {@code --device} setting. */
   public static final List<String> DEVICE_SETTINGS = List.of("auto", "cpu", "gpu");
 
+  /** The option that sets the device, as messages name it (the {@code NerTagger}'s device param included). */
+  public static final String DEVICE_OPTION = "--device";
+
+  /**
+   * The device the caller computes on, for every caller that runs a model (a training replica on
+   * the driver or in a barrier task, a scoring task): {@link #forTask} chooses it from the {@code
+   * --device} setting and the GPU Spark assigned; in a Spark task on the CPU, libtorch's threads on
+   * this thread are limited to {@code spark.task.cpus} ({@link #limitCpuThreads}). The driver keeps
+   * its threads.
+   *
+   * @throws DeviceUnavailable when a GPU is assigned or asked for and libtorch cannot drive one
+   */
+  public static Device use(String setting) {
+    Device device = forTask(setting, DEVICE_OPTION);
+    if (!device.isGpu() && TaskContext.get() != null) {
+      limitCpuThreads();
+    }
+    return device;
+  }
+
   /** The GPU addresses Spark assigned the task ({@code spark.task.resource.gpu.amount}); empty if none. */
   public static List<String> assignedGpus(Map<String, ResourceInformation> resources) {
     ResourceInformation gpu = resources == null ? null : resources.get("gpu");
@@ -91,7 +111,7 @@ public final class TaskCompute {
    * @param option the option's name in messages ({@code --device}, {@code NerTagger device})
    * @throws DeviceUnavailable when a GPU is assigned or asked for and libtorch cannot drive one
    */
-  public static Device forTask(String setting, String option) {
+  private static Device forTask(String setting, String option) {
     TaskContext ctx = TaskContext.get();
     List<String> assigned = ctx == null ? List.of() : assignedGpus(ctx.resourcesJMap());
     if ("cpu".equals(setting)) {

@@ -1,5 +1,6 @@
 package io.sparkner.prepare;
 
+import io.sparkner.lang.Causes;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -76,14 +77,7 @@ final class FeatureFrames {
     } catch (IllegalAccessException e) {
       throw new IllegalStateException("cannot call " + internal + ": " + e.getMessage(), e);
     } catch (InvocationTargetException e) {
-      Throwable cause = e.getCause();
-      if (cause instanceof RuntimeException r) {
-        throw r;
-      }
-      if (cause instanceof Error err) {
-        throw err;
-      }
-      throw new IllegalStateException(cause);
+      throw Causes.rethrow(e.getCause());
     }
   }
 

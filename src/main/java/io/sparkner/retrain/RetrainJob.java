@@ -12,8 +12,9 @@ import io.sparkner.eval.EvaluateJob;
 import io.sparkner.fault.FaultPlan;
 import io.sparkner.model.Checkpoints;
 import io.sparkner.model.ModelConfig;
-import io.sparkner.prepare.PrepareJob;
-import io.sparkner.prepare.PrepareOptions;
+import io.sparkner.pipeline.Bootstrap;
+import io.sparkner.pipeline.Pipeline;
+import io.sparkner.pipeline.Steps;
 import io.sparkner.prepare.PrepareSummary;
 import io.sparkner.storage.HadoopFiles;
 import io.sparkner.storage.Redaction;
@@ -41,7 +42,9 @@ import org.apache.spark.sql.SparkSession;
  * {@code sparkner retrain}: prepare the configured corpora → train a challenger (from the champion
  * or the base) → evaluate champion and challenger on the same held-out split → promote the
  * challenger when it beats the champion ({@link Decision}) → record everything in the registry
- * ({@link Registry}).
+ * ({@link Registry}). The stages are the steps of a {@link Pipeline}, as in the {@code crosslingual}
+ * job; the prepare and train steps are the shared {@link Steps}, and a base made from {@code
+ * base_model.init} is built by {@link Bootstrap}, as {@code tokenizer build} and {@code init} do.
  *
  * <p>The champion moves only at the very end, after every stage succeeded, by a new generation
  * created against the generation the run started from ({@link Registry#promote(Registry.Champion,
@@ -127,154 +130,201 @@ public final class RetrainJob {
 
   private static Outcome stages(
       SparkSession spark, RetrainConfig cfg, Options o, PrintStream console, Configuration hc, Registry reg, String runId, String runDir, RunRecord run) {
-    // ---- prepare: inputs, where training starts, the prepared corpus
-    run.stage(Stage.PREPARE);
-    try {
-      reg.refreshPointer(); // a copy left stale by an earlier run that stopped after its promotion
-    } catch (RuntimeException e) {
-      run.root().withArray("warnings").add("the copy " + reg.pointer() + " could not be refreshed: " + e.getMessage());
-    }
-    Optional<Registry.Generation> generation = reg.newest();
-    Optional<Registry.Champion> champion = generation.map(reg::checked);
-    long championGeneration = generation.map(Registry.Generation::number).orElse(0L);
-    run.root().set("champion", generation.map(g -> (JsonNode) g.toJson()).orElse(JSON.nullNode()));
-    console.println("champion: " + champion.map(c -> c.runId() + " (" + c.model() + ")").orElse("none yet"));
-    List<CorpusInput> inputs = new ArrayList<>();
-    for (CorpusInput in : cfg.inputs()) {
-      inputs.add(new CorpusInput(in.kind(), in.lang(), HadoopFiles.qualify(in.path(), hc)));
-    }
-    run.root().set("inputs", fingerprint(inputs, hc));
-    String trainConf = cfg.train().conf() == null ? null : HadoopFiles.qualify(cfg.train().conf(), hc);
-    String deepspeed = cfg.train().deepspeed() == null ? null : HadoopFiles.qualify(cfg.train().deepspeed(), hc);
-    TrainingArguments trainArgs = checkTraining(trainConf, deepspeed, cfg.train().overrides(), hc);
-    Start start = start(cfg, reg, champion, inputs, runDir, hc);
-    run.save();
+    Stages s = new Stages(spark, cfg, console, hc, reg, runId, runDir, run);
+    new Pipeline<Stage>()
+        .then(Stage.PREPARE, "prepare: inputs, where training starts, the prepared corpus", s::prepare)
+        .then(Stage.TRAIN, "train the challenger", s::train)
+        .then(Stage.EVALUATE, "evaluate both on the same held-out documents", s::evaluate)
+        .then(Stage.DECIDE, "decide", s::decide)
+        .then(Stage.PROMOTE, "promote: the only step that moves the champion", s::promote)
+        .run(
+            new Pipeline.Listener<>() {
+              @Override
+              public void starting(Stage stage, int index, int total, String what) {
+                run.stage(stage);
+              }
 
-    String prepared = runDir + "/prepared";
-    ReadOptions read = new ReadOptions(cfg.prepare().seed(), TypeMap.parse(cfg.prepare().typeMap(), cfg.prepare().types()), false);
-    PrepareSummary summary =
-        PrepareJob.run(spark, new PrepareOptions(inputs, start.tokenizer(), prepared, read, cfg.prepare().scheme(), cfg.prepare().align(), true));
-    console.print(summary.toTable());
-    List<String> labels = Labels.fromJson(HadoopFiles.readString(prepared + "/labels.json", hc)).labels();
-    run.root().set("prepared", preparedRecord(prepared, summary));
-    if (start.initAfterPrepare()) {
-      start = publishBase(cfg.base().init(), start.tokenizer(), labels, reg, runId, hc, console);
-    }
-    ObjectNode ws = run.root().putObject("warm_start");
-    ws.put("from", start.from());
-    ws.put("model", start.model());
-    champion.ifPresent(c -> ws.put("champion_run", c.runId()));
+              @Override
+              public void finished(Stage stage) {
+                if (stage != Stage.PROMOTE) {
+                  failAfter(o, stage);
+                }
+              }
+            });
+    return s.outcome;
+  }
 
-    String championData = prepared;
-    if (champion.isPresent()) {
-      Registry.Champion c = champion.get();
-      String cc = c.model() + "/" + Checkpoints.CONFIG;
-      List<String> championLabels = ModelConfig.parse(HadoopFiles.readString(cc, hc), cc).labels;
-      if (!championLabels.equals(labels)) {
-        throw new IllegalStateException(
-            "the prepared labels " + labels + " differ from the champion's " + championLabels + " (run " + c.runId()
-                + "): the champion cannot be scored on this data, so no fair comparison is possible. Restore the corpora/type_map"
-                + " the champion was trained with, or, to change the label space on purpose, point \"registry\" at a new registry"
-                + " (or promote a run by hand with --promote RUN_ID)");
+  /** The stages of one run and what they hand each other. */
+  private static final class Stages {
+    private final SparkSession spark;
+    private final RetrainConfig cfg;
+    private final PrintStream console;
+    private final Configuration hc;
+    private final Registry reg;
+    private final String runId;
+    private final String runDir;
+    private final RunRecord run;
+    private Optional<Registry.Champion> champion;
+    private long championGeneration;
+    private String trainConf;
+    private String deepspeed;
+    private TrainingArguments trainArgs;
+    private Start start;
+    private String prepared;
+    private String championData;
+    private String model;
+    private Scores challenger;
+    private Scores championScores;
+    private Decision decision;
+    private Outcome outcome;
+
+    Stages(SparkSession spark, RetrainConfig cfg, PrintStream console, Configuration hc, Registry reg, String runId, String runDir, RunRecord run) {
+      this.spark = spark;
+      this.cfg = cfg;
+      this.console = console;
+      this.hc = hc;
+      this.reg = reg;
+      this.runId = runId;
+      this.runDir = runDir;
+      this.run = run;
+    }
+
+    /** Inputs, where training starts, the prepared corpus (and the champion's, when its tokenizer differs). */
+    void prepare() {
+      try {
+        reg.refreshPointer(); // a copy left stale by an earlier run that stopped after its promotion
+      } catch (RuntimeException e) {
+        run.root().withArray("warnings").add("the copy " + reg.pointer() + " could not be refreshed: " + e.getMessage());
       }
-      if (!sameBytes(c.model() + "/" + Checkpoints.TOKENIZER, start.tokenizer(), hc)) {
-        // a new base with its own tokenizer: the champion reads its own token ids of the same documents
-        championData = runDir + "/prepared-champion";
-        console.println("the champion's tokenizer differs from the challenger's: preparing the held-out data for it too");
-        PrepareJob.run(
-            spark,
-            new PrepareOptions(inputs, c.model() + "/" + Checkpoints.TOKENIZER, championData, read, cfg.prepare().scheme(), cfg.prepare().align(), true));
-        ((ObjectNode) run.root().get("prepared")).put("champion_path", championData);
+      Optional<Registry.Generation> generation = reg.newest();
+      champion = generation.map(reg::checked);
+      championGeneration = generation.map(Registry.Generation::number).orElse(0L);
+      run.root().set("champion", generation.map(g -> (JsonNode) g.toJson()).orElse(JSON.nullNode()));
+      console.println("champion: " + champion.map(c -> c.runId() + " (" + c.model() + ")").orElse("none yet"));
+      List<CorpusInput> inputs = new ArrayList<>();
+      for (CorpusInput in : cfg.inputs()) {
+        inputs.add(new CorpusInput(in.kind(), in.lang(), HadoopFiles.qualify(in.path(), hc)));
       }
-    }
-    failAfter(o, Stage.PREPARE);
+      run.root().set("inputs", fingerprint(inputs, hc));
+      trainConf = cfg.train().conf() == null ? null : HadoopFiles.qualify(cfg.train().conf(), hc);
+      deepspeed = cfg.train().deepspeed() == null ? null : HadoopFiles.qualify(cfg.train().deepspeed(), hc);
+      trainArgs = checkTraining(trainConf, deepspeed, cfg.train().overrides(), hc);
+      start = start(cfg, reg, champion, inputs, runDir, hc);
+      run.save();
 
-    // ---- train the challenger
-    run.stage(Stage.TRAIN);
-    String model = runDir + "/model";
-    List<String> overrides = new ArrayList<>(cfg.train().overrides());
-    if (trainArgs.runName() == null) {
-      overrides.add("run_name=sparkner retrain " + runId); // names the MLflow run, when MLflow tracks
-    }
-    TrainJob.Result trained =
-        TrainJob.run(
-            spark,
-            TrainJob.Options.builder(prepared, start.model(), model)
-                .conf(trainConf)
-                .deepspeed(deepspeed)
-                .overrides(overrides)
-                .replicas(cfg.train().replicas())
-                .build(),
-            console);
-    if (!cfg.train().keepCheckpoints()) {
-      HadoopFiles.delete(model + "/checkpoints", hc);
-    }
-    ObjectNode ch = run.root().putObject("challenger");
-    ch.put("model", model);
-    ch.put("steps", trained.steps());
-    if (Double.isNaN(trained.validationF1())) {
-      ch.putNull("validation_f1"); // no validation ran (eval_strategy no, or no validation split)
-    } else {
-      ch.put("validation_f1", trained.validationF1());
-    }
-    ch.set("train_config", JSON.valueToTree(trained.config().toMap()));
-    failAfter(o, Stage.TRAIN);
-
-    // ---- evaluate both on the same held-out documents
-    run.stage(Stage.EVALUATE);
-    String split = cfg.evaluate().split();
-    ObjectNode metrics = run.root().putObject("metrics");
-    metrics.put("split", split);
-    Scores challenger = Scores.of(EvaluateJob.run(spark, new EvaluateJob.Options(model, prepared, split, runDir + "/eval/challenger", cfg.evaluate().batchSize())));
-    metrics.set("challenger", challenger.toJson().put("report", runDir + "/eval/challenger/report.json"));
-    Scores championScores = null;
-    if (champion.isPresent()) {
-      championScores =
-          Scores.of(
-              EvaluateJob.run(spark, new EvaluateJob.Options(champion.get().model(), championData, split, runDir + "/eval/champion", cfg.evaluate().batchSize())));
-      metrics.set("champion", championScores.toJson().put("report", runDir + "/eval/champion/report.json"));
-    }
-    for (String lang : cfg.evaluate().languages()) {
-      Scores.Language l = challenger.byLang().get(lang);
-      if (l == null) {
-        throw new IllegalArgumentException(
-            "evaluate.languages names " + lang + ", but the " + split + " split has no documents in it (languages there: "
-                + challenger.byLang().keySet() + "); check the corpora and their languages");
+      prepared = runDir + "/prepared";
+      ReadOptions read = new ReadOptions(cfg.prepare().seed(), TypeMap.parse(cfg.prepare().typeMap(), cfg.prepare().types()), false);
+      PrepareSummary summary = Steps.prepare(spark, inputs, start.tokenizer(), prepared, read, cfg.prepare().scheme(), cfg.prepare().align());
+      console.print(summary.toTable());
+      List<String> labels = Labels.fromJson(HadoopFiles.readString(prepared + "/labels.json", hc)).labels();
+      run.root().set("prepared", preparedRecord(prepared, summary));
+      if (start.initAfterPrepare()) {
+        start = publishBase(cfg.base().init(), start.tokenizer(), labels, reg, runId, hc, console);
       }
-    }
-    console.printf(Locale.ROOT, "challenger micro F1 %.4f%s%n", challenger.microF1(),
-        championScores == null ? "" : String.format(Locale.ROOT, ", champion %.4f", championScores.microF1()));
-    failAfter(o, Stage.EVALUATE);
+      ObjectNode ws = run.root().putObject("warm_start");
+      ws.put("from", start.from());
+      ws.put("model", start.model());
+      champion.ifPresent(c -> ws.put("champion_run", c.runId()));
 
-    // ---- decide
-    run.stage(Stage.DECIDE);
-    Decision decision = Decision.decide(championScores, challenger, cfg.promotion(), cfg.evaluate().languages());
-    run.root().set("decision", decision.toJson());
-    decision.reasons().forEach(r -> console.println("  " + r));
-    failAfter(o, Stage.DECIDE);
-
-    // ---- promote: the only step that moves the champion
-    run.stage(Stage.PROMOTE);
-    boolean promoted = false;
-    Registry.Promotion p = null;
-    if (decision.promote()) {
-      p = promote(reg, run, new Registry.Champion(runId, model, Registry.now(), challenger.microF1(), "retrain"), championGeneration, champion.map(Registry.Champion::runId).orElse(null));
-      promoted = p.promoted();
-      if (!promoted) {
-        ((ArrayNode) run.root().get("decision").get("reasons"))
-            .add("not promoted: the champion changed while this run ran (generation " + p.generation() + " is " + p.holder()
-                + "); run again to compare with it");
+      championData = prepared;
+      if (champion.isPresent()) {
+        Registry.Champion c = champion.get();
+        String cc = c.model() + "/" + Checkpoints.CONFIG;
+        List<String> championLabels = ModelConfig.parse(HadoopFiles.readString(cc, hc), cc).labels;
+        if (!championLabels.equals(labels)) {
+          throw new IllegalStateException(
+              "the prepared labels " + labels + " differ from the champion's " + championLabels + " (run " + c.runId()
+                  + "): the champion cannot be scored on this data, so no fair comparison is possible. Restore the corpora/type_map"
+                  + " the champion was trained with, or, to change the label space on purpose, point \"registry\" at a new registry"
+                  + " (or promote a run by hand with --promote RUN_ID)");
+        }
+        if (!sameBytes(c.model() + "/" + Checkpoints.TOKENIZER, start.tokenizer(), hc)) {
+          // a new base with its own tokenizer: the champion reads its own token ids of the same documents
+          championData = runDir + "/prepared-champion";
+          console.println("the champion's tokenizer differs from the challenger's: preparing the held-out data for it too");
+          Steps.prepare(spark, inputs, c.model() + "/" + Checkpoints.TOKENIZER, championData, read, cfg.prepare().scheme(), cfg.prepare().align());
+          ((ObjectNode) run.root().get("prepared")).put("champion_path", championData);
+        }
       }
     }
-    run.succeeded(promoted);
-    if (p != null && p.copyWarning() != null) {
-      console.println("warning: " + p.copyWarning());
+
+    /** The challenger, from where {@link #prepare} found training starts. */
+    void train() {
+      model = runDir + "/model";
+      List<String> overrides = new ArrayList<>(cfg.train().overrides());
+      if (trainArgs.runName() == null) {
+        overrides.add("run_name=sparkner retrain " + runId); // names the MLflow run, when MLflow tracks
+      }
+      TrainJob.Result trained = Steps.train(spark, prepared, start.model(), model, trainConf, deepspeed, overrides, cfg.train().replicas(), console);
+      if (!cfg.train().keepCheckpoints()) {
+        HadoopFiles.delete(model + "/checkpoints", hc);
+      }
+      ObjectNode ch = run.root().putObject("challenger");
+      ch.put("model", model);
+      ch.put("steps", trained.steps());
+      if (Double.isNaN(trained.validationF1())) {
+        ch.putNull("validation_f1"); // no validation ran (eval_strategy no, or no validation split)
+      } else {
+        ch.put("validation_f1", trained.validationF1());
+      }
+      ch.set("train_config", JSON.valueToTree(trained.config().toMap()));
     }
-    console.println(
-        promoted
-            ? "promoted: " + runId + " is the champion (" + reg.generationFile(p.generation()) + ")"
-            : "kept the champion " + (p != null ? p.holder() : champion.map(Registry.Champion::runId).orElse("(none)")));
-    return new Outcome(runId, runDir, promoted, decision, challenger, championScores);
+
+    /** Champion and challenger on the same held-out documents. */
+    void evaluate() {
+      String split = cfg.evaluate().split();
+      ObjectNode metrics = run.root().putObject("metrics");
+      metrics.put("split", split);
+      challenger = Scores.of(EvaluateJob.run(spark, new EvaluateJob.Options(model, prepared, split, runDir + "/eval/challenger", cfg.evaluate().batchSize())));
+      metrics.set("challenger", challenger.toJson().put("report", runDir + "/eval/challenger/report.json"));
+      if (champion.isPresent()) {
+        championScores =
+            Scores.of(
+                EvaluateJob.run(spark, new EvaluateJob.Options(champion.get().model(), championData, split, runDir + "/eval/champion", cfg.evaluate().batchSize())));
+        metrics.set("champion", championScores.toJson().put("report", runDir + "/eval/champion/report.json"));
+      }
+      for (String lang : cfg.evaluate().languages()) {
+        Scores.Language l = challenger.byLang().get(lang);
+        if (l == null) {
+          throw new IllegalArgumentException(
+              "evaluate.languages names " + lang + ", but the " + split + " split has no documents in it (languages there: "
+                  + challenger.byLang().keySet() + "); check the corpora and their languages");
+        }
+      }
+      console.printf(Locale.ROOT, "challenger micro F1 %.4f%s%n", challenger.microF1(),
+          championScores == null ? "" : String.format(Locale.ROOT, ", champion %.4f", championScores.microF1()));
+    }
+
+    void decide() {
+      decision = Decision.decide(championScores, challenger, cfg.promotion(), cfg.evaluate().languages());
+      run.root().set("decision", decision.toJson());
+      decision.reasons().forEach(r -> console.println("  " + r));
+    }
+
+    /** The only stage that moves the champion. */
+    void promote() {
+      boolean promoted = false;
+      Registry.Promotion p = null;
+      if (decision.promote()) {
+        p = RetrainJob.promote(
+            reg, run, new Registry.Champion(runId, model, Registry.now(), challenger.microF1(), "retrain"), championGeneration, champion.map(Registry.Champion::runId).orElse(null));
+        promoted = p.promoted();
+        if (!promoted) {
+          ((ArrayNode) run.root().get("decision").get("reasons"))
+              .add("not promoted: the champion changed while this run ran (generation " + p.generation() + " is " + p.holder()
+                  + "); run again to compare with it");
+        }
+      }
+      run.succeeded(promoted);
+      if (p != null && p.copyWarning() != null) {
+        console.println("warning: " + p.copyWarning());
+      }
+      console.println(
+          promoted
+              ? "promoted: " + runId + " is the champion (" + reg.generationFile(p.generation()) + ")"
+              : "kept the champion " + (p != null ? p.holder() : champion.map(Registry.Champion::runId).orElse("(none)")));
+      outcome = new Outcome(runId, runDir, promoted, decision, challenger, championScores);
+    }
   }
 
   /**
@@ -330,7 +380,7 @@ public final class RetrainJob {
         throw new IllegalArgumentException("base_model.init.tokenizer: " + tokenizer + " does not exist");
       }
     } else {
-      tokenizer = BaseModels.buildTokenizer(inputs, init.tokenizerKind(), init.vocabSize(), runDir + "/base-tokenizer", hc);
+      tokenizer = Bootstrap.buildTokenizer(inputs, init.tokenizerKind(), init.vocabSize(), runDir + "/base-tokenizer", hc).file();
     }
     return new Start("base", null, tokenizer, true);
   }
@@ -339,7 +389,11 @@ public final class RetrainJob {
   private static Start publishBase(
       RetrainConfig.Init init, String tokenizer, List<String> labels, Registry reg, String runId, Configuration hc, PrintStream console) {
     String tmp = reg.root() + "/.base-" + runId + ".tmp";
-    BaseModels.init(HadoopFiles.qualify(init.config(), hc), tokenizer, labels, tmp, init.seed(), hc);
+    try {
+      Bootstrap.initModel(HadoopFiles.qualify(init.config(), hc), tokenizer, labels, tmp, init.seed(), hc);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot initialise a base model in " + tmp + ": " + e.getMessage(), e);
+    }
     ObjectNode made = JSON.createObjectNode();
     made.put("made_by_run", runId);
     made.put("made_at", Registry.now());

@@ -7,6 +7,7 @@ import io.sparkner.cache.VersionedCache;
 import io.sparkner.eval.metrics.Chunker;
 import io.sparkner.model.Checkpoints;
 import io.sparkner.model.ModelConfig;
+import io.sparkner.model.TaskCompute;
 import io.sparkner.storage.HadoopConf;
 import io.sparkner.storage.HadoopFiles;
 import java.util.Arrays;
@@ -98,7 +99,7 @@ public final class NerTagger extends Transformer implements DefaultParamsWritabl
             this,
             "device",
             "auto (the GPU Spark assigned the task, else CPU), cpu, or gpu",
-            ParamValidators.inArray(List.of("auto", "cpu", "gpu")));
+            ParamValidators.inArray(TaskCompute.DEVICE_SETTINGS));
     maxChars =
         new IntParam(
             this,

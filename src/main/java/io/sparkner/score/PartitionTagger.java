@@ -43,12 +43,9 @@ final class PartitionTagger implements MapPartitionsFunction<Row, Row> {
     if (!rows.hasNext()) {
       return rows; // an empty partition loads no model
     }
-    Device device = TaskDevice.resolve(settings.device());
-    if (!device.isGpu()) {
-      TaskCompute.limitCpuThreads();
-    }
+    Device device = TaskCompute.use(settings.device());
     VersionedCache.Lease<ScoringModel> lease =
-        ModelCache.acquire(settings.modelPath(), settings.modelVersion(), device, TaskDevice.dtype(device), settings.hadoopConf().get());
+        ModelCache.acquire(settings.modelPath(), settings.modelVersion(), device, ScoringModel.dtype(device), settings.hadoopConf().get());
     TaskContext task = TaskContext.get();
     if (task != null) {
       // held until the task ends, whoever stops reading: an evicted version is closed only then

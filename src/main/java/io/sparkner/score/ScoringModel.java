@@ -29,6 +29,11 @@ final class ScoringModel implements AutoCloseable {
     this.path = path;
   }
 
+  /** fp16 where the device computes it natively (GPU); fp32 on CPU, where fp16 matmuls are slow or missing. */
+  static DataType dtype(Device device) {
+    return device.isGpu() ? DataType.FLOAT16 : DataType.FLOAT32;
+  }
+
   /**
    * Loads a checkpoint from any Hadoop path: a remote one is copied to a local temporary directory
    * while it is read (the weights are memory-mapped, the tokenizer is native) and deleted after.

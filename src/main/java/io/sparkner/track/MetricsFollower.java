@@ -1,47 +1,92 @@
 package io.sparkner.track;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sparkner.storage.HadoopFiles;
+import io.sparkner.storage.Redaction;
+import java.io.ByteArrayOutputStream;
+import java.io.FileNotFoundException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataInputStream;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * Forwards the records of a training's {@code metrics.jsonl} to a tracker, on the driver, while
- * the training runs: the file is where every replica setup (one replica on the driver, N in a
- * barrier stage on executors) writes its logging steps and evaluations, so the driver follows it
- * rather than the executors talking to the tracking server. Each record becomes one metrics step:
- * every numeric field except the step counters, at {@code step}.
+ * Follows a training's {@code metrics.jsonl} on the driver while the training runs and hands each
+ * new record to its listeners (the console's progress line, the experiment tracker): the file is
+ * where every replica setup (one replica on the driver, N in a barrier stage on executors) writes
+ * its logging steps and evaluations, so the driver follows it rather than the executors talking to
+ * the driver. One follower per run, one polling thread, started by the first listener.
+ *
+ * <p>Each poll reads only the bytes after the last complete line it delivered: it remembers that
+ * offset and the line that ends there, and checks that line is still in place. A line is
+ * delivered once its newline is written; a partial last line waits for the next poll. When the
+ * file was replaced by one that does not continue it (shorter, or another line at the offset: a
+ * resumed run rewrote it), the follower reads it again from the start. A line is delivered at most
+ * once: one that was delivered before (from an earlier version of the file) is not delivered again. A file that is briefly absent (moved aside while it is replaced) is
+ * looked at again at the next poll.
  */
 public final class MetricsFollower implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(MetricsFollower.class);
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Set<String> NOT_METRICS = Set.of("step", "total_steps");
+  private static final int CHUNK = 64 * 1024;
+
+  /** Receives each record of the file once, in file order, on the follower's thread (or a caller of {@link #poll}). */
+  @FunctionalInterface
+  public interface Listener {
+    void record(JsonNode record);
+  }
 
   private final String file;
   private final Configuration conf;
-  private final Tracker tracker;
   private final long intervalMillis;
-  private int forwarded;
+  private final List<Listener> listeners = new CopyOnWriteArrayList<>();
+  private final Set<Long> delivered = new HashSet<>();
+  private long offset;
+  private byte[] lastLine = new byte[0];
+  private long lineNumber;
   private Thread thread;
   private volatile boolean running = true;
 
-  public MetricsFollower(String file, Configuration conf, Tracker tracker, long intervalMillis) {
+  public MetricsFollower(String file, Configuration conf, long intervalMillis) {
     this.file = file;
     this.conf = conf;
-    this.tracker = tracker;
     this.intervalMillis = intervalMillis;
   }
 
-  /** Starts polling (a daemon thread), unless the tracker tracks nothing. */
-  public MetricsFollower start() {
-    if (tracker.active()) {
-      thread = new Thread(this::loop, "sparkner-metrics-tracking");
+  /** Adds a listener; the first one starts the polling thread (a daemon). */
+  public synchronized MetricsFollower subscribe(Listener listener) {
+    listeners.add(listener);
+    if (thread == null && running) {
+      thread = new Thread(this::loop, "sparkner-metrics-follower");
       thread.setDaemon(true);
       thread.start();
     }
     return this;
+  }
+
+  /** Removes a listener after a last {@link #poll}: it has seen every record written so far. */
+  public void unsubscribe(Listener listener) {
+    poll();
+    listeners.remove(listener);
+  }
+
+  /** A listener that forwards each record to {@code tracker} as one metrics step ({@link #values}). */
+  public static Listener toTracker(Tracker tracker) {
+    return m -> tracker.metrics(m.path("step").asLong(), values(m));
   }
 
   private void loop() {
@@ -55,28 +100,109 @@ public final class MetricsFollower implements AutoCloseable {
     }
   }
 
-  /** Forwards the records written since the last call; a half-written file is read again later. */
+  /** Delivers the records completed since the last call; what cannot be read now is read at the next one. */
   public synchronized void poll() {
-    if (!tracker.active()) {
+    if (listeners.isEmpty()) {
       return;
     }
+    Path path = HadoopFiles.path(file);
+    byte[] fresh;
+    long start;
+    boolean again;
     try {
-      if (!HadoopFiles.exists(file, conf)) {
+      FileSystem fs = path.getFileSystem(conf);
+      if (!fs.exists(path)) {
         return;
       }
-      String[] lines = HadoopFiles.readString(file, conf).split("\n");
-      for (int i = forwarded; i < lines.length; i++) {
-        if (!lines[i].isBlank()) {
-          JsonNode m = JSON.readTree(lines[i]);
-          tracker.metrics(m.path("step").asLong(), values(m));
+      try (FSDataInputStream in = fs.open(path)) {
+        long length = fs.getFileStatus(path).getLen();
+        again = false;
+        start = offset;
+        fresh = null;
+        if (offset > 0 && length >= offset) {
+          in.seek(offset - lastLine.length);
+          byte[] read = readToEnd(in);
+          if (read.length >= lastLine.length && Arrays.equals(read, 0, lastLine.length, lastLine, 0, lastLine.length)) {
+            fresh = Arrays.copyOfRange(read, lastLine.length, read.length);
+          }
         }
-        forwarded = i + 1;
+        if (fresh == null && offset > 0) {
+          again = true; // replaced by a version that does not continue what was delivered
+          in.seek(0);
+          start = 0;
+          fresh = readToEnd(in);
+        } else if (fresh == null) {
+          fresh = readToEnd(in);
+        }
       }
-    } catch (Exception e) {
-      // metrics.jsonl is swapped in whole; a failed read is retried at the next poll
+    } catch (FileNotFoundException e) {
+      return; // moved aside by a replace between the check and the read
+    } catch (IOException | RuntimeException e) {
+      LOG.debug("cannot read {} now, trying again at the next poll: {}", Redaction.uri(file), Redaction.text(e.toString(), conf));
+      return;
+    }
+    if (again) {
+      lineNumber = 0;
+      LOG.info("{} was replaced; reading it again from the start (records already delivered are skipped)", Redaction.uri(file));
+    }
+    deliver(fresh, start);
+  }
+
+  private void deliver(byte[] bytes, long start) {
+    int from = 0;
+    for (int i = 0; i < bytes.length; i++) {
+      if (bytes[i] != '\n') {
+        continue;
+      }
+      byte[] line = Arrays.copyOfRange(bytes, from, i + 1);
+      from = i + 1;
+      offset = start + from;
+      lastLine = line;
+      lineNumber++;
+      String text = new String(line, 0, line.length - 1, StandardCharsets.UTF_8);
+      if (text.isBlank()) {
+        continue;
+      }
+      if (!delivered.add(hash(line))) {
+        continue; // the same record in a version written before this one
+      }
+      JsonNode record;
+      try {
+        record = JSON.readTree(text);
+      } catch (JsonProcessingException e) {
+        LOG.warn("{} line {} is not a JSON record; skipped: {}", Redaction.uri(file), lineNumber, e.getOriginalMessage());
+        continue;
+      }
+      for (Listener l : listeners) {
+        try {
+          l.record(record);
+        } catch (RuntimeException e) {
+          LOG.warn("a metrics listener failed on {} line {}: {}", Redaction.uri(file), lineNumber, e.toString());
+        }
+      }
     }
   }
 
+  private static byte[] readToEnd(FSDataInputStream in) throws IOException {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    byte[] buf = new byte[CHUNK];
+    for (int n; (n = in.read(buf)) > 0; ) {
+      out.write(buf, 0, n);
+    }
+    return out.toByteArray();
+  }
+
+  /** FNV-1a, 64 bits: which lines were delivered, without keeping them. */
+  private static long hash(byte[] line) {
+    long h = 0xcbf29ce484222325L;
+    for (byte b : line) {
+      h ^= b & 0xff;
+      h *= 0x100000001b3L;
+    }
+    return h;
+  }
+
+  /** The metrics of one record: every numeric field except the step counters. */
   static Map<String, Double> values(JsonNode record) {
     Map<String, Double> out = new LinkedHashMap<>();
     record
@@ -90,14 +216,18 @@ public final class MetricsFollower implements AutoCloseable {
     return out;
   }
 
-  /** Stops polling and forwards what is left. */
+  /** Stops polling and delivers what is left. */
   @Override
   public void close() {
-    running = false;
-    if (thread != null) {
-      thread.interrupt();
+    Thread t;
+    synchronized (this) {
+      running = false;
+      t = thread;
+    }
+    if (t != null) {
+      t.interrupt();
       try {
-        thread.join(10_000);
+        t.join(10_000);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }

@@ -11,6 +11,7 @@ import io.sparkner.model.TaskCompute;
 import io.sparkner.storage.HadoopConf;
 import io.sparkner.storage.HadoopFiles;
 import io.sparkner.storage.Redaction;
+import io.sparkner.track.MetricsFollower;
 import java.io.PrintStream;
 import java.io.Serializable;
 import java.net.InetAddress;
@@ -52,7 +53,7 @@ public final class BarrierTraining {
   private BarrierTraining() {}
 
   public static List<RankTraining.Outcome> run(
-      SparkSession spark, TrainPlan plan, int replicas, TrainJob.Distribution dist, PrintStream console) {
+      SparkSession spark, TrainPlan plan, int replicas, TrainJob.Distribution dist, PrintStream console, MetricsFollower follower) {
     SparkContext sc = spark.sparkContext();
     checkCluster(sc.getConf(), replicas, slots(sc), plan.train().size());
     String unencrypted = unencryptedSecretWarning(sc.getConf());
@@ -64,8 +65,8 @@ public final class BarrierTraining {
     new SecureRandom().nextBytes(secret); // travels inside the task closure only; never logged
     Broadcast<TrainPlan> shared = jsc.broadcast(plan);
     HadoopConf hconf = new HadoopConf(sc.hadoopConfiguration());
-    MetricsTail tail = new MetricsTail(plan.output() + "/metrics.jsonl", sc.hadoopConfiguration(), console, sc, plan.config());
-    tail.start();
+    MetricsFollower.Listener progress = new Progress(console, sc, plan.config());
+    follower.subscribe(progress);
     try {
       RuntimeException last = null;
       for (int attempt = 0; attempt <= DRIVER_RETRIES; attempt++) {
@@ -106,7 +107,7 @@ public final class BarrierTraining {
       }
       throw last;
     } finally {
-      tail.stop();
+      follower.unsubscribe(progress);
       sc.setJobDescription(null);
       shared.destroy();
     }
@@ -127,10 +128,7 @@ public final class BarrierTraining {
     int rank = ctx.partitionId();
     BarrierTaskInfo[] infos = ctx.getTaskInfos();
     int n = infos.length;
-    Device device = TaskCompute.forTask(dist.device(), "--device");
-    if (!device.isGpu()) {
-      TaskCompute.limitCpuThreads();
-    }
+    Device device = TaskCompute.use(dist.device());
     String host = RankAddress.choose(dist.host(), isLocalMaster(), infos[rank].address(), BarrierTraining::localHostLookup, LOG::warn);
     try (RingEndpoint endpoint = RingEndpoint.open(host, dist.portFrom(), dist.portTo())) {
       String[] addresses = ctx.allGather(endpoint.address());
@@ -269,67 +267,29 @@ public final class BarrierTraining {
   }
 
   /**
-   * The driver's progress line: follows rank 0's metrics.jsonl on storage. It also names each
-   * epoch in the Spark UI: Spark cannot retitle the running barrier job, so when the log reaches a
-   * new epoch the tail submits an empty job (no partitions, no tasks) whose description is "sparkner
-   * train: epoch E of T ..." — it appears in the UI's job list at that moment, next to the barrier job.
+   * The driver's progress line: the records of rank 0's metrics.jsonl on storage, as the run's
+   * {@link MetricsFollower} delivers them. It also names each epoch in the Spark UI: Spark cannot
+   * retitle the running barrier job, so when the log reaches a new epoch it submits an empty job (no
+   * partitions, no tasks) whose description is "sparkner train: epoch E of T ..." — it appears in
+   * the UI's job list at that moment, next to the barrier job. Records of an earlier run (a resumed
+   * one) are history, printed once.
    */
-  static final class MetricsTail {
-    private final String file;
-    private final org.apache.hadoop.conf.Configuration conf;
+  static final class Progress implements MetricsFollower.Listener {
     private final PrintStream console;
     private final SparkContext sc;
     private final TrainConfig config;
-    private volatile boolean running = true;
-    private Thread thread;
-    private int seen = -1;
     private long epochNamed;
 
-    MetricsTail(String file, org.apache.hadoop.conf.Configuration conf, PrintStream console, SparkContext sc, TrainConfig config) {
-      this.file = file;
-      this.conf = conf;
+    Progress(PrintStream console, SparkContext sc, TrainConfig config) {
       this.console = console;
       this.sc = sc;
       this.config = config;
     }
 
-    void start() {
-      thread = new Thread(this::loop, "sparkner-metrics-tail");
-      thread.setDaemon(true);
-      thread.start();
-    }
-
-    private void loop() {
-      while (running) {
-        poll();
-        try {
-          Thread.sleep(1000);
-        } catch (InterruptedException e) {
-          return;
-        }
-      }
-    }
-
-    private synchronized void poll() {
-      try {
-        if (!HadoopFiles.exists(file, conf)) {
-          return;
-        }
-        String[] lines = HadoopFiles.readString(file, conf).split("\n");
-        if (seen < 0) {
-          seen = 0; // lines of an earlier run are history, printed once
-        }
-        for (int i = seen; i < lines.length; i++) {
-          if (!lines[i].isBlank()) {
-            JsonNode m = JSON.readTree(lines[i]);
-            console.println(MetricsLog.format(m));
-            nameEpoch(m);
-          }
-        }
-        seen = Math.max(seen, lines.length);
-      } catch (Exception e) {
-        // a half-written file: read it again next time
-      }
+    @Override
+    public void record(JsonNode m) {
+      console.println(MetricsLog.format(m));
+      nameEpoch(m);
     }
 
     /** The empty marker job of the epoch that {@code m}'s step belongs to, once per epoch. */
@@ -352,14 +312,6 @@ public final class BarrierTraining {
         LOG.debug("could not name epoch {} in the Spark UI: {}", epoch, e.toString());
       } finally {
         sc.setJobDescription(null);
-      }
-    }
-
-    void stop() {
-      running = false;
-      poll();
-      if (thread != null) {
-        thread.interrupt();
       }
     }
   }

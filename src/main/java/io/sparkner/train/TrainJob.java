@@ -11,6 +11,7 @@ import io.sparkner.model.TaskCompute;
 import io.sparkner.prepare.PreparedData;
 import io.sparkner.prepare.TrainingData;
 import io.sparkner.storage.HadoopFiles;
+import io.sparkner.track.MetricsFollower;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.util.List;
@@ -143,6 +144,9 @@ public final class TrainJob {
     }
   }
 
+  /** How often the driver looks for new records in the run's metrics.jsonl (progress line, tracking). */
+  static final long FOLLOW_MILLIS = 1_000;
+
   /** What {@code --overwrite} deletes in the output directory: an earlier run's checkpoints and results. */
   static final List<String> RUN_OUTPUTS =
       List.of("checkpoints", "metrics.jsonl", Checkpoints.CONFIG, Checkpoints.WEIGHTS, Checkpoints.TOKENIZER, "training_config.json", TrainingData.FILE);
@@ -152,7 +156,7 @@ public final class TrainJob {
    *
    * @param host the address every rank listens on and publishes, or null: the executor's address
    *     Spark knows ({@link io.sparkner.train.RankAddress})
-   * @param device {@code auto}, {@code cpu} or {@code gpu} ({@link TaskCompute#choose})
+   * @param device {@code auto}, {@code cpu} or {@code gpu} ({@link TaskCompute#use})
    */
   public record Distribution(String host, int portFrom, int portTo, int timeoutSeconds, String device) implements java.io.Serializable {
     public Distribution(String host, int portFrom, int portTo, int timeoutSeconds) {
@@ -228,12 +232,13 @@ public final class TrainJob {
         train.size(), replicas, config.totalSteps(), config.epochs(), config.stepsPerEpoch(), config.globalBatch(), config.learningRate(), config.precision(), config.zeroStage());
     List<RankTraining.Outcome> outcomes;
     // ---- tracking hook (MLflow when MLFLOW_TRACKING_URI is set; nothing at all otherwise) ----
-    try (TrainTracking tracking = TrainTracking.start(args, config, o, output, hconf, console)) {
+    try (MetricsFollower follower = new MetricsFollower(output + "/metrics.jsonl", hconf, FOLLOW_MILLIS);
+        TrainTracking tracking = TrainTracking.start(args, config, o, output, hconf, console, follower)) {
       if (replicas == 1) {
-        Device device = TaskCompute.forTask(o.distribution().device(), "--device");
+        Device device = TaskCompute.use(o.distribution().device());
         outcomes = List.of(RankTraining.run(plan, GradientExchange.SINGLE, device, hconf, console, o.faults().failsAStep()));
       } else {
-        outcomes = BarrierTraining.run(spark, plan, replicas, o.distribution(), console);
+        outcomes = BarrierTraining.run(spark, plan, replicas, o.distribution(), console, follower);
       }
       tracking.succeeded();
     }

@@ -23,21 +23,30 @@ public final class TrainTracking implements AutoCloseable {
     Checkpoints.CONFIG, Checkpoints.WEIGHTS, Checkpoints.TOKENIZER, "training_config.json", "metrics.jsonl"
   };
 
-  static final long POLL_MILLIS = 5_000;
-
   private final Tracker tracker;
   private final MetricsFollower follower;
+  private final MetricsFollower.Listener forward;
   private final String output;
   private boolean ended;
 
   private TrainTracking(Tracker tracker, MetricsFollower follower, String output) {
     this.tracker = tracker;
     this.follower = follower;
+    this.forward = MetricsFollower.toTracker(tracker);
     this.output = output;
+    if (tracker.active()) {
+      follower.subscribe(forward);
+    }
   }
 
   static TrainTracking start(
-      TrainingArguments args, TrainConfig config, TrainJob.Options o, String output, Configuration hconf, PrintStream console) {
+      TrainingArguments args,
+      TrainConfig config,
+      TrainJob.Options o,
+      String output,
+      Configuration hconf,
+      PrintStream console,
+      MetricsFollower follower) {
     Map<String, String> env = Tracking.environment();
     boolean explicit = args.isExplicit("report_to");
     Tracker tracker = Tracker.NONE;
@@ -59,7 +68,7 @@ public final class TrainTracking implements AutoCloseable {
         tracker.params(params(config, o));
       }
     }
-    return new TrainTracking(tracker, new MetricsFollower(output + "/metrics.jsonl", hconf, tracker, POLL_MILLIS).start(), output);
+    return new TrainTracking(tracker, follower, output);
   }
 
   /** The parameters of a run: the resolved configuration, flattened, and the job's inputs. */
@@ -89,7 +98,7 @@ public final class TrainTracking implements AutoCloseable {
 
   /** Training finished and the model is written: the last metrics, the model files, FINISHED. */
   void succeeded() {
-    follower.close();
+    follower.unsubscribe(forward);
     tracker.artifacts(output, "model", MODEL_FILES);
     tracker.finish(true);
     ended = true;
@@ -100,7 +109,7 @@ public final class TrainTracking implements AutoCloseable {
   public void close() {
     if (!ended) {
       ended = true;
-      follower.close();
+      follower.unsubscribe(forward);
       tracker.finish(false);
     }
   }

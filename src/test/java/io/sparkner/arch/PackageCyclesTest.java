@@ -55,8 +55,21 @@ class PackageCyclesTest {
     List<String> wrong = new ArrayList<>();
     classes.forEach((c, targets) -> {
       if (packageOf(c).equals("io.sparkner.collective")) {
-        targets.stream().filter(t -> !packageOf(t).equals("io.sparkner.collective") && !packageOf(t).equals("io.sparkner.model"))
+        targets.stream().filter(t -> !Set.of("io.sparkner.collective", "io.sparkner.model", "io.sparkner.lang").contains(packageOf(t)))
             .forEach(t -> wrong.add(c + " -> " + t));
+      }
+    });
+    assertEquals(List.of(), wrong);
+  }
+
+  /** io.sparkner.lang (helpers any package may use, the collective library included) depends on nothing of sparkner, Spark or DJL. */
+  @Test
+  void theLanguageHelpersDependOnNothing() {
+    Map<String, Set<String>> classes = dependencies("class", "(io\\.sparkner|org\\.apache\\.spark|scala|ai\\.djl)\\..*");
+    List<String> wrong = new ArrayList<>();
+    classes.forEach((c, targets) -> {
+      if (packageOf(c).equals("io.sparkner.lang")) {
+        targets.stream().filter(t -> !packageOf(t).equals("io.sparkner.lang")).forEach(t -> wrong.add(c + " -> " + t));
       }
     });
     assertEquals(List.of(), wrong);
