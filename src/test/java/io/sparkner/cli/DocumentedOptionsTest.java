@@ -161,7 +161,7 @@ class DocumentedOptionsTest {
         String path = "";
         List<String> words = s.words();
         int i = 0;
-        boolean placeholder = false;
+        boolean skip = false; // a placeholder, or an unknown subcommand whose options cannot be checked
         while (i < words.size()) {
           String w = words.get(i);
           if (w.equals("--master")) { // bin/sparkner's own option, taken wherever it stands
@@ -175,9 +175,10 @@ class DocumentedOptionsTest {
           if (sub == null) {
             if (spec == root.getCommandSpec()) {
               if (PLACEHOLDER.matcher(w).matches()) {
-                placeholder = true; // bin/sparkner SUBCOMMAND --help, bin/sparkner ...
+                skip = true; // bin/sparkner SUBCOMMAND --help, bin/sparkner ...
               } else {
                 problems.add(s.where() + ": `sparkner " + w + "`: no such subcommand (there are " + subcommands + ")");
+                skip = true;
               }
             }
             break;
@@ -186,7 +187,7 @@ class DocumentedOptionsTest {
           path = path.isEmpty() ? w : path + " " + w;
           i++;
         }
-        if (placeholder) {
+        if (skip) {
           continue;
         }
         String shownAs = path.isEmpty() ? "sparkner" : "sparkner " + path;
