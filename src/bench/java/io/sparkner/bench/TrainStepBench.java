@@ -212,6 +212,9 @@ public final class TrainStepBench {
       run.put("build_s", BenchEnv.round((System.nanoTime() - tb) / 1e9));
       run.put("parameters", parameters);
       last[0] = System.nanoTime();
+      if (o.warmup == 0) {
+        timedStart[0] = BenchEnv.Cpu.now(); // steps count from 1: no warm-up step ends at step 0
+      }
       trainer.train(examples);
       BenchEnv.Cpu end = BenchEnv.Cpu.now();
       ObjectNode cpu = end.since(timedStart[0]);
