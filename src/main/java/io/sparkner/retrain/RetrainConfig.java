@@ -12,6 +12,7 @@ import io.sparkner.config.ConfigReader;
 import io.sparkner.config.Validated;
 import io.sparkner.corpus.CorpusInput;
 import io.sparkner.corpus.Splits;
+import io.sparkner.corpus.TypeMap;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -260,7 +261,13 @@ public record RetrainConfig(
     private String seed = Splits.DEFAULT_SEED;
 
     void validate(List<String> problems) {
-      text(problems, "prepare.type_map", typeMap, false);
+      if (text(problems, "prepare.type_map", typeMap, false)) {
+        try {
+          TypeMap.parse(typeMap, null); // here, not after the job started
+        } catch (IllegalArgumentException e) {
+          problems.add("\"prepare.type_map\": " + e.getMessage());
+        }
+      }
       text(problems, "prepare.seed", seed, false);
       atLeast(problems, "prepare.max_length", maxLength, 2);
       atLeast(problems, "prepare.stride", stride, 0);

@@ -125,6 +125,8 @@ class RetrainRulesTest {
         assertThrows(ConfigError.class, () -> RetrainConfig.parse("{" + corpora + ", \"base_model\": {\"model\": \"m\", \"init\": {\"config\": \"c\"}}}", "c.json")).errors());
     assertEquals(List.of("c.json: \"base_model\" is required: a Hugging Face checkpoint directory, or {\"init\": {\"config\": ...}}"),
         assertThrows(ConfigError.class, () -> RetrainConfig.parse("{" + corpora + ", \"base_model\": 5}", "c.json")).errors());
+    assertEquals(List.of("c.json: \"prepare.type_map\": --type-map: 'ORG' is not FROM=TO (e.g. ORG-P=ORG,INS=O)"),
+        assertThrows(ConfigError.class, () -> RetrainConfig.parse("{" + corpora + ", \"base_model\": \"m\", \"prepare\": {\"type_map\": \"ORG\"}}", "c.json")).errors());
     // integers and booleans are refused as strings, as before; a number may be one (YAML 1.1)
     assertEquals(List.of("c.yaml: unknown key \"base_model.init.vocab_sise\" (did you mean \"base_model.init.vocab_size\"?)",
             "c.yaml: \"train.replicas\" must be an integer, got the string \"2\"",
