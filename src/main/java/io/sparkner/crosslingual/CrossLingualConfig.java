@@ -1,7 +1,5 @@
 package io.sparkner.crosslingual;
 
-import com.fasterxml.jackson.annotation.JsonSetter;
-import com.fasterxml.jackson.annotation.Nulls;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sparkner.align.AlignOptions;
@@ -11,6 +9,7 @@ import io.sparkner.config.Validated;
 import io.sparkner.corpus.CorpusInput;
 import io.sparkner.corpus.Splits;
 import io.sparkner.corpus.TypeMap;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -71,6 +70,7 @@ public record CrossLingualConfig(
       pathOrObject((ObjectNode) root, "tokenizer");
       pathOrObject((ObjectNode) root, "model");
     }
+    withoutNulls(root); // null is the default, as no key
     Keys k = READER.bind(root, source).value();
     TokenizerKeys t = k.tokenizer;
     ModelKeys m = k.model;
@@ -101,14 +101,24 @@ public record CrossLingualConfig(
     return specs.stream().map(CorpusInput::parse).toList();
   }
 
-  // ---- the file's keys, each field's initializer its default; null (or no key) keeps the default
+  /** Removes the null-valued keys of the sections, not those inside {@code evaluate.sets} (whose entries are names). */
+  private static void withoutNulls(JsonNode n) {
+    for (Iterator<Map.Entry<String, JsonNode>> it = n.fields(); it.hasNext(); ) {
+      Map.Entry<String, JsonNode> e = it.next();
+      if (e.getValue().isNull()) {
+        it.remove();
+      } else if (e.getValue().isObject() && !e.getKey().equals("sets")) {
+        withoutNulls(e.getValue());
+      }
+    }
+  }
+
+  // ---- the file's keys, each field's initializer its default (null, as no key, keeps it)
 
   private static final class Keys implements Validated {
-    @JsonSetter(nulls = Nulls.SKIP)
     private String description = "";
     private TokenizerKeys tokenizer;
     private ModelKeys model;
-    @JsonSetter(nulls = Nulls.SKIP)
     private PrepareKeys prepare = new PrepareKeys();
     private TrainKeys train;
     private EvaluateKeys evaluate;
@@ -157,7 +167,6 @@ public record CrossLingualConfig(
 
   private static final class BuildKeys {
     private List<String> corpus;
-    @JsonSetter(nulls = Nulls.SKIP)
     private String kind = "unigram";
     private int vocabSize = 8000;
 
@@ -186,12 +195,10 @@ public record CrossLingualConfig(
   }
 
   private static final class PrepareKeys {
-    @JsonSetter(nulls = Nulls.SKIP)
     private LabelScheme scheme = LabelScheme.IOB2;
     private int maxLength = 256;
     private int stride = 64;
     private boolean labelAllSubwords = true;
-    @JsonSetter(nulls = Nulls.SKIP)
     private String seed = Splits.DEFAULT_SEED;
 
     void validate(List<String> problems) {
@@ -202,11 +209,9 @@ public record CrossLingualConfig(
 
   private static final class TrainKeys {
     private List<String> inputs;
-    @JsonSetter(nulls = Nulls.SKIP)
     private String typeMap = "";
     private String conf;
     private String deepspeed;
-    @JsonSetter(nulls = Nulls.SKIP)
     private List<String> set = List.of();
     private int replicas = 1;
 
@@ -222,11 +227,9 @@ public record CrossLingualConfig(
    * inputs, each set prepared into its own directory.
    */
   private static final class EvaluateKeys {
-    @JsonSetter(nulls = Nulls.SKIP)
     private String split = "test";
     private boolean trainingCorpus = true;
     private Map<String, List<String>> sets;
-    @JsonSetter(nulls = Nulls.SKIP)
     private String typeMap = "";
     private int examples = 20;
     private int batchSize = 32;

@@ -1,8 +1,6 @@
 package io.sparkner.retrain;
 
 import com.fasterxml.jackson.annotation.JsonAlias;
-import com.fasterxml.jackson.annotation.JsonSetter;
-import com.fasterxml.jackson.annotation.Nulls;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -14,6 +12,7 @@ import io.sparkner.corpus.CorpusInput;
 import io.sparkner.corpus.Splits;
 import io.sparkner.corpus.TypeMap;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
@@ -162,6 +161,7 @@ public record RetrainConfig(
     } else if (base != null && !base.isNull() && !base.isObject()) {
       tree.putObject("base_model"); // neither: Keys.validate says what it must be
     }
+    withoutNulls(tree); // null is the default, as no key
     Keys k = READER.bind(tree, source).value();
     List<Corpus> corpora = new ArrayList<>();
     for (Corpus c : k.corpora) {
@@ -196,23 +196,29 @@ public record RetrainConfig(
     return List.copyOf(out);
   }
 
-  // ---- the file's keys, each field's initializer its default; null (or no key) keeps the default
+  /** Removes the null-valued keys of the sections, not those inside {@code train.args} (whose nulls are overrides). */
+  private static void withoutNulls(JsonNode n) {
+    for (Iterator<Map.Entry<String, JsonNode>> it = n.fields(); it.hasNext(); ) {
+      Map.Entry<String, JsonNode> e = it.next();
+      if (e.getValue().isNull()) {
+        it.remove();
+      } else if (e.getValue().isObject() && !e.getKey().equals("args")) {
+        withoutNulls(e.getValue());
+      }
+    }
+  }
+
+  // ---- the file's keys, each field's initializer its default (null, as no key, keeps it)
 
   /** The file. */
   private static final class Keys implements Validated {
     private String registry;
     private List<Corpus> corpora = List.of();
-    @JsonSetter(nulls = Nulls.SKIP)
     private PrepareKeys prepare = new PrepareKeys();
-    @JsonSetter(nulls = Nulls.SKIP)
     private BaseKeys baseModel = new BaseKeys();
-    @JsonSetter(nulls = Nulls.SKIP)
     private WarmStart warmStart = WarmStart.CHAMPION;
-    @JsonSetter(nulls = Nulls.SKIP)
     private TrainKeys train = new TrainKeys();
-    @JsonSetter(nulls = Nulls.SKIP)
     private EvaluateKeys evaluate = new EvaluateKeys();
-    @JsonSetter(nulls = Nulls.SKIP)
     private PromotionKeys promotion = new PromotionKeys();
 
     @Override
@@ -252,12 +258,10 @@ public record RetrainConfig(
   private static final class PrepareKeys {
     private String typeMap;
     private List<String> types = List.of();
-    @JsonSetter(nulls = Nulls.SKIP)
     private LabelScheme scheme = LabelScheme.IOB2;
     private int maxLength = 256;
     private int stride = 64;
     private boolean labelAllSubwords = true;
-    @JsonSetter(nulls = Nulls.SKIP)
     private String seed = Splits.DEFAULT_SEED;
 
     void validate(List<String> problems) {
@@ -335,7 +339,6 @@ public record RetrainConfig(
   }
 
   private static final class EvaluateKeys {
-    @JsonSetter(nulls = Nulls.SKIP)
     private String split = "test";
     private int batchSize = 32;
     private List<String> languages = List.of();

@@ -75,6 +75,13 @@ class ReportCrossLingualConfigTest {
     assertEquals(List.of("num_train_epochs=2"), yaml.train().set());
     assertEquals(List.of("ko", "zh"), yaml.evaluate().sets().get("panx").stream().map(i -> i.lang()).toList());
     assertEquals(Map.of("ORG-P", "ORG"), yaml.evaluate().typeMap());
+    // null is the default, as no key; a set given as null is not silently dropped
+    String minimal = "{\"model\": \"m\", \"tokenizer\": \"t\", \"prepare\": null, \"train\": {\"inputs\": [\"stockmark:a\"], \"replicas\": null}, \"evaluate\": {\"sets\": %s, \"examples\": null}}";
+    CrossLingualConfig nulls = CrossLingualConfig.parse(minimal.formatted("{}"), "x.json");
+    assertEquals(1, nulls.train().replicas());
+    assertEquals(20, nulls.evaluate().examples());
+    assertEquals(256, nulls.prepare().align().maxLength());
+    assertEquals("x.json: \"evaluate.sets.p\" is missing", error(minimal.formatted("{\"p\": null}")));
 
     ConfigError e = assertThrows(ConfigError.class, () -> CrossLingualConfig.parse(
         "{\"model\": 5, \"tokenizer\": {\"build\": {\"corpus\": [\"tsv:a\"], \"vocab_size\": 0}},"

@@ -121,6 +121,14 @@ class RetrainRulesTest {
     assertEquals("unigram", c.base().init().tokenizerKind());
     assertEquals(8000, c.base().init().vocabSize());
     assertEquals(256, c.prepare().maxLength());
+    // null is the default, as before; in train.args it is an override
+    RetrainConfig nulls = RetrainConfig.parse("{" + corpora + ", \"base_model\": \"m\", \"warm_start\": null, \"prepare\": {\"max_length\": null, \"seed\": null},"
+        + " \"train\": {\"replicas\": null, \"args\": {\"save_total_limit\": null}}}", "c.json");
+    assertEquals(256, nulls.prepare().maxLength());
+    assertEquals(RetrainConfig.WarmStart.CHAMPION, nulls.warmStart());
+    assertEquals(1, nulls.train().replicas());
+    assertEquals(List.of("save_total_limit=null"), nulls.train().overrides());
+    assertTrue(nulls.json().path("prepare").has("max_length"), "the run record keeps the file as given");
     assertEquals(List.of("c.json: \"base_model\" must be a path or {\"init\": {...}}, not both"),
         assertThrows(ConfigError.class, () -> RetrainConfig.parse("{" + corpora + ", \"base_model\": {\"model\": \"m\", \"init\": {\"config\": \"c\"}}}", "c.json")).errors());
     assertEquals(List.of("c.json: \"base_model\" is required: a Hugging Face checkpoint directory, or {\"init\": {\"config\": ...}}"),
