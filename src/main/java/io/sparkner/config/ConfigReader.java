@@ -146,13 +146,22 @@ public final class ConfigReader<T> {
   private final boolean allowUnknownKeys;
   private final String autoHint;
   private final Map<String, String> outOfScope;
+  private final boolean strictIntegers;
+  private final boolean allProblemsAtOnce;
 
   private ConfigReader(
       JavaType type, boolean allowUnknownKeys, String autoHint, Map<String, String> outOfScope) {
+    this(type, allowUnknownKeys, autoHint, outOfScope, false, false);
+  }
+
+  private ConfigReader(JavaType type, boolean allowUnknownKeys, String autoHint,
+      Map<String, String> outOfScope, boolean strictIntegers, boolean allProblemsAtOnce) {
     this.type = type;
     this.allowUnknownKeys = allowUnknownKeys;
     this.autoHint = autoHint;
     this.outOfScope = Collections.unmodifiableMap(new LinkedHashMap<>(outOfScope));
+    this.strictIntegers = strictIntegers;
+    this.allProblemsAtOnce = allProblemsAtOnce;
   }
 
   /** A reader binding onto {@code type} (a record or a class with a no-argument constructor). */
@@ -165,7 +174,8 @@ public final class ConfigReader<T> {
    * such as a Hugging Face config.json).
    */
   public ConfigReader<T> allowUnknownKeys() {
-    return new ConfigReader<>(type, true, autoHint, outOfScope);
+    return new ConfigReader<>(
+        type, true, autoHint, outOfScope, strictIntegers, allProblemsAtOnce);
   }
 
   /**
@@ -173,7 +183,8 @@ public final class ConfigReader<T> {
    * refused as {@code "a.b" cannot be "auto"} followed by {@code hint} (instead of a type error).
    */
   public ConfigReader<T> autoHint(String hint) {
-    return new ConfigReader<>(type, allowUnknownKeys, hint, outOfScope);
+    return new ConfigReader<>(
+        type, allowUnknownKeys, hint, outOfScope, strictIntegers, allProblemsAtOnce);
   }
 
   /**
@@ -183,7 +194,25 @@ public final class ConfigReader<T> {
   public ConfigReader<T> outOfScope(String pathPrefix, String reason) {
     Map<String, String> m = new LinkedHashMap<>(outOfScope);
     m.put(pathPrefix, reason);
-    return new ConfigReader<>(type, allowUnknownKeys, autoHint, m);
+    return new ConfigReader<>(
+        type, allowUnknownKeys, autoHint, m, strictIntegers, allProblemsAtOnce);
+  }
+
+  /**
+   * An integer or a boolean must be one in the file: the string {@code "20"} is refused as {@code
+   * "a.b" must be an integer, got the string "20"} (a number may still be a string, as YAML 1.1
+   * reads {@code 5e-3}).
+   */
+  public ConfigReader<T> strictIntegers() {
+    return new ConfigReader<>(type, allowUnknownKeys, autoHint, outOfScope, true, allProblemsAtOnce);
+  }
+
+  /**
+   * Validation runs even when keys were refused or had the wrong type, on what did bind (a refused
+   * value stays at its default), so that every problem of a file is reported at once.
+   */
+  public ConfigReader<T> allProblemsAtOnce() {
+    return new ConfigReader<>(type, allowUnknownKeys, autoHint, outOfScope, strictIntegers, true);
   }
 
   // ------------------------------------------------------------------ reading
@@ -231,9 +260,13 @@ public final class ConfigReader<T> {
     }
     Walk w = new Walk(source);
     ObjectNode checked = (ObjectNode) w.check(tree, type, "");
-    ConfigError.throwIfAny(w.errors);
+    if (!allProblemsAtOnce) {
+      ConfigError.throwIfAny(w.errors);
+    }
     T value = convert(checked, source);
-    validate(value, source);
+    List<String> errors = new ArrayList<>(w.errors);
+    errors.addAll(problems(value, source));
+    ConfigError.throwIfAny(errors);
     return new Bound<>(value, source, checked, w.explicit, w.notes);
   }
 
@@ -323,15 +356,19 @@ public final class ConfigReader<T> {
   }
 
   private static void validate(Object value, String source) {
+    ConfigError.throwIfAny(problems(value, source));
+  }
+
+  private static List<String> problems(Object value, String source) {
+    List<String> errors = new ArrayList<>();
     if (value instanceof Validated v) {
       List<String> problems = new ArrayList<>();
       v.validate(problems);
-      List<String> errors = new ArrayList<>();
       for (String p : problems) {
         errors.add(source + ": " + p);
       }
-      ConfigError.throwIfAny(errors);
     }
+    return errors;
   }
 
   /**
@@ -477,6 +514,10 @@ public final class ConfigReader<T> {
       }
       if (autoHint != null && n.isTextual() && AUTO.equals(n.textValue())) {
         errors.add(where + ": \"" + path + "\" cannot be \"auto\"" + autoHint);
+        return null;
+      }
+      if (strictIntegers && n.isTextual() && (isInteger(raw) || isBoolean(raw))) {
+        problem(path, "must be " + expected(t) + ", got " + describe(n) + orAuto);
         return null;
       }
       String[] problem = new String[1];

@@ -1,14 +1,14 @@
 package io.sparkner.crosslingual;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sparkner.align.AlignOptions;
 import io.sparkner.align.LabelScheme;
+import io.sparkner.config.ConfigReader;
+import io.sparkner.config.Validated;
 import io.sparkner.corpus.CorpusInput;
 import io.sparkner.corpus.Splits;
 import io.sparkner.corpus.TypeMap;
-import java.io.IOException;
-import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -17,9 +17,11 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * A cross-lingual experiment ({@code conf/crosslingual-*.json}): which tokenizer and model, how to
- * prepare, what to train on, and which sets to evaluate on, with the type map for the evaluation.
- * Unknown keys and wrong types are errors naming the key's path ({@code evaluate.sets.panx[2]}).
+ * A cross-lingual experiment ({@code conf/crosslingual-*.json}, or YAML by extension): which
+ * tokenizer and model, how to prepare, what to train on, and which sets to evaluate on, with the
+ * type map for the evaluation. Read by {@link ConfigReader}: unknown keys (with a did-you-mean),
+ * wrong types and bad values are errors naming the key's path ({@code evaluate.sets.panx[2]}),
+ * every problem of the file at once; an integer or a boolean given as a string is refused.
  * Relative paths are relative to the working directory, like every path on the command line.
  *
  * <pre>{@code
@@ -36,7 +38,6 @@ import java.util.Set;
  */
 public record CrossLingualConfig(
     String description, Tokenizer tokenizer, Model model, Prepare prepare, Train train, Evaluate evaluate) {
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   /** A tokenizer.json (or checkpoint directory), or one built from corpora ({@code path} null). */
   public record Tokenizer(String path, List<String> buildCorpus, String kind, int vocabSize) {}
@@ -55,190 +56,238 @@ public record CrossLingualConfig(
    */
   public record Evaluate(String split, boolean trainingCorpus, Map<String, List<CorpusInput>> sets, Map<String, String> typeMap, int examples, int batchSize) {}
 
-  public static CrossLingualConfig parse(String json, String source) {
-    JsonNode root;
-    try {
-      root = JSON.readTree(json);
-    } catch (IOException e) {
-      throw new IllegalArgumentException(source + " is not JSON: " + e.getMessage(), e);
+  private static final ConfigReader<Keys> READER =
+      ConfigReader.of(Keys.class).strictIntegers().allProblemsAtOnce();
+
+  /**
+   * Reads an experiment; {@code source} names it and chooses JSON or YAML by its extension. Every
+   * problem of the file is reported at once ({@link io.sparkner.config.ConfigError}).
+   */
+  public static CrossLingualConfig parse(String text, String source) {
+    JsonNode root = ConfigReader.readTree(text, source);
+    if (root.isObject()) {
+      // "tokenizer" and "model" are a path or an object: a path binds as {"path": ...}
+      pathOrObject((ObjectNode) root, "tokenizer");
+      pathOrObject((ObjectNode) root, "model");
     }
-    Node r = new Node(root, source, "");
-    r.only("description", "tokenizer", "model", "prepare", "train", "evaluate");
+    withoutNulls(root); // null is the default, as no key
+    Keys k = READER.bind(root, source).value();
+    TokenizerKeys t = k.tokenizer;
+    ModelKeys m = k.model;
+    PrepareKeys p = k.prepare;
+    TrainKeys tr = k.train;
+    EvaluateKeys e = k.evaluate;
+    Map<String, List<CorpusInput>> sets = new LinkedHashMap<>();
+    e.sets.forEach((name, specs) -> sets.put(name, inputs(specs)));
     return new CrossLingualConfig(
-        r.text("description", ""), tokenizer(r.child("tokenizer", true)), model(r.child("model", true)), prepare(r.child("prepare", false)), train(r.child("train", true)), evaluate(r.child("evaluate", true)));
+        k.description,
+        t.path != null ? new Tokenizer(t.path, List.of(), null, 0) : new Tokenizer(null, t.build.corpus, t.build.kind, t.build.vocabSize),
+        new Model(m.path, m.init, m.path != null ? 0 : m.seed),
+        new Prepare(p.scheme, new AlignOptions(p.maxLength, p.stride, p.labelAllSubwords), p.seed),
+        new Train(inputs(tr.inputs), tr.typeMap, tr.conf, tr.deepspeed, tr.set, tr.replicas),
+        new Evaluate(e.split, e.trainingCorpus, sets, TypeMap.parse(e.typeMap, null).remapping(), e.examples, e.batchSize));
   }
 
-  private static Tokenizer tokenizer(Node n) {
-    if (n.node.isTextual()) {
-      return new Tokenizer(n.node.asText(), List.of(), null, 0);
+  private static void pathOrObject(ObjectNode root, String key) {
+    JsonNode n = root.get(key);
+    if (n != null && n.isTextual()) {
+      root.putObject(key).put("path", n.textValue());
+    } else if (n != null && !n.isNull() && !n.isObject()) {
+      root.putObject(key); // neither: validate says what it must be
     }
-    n.only("build");
-    Node b = n.child("build", true);
-    b.only("corpus", "kind", "vocab_size");
-    String kind = b.text("kind", "unigram");
-    if (!Set.of("unigram", "wordpiece").contains(kind.toLowerCase(Locale.ROOT))) {
-      throw b.error("kind", "must be unigram or wordpiece, got '" + kind + "'");
-    }
-    return new Tokenizer(null, b.texts("corpus", true), kind, b.integer("vocab_size", 8000, 1, 10000000));
   }
 
-  private static Model model(Node n) {
-    if (n.node.isTextual()) {
-      return new Model(n.node.asText(), null, 0);
-    }
-    n.only("init", "seed");
-    String init = n.text("init", null);
-    if (init == null) {
-      throw n.error("init", "is missing (give a checkpoint directory as a string, or {\"init\": CONFIG_JSON})");
-    }
-    return new Model(null, init, n.integer("seed", 42));
+  private static List<CorpusInput> inputs(List<String> specs) {
+    return specs.stream().map(CorpusInput::parse).toList();
   }
 
-  private static Prepare prepare(Node n) {
-    n.only("scheme", "max_length", "stride", "label_all_subwords", "seed");
-    String scheme = n.text("scheme", "IOB2").toUpperCase(Locale.ROOT);
-    if (!Set.of("IOB2", "IO").contains(scheme)) {
-      throw n.error("scheme", "must be IOB2 or IO");
-    }
-    return new Prepare(
-        LabelScheme.valueOf(scheme),
-        new AlignOptions(n.integer("max_length", 256, 3, 65536), n.integer("stride", 64, 0, 65535), n.bool("label_all_subwords", true)),
-        n.text("seed", Splits.DEFAULT_SEED));
-  }
-
-  private static Train train(Node n) {
-    n.only("inputs", "type_map", "conf", "deepspeed", "set", "replicas");
-    String typeMap = n.text("type_map", "");
-    TypeMap.parse(typeMap, null); // fail here, not after the tokenizer was built
-    return new Train(
-        inputs(n, "inputs"), typeMap, n.text("conf", null), n.text("deepspeed", null), n.texts("set", false), n.integer("replicas", 1, 1, 1024));
-  }
-
-  private static Evaluate evaluate(Node n) {
-    n.only("split", "training_corpus", "sets", "type_map", "examples", "batch_size");
-    Node sets = n.child("sets", true);
-    Map<String, List<CorpusInput>> out = new LinkedHashMap<>();
-    for (Iterator<String> it = sets.node.fieldNames(); it.hasNext(); ) {
-      String name = it.next();
-      if (!name.matches("[A-Za-z0-9_.-]+")) {
-        throw sets.error(name, "a set name becomes a directory name: use letters, digits, '-', '_', '.'");
+  /** Removes the null-valued keys of the sections, not those inside {@code evaluate.sets} (whose entries are names). */
+  private static void withoutNulls(JsonNode n) {
+    for (Iterator<Map.Entry<String, JsonNode>> it = n.fields(); it.hasNext(); ) {
+      Map.Entry<String, JsonNode> e = it.next();
+      if (e.getValue().isNull()) {
+        it.remove();
+      } else if (e.getValue().isObject() && !e.getKey().equals("sets")) {
+        withoutNulls(e.getValue());
       }
-      out.put(name, inputs(sets, name));
     }
-    boolean trainingCorpus = n.bool("training_corpus", true);
-    if (out.isEmpty() && !trainingCorpus) {
-      throw n.error("sets", "nothing to evaluate: give at least one set or \"training_corpus\": true");
-    }
-    return new Evaluate(
-        n.text("split", "test"), trainingCorpus, out, TypeMap.parse(n.text("type_map", ""), null).remapping(), n.integer("examples", 20, 0, 10000), n.integer("batch_size", 32, 1, 65536));
   }
 
-  private static List<CorpusInput> inputs(Node n, String key) {
-    List<CorpusInput> out = new ArrayList<>();
-    List<String> specs = n.texts(key, true);
+  // ---- the file's keys, each field's initializer its default (null, as no key, keeps it)
+
+  private static final class Keys implements Validated {
+    private String description = "";
+    private TokenizerKeys tokenizer;
+    private ModelKeys model;
+    private PrepareKeys prepare = new PrepareKeys();
+    private TrainKeys train;
+    private EvaluateKeys evaluate;
+
+    @Override
+    public void validate(List<String> problems) {
+      if (tokenizer == null) {
+        problems.add("\"tokenizer\" is missing (a tokenizer.json or checkpoint directory, or {\"build\": {...}})");
+      } else {
+        tokenizer.validate(problems);
+      }
+      if (model == null) {
+        problems.add("\"model\" is missing (a checkpoint directory, or {\"init\": CONFIG_JSON})");
+      } else {
+        model.validate(problems);
+      }
+      prepare.validate(problems);
+      if (train == null) {
+        problems.add("\"train\" is missing");
+      } else {
+        train.validate(problems);
+      }
+      if (evaluate == null) {
+        problems.add("\"evaluate\" is missing");
+      } else {
+        evaluate.validate(problems);
+      }
+    }
+  }
+
+  /** A path (bound as {@code path}) or {@code {"build": {...}}}. */
+  private static final class TokenizerKeys {
+    private String path;
+    private BuildKeys build;
+
+    void validate(List<String> problems) {
+      if (path != null && build != null) {
+        problems.add("\"tokenizer\" must be a path or {\"build\": {...}}, not both");
+      } else if (path == null && build == null) {
+        problems.add("\"tokenizer.build\" is missing (or give a tokenizer.json or checkpoint directory as a string)");
+      } else if (build != null) {
+        build.validate(problems);
+      }
+    }
+  }
+
+  private static final class BuildKeys {
+    private List<String> corpus;
+    private String kind = "unigram";
+    private int vocabSize = 8000;
+
+    void validate(List<String> problems) {
+      specs(problems, "tokenizer.build.corpus", corpus);
+      if (!Set.of("unigram", "wordpiece").contains(kind.toLowerCase(Locale.ROOT))) {
+        problems.add("\"tokenizer.build.kind\" must be unigram or wordpiece, got '" + kind + "'");
+      }
+      range(problems, "tokenizer.build.vocab_size", vocabSize, 1, 10000000);
+    }
+  }
+
+  /** A path (bound as {@code path}) or {@code {"init": CONFIG_JSON, "seed": N}}. */
+  private static final class ModelKeys {
+    private String path;
+    private String init;
+    private int seed = 42;
+
+    void validate(List<String> problems) {
+      if (path != null && init != null) {
+        problems.add("\"model\" must be a path or {\"init\": CONFIG_JSON}, not both");
+      } else if (path == null && init == null) {
+        problems.add("\"model.init\" is missing (give a checkpoint directory as a string, or {\"init\": CONFIG_JSON})");
+      }
+    }
+  }
+
+  private static final class PrepareKeys {
+    private LabelScheme scheme = LabelScheme.IOB2;
+    private int maxLength = 256;
+    private int stride = 64;
+    private boolean labelAllSubwords = true;
+    private String seed = Splits.DEFAULT_SEED;
+
+    void validate(List<String> problems) {
+      range(problems, "prepare.max_length", maxLength, 3, 65536);
+      range(problems, "prepare.stride", stride, 0, 65535);
+    }
+  }
+
+  private static final class TrainKeys {
+    private List<String> inputs;
+    private String typeMap = "";
+    private String conf;
+    private String deepspeed;
+    private List<String> set = List.of();
+    private int replicas = 1;
+
+    void validate(List<String> problems) {
+      specs(problems, "train.inputs", inputs);
+      typeMap(problems, "train.type_map", typeMap); // here, not after the tokenizer was built
+      range(problems, "train.replicas", replicas, 1, 1024);
+    }
+  }
+
+  /**
+   * {@code training_corpus}: also evaluate on the training corpus' own split; {@code sets}: name →
+   * inputs, each set prepared into its own directory.
+   */
+  private static final class EvaluateKeys {
+    private String split = "test";
+    private boolean trainingCorpus = true;
+    private Map<String, List<String>> sets;
+    private String typeMap = "";
+    private int examples = 20;
+    private int batchSize = 32;
+
+    void validate(List<String> problems) {
+      if (sets == null) {
+        problems.add("\"evaluate.sets\" is missing");
+      } else {
+        sets.forEach((name, specs) -> {
+          if (!name.matches("[A-Za-z0-9_.-]+")) {
+            problems.add("\"evaluate.sets." + name + "\": a set name becomes a directory name: use letters, digits, '-', '_', '.'");
+          }
+          specs(problems, "evaluate.sets." + name, specs);
+        });
+        if (sets.isEmpty() && !trainingCorpus) {
+          problems.add("\"evaluate.sets\": nothing to evaluate: give at least one set or \"training_corpus\": true");
+        }
+      }
+      typeMap(problems, "evaluate.type_map", typeMap);
+      range(problems, "evaluate.examples", examples, 0, 10000);
+      range(problems, "evaluate.batch_size", batchSize, 1, 65536);
+    }
+  }
+
+  /** A non-empty list of corpus specs ({@code KIND[:LANG]:PATH}), each checked. */
+  private static void specs(List<String> problems, String path, List<String> specs) {
+    if (specs == null) {
+      problems.add("\"" + path + "\" is missing");
+      return;
+    }
+    if (specs.isEmpty()) {
+      problems.add("\"" + path + "\" is empty");
+    }
     for (int i = 0; i < specs.size(); i++) {
+      String at = "\"" + path + "[" + i + "]\"";
+      if (specs.get(i) == null) {
+        problems.add(at + " must be a string, not null");
+        continue;
+      }
       try {
-        out.add(CorpusInput.parse(specs.get(i)));
+        CorpusInput.parse(specs.get(i));
       } catch (IllegalArgumentException e) {
-        throw n.error(key + "[" + i + "]", e.getMessage());
+        problems.add(at + ": " + e.getMessage());
       }
     }
-    if (out.isEmpty()) {
-      throw n.error(key, "is empty");
-    }
-    return out;
   }
 
-  /** A JSON object and its path, for errors that say where. */
-  private record Node(JsonNode node, String source, String path) {
-    IllegalArgumentException error(String key, String problem) {
-      return new IllegalArgumentException(source + ": " + (path.isEmpty() ? key : path + "." + key) + ": " + problem);
+  private static void typeMap(List<String> problems, String path, String spec) {
+    try {
+      TypeMap.parse(spec, null);
+    } catch (IllegalArgumentException e) {
+      problems.add("\"" + path + "\": " + e.getMessage());
     }
+  }
 
-    void only(String... keys) {
-      if (!node.isObject()) {
-        throw new IllegalArgumentException(source + ": " + (path.isEmpty() ? "the root" : path) + " must be an object");
-      }
-      List<String> allowed = List.of(keys);
-      node.fieldNames().forEachRemaining(k -> {
-        if (!allowed.contains(k)) {
-          throw error(k, "unknown key (known: " + allowed + ")");
-        }
-      });
-    }
-
-    Node child(String key, boolean required) {
-      JsonNode c = node.get(key);
-      if (c == null || c.isNull()) {
-        if (required) {
-          throw error(key, "is missing");
-        }
-        return new Node(JSON.createObjectNode(), source, path.isEmpty() ? key : path + "." + key);
-      }
-      return new Node(c, source, path.isEmpty() ? key : path + "." + key);
-    }
-
-    String text(String key, String fallback) {
-      JsonNode c = node.get(key);
-      if (c == null || c.isNull()) {
-        return fallback;
-      }
-      if (!c.isTextual()) {
-        throw error(key, "must be a string");
-      }
-      return c.asText();
-    }
-
-    /** An integer in [min, max]; the error names the key. */
-    int integer(String key, int fallback, int min, int max) {
-      int v = integer(key, fallback);
-      if (v < min || v > max) {
-        throw error(key, "must be " + (max == Integer.MAX_VALUE ? "at least " + min : "between " + min + " and " + max) + ", got " + v);
-      }
-      return v;
-    }
-
-    int integer(String key, int fallback) {
-      JsonNode c = node.get(key);
-      if (c == null || c.isNull()) {
-        return fallback;
-      }
-      if (!c.canConvertToInt() || !c.isIntegralNumber()) {
-        throw error(key, "must be an integer");
-      }
-      return c.asInt();
-    }
-
-    boolean bool(String key, boolean fallback) {
-      JsonNode c = node.get(key);
-      if (c == null || c.isNull()) {
-        return fallback;
-      }
-      if (!c.isBoolean()) {
-        throw error(key, "must be true or false");
-      }
-      return c.asBoolean();
-    }
-
-    List<String> texts(String key, boolean required) {
-      JsonNode c = node.get(key);
-      if (c == null || c.isNull()) {
-        if (required) {
-          throw error(key, "is missing");
-        }
-        return List.of();
-      }
-      if (!c.isArray()) {
-        throw error(key, "must be an array of strings");
-      }
-      List<String> out = new ArrayList<>();
-      for (int i = 0; i < c.size(); i++) {
-        if (!c.get(i).isTextual()) {
-          throw error(key + "[" + i + "]", "must be a string");
-        }
-        out.add(c.get(i).asText());
-      }
-      return out;
+  private static void range(List<String> problems, String path, int value, int min, int max) {
+    if (value < min || value > max) {
+      problems.add("\"" + path + "\" must be between " + min + " and " + max + ", got " + value);
     }
   }
 }

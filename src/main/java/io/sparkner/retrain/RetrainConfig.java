@@ -1,14 +1,16 @@
 package io.sparkner.retrain;
 
+import com.fasterxml.jackson.annotation.JsonAlias;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.sparkner.align.AlignOptions;
 import io.sparkner.align.LabelScheme;
+import io.sparkner.config.ConfigReader;
+import io.sparkner.config.Validated;
 import io.sparkner.corpus.CorpusInput;
 import io.sparkner.corpus.Splits;
-import java.io.IOException;
+import io.sparkner.corpus.TypeMap;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashSet;
@@ -20,8 +22,10 @@ import java.util.Set;
 /**
  * The configuration of {@code sparkner retrain} (JSON or YAML, by file extension): which corpora
  * and languages to prepare, where training starts, how the challenger is trained and evaluated, the
- * promotion rule, and the registry that keeps every run and the champion pointer. Unknown keys and
- * wrong types are errors naming the key's path ({@code promotion.margn}).
+ * promotion rule, and the registry that keeps every run and the champion pointer. Read by {@link
+ * ConfigReader}: unknown keys (with a did-you-mean) and wrong types are errors naming the key's
+ * path ({@code promotion.margn}), every problem of the file at once; an integer or a boolean given
+ * as a string is refused, a number may be one (YAML 1.1 reads {@code 5e-3} as a string).
  *
  * <pre>{@code
  * {
@@ -59,8 +63,9 @@ public record RetrainConfig(
   /**
    * One corpus: a {@code prepare --input} kind and a Hadoop path. A path with {@code {lang}} is
    * prepared once per language of {@code languages}; without it, one language (if any) labels it.
+   * {@code languages} may be one string, {@code "ja,ko,zh"}; {@code lang} is its older name.
    */
-  public record Corpus(String kind, String path, List<String> languages) {
+  public record Corpus(String kind, String path, @JsonAlias("lang") List<String> languages) {
     public List<CorpusInput> inputs() {
       List<CorpusInput> out = new ArrayList<>();
       if (path.contains("{lang}")) {
@@ -136,297 +141,250 @@ public record RetrainConfig(
   public record Promotion(double margin, double tolerance) {}
 
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+  private static final ConfigReader<Keys> READER =
+      ConfigReader.of(Keys.class).strictIntegers().allProblemsAtOnce();
 
-  /** Reads a configuration from its text; {@code source} names it and chooses JSON or YAML. */
+  /**
+   * Reads a configuration from its text; {@code source} names it and chooses JSON or YAML. Every
+   * problem of the file is reported at once ({@link io.sparkner.config.ConfigError}).
+   */
   public static RetrainConfig parse(String text, String source) {
-    String lower = source.toLowerCase(Locale.ROOT);
-    JsonNode root;
-    try {
-      root = (lower.endsWith(".yaml") || lower.endsWith(".yml") ? YAML : JSON).readTree(text);
-    } catch (IOException e) {
-      throw new IllegalArgumentException(source + ": not valid " + (lower.endsWith(".json") ? "JSON" : "YAML") + ": " + e.getMessage(), e);
-    }
-    if (root == null || !root.isObject()) {
+    JsonNode root = ConfigReader.readTree(text, source);
+    if (!root.isObject()) {
       throw new IllegalArgumentException(source + ": the retrain configuration must be a mapping (see conf/retrain-sample.json)");
     }
-    return new Reader(source).read((ObjectNode) root);
+    // base_model is a path or {"init": {...}}: a path binds as {"model": path}
+    ObjectNode tree = root.deepCopy();
+    JsonNode base = tree.get("base_model");
+    if (base != null && base.isTextual()) {
+      tree.putObject("base_model").put("model", base.textValue());
+    } else if (base != null && !base.isNull() && !base.isObject()) {
+      tree.putObject("base_model"); // neither: Keys.validate says what it must be
+    }
+    withoutNulls(tree); // null is the default, as no key
+    Keys k = READER.bind(tree, source).value();
+    List<Corpus> corpora = new ArrayList<>();
+    for (Corpus c : k.corpora) {
+      corpora.add(new Corpus(c.kind().toLowerCase(Locale.ROOT), c.path(), strings(c.languages())));
+    }
+    PrepareKeys p = k.prepare;
+    InitKeys i = k.baseModel.init;
+    TrainKeys t = k.train;
+    return new RetrainConfig(
+        source,
+        k.registry,
+        List.copyOf(corpora),
+        new Prepare(p.typeMap, strings(p.types), p.scheme, p.maxLength, p.stride, p.labelAllSubwords, p.seed),
+        new Base(k.baseModel.model, i == null ? null : new Init(i.config, i.tokenizer, i.kind(), i.vocabSize, i.seed)),
+        k.warmStart,
+        new Train(t.conf, t.args == null ? JSON.createObjectNode() : (ObjectNode) t.args.deepCopy(), t.deepspeed, t.replicas, t.keepCheckpoints),
+        new Evaluate(k.evaluate.split, k.evaluate.batchSize, strings(k.evaluate.languages)),
+        new Promotion(k.promotion.margin, k.promotion.tolerance),
+        (ObjectNode) root.deepCopy());
   }
 
-  /** Reads with every key checked, collecting all errors before failing. */
-  private static final class Reader {
-    final String source;
-    final List<String> errors = new ArrayList<>();
-
-    Reader(String source) {
-      this.source = source;
-    }
-
-    RetrainConfig read(ObjectNode root) {
-      keys(root, "", Set.of("registry", "corpora", "prepare", "base_model", "warm_start", "train", "evaluate", "promotion"));
-      String registry = string(root, "", "registry", null, true);
-      List<Corpus> corpora = new ArrayList<>();
-      JsonNode cs = root.path("corpora");
-      if (!cs.isArray() || cs.isEmpty()) {
-        errors.add(source + ": \"corpora\" must be a non-empty list of {\"kind\", \"path\", \"languages\"}");
-      } else {
-        for (int i = 0; i < cs.size(); i++) {
-          corpora.add(corpus(cs.get(i), "corpora[" + i + "]."));
-        }
-      }
-      Prepare prepare = prepare(object(root, "", "prepare"), "prepare.");
-      Base base = base(root.get("base_model"));
-      WarmStart warm = WarmStart.CHAMPION;
-      String ws = string(root, "", "warm_start", "champion", false);
-      try {
-        warm = WarmStart.valueOf(ws.toUpperCase(Locale.ROOT));
-      } catch (IllegalArgumentException e) {
-        errors.add(source + ": \"warm_start\" must be \"champion\" or \"base\" (got \"" + ws + "\")");
-      }
-      Train train = train(object(root, "", "train"), "train.");
-      Evaluate evaluate = evaluate(object(root, "", "evaluate"), "evaluate.");
-      Promotion promotion = promotion(object(root, "", "promotion"), "promotion.");
-      if (!errors.isEmpty()) {
-        throw new IllegalArgumentException(String.join("\n", errors));
-      }
-      return new RetrainConfig(source, registry, List.copyOf(corpora), prepare, base, warm, train, evaluate, promotion, root.deepCopy());
-    }
-
-    Corpus corpus(JsonNode n, String p) {
-      if (!n.isObject()) {
-        errors.add(source + ": " + p.substring(0, p.length() - 1) + " must be an object {\"kind\", \"path\", \"languages\"}");
-        return new Corpus("?", "?", List.of());
-      }
-      keys(n, p, Set.of("kind", "path", "languages", "lang"));
-      String kind = string(n, p, "kind", "?", true).toLowerCase(Locale.ROOT);
-      if (!CorpusInput.KINDS.contains(kind) && !kind.equals("?")) {
-        errors.add(source + ": " + p + "kind \"" + kind + "\" is not one of " + CorpusInput.KINDS);
-      }
-      String path = string(n, p, "path", "?", true);
-      List<String> langs = new ArrayList<>(strings(n, p, "languages"));
-      if (n.has("lang")) {
-        langs.add(string(n, p, "lang", null, false));
-      }
-      if (path.contains("{lang}") && langs.isEmpty()) {
-        errors.add(source + ": " + p + "path has {lang} but no \"languages\" are given");
-      }
-      if (!path.contains("{lang}") && langs.size() > 1) {
-        errors.add(source + ": " + p + "several languages " + langs + " need a path with {lang} (e.g. panx/{lang})");
-      }
-      return new Corpus(kind, path, List.copyOf(langs));
-    }
-
-    Prepare prepare(JsonNode n, String p) {
-      keys(n, p, Set.of("type_map", "types", "scheme", "max_length", "stride", "label_all_subwords", "seed"));
-      LabelScheme scheme = LabelScheme.IOB2;
-      String s = string(n, p, "scheme", "IOB2", false);
-      try {
-        scheme = LabelScheme.valueOf(s.toUpperCase(Locale.ROOT));
-      } catch (IllegalArgumentException e) {
-        errors.add(source + ": " + p + "scheme must be IOB2 or IO (got \"" + s + "\")");
-      }
-      return new Prepare(
-          string(n, p, "type_map", null, false),
-          strings(n, p, "types"),
-          scheme,
-          integer(n, p, "max_length", 256, 2),
-          integer(n, p, "stride", 64, 0),
-          bool(n, p, "label_all_subwords", true),
-          string(n, p, "seed", Splits.DEFAULT_SEED, false));
-    }
-
-    Base base(JsonNode n) {
-      if (n == null || n.isNull()) {
-        errors.add(source + ": \"base_model\" is required: a Hugging Face checkpoint directory, or {\"init\": {\"config\": ...}}");
-        return new Base(null, null);
-      }
-      if (n.isTextual()) {
-        return new Base(n.asText(), null);
-      }
-      if (!n.isObject()) {
-        errors.add(source + ": \"base_model\" must be a path or {\"init\": {...}}");
-        return new Base(null, null);
-      }
-      keys(n, "base_model.", Set.of("init"));
-      JsonNode i = n.path("init");
-      if (!i.isObject()) {
-        errors.add(source + ": base_model.init must be an object {\"config\", \"tokenizer\" | \"tokenizer_kind\", \"vocab_size\", \"seed\"}");
-        return new Base(null, null);
-      }
-      String p = "base_model.init.";
-      keys(i, p, Set.of("config", "tokenizer", "tokenizer_kind", "vocab_size", "seed"));
-      String tokenizer = string(i, p, "tokenizer", null, false);
-      String kind = string(i, p, "tokenizer_kind", tokenizer == null ? "unigram" : null, false);
-      if (tokenizer != null && i.has("tokenizer_kind")) {
-        errors.add(source + ": " + p + "give \"tokenizer\" (a tokenizer.json) or \"tokenizer_kind\" (build one), not both");
-      }
-      if (kind != null && !kind.equals("unigram") && !kind.equals("wordpiece")) {
-        errors.add(source + ": " + p + "tokenizer_kind must be unigram or wordpiece (got \"" + kind + "\")");
-      }
-      return new Base(
-          null,
-          new Init(string(i, p, "config", null, true), tokenizer, kind, integer(i, p, "vocab_size", 8000, 10), longValue(i, p, "seed", 42)));
-    }
-
-    Train train(JsonNode n, String p) {
-      keys(n, p, Set.of("conf", "args", "deepspeed", "replicas", "keep_checkpoints"));
-      ObjectNode args = JSON.createObjectNode();
-      if (n.has("args")) {
-        if (n.get("args").isObject()) {
-          args = (ObjectNode) n.get("args");
-        } else {
-          errors.add(source + ": " + p + "args must be an object of TrainingArguments (e.g. {\"num_train_epochs\": 1})");
-        }
-      }
-      return new Train(
-          string(n, p, "conf", null, false),
-          args.deepCopy(),
-          string(n, p, "deepspeed", null, false),
-          integer(n, p, "replicas", 1, 1),
-          bool(n, p, "keep_checkpoints", false));
-    }
-
-    Evaluate evaluate(JsonNode n, String p) {
-      keys(n, p, Set.of("split", "batch_size", "languages"));
-      String split = string(n, p, "split", "test", false);
-      if (!List.of("train", "validation", "test").contains(split)) {
-        errors.add(source + ": " + p + "split must be train, validation or test (got \"" + split + "\")");
-      } else if (split.equals("train")) {
-        errors.add(source + ": " + p + "split \"train\" is what the challenger trains on; choose validation or test");
-      }
-      return new Evaluate(split, integer(n, p, "batch_size", 32, 1), strings(n, p, "languages"));
-    }
-
-    Promotion promotion(JsonNode n, String p) {
-      keys(n, p, Set.of("margin", "tolerance"));
-      double margin = number(n, p, "margin", 0.0);
-      double tolerance = number(n, p, "tolerance", 0.01);
-      if (!(margin >= 0 && margin < 1)) {
-        errors.add(source + ": " + p + "margin must be in [0, 1) (absolute F1; got " + margin + ")");
-      }
-      if (!(tolerance >= 0 && tolerance < 1)) {
-        errors.add(source + ": " + p + "tolerance must be in [0, 1) (absolute F1; got " + tolerance + ")");
-      }
-      return new Promotion(margin, tolerance);
-    }
-
-    // ---- typed access, each error naming the key's path
-
-    JsonNode object(JsonNode parent, String p, String key) {
-      JsonNode n = parent.get(key);
-      if (n == null || n.isNull()) {
-        return JSON.createObjectNode();
-      }
-      if (!n.isObject()) {
-        errors.add(source + ": " + p + key + " must be an object");
-        return JSON.createObjectNode();
-      }
-      return n;
-    }
-
-    void keys(JsonNode n, String p, Set<String> known) {
-      for (Iterator<String> it = n.fieldNames(); it.hasNext(); ) {
-        String k = it.next();
-        if (!known.contains(k)) {
-          errors.add(source + ": unknown key \"" + p + k + "\" (known here: " + String.join(", ", new java.util.TreeSet<>(known)) + ")");
+  /** A list of strings as given: trimmed, blanks and repeats dropped, {@code "ja,ko,zh"} split. */
+  private static List<String> strings(List<String> given) {
+    Set<String> out = new LinkedHashSet<>();
+    for (String g : given == null ? List.<String>of() : given) {
+      for (String s : g == null ? new String[0] : g.split(",")) {
+        if (!s.isBlank()) {
+          out.add(s.trim());
         }
       }
     }
+    return List.copyOf(out);
+  }
 
-    String string(JsonNode n, String p, String key, String dflt, boolean required) {
-      JsonNode v = n.get(key);
-      if (v == null || v.isNull()) {
-        if (required) {
-          errors.add(source + ": \"" + p + key + "\" is required");
-        }
-        return dflt;
+  /** Removes the null-valued keys of the sections, not those inside {@code train.args} (whose nulls are overrides). */
+  private static void withoutNulls(JsonNode n) {
+    for (Iterator<Map.Entry<String, JsonNode>> it = n.fields(); it.hasNext(); ) {
+      Map.Entry<String, JsonNode> e = it.next();
+      if (e.getValue().isNull()) {
+        it.remove();
+      } else if (e.getValue().isObject() && !e.getKey().equals("args")) {
+        withoutNulls(e.getValue());
       }
-      if (!v.isTextual() || v.asText().isBlank()) {
-        errors.add(source + ": \"" + p + key + "\" must be a non-empty string");
-        return dflt;
-      }
-      return v.asText();
     }
+  }
 
-    List<String> strings(JsonNode n, String p, String key) {
-      JsonNode v = n.get(key);
-      if (v == null || v.isNull()) {
-        return List.of();
+  // ---- the file's keys, each field's initializer its default (null, as no key, keeps it)
+
+  /** The file. */
+  private static final class Keys implements Validated {
+    private String registry;
+    private List<Corpus> corpora = List.of();
+    private PrepareKeys prepare = new PrepareKeys();
+    private BaseKeys baseModel = new BaseKeys();
+    private WarmStart warmStart = WarmStart.CHAMPION;
+    private TrainKeys train = new TrainKeys();
+    private EvaluateKeys evaluate = new EvaluateKeys();
+    private PromotionKeys promotion = new PromotionKeys();
+
+    @Override
+    public void validate(List<String> problems) {
+      text(problems, "registry", registry, true);
+      if (corpora == null || corpora.isEmpty()) {
+        problems.add("\"corpora\" must be a non-empty list of {\"kind\", \"path\", \"languages\"}");
       }
-      if (v.isTextual()) { // "ja,ko,zh"
-        List<String> out = new ArrayList<>();
-        for (String s : v.asText().split(",")) {
-          if (!s.isBlank()) {
-            out.add(s.trim());
+      for (int i = 0; corpora != null && i < corpora.size(); i++) {
+        Corpus c = corpora.get(i);
+        String p = "corpora[" + i + "]";
+        if (c == null) {
+          problems.add(p + " must be an object {\"kind\", \"path\", \"languages\"}");
+          continue;
+        }
+        if (text(problems, p + ".kind", c.kind(), true) && !CorpusInput.KINDS.contains(c.kind().toLowerCase(Locale.ROOT))) {
+          problems.add(p + ".kind \"" + c.kind() + "\" is not one of " + CorpusInput.KINDS);
+        }
+        List<String> langs = strings(c.languages());
+        if (text(problems, p + ".path", c.path(), true)) {
+          if (c.path().contains("{lang}") && langs.isEmpty()) {
+            problems.add(p + ".path has {lang} but no \"languages\" are given");
+          }
+          if (!c.path().contains("{lang}") && langs.size() > 1) {
+            problems.add(p + ": several languages " + langs + " need a path with {lang} (e.g. panx/{lang})");
           }
         }
-        return List.copyOf(out);
       }
-      if (!v.isArray()) {
-        errors.add(source + ": \"" + p + key + "\" must be a list of strings");
-        return List.of();
-      }
-      Set<String> out = new LinkedHashSet<>();
-      for (JsonNode e : v) {
-        if (!e.isTextual()) {
-          errors.add(source + ": \"" + p + key + "\" must be a list of strings (got " + e + ")");
-        } else {
-          out.add(e.asText().trim());
-        }
-      }
-      return List.copyOf(out);
+      prepare.validate(problems);
+      baseModel.validate(problems);
+      train.validate(problems);
+      evaluate.validate(problems);
+      promotion.validate(problems);
     }
+  }
 
-    int integer(JsonNode n, String p, String key, int dflt, int min) {
-      long v = longValue(n, p, key, dflt);
-      if (v < min || v > Integer.MAX_VALUE) {
-        errors.add(source + ": \"" + p + key + "\" must be an integer >= " + min + " (got " + v + ")");
-        return dflt;
-      }
-      return (int) v;
-    }
+  private static final class PrepareKeys {
+    private String typeMap;
+    private List<String> types = List.of();
+    private LabelScheme scheme = LabelScheme.IOB2;
+    private int maxLength = 256;
+    private int stride = 64;
+    private boolean labelAllSubwords = true;
+    private String seed = Splits.DEFAULT_SEED;
 
-    long longValue(JsonNode n, String p, String key, long dflt) {
-      JsonNode v = n.get(key);
-      if (v == null || v.isNull()) {
-        return dflt;
-      }
-      if (!v.canConvertToExactIntegral() || !v.isNumber()) {
-        errors.add(source + ": \"" + p + key + "\" must be an integer (got " + v + ")");
-        return dflt;
-      }
-      return v.asLong();
-    }
-
-    double number(JsonNode n, String p, String key, double dflt) {
-      JsonNode v = n.get(key);
-      if (v == null || v.isNull()) {
-        return dflt;
-      }
-      if (v.isTextual()) { // YAML 1.1 reads 5e-3 as a string
+    void validate(List<String> problems) {
+      if (text(problems, "prepare.type_map", typeMap, false)) {
         try {
-          return Double.parseDouble(v.asText());
-        } catch (NumberFormatException e) {
-          // reported below
+          TypeMap.parse(typeMap, null); // here, not after the job started
+        } catch (IllegalArgumentException e) {
+          problems.add("\"prepare.type_map\": " + e.getMessage());
         }
       }
-      if (!v.isNumber()) {
-        errors.add(source + ": \"" + p + key + "\" must be a number (got " + v + ")");
-        return dflt;
+      text(problems, "prepare.seed", seed, false);
+      atLeast(problems, "prepare.max_length", maxLength, 2);
+      atLeast(problems, "prepare.stride", stride, 0);
+    }
+  }
+
+  /** {@code base_model}: a path (bound as {@code model}) or {@code {"init": {...}}}. */
+  private static final class BaseKeys {
+    private String model;
+    private InitKeys init;
+
+    void validate(List<String> problems) {
+      if (model == null && init == null) {
+        problems.add("\"base_model\" is required: a Hugging Face checkpoint directory, or {\"init\": {\"config\": ...}}");
+      } else if (model != null && init != null) {
+        problems.add("\"base_model\" must be a path or {\"init\": {...}}, not both");
+      } else if (model != null) {
+        text(problems, "base_model", model, true);
+      } else {
+        init.validate(problems);
       }
-      return v.asDouble();
+    }
+  }
+
+  private static final class InitKeys {
+    private String config;
+    private String tokenizer;
+    private String tokenizerKind;
+    private int vocabSize = 8000;
+    private long seed = 42;
+
+    /** The kind of tokenizer to build: unigram unless one is given. */
+    String kind() {
+      return tokenizerKind == null && tokenizer == null ? "unigram" : tokenizerKind;
     }
 
-    boolean bool(JsonNode n, String p, String key, boolean dflt) {
-      JsonNode v = n.get(key);
-      if (v == null || v.isNull()) {
-        return dflt;
+    void validate(List<String> problems) {
+      String p = "base_model.init";
+      text(problems, p + ".config", config, true);
+      text(problems, p + ".tokenizer", tokenizer, false);
+      if (tokenizer != null && tokenizerKind != null) {
+        problems.add(p + ": give \"tokenizer\" (a tokenizer.json) or \"tokenizer_kind\" (build one), not both");
+      } else if (kind() != null && !kind().equals("unigram") && !kind().equals("wordpiece")) {
+        problems.add(p + ".tokenizer_kind must be unigram or wordpiece (got \"" + kind() + "\")");
       }
-      if (!v.isBoolean()) {
-        errors.add(source + ": \"" + p + key + "\" must be true or false (got " + v + ")");
-        return dflt;
+      atLeast(problems, p + ".vocab_size", vocabSize, 10);
+    }
+  }
+
+  private static final class TrainKeys {
+    private String conf;
+    private JsonNode args;
+    private String deepspeed;
+    private int replicas = 1;
+    private boolean keepCheckpoints = false;
+
+    void validate(List<String> problems) {
+      text(problems, "train.conf", conf, false);
+      text(problems, "train.deepspeed", deepspeed, false);
+      if (args != null && !args.isNull() && !args.isObject()) {
+        problems.add("train.args must be an object of TrainingArguments (e.g. {\"num_train_epochs\": 1})");
       }
-      return v.asBoolean();
+      atLeast(problems, "train.replicas", replicas, 1);
+    }
+  }
+
+  private static final class EvaluateKeys {
+    private String split = "test";
+    private int batchSize = 32;
+    private List<String> languages = List.of();
+
+    void validate(List<String> problems) {
+      if (!List.of("train", "validation", "test").contains(split)) {
+        problems.add("evaluate.split must be train, validation or test (got \"" + split + "\")");
+      } else if (split.equals("train")) {
+        problems.add("evaluate.split \"train\" is what the challenger trains on; choose validation or test");
+      }
+      atLeast(problems, "evaluate.batch_size", batchSize, 1);
+    }
+  }
+
+  private static final class PromotionKeys {
+    private double margin = 0.0;
+    private double tolerance = 0.01;
+
+    void validate(List<String> problems) {
+      if (!(margin >= 0 && margin < 1)) {
+        problems.add("promotion.margin must be in [0, 1) (absolute F1; got " + margin + ")");
+      }
+      if (!(tolerance >= 0 && tolerance < 1)) {
+        problems.add("promotion.tolerance must be in [0, 1) (absolute F1; got " + tolerance + ")");
+      }
+    }
+  }
+
+  /** A string key: {@code "a.b" is required} when it must be given, refused when blank; true when usable. */
+  private static boolean text(List<String> problems, String path, String value, boolean required) {
+    if (value == null) {
+      if (required) {
+        problems.add("\"" + path + "\" is required");
+      }
+      return false;
+    }
+    if (value.isBlank()) {
+      problems.add("\"" + path + "\" must be a non-empty string");
+      return false;
+    }
+    return true;
+  }
+
+  private static void atLeast(List<String> problems, String path, long value, long min) {
+    if (value < min) {
+      problems.add("\"" + path + "\" must be an integer >= " + min + " (got " + value + ")");
     }
   }
 

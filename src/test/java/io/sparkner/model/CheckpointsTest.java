@@ -122,4 +122,31 @@ class CheckpointsTest {
         () -> ModelConfig.parse("{\"model_type\":\"bert\",\"vocab_size\":10,\"hidden_size\":8,\"num_hidden_layers\":1,\"num_attention_heads\":2,\"intermediate_size\":8,\"max_position_embeddings\":8,\"hidden_act\":\"relu\"}", "c.json"));
     assertTrue(e.getMessage().contains("hidden_act 'relu'"), e.getMessage());
   }
+
+  static final String SIZES = "\"vocab_size\":10,\"hidden_size\":8,\"num_hidden_layers\":1,\"num_attention_heads\":2,\"intermediate_size\":8,\"max_position_embeddings\":8";
+
+  @Test
+  void otherKeysOfTheHuggingFaceFileAreKeptAndTheDefaultsSaid() throws IOException {
+    ModelConfig c = ModelConfig.parse("{\"model_type\":\"xlm-roberta\"," + SIZES + ",\"layer_norm_eps\":1e-05,\"bos_token_id\":0,\"some_future_key\":{\"x\":[1]},\"classifier_dropout\":null}", "c.json");
+    assertEquals(1e-05, c.layerNormEps);
+    assertEquals(1, c.padTokenId);
+    assertEquals(0.1, c.classifierDropout, "the head's dropout follows hidden_dropout_prob");
+    assertEquals(List.of("hidden_act = gelu", "position_embedding_type = absolute", "type_vocab_size = 1", "pad_token_id = 1",
+        "hidden_dropout_prob = 0.1", "attention_probs_dropout_prob = 0.1", "classifier_dropout = 0.1", "initializer_range = 0.02"), c.defaulted());
+    String written = c.withLabels(List.of("O", "B-X")).toJson();
+    assertTrue(written.contains("\"some_future_key\" : {") && written.contains("\"bos_token_id\" : 0"), written);
+    assertEquals(List.of("O", "B-X"), ModelConfig.parse(written, "written").labels);
+  }
+
+  @Test
+  void theKeysSparknerReadsAreTypeCheckedAndEveryProblemNamed() {
+    // a string where an integer belongs was "needs an integer"; a string for an optional one was silently the default
+    assertEquals("c.json: \"hidden_size\" must be an integer, got the string \"8\"",
+        assertThrows(IllegalArgumentException.class, () -> ModelConfig.parse("{" + SIZES.replace("\"hidden_size\":8", "\"hidden_size\":\"8\"") + "}", "c.json")).getMessage());
+    assertEquals("c.json: \"pad_token_id\" must be an integer, got the string \"zero\"",
+        assertThrows(IllegalArgumentException.class, () -> ModelConfig.parse("{" + SIZES + ",\"pad_token_id\":\"zero\"}", "c.json")).getMessage());
+    assertEquals("2 configuration errors:\n  c.json: config.json needs an integer \"num_hidden_layers\"\n"
+            + "  c.json: hidden_size 8 is not a multiple of num_attention_heads 3",
+        assertThrows(IllegalArgumentException.class, () -> ModelConfig.parse("{" + SIZES.replace("\"num_hidden_layers\":1,", "").replace("\"num_attention_heads\":2", "\"num_attention_heads\":3") + "}", "c.json")).getMessage());
+  }
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sparkner.config.ConfigError;
 import io.sparkner.train.TrainConfig;
 import io.sparkner.train.TrainingArguments;
 import java.io.IOException;
@@ -99,8 +100,8 @@ class RetrainRulesTest {
         List.of(
             "conf/x.json: corpora[0].path has {lang} but no \"languages\" are given",
             "corpora[1].kind \"tsv\" is not one of",
-            "\"warm_start\" must be \"champion\" or \"base\" (got \"latest\")",
-            "unknown key \"promotion.margn\" (known here: margin, tolerance)",
+            "conf/x.json: \"warm_start\" must be one of champion, base (got \"latest\")",
+            "conf/x.json: unknown key \"promotion.margn\" (did you mean \"promotion.margin\"?)",
             "promotion.tolerance must be in [0, 1)",
             "split \"train\" is what the challenger trains on",
             "\"train.replicas\" must be an integer >= 1 (got 0)")) {
@@ -110,6 +111,36 @@ class RetrainRulesTest {
     assertTrue(noBase.getMessage().contains("\"base_model\" is required"), noBase.getMessage());
     IllegalArgumentException json = assertThrows(IllegalArgumentException.class, () -> RetrainConfig.parse("{\"registry\": ", "c.json"));
     assertTrue(json.getMessage().startsWith("c.json: not valid JSON"), json.getMessage());
+  }
+
+  @Test
+  void shapesAndOlderSpellingsOfTheConfiguration() {
+    String corpora = "\"registry\": \"r\", \"corpora\": [{\"kind\": \"PanX\", \"path\": \"p/{lang}\", \"languages\": \"ja, ko\"}, {\"kind\": \"stockmark\", \"path\": \"s\", \"lang\": \"ja\"}]";
+    RetrainConfig c = RetrainConfig.parse("{" + corpora + ", \"base_model\": {\"init\": {\"config\": \"c.json\"}}}", "c.json");
+    assertEquals(List.of("panx:ja:p/ja", "panx:ko:p/ko", "stockmark:ja:s"), c.inputs().stream().map(i -> i.kind() + ":" + i.lang() + ":" + i.path()).toList());
+    assertEquals("unigram", c.base().init().tokenizerKind());
+    assertEquals(8000, c.base().init().vocabSize());
+    assertEquals(256, c.prepare().maxLength());
+    // null is the default, as before; in train.args it is an override
+    RetrainConfig nulls = RetrainConfig.parse("{" + corpora + ", \"base_model\": \"m\", \"warm_start\": null, \"prepare\": {\"max_length\": null, \"seed\": null},"
+        + " \"train\": {\"replicas\": null, \"args\": {\"save_total_limit\": null}}}", "c.json");
+    assertEquals(256, nulls.prepare().maxLength());
+    assertEquals(RetrainConfig.WarmStart.CHAMPION, nulls.warmStart());
+    assertEquals(1, nulls.train().replicas());
+    assertEquals(List.of("save_total_limit=null"), nulls.train().overrides());
+    assertTrue(nulls.json().path("prepare").has("max_length"), "the run record keeps the file as given");
+    assertEquals(List.of("c.json: \"base_model\" must be a path or {\"init\": {...}}, not both"),
+        assertThrows(ConfigError.class, () -> RetrainConfig.parse("{" + corpora + ", \"base_model\": {\"model\": \"m\", \"init\": {\"config\": \"c\"}}}", "c.json")).errors());
+    assertEquals(List.of("c.json: \"base_model\" is required: a Hugging Face checkpoint directory, or {\"init\": {\"config\": ...}}"),
+        assertThrows(ConfigError.class, () -> RetrainConfig.parse("{" + corpora + ", \"base_model\": 5}", "c.json")).errors());
+    assertEquals(List.of("c.json: \"prepare.type_map\": --type-map: 'ORG' is not FROM=TO (e.g. ORG-P=ORG,INS=O)"),
+        assertThrows(ConfigError.class, () -> RetrainConfig.parse("{" + corpora + ", \"base_model\": \"m\", \"prepare\": {\"type_map\": \"ORG\"}}", "c.json")).errors());
+    // integers and booleans are refused as strings, as before; a number may be one (YAML 1.1)
+    assertEquals(List.of("c.yaml: unknown key \"base_model.init.vocab_sise\" (did you mean \"base_model.init.vocab_size\"?)",
+            "c.yaml: \"train.replicas\" must be an integer, got the string \"2\"",
+            "c.yaml: \"train.keep_checkpoints\" must be true or false, got the string \"yes\"",
+            "c.yaml: base_model.init: give \"tokenizer\" (a tokenizer.json) or \"tokenizer_kind\" (build one), not both"),
+        assertThrows(ConfigError.class, () -> RetrainConfig.parse("registry: r\ncorpora: [{kind: stockmark, path: s}]\nbase_model: {init: {config: c, tokenizer: t, tokenizer_kind: unigram, vocab_sise: 9}}\ntrain: {replicas: '2', keep_checkpoints: 'yes'}\npromotion: {margin: 1e-2}\n", "c.yaml")).errors());
   }
 
   @Test
