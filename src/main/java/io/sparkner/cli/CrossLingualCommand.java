@@ -21,7 +21,7 @@ import picocli.CommandLine.Option;
     })
 final class CrossLingualCommand implements Callable<Integer> {
   @Accepts(Accepts.Kind.INPUT)
-  @Option(names = "--conf", required = true, description = "The experiment, e.g. conf/crosslingual-stockmark.json (relative paths in it are relative to the working directory).")
+  @Option(names = "--conf", required = true, description = "The experiment, JSON or YAML by extension, e.g. conf/crosslingual-stockmark.json (relative paths in it are relative to the working directory).")
   String conf;
 
   @Accepts(Accepts.Kind.OUTPUT)

@@ -642,8 +642,11 @@ public final class ConfigReader<T> {
           return;
         }
       }
-      errors.add(where + ": unknown key \"" + at + "\""
-          + suggestion(key, ps.known(), path.isEmpty() ? "" : path + "."));
+      String hint = suggestion(key, ps.known(), path.isEmpty() ? "" : path + ".");
+      if (hint.isEmpty() && ps.known().size() <= KNOWN_LISTED) {
+        hint = " (known here: " + String.join(", ", ps.known()) + ")";
+      }
+      errors.add(where + ": unknown key \"" + at + "\"" + hint);
     }
 
     void note(String note) {
@@ -652,6 +655,9 @@ public final class ConfigReader<T> {
       }
     }
   }
+
+  /** A section with at most this many keys lists them when an unknown key is near none of them. */
+  private static final int KNOWN_LISTED = 12;
 
   private static String join(String path, String key) {
     return path.isEmpty() ? key : path + "." + key;

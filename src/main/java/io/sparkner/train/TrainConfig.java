@@ -394,6 +394,11 @@ public record TrainConfig(
       double weightDecay = pick(haveDs ? ds.weightDecay() : null, "optimizer.params.weight_decay",
           "weight_decay", args.weightDecay());
       boolean decoupled = !haveDs || ds.decoupledWeightDecay();
+      if (!decoupled && weightDecay != 0) { // DeepSpeed's L2 Adam: refused, never run without its decay
+        errors.add(dsName + ": optimizer \"Adam\" with adam_w_mode false asks for L2 weight decay in the"
+            + " gradient (weight_decay " + TrainingArguments.fmt(weightDecay) + "), which sparkner does not"
+            + " implement: set adam_w_mode true (decoupled AdamW, the Hugging Face default) or weight_decay 0");
+      }
       double maxGradNorm = pick(haveDs ? ds.gradientClipping() : null, "gradient_clipping",
           "max_grad_norm", args.maxGradNorm());
 

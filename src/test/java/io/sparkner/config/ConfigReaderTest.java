@@ -113,7 +113,9 @@ class ConfigReaderTest {
         error("{\"learnig_rate\": 1}", "c.json"));
     assertEquals("c.yaml: unknown key \"zero.stgae\" (did you mean \"zero.stage\"?)",
         error("zero:\n  stgae: 2\n", "c.yaml"));
-    assertEquals("c.json: unknown key \"completely_unrelated\"",
+    // near no known key: a small section lists its keys
+    assertEquals("c.json: unknown key \"completely_unrelated\" (known here: learning_rate, batch_size, seed, save_total_limit,"
+        + " fp16, bf16, mode, evaluation_mode, report_to, output_dir, do_train, zero)",
         error("{\"completely_unrelated\": 1}", "c.json"));
     ConfigReader<Options> scoped = READER.outOfScope("zero.stage3_", "ZeRO stage 3 is out of scope");
     assertEquals("c.json: \"zero.stage3_prefetch\": ZeRO stage 3 is out of scope",

@@ -68,7 +68,8 @@ class DeepSpeedConfigTest {
         + " \"zero_optimization.stage\"?)", error("{\"zero_optimization\": {\"stgae\": 2}}"));
     assertEquals("ds_config.json: unknown key \"zero_optimizaton\" (did you mean"
         + " \"zero_optimization\"?)", error("{\"zero_optimizaton\": {\"stage\": 2}}"));
-    assertEquals("ds_config.json: unknown key \"optimizer.params.momentum\"",
+    assertEquals("ds_config.json: unknown key \"optimizer.params.momentum\" (known here: adam_w_mode, lr, betas, eps, weight_decay,"
+        + " torch_adam)",
         error("{\"optimizer\": {\"type\": \"AdamW\", \"params\": {\"momentum\": 0.9}}}"));
     assertEquals("ds_config.json: unknown key \"activation_checkpointing\"",
         error("{\"activation_checkpointing\": {}}"));

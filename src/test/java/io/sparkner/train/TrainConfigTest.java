@@ -217,6 +217,20 @@ class TrainConfigTest {
   }
 
   @Test
+  void adamWithL2WeightDecayIsRefusedNotRunWithoutItsDecay() {
+    TrainingArguments a = stockmark(); // weight_decay 0.01
+    String msg = error(() -> TrainConfig.resolve(a, ds("{\"optimizer\": {\"type\": \"Adam\", \"params\":"
+        + " {\"adam_w_mode\": false, \"weight_decay\": \"auto\"}}}"), 1, WINDOWS, 768));
+    assertTrue(msg.contains("ds.json: optimizer \"Adam\" with adam_w_mode false asks for L2 weight decay in the gradient"
+        + " (weight_decay 0.01), which sparkner does not implement: set adam_w_mode true"), msg);
+    // without decay the two are the same optimizer: runs
+    TrainConfig c = TrainConfig.resolve(a.withOverrides(List.of("weight_decay=0")), ds("{\"optimizer\": {\"type\": \"Adam\","
+        + " \"params\": {\"adam_w_mode\": false, \"weight_decay\": \"auto\"}}}"), 1, WINDOWS, 768);
+    assertFalse(c.decoupledWeightDecay());
+    assertEquals(0.0, c.weightDecay());
+  }
+
+  @Test
   void valuesGivenInBothFilesMustAgree() {
     TrainingArguments a = stockmark();
     String msg = error(() -> TrainConfig.resolve(a, ds("{\"optimizer\": {\"type\": \"AdamW\","
