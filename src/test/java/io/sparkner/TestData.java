@@ -23,7 +23,8 @@ public final class TestData {
     Path root = Path.of(System.getProperty("sparkner.shared", "../shared"));
     Path p = root.resolve(relative).toAbsolutePath().normalize();
     Assumptions.assumeTrue(
-        Files.exists(p), "skipped: " + p + " is absent (the shared corpora are not on this machine)");
+        Files.exists(p),
+        "skipped: " + p + " is absent (the shared corpora are not on this machine)");
     return p;
   }
 }

@@ -26,7 +26,9 @@ public final class TestFeatures {
         Row o = off.get(i);
         if (o != null) {
           // several tokens may share a start only when empty (bare ▁): key by start and end
-          byStart.put(((long) o.getInt(0) << 32) | o.getInt(1), new int[] {lab.get(i), o.getInt(0), o.getInt(1)});
+          byStart.put(
+              ((long) o.getInt(0) << 32) | o.getInt(1),
+              new int[] {lab.get(i), o.getInt(0), o.getInt(1)});
         }
       }
     }
@@ -47,5 +49,4 @@ public final class TestFeatures {
         });
     return out2;
   }
-
 }

@@ -35,22 +35,31 @@ public final class BenchEnv {
   public static ObjectNode describe() {
     ObjectNode env = JSON.createObjectNode();
     env.put("commit", run("git", "rev-parse", "--short", "HEAD"));
-    env.put("worktree_dirty", !run("git", "status", "--porcelain", "--untracked-files=no").isEmpty());
+    env.put(
+        "worktree_dirty", !run("git", "status", "--porcelain", "--untracked-files=no").isEmpty());
     env.put("arch", run("uname", "-m"));
     env.put("nproc", run("nproc"));
     env.put("cpu_model", cpuModel());
     env.put("mem_total", memTotal());
-    env.put("jvm", System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"));
+    env.put(
+        "jvm",
+        System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"));
     env.put("jvm_max_heap_mib", Runtime.getRuntime().maxMemory() >> 20);
     env.put("available_processors", Runtime.getRuntime().availableProcessors());
-    env.put("date", OffsetDateTime.now(ZoneOffset.UTC).format(DateTimeFormatter.ISO_OFFSET_DATE_TIME));
+    env.put(
+        "date", OffsetDateTime.now(ZoneOffset.UTC).format(DateTimeFormatter.ISO_OFFSET_DATE_TIME));
     return env;
   }
 
   /** "x86_64, 2 cores, AMD EPYC" — the machine column of BENCHMARKS.md. */
   public static String machine(ObjectNode env) {
-    return env.path("arch").asText() + ", " + env.path("nproc").asText() + " cores, "
-        + env.path("cpu_model").asText() + ", " + env.path("mem_total").asText();
+    return env.path("arch").asText()
+        + ", "
+        + env.path("nproc").asText()
+        + " cores, "
+        + env.path("cpu_model").asText()
+        + ", "
+        + env.path("mem_total").asText();
   }
 
   /** median, min, max, spread (max-min)/median of some timings or rates. */
@@ -84,16 +93,18 @@ public final class BenchEnv {
     try {
       Files.createDirectories(file.getParent());
       Files.writeString(
-          file, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root) + "\n", StandardCharsets.UTF_8);
+          file,
+          JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root) + "\n",
+          StandardCharsets.UTF_8);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
   }
 
   /**
-   * CPU accounting around a timed run: this JVM's CPU time, and the whole machine's busy and
-   * stolen time from {@code /proc/stat}, so a result says whether the cores were really ours (the
-   * machines are shared: another process on one of the two cores halves what Spark can do).
+   * CPU accounting around a timed run: this JVM's CPU time, and the whole machine's busy and stolen
+   * time from {@code /proc/stat}, so a result says whether the cores were really ours (the machines
+   * are shared: another process on one of the two cores halves what Spark can do).
    */
   public record Cpu(long nanos, long processCpuNanos, long machineBusyTicks, long stealTicks) {
     static final double TICK = 0.01; // USER_HZ = 100 on Linux
@@ -104,8 +115,12 @@ public final class BenchEnv {
       try {
         String[] f = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
         // cpu user nice system idle iowait irq softirq steal ...
-        busy = Long.parseLong(f[1]) + Long.parseLong(f[2]) + Long.parseLong(f[3])
-            + Long.parseLong(f[6]) + Long.parseLong(f[7]);
+        busy =
+            Long.parseLong(f[1])
+                + Long.parseLong(f[2])
+                + Long.parseLong(f[3])
+                + Long.parseLong(f[6])
+                + Long.parseLong(f[7]);
         steal = f.length > 8 ? Long.parseLong(f[8]) : 0;
       } catch (IOException | RuntimeException ignored) {
         // not Linux: machine figures stay unknown
@@ -143,8 +158,8 @@ public final class BenchEnv {
   public record Measured<T>(T value, double seconds, ObjectNode run) {}
 
   /**
-   * Runs {@code work} and records it: wall seconds, this JVM's and the other processes' CPU
-   * ({@link Cpu#since}), and the CPU of this JVM's threads by group ({@code threads_cpu_s}).
+   * Runs {@code work} and records it: wall seconds, this JVM's and the other processes' CPU ({@link
+   * Cpu#since}), and the CPU of this JVM's threads by group ({@code threads_cpu_s}).
    */
   public static <T> Measured<T> measure(java.util.function.Supplier<T> work) {
     ThreadCpu t0 = ThreadCpu.now();
@@ -194,12 +209,13 @@ public final class BenchEnv {
      */
     public ObjectNode since(ThreadCpu start) {
       Map<String, Long> byGroup = new java.util.HashMap<>();
-      ticks.forEach((tid, t) -> {
-        long delta = t - start.ticks.getOrDefault(tid, 0L);
-        if (delta > 0) {
-          byGroup.merge(names.get(tid).replaceAll("[0-9]+", "#"), delta, Long::sum);
-        }
-      });
+      ticks.forEach(
+          (tid, t) -> {
+            long delta = t - start.ticks.getOrDefault(tid, 0L);
+            if (delta > 0) {
+              byGroup.merge(names.get(tid).replaceAll("[0-9]+", "#"), delta, Long::sum);
+            }
+          });
       ObjectNode n = JSON.createObjectNode();
       byGroup.entrySet().stream()
           .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
@@ -217,7 +233,9 @@ public final class BenchEnv {
       return;
     }
     env.put("commit", run("git", "-C", gitDir, "rev-parse", "--short", "HEAD"));
-    env.put("worktree_dirty", !run("git", "-C", gitDir, "status", "--porcelain", "--untracked-files=no").isEmpty());
+    env.put(
+        "worktree_dirty",
+        !run("git", "-C", gitDir, "status", "--porcelain", "--untracked-files=no").isEmpty());
     env.put("commit_of", gitDir);
   }
 
@@ -250,7 +268,8 @@ public final class BenchEnv {
 
   private static String run(String... cmd) {
     try {
-      Process p = new ProcessBuilder(cmd).directory(root().toFile()).redirectErrorStream(true).start();
+      Process p =
+          new ProcessBuilder(cmd).directory(root().toFile()).redirectErrorStream(true).start();
       String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
       p.waitFor(10, TimeUnit.SECONDS);
       return p.exitValue() == 0 ? out : "?";

@@ -25,16 +25,17 @@ import java.util.stream.Stream;
  * {@link Ring} on 127.0.0.1 (formed as the tests form it: {@link RingEndpoint#open}, {@link
  * RingEndpoint#join}) and a {@link RingExchange}; it calls exactly what {@code Trainer.step} calls
  * on the exchange — {@code reduceGradients(local, shard, step)}, the {@link StepStatistics}' {@code
- * allReduce(exchange, step)}, {@code gatherParameters(values, step)} — and reads {@link Ring#bytesSent()} (payload) and {@link
- * Ring#frameBytesSent()} (payload + 40-byte frame headers) before and after.
+ * allReduce(exchange, step)}, {@code gatherParameters(values, step)} — and reads {@link
+ * Ring#bytesSent()} (payload) and {@link Ring#frameBytesSent()} (payload + 40-byte frame headers)
+ * before and after.
  *
  * <p>Ψ is the parameter count of the tiny XLM-R-shaped model and of the BERT-base-shaped
  * reduced-depth model (hidden 768, 12 heads, intermediate 3072, 2 layers, vocab 21128), each with
  * the 17 Stockmark IOB2 labels; N = 2, 3; fp32 and fp16 wire; ZeRO 2 with the default
  * reduce_bucket_size (5e8 elements: one bucket) and with {@code "auto"} (hidden², many buckets).
- * Expected by construction: ZeRO 0 = 2Ψ(N−1)/N (reduce-scatter + all-gather of the gradients);
- * ZeRO 1 = 3Ψ(N−1)/N (gradients all-reduced, since the rank keeps the full reduced gradient, then
- * the parameters all-gathered); ZeRO 2 = 2Ψ(N−1)/N (reduce-scatter + parameter all-gather).
+ * Expected by construction: ZeRO 0 = 2Ψ(N−1)/N (reduce-scatter + all-gather of the gradients); ZeRO
+ * 1 = 3Ψ(N−1)/N (gradients all-reduced, since the rank keeps the full reduced gradient, then the
+ * parameters all-gathered); ZeRO 2 = 2Ψ(N−1)/N (reduce-scatter + parameter all-gather).
  *
  * <p>{@code bench/run comm-volume [--ranks 2,3] [--steps 2] [--models tiny,base] [--out FILE]
  * [--git-dir DIR]}. Writes {@code bench/results/comm-volume.json}. No Spark.
@@ -54,7 +55,10 @@ public final class CommVolumeBench {
 
   public static void main(String[] args) throws Exception {
     Path root = BenchEnv.root();
-    Path shared = Path.of(System.getProperty("sparkner.shared", root.resolve("../shared").toString())).toAbsolutePath().normalize();
+    Path shared =
+        Path.of(System.getProperty("sparkner.shared", root.resolve("../shared").toString()))
+            .toAbsolutePath()
+            .normalize();
     int[] ranks = {2, 3};
     int steps = 2;
     List<String> models = List.of("tiny", "base");
@@ -63,22 +67,29 @@ public final class CommVolumeBench {
     String gitDir = null;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
-        case "--ranks" -> ranks = Stream.of(args[++i].split(",")).mapToInt(Integer::parseInt).toArray();
+        case "--ranks" ->
+            ranks = Stream.of(args[++i].split(",")).mapToInt(Integer::parseInt).toArray();
         case "--steps" -> steps = Integer.parseInt(args[++i]);
         case "--models" -> models = List.of(args[++i].split(","));
         case "--out" -> out = Path.of(args[++i]);
         case "--work" -> work = Path.of(args[++i]);
         case "--git-dir" -> gitDir = args[++i];
         default -> {
-          System.err.println("comm-volume: unknown option " + args[i]
-              + "; options: --ranks 2,3 --steps 2 --models tiny,base --out FILE --work DIR --git-dir DIR");
+          System.err.println(
+              "comm-volume: unknown option "
+                  + args[i]
+                  + "; options: --ranks 2,3 --steps 2 --models tiny,base --out FILE --work DIR"
+                  + " --git-dir DIR");
           System.exit(2);
         }
       }
     }
     Path bge = shared.resolve("models/bge-small-zh-v1.5/tokenizer.json");
     if (models.contains("base") && !Files.isRegularFile(bge)) {
-      System.err.println("comm-volume: " + bge + " is missing (the base-shaped model takes its vocabulary; set SPARKNER_SHARED)");
+      System.err.println(
+          "comm-volume: "
+              + bge
+              + " is missing (the base-shaped model takes its vocabulary; set SPARKNER_SHARED)");
       System.exit(1);
     }
     Files.createDirectories(work);
@@ -99,10 +110,15 @@ public final class CommVolumeBench {
         throw new IllegalArgumentException("unknown model " + m + " (tiny or base)");
       }
       if (!Files.isRegularFile(dir.resolve("config.json"))) {
-        io.sparkner.cli.TestAccess.init(config.toString(), tokenizer.toString(), String.join(",", labels), dir.toString());
+        io.sparkner.cli.TestAccess.init(
+            config.toString(), tokenizer.toString(), String.join(",", labels), dir.toString());
       }
       long psi = ReplicaScalingBench.parameterCount(dir, labels);
-      int hidden = BenchEnv.JSON.readTree(Files.readString(dir.resolve("config.json"))).path("hidden_size").asInt();
+      int hidden =
+          BenchEnv.JSON
+              .readTree(Files.readString(dir.resolve("config.json")))
+              .path("hidden_size")
+              .asInt();
       ms.add(new Model(m, psi, hidden));
       log("%s: Ψ = %,d parameters (hidden %d, %d labels)", m, psi, hidden, labels.size());
     }
@@ -113,21 +129,43 @@ public final class CommVolumeBench {
     BenchEnv.commitOf(env, gitDir);
     result.set("env", env);
     ObjectNode cfg = result.putObject("config");
-    cfg.put("what", "per rank, per trainer step: RingExchange.reduceGradients(local, shard, step) + StepStatistics.allReduce(exchange, step)"
-        + " + gatherParameters(values, step), the exchange calls of Trainer.step; Ring.bytesSent() (payload) and"
-        + " frameBytesSent() (payload + 40-byte headers) before and after");
-    cfg.put("theory", "2Ψ(N−1)/N parameters per rank per step (ring all-reduce); × 4 bytes on the fp32 wire, × 2 on the fp16 wire");
-    cfg.put("expected_by_construction", "ZeRO 0: 2Ψ(N−1)/N (all-reduce of the gradients); ZeRO 1: 3Ψ(N−1)/N (gradients all-reduced because"
-        + " a stage-1 rank keeps the full reduced gradient, then parameters all-gathered; DeepSpeed's paper counts 2Ψ for"
-        + " stage 1 because it reduce-scatters the gradients); ZeRO 2: 2Ψ(N−1)/N (reduce-scatter + parameter all-gather);"
-        + " plus (N−1)·32 bytes for the 4-value fp64 step-statistics sum");
-    cfg.put("ranks_are", "threads of this JVM on 127.0.0.1, one Ring each (RingEndpoint.open/join, as RingTestSupport forms them)");
+    cfg.put(
+        "what",
+        "per rank, per trainer step: RingExchange.reduceGradients(local, shard, step) +"
+            + " StepStatistics.allReduce(exchange, step) + gatherParameters(values, step), the"
+            + " exchange calls of Trainer.step; Ring.bytesSent() (payload) and frameBytesSent()"
+            + " (payload + 40-byte headers) before and after");
+    cfg.put(
+        "theory",
+        "2Ψ(N−1)/N parameters per rank per step (ring all-reduce); × 4 bytes on the fp32 wire, × 2"
+            + " on the fp16 wire");
+    cfg.put(
+        "expected_by_construction",
+        "ZeRO 0: 2Ψ(N−1)/N (all-reduce of the gradients); ZeRO 1: 3Ψ(N−1)/N (gradients all-reduced"
+            + " because a stage-1 rank keeps the full reduced gradient, then parameters"
+            + " all-gathered; DeepSpeed's paper counts 2Ψ for stage 1 because it reduce-scatters"
+            + " the gradients); ZeRO 2: 2Ψ(N−1)/N (reduce-scatter + parameter all-gather); plus"
+            + " (N−1)·32 bytes for the 4-value fp64 step-statistics sum");
+    cfg.put(
+        "ranks_are",
+        "threads of this JVM on 127.0.0.1, one Ring each (RingEndpoint.open/join, as"
+            + " RingTestSupport forms them)");
     cfg.put("steps_per_case", steps);
     cfg.put("labels", labels.size());
     ArrayNode cases = result.putArray("cases");
 
-    System.out.printf(Locale.ROOT, "%-5s %2s %4s %-14s %14s %14s %8s %9s %10s%n",
-        "model", "N", "wire", "variant", "payload B/rank", "theory B", "ratio", "hdr ovh %", "s/step");
+    System.out.printf(
+        Locale.ROOT,
+        "%-5s %2s %4s %-14s %14s %14s %8s %9s %10s%n",
+        "model",
+        "N",
+        "wire",
+        "variant",
+        "payload B/rank",
+        "theory B",
+        "ratio",
+        "hdr ovh %",
+        "s/step");
     for (int n : ranks) {
       List<Ring> rings = form(n, Duration.ofSeconds(120));
       ExecutorService pool = Executors.newFixedThreadPool(n);
@@ -140,11 +178,12 @@ public final class CommVolumeBench {
             local[r] = DirectFloats.allocate(psi);
             values[r] = DirectFloats.allocate(psi);
           }
-          List<Variant> variants = List.of(
-              new Variant("zero0", 0, DEFAULT_BUCKET),
-              new Variant("zero1", 1, DEFAULT_BUCKET),
-              new Variant("zero2", 2, DEFAULT_BUCKET),
-              new Variant("zero2-bucket-auto", 2, (long) m.hidden() * m.hidden()));
+          List<Variant> variants =
+              List.of(
+                  new Variant("zero0", 0, DEFAULT_BUCKET),
+                  new Variant("zero1", 1, DEFAULT_BUCKET),
+                  new Variant("zero2", 2, DEFAULT_BUCKET),
+                  new Variant("zero2-bucket-auto", 2, (long) m.hidden() * m.hidden()));
           for (boolean half : new boolean[] {false, true}) {
             rings.forEach(r -> r.setHalfPrecisionWire(half));
             int wireBytes = half ? 2 : 4;
@@ -159,7 +198,16 @@ public final class CommVolumeBench {
                 List<Future<Measured>> fs = new ArrayList<>();
                 for (int r = 0; r < n; r++) {
                   int rank = r;
-                  fs.add(pool.submit(() -> oneStep(rings.get(rank), ex.get(rank), local[rank], values[rank], rank, step)));
+                  fs.add(
+                      pool.submit(
+                          () ->
+                              oneStep(
+                                  rings.get(rank),
+                                  ex.get(rank),
+                                  local[rank],
+                                  values[rank],
+                                  rank,
+                                  step)));
                 }
                 List<Measured> got = new ArrayList<>();
                 for (Future<Measured> f : fs) {
@@ -189,11 +237,12 @@ public final class CommVolumeBench {
                 long nextChunk = bounds[(r + 1) % n + 1] - bounds[(r + 1) % n];
                 long rs = psi - ownChunk; // reduce-scatter sends every chunk but its own
                 long ag = psi - nextChunk; // all-gather sends every chunk but the next rank's
-                long floats = switch (v.stage()) {
-                  case 0 -> rs + ag;
-                  case 1 -> rs + ag + ag;
-                  default -> rs + ag;
-                };
+                long floats =
+                    switch (v.stage()) {
+                      case 0 -> rs + ag;
+                      case 1 -> rs + ag + ag;
+                      default -> rs + ag;
+                    };
                 expected[r] = floats * wireBytes + (n - 1) * 32L;
                 exp.add(expected[r]);
               }
@@ -213,7 +262,9 @@ public final class CommVolumeBench {
                   rn.put("headers", (x.frames() - x.payload()) / 40);
                   rn.put("seconds", BenchEnv.round(x.seconds()));
                   maxSec = Math.max(maxSec, x.seconds());
-                  stable &= x.payload() == perStep.get(0).get(r).payload() && x.frames() == perStep.get(0).get(r).frames();
+                  stable &=
+                      x.payload() == perStep.get(0).get(r).payload()
+                          && x.frames() == perStep.get(0).get(r).frames();
                 }
                 sn.put("seconds_slowest_rank", BenchEnv.round(maxSec));
               }
@@ -235,10 +286,23 @@ public final class CommVolumeBench {
               c.put("header_overhead_pct", BenchEnv.round(100 * headerBytes / meanPayload));
               c.put("matches_expected_by_bounds", matchesExpected);
               c.put("same_every_step", stable);
-              double sec = perStep.get(steps - 1).stream().mapToDouble(Measured::seconds).max().orElse(0);
-              System.out.printf(Locale.ROOT, "%-5s %2d %4s %-18s %14.0f %14.0f %8.4f %9.4f %10.3f%s%n",
-                  m.name(), n, half ? "fp16" : "fp32", v.name(), meanPayload, theoryBytes, meanPayload / theoryBytes,
-                  100 * headerBytes / meanPayload, sec, matchesExpected && stable ? "" : "  (!) differs from the bounds' expectation or between steps");
+              double sec =
+                  perStep.get(steps - 1).stream().mapToDouble(Measured::seconds).max().orElse(0);
+              System.out.printf(
+                  Locale.ROOT,
+                  "%-5s %2d %4s %-18s %14.0f %14.0f %8.4f %9.4f %10.3f%s%n",
+                  m.name(),
+                  n,
+                  half ? "fp16" : "fp32",
+                  v.name(),
+                  meanPayload,
+                  theoryBytes,
+                  meanPayload / theoryBytes,
+                  100 * headerBytes / meanPayload,
+                  sec,
+                  matchesExpected && stable
+                      ? ""
+                      : "  (!) differs from the bounds' expectation or between steps");
               BenchEnv.writeJson(out, result);
             }
           }
@@ -253,9 +317,14 @@ public final class CommVolumeBench {
   }
 
   /** One trainer step's exchange calls on one rank, with the bytes this rank sent. */
-  static Measured oneStep(Ring ring, RingExchange ex, DirectFloats local, DirectFloats values, int rank, long step) {
+  static Measured oneStep(
+      Ring ring, RingExchange ex, DirectFloats local, DirectFloats values, int rank, long step) {
     for (int i = 0; i < local.length(); i++) {
-      local.put(i, (float) (((i + rank * 7 + step) % 97) * 1e-4)); // fresh "gradients" (the reduction overwrites them)
+      local.put(
+          i,
+          (float)
+              (((i + rank * 7 + step) % 97)
+                  * 1e-4)); // fresh "gradients" (the reduction overwrites them)
     }
     long b0 = ring.bytesSent();
     long f0 = ring.frameBytesSent();
@@ -264,7 +333,8 @@ public final class CommVolumeBench {
     ex.reduceGradients(local, shard, step);
     StepStatistics.local(0, 0, 0).allReduce(ex, step);
     int from = (int) ex.shardFrom(values.length());
-    values.put(from, shard, 0, (int) (ex.shardTo(values.length()) - from)); // the update's write-back
+    values.put(
+        from, shard, 0, (int) (ex.shardTo(values.length()) - from)); // the update's write-back
     ex.gatherParameters(values, step);
     double sec = (System.nanoTime() - t0) / 1e9;
     return new Measured(ring.bytesSent() - b0, ring.frameBytesSent() - f0, sec);

@@ -22,13 +22,14 @@ import java.util.Locale;
  *       whole cost of dropout in a step;
  *   <li><b>sites</b>: one micro-batch's dropout sites (embeddings, per layer the attention
  *       probabilities, attention output and feed-forward output, the classifier input) forward and
- *       backward, with keyed masks and with libtorch's own {@code dropout} (what sparkner used before,
- *       drawing from the process-global generator); their difference over the step time is what the
- *       keyed masks add to a step beyond libtorch's dropout.
+ *       backward, with keyed masks and with libtorch's own {@code dropout} (what sparkner used
+ *       before, drawing from the process-global generator); their difference over the step time is
+ *       what the keyed masks add to a step beyond libtorch's dropout.
  * </ul>
  *
- * <p>{@code bench/run dropout-cost [--models tiny,bge-small,base] [--rounds 3] [--warmup 2] [--steps 4]
- * [--batch 12] [--length 128] [--threads 2]}. Writes {@code bench/results/dropout-cost.json}.
+ * <p>{@code bench/run dropout-cost [--models tiny,bge-small,base] [--rounds 3] [--warmup 2]
+ * [--steps 4] [--batch 12] [--length 128] [--threads 2]}. Writes {@code
+ * bench/results/dropout-cost.json}.
  */
 public final class DropoutCostBench {
   private DropoutCostBench() {}
@@ -39,7 +40,9 @@ public final class DropoutCostBench {
       case "tiny" -> new int[] {2, 64, 2, 256};
       case "bge-small" -> new int[] {4, 512, 8, 2048};
       case "base" -> new int[] {12, 768, 12, 3072};
-      default -> throw new IllegalArgumentException("--models: unknown model '" + model + "' (tiny, bge-small, base)");
+      default ->
+          throw new IllegalArgumentException(
+              "--models: unknown model '" + model + "' (tiny, bge-small, base)");
     };
   }
 
@@ -60,9 +63,12 @@ public final class DropoutCostBench {
         case "--batch" -> batch = Integer.parseInt(args[++i]);
         case "--length" -> length = Integer.parseInt(args[++i]);
         case "--threads" -> threads = Integer.parseInt(args[++i]);
-        default -> throw new IllegalArgumentException(
-            "unknown option " + args[i] + "; usage: dropout-cost [--models tiny,bge-small,base] [--rounds R] [--warmup W]"
-                + " [--steps S] [--batch B] [--length L] [--threads T]");
+        default ->
+            throw new IllegalArgumentException(
+                "unknown option "
+                    + args[i]
+                    + "; usage: dropout-cost [--models tiny,bge-small,base] [--rounds R] [--warmup"
+                    + " W] [--steps S] [--batch B] [--length L] [--threads T]");
       }
     }
     try (NDManager warm = NDManager.newBaseManager()) {
@@ -85,7 +91,9 @@ public final class DropoutCostBench {
     for (String model : models) {
       int[] s = shape(model);
       TrainStepBench.Options o =
-          new TrainStepBench.Options(s[0], s[1], s[2], s[3], 21128, 17, batch, length, warmup, steps, rounds, threads, null, true, null, 0.1);
+          new TrainStepBench.Options(
+              s[0], s[1], s[2], s[3], 21128, 17, batch, length, warmup, steps, rounds, threads,
+              null, true, null, 0.1);
       List<Double> on = new ArrayList<>();
       List<Double> off = new ArrayList<>();
       List<Double> keyed = new ArrayList<>();
@@ -100,8 +108,16 @@ public final class DropoutCostBench {
         double[] sites = sites(s, batch, length, 0.1, round);
         keyed.add(sites[0]);
         torch.add(sites[1]);
-        System.out.printf(Locale.ROOT, "%s round %d: step dropout 0.1 %.3f s, 0 %.3f s; sites keyed %.1f ms, libtorch %.1f ms%n",
-            model, round, BenchEnv.median(on), BenchEnv.median(off), sites[0] * 1e3, sites[1] * 1e3);
+        System.out.printf(
+            Locale.ROOT,
+            "%s round %d: step dropout 0.1 %.3f s, 0 %.3f s; sites keyed %.1f ms, libtorch %.1f"
+                + " ms%n",
+            model,
+            round,
+            BenchEnv.median(on),
+            BenchEnv.median(off),
+            sites[0] * 1e3,
+            sites[1] * 1e3);
       }
       double mOn = BenchEnv.median(on);
       double mOff = BenchEnv.median(off);
@@ -116,10 +132,18 @@ public final class DropoutCostBench {
       r.set("sites_keyed_s", BenchEnv.stats(keyed));
       r.set("sites_libtorch_s", BenchEnv.stats(torch));
       r.put("keyed_over_libtorch_per_step", BenchEnv.round((mKeyed - mTorch) / mOn));
-      System.out.printf(Locale.ROOT,
-          "%s: step %.3f s with dropout 0.1, %.3f s without (dropout is %+.1f %% of a step); keyed masks %.1f ms vs libtorch"
-              + " dropout %.1f ms per micro-batch: keyed adds %+.1f %% of a step%n",
-          model, mOn, mOff, 100 * (mOn / mOff - 1), mKeyed * 1e3, mTorch * 1e3, 100 * (mKeyed - mTorch) / mOn);
+      System.out.printf(
+          Locale.ROOT,
+          "%s: step %.3f s with dropout 0.1, %.3f s without (dropout is %+.1f %% of a step); keyed"
+              + " masks %.1f ms vs libtorch dropout %.1f ms per micro-batch: keyed adds %+.1f %% of"
+              + " a step%n",
+          model,
+          mOn,
+          mOff,
+          100 * (mOn / mOff - 1),
+          mKeyed * 1e3,
+          mTorch * 1e3,
+          100 * (mKeyed - mTorch) / mOn);
     }
     Path out = BenchEnv.root().resolve("bench/results/dropout-cost.json");
     BenchEnv.writeJson(out, root);
@@ -127,8 +151,8 @@ public final class DropoutCostBench {
   }
 
   /**
-   * Seconds for one micro-batch's dropout sites, forward and backward: {keyed, libtorch}; the median
-   * of 3 repetitions each, after one warm-up.
+   * Seconds for one micro-batch's dropout sites, forward and backward: {keyed, libtorch}; the
+   * median of 3 repetitions each, after one warm-up.
    */
   static double[] sites(int[] s, int batch, int length, double rate, int round) {
     int layers = s[0];
@@ -153,14 +177,22 @@ public final class DropoutCostBench {
             NDArray sum = side == 0 ? masks.hidden(h, rate, 0).sum() : torchDropout(h, rate).sum();
             for (int l = 0; l < layers; l++) {
               if (side == 0) {
-                sum = sum.add(masks.attention(p, rate, DropoutMasks.attentionSite(l)).sum())
-                    .add(masks.hidden(h, rate, DropoutMasks.attentionOutputSite(l)).sum())
-                    .add(masks.hidden(h, rate, DropoutMasks.outputSite(l)).sum());
+                sum =
+                    sum.add(masks.attention(p, rate, DropoutMasks.attentionSite(l)).sum())
+                        .add(masks.hidden(h, rate, DropoutMasks.attentionOutputSite(l)).sum())
+                        .add(masks.hidden(h, rate, DropoutMasks.outputSite(l)).sum());
               } else {
-                sum = sum.add(torchDropout(p, rate).sum()).add(torchDropout(h, rate).sum()).add(torchDropout(h, rate).sum());
+                sum =
+                    sum.add(torchDropout(p, rate).sum())
+                        .add(torchDropout(h, rate).sum())
+                        .add(torchDropout(h, rate).sum());
               }
             }
-            sum = sum.add(side == 0 ? masks.hidden(h, rate, DropoutMasks.classifierSite(layers)).sum() : torchDropout(h, rate).sum());
+            sum =
+                sum.add(
+                    side == 0
+                        ? masks.hidden(h, rate, DropoutMasks.classifierSite(layers)).sum()
+                        : torchDropout(h, rate).sum());
             Autograd.backward(sum);
           }
           h.getGradient().toFloatArray(); // wait for the gradients

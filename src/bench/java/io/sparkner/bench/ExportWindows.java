@@ -26,7 +26,8 @@ import org.apache.spark.sql.SparkSession;
  * <ul>
  *   <li>{@code labels.json}: a copy of the corpus' label list;
  *   <li>{@code windows-SPLIT.jsonl}: one {@code {"id", "window", "input_ids", "labels", "starts",
- *       "ends"}} per window, in (id, window) order (starts/ends: code points, -1 for special tokens);
+ *       "ends"}} per window, in (id, window) order (starts/ends: code points, -1 for special
+ *       tokens);
  *   <li>{@code gold-SPLIT.jsonl}: one {@code {"id", "lang", "text", "entities": [{"start", "end",
  *       "type"}]}} per document, in id order.
  * </ul>
@@ -41,7 +42,10 @@ public final class ExportWindows {
     }
     String prepared = args[0];
     Path out = Path.of(args[1]);
-    List<String> splits = args.length > 2 ? List.of(args).subList(2, args.length) : List.of("train", "validation", "test");
+    List<String> splits =
+        args.length > 2
+            ? List.of(args).subList(2, args.length)
+            : List.of("train", "validation", "test");
     Files.createDirectories(out);
     SparkSession spark =
         SparkSession.builder()
@@ -59,7 +63,9 @@ public final class ExportWindows {
       Files.writeString(out.resolve("labels.json"), labels + "\n", StandardCharsets.UTF_8);
       for (String split : splits) {
         List<Example> examples = data.examples(split);
-        try (BufferedWriter w = Files.newBufferedWriter(out.resolve("windows-" + split + ".jsonl"), StandardCharsets.UTF_8)) {
+        try (BufferedWriter w =
+            Files.newBufferedWriter(
+                out.resolve("windows-" + split + ".jsonl"), StandardCharsets.UTF_8)) {
           for (Example e : examples) {
             ObjectNode n = BenchEnv.JSON.createObjectNode();
             n.put("id", e.id());
@@ -74,7 +80,9 @@ public final class ExportWindows {
         }
         Map<String, PreparedData.GoldDocument> gold = data.gold(split);
         long entities = 0;
-        try (BufferedWriter w = Files.newBufferedWriter(out.resolve("gold-" + split + ".jsonl"), StandardCharsets.UTF_8)) {
+        try (BufferedWriter w =
+            Files.newBufferedWriter(
+                out.resolve("gold-" + split + ".jsonl"), StandardCharsets.UTF_8)) {
           for (PreparedData.GoldDocument d : gold.values()) {
             ObjectNode n = BenchEnv.JSON.createObjectNode();
             n.put("id", d.id());
@@ -89,7 +97,9 @@ public final class ExportWindows {
             w.write('\n');
           }
         }
-        System.out.printf("%s: %d windows, %d documents, %d entities%n", split, examples.size(), gold.size(), entities);
+        System.out.printf(
+            "%s: %d windows, %d documents, %d entities%n",
+            split, examples.size(), gold.size(), entities);
       }
       System.out.println("exported to " + out.toAbsolutePath());
     } finally {

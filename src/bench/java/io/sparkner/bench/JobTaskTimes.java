@@ -10,8 +10,8 @@ import org.apache.spark.scheduler.SparkListenerStageSubmitted;
 import org.apache.spark.scheduler.SparkListenerTaskEnd;
 
 /**
- * Task time per Spark job description (what {@code setJobDescription} named the job): wall time
- * of the tasks, their CPU time and their GC time, summed over tasks. Tells a benchmark which of a
+ * Task time per Spark job description (what {@code setJobDescription} named the job): wall time of
+ * the tasks, their CPU time and their GC time, summed over tasks. Tells a benchmark which of a
  * job's Spark jobs its time goes to. Register with {@code sparkContext().addSparkListener}; {@link
  * #take} returns what was collected since the last call (after the listener bus has drained).
  */

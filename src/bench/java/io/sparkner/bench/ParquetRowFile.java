@@ -31,16 +31,18 @@ final class ParquetRowFile implements Closeable {
   ParquetRowFile(java.nio.file.Path file, StructType schema) {
     Configuration conf = new Configuration(false);
     ParquetWriteSupport.setSchema(schema, conf);
-    // the SQL settings Spark's ParquetFileFormat.prepareWrite passes on to the write support (defaults)
+    // the SQL settings Spark's ParquetFileFormat.prepareWrite passes on to the write support
+    // (defaults)
     conf.set("spark.sql.parquet.writeLegacyFormat", "false");
     conf.set("spark.sql.parquet.outputTimestampType", "INT96");
     conf.set("spark.sql.parquet.fieldId.write.enabled", "true");
     try {
-      writer = new Builder(new Path(file.toUri()))
-          .withConf(conf)
-          .withCompressionCodec(CompressionCodecName.SNAPPY)
-          .withWriteMode(ParquetFileWriter.Mode.OVERWRITE)
-          .build();
+      writer =
+          new Builder(new Path(file.toUri()))
+              .withConf(conf)
+              .withCompressionCodec(CompressionCodecName.SNAPPY)
+              .withWriteMode(ParquetFileWriter.Mode.OVERWRITE)
+              .build();
     } catch (IOException e) {
       throw new UncheckedIOException("cannot open " + file, e);
     }
@@ -64,16 +66,27 @@ final class ParquetRowFile implements Closeable {
     Object[] ents = new Object[d.entities().size()];
     for (int i = 0; i < ents.length; i++) {
       Entity e = d.entities().get(i);
-      ents[i] = new GenericInternalRow(new Object[] {e.start(), e.end(), UTF8String.fromString(e.type())});
+      ents[i] =
+          new GenericInternalRow(
+              new Object[] {e.start(), e.end(), UTF8String.fromString(e.type())});
     }
-    return new GenericInternalRow(new Object[] {
-      utf8(d.id()), utf8(d.lang()), utf8(d.source()), utf8(d.split()), utf8(d.text()), new GenericArrayData(ents)
-    });
+    return new GenericInternalRow(
+        new Object[] {
+          utf8(d.id()),
+          utf8(d.lang()),
+          utf8(d.source()),
+          utf8(d.split()),
+          utf8(d.text()),
+          new GenericArrayData(ents)
+        });
   }
 
   /** A quarantine row (CorpusTables.QUARANTINE). */
   static InternalRow quarantined(Quarantined q) {
-    return new GenericInternalRow(new Object[] {utf8(q.id()), utf8(q.source()), utf8(q.raw()), utf8(q.reason()), utf8(q.detail())});
+    return new GenericInternalRow(
+        new Object[] {
+          utf8(q.id()), utf8(q.source()), utf8(q.raw()), utf8(q.reason()), utf8(q.detail())
+        });
   }
 
   private static UTF8String utf8(String s) {
@@ -91,7 +104,8 @@ final class ParquetRowFile implements Closeable {
     }
 
     @Override
-    @SuppressWarnings("deprecation") // Parquet 1.15 (Spark 4) deprecates it for a ParquetConfiguration variant
+    @SuppressWarnings(
+        "deprecation") // Parquet 1.15 (Spark 4) deprecates it for a ParquetConfiguration variant
     protected WriteSupport<InternalRow> getWriteSupport(Configuration conf) {
       return new ParquetWriteSupport();
     }

@@ -7,8 +7,6 @@ import io.sparkner.align.Aligner;
 import io.sparkner.align.FeatureTables;
 import io.sparkner.align.LabelScheme;
 import io.sparkner.align.Labels;
-import io.sparkner.tokenizer.TokenizerCache;
-import io.sparkner.tokenizer.TokenizerHandle;
 import io.sparkner.corpus.CorpusInput;
 import io.sparkner.corpus.CorpusReaders;
 import io.sparkner.corpus.CorpusTables;
@@ -22,6 +20,8 @@ import io.sparkner.prepare.PrepareOptions;
 import io.sparkner.prepare.PrepareSummary;
 import io.sparkner.storage.HadoopConf;
 import io.sparkner.storage.PosixLocalFileSystem;
+import io.sparkner.tokenizer.TokenizerCache;
+import io.sparkner.tokenizer.TokenizerHandle;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -39,11 +39,11 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 
 /**
- * Prepare throughput: the Spark job ({@link PrepareJob} on {@code local[N]}, Parquet writes and all)
- * against a plain single-thread Java loop over the same reader, validator, tokenizer and aligner,
- * in records/s per core, side by side in one JVM (the machines are shared and noisy: only the ratio
- * of the two is meant to travel). Input: the full Stockmark corpus replicated ×20 with distinct
- * curids. Goal: spark per core / loop per core ≥ 0.8.
+ * Prepare throughput: the Spark job ({@link PrepareJob} on {@code local[N]}, Parquet writes and
+ * all) against a plain single-thread Java loop over the same reader, validator, tokenizer and
+ * aligner, in records/s per core, side by side in one JVM (the machines are shared and noisy: only
+ * the ratio of the two is meant to travel). Input: the full Stockmark corpus replicated ×20 with
+ * distinct curids. Goal: spark per core / loop per core ≥ 0.8.
  *
  * <p>The loop writes nothing while the job writes three Parquet tables, so the run also times a
  * third side, the writing loop: the same loop writing the job's output (documents, quarantine,
@@ -62,7 +62,8 @@ public final class PrepareThroughputBench {
 
   public static void main(String[] args) throws Exception {
     Path root = BenchEnv.root();
-    Path shared = Path.of(System.getProperty("sparkner.shared", root.resolve("../shared").toString()));
+    Path shared =
+        Path.of(System.getProperty("sparkner.shared", root.resolve("../shared").toString()));
     Path corpus = shared.resolve("data/stockmark/ner.json");
     Path tokenizer = shared.resolve("models/bge-small-zh-v1.5/tokenizer.json");
     Path work = root.resolve("bench/work");
@@ -95,7 +96,9 @@ public final class PrepareThroughputBench {
     for (Path p : List.of(corpus, tokenizer)) {
       if (!Files.isRegularFile(p)) {
         System.err.println(
-            "prepare-throughput: " + p.toAbsolutePath().normalize() + " is missing. This benchmark needs"
+            "prepare-throughput: "
+                + p.toAbsolutePath().normalize()
+                + " is missing. This benchmark needs"
                 + " the shared corpora and models (../shared next to the repository, or"
                 + " -Dsparkner.shared=DIR, or --corpus/--tokenizer).");
         System.exit(1);
@@ -117,7 +120,8 @@ public final class PrepareThroughputBench {
             .config("spark.driver.host", "127.0.0.1")
             .config("spark.driver.bindAddress", "127.0.0.1")
             // what bin/sparkner's local sessions use (SparkSessions)
-            .config("spark.hadoop." + PosixLocalFileSystem.CONF, PosixLocalFileSystem.class.getName())
+            .config(
+                "spark.hadoop." + PosixLocalFileSystem.CONF, PosixLocalFileSystem.class.getName())
             .getOrCreate();
     spark.sparkContext().setLogLevel("WARN");
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
@@ -125,8 +129,15 @@ public final class PrepareThroughputBench {
     JobTaskTimes taskTimes = new JobTaskTimes();
     spark.sparkContext().addSparkListener(taskTimes);
     Bench b = new Bench(spark, jsc, input, tokenizer, work, cores);
-    log("files: %d, tokenizer %s, local[%d], file: through %s", b.files.size(), tokenizer, cores,
-        org.apache.hadoop.fs.FileSystem.get(java.net.URI.create("file:///"), jsc.hadoopConfiguration()).getClass().getSimpleName());
+    log(
+        "files: %d, tokenizer %s, local[%d], file: through %s",
+        b.files.size(),
+        tokenizer,
+        cores,
+        org.apache.hadoop.fs.FileSystem.get(
+                java.net.URI.create("file:///"), jsc.hadoopConfiguration())
+            .getClass()
+            .getSimpleName());
 
     // warm-up: one of each, not counted; --spark-warmups K runs the Spark job K times, as its
     // per-job driver code (planner, writer set-up) is still being JIT-compiled for several jobs,
@@ -137,7 +148,9 @@ public final class PrepareThroughputBench {
       warm = b.sparkJob("warmup");
       spark.sparkContext().listenerBus().waitUntilEmpty();
       taskTimes.take();
-      log("warm-up %d: spark job %.1f s, %d records", k, warm.json().path("seconds").asDouble(), warm.get("records_in"));
+      log(
+          "warm-up %d: spark job %.1f s, %d records",
+          k, warm.json().path("seconds").asDouble(), warm.get("records_in"));
     }
     LoopResult warmLoop = b.loop();
     log("warm-up: loop %.1f s, %d records", warmLoop.seconds, warmLoop.records);
@@ -167,14 +180,18 @@ public final class PrepareThroughputBench {
         int which = (side + r) % 3;
         String tag = Integer.toString(r);
         if (which == 2) {
-          BenchEnv.Measured<LoopResult> m = BenchEnv.measure(() -> b.loop(b.work.resolve("loop-out-" + tag)));
+          BenchEnv.Measured<LoopResult> m =
+              BenchEnv.measure(() -> b.loop(b.work.resolve("loop-out-" + tag)));
           LoopResult w = m.value();
           if (w.checksum != warmWrites.checksum || w.windows != warmWrites.windows) {
-            throw new IllegalStateException("the writing loop did different work: " + w + " vs " + warmWrites);
+            throw new IllegalStateException(
+                "the writing loop did different work: " + w + " vs " + warmWrites);
           }
           writesSec.add(w.seconds);
           writesRuns.add(m.run());
-          log("run %d: writing loop %.2f s = %.0f records/s  %s", r, w.seconds, w.records / w.seconds, m.run());
+          log(
+              "run %d: writing loop %.2f s = %.0f records/s  %s",
+              r, w.seconds, w.records / w.seconds, m.run());
         } else if (which == 0) {
           spark.sparkContext().listenerBus().waitUntilEmpty();
           taskTimes.take(); // drop the phases' jobs
@@ -184,13 +201,17 @@ public final class PrepareThroughputBench {
           spark.sparkContext().listenerBus().waitUntilEmpty();
           m.run().set("spark_jobs", taskTimes.take());
           sparkRuns.add(m.run());
-          log("run %d: spark job %.2f s = %.0f records/s  %s", r, m.seconds(), summary.get("records_in") / m.seconds(), m.run());
+          log(
+              "run %d: spark job %.2f s = %.0f records/s  %s",
+              r, m.seconds(), summary.get("records_in") / m.seconds(), m.run());
         } else {
           BenchEnv.Measured<LoopResult> m = BenchEnv.measure(b::loop);
           loop = m.value();
           loopSec.add(loop.seconds);
           loopRuns.add(m.run());
-          log("run %d: loop      %.2f s = %.0f records/s  %s", r, loop.seconds, loop.records / loop.seconds, m.run());
+          log(
+              "run %d: loop      %.2f s = %.0f records/s  %s",
+              r, loop.seconds, loop.records / loop.seconds, m.run());
         }
       }
       if (phases) {
@@ -221,9 +242,9 @@ public final class PrepareThroughputBench {
     json.put("benchmark", "prepare-throughput");
     json.put(
         "measures",
-        "records/s of PrepareJob.run on local[N] (read, validate, write documents/quarantine/features"
-            + " Parquet, summary) vs one thread looping CorpusReaders.read + Aligner.align over the same"
-            + " files, per core, in one JVM");
+        "records/s of PrepareJob.run on local[N] (read, validate, write"
+            + " documents/quarantine/features Parquet, summary) vs one thread looping"
+            + " CorpusReaders.read + Aligner.align over the same files, per core, in one JVM");
     ObjectNode env = BenchEnv.describe();
     json.set("env", env);
     ObjectNode cfg = json.putObject("config");
@@ -244,7 +265,9 @@ public final class PrepareThroughputBench {
     cfg.put("label_all_subwords", AlignOptions.defaults().labelAllSubwords());
     cfg.put("warmup_runs", 1);
     cfg.put("measured_runs", runs);
-    cfg.put("order", "interleaved; the three sides (spark, loop, writing loop) rotate which goes first");
+    cfg.put(
+        "order",
+        "interleaved; the three sides (spark, loop, writing loop) rotate which goes first");
     cfg.put("spark_warmups", sparkWarmups);
 
     double sparkRate = records / BenchEnv.median(sparkSec);
@@ -264,18 +287,23 @@ public final class PrepareThroughputBench {
     json.put("ratio_per_core", BenchEnv.round(ratio));
     json.put("goal", GOAL);
     json.put("meets_goal", ratio >= GOAL);
-    // the same comparison against a loop that also writes the job's output (same work on both sides)
+    // the same comparison against a loop that also writes the job's output (same work on both
+    // sides)
     double writesRate = records / BenchEnv.median(writesSec);
     double sameWork = (sparkRate / cores) / writesRate;
     ObjectNode lw = json.putObject("writing_loop");
-    lw.put("about", "the loop that also writes documents/quarantine/features (one Parquet file each, Spark's"
-        + " ParquetWriteSupport and snappy, no Spark job) and labels.json: the Spark job's output from one thread");
+    lw.put(
+        "about",
+        "the loop that also writes documents/quarantine/features (one Parquet file each, Spark's"
+            + " ParquetWriteSupport and snappy, no Spark job) and labels.json: the Spark job's"
+            + " output from one thread");
     lw.set("seconds", BenchEnv.stats(writesSec));
     lw.put("records_per_s", Math.round(writesRate));
     lw.set("runs", writesRuns);
     json.put("ratio_per_core_same_work", BenchEnv.round(sameWork));
-    double bestRatio = (records / sparkSec.stream().mapToDouble(x -> x).min().orElseThrow() / cores)
-        / (records / loopSec.stream().mapToDouble(x -> x).min().orElseThrow());
+    double bestRatio =
+        (records / sparkSec.stream().mapToDouble(x -> x).min().orElseThrow() / cores)
+            / (records / loopSec.stream().mapToDouble(x -> x).min().orElseThrow());
     json.put("ratio_per_core_of_fastest_runs", BenchEnv.round(bestRatio));
     // runs during which other processes used more than 10% of a core: a neighbour took CPU
     List<Double> sparkQuiet = undisturbed(sparkSec, sparkRuns);
@@ -284,7 +312,8 @@ public final class PrepareThroughputBench {
     quiet.put(
         "about",
         "the same figures over the runs during which other processes used under "
-            + Math.round(DISTURBED * 100) + "% of one core (see runs[].other_processes_cpu_s)");
+            + Math.round(DISTURBED * 100)
+            + "% of one core (see runs[].other_processes_cpu_s)");
     quiet.put("spark_runs", sparkQuiet.size());
     quiet.put("loop_runs", loopQuiet.size());
     Double quietRatio = null;
@@ -305,27 +334,28 @@ public final class PrepareThroughputBench {
     cpu.put(
         "about",
         "records per CPU second of this JVM (median jvm_cpu_s per side): what the ratio would be if"
-            + " Spark kept all its cores busy; insensitive to other processes, but the loop's figure"
-            + " includes the GC/JIT work done on the other core");
+            + " Spark kept all its cores busy; insensitive to other processes, but the loop's"
+            + " figure includes the GC/JIT work done on the other core");
     cpu.put("spark_jvm_cpu_s", BenchEnv.round(sparkCpu));
     cpu.put("loop_jvm_cpu_s", BenchEnv.round(loopCpu));
     cpu.put("ratio", BenchEnv.round(loopCpu / sparkCpu));
     ArrayNode notes = json.putArray("notes");
     notes.add("Medians over the measured runs; records/s = records_in / median seconds.");
     notes.add(
-        "The loop does not write Parquet and runs no Spark scheduling: the ratio charges Spark for its"
-            + " writes (documents, quarantine, features), its reading the documents table back for"
-            + " the features stage, and its summary, as the issue asks.");
+        "The loop does not write Parquet and runs no Spark scheduling: the ratio charges Spark for"
+            + " its writes (documents, quarantine, features), its reading the documents table back"
+            + " for the features stage, and its summary, as the issue asks.");
     notes.add(
-        "The tokenizer is loaded once per JVM on both sides (TokenizerCache for Spark, outside the timed"
-            + " region for the loop); the loop builds its Aligner inside the timed region.");
+        "The tokenizer is loaded once per JVM on both sides (TokenizerCache for Spark, outside the"
+            + " timed region for the loop); the loop builds its Aligner inside the timed region.");
     notes.add(
         "The loop thread has the machine's other core(s) free for GC and JIT threads; Spark's task"
             + " threads share all cores with them.");
     notes.add(
         "Each run records this JVM's CPU seconds (jvm_cores_used = CPU / wall) and the CPU other"
             + " processes used meanwhile (/proc/stat): on a shared 2-core machine a busy neighbour"
-            + " takes a core from Spark but not from the single-thread loop, which lowers the ratio.");
+            + " takes a core from Spark but not from the single-thread loop, which lowers the"
+            + " ratio.");
     if (phases) {
       ObjectNode ph = json.putObject("phases");
       ph.put(
@@ -367,7 +397,8 @@ public final class PrepareThroughputBench {
         ratio >= GOAL ? "met" : "NOT met");
     System.out.printf(
         Locale.ROOT,
-        "  writing loop: %6.0f records/s  (median %.2f s): ratio spark/writing loop per core (same work) %.3f%n",
+        "  writing loop: %6.0f records/s  (median %.2f s): ratio spark/writing loop per core (same"
+            + " work) %.3f%n",
         writesRate,
         BenchEnv.median(writesSec),
         sameWork);
@@ -409,14 +440,14 @@ public final class PrepareThroughputBench {
     String needle = "\"curid\": \"";
     int records = count(original, needle);
     if (records == 0) {
-      throw new IllegalStateException(corpus + ": no \"curid\": \"...\" fields found; not the Stockmark corpus?");
+      throw new IllegalStateException(
+          corpus + ": no \"curid\": \"...\" fields found; not the Stockmark corpus?");
     }
     Files.createDirectories(dir);
     for (int i = 0; i < copies; i++) {
       String prefix = String.format(Locale.ROOT, "r%02d-", i);
       Path f = dir.resolve(String.format(Locale.ROOT, "ner-%02d.json", i));
-      byte[] content =
-          original.replace(needle, needle + prefix).getBytes(StandardCharsets.UTF_8);
+      byte[] content = original.replace(needle, needle + prefix).getBytes(StandardCharsets.UTF_8);
       if (!Files.isRegularFile(f) || Files.size(f) != content.length) {
         Files.write(f, content);
       }
@@ -424,7 +455,8 @@ public final class PrepareThroughputBench {
     try (var s = Files.list(dir)) {
       long n = s.filter(p -> p.getFileName().toString().matches("ner-\\d+\\.json")).count();
       if (n != copies) {
-        throw new IllegalStateException(dir + " holds " + n + " ner-NN.json files, expected " + copies + "; delete it");
+        throw new IllegalStateException(
+            dir + " holds " + n + " ner-NN.json files, expected " + copies + "; delete it");
       }
     }
     return dir;
@@ -478,7 +510,8 @@ public final class PrepareThroughputBench {
     final TokenizerHandle loopTokenizer;
     final Labels labels = new Labels(LabelScheme.IOB2, STOCKMARK_TYPES);
 
-    Bench(SparkSession spark, JavaSparkContext jsc, Path input, Path tokenizer, Path work, int cores)
+    Bench(
+        SparkSession spark, JavaSparkContext jsc, Path input, Path tokenizer, Path work, int cores)
         throws IOException {
       this.spark = spark;
       this.jsc = jsc;
@@ -531,9 +564,15 @@ public final class PrepareThroughputBench {
       ParquetRowFile quarantine = null;
       ParquetRowFile features = null;
       if (out != null) {
-        docs = new ParquetRowFile(out.resolve("documents/part-00000.snappy.parquet"), CorpusTables.DOCUMENTS);
-        quarantine = new ParquetRowFile(out.resolve("quarantine/part-00000.snappy.parquet"), CorpusTables.QUARANTINE);
-        features = new ParquetRowFile(out.resolve("features/part-00000.snappy.parquet"), FeatureTables.FEATURES);
+        docs =
+            new ParquetRowFile(
+                out.resolve("documents/part-00000.snappy.parquet"), CorpusTables.DOCUMENTS);
+        quarantine =
+            new ParquetRowFile(
+                out.resolve("quarantine/part-00000.snappy.parquet"), CorpusTables.QUARANTINE);
+        features =
+            new ParquetRowFile(
+                out.resolve("features/part-00000.snappy.parquet"), FeatureTables.FEATURES);
       }
       try {
         for (SourceFile f : files) {
@@ -581,7 +620,8 @@ public final class PrepareThroughputBench {
       PHASES.put(
           "documents_align_count",
           "read the documents table the warm-up job wrote → align (mapPartitions, tokenizer from"
-              + " TokenizerCache) → sum windows: the job's features stage without its Parquet write");
+              + " TokenizerCache) → sum windows: the job's features stage without its Parquet"
+              + " write");
       PHASES.put(
           "read_align_count",
           "read → align in the same task (no repartition, no Parquet) → sum windows: the"
@@ -606,8 +646,24 @@ public final class PrepareThroughputBench {
           "documents_align_count",
           () ->
               alignWindows(
-                  spark.read().schema(CorpusTables.DOCUMENTS).parquet(documents).select("id", "text", "entities").javaRDD()
-                      .map(row -> (ReadResult) new Document(row.getString(0), "", "", "", row.getString(1), CorpusTables.entities(row), 0, 0)),
+                  spark
+                      .read()
+                      .schema(CorpusTables.DOCUMENTS)
+                      .parquet(documents)
+                      .select("id", "text", "entities")
+                      .javaRDD()
+                      .map(
+                          row ->
+                              (ReadResult)
+                                  new Document(
+                                      row.getString(0),
+                                      "",
+                                      "",
+                                      "",
+                                      row.getString(1),
+                                      CorpusTables.entities(row),
+                                      0,
+                                      0)),
                   tok,
                   hc,
                   lab,

@@ -31,32 +31,33 @@ import org.apache.spark.sql.SparkSession;
 
 /**
  * Training throughput of N = 2 data-parallel replicas × 1 intra-op thread against 1 replica × 1
- * thread, through the real distributed path ({@link TrainJob#run}: a Spark barrier stage on
- * {@code local[2,4]} with {@code spark.task.cpus=1}, an authenticated TCP ring on 127.0.0.1), on the
- * tiny XLM-R-shaped model and on a BERT-base-shaped model of reduced depth (hidden 768, 12 heads,
+ * thread, through the real distributed path ({@link TrainJob#run}: a Spark barrier stage on {@code
+ * local[2,4]} with {@code spark.task.cpus=1}, an authenticated TCP ring on 127.0.0.1), on the tiny
+ * XLM-R-shaped model and on a BERT-base-shaped model of reduced depth (hidden 768, 12 heads,
  * intermediate 3072, 2 layers, vocab 21128). By default every replica trains the same micro batch
  * ({@code --micro-batch}, 16), so N replicas train a global batch N times larger: the usual way
  * data-parallel throughput scaling is measured (Horovod, DeepSpeed, DDP: {@code
  * per_device_train_batch_size} fixed, devices added). {@code --global-batch G} instead keeps the
  * global batch fixed and splits it (micro batch G/N: strong scaling, where the per-step exchange of
- * 2Ψ is amortised over half the compute). A fixed number of steps, a log line per step; the figure is steady-state tokens/s
- * (summed non-pad tokens ÷ summed step seconds of rank 0 over the steps after the warm-up steps,
- * from {@code metrics.jsonl}), median over interleaved rounds, and the speed-up
- * median(N=2)/median(N=1). Goal ≥ 1.8.
+ * 2Ψ is amortised over half the compute). A fixed number of steps, a log line per step; the figure
+ * is steady-state tokens/s (summed non-pad tokens ÷ summed step seconds of rank 0 over the steps
+ * after the warm-up steps, from {@code metrics.jsonl}), median over interleaved rounds, and the
+ * speed-up median(N=2)/median(N=1). Goal ≥ 1.8.
  *
- * <p>In local mode both replicas are threads of this one JVM, and libtorch's intra-op thread count is
- * per process: each barrier task sets it to {@code spark.task.cpus} = 1 and the 1-replica run (which
- * trains on the driver thread) sets it to 1 here, so in both cases every replica computes on one
- * thread.
+ * <p>In local mode both replicas are threads of this one JVM, and libtorch's intra-op thread count
+ * is per process: each barrier task sets it to {@code spark.task.cpus} = 1 and the 1-replica run
+ * (which trains on the driver thread) sets it to 1 here, so in both cases every replica computes on
+ * one thread.
  *
  * <p>{@code bench/run replica-scaling [--models tiny,base] [--rounds 3] [--tiny-steps 30]
- * [--base-steps 8] [--tiny-warmup 5] [--base-warmup 2] [--micro-batch 16 | --global-batch G] [--group-by-length] [--ceiling] [--zero 0]
- * [--corpus PATH] [--work DIR] [--out FILE] [--git-dir DIR]}. Writes {@code
- * bench/results/replica-scaling.json}.
+ * [--base-steps 8] [--tiny-warmup 5] [--base-warmup 2] [--micro-batch 16 | --global-batch G]
+ * [--group-by-length] [--ceiling] [--zero 0] [--corpus PATH] [--work DIR] [--out FILE] [--git-dir
+ * DIR]}. Writes {@code bench/results/replica-scaling.json}.
  */
 public final class ReplicaScalingBench {
   static final double GOAL = 1.8;
-  static final List<String> STOCKMARK_TYPES = List.of("PER", "ORG", "ORG-P", "ORG-O", "LOC", "INS", "PRD", "EVT");
+  static final List<String> STOCKMARK_TYPES =
+      List.of("PER", "ORG", "ORG-P", "ORG-O", "LOC", "INS", "PRD", "EVT");
 
   private ReplicaScalingBench() {}
 
@@ -67,7 +68,8 @@ public final class ReplicaScalingBench {
   record Batching(int micro, int global, boolean groupByLength) {
     int microFor(int n) {
       if (global > 0 && global % n != 0) {
-        throw new IllegalArgumentException("--global-batch " + global + " is not divisible by " + n + " replicas");
+        throw new IllegalArgumentException(
+            "--global-batch " + global + " is not divisible by " + n + " replicas");
       }
       return global > 0 ? global / n : micro;
     }
@@ -78,16 +80,29 @@ public final class ReplicaScalingBench {
 
     String describe() {
       return (global > 0
-              ? "global batch " + global + " for every N (micro batch " + global + "/N: strong scaling)"
-              : "micro batch " + micro + " per replica for every N (global batch " + micro + "·N: weak scaling)")
+              ? "global batch "
+                  + global
+                  + " for every N (micro batch "
+                  + global
+                  + "/N: strong scaling)"
+              : "micro batch "
+                  + micro
+                  + " per replica for every N (global batch "
+                  + micro
+                  + "·N: weak scaling)")
           + (groupByLength ? ", group_by_length" : "");
     }
   }
 
-  /** A model of the benchmark: its config, the tokenizer it is prepared with, steps and warm-up steps. */
+  /**
+   * A model of the benchmark: its config, the tokenizer it is prepared with, steps and warm-up
+   * steps.
+   */
   record Spec(String name, Path config, Path tokenizer, int steps, int warmup) {}
 
-  /** The BERT-base-shaped, reduced-depth config (vocab_size is replaced by the tokenizer's at init). */
+  /**
+   * The BERT-base-shaped, reduced-depth config (vocab_size is replaced by the tokenizer's at init).
+   */
   static final String BASE_CONFIG =
       """
       {
@@ -112,7 +127,10 @@ public final class ReplicaScalingBench {
 
   public static void main(String[] args) throws Exception {
     Path root = BenchEnv.root();
-    Path shared = Path.of(System.getProperty("sparkner.shared", root.resolve("../shared").toString())).toAbsolutePath().normalize();
+    Path shared =
+        Path.of(System.getProperty("sparkner.shared", root.resolve("../shared").toString()))
+            .toAbsolutePath()
+            .normalize();
     List<String> models = List.of("tiny", "base");
     int rounds = 3;
     int tinySteps = 30;
@@ -120,7 +138,8 @@ public final class ReplicaScalingBench {
     int tinyWarmup = 5;
     int baseWarmup = 2;
     int microBatch = 16; // per replica, for every N (weak scaling), unless --global-batch is given
-    int globalBatch = 0; // > 0: the same global batch for every N, split over the replicas (strong scaling)
+    int globalBatch =
+        0; // > 0: the same global batch for every N, split over the replicas (strong scaling)
     List<Integer> zeros = List.of(0);
     boolean groupByLength = false;
     boolean ceiling = false;
@@ -146,15 +165,22 @@ public final class ReplicaScalingBench {
         case "--out" -> out = Path.of(args[++i]);
         case "--git-dir" -> gitDir = args[++i];
         default -> {
-          System.err.println("replica-scaling: unknown option " + args[i]
-              + "; options: --models tiny,base --rounds 3 --tiny-steps 30 --base-steps 8 --tiny-warmup 5 --base-warmup 2"
-              + " --micro-batch 16 | --global-batch G --group-by-length --ceiling --zero 0[,1,2] --corpus PATH --work DIR --out FILE --git-dir DIR");
+          System.err.println(
+              "replica-scaling: unknown option "
+                  + args[i]
+                  + "; options: --models tiny,base --rounds 3 --tiny-steps 30 --base-steps 8"
+                  + " --tiny-warmup 5 --base-warmup 2 --micro-batch 16 | --global-batch G"
+                  + " --group-by-length --ceiling --zero 0[,1,2] --corpus PATH --work DIR --out"
+                  + " FILE --git-dir DIR");
           System.exit(2);
         }
       }
     }
     if (!Files.isRegularFile(corpus)) {
-      System.err.println("replica-scaling: " + corpus + " is missing (the shared Stockmark corpus; set SPARKNER_SHARED or --corpus)");
+      System.err.println(
+          "replica-scaling: "
+              + corpus
+              + " is missing (the shared Stockmark corpus; set SPARKNER_SHARED or --corpus)");
       System.exit(1);
     }
     Path bgeTokenizer = shared.resolve("models/bge-small-zh-v1.5/tokenizer.json");
@@ -165,7 +191,10 @@ public final class ReplicaScalingBench {
     Files.writeString(baseConfig, BASE_CONFIG, StandardCharsets.UTF_8);
 
     Map<String, Spec> specs = new LinkedHashMap<>();
-    specs.put("tiny", new Spec("tiny", root.resolve("conf/tiny-xlmr-config.json"), unigram, tinySteps, tinyWarmup));
+    specs.put(
+        "tiny",
+        new Spec(
+            "tiny", root.resolve("conf/tiny-xlmr-config.json"), unigram, tinySteps, tinyWarmup));
     specs.put("base", new Spec("base", baseConfig, bgeTokenizer, baseSteps, baseWarmup));
 
     Engine.getInstance();
@@ -196,9 +225,11 @@ public final class ReplicaScalingBench {
     cfg.put("spark.task.cpus", 1);
     cfg.put("intra_op_threads_per_replica", 1);
     cfg.put("libtorch_default_threads", defaultThreads);
-    cfg.put("threads_note",
-        "local mode: the N replicas are threads of this one JVM and libtorch's intra-op thread count is per process;"
-            + " every barrier task sets it to spark.task.cpus = 1, the 1-replica run (on the driver thread) sets it to 1 before it starts");
+    cfg.put(
+        "threads_note",
+        "local mode: the N replicas are threads of this one JVM and libtorch's intra-op thread"
+            + " count is per process; every barrier task sets it to spark.task.cpus = 1, the"
+            + " 1-replica run (on the driver thread) sets it to 1 before it starts");
     cfg.put("corpus", corpus.toString());
     Batching batching = new Batching(microBatch, globalBatch, groupByLength);
     cfg.put("batching", batching.describe());
@@ -209,14 +240,25 @@ public final class ReplicaScalingBench {
     cfg.put("rounds", rounds);
     ArrayNode zs0 = cfg.putArray("zero_stages_for_n2");
     zeros.forEach(zs0::add);
-    cfg.put("figure", "steady-state tokens/s = sum of non-pad tokens / sum of rank-0 step seconds over steps > warmup"
-        + " (metrics.jsonl, logging_steps 1); speed-up = median tokens/s (N=2) / median tokens/s (N=1)");
+    cfg.put(
+        "figure",
+        "steady-state tokens/s = sum of non-pad tokens / sum of rank-0 step seconds over steps >"
+            + " warmup (metrics.jsonl, logging_steps 1); speed-up = median tokens/s (N=2) / median"
+            + " tokens/s (N=1)");
     cfg.put("order", "rounds alternate: even rounds N=1 first, odd rounds N=2 first");
-    cfg.put("padding_note", globalBatch > 0
-        ? "each micro-batch is padded to its longest window: N=1 pads over " + batching.microFor(1) + " windows, N=2 over "
-            + batching.microFor(2) + ", so N=2 computes slightly fewer padded positions; tokens counted are non-pad tokens"
-        : "each micro-batch is padded to its longest window, " + microBatch + " windows for every N: a step of N=2 lasts as long"
-            + " as its slower rank, so padding does not favour N=2; tokens counted are non-pad tokens");
+    cfg.put(
+        "padding_note",
+        globalBatch > 0
+            ? "each micro-batch is padded to its longest window: N=1 pads over "
+                + batching.microFor(1)
+                + " windows, N=2 over "
+                + batching.microFor(2)
+                + ", so N=2 computes slightly fewer padded positions; tokens counted are non-pad"
+                + " tokens"
+            : "each micro-batch is padded to its longest window, "
+                + microBatch
+                + " windows for every N: a step of N=2 lasts as long as its slower rank, so padding"
+                + " does not favour N=2; tokens counted are non-pad tokens");
     ObjectNode modelsNode = result.putObject("models");
 
     List<String> summary = new ArrayList<>();
@@ -245,16 +287,25 @@ public final class ReplicaScalingBench {
       Path modelDir = work.resolve("model-" + m);
       if (!Files.isRegularFile(modelDir.resolve("config.json"))) {
         log("init %s from %s", modelDir, spec.config());
-        io.sparkner.cli.TestAccess.init(spec.config().toString(), spec.tokenizer().toString(), prepared.resolve("labels.json").toString(), modelDir.toString());
+        io.sparkner.cli.TestAccess.init(
+            spec.config().toString(),
+            spec.tokenizer().toString(),
+            prepared.resolve("labels.json").toString(),
+            modelDir.toString());
       }
-      long psi = parameterCount(modelDir, Labels.fromJson(Files.readString(prepared.resolve("labels.json"))).labels());
+      long psi =
+          parameterCount(
+              modelDir,
+              Labels.fromJson(Files.readString(prepared.resolve("labels.json"))).labels());
       ObjectNode mn = modelsNode.putObject(m);
       mn.put("config", Files.readString(modelDir.resolve("config.json")).replaceAll("\\s+", " "));
       mn.put("parameters", psi);
       mn.put("prepared", prepared.toString());
       mn.put("max_steps", spec.steps());
       mn.put("warmup_steps_excluded", spec.warmup());
-      log("%s: %,d parameters, %d steps (first %d excluded), %s", m, psi, spec.steps(), spec.warmup(), batching.describe());
+      log(
+          "%s: %,d parameters, %d steps (first %d excluded), %s",
+          m, psi, spec.steps(), spec.warmup(), batching.describe());
 
       List<String> variants = new ArrayList<>();
       variants.add("n1");
@@ -283,23 +334,34 @@ public final class ReplicaScalingBench {
         for (String v : order) {
           int n = v.equals("n1") ? 1 : 2;
           int zs = v.startsWith("n2-zero") ? Integer.parseInt(v.substring("n2-zero".length())) : 0;
-          ObjectNode run = v.equals(ALONE)
-              ? twoAlone(spark, spec, prepared, modelDir, work, batching, round)
-              : trainOnce(spark, spec, prepared, modelDir, work, n, zs, batching, round, "");
+          ObjectNode run =
+              v.equals(ALONE)
+                  ? twoAlone(spark, spec, prepared, modelDir, work, batching, round)
+                  : trainOnce(spark, spec, prepared, modelDir, work, n, zs, batching, round, "");
           runs.get(v).add(run);
           double t = run.path("steady_tokens_per_second").asDouble();
           tps.get(v).add(t);
           thisRound.put(v, t);
-          log("%s %s round %d: %.1f tokens/s steady (median step %.3f s; steady window %.1f s wall, %.0f tokens/wall s,"
-                  + " %.0f tokens/JVM CPU s, other processes %.2f cores), whole run %.1f s",
-              m, v, round, t, run.path("step_seconds").path("median").asDouble(),
-              run.path("steady_window").path("seconds").asDouble(), run.path("steady_window").path("tokens_per_wall_second").asDouble(),
+          log(
+              "%s %s round %d: %.1f tokens/s steady (median step %.3f s; steady window %.1f s wall,"
+                  + " %.0f tokens/wall s, %.0f tokens/JVM CPU s, other processes %.2f cores), whole"
+                  + " run %.1f s",
+              m,
+              v,
+              round,
+              t,
+              run.path("step_seconds").path("median").asDouble(),
+              run.path("steady_window").path("seconds").asDouble(),
+              run.path("steady_window").path("tokens_per_wall_second").asDouble(),
               run.path("steady_window").path("tokens_per_jvm_cpu_second").asDouble(),
-              run.path("steady_window").path("other_processes_cores").asDouble(), run.path("cpu").path("seconds").asDouble());
+              run.path("steady_window").path("other_processes_cores").asDouble(),
+              run.path("cpu").path("seconds").asDouble());
           log("  per step: %s", run.path("steady_breakdown_seconds_per_step"));
         }
         for (int zi = 0; zi < zeros.size(); zi++) {
-          perRoundRatios.get(zi).add(thisRound.get("n2-zero" + zeros.get(zi)) / thisRound.get("n1"));
+          perRoundRatios
+              .get(zi)
+              .add(thisRound.get("n2-zero" + zeros.get(zi)) / thisRound.get("n1"));
         }
       }
       ObjectNode vn = mn.putObject("variants");
@@ -308,9 +370,12 @@ public final class ReplicaScalingBench {
         x.put("replicas", v.equals("n1") ? 1 : 2);
         int n = v.equals("n1") ? 1 : 2;
         if (v.equals(ALONE)) {
-          x.put("about", "two independent 1-replica trainings at once (threads of this JVM, 1 intra-op thread each),"
-              + " each with the N=2 micro batch: what N=2 would reach if exchanging gradients and waiting for each"
-              + " other cost nothing; tokens/s is the sum of the two");
+          x.put(
+              "about",
+              "two independent 1-replica trainings at once (threads of this JVM, 1 intra-op thread"
+                  + " each), each with the N=2 micro batch: what N=2 would reach if exchanging"
+                  + " gradients and waiting for each other cost nothing; tokens/s is the sum of the"
+                  + " two");
         }
         x.put("per_replica_micro_batch", batching.microFor(n));
         x.put("global_batch", batching.globalFor(n));
@@ -324,23 +389,47 @@ public final class ReplicaScalingBench {
         ObjectNode s = sp.putObject(v);
         s.put("ratio_of_medians", BenchEnv.round(ratio));
         s.set("per_round_ratio", BenchEnv.stats(perRoundRatios.get(zi)));
-        s.put("wall_ratio_of_medians_steady_window", BenchEnv.round(
-            medianOf(runs.get(v), "tokens_per_wall_second") / medianOf(runs.get("n1"), "tokens_per_wall_second")));
-        s.put("cpu_efficiency", BenchEnv.round(
-            medianOf(runs.get(v), "tokens_per_jvm_cpu_second") / medianOf(runs.get("n1"), "tokens_per_jvm_cpu_second")));
-        s.put("cpu_efficiency_note", "tokens per CPU second of this JVM in the steady window, N=2 over N=1: ×2 is the"
-            + " speed-up two otherwise idle cores would give; insensitive to the neighbours");
+        s.put(
+            "wall_ratio_of_medians_steady_window",
+            BenchEnv.round(
+                medianOf(runs.get(v), "tokens_per_wall_second")
+                    / medianOf(runs.get("n1"), "tokens_per_wall_second")));
+        s.put(
+            "cpu_efficiency",
+            BenchEnv.round(
+                medianOf(runs.get(v), "tokens_per_jvm_cpu_second")
+                    / medianOf(runs.get("n1"), "tokens_per_jvm_cpu_second")));
+        s.put(
+            "cpu_efficiency_note",
+            "tokens per CPU second of this JVM in the steady window, N=2 over N=1: ×2 is the"
+                + " speed-up two otherwise idle cores would give; insensitive to the neighbours");
         s.put("goal", GOAL);
         s.put("met", ratio >= GOAL);
-        summary.add(String.format(Locale.ROOT, "%s: N=1 %.0f tokens/s, N=2 ZeRO %d %.0f tokens/s, speed-up %.2f (per round %s)",
-            m, BenchEnv.median(tps.get("n1")), zeros.get(zi), BenchEnv.median(tps.get(v)), ratio, perRoundRatios.get(zi)));
+        summary.add(
+            String.format(
+                Locale.ROOT,
+                "%s: N=1 %.0f tokens/s, N=2 ZeRO %d %.0f tokens/s, speed-up %.2f (per round %s)",
+                m,
+                BenchEnv.median(tps.get("n1")),
+                zeros.get(zi),
+                BenchEnv.median(tps.get(v)),
+                ratio,
+                perRoundRatios.get(zi)));
       }
       if (ceiling) {
         ObjectNode c = sp.putObject(ALONE);
-        c.put("ratio_of_medians", BenchEnv.round(BenchEnv.median(tps.get(ALONE)) / BenchEnv.median(tps.get("n1"))));
-        c.put("about", "the ceiling of N=2 on this machine: two independent replicas at once ÷ N=1");
-        summary.add(String.format(Locale.ROOT, "%s: two independent replicas at once %.0f tokens/s = %.2f × N=1 (the ceiling)",
-            m, BenchEnv.median(tps.get(ALONE)), BenchEnv.median(tps.get(ALONE)) / BenchEnv.median(tps.get("n1"))));
+        c.put(
+            "ratio_of_medians",
+            BenchEnv.round(BenchEnv.median(tps.get(ALONE)) / BenchEnv.median(tps.get("n1"))));
+        c.put(
+            "about", "the ceiling of N=2 on this machine: two independent replicas at once ÷ N=1");
+        summary.add(
+            String.format(
+                Locale.ROOT,
+                "%s: two independent replicas at once %.0f tokens/s = %.2f × N=1 (the ceiling)",
+                m,
+                BenchEnv.median(tps.get(ALONE)),
+                BenchEnv.median(tps.get(ALONE)) / BenchEnv.median(tps.get("n1"))));
       }
       BenchEnv.writeJson(out, result); // partial results survive a later failure
     }
@@ -355,11 +444,12 @@ public final class ReplicaScalingBench {
 
   private static double medianOf(ArrayNode runs, String field) {
     List<Double> v = new ArrayList<>();
-    runs.forEach(r -> {
-      if (r.path("steady_window").has(field)) {
-        v.add(r.path("steady_window").path(field).asDouble());
-      }
-    });
+    runs.forEach(
+        r -> {
+          if (r.path("steady_window").has(field)) {
+            v.add(r.path("steady_window").path(field).asDouble());
+          }
+        });
     return v.isEmpty() ? Double.NaN : BenchEnv.median(v);
   }
 
@@ -369,21 +459,34 @@ public final class ReplicaScalingBench {
    * Two 1-replica trainings at once on two threads, each training the N=2 micro batch alone: the
    * tokens/s two replicas reach on this machine with no exchange and no waiting between them.
    */
-  static ObjectNode twoAlone(SparkSession spark, Spec spec, Path prepared, Path modelDir, Path work, Batching batching, int round)
+  static ObjectNode twoAlone(
+      SparkSession spark,
+      Spec spec,
+      Path prepared,
+      Path modelDir,
+      Path work,
+      Batching batching,
+      int round)
       throws Exception {
     Batching half = new Batching(batching.microFor(2), 0, batching.groupByLength());
-    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+    java.util.concurrent.ExecutorService pool =
+        java.util.concurrent.Executors.newFixedThreadPool(2);
     try {
       List<java.util.concurrent.Future<ObjectNode>> fs = new ArrayList<>();
       for (String tag : List.of("-a", "-b")) {
-        fs.add(pool.submit(() -> trainOnce(spark, spec, prepared, modelDir, work, 1, 0, half, round, tag)));
+        fs.add(
+            pool.submit(
+                () -> trainOnce(spark, spec, prepared, modelDir, work, 1, 0, half, round, tag)));
       }
       ObjectNode a = fs.get(0).get();
       ObjectNode b = fs.get(1).get();
       ObjectNode run = BenchEnv.JSON.createObjectNode();
       run.put("round", round);
-      run.put("steady_tokens_per_second",
-          BenchEnv.round(a.path("steady_tokens_per_second").asDouble() + b.path("steady_tokens_per_second").asDouble()));
+      run.put(
+          "steady_tokens_per_second",
+          BenchEnv.round(
+              a.path("steady_tokens_per_second").asDouble()
+                  + b.path("steady_tokens_per_second").asDouble()));
       run.set("step_seconds", a.path("step_seconds"));
       run.set("steady_breakdown_seconds_per_step", a.path("steady_breakdown_seconds_per_step"));
       run.set("a", a);
@@ -394,11 +497,23 @@ public final class ReplicaScalingBench {
     }
   }
 
-  /** One TrainJob.run in a fresh output directory; its steady-state throughput from metrics.jsonl. */
+  /**
+   * One TrainJob.run in a fresh output directory; its steady-state throughput from metrics.jsonl.
+   */
   static ObjectNode trainOnce(
-      SparkSession spark, Spec spec, Path prepared, Path modelDir, Path work, int n, int zero, Batching batching, int round, String tag)
+      SparkSession spark,
+      Spec spec,
+      Path prepared,
+      Path modelDir,
+      Path work,
+      int n,
+      int zero,
+      Batching batching,
+      int round,
+      String tag)
       throws IOException {
-    Path output = work.resolve("runs/" + spec.name() + "-n" + n + "-zero" + zero + "-r" + round + tag);
+    Path output =
+        work.resolve("runs/" + spec.name() + "-n" + n + "-zero" + zero + "-r" + round + tag);
     deleteTree(output);
     List<String> set =
         List.of(
@@ -421,14 +536,18 @@ public final class ReplicaScalingBench {
       r =
           TrainJob.run(
               spark,
-              TrainJob.Options.builder(prepared.toString(), modelDir.toString(), output.toString()).overrides(set).replicas(n).build(),
+              TrainJob.Options.builder(prepared.toString(), modelDir.toString(), output.toString())
+                  .overrides(set)
+                  .replicas(n)
+                  .build(),
               System.out);
     } finally {
       sampler.stop();
     }
     BenchEnv.Cpu c1 = BenchEnv.Cpu.now();
     if (r.config().globalBatch() != batching.globalFor(n)) {
-      throw new IllegalStateException("global batch " + r.config().globalBatch() + " != " + batching.globalFor(n));
+      throw new IllegalStateException(
+          "global batch " + r.config().globalBatch() + " != " + batching.globalFor(n));
     }
     ObjectNode run = BenchEnv.JSON.createObjectNode();
     run.put("round", round);
@@ -460,7 +579,9 @@ public final class ReplicaScalingBench {
       ps.put("loss", BenchEnv.round(j.path("loss").asDouble()));
       ps.set("breakdown_seconds", j.path("breakdown_seconds"));
       if (step > spec.warmup()) {
-        j.path("breakdown_seconds").fields().forEachRemaining(e -> phases.merge(e.getKey(), e.getValue().asDouble(), Double::sum));
+        j.path("breakdown_seconds")
+            .fields()
+            .forEachRemaining(e -> phases.merge(e.getKey(), e.getValue().asDouble(), Double::sum));
         stepSeconds.add(s);
         stepTps.add(t);
         tokens += t * s;
@@ -472,18 +593,22 @@ public final class ReplicaScalingBench {
     run.put("steady_seconds", BenchEnv.round(seconds));
     run.put("steady_tokens_per_second", BenchEnv.round(tokens / seconds));
     run.set("step_seconds", BenchEnv.stats(stepSeconds));
-    ObjectNode mean = run.putObject("steady_breakdown_seconds_per_step"); // rank 0's, see Trainer.Breakdown
+    ObjectNode mean =
+        run.putObject("steady_breakdown_seconds_per_step"); // rank 0's, see Trainer.Breakdown
     phases.forEach((k, v) -> mean.put(k, BenchEnv.round(v / Math.max(1, stepSeconds.size()))));
     run.set("step_tokens_per_second", BenchEnv.stats(stepTps));
     // the steady window as seen from outside: from the moment metrics.jsonl had `warmup` step lines
-    // to the moment it had all of them (polled every 5 ms); wall, this JVM's CPU, other processes' CPU
+    // to the moment it had all of them (polled every 5 ms); wall, this JVM's CPU, other processes'
+    // CPU
     BenchEnv.Cpu w0 = sampler.at(spec.warmup());
     BenchEnv.Cpu w1 = sampler.at(spec.steps());
     if (w0 != null && w1 != null) {
       ObjectNode w = w1.since(w0);
       w.put("tokens_per_wall_second", BenchEnv.round(tokens / w1.secondsSince(w0)));
       w.put("tokens_per_jvm_cpu_second", BenchEnv.round(tokens / w.path("jvm_cpu_s").asDouble()));
-      w.put("other_processes_cores", BenchEnv.round(w.path("other_processes_cpu_s").asDouble() / w1.secondsSince(w0)));
+      w.put(
+          "other_processes_cores",
+          BenchEnv.round(w.path("other_processes_cpu_s").asDouble() / w1.secondsSince(w0)));
       run.set("steady_window", w);
     }
     ArrayNode ranks = run.putArray("ranks");
@@ -508,32 +633,35 @@ public final class ReplicaScalingBench {
     }
 
     void start() {
-      thread = new Thread(() -> {
-        int last = 0;
-        while (running) {
-          try {
-            if (Files.isRegularFile(file)) {
-              byte[] b = Files.readAllBytes(file);
-              int lines = 0;
-              for (byte x : b) {
-                lines += x == '\n' ? 1 : 0;
-              }
-              if (lines > last) {
-                BenchEnv.Cpu now = BenchEnv.Cpu.now();
-                for (int k = last + 1; k <= lines; k++) {
-                  seen.putIfAbsent(k, now);
+      thread =
+          new Thread(
+              () -> {
+                int last = 0;
+                while (running) {
+                  try {
+                    if (Files.isRegularFile(file)) {
+                      byte[] b = Files.readAllBytes(file);
+                      int lines = 0;
+                      for (byte x : b) {
+                        lines += x == '\n' ? 1 : 0;
+                      }
+                      if (lines > last) {
+                        BenchEnv.Cpu now = BenchEnv.Cpu.now();
+                        for (int k = last + 1; k <= lines; k++) {
+                          seen.putIfAbsent(k, now);
+                        }
+                        last = lines;
+                      }
+                    }
+                    Thread.sleep(5);
+                  } catch (InterruptedException e) {
+                    return;
+                  } catch (IOException | RuntimeException e) {
+                    // a file being rewritten: look again
+                  }
                 }
-                last = lines;
-              }
-            }
-            Thread.sleep(5);
-          } catch (InterruptedException e) {
-            return;
-          } catch (IOException | RuntimeException e) {
-            // a file being rewritten: look again
-          }
-        }
-      }, "bench-step-sampler");
+              },
+              "bench-step-sampler");
       thread.setDaemon(true);
       thread.start();
     }
@@ -552,7 +680,8 @@ public final class ReplicaScalingBench {
   /** Ψ as the trainer sees it: the parameter shapes of the model with the data's labels. */
   static long parameterCount(Path modelDir, List<String> labels) throws IOException {
     ModelConfig cfg =
-        ModelConfig.parse(Files.readString(modelDir.resolve("config.json")), modelDir.toString()).withLabels(labels);
+        ModelConfig.parse(Files.readString(modelDir.resolve("config.json")), modelDir.toString())
+            .withLabels(labels);
     try (NDManager m = NDManager.newBaseManager()) {
       long total = 0;
       for (long[] shape : new TokenClassificationModel(cfg, m).parameterShapes().values()) {

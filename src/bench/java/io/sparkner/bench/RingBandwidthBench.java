@@ -29,18 +29,19 @@ import java.util.concurrent.TimeUnit;
 /**
  * Ring all-reduce bus bandwidth, 2·(N−1)/N·S/t, for S = 4…256 MiB of floats and N = 2, 3 ranks on
  * loopback, against raw loopback TCP throughput measured by the same harness in the same run: one
- * thread streaming the same number of bytes a rank sends (2·(N−1)/N·S) over one loopback
- * connection to a reading thread, with the ring's socket options (TCP_NODELAY, 4 MiB buffers) and
- * 1 MiB writes from a direct buffer. Figure: ratio = bus bandwidth ÷ raw throughput (= t_raw ÷
- * t_ring). Goal ≥ 0.85.
+ * thread streaming the same number of bytes a rank sends (2·(N−1)/N·S) over one loopback connection
+ * to a reading thread, with the ring's socket options (TCP_NODELAY, 4 MiB buffers) and 1 MiB writes
+ * from a direct buffer. Figure: ratio = bus bandwidth ÷ raw throughput (= t_raw ÷ t_ring). Goal ≥
+ * 0.85.
  *
  * <p>The N ranks are threads of this one JVM (each with its ring's sender thread), all on this
  * machine's cores: on a 2-core machine they share two cores with each other and with the kernel's
- * loopback copies, which a single raw stream does not. So the run also measures "raw N streams":
- * N threads each streaming the same bytes to the next over its own connection at once (the ring's
+ * loopback copies, which a single raw stream does not. So the run also measures "raw N streams": N
+ * threads each streaming the same bytes to the next over its own connection at once (the ring's
  * traffic pattern, without framing, copies or adds), and reports the ring against it too.
  *
- * <pre>bench/run ring-allreduce [--sizes-mib 4,16,64,256] [--ranks 2,3] [--runs 5] [--warmup 1]</pre>
+ * <pre>bench/run ring-allreduce [--sizes-mib 4,16,64,256] [--ranks 2,3] [--runs 5] [--warmup 1]
+ * </pre>
  */
 public final class RingBandwidthBench {
   private static final int PIECE = 1 << 20;
@@ -59,8 +60,11 @@ public final class RingBandwidthBench {
         case "--ranks" -> ranks = ints(args[++i]);
         case "--runs" -> runs = Integer.parseInt(args[++i]);
         case "--warmup" -> warmup = Integer.parseInt(args[++i]);
-        default -> throw new IllegalArgumentException("unknown option " + args[i]
-            + "; options: --sizes-mib 4,16,64,256 --ranks 2,3 --runs 5 --warmup 1");
+        default ->
+            throw new IllegalArgumentException(
+                "unknown option "
+                    + args[i]
+                    + "; options: --sizes-mib 4,16,64,256 --ranks 2,3 --runs 5 --warmup 1");
       }
     }
     ObjectNode root = BenchEnv.JSON.createObjectNode();
@@ -68,8 +72,14 @@ public final class RingBandwidthBench {
     ObjectNode env = BenchEnv.describe();
     root.set("env", env);
     ObjectNode config = root.putObject("config");
-    config.put("ranks_as", "threads of one JVM on one machine (loopback 127.0.0.1), each rank with its ring's sender thread");
-    config.put("payload", "fp32 in DirectFloats (off-heap, as the trainer's flat gradient and parameter buffers), fp32 wire");
+    config.put(
+        "ranks_as",
+        "threads of one JVM on one machine (loopback 127.0.0.1), each rank with its ring's sender"
+            + " thread");
+    config.put(
+        "payload",
+        "fp32 in DirectFloats (off-heap, as the trainer's flat gradient and parameter buffers),"
+            + " fp32 wire");
     config.put("piece_bytes", PIECE);
     config.put("socket_buffer_bytes", SOCKET_BUFFER);
     config.put("tcp_nodelay", true);
@@ -77,22 +87,46 @@ public final class RingBandwidthBench {
     config.put("warmup", warmup);
     config.put("order", "ring, raw, raw_n interleaved, rotating which goes first each round");
     config.put("bus_bandwidth", "2*(N-1)/N*S/t_ring");
-    config.put("raw", "one thread streaming 2*(N-1)/N*S bytes over one loopback connection to one reading thread");
-    config.put("raw_n", "N threads each streaming 2*(N-1)/N*S bytes to the next over its own connection, simultaneously");
-    config.put("ratio", "bus bandwidth / raw throughput = t_raw / t_ring (per round, median over rounds)");
-    config.put("raw_memory", "as raw, but streaming from and into buffers of max(S) bytes instead of reusing one"
-        + " 1 MiB buffer that stays in the CPU cache: the memory traffic a collective over S bytes cannot avoid");
+    config.put(
+        "raw",
+        "one thread streaming 2*(N-1)/N*S bytes over one loopback connection to one reading"
+            + " thread");
+    config.put(
+        "raw_n",
+        "N threads each streaming 2*(N-1)/N*S bytes to the next over its own connection,"
+            + " simultaneously");
+    config.put(
+        "ratio", "bus bandwidth / raw throughput = t_raw / t_ring (per round, median over rounds)");
+    config.put(
+        "raw_memory",
+        "as raw, but streaming from and into buffers of max(S) bytes instead of reusing one 1 MiB"
+            + " buffer that stays in the CPU cache: the memory traffic a collective over S bytes"
+            + " cannot avoid");
     config.put("raw_n_memory", "as raw_n, streaming through buffers of max(S) bytes");
     ArrayNode cases = root.putArray("cases");
     double worst = Double.MAX_VALUE;
     double worstMemory = Double.MAX_VALUE;
     String[] names = {"raw", "raw_n", "raw_memory", "raw_n_memory"};
-    System.out.printf(Locale.ROOT, "%-3s %6s %8s %8s %8s %8s %8s | %7s %7s %7s %7s%n", "N", "S MiB", "busbw",
-        "raw", "rawN", "rawMem", "rawNMem", "ratio", "vsRawN", "vsMem", "vsNMem");
+    System.out.printf(
+        Locale.ROOT,
+        "%-3s %6s %8s %8s %8s %8s %8s | %7s %7s %7s %7s%n",
+        "N",
+        "S MiB",
+        "busbw",
+        "raw",
+        "rawN",
+        "rawMem",
+        "rawNMem",
+        "ratio",
+        "vsRawN",
+        "vsMem",
+        "vsNMem");
     for (int n : ranks) {
       long maxBytes = (long) Arrays.stream(sizesMib).max().orElse(4) << 20;
       List<Ring> rings = formRing(n);
-      RawLinks[] raws = {new RawLinks(1, 0), new RawLinks(n, 0), new RawLinks(1, maxBytes), new RawLinks(n, maxBytes)};
+      RawLinks[] raws = {
+        new RawLinks(1, 0), new RawLinks(n, 0), new RawLinks(1, maxBytes), new RawLinks(n, maxBytes)
+      };
       ExecutorService pool = Executors.newFixedThreadPool(n);
       try {
         // the trainer's flat gradient and parameter buffers are DirectFloats: time the same
@@ -160,8 +194,20 @@ public final class RingBandwidthBench {
           c.set("rounds", rounds);
           worst = Math.min(worst, ratio[0]);
           worstMemory = Math.min(worstMemory, ratio[2]);
-          System.out.printf(Locale.ROOT, "%-3d %6d %8.3f %8.3f %8.3f %8.3f %8.3f | %7.3f %7.3f %7.3f %7.3f  (spread %.0f%%)%n",
-              n, mib, busbw, bw[0], bw[1], bw[2], bw[3], ratio[0], ratio[1], ratio[2], ratio[3],
+          System.out.printf(
+              Locale.ROOT,
+              "%-3d %6d %8.3f %8.3f %8.3f %8.3f %8.3f | %7.3f %7.3f %7.3f %7.3f  (spread %.0f%%)%n",
+              n,
+              mib,
+              busbw,
+              bw[0],
+              bw[1],
+              bw[2],
+              bw[3],
+              ratio[0],
+              ratio[1],
+              ratio[2],
+              ratio[3],
               BenchEnv.stats(ratios.get(0)).path("spread_pct").asDouble());
         }
       } finally {
@@ -211,21 +257,29 @@ public final class RingBandwidthBench {
   }
 
   /** Seconds from the first rank starting to the last rank finishing one all-reduce. */
-  private static double timeRing(ExecutorService pool, List<Ring> rings, DirectFloats[] data, int floats, int[] bounds,
-      int round) throws Exception {
+  private static double timeRing(
+      ExecutorService pool,
+      List<Ring> rings,
+      DirectFloats[] data,
+      int floats,
+      int[] bounds,
+      int round)
+      throws Exception {
     int n = rings.size();
     CyclicBarrier barrier = new CyclicBarrier(n);
     List<Future<long[]>> fs = new ArrayList<>();
     for (int r = 0; r < n; r++) {
       int rank = r;
-      fs.add(pool.submit(() -> {
-        DirectFloats d = data[rank];
-        d.fill(0, floats, rank + 1f);
-        barrier.await();
-        long t0 = System.nanoTime();
-        rings.get(rank).allReduce(d, bounds, "benchmark", round);
-        return new long[] {t0, System.nanoTime()};
-      }));
+      fs.add(
+          pool.submit(
+              () -> {
+                DirectFloats d = data[rank];
+                d.fill(0, floats, rank + 1f);
+                barrier.await();
+                long t0 = System.nanoTime();
+                rings.get(rank).allReduce(d, bounds, "benchmark", round);
+                return new long[] {t0, System.nanoTime()};
+              }));
     }
     long start = Long.MAX_VALUE;
     long end = Long.MIN_VALUE;
@@ -236,12 +290,16 @@ public final class RingBandwidthBench {
     }
     float expected = n * (n + 1) / 2f;
     if (data[0].get(0) != expected || data[n - 1].get(floats - 1) != expected) {
-      throw new IllegalStateException("wrong all-reduce result " + data[0].get(0) + ", want " + expected);
+      throw new IllegalStateException(
+          "wrong all-reduce result " + data[0].get(0) + ", want " + expected);
     }
     return (end - start) / 1e9;
   }
 
-  /** k loopback connections (i → i+1 mod k, or one connection), each with a writing and a reading thread. */
+  /**
+   * k loopback connections (i → i+1 mod k, or one connection), each with a writing and a reading
+   * thread.
+   */
   private static final class RawLinks implements AutoCloseable {
     final int k;
     final SocketChannel[] out;
@@ -251,9 +309,9 @@ public final class RingBandwidthBench {
     final ExecutorService pool;
 
     /**
-     * {@code memoryBytes} 0: every write and read reuses one {@value #PIECE}-byte buffer, which stays
-     * in the CPU cache; otherwise each link streams through buffers of that many bytes, so the
-     * kernel's copies touch as much memory as a collective over that payload does.
+     * {@code memoryBytes} 0: every write and read reuses one {@value #PIECE}-byte buffer, which
+     * stays in the CPU cache; otherwise each link streams through buffers of that many bytes, so
+     * the kernel's copies touch as much memory as a collective over that payload does.
      */
     RawLinks(int k, long memoryBytes) throws IOException {
       this.k = k;
@@ -290,46 +348,56 @@ public final class RingBandwidthBench {
       ch.setOption(StandardSocketOptions.SO_RCVBUF, SOCKET_BUFFER);
     }
 
-    /** Seconds for every link to carry {@code bytes} (all links at once), first start to last finish. */
+    /**
+     * Seconds for every link to carry {@code bytes} (all links at once), first start to last
+     * finish.
+     */
     double time(long bytes) throws Exception {
       CyclicBarrier barrier = new CyclicBarrier(2 * k);
       List<Future<long[]>> fs = new ArrayList<>();
       for (int i = 0; i < k; i++) {
         int link = i;
-        fs.add(pool.submit((Callable<long[]>) () -> {
-          ByteBuffer b = sendBuf[link];
-          barrier.await();
-          long t0 = System.nanoTime();
-          long left = bytes;
-          int at = 0;
-          while (left > 0) {
-            int len = (int) Math.min(Math.min(PIECE, left), b.capacity() - at);
-            b.limit(at + len).position(at);
-            while (b.hasRemaining()) {
-              out[link].write(b);
-            }
-            left -= len;
-            at = (at + len) % b.capacity();
-          }
-          return new long[] {t0, System.nanoTime()};
-        }));
-        fs.add(pool.submit((Callable<long[]>) () -> {
-          ByteBuffer b = recvBuf[link];
-          barrier.await();
-          long t0 = System.nanoTime();
-          long left = bytes;
-          int at = 0;
-          while (left > 0) {
-            b.limit(at + (int) Math.min(Math.min(PIECE, left), b.capacity() - at)).position(at);
-            int r = in[link].read(b);
-            if (r < 0) {
-              throw new IOException("raw link closed");
-            }
-            left -= r;
-            at = (at + r) % b.capacity();
-          }
-          return new long[] {t0, System.nanoTime()};
-        }));
+        fs.add(
+            pool.submit(
+                (Callable<long[]>)
+                    () -> {
+                      ByteBuffer b = sendBuf[link];
+                      barrier.await();
+                      long t0 = System.nanoTime();
+                      long left = bytes;
+                      int at = 0;
+                      while (left > 0) {
+                        int len = (int) Math.min(Math.min(PIECE, left), b.capacity() - at);
+                        b.limit(at + len).position(at);
+                        while (b.hasRemaining()) {
+                          out[link].write(b);
+                        }
+                        left -= len;
+                        at = (at + len) % b.capacity();
+                      }
+                      return new long[] {t0, System.nanoTime()};
+                    }));
+        fs.add(
+            pool.submit(
+                (Callable<long[]>)
+                    () -> {
+                      ByteBuffer b = recvBuf[link];
+                      barrier.await();
+                      long t0 = System.nanoTime();
+                      long left = bytes;
+                      int at = 0;
+                      while (left > 0) {
+                        b.limit(at + (int) Math.min(Math.min(PIECE, left), b.capacity() - at))
+                            .position(at);
+                        int r = in[link].read(b);
+                        if (r < 0) {
+                          throw new IOException("raw link closed");
+                        }
+                        left -= r;
+                        at = (at + r) % b.capacity();
+                      }
+                      return new long[] {t0, System.nanoTime()};
+                    }));
       }
       long start = Long.MAX_VALUE;
       long end = Long.MIN_VALUE;

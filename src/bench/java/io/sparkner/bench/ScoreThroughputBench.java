@@ -8,8 +8,6 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.jni.JniUtils;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.sparkner.tokenizer.Tokenized;
-import io.sparkner.tokenizer.TokenizerHandle;
 import io.sparkner.align.Windowing;
 import io.sparkner.corpus.CorpusInput;
 import io.sparkner.corpus.CorpusReaders;
@@ -23,6 +21,8 @@ import io.sparkner.model.TokenClassificationModel;
 import io.sparkner.score.ScoreJob;
 import io.sparkner.score.ScoreSummary;
 import io.sparkner.score.TableFormat;
+import io.sparkner.tokenizer.Tokenized;
+import io.sparkner.tokenizer.TokenizerHandle;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -46,20 +46,22 @@ import org.apache.spark.sql.types.StructType;
 /**
  * Scoring throughput: the score job ({@link ScoreJob} on {@code local[N]}: read Parquet, tag with
  * {@code NerTagger}, write Parquet and the summary) against a plain single-thread loop in the same
- * JVM that tokenizes the same texts, cuts the same windows, and runs the same model forward with the
- * same batch size and the same length sorting, keeping only the arg-max tags (no merge, no
+ * JVM that tokenizes the same texts, cuts the same windows, and runs the same model forward with
+ * the same batch size and the same length sorting, keeping only the arg-max tags (no merge, no
  * decoding, no rows, no I/O). Sentences/s and tokens/s, per core; figure: (job ÷ N) ÷ loop ≥ 0.90.
- * Also the job with length-sorted batches against arrival order, on {@code --arrival-rows} of the rows.
+ * Also the job with length-sorted batches against arrival order, on {@code --arrival-rows} of the
+ * rows.
  *
- * <p>Run with {@code bench/run score-throughput [--rows 200000] [--cores 2] [--runs 3] [--batch-size
- * 32] [--max-length 256] [--stride 64] [--model DIR] [--arrival-rows 20000] [--git-dir DIR]}. Writes {@code
- * bench/results/score-throughput.json}.
+ * <p>Run with {@code bench/run score-throughput [--rows 200000] [--cores 2] [--runs 3]
+ * [--batch-size 32] [--max-length 256] [--stride 64] [--model DIR] [--arrival-rows 20000]
+ * [--git-dir DIR]}. Writes {@code bench/results/score-throughput.json}.
  */
 public final class ScoreThroughputBench {
   static final double GOAL = 0.90;
   static final List<String> STOCKMARK_LABELS =
-      List.of("O", "B-EVT", "I-EVT", "B-INS", "I-INS", "B-LOC", "I-LOC", "B-ORG", "I-ORG", "B-ORG-O", "I-ORG-O",
-          "B-ORG-P", "I-ORG-P", "B-PER", "I-PER", "B-PRD", "I-PRD");
+      List.of(
+          "O", "B-EVT", "I-EVT", "B-INS", "I-INS", "B-LOC", "I-LOC", "B-ORG", "I-ORG", "B-ORG-O",
+          "I-ORG-O", "B-ORG-P", "I-ORG-P", "B-PER", "I-PER", "B-PRD", "I-PRD");
   static final String[] PANX_LANGS = {"ja", "zh", "ko", "en", "de"};
   static final PrintStream QUIET = new PrintStream(OutputStream.nullOutputStream());
 
@@ -67,7 +69,8 @@ public final class ScoreThroughputBench {
 
   public static void main(String[] args) throws Exception {
     Path root = BenchEnv.root();
-    Path shared = Path.of(System.getProperty("sparkner.shared", root.resolve("../shared").toString()));
+    Path shared =
+        Path.of(System.getProperty("sparkner.shared", root.resolve("../shared").toString()));
     Path work = root.resolve("bench/work/score-throughput");
     Path out = root.resolve("bench/results/score-throughput.json");
     Path model = null;
@@ -94,8 +97,9 @@ public final class ScoreThroughputBench {
         case "--out" -> out = Path.of(args[++i]);
         default -> {
           System.err.println(
-              "usage: score-throughput [--rows N] [--cores N] [--runs R] [--batch-size B] [--max-length L] [--stride S]"
-                  + " [--model DIR] [--arrival-rows N (0: skip)] [--work DIR] [--out FILE] [--git-dir DIR]");
+              "usage: score-throughput [--rows N] [--cores N] [--runs R] [--batch-size B]"
+                  + " [--max-length L] [--stride S] [--model DIR] [--arrival-rows N (0: skip)]"
+                  + " [--work DIR] [--out FILE] [--git-dir DIR]");
           System.exit(2);
         }
       }
@@ -105,7 +109,9 @@ public final class ScoreThroughputBench {
     for (Path p : List.of(stockmark, panx)) {
       if (!Files.exists(p)) {
         System.err.println(
-            "score-throughput: " + p.toAbsolutePath().normalize() + " is missing. This benchmark needs the shared"
+            "score-throughput: "
+                + p.toAbsolutePath().normalize()
+                + " is missing. This benchmark needs the shared"
                 + " corpora (../shared next to the repository, or -Dsparkner.shared=DIR).");
         System.exit(1);
       }
@@ -125,7 +131,8 @@ public final class ScoreThroughputBench {
             .getOrCreate();
     spark.sparkContext().setLogLevel("WARN");
 
-    // one libtorch thread for the loop, as each Spark task gets (spark.task.cpus = 1; the setting is per process)
+    // one libtorch thread for the loop, as each Spark task gets (spark.task.cpus = 1; the setting
+    // is per process)
     Engine.getInstance();
     JniUtils.setNumThreads(1);
 
@@ -136,10 +143,13 @@ public final class ScoreThroughputBench {
     writeTable(spark, corpus, input, cores * 4);
     List<String> warmTexts = corpus.subList(0, Math.min(corpus.size(), 5_000));
     writeTable(spark, warmTexts, warmInput, cores * 4);
-    List<String> loopTexts = spark.read().parquet(input.toString()).select("text").as(Encoders.STRING()).collectAsList();
+    List<String> loopTexts =
+        spark.read().parquet(input.toString()).select("text").as(Encoders.STRING()).collectAsList();
     // every k-th row: the same mix of corpora (and lengths) as the whole input
     List<String> subsetTexts = new ArrayList<>();
-    for (int i = 0, step = Math.max(1, corpus.size() / Math.max(1, arrivalRows)); i < corpus.size() && subsetTexts.size() < arrivalRows; i += step) {
+    for (int i = 0, step = Math.max(1, corpus.size() / Math.max(1, arrivalRows));
+        i < corpus.size() && subsetTexts.size() < arrivalRows;
+        i += step) {
       subsetTexts.add(corpus.get(i));
     }
     Path subsetInput = work.resolve("input-subset-" + subsetTexts.size());
@@ -151,7 +161,14 @@ public final class ScoreThroughputBench {
     if (model == null) {
       model = work.resolve("tiny-model");
       if (!Files.exists(model.resolve(Checkpoints.WEIGHTS))) {
-        calibratedTinyModel(root, work.resolve("tiny-init"), model, corpus.subList(0, Math.min(corpus.size(), 2_000)), batch, maxLength, stride);
+        calibratedTinyModel(
+            root,
+            work.resolve("tiny-init"),
+            model,
+            corpus.subList(0, Math.min(corpus.size(), 2_000)),
+            batch,
+            maxLength,
+            stride);
       }
     }
     model = model.toAbsolutePath().normalize();
@@ -162,7 +179,11 @@ public final class ScoreThroughputBench {
     Loop loop = new Loop(tokenizer, loopModel, batch, maxLength, stride);
     Job job = new Job(spark, model, work, batch, maxLength, stride);
 
-    List<Variant> variants = new ArrayList<>(List.of(new Variant("job_sorted", true, true, false), new Variant("loop_sorted", false, true, false)));
+    List<Variant> variants =
+        new ArrayList<>(
+            List.of(
+                new Variant("job_sorted", true, true, false),
+                new Variant("loop_sorted", false, true, false)));
     if (arrivalRows > 0) {
       variants.add(new Variant("job_sorted_subset", true, true, true));
       variants.add(new Variant("job_arrival_subset", true, false, true));
@@ -179,7 +200,10 @@ public final class ScoreThroughputBench {
       for (int k = 0; k < variants.size(); k++) {
         Variant v = variants.get((k + r) % variants.size());
         BenchEnv.Cpu c0 = BenchEnv.Cpu.now();
-        Counts c = v.subset() ? v.run(job, loop, subsetInput, subsetTexts) : v.run(job, loop, input, loopTexts);
+        Counts c =
+            v.subset()
+                ? v.run(job, loop, subsetInput, subsetTexts)
+                : v.run(job, loop, input, loopTexts);
         BenchEnv.Cpu c1 = BenchEnv.Cpu.now();
         double s = c1.secondsSince(c0);
         ObjectNode acct = c1.since(c0);
@@ -192,17 +216,21 @@ public final class ScoreThroughputBench {
     // both sides did the same work
     Counts jobCounts = counts.get("job_sorted");
     Counts loopCounts = counts.get("loop_sorted");
-    if (jobCounts.rows != loopCounts.rows || jobCounts.tokens != loopCounts.tokens || jobCounts.windows != loopCounts.windows) {
-      throw new IllegalStateException("the job and the loop disagree: job " + jobCounts + ", loop " + loopCounts);
+    if (jobCounts.rows != loopCounts.rows
+        || jobCounts.tokens != loopCounts.tokens
+        || jobCounts.windows != loopCounts.windows) {
+      throw new IllegalStateException(
+          "the job and the loop disagree: job " + jobCounts + ", loop " + loopCounts);
     }
 
     ObjectNode json = BenchEnv.JSON.createObjectNode();
     json.put("benchmark", "score-throughput");
     json.put(
         "measures",
-        "rows (sentences) and tokens per second of ScoreJob.run on local[N] (Parquet in, NerTagger, Parquet out, summary)"
-            + " vs one thread tokenizing the same texts and running the same model forward in the same batches, per core, in one JVM;"
-            + " and the job with length-sorted batches vs arrival order");
+        "rows (sentences) and tokens per second of ScoreJob.run on local[N] (Parquet in, NerTagger,"
+            + " Parquet out, summary) vs one thread tokenizing the same texts and running the same"
+            + " model forward in the same batches, per core, in one JVM; and the job with"
+            + " length-sorted batches vs arrival order");
     ObjectNode env = BenchEnv.describe();
     BenchEnv.commitOf(env, gitDir);
     json.set("env", env);
@@ -215,7 +243,8 @@ public final class ScoreThroughputBench {
     cfg.put("tokens", jobCounts.tokens);
     cfg.put("windows", jobCounts.windows);
     cfg.put("entities_in_job_output", jobCounts.entities);
-    cfg.put("tagged_token_share_loop", BenchEnv.round((double) loopCounts.tagged / loopCounts.tokens));
+    cfg.put(
+        "tagged_token_share_loop", BenchEnv.round((double) loopCounts.tagged / loopCounts.tokens));
     cfg.put("subset_rows", arrivalRows > 0 ? subsetTexts.size() : 0);
     cfg.put("cores", cores);
     cfg.put("spark_task_cpus", 1);
@@ -227,8 +256,16 @@ public final class ScoreThroughputBench {
     cfg.put("model", model.toString());
     cfg.put(
         "model_shape",
-        weights.config().modelType + ", " + weights.config().numHiddenLayers + " layers, hidden " + weights.config().hiddenSize
-            + ", vocab " + weights.config().vocabSize + ", " + weights.config().numLabels() + " labels, fp32");
+        weights.config().modelType
+            + ", "
+            + weights.config().numHiddenLayers
+            + " layers, hidden "
+            + weights.config().hiddenSize
+            + ", vocab "
+            + weights.config().vocabSize
+            + ", "
+            + weights.config().numLabels()
+            + " labels, fp32");
     cfg.put("warmup", "one run of every variant on " + warmTexts.size() + " rows");
     cfg.put("measured_runs", runs);
     cfg.put("order", "rotating: round r starts with variant r mod " + variants.size());
@@ -241,14 +278,22 @@ public final class ScoreThroughputBench {
       int perCore = v.spark() ? cores : 1;
       rate.put(v.name(), c.rows / med);
       ObjectNode n = results.putObject(v.name());
-      n.put("what", (v.spark() ? "ScoreJob.run on local[" + cores + "]" : "one-thread loop") + ", " + (v.sorted() ? "length-sorted" : "arrival-order")
-          + " batches, " + c.rows + " rows");
+      n.put(
+          "what",
+          (v.spark() ? "ScoreJob.run on local[" + cores + "]" : "one-thread loop")
+              + ", "
+              + (v.sorted() ? "length-sorted" : "arrival-order")
+              + " batches, "
+              + c.rows
+              + " rows");
       n.set("seconds", BenchEnv.stats(seconds.get(v.name())));
       n.put("rows_per_s", Math.round(c.rows / med));
       n.put("tokens_per_s", Math.round(c.tokens / med));
       n.put("rows_per_s_per_core", Math.round(c.rows / med / perCore));
       n.put("tokens_per_s_per_core", Math.round(c.tokens / med / perCore));
-      n.put("jvm_cpu_s_median", BenchEnv.round(BenchEnv.median(field(runsJson.get(v.name()), "jvm_cpu_s"))));
+      n.put(
+          "jvm_cpu_s_median",
+          BenchEnv.round(BenchEnv.median(field(runsJson.get(v.name()), "jvm_cpu_s"))));
       n.set("runs", runsJson.get(v.name()));
     }
     ObjectNode ratios = json.putObject("ratios");
@@ -260,20 +305,26 @@ public final class ScoreThroughputBench {
         "per_core_of_fastest_runs",
         BenchEnv.round(min(seconds.get("loop_sorted")) / min(seconds.get("job_sorted")) / cores));
     double cpuEfficiency =
-        BenchEnv.median(field(runsJson.get("loop_sorted"), "jvm_cpu_s")) / BenchEnv.median(field(runsJson.get("job_sorted"), "jvm_cpu_s"));
+        BenchEnv.median(field(runsJson.get("loop_sorted"), "jvm_cpu_s"))
+            / BenchEnv.median(field(runsJson.get("job_sorted"), "jvm_cpu_s"));
     ratios.put("cpu_efficiency", BenchEnv.round(cpuEfficiency));
     ratios.put(
         "cpu_efficiency_about",
-        "loop CPU s / job CPU s of this JVM (medians): the per-core ratio the job would reach with its cores to itself;"
-            + " insensitive to neighbours");
+        "loop CPU s / job CPU s of this JVM (medians): the per-core ratio the job would reach with"
+            + " its cores to itself; insensitive to neighbours");
     if (arrivalRows > 0) {
-      ratios.put("job_sorted_over_arrival", BenchEnv.round(rate.get("job_sorted_subset") / rate.get("job_arrival_subset")));
+      ratios.put(
+          "job_sorted_over_arrival",
+          BenchEnv.round(rate.get("job_sorted_subset") / rate.get("job_arrival_subset")));
     }
     // runs during which other processes used under 10% of one core: the cores were ours
     List<Double> jobQuiet = undisturbed(seconds.get("job_sorted"), runsJson.get("job_sorted"));
     List<Double> loopQuiet = undisturbed(seconds.get("loop_sorted"), runsJson.get("loop_sorted"));
     ObjectNode quiet = json.putObject("undisturbed");
-    quiet.put("about", "per_core over the runs during which other processes used under 10% of one core (runs[].other_processes_cpu_s)");
+    quiet.put(
+        "about",
+        "per_core over the runs during which other processes used under 10% of one core"
+            + " (runs[].other_processes_cpu_s)");
     quiet.put("job_runs", jobQuiet.size());
     quiet.put("loop_runs", loopQuiet.size());
     Double quietRatio = null;
@@ -285,52 +336,86 @@ public final class ScoreThroughputBench {
       quiet.put("meets_goal", quietRatio >= GOAL);
     }
     ArrayNode notes = json.putArray("notes");
-    notes.add("Medians over the measured runs; rows/s = rows / median seconds; per core = ÷ N for the job, ÷ 1 for the loop.");
     notes.add(
-        "The job's seconds are ScoreJob.run's wall time: checks on the driver, Parquet read, tagging (tokenize, window, sort,"
-            + " pad, forward, softmax, window merge, entity decoding, Row building), Parquet write, _summary.json."
-            + " The loop's texts are collected before timing; it keeps the arg-max tags of each window and nothing else.");
+        "Medians over the measured runs; rows/s = rows / median seconds; per core = ÷ N for the"
+            + " job, ÷ 1 for the loop.");
     notes.add(
-        "Both sides: one libtorch intra-op thread (the job's tasks set spark.task.cpus = 1 per JVM; the loop runs in the same JVM),"
-            + " the same tokenizer and windows (Windowing.ranges, the tokenizer's special tokens), the same buffer of 64 batches"
-            + " sorted by length. The arrival-order comparison runs the job on every k-th row (subset_rows of them, the same mix) with and without sorting.");
+        "The job's seconds are ScoreJob.run's wall time: checks on the driver, Parquet read,"
+            + " tagging (tokenize, window, sort, pad, forward, softmax, window merge, entity"
+            + " decoding, Row building), Parquet write, _summary.json. The loop's texts are"
+            + " collected before timing; it keeps the arg-max tags of each window and nothing"
+            + " else.");
     notes.add(
-        "The model is the demo's tiny XLM-R, randomly initialised, with the classifier's O bias raised so that about "
-            + TAGGED_SHARE + " of the tokens get an entity tag (a random model tags nearly all, and the job would mostly write entities).");
+        "Both sides: one libtorch intra-op thread (the job's tasks set spark.task.cpus = 1 per JVM;"
+            + " the loop runs in the same JVM), the same tokenizer and windows (Windowing.ranges,"
+            + " the tokenizer's special tokens), the same buffer of 64 batches sorted by length."
+            + " The arrival-order comparison runs the job on every k-th row (subset_rows of them,"
+            + " the same mix) with and without sorting.");
     notes.add(
-        "The machine is shared (2 cores): other_processes_cpu_s in each run says how much CPU others took meanwhile; a busy"
-            + " neighbour takes a core from the 2-task job but not from the 1-thread loop, which lowers the wall-clock ratio;"
-            + " cpu_efficiency does not depend on it.");
+        "The model is the demo's tiny XLM-R, randomly initialised, with the classifier's O bias"
+            + " raised so that about "
+            + TAGGED_SHARE
+            + " of the tokens get an entity tag (a random model tags nearly all, and the job would"
+            + " mostly write entities).");
+    notes.add(
+        "The machine is shared (2 cores): other_processes_cpu_s in each run says how much CPU"
+            + " others took meanwhile; a busy neighbour takes a core from the 2-task job but not"
+            + " from the 1-thread loop, which lowers the wall-clock ratio; cpu_efficiency does not"
+            + " depend on it.");
     BenchEnv.writeJson(out, json);
 
     System.out.printf(
         Locale.ROOT,
         "%nscore-throughput (%d rows, %d tokens, local[%d], batch %d, %s, commit %s)%n",
-        jobCounts.rows, jobCounts.tokens, cores, batch, BenchEnv.machine(env), env.path("commit").asText());
+        jobCounts.rows,
+        jobCounts.tokens,
+        cores,
+        batch,
+        BenchEnv.machine(env),
+        env.path("commit").asText());
     for (Variant v : variants) {
       Counts c = counts.get(v.name());
       int perCore = v.spark() ? cores : 1;
       System.out.printf(
           Locale.ROOT,
-          "  %-18s %8.0f rows/s %9.0f tokens/s  = %7.0f rows/s/core  (median %.2f s, spread %.0f%%, %d rows)%n",
-          v.name(), rate.get(v.name()), c.tokens * rate.get(v.name()) / c.rows, rate.get(v.name()) / perCore,
-          BenchEnv.median(seconds.get(v.name())), results.path(v.name()).path("seconds").path("spread_pct").asDouble(), c.rows);
+          "  %-18s %8.0f rows/s %9.0f tokens/s  = %7.0f rows/s/core  (median %.2f s, spread %.0f%%,"
+              + " %d rows)%n",
+          v.name(),
+          rate.get(v.name()),
+          c.tokens * rate.get(v.name()) / c.rows,
+          rate.get(v.name()) / perCore,
+          BenchEnv.median(seconds.get(v.name())),
+          results.path(v.name()).path("seconds").path("spread_pct").asDouble(),
+          c.rows);
     }
     System.out.printf(
-        Locale.ROOT, "  ratio job/loop per core: %.3f  (goal >= %.2f: %s); CPU efficiency %.3f%n", ratio, GOAL, ratio >= GOAL ? "met" : "NOT met",
+        Locale.ROOT,
+        "  ratio job/loop per core: %.3f  (goal >= %.2f: %s); CPU efficiency %.3f%n",
+        ratio,
+        GOAL,
+        ratio >= GOAL ? "met" : "NOT met",
         cpuEfficiency);
     System.out.printf(
-        Locale.ROOT, "  undisturbed runs only (%d job, %d loop): ratio %s%n", jobQuiet.size(), loopQuiet.size(),
+        Locale.ROOT,
+        "  undisturbed runs only (%d job, %d loop): ratio %s%n",
+        jobQuiet.size(),
+        loopQuiet.size(),
         quietRatio == null ? "n/a" : String.format(Locale.ROOT, "%.3f", quietRatio));
     if (arrivalRows > 0) {
-      System.out.printf(Locale.ROOT, "  length-sorted batches vs arrival order (job): %.2fx%n", ratios.path("job_sorted_over_arrival").asDouble());
+      System.out.printf(
+          Locale.ROOT,
+          "  length-sorted batches vs arrival order (job): %.2fx%n",
+          ratios.path("job_sorted_over_arrival").asDouble());
     }
     System.out.println("wrote " + out);
     loopManager.close();
     spark.stop();
   }
 
-  /** Share of tokens a benchmark model tags as part of an entity (Stockmark's gold has about 0.2, in entities of 2–4 tokens). */
+  /**
+   * Share of tokens a benchmark model tags as part of an entity (Stockmark's gold has about 0.2, in
+   * entities of 2–4 tokens).
+   */
   static final double TAGGED_SHARE = 0.08;
 
   /**
@@ -340,7 +425,8 @@ public final class ScoreThroughputBench {
    * labels are not O), which would make the job write ~0.8 entities per token, ten times what a
    * trained model finds, and measure Parquet writes of entities rather than scoring.
    */
-  static void calibratedTinyModel(Path root, Path init, Path model, List<String> sample, int batch, int maxLength, int stride)
+  static void calibratedTinyModel(
+      Path root, Path init, Path model, List<String> sample, int batch, int maxLength, int stride)
       throws Exception {
     io.sparkner.cli.TestAccess.init(
         root.resolve("conf/tiny-xlmr-config.json").toString(),
@@ -358,10 +444,12 @@ public final class ScoreThroughputBench {
         double mid = (lo + hi) / 2;
         float[] b = bias.data().clone();
         b[0] = (float) mid;
-        tensors.put("classifier.bias", new io.sparkner.model.SafeTensors.Tensor(bias.shape(), b, "F32"));
+        tensors.put(
+            "classifier.bias", new io.sparkner.model.SafeTensors.Tensor(bias.shape(), b, "F32"));
         try (NDManager m = NDManager.newBaseManager()) {
           TokenClassificationModel candidate =
-              Checkpoints.build(new Checkpoints.Weights(w.config(), tensors, w.report()), m, DataType.FLOAT32);
+              Checkpoints.build(
+                  new Checkpoints.Weights(w.config(), tensors, w.report()), m, DataType.FLOAT32);
           Counts c = new Loop(tok, candidate, batch, maxLength, stride).run(sample, true);
           share = (double) c.tagged / c.tokens;
         }
@@ -374,13 +462,17 @@ public final class ScoreThroughputBench {
     }
     Checkpoints.write(w.config(), tensors, Checkpoints.local(model));
     Files.copy(init.resolve(Checkpoints.TOKENIZER), model.resolve(Checkpoints.TOKENIZER));
-    log("tiny model: O bias %.3f tags %.3f of the tokens of %d sample rows -> %s", (lo + hi) / 2, share, sample.size(), model);
+    log(
+        "tiny model: O bias %.3f tags %.3f of the tokens of %d sample rows -> %s",
+        (lo + hi) / 2, share, sample.size(), model);
   }
 
   /** What one run did ({@code tagged}: content tokens whose arg-max is not O; the loop only). */
   record Counts(long rows, long tokens, long windows, long entities, long tagged, long checksum) {}
 
-  /** One thing timed: the job or the loop, sorted or in arrival order, over all rows or the subset. */
+  /**
+   * One thing timed: the job or the loop, sorted or in arrival order, over all rows or the subset.
+   */
   record Variant(String name, boolean spark, boolean sorted, boolean subset) {
     Counts run(Job job, Loop loop, Path input, List<String> texts) {
       return spark ? job.run(input, sorted) : loop.run(texts, sorted);
@@ -424,8 +516,21 @@ public final class ScoreThroughputBench {
           ScoreJob.run(
               spark,
               new ScoreJob.Options(
-                  model.toString(), input.toString(), TableFormat.PARQUET, "text", work.resolve("out").toString(),
-                  TableFormat.PARQUET, "entities", batch, maxLength, stride, 1_000_000, "auto", 0, sorted, true),
+                  model.toString(),
+                  input.toString(),
+                  TableFormat.PARQUET,
+                  "text",
+                  work.resolve("out").toString(),
+                  TableFormat.PARQUET,
+                  "entities",
+                  batch,
+                  maxLength,
+                  stride,
+                  1_000_000,
+                  "auto",
+                  0,
+                  sorted,
+                  true),
               QUIET);
       return new Counts(s.get("rows"), s.get("tokens"), s.get("windows"), s.get("entities"), 0, 0);
     }
@@ -441,7 +546,12 @@ public final class ScoreThroughputBench {
     final int[] prefix;
     final int[] suffix;
 
-    Loop(TokenizerHandle tokenizer, TokenClassificationModel model, int batch, int maxLength, int stride) {
+    Loop(
+        TokenizerHandle tokenizer,
+        TokenClassificationModel model,
+        int batch,
+        int maxLength,
+        int stride) {
       this.tokenizer = tokenizer;
       this.model = model;
       this.batch = batch;
@@ -501,7 +611,8 @@ public final class ScoreThroughputBench {
         try (NDManager scope = model.manager().newSubManager();
             Autograd.Scope off = Autograd.paused()) {
           Shape shape = new Shape(part.size(), l);
-          NDArray logits = model.logits(scope.create(ids, shape), scope.create(mask, shape), null, false);
+          NDArray logits =
+              model.logits(scope.create(ids, shape), scope.create(mask, shape), null, false);
           NDArray probabilities = logits.toType(DataType.FLOAT32, false).softmax(-1);
           long[] best = probabilities.argMax(-1).toLongArray();
           float[] p = probabilities.max(new int[] {-1}).toFloatArray();
@@ -536,7 +647,8 @@ public final class ScoreThroughputBench {
       while (it.hasNext()) {
         if (it.next() instanceof Document d) {
           all.add(d.text());
-          source.add(f.kind() + (f.lang() == null || f.kind().equals("stockmark") ? "" : ":" + f.lang()));
+          source.add(
+              f.kind() + (f.lang() == null || f.kind().equals("stockmark") ? "" : ":" + f.lang()));
         }
       }
     }
@@ -550,14 +662,16 @@ public final class ScoreThroughputBench {
 
   /** Writes the texts as Parquet (id, text) in {@code files} files, unless already there. */
   static void writeTable(SparkSession spark, List<String> texts, Path dir, int files) {
-    if (Files.exists(dir.resolve("_SUCCESS")) && spark.read().parquet(dir.toString()).count() == texts.size()) {
+    if (Files.exists(dir.resolve("_SUCCESS"))
+        && spark.read().parquet(dir.toString()).count() == texts.size()) {
       return;
     }
     List<Row> rows = new ArrayList<>(texts.size());
     for (int i = 0; i < texts.size(); i++) {
       rows.add(RowFactory.create((long) i, texts.get(i)));
     }
-    StructType schema = new StructType().add("id", DataTypes.LongType).add("text", DataTypes.StringType);
+    StructType schema =
+        new StructType().add("id", DataTypes.LongType).add("text", DataTypes.StringType);
     Dataset<Row> df = spark.createDataFrame(rows, schema);
     // round robin: every file (task) holds the same mix of corpora, so the tasks take about as long
     df.repartition(files).write().mode("overwrite").parquet(dir.toString());

@@ -28,11 +28,11 @@ import java.util.Random;
  * Train step time: full sparkner training steps ({@link Trainer}: forward, masked-mean
  * cross-entropy, backward, gradient copy-out, global-norm clipping, AdamW on the flat fp32 master
  * weights, parameters back into the model) against the plain-PyTorch reference ({@code
- * tools/reference/ner_reference.py bench}: forward, CE, backward, clip_grad_norm_, torch.optim.AdamW,
- * LambdaLR, zero_grad) on the same BERT-shaped config, batch and sequence length, CPU, fp32, both at
- * the same number of intra-op threads. Runs alternate (Java first in even rounds, Python first in odd
- * ones); each run warms up, then times steps; the figure is median(java s/step) ÷ median(python
- * s/step) over all timed steps of all rounds. Goal ≤ 1.10.
+ * tools/reference/ner_reference.py bench}: forward, CE, backward, clip_grad_norm_,
+ * torch.optim.AdamW, LambdaLR, zero_grad) on the same BERT-shaped config, batch and sequence
+ * length, CPU, fp32, both at the same number of intra-op threads. Runs alternate (Java first in
+ * even rounds, Python first in odd ones); each run warms up, then times steps; the figure is
+ * median(java s/step) ÷ median(python s/step) over all timed steps of all rounds. Goal ≤ 1.10.
  *
  * <p>{@code bench/run train-step [--layers 4] [--batch 12] [--length 128] [--warmup 3] [--steps 10]
  * [--rounds 3] [--threads 2] [--python /usr/bin/python3] [--no-python]}. Writes {@code
@@ -44,13 +44,42 @@ public final class TrainStepBench {
   private TrainStepBench() {}
 
   record Options(
-      int layers, int hidden, int heads, int intermediate, int vocab, int labels, int batch, int length,
-      int warmup, int steps, int rounds, int threads, String python, boolean noPython, String out, double dropout) {
+      int layers,
+      int hidden,
+      int heads,
+      int intermediate,
+      int vocab,
+      int labels,
+      int batch,
+      int length,
+      int warmup,
+      int steps,
+      int rounds,
+      int threads,
+      String python,
+      boolean noPython,
+      String out,
+      double dropout) {
 
     /** The same shape and run lengths with another dropout probability (hidden and attention). */
     Options withDropout(double p) {
-      return new Options(layers, hidden, heads, intermediate, vocab, labels, batch, length, warmup, steps, rounds, threads, python,
-          noPython, out, p);
+      return new Options(
+          layers,
+          hidden,
+          heads,
+          intermediate,
+          vocab,
+          labels,
+          batch,
+          length,
+          warmup,
+          steps,
+          rounds,
+          threads,
+          python,
+          noPython,
+          out,
+          p);
     }
   }
 
@@ -59,7 +88,8 @@ public final class TrainStepBench {
     Path root = BenchEnv.root();
     Engine engine = Engine.getInstance();
     try (NDManager warm = NDManager.newBaseManager()) {
-      warm.ones(new ai.djl.ndarray.types.Shape(1)); // libtorch is loaded lazily, before any JniUtils call
+      warm.ones(
+          new ai.djl.ndarray.types.Shape(1)); // libtorch is loaded lazily, before any JniUtils call
     }
     int djlThreads = JniUtils.getNumThreads();
     if (o.threads > 0 && o.threads != djlThreads) {
@@ -68,16 +98,31 @@ public final class TrainStepBench {
     int threads = JniUtils.getNumThreads();
     System.out.printf(
         Locale.ROOT,
-        "train-step: BERT-shaped, %d layers, hidden %d, %d heads, intermediate %d, vocab %d, %d labels;"
-            + " batch %d x %d tokens; DJL %s / PyTorch %s, intra-op threads %d (DJL default %d), interop %d%n",
-        o.layers, o.hidden, o.heads, o.intermediate, o.vocab, o.labels, o.batch, o.length,
-        Engine.getDjlVersion(), engine.getVersion(), threads, djlThreads, JniUtils.getNumInteropThreads());
+        "train-step: BERT-shaped, %d layers, hidden %d, %d heads, intermediate %d, vocab %d, %d"
+            + " labels; batch %d x %d tokens; DJL %s / PyTorch %s, intra-op threads %d (DJL default"
+            + " %d), interop %d%n",
+        o.layers,
+        o.hidden,
+        o.heads,
+        o.intermediate,
+        o.vocab,
+        o.labels,
+        o.batch,
+        o.length,
+        Engine.getDjlVersion(),
+        engine.getVersion(),
+        threads,
+        djlThreads,
+        JniUtils.getNumInteropThreads());
 
     ObjectNode root0 = BenchEnv.JSON.createObjectNode();
     root0.put("benchmark", "train-step");
     root0.set("env", BenchEnv.describe());
     ObjectNode cfg = root0.putObject("config");
-    cfg.put("model", "bert (BertForTokenClassification), random init (Checkpoints.map), fp32, CPU, dropout 0.1 (train mode)");
+    cfg.put(
+        "model",
+        "bert (BertForTokenClassification), random init (Checkpoints.map), fp32, CPU, dropout 0.1"
+            + " (train mode)");
     cfg.put("layers", o.layers);
     cfg.put("hidden", o.hidden);
     cfg.put("heads", o.heads);
@@ -90,7 +135,10 @@ public final class TrainStepBench {
     cfg.put("warmup_steps_per_run", o.warmup);
     cfg.put("timed_steps_per_run", o.steps);
     cfg.put("rounds", o.rounds);
-    cfg.put("optimizer", "AdamW lr 5e-5 (linear schedule, 10% warmup), betas 0.9/0.999, eps 1e-8, wd 0.01 (not bias/LayerNorm), max_grad_norm 1.0");
+    cfg.put(
+        "optimizer",
+        "AdamW lr 5e-5 (linear schedule, 10% warmup), betas 0.9/0.999, eps 1e-8, wd 0.01 (not"
+            + " bias/LayerNorm), max_grad_norm 1.0");
     cfg.put("java_threads", threads);
     cfg.put("java_threads_default", djlThreads);
     cfg.put("java_interop_threads", JniUtils.getNumInteropThreads());
@@ -119,9 +167,15 @@ public final class TrainStepBench {
         }
         System.out.printf(
             Locale.ROOT,
-            "round %d %-6s median %.3f s/step (min %.3f, max %.3f), other processes %.1f CPU s over %.1f s%n",
-            round, java ? "java" : "python", run.path("median_s").asDouble(), run.path("min_s").asDouble(),
-            run.path("max_s").asDouble(), run.path("other_processes_cpu_s").asDouble(), run.path("timed_wall_s").asDouble());
+            "round %d %-6s median %.3f s/step (min %.3f, max %.3f), other processes %.1f CPU s over"
+                + " %.1f s%n",
+            round,
+            java ? "java" : "python",
+            run.path("median_s").asDouble(),
+            run.path("min_s").asDouble(),
+            run.path("max_s").asDouble(),
+            run.path("other_processes_cpu_s").asDouble(),
+            run.path("timed_wall_s").asDouble());
       }
     }
     ObjectNode result = root0.putObject("result");
@@ -154,8 +208,15 @@ public final class TrainStepBench {
       result.put("meets_goal", jm / pm <= GOAL);
       System.out.printf(
           Locale.ROOT,
-          "%njava   %.3f s/step (median of %d)%npython %.3f s/step (median of %d, torch %s)%nratio java/python %.3f (goal <= %.2f)%n",
-          jm, javaSteps.size(), pm, pythonSteps.size(), pythonTorch, jm / pm, GOAL);
+          "%njava   %.3f s/step (median of %d)%npython %.3f s/step (median of %d, torch %s)%nratio"
+              + " java/python %.3f (goal <= %.2f)%n",
+          jm,
+          javaSteps.size(),
+          pm,
+          pythonSteps.size(),
+          pythonTorch,
+          jm / pm,
+          GOAL);
     }
     Path out = o.out != null ? Path.of(o.out) : root.resolve("bench/results/train-step.json");
     BenchEnv.writeJson(out, root0);
@@ -235,23 +296,51 @@ public final class TrainStepBench {
   }
 
   /** One Python run: {@code ner_reference.py bench --json} in a subprocess. */
-  static ObjectNode pythonRun(Options o, int threads, Path root) throws IOException, InterruptedException {
+  static ObjectNode pythonRun(Options o, int threads, Path root)
+      throws IOException, InterruptedException {
     List<String> cmd =
         List.of(
-            o.python, root.resolve("tools/reference/ner_reference.py").toString(), "bench", "--json",
-            "--layers", "" + o.layers, "--hidden", "" + o.hidden, "--heads", "" + o.heads,
-            "--intermediate", "" + o.intermediate, "--vocab", "" + o.vocab, "--labels", "" + o.labels,
-            "--batch", "" + o.batch, "--length", "" + o.length, "--warmup", "" + o.warmup,
-            "--steps", "" + o.steps, "--threads", "" + threads);
+            o.python,
+            root.resolve("tools/reference/ner_reference.py").toString(),
+            "bench",
+            "--json",
+            "--layers",
+            "" + o.layers,
+            "--hidden",
+            "" + o.hidden,
+            "--heads",
+            "" + o.heads,
+            "--intermediate",
+            "" + o.intermediate,
+            "--vocab",
+            "" + o.vocab,
+            "--labels",
+            "" + o.labels,
+            "--batch",
+            "" + o.batch,
+            "--length",
+            "" + o.length,
+            "--warmup",
+            "" + o.warmup,
+            "--steps",
+            "" + o.steps,
+            "--threads",
+            "" + threads);
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
     long t0 = System.nanoTime();
     Process p = pb.start();
     String stdout = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     int rc = p.waitFor();
     if (rc != 0) {
-      throw new IllegalStateException("reference bench failed (exit " + rc + "): " + String.join(" ", cmd) + "\n" + stdout);
+      throw new IllegalStateException(
+          "reference bench failed (exit " + rc + "): " + String.join(" ", cmd) + "\n" + stdout);
     }
-    String line = stdout.lines().filter(s -> s.startsWith("{")).reduce((a, b) -> b).orElseThrow(() -> new IllegalStateException("no JSON from the reference: " + stdout));
+    String line =
+        stdout
+            .lines()
+            .filter(s -> s.startsWith("{"))
+            .reduce((a, b) -> b)
+            .orElseThrow(() -> new IllegalStateException("no JSON from the reference: " + stdout));
     ObjectNode py = (ObjectNode) BenchEnv.JSON.readTree(line);
     ObjectNode run = BenchEnv.JSON.createObjectNode();
     run.put("side", "python");
@@ -367,13 +456,31 @@ public final class TrainStepBench {
         case "--python" -> python = a[++i];
         case "--no-python" -> noPython = true;
         case "--out" -> out = a[++i];
-        default -> throw new IllegalArgumentException(
-            "unknown option " + a[i] + "; usage: train-step [--layers N] [--hidden H] [--heads N] [--intermediate N]"
-                + " [--vocab V] [--labels N] [--batch B] [--length L] [--warmup W] [--steps S] [--rounds R]"
-                + " [--threads T] [--python PATH] [--no-python] [--out FILE]");
+        default ->
+            throw new IllegalArgumentException(
+                "unknown option "
+                    + a[i]
+                    + "; usage: train-step [--layers N] [--hidden H] [--heads N] [--intermediate N]"
+                    + " [--vocab V] [--labels N] [--batch B] [--length L] [--warmup W] [--steps S]"
+                    + " [--rounds R] [--threads T] [--python PATH] [--no-python] [--out FILE]");
       }
     }
-    return new Options(layers, hidden, heads, intermediate, vocab, labels, batch, length, warmup, steps, rounds, threads, python, noPython, out,
+    return new Options(
+        layers,
+        hidden,
+        heads,
+        intermediate,
+        vocab,
+        labels,
+        batch,
+        length,
+        warmup,
+        steps,
+        rounds,
+        threads,
+        python,
+        noPython,
+        out,
         0.1);
   }
 }

@@ -9,14 +9,14 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Turns a document's entity spans into subword labels with the checkpoint's own tokenizer, cut
- * into windows of the model's input length.
+ * Turns a document's entity spans into subword labels with the checkpoint's own tokenizer, cut into
+ * windows of the model's input length.
  *
  * <p>A subword gets the label of the entity it overlaps (the larger overlap where it touches two):
  * {@code B-X} on the entity's first labelled subword, {@code I-X} after (IOB2). Special tokens and
  * subwords that cover no character (a bare {@code ▁}, a space) get -100. An entity whose start or
- * end falls inside a subword, or that no subword covers, cannot be represented exactly: it is
- * still labelled on the subwords it overlaps, and reported as misaligned.
+ * end falls inside a subword, or that no subword covers, cannot be represented exactly: it is still
+ * labelled on the subwords it overlaps, and reported as misaligned.
  */
 public final class Aligner {
   private final TokenizerHandle tokenizer;
@@ -41,7 +41,9 @@ public final class Aligner {
     Windowing.ranges(0, capacity, options.stride()); // validates maxLength and stride up front
   }
 
-  /** @param entities sorted by start, not overlapping (as {@code documents} holds them) */
+  /**
+   * @param entities sorted by start, not overlapping (as {@code documents} holds them)
+   */
   public Result align(String id, String text, List<Entity> entities) {
     Tokenized tok = tokenizer.tokenize(text);
     int[] tokenLabels = new int[tok.size()];

@@ -6,14 +6,14 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.catalyst.expressions.codegen.UnsafeArrayWriter;
 import org.apache.spark.sql.catalyst.expressions.codegen.UnsafeRowWriter;
-import org.apache.spark.unsafe.types.UTF8String;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
+import org.apache.spark.unsafe.types.UTF8String;
 
 /**
- * The {@code features} table: one row per model input window. {@code offsets} are code-point
- * spans into the document text, null for special tokens; a token in the overlap of two windows
- * appears in both with the same offsets, which is how evaluation and scoring count it once.
+ * The {@code features} table: one row per model input window. {@code offsets} are code-point spans
+ * into the document text, null for special tokens; a token in the overlap of two windows appears in
+ * both with the same offsets, which is how evaluation and scoring count it once.
  */
 public final class FeatureTables {
   private FeatureTables() {}
@@ -32,11 +32,11 @@ public final class FeatureTables {
           .add("offsets", DataTypes.createArrayType(OFFSET, true), false);
 
   /**
-   * A window as a Catalyst row of {@link #FEATURES}, for {@code internalCreateDataFrame} (see {@code prepare.FeatureFrames}), written
-   * straight into Spark's binary row format (what its generated projections write): prepare writes
-   * millions of token offsets, and an external {@code Row} — or a generic Catalyst row with one
-   * boxed struct per token — cost more than the Parquet write itself. Spark's scan copies an
-   * {@code UnsafeRow}'s arrays in one piece.
+   * A window as a Catalyst row of {@link #FEATURES}, for {@code internalCreateDataFrame} (see
+   * {@code prepare.FeatureFrames}), written straight into Spark's binary row format (what its
+   * generated projections write): prepare writes millions of token offsets, and an external {@code
+   * Row} — or a generic Catalyst row with one boxed struct per token — cost more than the Parquet
+   * write itself. Spark's scan copies an {@code UnsafeRow}'s arrays in one piece.
    */
   public static InternalRow toInternalRow(String id, Aligner.Window w) {
     int[] ids = w.inputIds();

@@ -109,7 +109,10 @@ public final class Labels implements Serializable {
       root.path("labels").forEach(n -> stored.add(n.asText()));
       if (!stored.isEmpty() && !stored.equals(labels.labels)) {
         throw new IllegalArgumentException(
-            "labels.json: labels " + stored + " do not follow from scheme and types " + labels.labels);
+            "labels.json: labels "
+                + stored
+                + " do not follow from scheme and types "
+                + labels.labels);
       }
       return labels;
     } catch (IOException e) {

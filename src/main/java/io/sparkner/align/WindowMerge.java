@@ -16,11 +16,18 @@ import java.util.TreeMap;
  * same place, are one). Special tokens ({@code start < 0}) take no part.
  */
 public final class WindowMerge {
-  /** A kept token: its span, and the window (as numbered by the caller) and position holding its prediction. */
+  /**
+   * A kept token: its span, and the window (as numbered by the caller) and position holding its
+   * prediction.
+   */
   public record Token(int start, int end, int window, int position) {}
 
-  /** The only window so far (the common case: most texts fit in one), kept as given until a second arrives. */
+  /**
+   * The only window so far (the common case: most texts fit in one), kept as given until a second
+   * arrives.
+   */
   private int onlyWindow = -1;
+
   private int[] onlyStarts;
   private int[] onlyEnds;
 
@@ -96,8 +103,8 @@ public final class WindowMerge {
 
   /**
    * One window's tokens without the map, when they come in text order (as a tokenizer's do): the
-   * same result as the map, where of two tokens with the same span the more central one stays.
-   * Null when the window is not in text order.
+   * same result as the map, where of two tokens with the same span the more central one stays. Null
+   * when the window is not in text order.
    */
   private List<Token> single() {
     int content = content(onlyStarts);

@@ -7,15 +7,18 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.Path;
 
-/** The version of files at a path, as the cache keys use it: each file's size and modification time. */
+/**
+ * The version of files at a path, as the cache keys use it: each file's size and modification time.
+ */
 public final class FileVersion {
   private FileVersion() {}
 
   /**
-   * {@code size@mtime} of each file, joined by {@code ;}: a file rewritten in place (another size or
-   * modification time) gives another version.
+   * {@code size@mtime} of each file, joined by {@code ;}: a file rewritten in place (another size
+   * or modification time) gives another version.
    *
-   * @throws java.io.UncheckedIOException naming the file when one cannot be read (a missing one too)
+   * @throws java.io.UncheckedIOException naming the file when one cannot be read (a missing one
+   *     too)
    */
   public static String of(Configuration conf, String... files) {
     StringBuilder sb = new StringBuilder();

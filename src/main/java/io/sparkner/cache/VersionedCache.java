@@ -35,15 +35,17 @@ public final class VersionedCache<V extends AutoCloseable> {
   private final String what;
   private final ConcurrentHashMap<Key, Entry<V>> entries = new ConcurrentHashMap<>();
 
-  /** @param what what the values are, for log lines ("model", "tokenizer") */
+  /**
+   * @param what what the values are, for log lines ("model", "tokenizer")
+   */
   public VersionedCache(String what) {
     this.what = what;
   }
 
   /**
    * The value for {@code key}, loaded by {@code loader} if no task has it yet, leased until the
-   * lease is closed. Retires every other version of the same path. A failed load is not cached:
-   * the next call tries again.
+   * lease is closed. Retires every other version of the same path. A failed load is not cached: the
+   * next call tries again.
    */
   public Lease<V> acquire(Key key, Supplier<V> loader) {
     while (true) {
@@ -68,8 +70,15 @@ public final class VersionedCache<V extends AutoCloseable> {
   private void retireOtherVersions(Key key) {
     for (Entry<V> other : entries.values()) {
       Key k = other.key;
-      if (k.path().equals(key.path()) && !k.version().equals(key.version()) && entries.remove(k, other)) {
-        LOG.info("{} {} version {}: replaced by version {}; closed once no task uses it", what, Redaction.uri(k.path()), k.version(), key.version());
+      if (k.path().equals(key.path())
+          && !k.version().equals(key.version())
+          && entries.remove(k, other)) {
+        LOG.info(
+            "{} {} version {}: replaced by version {}; closed once no task uses it",
+            what,
+            Redaction.uri(k.path()),
+            k.version(),
+            key.version());
         other.retire();
       }
     }
@@ -165,7 +174,11 @@ public final class VersionedCache<V extends AutoCloseable> {
           try {
             v.close();
           } catch (Exception e) {
-            LOG.warn("closing {} version {} failed: {}", Redaction.uri(key.path()), key.version(), e.toString());
+            LOG.warn(
+                "closing {} version {} failed: {}",
+                Redaction.uri(key.path()),
+                key.version(),
+                e.toString());
           }
         }
       }
@@ -175,7 +188,10 @@ public final class VersionedCache<V extends AutoCloseable> {
       return value.isDone() && !value.isCompletedExceptionally() ? value.join() : null;
     }
 
-    /** The value: loaded by the first caller (outside any lock but this key's), awaited by the others. */
+    /**
+     * The value: loaded by the first caller (outside any lock but this key's), awaited by the
+     * others.
+     */
     V await(Supplier<V> loader) {
       if (claimed.compareAndSet(false, true)) {
         try {
@@ -188,7 +204,8 @@ public final class VersionedCache<V extends AutoCloseable> {
         return value.get();
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        throw new IllegalStateException("interrupted while waiting for " + Redaction.uri(key.path()) + " to load", e);
+        throw new IllegalStateException(
+            "interrupted while waiting for " + Redaction.uri(key.path()) + " to load", e);
       } catch (ExecutionException e) {
         throw Causes.rethrow(e.getCause());
       }

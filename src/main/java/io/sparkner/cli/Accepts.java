@@ -59,8 +59,8 @@ import java.lang.annotation.Target;
      */
     NEW_OUTPUT,
     /**
-     * An output the command may find from an earlier run and continues or replaces by design
-     * (train and crosslingual resume from it, evaluate rewrites its report, demo replaces it): not blank.
+     * An output the command may find from an earlier run and continues or replaces by design (train
+     * and crosslingual resume from it, evaluate rewrites its report, demo replaces it): not blank.
      */
     OUTPUT
   }

@@ -6,10 +6,10 @@ import io.sparkner.corpus.CorpusInput;
 import io.sparkner.corpus.ReadOptions;
 import io.sparkner.corpus.Splits;
 import io.sparkner.corpus.TypeMap;
+import io.sparkner.eval.EvaluateJob;
 import io.sparkner.prepare.PrepareJob;
 import io.sparkner.prepare.PrepareOptions;
 import io.sparkner.prepare.PrepareSummary;
-import io.sparkner.eval.EvaluateJob;
 import io.sparkner.train.TrainJob;
 import java.io.File;
 import java.util.List;
@@ -29,11 +29,16 @@ import picocli.CommandLine.Option;
 final class DemoCommand implements Callable<Integer> {
 
   @Accepts(Accepts.Kind.INPUT)
-  @Option(names = "--data", description = "The bundled sample data (default: data/ of the sparkner checkout).")
+  @Option(
+      names = "--data",
+      description = "The bundled sample data (default: data/ of the sparkner checkout).")
   File data;
 
   @Accepts(Accepts.Kind.OUTPUT)
-  @Option(names = "--output", defaultValue = "out/demo", description = "Where the demo writes (default ${DEFAULT-VALUE}); replaced on each run.")
+  @Option(
+      names = "--output",
+      defaultValue = "out/demo",
+      description = "Where the demo writes (default ${DEFAULT-VALUE}); replaced on each run.")
   File output;
 
   @Override
@@ -68,10 +73,17 @@ final class DemoCommand implements Callable<Integer> {
 
       step("3/6 init: a randomly initialised tiny XLM-R-shaped checkpoint");
       InitCommand.init(
-          confFile("tiny-xlmr-config.json"), out + "/tokenizer", out + "/prepared/labels.json", out + "/tiny-model", 42);
+          confFile("tiny-xlmr-config.json"),
+          out + "/tokenizer",
+          out + "/prepared/labels.json",
+          out + "/tiny-model",
+          42);
 
-      step("4/6 train: 2 replicas in a Spark barrier stage (ring all-reduce, ZeRO 2), validation each epoch");
-      io.sparkner.storage.HadoopFiles.delete(out + "/trained", spark.sparkContext().hadoopConfiguration());
+      step(
+          "4/6 train: 2 replicas in a Spark barrier stage (ring all-reduce, ZeRO 2), validation"
+              + " each epoch");
+      io.sparkner.storage.HadoopFiles.delete(
+          out + "/trained", spark.sparkContext().hadoopConfiguration());
       TrainJob.Result trained =
           TrainJob.run(
               spark,
@@ -83,30 +95,41 @@ final class DemoCommand implements Callable<Integer> {
               System.out);
 
       step("5/6 evaluate: the test split");
-      var report = EvaluateJob.run(spark, new EvaluateJob.Options(trained.output(), out + "/prepared", "test", out + "/report", 32));
+      var report =
+          EvaluateJob.run(
+              spark,
+              new EvaluateJob.Options(
+                  trained.output(), out + "/prepared", "test", out + "/report", 32));
       System.out.print(EvaluateJob.table(report));
-      step("6/6 score: tag the prepared documents with NerTagger, keeping every column (entities -> predicted)");
-      var scored = io.sparkner.score.ScoreJob.run(
-          spark,
-          new io.sparkner.score.ScoreJob.Options(
-              trained.output(),
-              out + "/prepared/documents",
-              io.sparkner.score.TableFormat.PARQUET,
-              "text",
-              out + "/scored",
-              io.sparkner.score.TableFormat.PARQUET,
-              "predicted",
-              32,
-              128,
-              32,
-              1_000_000,
-              "auto",
-              0,
-              true,
-              true),
-          System.out);
+      step(
+          "6/6 score: tag the prepared documents with NerTagger, keeping every column (entities ->"
+              + " predicted)");
+      var scored =
+          io.sparkner.score.ScoreJob.run(
+              spark,
+              new io.sparkner.score.ScoreJob.Options(
+                  trained.output(),
+                  out + "/prepared/documents",
+                  io.sparkner.score.TableFormat.PARQUET,
+                  "text",
+                  out + "/scored",
+                  io.sparkner.score.TableFormat.PARQUET,
+                  "predicted",
+                  32,
+                  128,
+                  32,
+                  1_000_000,
+                  "auto",
+                  0,
+                  true,
+                  true),
+              System.out);
       System.out.print(scored.toTable());
-      step("done: " + out + " (model: trained/, report: report/report.html and report.json, metrics: trained/metrics.jsonl, scored table: scored/)");
+      step(
+          "done: "
+              + out
+              + " (model: trained/, report: report/report.html and report.json, metrics:"
+              + " trained/metrics.jsonl, scored table: scored/)");
       return 0;
     }
   }
@@ -115,7 +138,8 @@ final class DemoCommand implements Callable<Integer> {
   private static String confFile(String name) {
     File f = new File(System.getProperty("sparkner.home", "."), "conf/" + name);
     if (!f.isFile()) {
-      throw new IllegalArgumentException("missing " + f + " (run the demo from a sparkner checkout)");
+      throw new IllegalArgumentException(
+          "missing " + f + " (run the demo from a sparkner checkout)");
     }
     return f.getAbsolutePath();
   }

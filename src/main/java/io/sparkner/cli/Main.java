@@ -9,7 +9,10 @@ import org.apache.hadoop.conf.Configuration;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** Entry point of every job: {@code sparkner SUBCOMMAND ...}, on embedded Spark or under spark-submit. */
+/**
+ * Entry point of every job: {@code sparkner SUBCOMMAND ...}, on embedded Spark or under
+ * spark-submit.
+ */
 @Command(
     name = "sparkner",
     mixinStandardHelpOptions = true,
@@ -95,10 +98,15 @@ public final class Main implements Runnable {
       return own;
     }
     StringBuilder b = new StringBuilder(ex.getClass().getName());
-    java.util.Set<Throwable> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    java.util.Set<Throwable> seen =
+        java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
     for (Throwable c = ex.getCause(); c != null && seen.add(c); c = c.getCause()) {
       if (c.getMessage() != null && !c.getMessage().isBlank()) {
-        return b.append(" caused by ").append(c.getClass().getName()).append(": ").append(c.getMessage()).toString();
+        return b.append(" caused by ")
+            .append(c.getClass().getName())
+            .append(": ")
+            .append(c.getMessage())
+            .toString();
       }
     }
     StackTraceElement[] at = ex.getStackTrace();

@@ -1,11 +1,11 @@
 package io.sparkner.cli;
 
-import io.sparkner.tokenizer.TokenizerCache;
 import io.sparkner.corpus.CorpusInput;
 import io.sparkner.corpus.TypeMap;
 import io.sparkner.prepare.PreparedData;
 import io.sparkner.storage.HadoopConf;
 import io.sparkner.storage.HadoopFiles;
+import io.sparkner.tokenizer.TokenizerCache;
 import java.io.IOException;
 import java.lang.reflect.Field;
 import java.util.ArrayList;
@@ -52,7 +52,8 @@ final class OptionChecks {
         for (Object v : values(o.getValue())) {
           String problem = problem(a, String.valueOf(v), spec, conf);
           if (problem != null) {
-            throw new CommandLine.ParameterException(spec.commandLine(), o.longestName() + ": " + problem, o, String.valueOf(v));
+            throw new CommandLine.ParameterException(
+                spec.commandLine(), o.longestName() + ": " + problem, o, String.valueOf(v));
           }
         }
       }
@@ -131,12 +132,16 @@ final class OptionChecks {
         }
       }
       case INPUT -> {
-        return v.isBlank() ? "must not be empty" : exists(v, conf) ? null : "no such file or directory: " + v;
+        return v.isBlank()
+            ? "must not be empty"
+            : exists(v, conf) ? null : "no such file or directory: " + v;
       }
       case CORPUS -> {
         try {
           CorpusInput in = CorpusInput.parse(v);
-          return exists(in.path(), conf) ? null : "'" + v + "': no such file or directory: " + in.path();
+          return exists(in.path(), conf)
+              ? null
+              : "'" + v + "': no such file or directory: " + in.path();
         } catch (IllegalArgumentException e) {
           return e.getMessage();
         }
@@ -159,7 +164,9 @@ final class OptionChecks {
         String dir = v.endsWith("/") ? v.substring(0, v.length() - 1) : v;
         return exists(dir + "/config.json", conf)
             ? null
-            : "no config.json in " + v + " (not a Hugging Face checkpoint directory"
+            : "no config.json in "
+                + v
+                + " (not a Hugging Face checkpoint directory"
                 + (exists(v, conf) ? ")" : "; it does not exist)");
       }
       case PREPARED -> {
@@ -192,7 +199,11 @@ final class OptionChecks {
         String taken = taken(v, conf);
         return taken == null
             ? null
-            : v + " " + taken + "; choose another path" + (overwrite != null ? " or pass --overwrite to replace it" : "");
+            : v
+                + " "
+                + taken
+                + "; choose another path"
+                + (overwrite != null ? " or pass --overwrite to replace it" : "");
       }
     }
     throw new IllegalStateException("unhandled kind " + a.value());
@@ -207,14 +218,18 @@ final class OptionChecks {
   static int[] portRange(String v) {
     String[] parts = v.split("-", -1);
     if (parts.length != 2) {
-      throw new IllegalArgumentException("'" + v + "' is not FROM-TO, e.g. 40000-40100 (0-0: any free port)");
+      throw new IllegalArgumentException(
+          "'" + v + "' is not FROM-TO, e.g. 40000-40100 (0-0: any free port)");
     }
     int[] out = new int[2];
     for (int i = 0; i < 2; i++) {
       try {
         out[i] = Integer.parseInt(parts[i].trim());
       } catch (NumberFormatException e) {
-        throw new IllegalArgumentException("'" + v + "' is not FROM-TO with two port numbers, e.g. 40000-40100 (0-0: any free port)");
+        throw new IllegalArgumentException(
+            "'"
+                + v
+                + "' is not FROM-TO with two port numbers, e.g. 40000-40100 (0-0: any free port)");
       }
     }
     boolean any = out[0] == 0 && out[1] == 0;
@@ -229,12 +244,14 @@ final class OptionChecks {
     if (values.length == 1) {
       return values[0];
     }
-    return String.join(", ", Arrays.asList(values).subList(0, values.length - 1)) + " or " + values[values.length - 1];
+    return String.join(", ", Arrays.asList(values).subList(0, values.length - 1))
+        + " or "
+        + values[values.length - 1];
   }
 
   /**
-   * Whether a path (or glob) names something. A storage error (credentials, network) is not a
-   * usage error: the command itself then reports it with the storage settings in effect.
+   * Whether a path (or glob) names something. A storage error (credentials, network) is not a usage
+   * error: the command itself then reports it with the storage settings in effect.
    */
   private static boolean exists(String path, Configuration conf) {
     try {
@@ -246,7 +263,9 @@ final class OptionChecks {
     }
   }
 
-  /** Why an output path is taken ("is a non-empty directory", "is a file"), or null when it is free. */
+  /**
+   * Why an output path is taken ("is a non-empty directory", "is a file"), or null when it is free.
+   */
   private static String taken(String path, Configuration conf) {
     try {
       Path p = HadoopFiles.path(path);

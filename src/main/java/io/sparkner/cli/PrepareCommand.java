@@ -32,13 +32,17 @@ final class PrepareCommand implements Callable<Integer> {
       required = true,
       paramLabel = "KIND[:LANG]:PATH",
       description =
-          "Corpus to read, repeatable. KIND: stockmark (ner.json), panx (PAN-X/WikiANN token<TAB>TAG,"
-              + " a file or a directory of train/dev/test), conll (token TAG, any types), jsonl"
-              + " ({id,text,entities[{start,end,type}]} per line). PATH: any Hadoop path.")
+          "Corpus to read, repeatable. KIND: stockmark (ner.json), panx (PAN-X/WikiANN"
+              + " token<TAB>TAG, a file or a directory of train/dev/test), conll (token TAG, any"
+              + " types), jsonl ({id,text,entities[{start,end,type}]} per line). PATH: any Hadoop"
+              + " path.")
   List<String> inputs;
 
   @Accepts(Accepts.Kind.TOKENIZER)
-  @Option(names = "--tokenizer", required = true, description = "tokenizer.json, or a checkpoint directory holding one.")
+  @Option(
+      names = "--tokenizer",
+      required = true,
+      description = "tokenizer.json, or a checkpoint directory holding one.")
   String tokenizer;
 
   @Accepts(Accepts.Kind.NEW_OUTPUT)
@@ -48,7 +52,8 @@ final class PrepareCommand implements Callable<Integer> {
   @Accepts(Accepts.Kind.TYPE_MAP)
   @Option(
       names = "--type-map",
-      description = "Remap types, e.g. ORG-P=ORG,ORG-O=ORG; TYPE=O drops a type (counted in the summary).")
+      description =
+          "Remap types, e.g. ORG-P=ORG,ORG-O=ORG; TYPE=O drops a type (counted in the summary).")
   String typeMap;
 
   @Accepts(Accepts.Kind.TEXT)
@@ -63,11 +68,18 @@ final class PrepareCommand implements Callable<Integer> {
   LabelScheme scheme;
 
   @Accepts(value = Accepts.Kind.INT, min = 3, max = 65536)
-  @Option(names = "--max-length", defaultValue = "256", description = "Model input length incl. special tokens (default ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--max-length",
+      defaultValue = "256",
+      description = "Model input length incl. special tokens (default ${DEFAULT-VALUE}).")
   int maxLength;
 
   @Accepts(value = Accepts.Kind.INT, min = 0, max = 65535)
-  @Option(names = "--stride", defaultValue = "64", description = "Tokens shared by consecutive windows of a long text (default ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--stride",
+      defaultValue = "64",
+      description =
+          "Tokens shared by consecutive windows of a long text (default ${DEFAULT-VALUE}).")
   int stride;
 
   @Accepts(Accepts.Kind.FLAG)
@@ -76,15 +88,22 @@ final class PrepareCommand implements Callable<Integer> {
       defaultValue = "true",
       negatable = true,
       fallbackValue = "true",
-      description = "Label every subword (default), or with --no-label-all-subwords only the first of each word.")
+      description =
+          "Label every subword (default), or with --no-label-all-subwords only the first of each"
+              + " word.")
   boolean labelAllSubwords;
 
   @Accepts(Accepts.Kind.TEXT)
-  @Option(names = "--seed", defaultValue = Splits.DEFAULT_SEED, description = "Split seed (default ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--seed",
+      defaultValue = Splits.DEFAULT_SEED,
+      description = "Split seed (default ${DEFAULT-VALUE}).")
   String seed;
 
   @Accepts(Accepts.Kind.FLAG)
-  @Option(names = "--fail-fast", description = "Stop at the first bad record instead of quarantining it.")
+  @Option(
+      names = "--fail-fast",
+      description = "Stop at the first bad record instead of quarantining it.")
   boolean failFast;
 
   @Accepts(Accepts.Kind.FLAG)

@@ -13,33 +13,49 @@ import picocli.CommandLine.Option;
     name = "retrain",
     mixinStandardHelpOptions = true,
     description = {
-      "Prepares the configured corpora, trains a challenger (from the champion or the base), evaluates champion and"
-          + " challenger on the same held-out split, and promotes the challenger when it beats the champion by the"
-          + " configured margin without any language dropping by more than the tolerance.",
-      "Every run is recorded in <registry>/runs/<run-id>/run.json with its model; <registry>/champion names the champion."
-          + " A failed run never moves the champion."
+      "Prepares the configured corpora, trains a challenger (from the champion or the base),"
+          + " evaluates champion and challenger on the same held-out split, and promotes the"
+          + " challenger when it beats the champion by the configured margin without any language"
+          + " dropping by more than the tolerance.",
+      "Every run is recorded in <registry>/runs/<run-id>/run.json with its model;"
+          + " <registry>/champion names the champion. A failed run never moves the champion."
     })
 final class RetrainCommand implements Callable<Integer> {
   @Accepts(Accepts.Kind.INPUT)
-  @Option(names = "--conf", required = true, description = "The retrain configuration (JSON or YAML), e.g. conf/retrain.json; any Hadoop path.")
+  @Option(
+      names = "--conf",
+      required = true,
+      description =
+          "The retrain configuration (JSON or YAML), e.g. conf/retrain.json; any Hadoop path.")
   String conf;
 
   @Accepts(Accepts.Kind.TEXT)
-  @Option(names = "--run-id", description = "The run's id (default: UTC time and a random suffix), e.g. the scheduler's run id.")
+  @Option(
+      names = "--run-id",
+      description =
+          "The run's id (default: UTC time and a random suffix), e.g. the scheduler's run id.")
   String runId;
 
   @Accepts(Accepts.Kind.TEXT)
-  @Option(names = "--promote", paramLabel = "RUN_ID", description = "Promote (or roll back to) a succeeded run by hand, instead of running.")
+  @Option(
+      names = "--promote",
+      paramLabel = "RUN_ID",
+      description = "Promote (or roll back to) a succeeded run by hand, instead of running.")
   String promote;
 
   @Accepts(Accepts.Kind.ENUM)
-  @Option(names = "--fail-after", hidden = true, description = "Fault injection for tests and demos: fail after PREPARE, TRAIN, EVALUATE or DECIDE.")
+  @Option(
+      names = "--fail-after",
+      hidden = true,
+      description =
+          "Fault injection for tests and demos: fail after PREPARE, TRAIN, EVALUATE or DECIDE.")
   RetrainJob.Stage failAfter;
 
   @Override
   public Integer call() {
     boolean embedded = !new org.apache.spark.SparkConf().contains("spark.master");
-    // embedded Spark: the configuration is read first, to give each replica a slot (local[N,4] also retries failed tasks)
+    // embedded Spark: the configuration is read first, to give each replica a slot (local[N,4] also
+    // retries failed tasks)
     String master = "local[*]";
     if (embedded) {
       RetrainConfig early = read(new org.apache.hadoop.conf.Configuration());
@@ -50,10 +66,18 @@ final class RetrainCommand implements Callable<Integer> {
     try (SparkSessions session = SparkSessions.start("retrain", master)) {
       RetrainConfig cfg = read(session.spark().sparkContext().hadoopConfiguration());
       if (promote != null) {
-        RetrainJob.promote(new Registry(cfg.registry(), session.spark().sparkContext().hadoopConfiguration()), promote, System.out);
+        RetrainJob.promote(
+            new Registry(cfg.registry(), session.spark().sparkContext().hadoopConfiguration()),
+            promote,
+            System.out);
         return 0;
       }
-      RetrainJob.Outcome o = RetrainJob.run(session.spark(), cfg, new RetrainJob.Options(runId, FaultPlan.none().withFailAfter(failAfter)), System.out);
+      RetrainJob.Outcome o =
+          RetrainJob.run(
+              session.spark(),
+              cfg,
+              new RetrainJob.Options(runId, FaultPlan.none().withFailAfter(failAfter)),
+              System.out);
       System.out.println("run record: " + o.runDir() + "/run.json");
       return 0;
     }

@@ -30,23 +30,42 @@ final class TokenizerCommand implements Runnable {
       })
   static final class Build implements Callable<Integer> {
     @Accepts(Accepts.Kind.CORPUS)
-    @Option(names = "--corpus", required = true, paramLabel = "KIND[:LANG]:PATH", description = "Corpus to learn from, as prepare's --input; repeatable.")
+    @Option(
+        names = "--corpus",
+        required = true,
+        paramLabel = "KIND[:LANG]:PATH",
+        description = "Corpus to learn from, as prepare's --input; repeatable.")
     List<String> corpus;
 
-    @Accepts(value = Accepts.Kind.ONE_OF, oneOf = {"unigram", "wordpiece"})
-    @Option(names = "--kind", defaultValue = "unigram", description = "unigram (XLM-R-like) or wordpiece (BERT-like).")
+    @Accepts(
+        value = Accepts.Kind.ONE_OF,
+        oneOf = {"unigram", "wordpiece"})
+    @Option(
+        names = "--kind",
+        defaultValue = "unigram",
+        description = "unigram (XLM-R-like) or wordpiece (BERT-like).")
     String kind;
 
     @Accepts(value = Accepts.Kind.INT, min = 1, max = 10000000)
-    @Option(names = "--vocab-size", defaultValue = "8000", description = "Largest vocabulary (default ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--vocab-size",
+        defaultValue = "8000",
+        description = "Largest vocabulary (default ${DEFAULT-VALUE}).")
     int vocabSize;
 
     @Accepts(Accepts.Kind.NEW_OUTPUT)
-    @Option(names = "--output", required = true, description = "Directory to write tokenizer.json into.")
+    @Option(
+        names = "--output",
+        required = true,
+        description = "Directory to write tokenizer.json into.")
     String output;
 
     @Accepts(Accepts.Kind.FLAG)
-    @Option(names = "--overwrite", description = "Replace the tokenizer.json of an existing non-empty --output (other files there stay).")
+    @Option(
+        names = "--overwrite",
+        description =
+            "Replace the tokenizer.json of an existing non-empty --output (other files there"
+                + " stay).")
     boolean overwrite;
 
     @Override
@@ -58,7 +77,9 @@ final class TokenizerCommand implements Runnable {
     /** Reads the corpora's documents and writes {@code <output>/tokenizer.json}. */
     static void build(List<String> corpus, String kind, int vocabSize, String output) {
       Configuration conf = HadoopConf.current();
-      System.out.println(Bootstrap.buildTokenizer(Bootstrap.inputs(corpus, conf), kind, vocabSize, output, conf).describe());
+      System.out.println(
+          Bootstrap.buildTokenizer(Bootstrap.inputs(corpus, conf), kind, vocabSize, output, conf)
+              .describe());
     }
   }
 }

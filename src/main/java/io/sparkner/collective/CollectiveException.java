@@ -3,9 +3,9 @@ package io.sparkner.collective;
 /**
  * A blocking ring operation (join, or a collective) exceeded its timeout, its peer went away, or
  * the peer sent something this rank did not expect (a desynchronised ring). The message names this
- * rank, the peer rank and its address, the operation (e.g. "reduce-scatter of gradients"), the
- * step within the ring algorithm and the training step; the same facts are available as fields.
- * After this exception the {@link Ring} is closed.
+ * rank, the peer rank and its address, the operation (e.g. "reduce-scatter of gradients"), the step
+ * within the ring algorithm and the training step; the same facts are available as fields. After
+ * this exception the {@link Ring} is closed.
  */
 public final class CollectiveException extends RuntimeException {
   private static final long serialVersionUID = 1L;

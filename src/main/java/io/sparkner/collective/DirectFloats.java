@@ -24,7 +24,9 @@ public final class DirectFloats {
       throw new IllegalArgumentException("length " + length);
     }
     this.length = length;
-    this.bytes = ByteBuffer.allocateDirect(Math.multiplyExact(length, Float.BYTES)).order(ByteOrder.LITTLE_ENDIAN);
+    this.bytes =
+        ByteBuffer.allocateDirect(Math.multiplyExact(length, Float.BYTES))
+            .order(ByteOrder.LITTLE_ENDIAN);
     this.floats = bytes.asFloatBuffer();
   }
 
@@ -62,7 +64,9 @@ public final class DirectFloats {
     floats.put(at, src, off, n);
   }
 
-  /** Copies the remaining bytes of {@code src} (float32, little-endian) to elements from {@code at}. */
+  /**
+   * Copies the remaining bytes of {@code src} (float32, little-endian) to elements from {@code at}.
+   */
   public void putBytes(int at, ByteBuffer src) {
     if (src.remaining() % Float.BYTES != 0) {
       throw new IllegalArgumentException(src.remaining() + " bytes are not whole floats");
@@ -99,7 +103,8 @@ public final class DirectFloats {
    * position 0 and limit {@code 4n}: what a channel writes from or reads into.
    */
   public ByteBuffer bytes(int from, int n) {
-    return bytes.slice(Math.multiplyExact(from, Float.BYTES), Math.multiplyExact(n, Float.BYTES))
+    return bytes
+        .slice(Math.multiplyExact(from, Float.BYTES), Math.multiplyExact(n, Float.BYTES))
         .order(ByteOrder.LITTLE_ENDIAN);
   }
 }

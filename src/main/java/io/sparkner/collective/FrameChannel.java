@@ -15,11 +15,11 @@ import java.nio.channels.SocketChannel;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A non-blocking {@link SocketChannel} with its own {@link Selector}, read and written "fully" under
- * a deadline: java.nio's blocking mode has no read timeout, so every wait for readiness here is a
- * bounded {@code select}, and running out of time throws {@link TimeoutException}. One thread reads
- * and one thread writes at a time; {@link #close} from any thread wakes a waiting one, which then
- * throws {@link AsynchronousCloseException}.
+ * A non-blocking {@link SocketChannel} with its own {@link Selector}, read and written "fully"
+ * under a deadline: java.nio's blocking mode has no read timeout, so every wait for readiness here
+ * is a bounded {@code select}, and running out of time throws {@link TimeoutException}. One thread
+ * reads and one thread writes at a time; {@link #close} from any thread wakes a waiting one, which
+ * then throws {@link AsynchronousCloseException}.
  */
 final class FrameChannel implements AutoCloseable {
   /** Socket send and receive buffer size (the kernel caps it at net.core.[rw]mem_max). */
@@ -67,8 +67,8 @@ final class FrameChannel implements AutoCloseable {
   }
 
   /**
-   * Opens a connection to {@code address} by the deadline (a refused connection is an
-   * IOException at once, for the caller to retry).
+   * Opens a connection to {@code address} by the deadline (a refused connection is an IOException
+   * at once, for the caller to retry).
    */
   static FrameChannel connect(InetSocketAddress address, long deadlineNanos) throws IOException {
     SocketChannel ch = SocketChannel.open();
@@ -111,7 +111,9 @@ final class FrameChannel implements AutoCloseable {
       }
       if (r == 0) {
         int want = buf.limit() - start;
-        await(SelectionKey.OP_READ, deadlineNanos,
+        await(
+            SelectionKey.OP_READ,
+            deadlineNanos,
             () -> (buf.position() - start) + " of " + want + " bytes received");
       }
     }
@@ -130,8 +132,7 @@ final class FrameChannel implements AutoCloseable {
       if (w == 0) {
         long doneNow = done;
         long want = total;
-        await(SelectionKey.OP_WRITE, deadlineNanos,
-            () -> doneNow + " of " + want + " bytes sent");
+        await(SelectionKey.OP_WRITE, deadlineNanos, () -> doneNow + " of " + want + " bytes sent");
       }
     }
   }
@@ -193,7 +194,8 @@ final class FrameChannel implements AutoCloseable {
   }
 
   static String hostPort(InetSocketAddress isa) {
-    String host = isa.getAddress() != null ? isa.getAddress().getHostAddress() : isa.getHostString();
+    String host =
+        isa.getAddress() != null ? isa.getAddress().getHostAddress() : isa.getHostString();
     return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + isa.getPort();
   }
 }

@@ -30,7 +30,8 @@ public final class HalfFloats {
       int rounded = abs + 0xFFF + lsb;
       return (short) (sign | ((rounded - 0x38000000) >>> 13));
     }
-    if (abs < 0x33000000) { // < 2^-25 (half of the smallest subnormal): zero; exactly 2^-25 ties to 0
+    if (abs
+        < 0x33000000) { // < 2^-25 (half of the smallest subnormal): zero; exactly 2^-25 ties to 0
       return (short) sign;
     }
     // subnormal half: value = m * 2^-24, m = round(abs_value * 2^24)

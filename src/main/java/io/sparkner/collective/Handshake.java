@@ -23,10 +23,10 @@ import javax.crypto.spec.SecretKeySpec;
  * </pre>
  *
  * The secret is the ring key of the stage attempt ({@link #ringKey}), not the job's secret itself.
- * Each side proves knowledge of the secret over the other side's fresh nonce; the role label
- * keeps one side's proof from being replayed as the other's, and the acceptor answers only after
- * the connector has proved itself, so a stranger learns nothing from it. MACs are compared in
- * constant time; the secret never appears in a message or a log.
+ * Each side proves knowledge of the secret over the other side's fresh nonce; the role label keeps
+ * one side's proof from being replayed as the other's, and the acceptor answers only after the
+ * connector has proved itself, so a stranger learns nothing from it. MACs are compared in constant
+ * time; the secret never appears in a message or a log.
  */
 public final class Handshake {
   static final int MAGIC = 0x524B5053; // "SPKR" little-endian
@@ -34,7 +34,8 @@ public final class Handshake {
   static final int VERSION = 1;
   static final int NONCE = 32;
   static final int MAC = 32;
-  private static final byte[] CONNECT = "sparkner-ring/1 connect".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] CONNECT =
+      "sparkner-ring/1 connect".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] ACCEPT = "sparkner-ring/1 accept".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] KEY = "sparkner-ring/1 key".getBytes(StandardCharsets.US_ASCII);
   private static final SecureRandom RANDOM = new SecureRandom();
@@ -51,10 +52,11 @@ public final class Handshake {
   private Handshake() {}
 
   /**
-   * Acceptor side: returns when {@code ch} is the authenticated connection of rank
-   * {@code expectedRank}; throws {@link Refused} when it is not, IOException on timeout/EOF.
+   * Acceptor side: returns when {@code ch} is the authenticated connection of rank {@code
+   * expectedRank}; throws {@link Refused} when it is not, IOException on timeout/EOF.
    */
-  static void accept(FrameChannel ch, byte[] secret, int myRank, int n, int expectedRank, long deadline)
+  static void accept(
+      FrameChannel ch, byte[] secret, int myRank, int n, int expectedRank, long deadline)
       throws IOException {
     byte[] nonceA = nonce();
     ByteBuffer hello = buffer(40).putInt(MAGIC).putInt(VERSION).put(nonceA).flip();
@@ -81,13 +83,18 @@ public final class Handshake {
       throw new Refused("failed authentication (wrong secret)");
     }
     if (peerN != n) {
-      throw new Refused("authenticated rank " + c + " of a ring of " + peerN + ", this ring has " + n);
+      throw new Refused(
+          "authenticated rank " + c + " of a ring of " + peerN + ", this ring has " + n);
     }
     if (c != expectedRank) {
       throw new Refused("authenticated as rank " + c + ", expected rank " + expectedRank);
     }
     ByteBuffer answer =
-        buffer(40).putInt(MAGIC).putInt(myRank).put(hmac(secret, ACCEPT, nonceC, myRank, n, nonceA)).flip();
+        buffer(40)
+            .putInt(MAGIC)
+            .putInt(myRank)
+            .put(hmac(secret, ACCEPT, nonceC, myRank, n, nonceA))
+            .flip();
     ch.writeFully(answer, deadline);
     ByteBuffer ok = buffer(4);
     ch.readFully(ok, deadline);
@@ -97,7 +104,8 @@ public final class Handshake {
   }
 
   /** Connector side: returns when the acceptor proved to be rank {@code expectedRank}. */
-  static void connect(FrameChannel ch, byte[] secret, int myRank, int n, int expectedRank, long deadline)
+  static void connect(
+      FrameChannel ch, byte[] secret, int myRank, int n, int expectedRank, long deadline)
       throws IOException {
     ByteBuffer hello = buffer(40);
     ch.readFully(hello, deadline);
@@ -112,16 +120,24 @@ public final class Handshake {
     byte[] nonceA = new byte[NONCE];
     hello.get(nonceA);
     byte[] nonceC = nonce();
-    ByteBuffer proof = buffer(80).putInt(MAGIC).putInt(VERSION).putInt(myRank).putInt(n).put(nonceC)
-        .put(hmac(secret, CONNECT, nonceA, myRank, n, nonceC)).flip();
+    ByteBuffer proof =
+        buffer(80)
+            .putInt(MAGIC)
+            .putInt(VERSION)
+            .putInt(myRank)
+            .putInt(n)
+            .put(nonceC)
+            .put(hmac(secret, CONNECT, nonceA, myRank, n, nonceC))
+            .flip();
     ch.writeFully(proof, deadline);
 
     ByteBuffer answer = buffer(40);
     try {
       ch.readFully(answer, deadline);
     } catch (java.io.EOFException e) {
-      throw new Refused("the peer closed the connection after this rank's proof: it refused it (wrong"
-          + " secret, rank or ring size?)");
+      throw new Refused(
+          "the peer closed the connection after this rank's proof: it refused it (wrong"
+              + " secret, rank or ring size?)");
     }
     answer.flip();
     if (answer.getInt() != MAGIC) {
@@ -141,16 +157,21 @@ public final class Handshake {
 
   /**
    * The key a ring of one attempt of one Spark stage authenticates with, derived from the job's
-   * secret: HMAC-SHA256(secret, "sparkner-ring/1 key" ‖ i32 stageId ‖ i32 stageAttempt). A task left
-   * over from a failed attempt (still retrying its connection, perhaps to a port the next attempt
-   * reuses) holds another attempt's key and is refused like a stranger.
+   * secret: HMAC-SHA256(secret, "sparkner-ring/1 key" ‖ i32 stageId ‖ i32 stageAttempt). A task
+   * left over from a failed attempt (still retrying its connection, perhaps to a port the next
+   * attempt reuses) holds another attempt's key and is refused like a stranger.
    */
   public static byte[] ringKey(byte[] secret, int stageId, int stageAttempt) {
     try {
       Mac mac = Mac.getInstance("HmacSHA256");
       mac.init(new SecretKeySpec(secret, "HmacSHA256"));
       mac.update(KEY);
-      mac.update(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putInt(stageId).putInt(stageAttempt).array());
+      mac.update(
+          ByteBuffer.allocate(8)
+              .order(ByteOrder.LITTLE_ENDIAN)
+              .putInt(stageId)
+              .putInt(stageAttempt)
+              .array());
       return mac.doFinal();
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("HmacSHA256 is not available", e);
@@ -173,7 +194,8 @@ public final class Handshake {
       mac.init(new SecretKeySpec(secret, "HmacSHA256"));
       mac.update(label);
       mac.update(nonce1);
-      mac.update(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putInt(rank).putInt(n).array());
+      mac.update(
+          ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putInt(rank).putInt(n).array());
       mac.update(nonce2);
       return mac.doFinal();
     } catch (GeneralSecurityException e) {

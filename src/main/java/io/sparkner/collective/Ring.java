@@ -30,8 +30,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * sender thread while the calling thread receives (and adds), so both directions are busy; chunks
  * travel in pieces of at most {@value #PIECE_BYTES} bytes, each with a 40-byte header (collective,
  * sequence number, training step, ring step, chunk, offset, length) that the receiver checks, so a
- * desynchronised peer is an error rather than corrupt data. Adding piece k overlaps the transfer
- * of piece k+1 (the kernel keeps receiving while the caller adds).
+ * desynchronised peer is an error rather than corrupt data. Adding piece k overlaps the transfer of
+ * piece k+1 (the kernel keeps receiving while the caller adds).
  *
  * <p>The data is a {@link DirectFloats} (off-heap, as the trainer's flat buffers are): with the
  * fp32 wire, pieces are written from its memory and all-gather pieces read into it, so the only
@@ -39,15 +39,15 @@ import java.util.concurrent.atomic.AtomicReference;
  * the Java heap costs as much CPU as the kernel's transfer. The {@code float[]} overloads copy in
  * and out, for small and test uses.
  *
- * <p>Timeouts: every frame (header + piece) must be sent or received within the ring's timeout
- * from when this rank starts waiting for it (the join timeout unless {@link #setTimeout} changes
- * it); note that the first frame of a collective also waits for the slowest rank to arrive at it.
- * On expiry, on a closed connection or a desynchronised frame, the collective throws
- * {@link CollectiveException} naming this rank, the peer, the operation, the ring step and the
- * training step, and closes the ring (every later call throws too). Where a rank knowingly works
- * alone for longer than that (rank 0 validating or writing a checkpoint while the others wait),
- * all ranks wrap that work in {@link #longPhase}: each sends heartbeat frames to its next rank
- * meanwhile, and a heartbeat restarts the receiver's wait, so the waiting ranks do not time out.
+ * <p>Timeouts: every frame (header + piece) must be sent or received within the ring's timeout from
+ * when this rank starts waiting for it (the join timeout unless {@link #setTimeout} changes it);
+ * note that the first frame of a collective also waits for the slowest rank to arrive at it. On
+ * expiry, on a closed connection or a desynchronised frame, the collective throws {@link
+ * CollectiveException} naming this rank, the peer, the operation, the ring step and the training
+ * step, and closes the ring (every later call throws too). Where a rank knowingly works alone for
+ * longer than that (rank 0 validating or writing a checkpoint while the others wait), all ranks
+ * wrap that work in {@link #longPhase}: each sends heartbeat frames to its next rank meanwhile, and
+ * a heartbeat restarts the receiver's wait, so the waiting ranks do not time out.
  *
  * <p>One collective at a time: the methods are synchronized. All ranks must call the same
  * collectives in the same order with the same bounds.
@@ -55,22 +55,28 @@ import java.util.concurrent.atomic.AtomicReference;
 public final class Ring implements AutoCloseable {
   /** Largest payload of one frame. */
   static final int PIECE_BYTES = 1 << 20;
+
   /**
    * Elements a piece is converted or added in at a time (32 KiB of floats): the scratch arrays stay
    * in the CPU cache.
    */
   static final int ADD_BLOCK = 8192;
+
   /** Frame header size. */
   static final int HEADER = 40;
+
   static final int FRAME_MAGIC = 0x464B5053; // "SPKF" little-endian
 
   private static final byte RS = 1;
   private static final byte AG = 2;
   private static final byte SUM = 3;
+
   /** A frame without payload that only says "still here": it restarts the receiver's timeout. */
   private static final byte HEARTBEAT = 4;
+
   /** Longest interval between heartbeats (a quarter of the timeout if that is shorter). */
   static final long MAX_HEARTBEAT_NANOS = TimeUnit.SECONDS.toNanos(10);
+
   private static final byte F32 = 0;
   private static final byte F16 = 1;
   private static final byte F64 = 2;
@@ -114,10 +120,17 @@ public final class Ring implements AutoCloseable {
 
   /** A fault to simulate ({@link #simulate}), or null; cleared once simulated. */
   private volatile SendStall stall;
+
   /** Frames sent so far (sender thread only). */
   private long framesSent;
 
-  Ring(int rank, int n, List<String> addresses, FrameChannel out, FrameChannel in, Duration timeout) {
+  Ring(
+      int rank,
+      int n,
+      List<String> addresses,
+      FrameChannel out,
+      FrameChannel in,
+      Duration timeout) {
     this.rank = rank;
     this.n = n;
     this.addresses = addresses;
@@ -125,11 +138,13 @@ public final class Ring implements AutoCloseable {
     this.in = in;
     this.timeoutNanos = timeout.toNanos();
     if (n > 1) {
-      sender = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "sparkner-ring-" + rank + "-send");
-        t.setDaemon(true);
-        return t;
-      });
+      sender =
+          Executors.newSingleThreadScheduledExecutor(
+              r -> {
+                Thread t = new Thread(r, "sparkner-ring-" + rank + "-send");
+                t.setDaemon(true);
+                return t;
+              });
       sendHeader = ByteBuffer.allocateDirect(HEADER).order(ByteOrder.LITTLE_ENDIAN);
       sendPayload = ByteBuffer.allocateDirect(PIECE_BYTES).order(ByteOrder.LITTLE_ENDIAN);
       sendFrame = new ByteBuffer[] {sendHeader, null};
@@ -218,17 +233,17 @@ public final class Ring implements AutoCloseable {
   }
 
   /**
-   * Runs {@code body}, a phase in which some ranks may work alone for longer than the timeout
-   * while the others wait for them (rank 0 validating, or writing a checkpoint), and returns when
-   * every rank's body has returned. Every rank calls it at the same point with the same {@code
-   * what} and {@code step}, each with its own body (empty on the ranks that only wait); a body may
-   * itself run collectives. Meanwhile this rank sends a heartbeat to the next rank every quarter
-   * of the timeout (at most every {@code MAX_HEARTBEAT_NANOS}), until the closing barrier has
-   * passed here; each heartbeat restarts the next rank's wait for a frame. Since a rank that is
-   * done keeps sending heartbeats while it waits in the barrier, ranks that do not receive from
-   * the busy rank directly keep waiting too. The phase itself has no time limit: a body that never
-   * returns holds the others until the task is killed. If the body throws, the heartbeats stop and
-   * the exception propagates; the others then time out as usual.
+   * Runs {@code body}, a phase in which some ranks may work alone for longer than the timeout while
+   * the others wait for them (rank 0 validating, or writing a checkpoint), and returns when every
+   * rank's body has returned. Every rank calls it at the same point with the same {@code what} and
+   * {@code step}, each with its own body (empty on the ranks that only wait); a body may itself run
+   * collectives. Meanwhile this rank sends a heartbeat to the next rank every quarter of the
+   * timeout (at most every {@code MAX_HEARTBEAT_NANOS}), until the closing barrier has passed here;
+   * each heartbeat restarts the next rank's wait for a frame. Since a rank that is done keeps
+   * sending heartbeats while it waits in the barrier, ranks that do not receive from the busy rank
+   * directly keep waiting too. The phase itself has no time limit: a body that never returns holds
+   * the others until the task is killed. If the body throws, the heartbeats stop and the exception
+   * propagates; the others then time out as usual.
    */
   public synchronized void longPhase(String what, long step, Runnable body) {
     if (n == 1) {
@@ -236,8 +251,12 @@ public final class Ring implements AutoCloseable {
       return;
     }
     ensureOpen();
-    long interval = Math.max(TimeUnit.MILLISECONDS.toNanos(10), Math.min(timeoutNanos / 4, MAX_HEARTBEAT_NANOS));
-    ScheduledFuture<?> beats = sender.scheduleWithFixedDelay(() -> sendHeartbeat(what, step), 0, interval, TimeUnit.NANOSECONDS);
+    long interval =
+        Math.max(
+            TimeUnit.MILLISECONDS.toNanos(10), Math.min(timeoutNanos / 4, MAX_HEARTBEAT_NANOS));
+    ScheduledFuture<?> beats =
+        sender.scheduleWithFixedDelay(
+            () -> sendHeartbeat(what, step), 0, interval, TimeUnit.NANOSECONDS);
     try {
       body.run();
       allReduceSum(new double[0], "end of " + what, step);
@@ -252,15 +271,26 @@ public final class Ring implements AutoCloseable {
       return;
     }
     sendHeader.clear();
-    sendHeader.putInt(FRAME_MAGIC).put(HEARTBEAT).put(F32).putShort((short) 0).putInt(0).putInt(0)
-        .putLong(0).putLong(step).putInt(0).putInt(0).flip();
+    sendHeader
+        .putInt(FRAME_MAGIC)
+        .put(HEARTBEAT)
+        .put(F32)
+        .putShort((short) 0)
+        .putInt(0)
+        .putInt(0)
+        .putLong(0)
+        .putLong(step)
+        .putInt(0)
+        .putInt(0)
+        .flip();
     try {
       out.writeFully(sendHeader, System.nanoTime() + timeoutNanos);
       heartbeatsSent.incrementAndGet();
     } catch (IOException | RuntimeException e) {
       if (!closed) { // a heartbeat cut short would desynchronise the stream: the ring is broken
         int next = (rank + 1) % n;
-        String why = e instanceof IOException io ? ioFailure(io, true, next, 0, 0, 0, 0) : e.toString();
+        String why =
+            e instanceof IOException io ? ioFailure(io, true, next, 0, 0, 0, 0) : e.toString();
         failure.compareAndSet(null, error(HEARTBEAT, what, step, 0, next, why, e));
         close();
       }
@@ -268,8 +298,8 @@ public final class Ring implements AutoCloseable {
   }
 
   /**
-   * Chunk boundaries: n+1 increasing offsets splitting [from, to) into n contiguous chunks of
-   * ceil size (the last ones may be shorter or empty).
+   * Chunk boundaries: n+1 increasing offsets splitting [from, to) into n contiguous chunks of ceil
+   * size (the last ones may be shorter or empty).
    */
   public static int[] evenBounds(int from, int to, int n) {
     if (n < 1 || from < 0 || to < from) {
@@ -284,9 +314,9 @@ public final class Ring implements AutoCloseable {
   }
 
   /**
-   * Sum over ranks; afterwards data[bounds[r], bounds[r+1]) on rank r holds the global sum of
-   * that chunk; elsewhere undefined. With the fp32 wire the chunks are sent straight from {@code
-   * data}'s memory, and only the received pieces are added from a receive buffer.
+   * Sum over ranks; afterwards data[bounds[r], bounds[r+1]) on rank r holds the global sum of that
+   * chunk; elsewhere undefined. With the fp32 wire the chunks are sent straight from {@code data}'s
+   * memory, and only the received pieces are added from a receive buffer.
    */
   public synchronized void reduceScatter(DirectFloats data, int[] bounds, String op, long step) {
     checkBounds(data.length(), bounds);
@@ -319,13 +349,18 @@ public final class Ring implements AutoCloseable {
     }
   }
 
-  /** reduceScatter then allGather over the same bounds: every rank ends with the identical global sum. */
+  /**
+   * reduceScatter then allGather over the same bounds: every rank ends with the identical global
+   * sum.
+   */
   public synchronized void allReduce(DirectFloats data, int[] bounds, String op, long step) {
     reduceScatter(data, bounds, op, step);
     allGather(data, bounds, op, step);
   }
 
-  /** {@link #reduceScatter(DirectFloats, int[], String, long)} of a heap array (copied in and out). */
+  /**
+   * {@link #reduceScatter(DirectFloats, int[], String, long)} of a heap array (copied in and out).
+   */
   public synchronized void reduceScatter(float[] data, int[] bounds, String op, long step) {
     DirectFloats d = DirectFloats.of(data);
     reduceScatter(d, bounds, op, step);
@@ -347,14 +382,15 @@ public final class Ring implements AutoCloseable {
   }
 
   /**
-   * Small sums (flags, norms, counts): every rank gets bit-identical results, the sum in rank
-   * order of every rank's values (gathered around the ring in fp64). At most {@code
-   * PIECE_BYTES / 8} values.
+   * Small sums (flags, norms, counts): every rank gets bit-identical results, the sum in rank order
+   * of every rank's values (gathered around the ring in fp64). At most {@code PIECE_BYTES / 8}
+   * values.
    */
   public synchronized double[] allReduceSum(double[] values, String op, long step) {
     int k = values.length;
     if (k > PIECE_BYTES / 8) {
-      throw new IllegalArgumentException("allReduceSum of " + k + " values: at most " + PIECE_BYTES / 8);
+      throw new IllegalArgumentException(
+          "allReduceSum of " + k + " values: at most " + PIECE_BYTES / 8);
     }
     if (n == 1) {
       return values.clone();
@@ -368,10 +404,12 @@ public final class Ring implements AutoCloseable {
       int recvBlock = Math.floorMod(rank - s - 1, n);
       int ringStep = s;
       double[] toSend = blocks[sendBlock];
-      Future<?> f = sender.submit(() -> {
-        sendDoubleFrame(id, step, ringStep, sendBlock, toSend, op);
-        return null;
-      });
+      Future<?> f =
+          sender.submit(
+              () -> {
+                sendDoubleFrame(id, step, ringStep, sendBlock, toSend, op);
+                return null;
+              });
       double[] got = new double[k];
       try {
         receiveFrame(SUM, F64, id, step, ringStep, recvBlock, 0, k, null, op);
@@ -401,12 +439,34 @@ public final class Ring implements AutoCloseable {
       int sendChunk = kind == RS ? Math.floorMod(rank - s - 1, n) : Math.floorMod(rank - s, n);
       int recvChunk = kind == RS ? Math.floorMod(rank - s - 2, n) : Math.floorMod(rank - s - 1, n);
       int ringStep = s;
-      Future<?> f = sender.submit(() -> {
-        sendChunk(kind, dtype, id, step, ringStep, sendChunk, data, bounds[sendChunk], bounds[sendChunk + 1], op);
-        return null;
-      });
+      Future<?> f =
+          sender.submit(
+              () -> {
+                sendChunk(
+                    kind,
+                    dtype,
+                    id,
+                    step,
+                    ringStep,
+                    sendChunk,
+                    data,
+                    bounds[sendChunk],
+                    bounds[sendChunk + 1],
+                    op);
+                return null;
+              });
       try {
-        receiveChunk(kind, dtype, id, step, ringStep, recvChunk, data, bounds[recvChunk], bounds[recvChunk + 1], op);
+        receiveChunk(
+            kind,
+            dtype,
+            id,
+            step,
+            ringStep,
+            recvChunk,
+            data,
+            bounds[recvChunk],
+            bounds[recvChunk + 1],
+            op);
       } catch (CollectiveException e) {
         throw failed(e, f);
       }
@@ -418,8 +478,17 @@ public final class Ring implements AutoCloseable {
    * Sends chunk [from, to) of data in pieces; runs on the sender thread. fp32 pieces go straight
    * from data's memory; fp16 pieces are converted into the send buffer.
    */
-  private void sendChunk(byte kind, byte dtype, long id, long step, int ringStep, int chunk,
-      DirectFloats data, int from, int to, String op) {
+  private void sendChunk(
+      byte kind,
+      byte dtype,
+      long id,
+      long step,
+      int ringStep,
+      int chunk,
+      DirectFloats data,
+      int from,
+      int to,
+      String op) {
     int wireBytes = dtype == F16 ? 2 : 4;
     int perPiece = PIECE_BYTES / wireBytes;
     int off = from;
@@ -447,13 +516,33 @@ public final class Ring implements AutoCloseable {
     } while (off < to);
   }
 
-  private void sendDoubleFrame(long id, long step, int ringStep, int block, double[] values, String op) {
+  private void sendDoubleFrame(
+      long id, long step, int ringStep, int block, double[] values, String op) {
     sendDoubles.put(0, values, 0, values.length);
-    sendFrame(SUM, F64, id, step, ringStep, block, 0, values.length, sendPayload.clear().limit(values.length * 8), op);
+    sendFrame(
+        SUM,
+        F64,
+        id,
+        step,
+        ringStep,
+        block,
+        0,
+        values.length,
+        sendPayload.clear().limit(values.length * 8),
+        op);
   }
 
-  private void sendFrame(byte kind, byte dtype, long id, long step, int ringStep, int chunk, int offset,
-      int count, ByteBuffer payload, String op) {
+  private void sendFrame(
+      byte kind,
+      byte dtype,
+      long id,
+      long step,
+      int ringStep,
+      int chunk,
+      int offset,
+      int count,
+      ByteBuffer payload,
+      String op) {
     SendStall s = stall;
     if (s != null && framesSent >= s.afterFrames()) {
       stall = null;
@@ -462,15 +551,32 @@ public final class Ring implements AutoCloseable {
     framesSent++;
     int bytes = payload.remaining();
     sendHeader.clear();
-    sendHeader.putInt(FRAME_MAGIC).put(kind).put(dtype).putShort((short) 0).putInt(ringStep).putInt(chunk)
-        .putLong(id).putLong(step).putInt(offset).putInt(count).flip();
+    sendHeader
+        .putInt(FRAME_MAGIC)
+        .put(kind)
+        .put(dtype)
+        .putShort((short) 0)
+        .putInt(ringStep)
+        .putInt(chunk)
+        .putLong(id)
+        .putLong(step)
+        .putInt(offset)
+        .putInt(count)
+        .flip();
     sendFrame[1] = payload;
     long deadline = System.nanoTime() + timeoutNanos;
     try {
       out.writeFully(sendFrame, deadline);
     } catch (IOException e) {
       int next = (rank + 1) % n;
-      throw error(kind, op, step, ringStep, next, ioFailure(e, true, next, ringStep, chunk, offset, count), e);
+      throw error(
+          kind,
+          op,
+          step,
+          ringStep,
+          next,
+          ioFailure(e, true, next, ringStep, chunk, offset, count),
+          e);
     } finally {
       sendFrame[1] = null; // do not keep a view of the caller's memory
     }
@@ -484,8 +590,17 @@ public final class Ring implements AutoCloseable {
    * the receive buffer and added, in bulk through heap scratch arrays (a plain array loop the JIT
    * vectorises; element-wise buffer access it does not).
    */
-  private void receiveChunk(byte kind, byte dtype, long id, long step, int ringStep, int chunk,
-      DirectFloats data, int from, int to, String op) {
+  private void receiveChunk(
+      byte kind,
+      byte dtype,
+      long id,
+      long step,
+      int ringStep,
+      int chunk,
+      DirectFloats data,
+      int from,
+      int to,
+      String op) {
     int wireBytes = dtype == F16 ? 2 : 4;
     int perPiece = PIECE_BYTES / wireBytes;
     boolean add = kind == RS;
@@ -493,7 +608,8 @@ public final class Ring implements AutoCloseable {
     do {
       int count = Math.min(perPiece, to - off);
       if (dtype == F32 && !add) {
-        receiveFrame(kind, dtype, id, step, ringStep, chunk, off, count, data.bytes(off, count), op);
+        receiveFrame(
+            kind, dtype, id, step, ringStep, chunk, off, count, data.bytes(off, count), op);
         off += count;
         continue;
       }
@@ -531,11 +647,20 @@ public final class Ring implements AutoCloseable {
   }
 
   /**
-   * Reads one frame, its payload into {@code target} (the receive buffer when null), and checks
-   * its header against what this rank expects.
+   * Reads one frame, its payload into {@code target} (the receive buffer when null), and checks its
+   * header against what this rank expects.
    */
-  private void receiveFrame(byte kind, byte dtype, long id, long step, int ringStep, int chunk, int offset,
-      int count, ByteBuffer target, String op) {
+  private void receiveFrame(
+      byte kind,
+      byte dtype,
+      long id,
+      long step,
+      int ringStep,
+      int chunk,
+      int offset,
+      int count,
+      ByteBuffer target,
+      String op) {
     int prev = (rank - 1 + n) % n;
     int bytes = count * (dtype == F16 ? 2 : dtype == F64 ? 8 : 4);
     long deadline = System.nanoTime() + timeoutNanos;
@@ -560,42 +685,90 @@ public final class Ring implements AutoCloseable {
       long st = recvHeader.getLong();
       int o = recvHeader.getInt();
       int cnt = recvHeader.getInt();
-      if (magic != FRAME_MAGIC || k != kind || d != dtype || rs != ringStep || c != chunk || i != id
-          || st != step || o != offset || cnt != count) {
-        throw error(kind, op, step, ringStep, prev,
-            "desynchronised frame from" + where(prev, ringStep) + ": expected " + frame(kind, dtype, id, step, ringStep, chunk,
-                offset, count) + ", got " + (magic != FRAME_MAGIC ? "a bad frame magic " + Integer.toHexString(magic)
-                : frame(k, d, i, st, rs, c, o, cnt))
+      if (magic != FRAME_MAGIC
+          || k != kind
+          || d != dtype
+          || rs != ringStep
+          || c != chunk
+          || i != id
+          || st != step
+          || o != offset
+          || cnt != count) {
+        throw error(
+            kind,
+            op,
+            step,
+            ringStep,
+            prev,
+            "desynchronised frame from"
+                + where(prev, ringStep)
+                + ": expected "
+                + frame(kind, dtype, id, step, ringStep, chunk, offset, count)
+                + ", got "
+                + (magic != FRAME_MAGIC
+                    ? "a bad frame magic " + Integer.toHexString(magic)
+                    : frame(k, d, i, st, rs, c, o, cnt))
                 + " (do all ranks run the same collectives in the same order, with the same bounds"
-                + " and the same fp16 wire setting?)", null);
+                + " and the same fp16 wire setting?)",
+            null);
       }
       frameBytesReceived.addAndGet(HEADER);
       ByteBuffer payload = target != null ? target : recvPayload.clear().limit(bytes);
       if (payload.remaining() != bytes) {
-        throw new IllegalStateException(payload.remaining() + " bytes of room for a " + bytes + "-byte payload");
+        throw new IllegalStateException(
+            payload.remaining() + " bytes of room for a " + bytes + "-byte payload");
       }
       in.readFully(payload, deadline);
     } catch (IOException e) {
-      throw error(kind, op, step, ringStep, prev, ioFailure(e, false, prev, ringStep, chunk, offset, count), e);
+      throw error(
+          kind,
+          op,
+          step,
+          ringStep,
+          prev,
+          ioFailure(e, false, prev, ringStep, chunk, offset, count),
+          e);
     }
     bytesReceived.addAndGet(bytes);
     frameBytesReceived.addAndGet(bytes);
   }
 
   private String where(int peer, int ringStep) {
-    return " rank " + peer + " (" + addresses.get(peer) + ") at ring step " + ringStep + " of " + (n - 1);
+    return " rank "
+        + peer
+        + " ("
+        + addresses.get(peer)
+        + ") at ring step "
+        + ringStep
+        + " of "
+        + (n - 1);
   }
 
-  private static String frame(byte kind, byte dtype, long id, long step, int ringStep, int chunk, int offset,
-      int count) {
-    return collective(kind) + "/" + (dtype == F16 ? "fp16" : dtype == F64 ? "fp64" : "fp32") + " #" + id
-        + " step " + step + " ring step " + ringStep + " chunk " + chunk + " [" + offset + ", " + (offset + count)
+  private static String frame(
+      byte kind, byte dtype, long id, long step, int ringStep, int chunk, int offset, int count) {
+    return collective(kind)
+        + "/"
+        + (dtype == F16 ? "fp16" : dtype == F64 ? "fp64" : "fp32")
+        + " #"
+        + id
+        + " step "
+        + step
+        + " ring step "
+        + ringStep
+        + " chunk "
+        + chunk
+        + " ["
+        + offset
+        + ", "
+        + (offset + count)
         + ")";
   }
 
-  /** "timed out after 2000 ms receiving from rank 2 (host:port) at ring step 0 of 2 (chunk 2, ...)". */
-  private String ioFailure(IOException e, boolean sending, int peer, int ringStep, int chunk, int offset,
-      int count) {
+  /**
+   * "timed out after 2000 ms receiving from rank 2 (host:port) at ring step 0 of 2 (chunk 2, ...)".
+   */
+  private String ioFailure(
+      IOException e, boolean sending, int peer, int ringStep, int chunk, int offset, int count) {
     String dir = sending ? "sending to" : "receiving from";
     String head;
     String detail;
@@ -612,17 +785,41 @@ public final class Ring implements AutoCloseable {
       head = "connection failed while " + dir;
       detail = e.toString();
     }
-    return head + where(peer, ringStep) + " (chunk " + chunk + ", elements " + offset + ".." + (offset + count)
-        + (detail == null ? "" : "; " + detail) + ")";
+    return head
+        + where(peer, ringStep)
+        + " (chunk "
+        + chunk
+        + ", elements "
+        + offset
+        + ".."
+        + (offset + count)
+        + (detail == null ? "" : "; " + detail)
+        + ")";
   }
 
-  private CollectiveException error(byte kind, String op, long step, int ringStep, int peer, String what,
-      Throwable cause) {
+  private CollectiveException error(
+      byte kind, String op, long step, int ringStep, int peer, String what, Throwable cause) {
     String operation = operation(kind, op);
     return new CollectiveException(
-        "rank " + rank + " of " + n + " (" + addresses.get(rank) + "): " + operation + ", training step " + step
-            + ": " + what,
-        rank, peer, addresses.get(peer), operation, ringStep, step, cause);
+        "rank "
+            + rank
+            + " of "
+            + n
+            + " ("
+            + addresses.get(rank)
+            + "): "
+            + operation
+            + ", training step "
+            + step
+            + ": "
+            + what,
+        rank,
+        peer,
+        addresses.get(peer),
+        operation,
+        ringStep,
+        step,
+        cause);
   }
 
   private static String operation(byte kind, String op) {
@@ -630,7 +827,9 @@ public final class Ring implements AutoCloseable {
   }
 
   private static String collective(byte kind) {
-    return kind == RS ? "reduce-scatter" : kind == AG ? "all-gather" : kind == SUM ? "all-reduce-sum" : "heartbeat";
+    return kind == RS
+        ? "reduce-scatter"
+        : kind == AG ? "all-gather" : kind == SUM ? "all-reduce-sum" : "heartbeat";
   }
 
   /** Records the first failure, closes the ring, and returns the exception to throw. */
@@ -656,8 +855,10 @@ public final class Ring implements AutoCloseable {
       f.get();
     } catch (ExecutionException e) {
       Throwable c = e.getCause();
-      CollectiveException ce = c instanceof CollectiveException x ? x
-          : error(kind, op, step, ringStep, (rank + 1) % n, "sender failed: " + c, c);
+      CollectiveException ce =
+          c instanceof CollectiveException x
+              ? x
+              : error(kind, op, step, ringStep, (rank + 1) % n, "sender failed: " + c, c);
       throw failed(ce, null);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -669,8 +870,14 @@ public final class Ring implements AutoCloseable {
     if (closed) {
       CollectiveException first = failure.get();
       if (first != null) {
-        throw new CollectiveException("rank " + rank + " of " + n + ": the ring failed earlier: " + first.getMessage(),
-            rank, first.peerRank(), first.peerAddress(), first.operation(), first.ringStep(), first.trainingStep(),
+        throw new CollectiveException(
+            "rank " + rank + " of " + n + ": the ring failed earlier: " + first.getMessage(),
+            rank,
+            first.peerRank(),
+            first.peerAddress(),
+            first.operation(),
+            first.ringStep(),
+            first.trainingStep(),
             first);
       }
       throw new IllegalStateException("rank " + rank + ": the ring is closed");
@@ -679,7 +886,8 @@ public final class Ring implements AutoCloseable {
 
   private void checkBounds(int length, int[] bounds) {
     if (bounds.length != n + 1) {
-      throw new IllegalArgumentException(bounds.length + " bounds for a ring of " + n + " (want n+1)");
+      throw new IllegalArgumentException(
+          bounds.length + " bounds for a ring of " + n + " (want n+1)");
     }
     if (bounds[0] < 0 || bounds[n] > length) {
       throw new IllegalArgumentException(
@@ -687,14 +895,15 @@ public final class Ring implements AutoCloseable {
     }
     for (int i = 0; i < n; i++) {
       if (bounds[i] > bounds[i + 1]) {
-        throw new IllegalArgumentException("bounds decrease at " + i + ": " + java.util.Arrays.toString(bounds));
+        throw new IllegalArgumentException(
+            "bounds decrease at " + i + ": " + java.util.Arrays.toString(bounds));
       }
     }
   }
 
   /**
-   * Simulates {@code fault} from now on, for tests and demos of failure handling: the sender
-   * stalls before the first frame once the ring has sent {@code afterFrames} frames in all.
+   * Simulates {@code fault} from now on, for tests and demos of failure handling: the sender stalls
+   * before the first frame once the ring has sent {@code afterFrames} frames in all.
    */
   public void simulate(SendStall fault) {
     this.stall = fault;

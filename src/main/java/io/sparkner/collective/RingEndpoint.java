@@ -27,21 +27,24 @@ import org.slf4j.LoggerFactory;
 
 /**
  * This rank's listening socket, opened before the ranks know each other's addresses: open it,
- * publish {@link #address()} (e.g. through {@code BarrierTaskContext.allGather}), then
- * {@link #join} the ring with everyone's addresses in rank order. {@link #join} closes the
- * listening socket when it returns (the ring formed or the join failed), so that nobody can
- * connect to the port afterwards; {@link #close} it yourself if the task ends before joining.
- * Closing the endpoint does not close a ring it formed.
+ * publish {@link #address()} (e.g. through {@code BarrierTaskContext.allGather}), then {@link
+ * #join} the ring with everyone's addresses in rank order. {@link #join} closes the listening
+ * socket when it returns (the ring formed or the join failed), so that nobody can connect to the
+ * port afterwards; {@link #close} it yourself if the task ends before joining. Closing the endpoint
+ * does not close a ring it formed.
  */
 public final class RingEndpoint implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(RingEndpoint.class);
+
   /**
-   * Accepted connections still in their handshake at once; a new one beyond this closes the
-   * oldest of them, so that strangers that connect and say nothing cannot keep the real neighbour
-   * out.
+   * Accepted connections still in their handshake at once; a new one beyond this closes the oldest
+   * of them, so that strangers that connect and say nothing cannot keep the real neighbour out.
    */
   static final int MAX_PENDING = 16;
-  /** How long an accepted connection has to complete its handshake (capped by the join's deadline). */
+
+  /**
+   * How long an accepted connection has to complete its handshake (capped by the join's deadline).
+   */
   static final Duration HANDSHAKE_TIMEOUT = Duration.ofSeconds(5);
 
   private final ServerSocketChannel server;
@@ -56,14 +59,21 @@ public final class RingEndpoint implements AutoCloseable {
     this.port = port;
   }
 
-  /** Binds host on the first free port in [portFrom, portTo]; portFrom = portTo = 0 means an ephemeral port. */
+  /**
+   * Binds host on the first free port in [portFrom, portTo]; portFrom = portTo = 0 means an
+   * ephemeral port.
+   */
   public static RingEndpoint open(String host, int portFrom, int portTo) throws IOException {
     if (host == null || host.isEmpty()) {
       throw new IllegalArgumentException("host is empty");
     }
     if (portFrom < 0 || portTo > 65535 || portFrom > portTo || (portFrom == 0 && portTo != 0)) {
       throw new IllegalArgumentException(
-          "port range [" + portFrom + ", " + portTo + "]: want 0 <= from <= to <= 65535, or 0, 0 for an ephemeral port");
+          "port range ["
+              + portFrom
+              + ", "
+              + portTo
+              + "]: want 0 <= from <= to <= 65535, or 0, 0 for an ephemeral port");
     }
     IOException last = null;
     for (int p = portFrom; p <= portTo; p++) {
@@ -82,7 +92,8 @@ public final class RingEndpoint implements AutoCloseable {
         throw e;
       }
     }
-    BindException e = new BindException("no free port in [" + portFrom + ", " + portTo + "] on " + host);
+    BindException e =
+        new BindException("no free port in [" + portFrom + ", " + portTo + "] on " + host);
     if (last != null) {
       e.initCause(last);
     }
@@ -98,7 +109,10 @@ public final class RingEndpoint implements AutoCloseable {
     return port;
   }
 
-  /** How long an accepted connection has to complete its handshake (default {@link #HANDSHAKE_TIMEOUT}). */
+  /**
+   * How long an accepted connection has to complete its handshake (default {@link
+   * #HANDSHAKE_TIMEOUT}).
+   */
   void setHandshakeTimeout(Duration timeout) {
     if (timeout.isNegative() || timeout.isZero()) {
       throw new IllegalArgumentException("handshake timeout " + timeout);
@@ -108,18 +122,19 @@ public final class RingEndpoint implements AutoCloseable {
 
   /**
    * Joins the ring: connects to rank (rank+1)%n and accepts the connection of rank (rank-1+n)%n,
-   * each authenticated with an HMAC-SHA256 challenge over the shared secret in both directions
-   * (see {@link Handshake}). A connection that fails the challenge, or comes from a rank other
-   * than the expected neighbour, is closed and logged (WARN, naming the remote address, never
-   * the secret) and the endpoint keeps waiting for the right peer until the timeout, which then
-   * throws {@link CollectiveException} (its message gives the last refusal). An accepted
-   * connection must complete its handshake within {@link #HANDSHAKE_TIMEOUT}, and at most
-   * {@link #MAX_PENDING} may be in their handshake at once (a new one closes the oldest), so
-   * connections that say nothing cannot hold the port until the timeout. The same timeout is the
-   * ring's per-frame timeout afterwards ({@link Ring#setTimeout}). n == 1 returns a ring that
-   * needs no sockets. An endpoint joins once; the listening socket is closed when join returns.
+   * each authenticated with an HMAC-SHA256 challenge over the shared secret in both directions (see
+   * {@link Handshake}). A connection that fails the challenge, or comes from a rank other than the
+   * expected neighbour, is closed and logged (WARN, naming the remote address, never the secret)
+   * and the endpoint keeps waiting for the right peer until the timeout, which then throws {@link
+   * CollectiveException} (its message gives the last refusal). An accepted connection must complete
+   * its handshake within {@link #HANDSHAKE_TIMEOUT}, and at most {@link #MAX_PENDING} may be in
+   * their handshake at once (a new one closes the oldest), so connections that say nothing cannot
+   * hold the port until the timeout. The same timeout is the ring's per-frame timeout afterwards
+   * ({@link Ring#setTimeout}). n == 1 returns a ring that needs no sockets. An endpoint joins once;
+   * the listening socket is closed when join returns.
    */
-  public Ring join(int rank, List<String> addresses, byte[] secret, Duration timeout) throws IOException {
+  public Ring join(int rank, List<String> addresses, byte[] secret, Duration timeout)
+      throws IOException {
     int n = addresses.size();
     if (n < 1 || rank < 0 || rank >= n) {
       throw new IllegalArgumentException("rank " + rank + " of " + n + " addresses");
@@ -169,17 +184,30 @@ public final class RingEndpoint implements AutoCloseable {
     final long deadline;
     final Duration timeout;
     final Duration handshakeTimeout;
-    /** Connections in their handshake, oldest first: accepted ones, and this rank's own outgoing one. */
+
+    /**
+     * Connections in their handshake, oldest first: accepted ones, and this rank's own outgoing
+     * one.
+     */
     final LinkedHashSet<FrameChannel> pending = new LinkedHashSet<>();
+
     /** The accepted ones among {@link #pending} (only these count against {@link #MAX_PENDING}). */
     final Set<FrameChannel> incoming = new HashSet<>();
+
     final CompletableFuture<FrameChannel> accepted = new CompletableFuture<>();
     final CompletableFuture<FrameChannel> connected = new CompletableFuture<>();
     final AtomicReference<String> lastAcceptRefusal = new AtomicReference<>();
     final AtomicReference<String> lastConnectRefusal = new AtomicReference<>();
     volatile boolean over;
 
-    Join(int rank, int n, List<String> addrs, byte[] secret, long deadline, Duration timeout, Duration handshakeTimeout) {
+    Join(
+        int rank,
+        int n,
+        List<String> addrs,
+        byte[] secret,
+        long deadline,
+        Duration timeout,
+        Duration handshakeTimeout) {
       this.rank = rank;
       this.n = n;
       this.addrs = addrs;
@@ -229,8 +257,13 @@ public final class RingEndpoint implements AutoCloseable {
         incoming.add(ch);
       }
       if (evicted != null) {
-        String reason = "still no handshake when " + MAX_PENDING + " newer connections were waiting; closed the oldest"
-            + " (to make room for " + ch.remote() + ")";
+        String reason =
+            "still no handshake when "
+                + MAX_PENDING
+                + " newer connections were waiting; closed the oldest"
+                + " (to make room for "
+                + ch.remote()
+                + ")";
         refuse(evicted.remote(), reason);
         evicted.close();
       }
@@ -244,20 +277,25 @@ public final class RingEndpoint implements AutoCloseable {
       }
     }
 
-    /** The deadline of a handshake starting now: the handshake timeout, at most the join's deadline. */
+    /**
+     * The deadline of a handshake starting now: the handshake timeout, at most the join's deadline.
+     */
     long handshakeDeadline() {
       long own = System.nanoTime() + handshakeTimeout.toNanos();
       return own - deadline < 0 ? own : deadline;
     }
 
     void start(int next) {
-      Thread t = new Thread(() -> {
-        try {
-          connected.complete(connectTo(next));
-        } catch (Throwable e) {
-          connected.completeExceptionally(e);
-        }
-      }, "sparkner-ring-" + rank + "-connect");
+      Thread t =
+          new Thread(
+              () -> {
+                try {
+                  connected.complete(connectTo(next));
+                } catch (Throwable e) {
+                  connected.completeExceptionally(e);
+                }
+              },
+              "sparkner-ring-" + rank + "-connect");
       t.setDaemon(true);
       t.start();
     }
@@ -285,7 +323,8 @@ public final class RingEndpoint implements AutoCloseable {
           untrack(ch);
           return ch;
         } catch (Handshake.Refused e) {
-          LOG.warn("{}: connection to rank {} at {} refused: {}", me(), next, address, e.getMessage());
+          LOG.warn(
+              "{}: connection to rank {} at {} refused: {}", me(), next, address, e.getMessage());
           lastConnectRefusal.set(e.getMessage());
         } catch (ConnectException | EOFException e) {
           lastConnectRefusal.set(e.getMessage()); // not listening yet, or closed on us: retry
@@ -303,7 +342,8 @@ public final class RingEndpoint implements AutoCloseable {
           untrack(ch);
           ch.close();
         }
-        long sleepMs = Math.min(backoffMs, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
+        long sleepMs =
+            Math.min(backoffMs, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
         if (sleepMs > 0) {
           try {
             Thread.sleep(sleepMs);
@@ -316,7 +356,10 @@ public final class RingEndpoint implements AutoCloseable {
       }
     }
 
-    /** Accepts connections until one authenticates as rank {@code prev}; each handshake runs on its own thread. */
+    /**
+     * Accepts connections until one authenticates as rank {@code prev}; each handshake runs on its
+     * own thread.
+     */
     FrameChannel acceptFrom(int prev) throws IOException {
       try (Selector selector = Selector.open()) {
         server.configureBlocking(false);
@@ -362,30 +405,41 @@ public final class RingEndpoint implements AutoCloseable {
         return;
       }
       long handshakeDeadline = handshakeDeadline();
-      Thread t = new Thread(() -> {
-        try {
-          Handshake.accept(ch, secret, rank, n, prev, handshakeDeadline);
-          untrack(ch);
-          if (!accepted.complete(ch)) {
-            ch.close();
-          }
-          return;
-        } catch (Handshake.Refused e) {
-          refuse(remote, e.getMessage());
-        } catch (FrameChannel.TimeoutException e) {
-          boolean joinDeadline = handshakeDeadline == deadline;
-          refuse(remote, "no handshake within " + (joinDeadline ? "the join timeout" : handshakeTimeout.toMillis() + " ms")
-              + " (" + e.getMessage() + ")");
-        } catch (IOException e) {
-          if (!over && ch.isOpen()) { // closed by us: evicted (and logged then) or the join ended
-            refuse(remote, "handshake failed: " + e.getMessage());
-          }
-        } catch (RuntimeException e) {
-          refuse(remote, "handshake failed: " + e);
-        }
-        untrack(ch);
-        ch.close();
-      }, "sparkner-ring-" + rank + "-handshake");
+      Thread t =
+          new Thread(
+              () -> {
+                try {
+                  Handshake.accept(ch, secret, rank, n, prev, handshakeDeadline);
+                  untrack(ch);
+                  if (!accepted.complete(ch)) {
+                    ch.close();
+                  }
+                  return;
+                } catch (Handshake.Refused e) {
+                  refuse(remote, e.getMessage());
+                } catch (FrameChannel.TimeoutException e) {
+                  boolean joinDeadline = handshakeDeadline == deadline;
+                  refuse(
+                      remote,
+                      "no handshake within "
+                          + (joinDeadline
+                              ? "the join timeout"
+                              : handshakeTimeout.toMillis() + " ms")
+                          + " ("
+                          + e.getMessage()
+                          + ")");
+                } catch (IOException e) {
+                  if (!over
+                      && ch.isOpen()) { // closed by us: evicted (and logged then) or the join ended
+                    refuse(remote, "handshake failed: " + e.getMessage());
+                  }
+                } catch (RuntimeException e) {
+                  refuse(remote, "handshake failed: " + e);
+                }
+                untrack(ch);
+                ch.close();
+              },
+              "sparkner-ring-" + rank + "-handshake");
       t.setDaemon(true);
       t.start();
     }
@@ -398,7 +452,8 @@ public final class RingEndpoint implements AutoCloseable {
     FrameChannel awaitConnected(int next) throws IOException {
       try {
         long remaining = deadline - System.nanoTime();
-        return connected.get(Math.max(0, remaining) + TimeUnit.SECONDS.toNanos(1), TimeUnit.NANOSECONDS);
+        return connected.get(
+            Math.max(0, remaining) + TimeUnit.SECONDS.toNanos(1), TimeUnit.NANOSECONDS);
       } catch (ExecutionException e) {
         throw Causes.rethrow(e.getCause(), IOException.class, IOException::new);
       } catch (java.util.concurrent.TimeoutException e) {
@@ -419,7 +474,10 @@ public final class RingEndpoint implements AutoCloseable {
       }
       for (FrameChannel ch : rest) {
         if (ch != in && ch != out) {
-          LOG.warn("{}: refused connection from {}: no handshake before the ring formed", me(), ch.remote());
+          LOG.warn(
+              "{}: refused connection from {}: no handshake before the ring formed",
+              me(),
+              ch.remote());
           ch.close();
         }
       }
@@ -437,7 +495,10 @@ public final class RingEndpoint implements AutoCloseable {
       connected.thenAccept(FrameChannel::close);
     }
 
-    /** The join's timeout, saying what is missing on both sides: the previous rank's connection, the next rank. */
+    /**
+     * The join's timeout, saying what is missing on both sides: the previous rank's connection, the
+     * next rank.
+     */
     CollectiveException timedOut(Throwable cause) {
       int prev = (rank - 1 + n) % n;
       int next = (rank + 1) % n;
@@ -446,18 +507,40 @@ public final class RingEndpoint implements AutoCloseable {
       List<String> missing = new ArrayList<>();
       if (!in) {
         String refusal = lastAcceptRefusal.get();
-        missing.add("waiting for the connection of rank " + prev + " (" + addrs.get(prev) + ")"
-            + (refusal == null ? " (no connection came)" : " (last refused connection: " + refusal + ")"));
+        missing.add(
+            "waiting for the connection of rank "
+                + prev
+                + " ("
+                + addrs.get(prev)
+                + ")"
+                + (refusal == null
+                    ? " (no connection came)"
+                    : " (last refused connection: " + refusal + ")"));
       }
       if (!outDone) {
         String refusal = lastConnectRefusal.get();
-        missing.add("connecting to rank " + next + " (" + addrs.get(next) + ")"
-            + (refusal == null ? "" : " (last attempt: " + refusal + ")"));
+        missing.add(
+            "connecting to rank "
+                + next
+                + " ("
+                + addrs.get(next)
+                + ")"
+                + (refusal == null ? "" : " (last attempt: " + refusal + ")"));
       }
       int peer = in ? next : prev;
       return new CollectiveException(
-          me() + ": join: timed out after " + timeout.toMillis() + " ms " + String.join("; and ", missing),
-          rank, peer, addrs.get(peer), "join", -1, -1, cause);
+          me()
+              + ": join: timed out after "
+              + timeout.toMillis()
+              + " ms "
+              + String.join("; and ", missing),
+          rank,
+          peer,
+          addrs.get(peer),
+          "join",
+          -1,
+          -1,
+          cause);
     }
   }
 

@@ -19,7 +19,8 @@ public record SendStall(long afterFrames, Duration duration) implements Serializ
       throw new IllegalArgumentException("afterFrames must be at least 0, got " + afterFrames);
     }
     if (duration == null || duration.isNegative()) {
-      throw new IllegalArgumentException("duration must be a non-negative duration, got " + duration);
+      throw new IllegalArgumentException(
+          "duration must be a non-negative duration, got " + duration);
     }
   }
 }

@@ -4,8 +4,8 @@ import java.util.List;
 
 /**
  * Every problem found in one configuration, each a complete sentence that starts with the file (or
- * {@code --set key=value}) it is about. One problem is the message itself; several are listed
- * under {@code "N configuration errors:"}.
+ * {@code --set key=value}) it is about. One problem is the message itself; several are listed under
+ * {@code "N configuration errors:"}.
  */
 public final class ConfigError extends IllegalArgumentException {
   private static final long serialVersionUID = 1L;

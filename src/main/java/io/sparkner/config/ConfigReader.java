@@ -65,8 +65,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * Jackson onto a record or POJO whose defaults are its field initializers, with
  *
  * <ul>
- *   <li>every key checked against the class before binding, and every problem of a file reported
- *       at once ({@link ConfigError}): an unknown key with its full path and a did-you-mean ({@code
+ *   <li>every key checked against the class before binding, and every problem of a file reported at
+ *       once ({@link ConfigError}): an unknown key with its full path and a did-you-mean ({@code
  *       conf.json: unknown key "zero_optimization.stgae" (did you mean
  *       "zero_optimization.stage"?)}), a wrong type as {@code conf.json: "a.b.c" must be an
  *       integer, got the string "x"};
@@ -81,9 +81,9 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <p>Property names are the snake_case of the Java field or record component names ({@code
  * perDeviceTrainBatchSize} is {@code per_device_train_batch_size}); {@code @JsonAlias} gives an
- * older name (both at once are an error); enum values are their lower-case names (or their {@code
- * @JsonProperty}), matched case-insensitively; null leaves a boxed property null and is an error
- * for a primitive one. A class implementing {@link Validated} is validated after binding.
+ * older name (both at once are an error); enum values are their lower-case names (or their
+ * {@code @JsonProperty}), matched case-insensitively; null leaves a boxed property null and is an
+ * error for a primitive one. A class implementing {@link Validated} is validated after binding.
  *
  * <p>Instances are immutable and thread-safe; {@link #allowUnknownKeys}, {@link #autoHint} and
  * {@link #outOfScope} return new readers.
@@ -154,8 +154,13 @@ public final class ConfigReader<T> {
     this(type, allowUnknownKeys, autoHint, outOfScope, false, false);
   }
 
-  private ConfigReader(JavaType type, boolean allowUnknownKeys, String autoHint,
-      Map<String, String> outOfScope, boolean strictIntegers, boolean allProblemsAtOnce) {
+  private ConfigReader(
+      JavaType type,
+      boolean allowUnknownKeys,
+      String autoHint,
+      Map<String, String> outOfScope,
+      boolean strictIntegers,
+      boolean allProblemsAtOnce) {
     this.type = type;
     this.allowUnknownKeys = allowUnknownKeys;
     this.autoHint = autoHint;
@@ -174,8 +179,7 @@ public final class ConfigReader<T> {
    * such as a Hugging Face config.json).
    */
   public ConfigReader<T> allowUnknownKeys() {
-    return new ConfigReader<>(
-        type, true, autoHint, outOfScope, strictIntegers, allProblemsAtOnce);
+    return new ConfigReader<>(type, true, autoHint, outOfScope, strictIntegers, allProblemsAtOnce);
   }
 
   /**
@@ -204,7 +208,8 @@ public final class ConfigReader<T> {
    * reads {@code 5e-3}).
    */
   public ConfigReader<T> strictIntegers() {
-    return new ConfigReader<>(type, allowUnknownKeys, autoHint, outOfScope, true, allProblemsAtOnce);
+    return new ConfigReader<>(
+        type, allowUnknownKeys, autoHint, outOfScope, true, allProblemsAtOnce);
   }
 
   /**
@@ -255,8 +260,11 @@ public final class ConfigReader<T> {
       tree = NODES.objectNode();
     }
     if (!tree.isObject()) {
-      throw new ConfigError(source + ": the configuration must be a mapping of option names to"
-          + " values, not " + describe(tree));
+      throw new ConfigError(
+          source
+              + ": the configuration must be a mapping of option names to"
+              + " values, not "
+              + describe(tree));
     }
     Walk w = new Walk(source);
     ObjectNode checked = (ObjectNode) w.check(tree, type, "");
@@ -271,12 +279,12 @@ public final class ConfigReader<T> {
   }
 
   /**
-   * {@code base} with {@code key.path=value} assignments (the command line's {@code --set})
-   * applied to its tree, then bound again. A value is read as JSON when it is JSON ({@code 3e-5},
-   * {@code true}, {@code null}, {@code ["mlflow"]}, {@code {"stage": 1}}) and as a plain string
-   * otherwise ({@code constant_with_warmup}). Problems name the assignment ({@code --set
-   * seed=abc: "seed" must be an integer, got the string "abc"}); validation problems are prefixed
-   * {@code --set}. The keys set become explicit; the source becomes {@code "<source> + --set"}.
+   * {@code base} with {@code key.path=value} assignments (the command line's {@code --set}) applied
+   * to its tree, then bound again. A value is read as JSON when it is JSON ({@code 3e-5}, {@code
+   * true}, {@code null}, {@code ["mlflow"]}, {@code {"stage": 1}}) and as a plain string otherwise
+   * ({@code constant_with_warmup}). Problems name the assignment ({@code --set seed=abc: "seed"
+   * must be an integer, got the string "abc"}); validation problems are prefixed {@code --set}. The
+   * keys set become explicit; the source becomes {@code "<source> + --set"}.
    */
   public Bound<T> update(Bound<T> base, Collection<String> assignments) {
     if (assignments.isEmpty()) {
@@ -419,7 +427,10 @@ public final class ConfigReader<T> {
   private static String location(JsonParseException e) {
     return e.getLocation() == null
         ? ""
-        : " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr()
+        : " (line "
+            + e.getLocation().getLineNr()
+            + ", column "
+            + e.getLocation().getColumnNr()
             + ")";
   }
 
@@ -447,13 +458,13 @@ public final class ConfigReader<T> {
       Set<String> aliases = new LinkedHashSet<>();
       String ignored = null;
       boolean nonNull = d.getPrimaryType().isPrimitive();
-      for (AnnotatedMember m : new AnnotatedMember[] {
-          d.getField(), d.getConstructorParameter(), d.getSetter()}) {
+      for (AnnotatedMember m :
+          new AnnotatedMember[] {d.getField(), d.getConstructorParameter(), d.getSetter()}) {
         if (m == null) {
           continue;
         }
-        List<PropertyName> names = BINDER.getDeserializationConfig().getAnnotationIntrospector()
-            .findPropertyAliases(m);
+        List<PropertyName> names =
+            BINDER.getDeserializationConfig().getAnnotationIntrospector().findPropertyAliases(m);
         for (PropertyName a : names == null ? List.<PropertyName>of() : names) {
           aliases.add(a.getSimpleName());
         }
@@ -586,8 +597,8 @@ public final class ConfigReader<T> {
           return a;
         }
       }
-      problem(path, "must be " + expected(BINDER.constructType(raw)) + orAuto + ", got "
-          + describe(n));
+      problem(
+          path, "must be " + expected(BINDER.constructType(raw)) + orAuto + ", got " + describe(n));
       return null;
     }
 
@@ -607,8 +618,13 @@ public final class ConfigReader<T> {
         String other = given.put(p.name(), key);
         if (other != null) {
           String alias = key.equals(p.name()) ? other : key;
-          errors.add(where + ": give \"" + at + "\" or its older name \"" + join(path, alias)
-              + "\", not both");
+          errors.add(
+              where
+                  + ": give \""
+                  + at
+                  + "\" or its older name \""
+                  + join(path, alias)
+                  + "\", not both");
           continue;
         }
         if (p.ignored() == null) {
@@ -669,8 +685,12 @@ public final class ConfigReader<T> {
   }
 
   private static boolean isInteger(Class<?> c) {
-    return c == int.class || c == Integer.class || c == long.class || c == Long.class
-        || c == short.class || c == Short.class;
+    return c == int.class
+        || c == Integer.class
+        || c == long.class
+        || c == Long.class
+        || c == short.class
+        || c == Short.class;
   }
 
   private static boolean isNumber(Class<?> c) {
@@ -706,10 +726,14 @@ public final class ConfigReader<T> {
         return null;
       }
       long l = n.isIntegralNumber() ? n.longValue() : d.longValue();
-      long min = c == short.class || c == Short.class ? Short.MIN_VALUE
-          : c == int.class || c == Integer.class ? Integer.MIN_VALUE : Long.MIN_VALUE;
-      long max = c == short.class || c == Short.class ? Short.MAX_VALUE
-          : c == int.class || c == Integer.class ? Integer.MAX_VALUE : Long.MAX_VALUE;
+      long min =
+          c == short.class || c == Short.class
+              ? Short.MIN_VALUE
+              : c == int.class || c == Integer.class ? Integer.MIN_VALUE : Long.MIN_VALUE;
+      long max =
+          c == short.class || c == Short.class
+              ? Short.MAX_VALUE
+              : c == int.class || c == Integer.class ? Integer.MAX_VALUE : Long.MAX_VALUE;
       if (l < min || l > max) {
         problem[0] = "is out of range (" + l + ")";
         return null;
@@ -742,8 +766,12 @@ public final class ConfigReader<T> {
           return TextNode.valueOf(e.getValue());
         }
       }
-      problem[0] = "must be one of " + String.join(", ", names.keySet()) + " (got "
-          + (s != null ? "\"" + s + "\"" : describe(n)) + ")";
+      problem[0] =
+          "must be one of "
+              + String.join(", ", names.keySet())
+              + " (got "
+              + (s != null ? "\"" + s + "\"" : describe(n))
+              + ")";
       return null;
     }
     return null;
@@ -821,7 +849,9 @@ public final class ConfigReader<T> {
       for (RecordComponent rc : parts) {
         kinds.add(plural(BINDER.constructType(rc.getGenericType())));
       }
-      return "a list of " + count(parts.length) + " "
+      return "a list of "
+          + count(parts.length)
+          + " "
           + (kinds.size() == 1 ? kinds.iterator().next() : "values");
     }
     return "an object";
@@ -829,13 +859,17 @@ public final class ConfigReader<T> {
 
   private static String plural(JavaType t) {
     Class<?> c = t.getRawClass();
-    return isNumber(c) ? "numbers" : isInteger(c) ? "integers" : isBoolean(c) ? "booleans"
-        : c == String.class ? "strings" : "objects";
+    return isNumber(c)
+        ? "numbers"
+        : isInteger(c)
+            ? "integers"
+            : isBoolean(c) ? "booleans" : c == String.class ? "strings" : "objects";
   }
 
   private static String count(int n) {
-    String[] words = {"zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
-        "nine", "ten"};
+    String[] words = {
+      "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"
+    };
     return n < words.length ? words[n] : Integer.toString(n);
   }
 
@@ -891,7 +925,9 @@ public final class ConfigReader<T> {
       for (int j = 1; j <= b.length(); j++) {
         int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
         int v = Math.min(Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1), d[i - 1][j - 1] + cost);
-        if (i > 1 && j > 1 && a.charAt(i - 1) == b.charAt(j - 2)
+        if (i > 1
+            && j > 1
+            && a.charAt(i - 1) == b.charAt(j - 2)
             && a.charAt(i - 2) == b.charAt(j - 1)) {
           v = Math.min(v, d[i - 2][j - 2] + 1);
         }
@@ -923,8 +959,7 @@ public final class ConfigReader<T> {
     }
 
     @Override
-    public void serialize(Enum<?> v, JsonGenerator g,
-        SerializerProvider p) throws IOException {
+    public void serialize(Enum<?> v, JsonGenerator g, SerializerProvider p) throws IOException {
       for (Map.Entry<String, String> e : enumNames(v.getDeclaringClass()).entrySet()) {
         if (e.getValue().equals(v.name()) || e.getKey().equalsIgnoreCase(v.name())) {
           g.writeString(e.getKey());

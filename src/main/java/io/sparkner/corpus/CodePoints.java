@@ -6,7 +6,8 @@ package io.sparkner.corpus;
  */
 public final class CodePoints {
   private final String text;
-  private final int[] charIndex; // charIndex[cp] = UTF-16 index of code point cp; [length] = text.length()
+  private final int[]
+      charIndex; // charIndex[cp] = UTF-16 index of code point cp; [length] = text.length()
 
   public CodePoints(String text) {
     this.text = text;

@@ -27,6 +27,7 @@ import java.util.regex.Pattern;
  */
 public final class ConllReader {
   private static final Pattern TAG = Pattern.compile("([BI])-(\\S+)");
+
   /** Share of one-character tokens above which a file counts as character-tokenised. */
   static final double CHAR_TOKENISED_SHARE = 0.9;
 
@@ -59,7 +60,8 @@ public final class ConllReader {
     boolean charTokenised = isCharTokenised(lookahead);
     String split = Splits.fromFileName(file.name());
     String lang = file.lang() == null ? "und" : file.lang();
-    String idPrefix = file.kind() + "-" + lang + "-" + (split != null ? split : stem(file.name())) + "-";
+    String idPrefix =
+        file.kind() + "-" + lang + "-" + (split != null ? split : stem(file.name())) + "-";
     return new Iterator<>() {
       private List<Line> next = advance();
       private int index;
@@ -192,7 +194,9 @@ public final class ConllReader {
             "line " + l.number() + ": expected 'token<TAB>TAG' or 'token TAG'");
       }
       String token = tt[0];
-      if (langPrefix != null && token.length() > langPrefix.length() && token.startsWith(langPrefix)) {
+      if (langPrefix != null
+          && token.length() > langPrefix.length()
+          && token.startsWith(langPrefix)) {
         token = token.substring(langPrefix.length());
       }
       String tag = tt[1];
@@ -300,15 +304,7 @@ public final class ConllReader {
       shifted.add(new RawEntity(s - lead, t - lead, e.type(), null));
     }
     return validator.validate(
-        id,
-        lang,
-        file,
-        split,
-        cps.substring(lead, end),
-        shifted,
-        corpusTypes,
-        rawText,
-        repairs);
+        id, lang, file, split, cps.substring(lead, end), shifted, corpusTypes, rawText, repairs);
   }
 
   private static String stem(String name) {

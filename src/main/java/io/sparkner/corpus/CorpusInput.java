@@ -14,7 +14,8 @@ public record CorpusInput(String kind, String lang, String path) implements Seri
 
   public static final List<String> KINDS = List.of("stockmark", "panx", "conll", "jsonl");
 
-  // a language code, not a URI scheme: "ja:", "zh-Hans:"; "s3a://", "gs://" have two slashes after the colon
+  // a language code, not a URI scheme: "ja:", "zh-Hans:"; "s3a://", "gs://" have two slashes after
+  // the colon
   private static final Pattern LANG = Pattern.compile("([a-z]{2,3}(?:-[A-Za-z0-9]+)?):(?!//)(.+)");
 
   public static CorpusInput parse(String spec) {
@@ -42,7 +43,11 @@ public record CorpusInput(String kind, String lang, String path) implements Seri
   }
 
   private static boolean isScheme(String s) {
-    return s.equals("s3") || s.equals("s3a") || s.equals("s3n") || s.equals("gs") || s.equals("wasb");
+    return s.equals("s3")
+        || s.equals("s3a")
+        || s.equals("s3n")
+        || s.equals("gs")
+        || s.equals("wasb");
   }
 
   /**

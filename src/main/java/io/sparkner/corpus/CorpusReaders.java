@@ -20,8 +20,8 @@ import org.apache.spark.api.java.JavaSparkContext;
 /**
  * Turns {@code --input} specs into one record stream: lists each input's files on the driver, then
  * reads every file in its own task (a file's record order defines Stockmark's {@code <curid>-<k>}
- * ids and PAN-X's sentence numbers, so a file is never split). Every record read comes out once,
- * as a document or as a quarantined record.
+ * ids and PAN-X's sentence numbers, so a file is never split). Every record read comes out once, as
+ * a document or as a quarantined record.
  */
 public final class CorpusReaders {
   private CorpusReaders() {}
@@ -70,7 +70,8 @@ public final class CorpusReaders {
   }
 
   /** The records of one file, read lazily; the file is closed at its end or the task's. */
-  public static Iterator<ReadResult> read(SourceFile file, Configuration conf, ReadOptions options) {
+  public static Iterator<ReadResult> read(
+      SourceFile file, Configuration conf, ReadOptions options) {
     InputStream in;
     try {
       in = open(file.path(), conf);
@@ -79,7 +80,8 @@ public final class CorpusReaders {
     }
     TaskContext task = TaskContext.get();
     if (task != null) {
-      task.addTaskCompletionListener((org.apache.spark.util.TaskCompletionListener) ctx -> closeQuietly(in));
+      task.addTaskCompletionListener(
+          (org.apache.spark.util.TaskCompletionListener) ctx -> closeQuietly(in));
     }
     // strict UTF-8: an invalid byte is marked, and its record quarantined as invalid_utf8 by the
     // reader, instead of being replaced by U+FFFD without a trace
@@ -89,7 +91,8 @@ public final class CorpusReaders {
     Iterator<ReadResult> records =
         switch (file.kind()) {
           case "stockmark" -> new StockmarkReader(validator, options.seed()).read(reader, file);
-          case "panx" -> new ConllReader(validator, options.seed(), TypeMap.PANX).read(reader, file);
+          case "panx" ->
+              new ConllReader(validator, options.seed(), TypeMap.PANX).read(reader, file);
           case "conll" -> new ConllReader(validator, options.seed(), null).read(reader, file);
           case "jsonl" -> new JsonLinesReader(validator, options.seed()).read(reader, file);
           default -> throw new IllegalArgumentException("unknown input kind " + file.kind());

@@ -8,8 +8,8 @@ import java.util.Map;
 
 /**
  * The checks every reader's records go through, in one place: empty text, spans out of range or
- * reversed, surface form not equal to the text at the span, unknown type, overlapping entities.
- * A record that passes becomes a {@link Document} with remapped types; one that fails becomes a
+ * reversed, surface form not equal to the text at the span, unknown type, overlapping entities. A
+ * record that passes becomes a {@link Document} with remapped types; one that fails becomes a
  * {@link Quarantined} record with the reason and a detail naming the entity.
  */
 public final class DocumentValidator implements Serializable {

@@ -6,8 +6,8 @@ import java.io.UncheckedIOException;
 
 /**
  * Cuts a JSON array (or a sequence of JSON values) into the raw text of its top-level elements
- * without parsing them, so that one malformed record can be quarantined with its own text while
- * the records around it are still read. It tracks only strings, escapes and bracket depth.
+ * without parsing them, so that one malformed record can be quarantined with its own text while the
+ * records around it are still read. It tracks only strings, escapes and bracket depth.
  *
  * <p>A record whose brackets do not balance would swallow what follows it. When such a chunk fails
  * to parse, {@link #resync} cuts it at the first later line that opens an object at the column
@@ -21,8 +21,13 @@ final class JsonArrayScanner {
   private int pushedBack = -2;
   private int column;
   private int elementColumn;
-  /** Newlines read so far (less those queued again by {@link #resync}), and the last element's first line. */
+
+  /**
+   * Newlines read so far (less those queued again by {@link #resync}), and the last element's first
+   * line.
+   */
   private int newlines;
+
   private int elementLine;
   private boolean arrayOpened;
   private boolean finished;

@@ -81,7 +81,11 @@ public final class JsonLinesReader {
         // not JSON either: the file:line id names it
       }
       return Quarantined.of(
-          id, file.label(), visible, Reason.INVALID_UTF8, Utf8.describe(raw, file.name() + " line " + lineNo));
+          id,
+          file.label(),
+          visible,
+          Reason.INVALID_UTF8,
+          Utf8.describe(raw, file.name() + " line " + lineNo));
     }
     JsonNode node;
     try {
@@ -101,7 +105,8 @@ public final class JsonLinesReader {
     String id = idNode.asText();
     JsonNode text = node.get("text");
     if (text == null || !text.isTextual()) {
-      return Quarantined.of(id, file.label(), raw, Reason.MISSING_FIELD, "text (string) is missing");
+      return Quarantined.of(
+          id, file.label(), raw, Reason.MISSING_FIELD, "text (string) is missing");
     }
     JsonNode ents = node.get("entities");
     List<RawEntity> raws = new ArrayList<>();
@@ -137,7 +142,9 @@ public final class JsonLinesReader {
       }
     }
     String lang =
-        node.hasNonNull("lang") ? node.get("lang").asText() : file.lang() == null ? "und" : file.lang();
+        node.hasNonNull("lang")
+            ? node.get("lang").asText()
+            : file.lang() == null ? "und" : file.lang();
     String split = Splits.of(seed, id);
     if (node.hasNonNull("split")) {
       split = Splits.fromFileName(node.get("split").asText());

@@ -13,7 +13,9 @@ public enum Reason {
   UNKNOWN_TYPE,
   EMPTY_TEXT,
   BAD_CONLL_LINE,
-  /** Bytes that are not UTF-8: the record is kept with U+FFFD in their place, the detail names them. */
+  /**
+   * Bytes that are not UTF-8: the record is kept with U+FFFD in their place, the detail names them.
+   */
   INVALID_UTF8;
 
   public String key() {

@@ -10,7 +10,8 @@ import java.io.Serializable;
  * @param path the file's full Hadoop path
  * @param name the file's name (split names such as {@code train}, {@code dev} are read from it)
  */
-public record SourceFile(String kind, String lang, String path, String name) implements Serializable {
+public record SourceFile(String kind, String lang, String path, String name)
+    implements Serializable {
 
   /** What quarantine rows name as their source. */
   public String label() {

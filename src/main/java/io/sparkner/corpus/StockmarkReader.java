@@ -13,9 +13,9 @@ import java.util.NoSuchElementException;
 
 /**
  * Reads the Stockmark Wikipedia NER corpus ({@code ner.json}: an array of {@code {curid, text,
- * entities[{name, span, type}]}}). {@code curid} is the Wikipedia article, not the sentence, so
- * the document id is {@code <curid>-<k>} with k the 0-based occurrence of that curid in the file,
- * and the split hashes the curid: all sentences of one article land in one split.
+ * entities[{name, span, type}]}}). {@code curid} is the Wikipedia article, not the sentence, so the
+ * document id is {@code <curid>-<k>} with k the 0-based occurrence of that curid in the file, and
+ * the split hashes the curid: all sentences of one article land in one split.
  */
 public final class StockmarkReader {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -61,7 +61,11 @@ public final class StockmarkReader {
    */
   private static Quarantined invalidUtf8(
       JsonArrayScanner scanner,
-      String raw, String fallbackId, int index, SourceFile file, Map<String, Integer> occurrences) {
+      String raw,
+      String fallbackId,
+      int index,
+      SourceFile file,
+      Map<String, Integer> occurrences) {
     int line = scanner.elementLine();
     String visible = Utf8.visible(raw);
     String id = fallbackId;
@@ -86,7 +90,11 @@ public final class StockmarkReader {
 
   private ReadResult parse(
       JsonArrayScanner scanner,
-      String raw, int index, SourceFile file, String lang, Map<String, Integer> occurrences) {
+      String raw,
+      int index,
+      SourceFile file,
+      String lang,
+      Map<String, Integer> occurrences) {
     String fallbackId = file.name() + "#" + index;
     if (Utf8.firstInvalid(raw) >= 0) {
       return invalidUtf8(scanner, raw, fallbackId, index, file, occurrences);
@@ -113,7 +121,8 @@ public final class StockmarkReader {
     String id = curid + "-" + k;
     JsonNode text = node.get("text");
     if (text == null || !text.isTextual()) {
-      return Quarantined.of(id, file.label(), raw, Reason.MISSING_FIELD, "text (string) is missing");
+      return Quarantined.of(
+          id, file.label(), raw, Reason.MISSING_FIELD, "text (string) is missing");
     }
     JsonNode ents = node.get("entities");
     if (ents == null || !ents.isArray()) {
@@ -146,17 +155,10 @@ public final class StockmarkReader {
         return Quarantined.of(
             id, file.label(), raw, Reason.MISSING_FIELD, "entities[" + i + "].name is missing");
       }
-      raws.add(new RawEntity(span.get(0).asInt(), span.get(1).asInt(), type.asText(), name.asText()));
+      raws.add(
+          new RawEntity(span.get(0).asInt(), span.get(1).asInt(), type.asText(), name.asText()));
     }
     return validator.validate(
-        id,
-        lang,
-        file,
-        Splits.of(seed, curid),
-        text.asText(),
-        raws,
-        TypeMap.STOCKMARK,
-        raw,
-        0);
+        id, lang, file, Splits.of(seed, curid), text.asText(), raws, TypeMap.STOCKMARK, raw, 0);
   }
 }

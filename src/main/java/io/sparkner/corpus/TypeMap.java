@@ -11,8 +11,8 @@ import java.util.TreeSet;
 
 /**
  * The label space: how each corpus' type names become entity types, and the user's remapping for
- * cross-lingual training ({@code --type-map ORG-P=ORG,ORG-O=ORG}; mapping a type to {@code O}
- * drops its entities, and the summary counts them).
+ * cross-lingual training ({@code --type-map ORG-P=ORG,ORG-O=ORG}; mapping a type to {@code O} drops
+ * its entities, and the summary counts them).
  */
 public final class TypeMap implements Serializable {
   private static final long serialVersionUID = 1L;

@@ -14,8 +14,8 @@ import java.util.Locale;
 /**
  * Strict UTF-8 for corpus files. {@link #reader} decodes with a {@link CodingErrorAction#REPORT}
  * decoder and, instead of replacing an invalid byte silently with U+FFFD, keeps it as a lone low
- * surrogate {@code U+DC80..U+DCFF} (the byte plus {@code 0xDC00}, as Python's surrogateescape):
- * a character no valid UTF-8 decodes to. A reader finds such characters in a record with {@link
+ * surrogate {@code U+DC80..U+DCFF} (the byte plus {@code 0xDC00}, as Python's surrogateescape): a
+ * character no valid UTF-8 decodes to. A reader finds such characters in a record with {@link
  * #firstInvalid} and quarantines the record as {@code invalid_utf8}, naming the bytes; the rest of
  * the file is read as usual.
  */
@@ -29,7 +29,9 @@ public final class Utf8 {
     return new StrictReader(in);
   }
 
-  /** The index of the first invalid byte's mark in {@code s}, or -1 when the text was valid UTF-8. */
+  /**
+   * The index of the first invalid byte's mark in {@code s}, or -1 when the text was valid UTF-8.
+   */
   public static int firstInvalid(String s) {
     for (int i = 0; i < s.length(); i++) {
       if (isMark(s, i)) {
@@ -57,20 +59,29 @@ public final class Utf8 {
     StringBuilder bytes = new StringBuilder();
     int count = 0;
     for (int i = first; i < s.length() && isMark(s, i) && count < 8; i++, count++) {
-      bytes.append(count == 0 ? "" : " ").append(String.format(Locale.ROOT, "0x%02X", s.charAt(i) - ESCAPE));
+      bytes
+          .append(count == 0 ? "" : " ")
+          .append(String.format(Locale.ROOT, "0x%02X", s.charAt(i) - ESCAPE));
     }
     long total = 0;
     for (int i = first; i < s.length(); i++) {
       total += isMark(s, i) ? 1 : 0;
     }
-    return where + ": invalid UTF-8 byte" + (count > 1 ? "s " : " ") + bytes + " at character " + first
+    return where
+        + ": invalid UTF-8 byte"
+        + (count > 1 ? "s " : " ")
+        + bytes
+        + " at character "
+        + first
         + (total > count ? " (" + total + " invalid bytes in all)" : "");
   }
 
   /** A lone low surrogate in the marks' range; the low half of a valid pair is not a mark. */
   private static boolean isMark(String s, int i) {
     char c = s.charAt(i);
-    return c >= '\uDC80' && c <= '\uDCFF' && (i == 0 || !Character.isHighSurrogate(s.charAt(i - 1)));
+    return c >= '\uDC80'
+        && c <= '\uDCFF'
+        && (i == 0 || !Character.isHighSurrogate(s.charAt(i - 1)));
   }
 
   /** See {@link Utf8}. */

@@ -21,8 +21,8 @@ import java.util.Set;
  * tokenizer and model, how to prepare, what to train on, and which sets to evaluate on, with the
  * type map for the evaluation. Read by {@link ConfigReader}: unknown keys (with a did-you-mean),
  * wrong types and bad values are errors naming the key's path ({@code evaluate.sets.panx[2]}),
- * every problem of the file at once; an integer or a boolean given as a string is refused.
- * Relative paths are relative to the working directory, like every path on the command line.
+ * every problem of the file at once; an integer or a boolean given as a string is refused. Relative
+ * paths are relative to the working directory, like every path on the command line.
  *
  * <pre>{@code
  * {
@@ -37,24 +37,44 @@ import java.util.Set;
  * }</pre>
  */
 public record CrossLingualConfig(
-    String description, Tokenizer tokenizer, Model model, Prepare prepare, Train train, Evaluate evaluate) {
+    String description,
+    Tokenizer tokenizer,
+    Model model,
+    Prepare prepare,
+    Train train,
+    Evaluate evaluate) {
 
   /** A tokenizer.json (or checkpoint directory), or one built from corpora ({@code path} null). */
   public record Tokenizer(String path, List<String> buildCorpus, String kind, int vocabSize) {}
 
-  /** A Hugging Face checkpoint directory, or a random initialisation from a config.json ({@code path} null). */
+  /**
+   * A Hugging Face checkpoint directory, or a random initialisation from a config.json ({@code
+   * path} null).
+   */
   public record Model(String path, String initConfig, long seed) {}
 
   public record Prepare(LabelScheme scheme, AlignOptions align, String seed) {}
 
-  public record Train(List<CorpusInput> inputs, String typeMap, String conf, String deepspeed, List<String> set, int replicas) {}
+  public record Train(
+      List<CorpusInput> inputs,
+      String typeMap,
+      String conf,
+      String deepspeed,
+      List<String> set,
+      int replicas) {}
 
   /**
    * @param trainingCorpus also evaluate on the training corpus' own {@code split} (the in-language
    *     column of the matrix)
    * @param sets name → inputs, each set prepared into its own directory
    */
-  public record Evaluate(String split, boolean trainingCorpus, Map<String, List<CorpusInput>> sets, Map<String, String> typeMap, int examples, int batchSize) {}
+  public record Evaluate(
+      String split,
+      boolean trainingCorpus,
+      Map<String, List<CorpusInput>> sets,
+      Map<String, String> typeMap,
+      int examples,
+      int batchSize) {}
 
   private static final ConfigReader<Keys> READER =
       ConfigReader.of(Keys.class).strictIntegers().allProblemsAtOnce();
@@ -81,11 +101,19 @@ public record CrossLingualConfig(
     e.sets.forEach((name, specs) -> sets.put(name, inputs(specs)));
     return new CrossLingualConfig(
         k.description,
-        t.path != null ? new Tokenizer(t.path, List.of(), null, 0) : new Tokenizer(null, t.build.corpus, t.build.kind, t.build.vocabSize),
+        t.path != null
+            ? new Tokenizer(t.path, List.of(), null, 0)
+            : new Tokenizer(null, t.build.corpus, t.build.kind, t.build.vocabSize),
         new Model(m.path, m.init, m.path != null ? 0 : m.seed),
         new Prepare(p.scheme, new AlignOptions(p.maxLength, p.stride, p.labelAllSubwords), p.seed),
         new Train(inputs(tr.inputs), tr.typeMap, tr.conf, tr.deepspeed, tr.set, tr.replicas),
-        new Evaluate(e.split, e.trainingCorpus, sets, TypeMap.parse(e.typeMap, null).remapping(), e.examples, e.batchSize));
+        new Evaluate(
+            e.split,
+            e.trainingCorpus,
+            sets,
+            TypeMap.parse(e.typeMap, null).remapping(),
+            e.examples,
+            e.batchSize));
   }
 
   private static void pathOrObject(ObjectNode root, String key) {
@@ -101,7 +129,10 @@ public record CrossLingualConfig(
     return specs.stream().map(CorpusInput::parse).toList();
   }
 
-  /** Removes the null-valued keys of the sections, not those inside {@code evaluate.sets} (whose entries are names). */
+  /**
+   * Removes the null-valued keys of the sections, not those inside {@code evaluate.sets} (whose
+   * entries are names).
+   */
   private static void withoutNulls(JsonNode n) {
     for (Iterator<Map.Entry<String, JsonNode>> it = n.fields(); it.hasNext(); ) {
       Map.Entry<String, JsonNode> e = it.next();
@@ -126,7 +157,9 @@ public record CrossLingualConfig(
     @Override
     public void validate(List<String> problems) {
       if (tokenizer == null) {
-        problems.add("\"tokenizer\" is missing (a tokenizer.json or checkpoint directory, or {\"build\": {...}})");
+        problems.add(
+            "\"tokenizer\" is missing (a tokenizer.json or checkpoint directory, or {\"build\":"
+                + " {...}})");
       } else {
         tokenizer.validate(problems);
       }
@@ -158,7 +191,9 @@ public record CrossLingualConfig(
       if (path != null && build != null) {
         problems.add("\"tokenizer\" must be a path or {\"build\": {...}}, not both");
       } else if (path == null && build == null) {
-        problems.add("\"tokenizer.build\" is missing (or give a tokenizer.json or checkpoint directory as a string)");
+        problems.add(
+            "\"tokenizer.build\" is missing (or give a tokenizer.json or checkpoint directory as a"
+                + " string)");
       } else if (build != null) {
         build.validate(problems);
       }
@@ -189,7 +224,9 @@ public record CrossLingualConfig(
       if (path != null && init != null) {
         problems.add("\"model\" must be a path or {\"init\": CONFIG_JSON}, not both");
       } else if (path == null && init == null) {
-        problems.add("\"model.init\" is missing (give a checkpoint directory as a string, or {\"init\": CONFIG_JSON})");
+        problems.add(
+            "\"model.init\" is missing (give a checkpoint directory as a string, or {\"init\":"
+                + " CONFIG_JSON})");
       }
     }
   }
@@ -238,14 +275,21 @@ public record CrossLingualConfig(
       if (sets == null) {
         problems.add("\"evaluate.sets\" is missing");
       } else {
-        sets.forEach((name, specs) -> {
-          if (!name.matches("[A-Za-z0-9_.-]+")) {
-            problems.add("\"evaluate.sets." + name + "\": a set name becomes a directory name: use letters, digits, '-', '_', '.'");
-          }
-          specs(problems, "evaluate.sets." + name, specs);
-        });
+        sets.forEach(
+            (name, specs) -> {
+              if (!name.matches("[A-Za-z0-9_.-]+")) {
+                problems.add(
+                    "\"evaluate.sets."
+                        + name
+                        + "\": a set name becomes a directory name: use letters, digits, '-', '_',"
+                        + " '.'");
+              }
+              specs(problems, "evaluate.sets." + name, specs);
+            });
         if (sets.isEmpty() && !trainingCorpus) {
-          problems.add("\"evaluate.sets\": nothing to evaluate: give at least one set or \"training_corpus\": true");
+          problems.add(
+              "\"evaluate.sets\": nothing to evaluate: give at least one set or"
+                  + " \"training_corpus\": true");
         }
       }
       typeMap(problems, "evaluate.type_map", typeMap);

@@ -22,10 +22,10 @@ import org.apache.spark.sql.SparkSession;
 
 /**
  * {@code sparkner crosslingual}: the cross-lingual experiment of the Hugging Face example as one
- * job — prepare the training corpus and each evaluation set with the model's tokenizer, train,
- * then evaluate the model on the training corpus' test split (in-language) and on every set
- * (zero-shot), with the type map, into one report: the steps of a {@link Pipeline}, each printed
- * as "== k/N what"; only chains {@link Bootstrap}, {@link PrepareJob}, {@link TrainJob} and {@link
+ * job — prepare the training corpus and each evaluation set with the model's tokenizer, train, then
+ * evaluate the model on the training corpus' test split (in-language) and on every set (zero-shot),
+ * with the type map, into one report: the steps of a {@link Pipeline}, each printed as "== k/N
+ * what"; only chains {@link Bootstrap}, {@link PrepareJob}, {@link TrainJob} and {@link
  * EvaluateJob}.
  *
  * <p>Output: {@code tokenizer/} and {@code base-model/} when the config builds them, {@code
@@ -42,7 +42,12 @@ public final class CrossLingualJob {
    * @param overrides extra {@code key=value} training arguments, after the config's {@code set}
    * @return report.json's content
    */
-  public static ObjectNode run(SparkSession spark, CrossLingualConfig c, String output, List<String> overrides, PrintStream console) {
+  public static ObjectNode run(
+      SparkSession spark,
+      CrossLingualConfig c,
+      String output,
+      List<String> overrides,
+      PrintStream console) {
     Configuration conf = spark.sparkContext().hadoopConfiguration();
     checkPaths(c, conf);
     String trainData = output + "/prepared-train";
@@ -56,47 +61,136 @@ public final class CrossLingualJob {
     TrainJob.Result[] trained = new TrainJob.Result[1];
     ObjectNode[] report = new ObjectNode[1];
     new Pipeline<String>()
-        .thenIf(tokenizer[0] == null, "tokenizer", "tokenizer: build a " + c.tokenizer().kind() + " tokenizer from " + c.tokenizer().buildCorpus().size() + " corpora", () -> {
-          Bootstrap.Tokenizer built =
-              Bootstrap.buildTokenizer(Bootstrap.inputs(c.tokenizer().buildCorpus(), conf), c.tokenizer().kind(), c.tokenizer().vocabSize(), output + "/tokenizer", conf);
-          console.println(built.describe());
-          tokenizer[0] = output + "/tokenizer";
-        })
-        .then("prepare", "prepare: the training corpus " + specs(c.train().inputs()), () ->
-            prepare(spark, c, c.train().inputs(), TypeMap.parse(c.train().typeMap(), null), tokenizer[0], trainData, console))
-        .then("prepare", "prepare: the evaluation sets " + c.evaluate().sets().keySet(), () -> {
-          for (Map.Entry<String, List<CorpusInput>> set : c.evaluate().sets().entrySet()) {
-            console.println(set.getKey() + ": " + specs(set.getValue()));
-            prepare(spark, c, set.getValue(), TypeMap.identity(), tokenizer[0], output + "/prepared-" + set.getKey(), console);
-          }
-        })
-        .thenIf(model[0] == null, "init", "init: a randomly initialised model from " + c.model().initConfig(), () -> {
-          List<String> labels = Labels.fromJson(HadoopFiles.readString(HadoopFiles.qualify(trainData + "/labels.json", conf), conf)).labels();
-          console.println(Bootstrap.initModel(c.model().initConfig(), tokenizer[0], labels, output + "/base-model", c.model().seed(), conf).describe());
-          model[0] = output + "/base-model";
-        })
-        .then("train", "train: " + c.train().replicas() + " replica(s)", () -> {
-          List<String> set = new ArrayList<>(c.train().set());
-          set.addAll(overrides);
-          trained[0] = Steps.train(spark, trainData, model[0], output + "/model", c.train().conf(), c.train().deepspeed(), set, c.train().replicas(), console);
-        })
-        .then("evaluate", "evaluate: split " + c.evaluate().split() + " of " + evalData.size() + " corpora, type map " + c.evaluate().typeMap(), () -> {
-          report[0] =
-              EvaluateJob.run(
-                  spark,
-                  new EvaluateJob.Options(
-                      trained[0].output(), evalData, c.evaluate().split(), output + "/report", c.evaluate().batchSize(), c.evaluate().typeMap(), c.evaluate().examples()));
-          console.print(EvaluateJob.table(report[0]));
-          console.println("report: " + output + "/report/report.html");
-        })
+        .thenIf(
+            tokenizer[0] == null,
+            "tokenizer",
+            "tokenizer: build a "
+                + c.tokenizer().kind()
+                + " tokenizer from "
+                + c.tokenizer().buildCorpus().size()
+                + " corpora",
+            () -> {
+              Bootstrap.Tokenizer built =
+                  Bootstrap.buildTokenizer(
+                      Bootstrap.inputs(c.tokenizer().buildCorpus(), conf),
+                      c.tokenizer().kind(),
+                      c.tokenizer().vocabSize(),
+                      output + "/tokenizer",
+                      conf);
+              console.println(built.describe());
+              tokenizer[0] = output + "/tokenizer";
+            })
+        .then(
+            "prepare",
+            "prepare: the training corpus " + specs(c.train().inputs()),
+            () ->
+                prepare(
+                    spark,
+                    c,
+                    c.train().inputs(),
+                    TypeMap.parse(c.train().typeMap(), null),
+                    tokenizer[0],
+                    trainData,
+                    console))
+        .then(
+            "prepare",
+            "prepare: the evaluation sets " + c.evaluate().sets().keySet(),
+            () -> {
+              for (Map.Entry<String, List<CorpusInput>> set : c.evaluate().sets().entrySet()) {
+                console.println(set.getKey() + ": " + specs(set.getValue()));
+                prepare(
+                    spark,
+                    c,
+                    set.getValue(),
+                    TypeMap.identity(),
+                    tokenizer[0],
+                    output + "/prepared-" + set.getKey(),
+                    console);
+              }
+            })
+        .thenIf(
+            model[0] == null,
+            "init",
+            "init: a randomly initialised model from " + c.model().initConfig(),
+            () -> {
+              List<String> labels =
+                  Labels.fromJson(
+                          HadoopFiles.readString(
+                              HadoopFiles.qualify(trainData + "/labels.json", conf), conf))
+                      .labels();
+              console.println(
+                  Bootstrap.initModel(
+                          c.model().initConfig(),
+                          tokenizer[0],
+                          labels,
+                          output + "/base-model",
+                          c.model().seed(),
+                          conf)
+                      .describe());
+              model[0] = output + "/base-model";
+            })
+        .then(
+            "train",
+            "train: " + c.train().replicas() + " replica(s)",
+            () -> {
+              List<String> set = new ArrayList<>(c.train().set());
+              set.addAll(overrides);
+              trained[0] =
+                  Steps.train(
+                      spark,
+                      trainData,
+                      model[0],
+                      output + "/model",
+                      c.train().conf(),
+                      c.train().deepspeed(),
+                      set,
+                      c.train().replicas(),
+                      console);
+            })
+        .then(
+            "evaluate",
+            "evaluate: split "
+                + c.evaluate().split()
+                + " of "
+                + evalData.size()
+                + " corpora, type map "
+                + c.evaluate().typeMap(),
+            () -> {
+              report[0] =
+                  EvaluateJob.run(
+                      spark,
+                      new EvaluateJob.Options(
+                          trained[0].output(),
+                          evalData,
+                          c.evaluate().split(),
+                          output + "/report",
+                          c.evaluate().batchSize(),
+                          c.evaluate().typeMap(),
+                          c.evaluate().examples()));
+              console.print(EvaluateJob.table(report[0]));
+              console.println("report: " + output + "/report/report.html");
+            })
         .run((step, index, total, what) -> say(console, index, total, what));
     return report[0];
   }
 
   private static void prepare(
-      SparkSession spark, CrossLingualConfig c, List<CorpusInput> inputs, TypeMap typeMap, String tokenizer, String out, PrintStream console) {
+      SparkSession spark,
+      CrossLingualConfig c,
+      List<CorpusInput> inputs,
+      TypeMap typeMap,
+      String tokenizer,
+      String out,
+      PrintStream console) {
     PrepareSummary summary =
-        Steps.prepare(spark, inputs, tokenizer, out, new ReadOptions(c.prepare().seed(), typeMap, false), c.prepare().scheme(), c.prepare().align());
+        Steps.prepare(
+            spark,
+            inputs,
+            tokenizer,
+            out,
+            new ReadOptions(c.prepare().seed(), typeMap, false),
+            c.prepare().scheme(),
+            c.prepare().align());
     console.print(summary.toTable());
     long quarantined = summary.get("quarantined_total");
     if (quarantined > 0) {
@@ -117,7 +211,10 @@ public final class CrossLingualJob {
     console.println("== " + step + "/" + steps + " " + what);
   }
 
-  /** Refuses to start when a path of the config is missing, before anything runs (globs are left to the readers). */
+  /**
+   * Refuses to start when a path of the config is missing, before anything runs (globs are left to
+   * the readers).
+   */
   static void checkPaths(CrossLingualConfig c, org.apache.hadoop.conf.Configuration conf) {
     List<String> paths = new ArrayList<>();
     if (c.tokenizer().path() != null) {
@@ -136,8 +233,11 @@ public final class CrossLingualJob {
     for (String p : paths) {
       if (!p.matches(".*[*?\\[{].*") && !HadoopFiles.exists(p, conf)) {
         throw new IllegalArgumentException(
-            "the crosslingual configuration names " + p + ", which does not exist (relative paths are relative to the working directory, "
-                + System.getProperty("user.dir") + ")");
+            "the crosslingual configuration names "
+                + p
+                + ", which does not exist (relative paths are relative to the working directory, "
+                + System.getProperty("user.dir")
+                + ")");
       }
     }
   }

@@ -37,9 +37,9 @@ import org.apache.spark.sql.SparkSession;
  * {@code sparkner evaluate}: one model on one split of one or more prepared corpora → {@code
  * report.json} and {@code report.html}. Every corpus is checked before anything is predicted (its
  * split is not empty, no document is in two corpora, it was prepared with the model's tokenizer,
- * the model's labels can be read in its label space); then each is scored on its own and the
- * scores are merged: overall, per type, per language (from the documents' {@code lang}), per
- * corpus, and as a cross-lingual matrix against the languages the model was trained on.
+ * the model's labels can be read in its label space); then each is scored on its own and the scores
+ * are merged: overall, per type, per language (from the documents' {@code lang}), per corpus, and
+ * as a cross-lingual matrix against the languages the model was trained on.
  */
 public final class EvaluateJob {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -52,19 +52,30 @@ public final class EvaluateJob {
    *     predicted type; see {@link LabelMapping}
    * @param examples how many example documents the report shows
    */
-  public record Options(String model, List<String> data, String split, String report, int batchSize, Map<String, String> typeMap, int examples) {
+  public record Options(
+      String model,
+      List<String> data,
+      String split,
+      String report,
+      int batchSize,
+      Map<String, String> typeMap,
+      int examples) {
     public Options {
       if (data == null || data.isEmpty()) {
         throw new IllegalArgumentException("evaluate needs at least one --data directory");
       }
       if (batchSize < 1) {
-        throw new IllegalArgumentException("evaluate batch size must be at least 1, got " + batchSize);
+        throw new IllegalArgumentException(
+            "evaluate batch size must be at least 1, got " + batchSize);
       }
       if (examples < 0) {
-        throw new IllegalArgumentException("evaluate examples must not be negative, got " + examples);
+        throw new IllegalArgumentException(
+            "evaluate examples must not be negative, got " + examples);
       }
       data = List.copyOf(data);
-      typeMap = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(typeMap == null ? Map.of() : typeMap));
+      typeMap =
+          java.util.Collections.unmodifiableMap(
+              new LinkedHashMap<>(typeMap == null ? Map.of() : typeMap));
     }
 
     /** One corpus, the model's own labels, the default number of examples. */
@@ -74,7 +85,13 @@ public final class EvaluateJob {
   }
 
   /** One evaluation corpus, loaded and checked. */
-  private record Corpus(String name, PreparedData data, Map<String, PreparedData.GoldDocument> gold, List<Example> windows, LabelMapping mapping, ObjectNode tokenizer) {}
+  private record Corpus(
+      String name,
+      PreparedData data,
+      Map<String, PreparedData.GoldDocument> gold,
+      List<Example> windows,
+      LabelMapping mapping,
+      ObjectNode tokenizer) {}
 
   public static ObjectNode run(SparkSession spark, Options o) {
     Configuration conf = spark.sparkContext().hadoopConfiguration();
@@ -109,10 +126,14 @@ public final class EvaluateJob {
         droppedPredictions.add(dropped);
       }
     }
-    ObjectNode report = report(o, weights.config(), trained, corpora, results, droppedPredictions, curves, sampler);
+    ObjectNode report =
+        report(o, weights.config(), trained, corpora, results, droppedPredictions, curves, sampler);
     String dir = HadoopFiles.qualify(o.report(), conf);
     try {
-      HadoopFiles.writeString(dir + "/report.json", JSON.writerWithDefaultPrettyPrinter().writeValueAsString(report) + "\n", conf);
+      HadoopFiles.writeString(
+          dir + "/report.json",
+          JSON.writerWithDefaultPrettyPrinter().writeValueAsString(report) + "\n",
+          conf);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -121,7 +142,13 @@ public final class EvaluateJob {
   }
 
   /** Reads and checks every corpus before the model predicts anything. */
-  private static List<Corpus> load(SparkSession spark, Options o, String modelDir, String modelTokenizer, ModelConfig model, Configuration conf) {
+  private static List<Corpus> load(
+      SparkSession spark,
+      Options o,
+      String modelDir,
+      String modelTokenizer,
+      ModelConfig model,
+      Configuration conf) {
     List<Corpus> out = new ArrayList<>();
     Map<String, String> seen = new HashMap<>();
     for (String path : o.data()) {
@@ -130,13 +157,27 @@ public final class EvaluateJob {
       ObjectNode tokenizer = TokenizerCheck.check(modelDir, modelTokenizer, data, conf);
       Map<String, PreparedData.GoldDocument> gold = data.gold(o.split());
       if (gold.isEmpty()) {
-        throw new IllegalArgumentException(path + " has no documents in split '" + o.split() + "' (its documents per split: " + splits(data) + ")");
+        throw new IllegalArgumentException(
+            path
+                + " has no documents in split '"
+                + o.split()
+                + "' (its documents per split: "
+                + splits(data)
+                + ")");
       }
       for (String id : gold.keySet()) {
         String other = seen.putIfAbsent(id, path);
         if (other != null) {
           throw new IllegalArgumentException(
-              "document " + id + " is in both " + other + " and " + path + " (split " + o.split() + "): each document must be evaluated once");
+              "document "
+                  + id
+                  + " is in both "
+                  + other
+                  + " and "
+                  + path
+                  + " (split "
+                  + o.split()
+                  + "): each document must be evaluated once");
         }
       }
       List<Example> windows = data.examples(o.split());
@@ -144,7 +185,13 @@ public final class EvaluateJob {
         for (int id : w.inputIds()) {
           if (id < 0 || id >= model.vocabSize) {
             throw new IllegalArgumentException(
-                path + ": document " + w.id() + " has token id " + id + ", outside the model's vocabulary (vocab_size " + model.vocabSize
+                path
+                    + ": document "
+                    + w.id()
+                    + " has token id "
+                    + id
+                    + ", outside the model's vocabulary (vocab_size "
+                    + model.vocabSize
                     + "); prepare it with the model's tokenizer");
           }
         }
@@ -159,7 +206,9 @@ public final class EvaluateJob {
     return summary == null ? "unknown, no summary.json" : summary.path("by_split").toString();
   }
 
-  /** report.json: the merged scores first (as the one-corpus report had them), then the sections. */
+  /**
+   * report.json: the merged scores first (as the one-corpus report had them), then the sections.
+   */
   private static ObjectNode report(
       Options o,
       ModelConfig model,
@@ -178,7 +227,8 @@ public final class EvaluateJob {
       standard.merge(r.standard());
       strict.merge(r.strict());
       r.byLang().forEach((l, s) -> byLang.computeIfAbsent(l, k -> new EntityScores()).merge(s));
-      r.byLangStrict().forEach((l, s) -> byLangStrict.computeIfAbsent(l, k -> new EntityScores()).merge(s));
+      r.byLangStrict()
+          .forEach((l, s) -> byLangStrict.computeIfAbsent(l, k -> new EntityScores()).merge(s));
       tokens.merge(r.tokens());
     }
     Evaluator.Result all = new Evaluator.Result(standard, strict, byLang, byLangStrict, tokens);
@@ -238,17 +288,36 @@ public final class EvaluateJob {
     droppedPredictionsAll.forEach(dpa::put);
     for (String from : o.typeMap().keySet()) {
       if (!mappedAll.containsKey(from) && !droppedAll.contains(from)) {
-        notes.add("--type-map " + from + "=" + o.typeMap().get(from) + " was not applied: every evaluation corpus has type " + from);
+        notes.add(
+            "--type-map "
+                + from
+                + "="
+                + o.typeMap().get(from)
+                + " was not applied: every evaluation corpus has type "
+                + from);
       }
     }
     if (trained.isEmpty()) {
-      notes.add("the model records no training languages (no " + TrainingData.FILE + " in " + modelShown + "): its cross-lingual row is '" + CrossLingualMatrix.UNKNOWN + "'");
+      notes.add(
+          "the model records no training languages (no "
+              + TrainingData.FILE
+              + " in "
+              + modelShown
+              + "): its cross-lingual row is '"
+              + CrossLingualMatrix.UNKNOWN
+              + "'");
     }
     for (int i = 0; i < notes.size(); i++) {
       notes.set(i, Redaction.text(notes.get(i).asText()));
     }
 
-    report.set("crosslingual", CrossLingualMatrix.of(modelShown, trained.map(TrainingData::languageList).orElse(null), byLang, byLangStrict));
+    report.set(
+        "crosslingual",
+        CrossLingualMatrix.of(
+            modelShown,
+            trained.map(TrainingData::languageList).orElse(null),
+            byLang,
+            byLangStrict));
     report.set("training", curves);
     report.set("examples", sampler.toJson());
     return report;
@@ -259,16 +328,27 @@ public final class EvaluateJob {
     if (!m.mapped().isEmpty()) {
       List<String> pairs = new ArrayList<>();
       m.mapped().forEach((f, t) -> pairs.add(f + "\u2192" + t));
-      notes.add(c.name() + ": predicted types read as the corpus' types: " + String.join(", ", pairs));
+      notes.add(
+          c.name() + ": predicted types read as the corpus' types: " + String.join(", ", pairs));
     }
     if (!m.dropped().isEmpty()) {
       long n = droppedPredictions.values().stream().mapToLong(Long::longValue).sum();
       notes.add(
-          c.name() + ": predicted types outside the corpus' label space " + c.data().labels().types() + " read as O: " + String.join(", ", m.dropped())
-              + (n == 0 ? " (the model predicted none of them)" : " (" + n + " predicted entities not scored: " + droppedPredictions + ")"));
+          c.name()
+              + ": predicted types outside the corpus' label space "
+              + c.data().labels().types()
+              + " read as O: "
+              + String.join(", ", m.dropped())
+              + (n == 0
+                  ? " (the model predicted none of them)"
+                  : " (" + n + " predicted entities not scored: " + droppedPredictions + ")"));
     }
     if (!m.notPredicted().isEmpty()) {
-      notes.add(c.name() + ": the model cannot predict the corpus' types " + String.join(", ", m.notPredicted()) + " (their recall is 0)");
+      notes.add(
+          c.name()
+              + ": the model cannot predict the corpus' types "
+              + String.join(", ", m.notPredicted())
+              + " (their recall is 0)");
     }
     if ("unverified".equals(c.tokenizer().path("status").asText())) {
       notes.add("tokenizer not verified: " + c.tokenizer().path("detail").asText());
@@ -281,7 +361,9 @@ public final class EvaluateJob {
    */
   public static String table(ObjectNode report) {
     StringBuilder sb = new StringBuilder();
-    sb.append(String.format(Locale.ROOT, "%-14s %9s %9s %9s %9s%n", "", "precision", "recall", "f1", "support"));
+    sb.append(
+        String.format(
+            Locale.ROOT, "%-14s %9s %9s %9s %9s%n", "", "precision", "recall", "f1", "support"));
     var def = report.path("seqeval_default");
     def.path("per_type").fields().forEachRemaining(e -> row(sb, e.getKey(), e.getValue()));
     sb.append('\n');
@@ -289,10 +371,17 @@ public final class EvaluateJob {
       row(sb, avg + " avg", def.path(avg));
     }
     row(sb, "strict micro", report.path("seqeval_strict").path("micro"));
-    sb.append(String.format(Locale.ROOT, "token accuracy %.4f%n", report.path("tokens").path("accuracy").asDouble()));
+    sb.append(
+        String.format(
+            Locale.ROOT,
+            "token accuracy %.4f%n",
+            report.path("tokens").path("accuracy").asDouble()));
     if (report.path("by_lang").size() > 1) {
       sb.append('\n').append("per language (micro)\n");
-      report.path("by_lang").fields().forEachRemaining(e -> row(sb, e.getKey(), e.getValue().path("micro")));
+      report
+          .path("by_lang")
+          .fields()
+          .forEachRemaining(e -> row(sb, e.getKey(), e.getValue().path("micro")));
     }
     JsonNode x = report.path("crosslingual");
     if (x.path("columns").size() > 0) {
@@ -300,8 +389,11 @@ public final class EvaluateJob {
       x.path("columns").forEach(c -> sb.append(String.format(Locale.ROOT, " %7s", c.asText())));
       sb.append('\n');
       for (int i = 0; i < x.path("rows").size(); i++) {
-        sb.append(String.format(Locale.ROOT, "%-14s", x.path("rows").path(i).path("name").asText()));
-        x.path("f1").path(i).forEach(v -> sb.append(String.format(Locale.ROOT, " %7.4f", v.asDouble())));
+        sb.append(
+            String.format(Locale.ROOT, "%-14s", x.path("rows").path(i).path("name").asText()));
+        x.path("f1")
+            .path(i)
+            .forEach(v -> sb.append(String.format(Locale.ROOT, " %7.4f", v.asDouble())));
         sb.append('\n');
       }
     }

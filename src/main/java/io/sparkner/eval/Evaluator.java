@@ -29,15 +29,17 @@ import java.util.function.Consumer;
  * the window where it is most central ({@link WindowMerge}, as scoring does: overlapping windows
  * count once), decodes predicted entities to code-point spans and scores them against the
  * documents' gold spans, in seqeval's default (conlleval) and strict IOB2 modes, overall and per
- * language; plus token accuracy and the token type confusion matrix. A model trained on other
- * types is read through a {@link LabelMapping} into the corpus' label space.
+ * language; plus token accuracy and the token type confusion matrix. A model trained on other types
+ * is read through a {@link LabelMapping} into the corpus' label space.
  */
 public final class Evaluator {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private Evaluator() {}
 
-  /** The scores of one evaluation; {@code byLang} and {@code byLangStrict} per document language. */
+  /**
+   * The scores of one evaluation; {@code byLang} and {@code byLangStrict} per document language.
+   */
   public record Result(
       EntityScores standard,
       EntityScores strict,
@@ -65,12 +67,21 @@ public final class Evaluator {
    * One document as scored, spans in code points: its gold entities, the predicted ones (in the
    * corpus' label space), and the predicted entities whose type the label mapping dropped.
    */
-  public record Scored(GoldDocument document, List<Chunker.Chunk> gold, List<Chunker.Chunk> predicted, List<Chunker.Chunk> dropped) {}
+  public record Scored(
+      GoldDocument document,
+      List<Chunker.Chunk> gold,
+      List<Chunker.Chunk> predicted,
+      List<Chunker.Chunk> dropped) {}
 
   /** Scores a model whose labels are the corpus' own. */
   public static Result evaluate(
-      TokenClassificationModel model, List<Example> windows, Map<String, GoldDocument> gold, Labels labels, int batchSize) {
-    return evaluate(model, windows, gold, labels, batchSize, LabelMapping.identity(labels), d -> {});
+      TokenClassificationModel model,
+      List<Example> windows,
+      Map<String, GoldDocument> gold,
+      Labels labels,
+      int batchSize) {
+    return evaluate(
+        model, windows, gold, labels, batchSize, LabelMapping.identity(labels), d -> {});
   }
 
   /**
@@ -113,7 +124,10 @@ public final class Evaluator {
         ends[i] = t.end();
         goldIds[i] = w.labels()[t.position()];
         // score only where the gold has a label
-        modelIds[i] = goldIds[i] < 0 ? Labels.IGNORE : predictions.get(w.id() + "#" + w.window())[0][t.position()];
+        modelIds[i] =
+            goldIds[i] < 0
+                ? Labels.IGNORE
+                : predictions.get(w.id() + "#" + w.window())[0][t.position()];
         predIds[i] = mapping.apply(modelIds[i]);
       }
       List<Chunker.Chunk> goldSpans = new ArrayList<>();
@@ -122,14 +136,20 @@ public final class Evaluator {
       }
       List<Chunker.Chunk> predicted = spans(predIds, starts, ends, labels, Chunker.Mode.DEFAULT);
       standard.add(doc.id(), goldSpans, predicted);
-      List<Chunker.Chunk> predictedStrict = spans(predIds, starts, ends, labels, Chunker.Mode.STRICT);
+      List<Chunker.Chunk> predictedStrict =
+          spans(predIds, starts, ends, labels, Chunker.Mode.STRICT);
       strict.add(doc.id(), goldSpans, predictedStrict);
-      byLang.computeIfAbsent(doc.lang(), k -> new EntityScores()).add(doc.id(), goldSpans, predicted);
-      byLangStrict.computeIfAbsent(doc.lang(), k -> new EntityScores()).add(doc.id(), goldSpans, predictedStrict);
+      byLang
+          .computeIfAbsent(doc.lang(), k -> new EntityScores())
+          .add(doc.id(), goldSpans, predicted);
+      byLangStrict
+          .computeIfAbsent(doc.lang(), k -> new EntityScores())
+          .add(doc.id(), goldSpans, predictedStrict);
       confusion.add(goldIds, predIds, labels.labels());
       List<Chunker.Chunk> dropped = new ArrayList<>();
       if (!mapping.isIdentity()) {
-        for (Chunker.Chunk c : spans(modelIds, starts, ends, mapping.modelLabels(), Chunker.Mode.DEFAULT)) {
+        for (Chunker.Chunk c :
+            spans(modelIds, starts, ends, mapping.modelLabels(), Chunker.Mode.DEFAULT)) {
           if (mapping.dropped().contains(c.type())) {
             dropped.add(c);
           }
@@ -145,15 +165,19 @@ public final class Evaluator {
    * following token without label (a later subword when only first subwords are labelled) that
    * touches it extends it, as in {@link io.sparkner.align.SpanDecoder}.
    */
-  static List<Chunker.Chunk> spans(int[] ids, int[] starts, int[] ends, Labels labels, Chunker.Mode mode) {
+  static List<Chunker.Chunk> spans(
+      int[] ids, int[] starts, int[] ends, Labels labels, Chunker.Mode mode) {
     return spans(ids, starts, ends, labels.labels(), mode);
   }
 
-  static List<Chunker.Chunk> spans(int[] ids, int[] starts, int[] ends, List<String> labelNames, Chunker.Mode mode) {
+  static List<Chunker.Chunk> spans(
+      int[] ids, int[] starts, int[] ends, List<String> labelNames, Chunker.Mode mode) {
     List<Chunker.Chunk> out = new ArrayList<>();
     for (Chunker.Chunk c : Chunker.chunks(ids, labelNames, mode)) {
       int end = ends[c.end() - 1];
-      for (int j = c.end(); j < ids.length && ids[j] < 0 && starts[j] == end && ends[j] > starts[j]; j++) {
+      for (int j = c.end();
+          j < ids.length && ids[j] < 0 && starts[j] == end && ends[j] > starts[j];
+          j++) {
         end = ends[j];
       }
       out.add(new Chunker.Chunk(c.type(), starts[c.start()], end));
@@ -161,8 +185,11 @@ public final class Evaluator {
     return out;
   }
 
-  /** Argmax label of every token of every window, keyed {@code id#window}; length-sorted batches. */
-  static Map<String, int[][]> predict(TokenClassificationModel model, List<Example> windows, int batchSize) {
+  /**
+   * Argmax label of every token of every window, keyed {@code id#window}; length-sorted batches.
+   */
+  static Map<String, int[][]> predict(
+      TokenClassificationModel model, List<Example> windows, int batchSize) {
     if (batchSize < 1) {
       // the batch loop below would never end with 0, and fail on a negative size
       throw new IllegalArgumentException("batch size must be at least 1, got " + batchSize);
@@ -176,7 +203,8 @@ public final class Evaluator {
       try (NDManager scope = model.manager().newSubManager();
           Autograd.Scope off = Autograd.paused()) {
         Batch batch = Batch.of(part, pad, scope);
-        NDArray argmax = model.logits(batch.inputIds(), batch.attentionMask(), null, false).argMax(-1);
+        NDArray argmax =
+            model.logits(batch.inputIds(), batch.attentionMask(), null, false).argMax(-1);
         long[] flat = argmax.toLongArray();
         int l = (int) argmax.getShape().get(1);
         for (int i = 0; i < part.size(); i++) {

@@ -22,11 +22,12 @@ import java.util.TreeMap;
  * of {@code "<corpus>:<document id>"}, texts of at most {@value #SHORT} code points first. Half are
  * errors (gold and predicted entities differ), half correct (at least one entity, all found); a
  * short category is filled from the other, then from documents with no entity at all. Picks go
- * round-robin over (corpus, language) so every evaluation language shows up. Memory is bounded:
- * at most {@code count} candidates per corpus, language and category are kept.
+ * round-robin over (corpus, language) so every evaluation language shows up. Memory is bounded: at
+ * most {@code count} candidates per corpus, language and category are kept.
  */
 public final class ExampleSampler {
   public static final int DEFAULT_COUNT = 20;
+
   /** Texts longer than this are shown only when there is no shorter candidate. */
   static final int SHORT = 300;
 
@@ -42,11 +43,14 @@ public final class ExampleSampler {
     }
   }
 
-  private record Candidate(String rank, int corpus, String corpusName, Evaluator.Scored scored, Status status) {}
+  private record Candidate(
+      String rank, int corpus, String corpusName, Evaluator.Scored scored, Status status) {}
 
   private final int count;
+
   /** (corpus, language) → status → rank → candidate, each map cut to {@code count}. */
-  private final TreeMap<String, EnumMap<Status, TreeMap<String, Candidate>>> groups = new TreeMap<>();
+  private final TreeMap<String, EnumMap<Status, TreeMap<String, Candidate>>> groups =
+      new TreeMap<>();
 
   public ExampleSampler(int count) {
     if (count < 0) {
@@ -55,16 +59,22 @@ public final class ExampleSampler {
     this.count = count;
   }
 
-  /** Offers one scored document of corpus number {@code corpus} (its position in the evaluation). */
+  /**
+   * Offers one scored document of corpus number {@code corpus} (its position in the evaluation).
+   */
   public void offer(int corpus, String corpusName, Evaluator.Scored s) {
     if (count == 0) {
       return;
     }
     Status status = statusOf(s);
-    String rank = (new CodePoints(s.document().text()).length() <= SHORT ? "0" : "1") + sha256(corpus + ":" + s.document().id());
+    String rank =
+        (new CodePoints(s.document().text()).length() <= SHORT ? "0" : "1")
+            + sha256(corpus + ":" + s.document().id());
     String group = String.format(java.util.Locale.ROOT, "%06d:%s", corpus, s.document().lang());
     TreeMap<String, Candidate> kept =
-        groups.computeIfAbsent(group, g -> new EnumMap<>(Status.class)).computeIfAbsent(status, st -> new TreeMap<>());
+        groups
+            .computeIfAbsent(group, g -> new EnumMap<>(Status.class))
+            .computeIfAbsent(status, st -> new TreeMap<>());
     kept.put(rank, new Candidate(rank, corpus, corpusName, s, status));
     if (kept.size() > count) {
       kept.pollLastEntry();
@@ -150,12 +160,14 @@ public final class ExampleSampler {
     return out;
   }
 
-  private static void spans(ArrayNode a, List<Chunk> chunks, CodePoints text, String matchField, Set<Chunk> other) {
+  private static void spans(
+      ArrayNode a, List<Chunk> chunks, CodePoints text, String matchField, Set<Chunk> other) {
     List<Chunk> sorted = new ArrayList<>(chunks);
     sorted.sort(java.util.Comparator.comparingInt(Chunk::start).thenComparingInt(Chunk::end));
     for (Chunk c : sorted) {
       if (c.end() > text.length()) {
-        throw new IllegalStateException("span " + c + " is outside the text (" + text.length() + " code points)");
+        throw new IllegalStateException(
+            "span " + c + " is outside the text (" + text.length() + " code points)");
       }
       ObjectNode o = a.addObject();
       o.put("start", c.start());
@@ -170,7 +182,9 @@ public final class ExampleSampler {
 
   static String sha256(String s) {
     try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8)));
+      return HexFormat.of()
+          .formatHex(
+              MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8)));
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }

@@ -15,8 +15,8 @@ import org.apache.hadoop.conf.Configuration;
 /**
  * The training curves of a checkpoint, from the {@code metrics.jsonl} that training wrote into it
  * (see {@link io.sparkner.train.MetricsLog}): per logged step the loss, learning rate, loss scale
- * and gradient norm; per evaluation the validation precision, recall and F1 (default and strict).
- * A resumed run logs the steps after its last checkpoint again: the last record of a step wins. A
+ * and gradient norm; per evaluation the validation precision, recall and F1 (default and strict). A
+ * resumed run logs the steps after its last checkpoint again: the last record of a step wins. A
  * long history is thinned to at most {@value #MAX_POINTS} steps (every k-th and the last), and
  * {@code thinned_every} says so.
  */
@@ -24,9 +24,17 @@ public final class TrainingCurves {
   static final int MAX_POINTS = 1000;
   static final String FILE = "metrics.jsonl";
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final List<String> STEP_FIELDS = List.of("step", "epoch", "loss", "learning_rate", "loss_scale", "grad_norm");
+  private static final List<String> STEP_FIELDS =
+      List.of("step", "epoch", "loss", "learning_rate", "loss_scale", "grad_norm");
   private static final List<String> EVAL_FIELDS =
-      List.of("step", "epoch", "eval_precision", "eval_recall", "eval_f1", "eval_strict_f1", "eval_token_accuracy");
+      List.of(
+          "step",
+          "epoch",
+          "eval_precision",
+          "eval_recall",
+          "eval_f1",
+          "eval_strict_f1",
+          "eval_token_accuracy");
 
   private TrainingCurves() {}
 
@@ -57,10 +65,12 @@ public final class TrainingCurves {
       try {
         m = JSON.readTree(lines[i]);
       } catch (IOException e) {
-        throw new IllegalArgumentException(source + " line " + (i + 1) + " is not JSON: " + e.getMessage(), e);
+        throw new IllegalArgumentException(
+            source + " line " + (i + 1) + " is not JSON: " + e.getMessage(), e);
       }
       if (!m.path("step").canConvertToLong()) {
-        throw new IllegalArgumentException(source + " line " + (i + 1) + " has no numeric \"step\"");
+        throw new IllegalArgumentException(
+            source + " line " + (i + 1) + " has no numeric \"step\"");
       }
       (m.has("eval_f1") ? evals : steps).put(m.path("step").asLong(), m);
     }

@@ -10,18 +10,20 @@ import java.util.TreeSet;
  * The faults a run is told to suffer, for tests and demos of failure handling ({@link #none()}
  * everywhere else): decided on the driver (the hidden options {@code --fail-at-step}, {@code
  * --fail-rank} and {@code --fail-after}, or a test), carried once by a job's options and shipped
- * with the training plan to every rank, where the rank named here acts on it. Immutable: the
- * {@code with...} methods return a changed copy.
+ * with the training plan to every rank, where the rank named here acts on it. Immutable: the {@code
+ * with...} methods return a changed copy.
  *
  * @param rank the rank the training faults hit (0 unless set)
- * @param failAtStep that rank's task dies once, right after this global step ({@link #NEVER}: never)
+ * @param failAtStep that rank's task dies once, right after this global step ({@link #NEVER}:
+ *     never)
  * @param overflowSteps at these global steps that rank puts an inf into its local gradients (the
  *     replicas' global skip decision), ascending, without duplicates
  * @param ringStall that rank's ring sender stalls once ({@link SendStall}), or null
  * @param failAfterStage a multi-stage job (retrain) fails right after the stage of this name, or
  *     null
  */
-public record FaultPlan(int rank, long failAtStep, List<Long> overflowSteps, SendStall ringStall, String failAfterStage)
+public record FaultPlan(
+    int rank, long failAtStep, List<Long> overflowSteps, SendStall ringStall, String failAfterStage)
     implements Serializable {
   private static final long serialVersionUID = 1L;
 
@@ -35,12 +37,14 @@ public record FaultPlan(int rank, long failAtStep, List<Long> overflowSteps, Sen
       throw new IllegalArgumentException("fault rank must be at least 0, got " + rank);
     }
     if (failAtStep < NEVER) {
-      throw new IllegalArgumentException("fail-at-step must be a step (0 or more) or " + NEVER + " (never), got " + failAtStep);
+      throw new IllegalArgumentException(
+          "fail-at-step must be a step (0 or more) or " + NEVER + " (never), got " + failAtStep);
     }
     TreeSet<Long> steps = new TreeSet<>();
     for (Long s : overflowSteps == null ? List.<Long>of() : overflowSteps) {
       if (s == null || s < 0) {
-        throw new IllegalArgumentException("overflow steps must be steps (0 or more), got " + overflowSteps);
+        throw new IllegalArgumentException(
+            "overflow steps must be steps (0 or more), got " + overflowSteps);
       }
       steps.add(s);
     }
@@ -62,7 +66,10 @@ public record FaultPlan(int rank, long failAtStep, List<Long> overflowSteps, Sen
     return new FaultPlan(rank, failAtStep, overflowSteps, ringStall, failAfterStage);
   }
 
-  /** The same plan where the fault rank's task dies once after global step {@code step} ({@link #NEVER}: never). */
+  /**
+   * The same plan where the fault rank's task dies once after global step {@code step} ({@link
+   * #NEVER}: never).
+   */
   public FaultPlan withFailAtStep(long step) {
     return new FaultPlan(rank, step, overflowSteps, ringStall, failAfterStage);
   }
@@ -77,9 +84,12 @@ public record FaultPlan(int rank, long failAtStep, List<Long> overflowSteps, Sen
     return new FaultPlan(rank, failAtStep, overflowSteps, stall, failAfterStage);
   }
 
-  /** The same plan where a multi-stage job fails right after {@code stage} ({@code null}: never). */
+  /**
+   * The same plan where a multi-stage job fails right after {@code stage} ({@code null}: never).
+   */
   public FaultPlan withFailAfter(Enum<?> stage) {
-    return new FaultPlan(rank, failAtStep, overflowSteps, ringStall, stage == null ? null : stage.name());
+    return new FaultPlan(
+        rank, failAtStep, overflowSteps, ringStall, stage == null ? null : stage.name());
   }
 
   /** Whether some task is to die after a step (an attempt then decides whether it is armed). */

@@ -5,8 +5,8 @@ import java.util.function.Function;
 /**
  * The failure of work done elsewhere (a future another thread completed, a method called by
  * reflection), thrown on as it was thrown: the idiom {@code catch (ExecutionException e) { throw
- * Causes.rethrow(e.getCause()); }} in one place. Depends on nothing of sparkner, so any package
- * may use it.
+ * Causes.rethrow(e.getCause()); }} in one place. Depends on nothing of sparkner, so any package may
+ * use it.
  */
 public final class Causes {
   private Causes() {}
@@ -25,7 +25,8 @@ public final class Causes {
    * the caller declares (itself, when it is one, else wrapped by {@code wrap}), for the caller to
    * throw.
    */
-  public static <X extends Exception> X rethrow(Throwable cause, Class<X> checked, Function<Throwable, X> wrap) {
+  public static <X extends Exception> X rethrow(
+      Throwable cause, Class<X> checked, Function<Throwable, X> wrap) {
     throwIfUnchecked(cause);
     return checked.isInstance(cause) ? checked.cast(cause) : wrap.apply(cause);
   }

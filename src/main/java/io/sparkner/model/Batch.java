@@ -10,10 +10,11 @@ import java.util.List;
 
 /**
  * Examples padded to the longest of the batch (dynamic padding, as {@code
- * DataCollatorForTokenClassification}): ids with the pad token, attention mask 0 and labels -100
- * at padding.
+ * DataCollatorForTokenClassification}): ids with the pad token, attention mask 0 and labels -100 at
+ * padding.
  */
-public record Batch(NDArray inputIds, NDArray attentionMask, NDArray labels, int tokens, int labelled) {
+public record Batch(
+    NDArray inputIds, NDArray attentionMask, NDArray labels, int tokens, int labelled) {
 
   public static Batch of(List<Example> examples, int padTokenId, NDManager manager) {
     int b = examples.size();
@@ -46,7 +47,11 @@ public record Batch(NDArray inputIds, NDArray attentionMask, NDArray labels, int
     }
     Shape shape = new Shape(b, l);
     return new Batch(
-        manager.create(ids, shape), manager.create(mask, shape), manager.create(labels, shape), tokens, labelled);
+        manager.create(ids, shape),
+        manager.create(mask, shape),
+        manager.create(labels, shape),
+        tokens,
+        labelled);
   }
 
   /**

@@ -21,9 +21,9 @@ import java.util.Random;
 
 /**
  * Hugging Face checkpoint directories: {@code config.json} + {@code model.safetensors} (+ {@code
- * tokenizer.json}). Loading maps checkpoint keys onto the model the way {@code transformers}
- * loads into {@code *ForTokenClassification}: a base-model checkpoint's keys get the {@code bert.}
- * / {@code roberta.} prefix, the pooler is ignored, the classifier is newly initialised where the
+ * tokenizer.json}). Loading maps checkpoint keys onto the model the way {@code transformers} loads
+ * into {@code *ForTokenClassification}: a base-model checkpoint's keys get the {@code bert.} /
+ * {@code roberta.} prefix, the pooler is ignored, the classifier is newly initialised where the
  * checkpoint has none or one of another label count, and all of it is reported.
  */
 public final class Checkpoints {
@@ -35,7 +35,10 @@ public final class Checkpoints {
 
   /** What loading did, in the words transformers uses. */
   public record LoadReport(
-      List<String> newlyInitialized, List<String> unused, List<String> mismatched, List<String> ignored) {
+      List<String> newlyInitialized,
+      List<String> unused,
+      List<String> mismatched,
+      List<String> ignored) {
     public boolean clean() {
       return newlyInitialized.isEmpty() && unused.isEmpty() && mismatched.isEmpty();
     }
@@ -46,7 +49,8 @@ public final class Checkpoints {
         sb.append("Some weights of the checkpoint were not used: ").append(unused).append('\n');
       }
       if (!newlyInitialized.isEmpty()) {
-        sb.append("Some weights were not initialized from the checkpoint and are newly initialized: ")
+        sb.append(
+                "Some weights were not initialized from the checkpoint and are newly initialized: ")
             .append(newlyInitialized)
             .append('\n');
       }
@@ -63,7 +67,8 @@ public final class Checkpoints {
   }
 
   /** Weights by Hugging Face name, float32, with the load report. */
-  public record Weights(ModelConfig config, Map<String, SafeTensors.Tensor> tensors, LoadReport report) {}
+  public record Weights(
+      ModelConfig config, Map<String, SafeTensors.Tensor> tensors, LoadReport report) {}
 
   /**
    * Reads a checkpoint directory on any Hadoop file system ({@code file:}, {@code hdfs:}, {@code
@@ -73,13 +78,15 @@ public final class Checkpoints {
    *
    * @see #read(Path, List, long)
    */
-  public static Weights read(String dir, org.apache.hadoop.conf.Configuration conf, List<String> labels, long seed) {
+  public static Weights read(
+      String dir, org.apache.hadoop.conf.Configuration conf, List<String> labels, long seed) {
     if (HadoopFiles.asLocal(dir) == null
         && !HadoopFiles.exists(dir + "/" + WEIGHTS, conf)
         && HadoopFiles.exists(dir + "/" + PYTORCH_BIN, conf)) {
       throw onlyPytorchBin(dir); // before copying: the copy takes only the files we read
     }
-    return HadoopFiles.withLocalDirectory(dir, conf, FILES, local -> read(local, dir, labels, seed));
+    return HadoopFiles.withLocalDirectory(
+        dir, conf, FILES, local -> read(local, dir, labels, seed));
   }
 
   /** The files of a checkpoint directory that reading it needs. */
@@ -89,7 +96,10 @@ public final class Checkpoints {
 
   private static IllegalArgumentException onlyPytorchBin(String dir) {
     return new IllegalArgumentException(
-        dir + " has only " + PYTORCH_BIN + "; sparkner reads model.safetensors (convert it with"
+        dir
+            + " has only "
+            + PYTORCH_BIN
+            + "; sparkner reads model.safetensors (convert it with"
             + " transformers: model.save_pretrained(dir, safe_serialization=True))");
   }
 
@@ -103,11 +113,18 @@ public final class Checkpoints {
     return read(dir, dir.toString(), labels, seed);
   }
 
-  /** Reads the local directory {@code dir}, naming it {@code shown} in errors (the user's path of a copy). */
+  /**
+   * Reads the local directory {@code dir}, naming it {@code shown} in errors (the user's path of a
+   * copy).
+   */
   private static Weights read(Path dir, String shown, List<String> labels, long seed) {
     if (!Files.isRegularFile(dir.resolve(CONFIG))) {
       throw new IllegalArgumentException(
-          "no " + CONFIG + " in " + shown + " (a Hugging Face checkpoint directory holds config.json and model.safetensors)");
+          "no "
+              + CONFIG
+              + " in "
+              + shown
+              + " (a Hugging Face checkpoint directory holds config.json and model.safetensors)");
     }
     try {
       String configJson = Files.readString(dir.resolve(CONFIG), StandardCharsets.UTF_8);
@@ -127,7 +144,9 @@ public final class Checkpoints {
       }
       return map(config, SafeTensors.read(weights), seed);
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot read checkpoint " + shown + ": " + e.getMessage().replace(dir.toString(), shown), e);
+      throw new UncheckedIOException(
+          "cannot read checkpoint " + shown + ": " + e.getMessage().replace(dir.toString(), shown),
+          e);
     }
   }
 
@@ -162,9 +181,17 @@ public final class Checkpoints {
       if (t == null) {
         missing.add(e.getKey());
       } else {
-        mismatched.add(e.getKey() + ": checkpoint " + Arrays.toString(t.shape()) + ", model " + Arrays.toString(e.getValue()));
+        mismatched.add(
+            e.getKey()
+                + ": checkpoint "
+                + Arrays.toString(t.shape())
+                + ", model "
+                + Arrays.toString(e.getValue()));
       }
-      out.put(e.getKey(), new SafeTensors.Tensor(e.getValue(), initial(config, e.getKey(), e.getValue(), random), "F32"));
+      out.put(
+          e.getKey(),
+          new SafeTensors.Tensor(
+              e.getValue(), initial(config, e.getKey(), e.getValue(), random), "F32"));
     }
     return new Weights(config, out, new LoadReport(missing, unused, mismatched, ignored));
   }
@@ -191,9 +218,14 @@ public final class Checkpoints {
         v[i] = (float) (random.nextGaussian() * config.initializerRange);
       }
       boolean paddedTable =
-          name.endsWith("word_embeddings.weight") || (config.isRoberta() && name.endsWith("position_embeddings.weight"));
+          name.endsWith("word_embeddings.weight")
+              || (config.isRoberta() && name.endsWith("position_embeddings.weight"));
       if (paddedTable && config.padTokenId >= 0 && config.padTokenId < shape[0]) {
-        Arrays.fill(v, (int) (config.padTokenId * shape[1]), (int) ((config.padTokenId + 1) * shape[1]), 0f);
+        Arrays.fill(
+            v,
+            (int) (config.padTokenId * shape[1]),
+            (int) ((config.padTokenId + 1) * shape[1]),
+            0f);
       }
     }
     return v;
@@ -223,7 +255,8 @@ public final class Checkpoints {
   }
 
   /** Writes config.json and model.safetensors (float32) into a directory through {@code files}. */
-  public static void write(ModelConfig config, Map<String, SafeTensors.Tensor> tensors, CheckpointFiles files) {
+  public static void write(
+      ModelConfig config, Map<String, SafeTensors.Tensor> tensors, CheckpointFiles files) {
     try {
       files.writeString(CONFIG, config.toJson());
       try (OutputStream out = files.create(WEIGHTS)) {

@@ -13,8 +13,8 @@ import java.nio.FloatBuffer;
  * one executor (local mode, a multi-GPU executor) would draw each other's masks in whatever order
  * the threads interleave, and a replica relaunched after a failure would not see the masks of the
  * uninterrupted run. Keyed masks make training with dropout reproducible byte for byte, resumable
- * to the uninterrupted weights, and independent of the number of replicas: an example gets the
- * same masks whichever rank and micro-batch it lands in, so N replicas reach the weights of one.
+ * to the uninterrupted weights, and independent of the number of replicas: an example gets the same
+ * masks whichever rank and micro-batch it lands in, so N replicas reach the weights of one.
  *
  * <p>A mask element is kept with probability {@code 1 - rate} and scaled by {@code 1 / (1 - rate)}
  * (inverted dropout, as {@code torch.nn.functional.dropout}). Its random number is SplitMix64 at a
@@ -33,12 +33,14 @@ public final class DropoutMasks {
 
   /** SplitMix64's increment (2^64 / φ, odd). */
   private static final long GOLDEN = 0x9E3779B97F4A7C15L;
+
   /**
    * Added to the scaled seed before the first mix: {@link #mix} maps 0 to 0, so without it seed 0
-   * would start the chain at a fixed point. Another non-zero constant would have done as well;
-   * this one is fixed for good (see {@link #maskKey}).
+   * would start the chain at a fixed point. Another non-zero constant would have done as well; this
+   * one is fixed for good (see {@link #maskKey}).
    */
   private static final long KEY_OFFSET = 0x632BE59BD9B4E019L;
+
   private static final int POSITION_BITS = 16;
 
   private final long seed;
@@ -125,9 +127,12 @@ public final class DropoutMasks {
     int queries = Math.toIntExact(s.get(2));
     int keys = Math.toIntExact(s.get(3));
     if (queries >= 1 << POSITION_BITS || keys >= 1 << POSITION_BITS) {
-      throw new IllegalArgumentException("attention dropout supports sequences shorter than " + (1 << POSITION_BITS) + ": " + s);
+      throw new IllegalArgumentException(
+          "attention dropout supports sequences shorter than " + (1 << POSITION_BITS) + ": " + s);
     }
-    float[] mask = new float[Math.multiplyExact(Math.multiplyExact(b, heads), Math.multiplyExact(queries, keys))];
+    float[] mask =
+        new float
+            [Math.multiplyExact(Math.multiplyExact(b, heads), Math.multiplyExact(queries, keys))];
     int k = 0;
     for (int r = 0; r < b; r++) {
       long key = maskKey(seed, step, rows[r], site);
@@ -145,7 +150,8 @@ public final class DropoutMasks {
   private int checkRows(Shape s) {
     long b = s.get(0);
     if (b != rows.length) {
-      throw new IllegalArgumentException("dropout masks for " + rows.length + " rows applied to a batch of shape " + s);
+      throw new IllegalArgumentException(
+          "dropout masks for " + rows.length + " rows applied to a batch of shape " + s);
     }
     return rows.length;
   }
@@ -160,10 +166,10 @@ public final class DropoutMasks {
 
   /**
    * The key of one example's masks at one site: the start of the SplitMix64 stream {@link #fill}
-   * draws that example's mask elements from. Each of (seed, global step, position of the example
-   * in the global batch, site) in turn is multiplied by {@link #GOLDEN}, added to the key so far
-   * and mixed; the chain starts from {@link #KEY_OFFSET}. Every model trained with dropout depends
-   * on these values, and a resumed run must draw what the interrupted run drew: they never change
+   * draws that example's mask elements from. Each of (seed, global step, position of the example in
+   * the global batch, site) in turn is multiplied by {@link #GOLDEN}, added to the key so far and
+   * mixed; the chain starts from {@link #KEY_OFFSET}. Every model trained with dropout depends on
+   * these values, and a resumed run must draw what the interrupted run drew: they never change
    * (DropoutMasksTest pins them).
    */
   static long maskKey(long seed, long step, int position, int site) {

@@ -23,7 +23,9 @@ public final class Embeddings extends HfBlock {
     final Parameter weight = parameter("weight", Parameter.Type.WEIGHT);
 
     NDArray lookup(NDArray ids) {
-      return ids.getNDArrayInternal().embedding(ids, weight.getArray(), SparseFormat.DENSE).singletonOrThrow();
+      return ids.getNDArrayInternal()
+          .embedding(ids, weight.getArray(), SparseFormat.DENSE)
+          .singletonOrThrow();
     }
   }
 
@@ -51,8 +53,10 @@ public final class Embeddings extends HfBlock {
     } else {
       positions = m.arange(0, length, 1, DataType.INT64).expandDims(0);
     }
-    NDArray types = tokenTypeIds != null ? tokenTypeIds : m.zeros(inputIds.getShape(), DataType.INT64);
+    NDArray types =
+        tokenTypeIds != null ? tokenTypeIds : m.zeros(inputIds.getShape(), DataType.INT64);
     NDArray x = word.lookup(inputIds).add(position.lookup(positions)).add(tokenType.lookup(types));
-    return dropout.hidden(norm.forward(x, training), config.hiddenDropout, DropoutMasks.embeddingSite());
+    return dropout.hidden(
+        norm.forward(x, training), config.hiddenDropout, DropoutMasks.embeddingSite());
   }
 }

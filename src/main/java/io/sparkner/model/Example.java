@@ -3,8 +3,8 @@ package io.sparkner.model;
 import java.io.Serializable;
 
 /**
- * One model input window of the {@code features} table: token ids, labels (-100 = no loss) and
- * each token's code-point span in the document ({@code -1} for special tokens).
+ * One model input window of the {@code features} table: token ids, labels (-100 = no loss) and each
+ * token's code-point span in the document ({@code -1} for special tokens).
  */
 public record Example(String id, int window, int[] inputIds, int[] labels, int[] starts, int[] ends)
     implements Serializable {

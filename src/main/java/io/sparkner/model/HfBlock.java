@@ -41,7 +41,8 @@ public abstract class HfBlock extends AbstractBlock {
 
   /** For blocks with one input and one output. */
   protected NDArray forward(NDArray x, boolean training) {
-    throw new UnsupportedOperationException(getClass().getSimpleName() + " takes more than one input");
+    throw new UnsupportedOperationException(
+        getClass().getSimpleName() + " takes more than one input");
   }
 
   @Override

@@ -25,12 +25,22 @@ public final class InitialCheckpoint {
    * qualified Hadoop paths. Returns the model config.
    */
   public static ModelConfig write(
-      String configFile, String tokenizerFile, List<String> labels, String dir, long seed, Configuration conf)
+      String configFile,
+      String tokenizerFile,
+      List<String> labels,
+      String dir,
+      long seed,
+      Configuration conf)
       throws IOException {
     ObjectNode root = (ObjectNode) JSON.readTree(HadoopFiles.readString(configFile, conf));
-    root.put("vocab_size", vocabularySize(JSON.readTree(HadoopFiles.readString(tokenizerFile, conf))));
-    ModelConfig config = ModelConfig.parse(JSON.writeValueAsString(root), configFile).withLabels(labels);
-    Checkpoints.write(config, Checkpoints.initialize(config, seed), name -> HadoopFiles.create(dir + "/" + name, conf));
+    root.put(
+        "vocab_size", vocabularySize(JSON.readTree(HadoopFiles.readString(tokenizerFile, conf))));
+    ModelConfig config =
+        ModelConfig.parse(JSON.writeValueAsString(root), configFile).withLabels(labels);
+    Checkpoints.write(
+        config,
+        Checkpoints.initialize(config, seed),
+        name -> HadoopFiles.create(dir + "/" + name, conf));
     String copy = dir + "/" + Checkpoints.TOKENIZER;
     if (!tokenizerFile.equals(copy)) {
       try (InputStream in = HadoopFiles.open(tokenizerFile, conf);

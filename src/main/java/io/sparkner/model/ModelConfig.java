@@ -17,19 +17,19 @@ import java.util.Map;
 
 /**
  * A Hugging Face {@code config.json} for BERT, RoBERTa and XLM-RoBERTa, as far as the encoder and
- * the token-classification head need it. Keeps the original JSON so that a saved checkpoint
- * carries every field it came with, plus {@code id2label}/{@code label2id}/{@code architectures}.
+ * the token-classification head need it. Keeps the original JSON so that a saved checkpoint carries
+ * every field it came with, plus {@code id2label}/{@code label2id}/{@code architectures}.
  *
  * <p>The file is Hugging Face's, not sparkner's: the keys sparkner does not use ({@code
  * architectures}, {@code bos_token_id}, {@code torch_dtype}, a newer version's keys) are kept and
  * written back, never refused. The keys it does use are read by {@link ConfigReader}: a wrong type
- * names the key ({@code "hidden_size" must be an integer, got the string "384"}), and every
- * problem is reported at once. The six sizes ({@code vocab_size}, {@code hidden_size}, {@code
+ * names the key ({@code "hidden_size" must be an integer, got the string "384"}), and every problem
+ * is reported at once. The six sizes ({@code vocab_size}, {@code hidden_size}, {@code
  * num_hidden_layers}, {@code num_attention_heads}, {@code intermediate_size}, {@code
  * max_position_embeddings}) are required: they are the shapes of the weights, and a guessed shape
  * would only fail later against the tensors. Any other key, when absent, takes the default of
- * Hugging Face's configuration class for the model type, as {@code from_pretrained} would;
- * {@link #defaulted()} lists the ones that applied:
+ * Hugging Face's configuration class for the model type, as {@code from_pretrained} would; {@link
+ * #defaulted()} lists the ones that applied:
  *
  * <ul>
  *   <li>{@code model_type} bert (as {@code BertConfig});
@@ -98,9 +98,14 @@ public final class ModelConfig implements Serializable {
         problems.add("model_type '" + modelType + "' is not bert, roberta or xlm-roberta");
         return; // the other keys are another architecture's
       }
-      Object[][] sizes = {{"vocab_size", vocabSize}, {"hidden_size", hiddenSize},
-          {"num_hidden_layers", numHiddenLayers}, {"num_attention_heads", numAttentionHeads},
-          {"intermediate_size", intermediateSize}, {"max_position_embeddings", maxPositionEmbeddings}};
+      Object[][] sizes = {
+        {"vocab_size", vocabSize},
+        {"hidden_size", hiddenSize},
+        {"num_hidden_layers", numHiddenLayers},
+        {"num_attention_heads", numAttentionHeads},
+        {"intermediate_size", intermediateSize},
+        {"max_position_embeddings", maxPositionEmbeddings}
+      };
       for (Object[] size : sizes) {
         if (size[1] == null) {
           problems.add("config.json needs an integer \"" + size[0] + "\"");
@@ -111,10 +116,15 @@ public final class ModelConfig implements Serializable {
       if (hiddenAct != null && !hiddenAct.equals("gelu")) {
         problems.add("hidden_act '" + hiddenAct + "' is not supported (only gelu, the erf form)");
       }
-      if (hiddenSize != null && numAttentionHeads != null && numAttentionHeads > 0
+      if (hiddenSize != null
+          && numAttentionHeads != null
+          && numAttentionHeads > 0
           && hiddenSize % numAttentionHeads != 0) {
-        problems.add("hidden_size " + hiddenSize + " is not a multiple of num_attention_heads "
-            + numAttentionHeads);
+        problems.add(
+            "hidden_size "
+                + hiddenSize
+                + " is not a multiple of num_attention_heads "
+                + numAttentionHeads);
       }
       if (positionEmbeddingType != null && !positionEmbeddingType.equals("absolute")) {
         problems.add("position_embedding_type '" + positionEmbeddingType + "' is not supported");
@@ -170,7 +180,8 @@ public final class ModelConfig implements Serializable {
 
   /** Reads a config.json's text (always JSON); {@code source} names it in errors. */
   public static ModelConfig parse(String json, String source) {
-    return new ModelConfig(ConfigReader.readTree(new StringReader(json), source, ConfigFormat.JSON), source);
+    return new ModelConfig(
+        ConfigReader.readTree(new StringReader(json), source, ConfigFormat.JSON), source);
   }
 
   /**

@@ -57,7 +57,11 @@ public final class SafeTensors {
   public static Map<String, Tensor> read(Path file) throws IOException {
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
       long size = ch.size();
-      Header h = header(file.toString(), size, (position, into) -> readFully(ch, ByteBuffer.wrap(into), position, file));
+      Header h =
+          header(
+              file.toString(),
+              size,
+              (position, into) -> readFully(ch, ByteBuffer.wrap(into), position, file));
       List<Entry> entries = h.entries();
       long dataStart = h.dataStart();
       Map<String, Tensor> out = new LinkedHashMap<>();
@@ -65,7 +69,8 @@ public final class SafeTensors {
         float[] data = new float[(int) e.count()];
         if (e.count() > 0) {
           ByteBuffer raw =
-              ch.map(FileChannel.MapMode.READ_ONLY, dataStart + e.begin(), e.end() - e.begin()).order(ByteOrder.LITTLE_ENDIAN);
+              ch.map(FileChannel.MapMode.READ_ONLY, dataStart + e.begin(), e.end() - e.begin())
+                  .order(ByteOrder.LITTLE_ENDIAN);
           switch (e.dtype()) {
             case "F32" -> raw.asFloatBuffer().get(data);
             case "F16" -> {
@@ -96,7 +101,8 @@ public final class SafeTensors {
    * Names and shapes of the tensors of a safetensors file from its header only, checked as {@link
    * #read} checks it; for files on any storage ({@code in} reads byte ranges of it).
    */
-  public static Map<String, long[]> shapes(String file, long size, RangeReader in) throws IOException {
+  public static Map<String, long[]> shapes(String file, long size, RangeReader in)
+      throws IOException {
     Map<String, long[]> out = new LinkedHashMap<>();
     for (Entry e : header(file, size, in).entries()) {
       out.put(e.name(), e.shape());
@@ -104,19 +110,31 @@ public final class SafeTensors {
     return out;
   }
 
-  /** The checked entries of a header, their offsets counted from {@code dataStart}, the byte after the header. */
+  /**
+   * The checked entries of a header, their offsets counted from {@code dataStart}, the byte after
+   * the header.
+   */
   private record Header(List<Entry> entries, long dataStart) {}
 
   private static Header header(String file, long size, RangeReader in) throws IOException {
     if (size < 8) {
-      throw new IOException(file + ": not a safetensors file (" + size + " bytes, shorter than the 8-byte header length)");
+      throw new IOException(
+          file
+              + ": not a safetensors file ("
+              + size
+              + " bytes, shorter than the 8-byte header length)");
     }
     byte[] len = new byte[8];
     in.readFully(0, len);
     long headerLen = ByteBuffer.wrap(len).order(ByteOrder.LITTLE_ENDIAN).getLong();
     if (headerLen <= 0 || headerLen > MAX_HEADER || headerLen > size - 8) {
       throw new IOException(
-          file + ": not a safetensors file or truncated (header length " + headerLen + ", file of " + size + " bytes)");
+          file
+              + ": not a safetensors file or truncated (header length "
+              + headerLen
+              + ", file of "
+              + size
+              + " bytes)");
     }
     byte[] header = new byte[(int) headerLen];
     in.readFully(8, header);
@@ -124,7 +142,11 @@ public final class SafeTensors {
     try {
       root = JSON.readTree(header);
     } catch (IOException e) {
-      throw new IOException(file + ": the safetensors header is not valid JSON: " + (e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.getMessage()), e);
+      throw new IOException(
+          file
+              + ": the safetensors header is not valid JSON: "
+              + (e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.getMessage()),
+          e);
     }
     if (root == null || !root.isObject()) {
       throw new IOException(file + ": the safetensors header is not a JSON object");
@@ -150,8 +172,20 @@ public final class SafeTensors {
       }
       if (furthest != null && b.begin() < furthest.end()) {
         throw new IOException(
-            file + ": tensors '" + furthest.name() + "' [" + furthest.begin() + ", " + furthest.end() + ") and '"
-                + b.name() + "' [" + b.begin() + ", " + b.end() + ") overlap in the data section");
+            file
+                + ": tensors '"
+                + furthest.name()
+                + "' ["
+                + furthest.begin()
+                + ", "
+                + furthest.end()
+                + ") and '"
+                + b.name()
+                + "' ["
+                + b.begin()
+                + ", "
+                + b.end()
+                + ") overlap in the data section");
       }
       if (furthest == null || b.end() > furthest.end()) {
         furthest = b;
@@ -163,10 +197,14 @@ public final class SafeTensors {
   /** The largest header read (the format's own limit is 100 MB). */
   private static final long MAX_HEADER = 100_000_000L;
 
-  /** A tensor's header entry, checked: {@code count} elements in bytes [begin, end) of the data section. */
+  /**
+   * A tensor's header entry, checked: {@code count} elements in bytes [begin, end) of the data
+   * section.
+   */
   private record Entry(String name, String dtype, long[] shape, long count, long begin, long end) {}
 
-  private static Entry entry(String file, String name, JsonNode t, long dataLen) throws IOException {
+  private static Entry entry(String file, String name, JsonNode t, long dataLen)
+      throws IOException {
     String at = file + ": tensor '" + name + "'";
     if (!t.isObject()) {
       throw new IOException(at + ": the header entry is not a JSON object");
@@ -176,11 +214,13 @@ public final class SafeTensors {
       throw new IOException(at + " has no dtype");
     }
     String dtype = dtypeNode.asText();
-    int width = switch (dtype) {
-      case "F32" -> 4;
-      case "F16", "BF16" -> 2;
-      default -> throw new IOException(at + " has dtype " + dtype + " (only F32, F16, BF16 are read)");
-    };
+    int width =
+        switch (dtype) {
+          case "F32" -> 4;
+          case "F16", "BF16" -> 2;
+          default ->
+              throw new IOException(at + " has dtype " + dtype + " (only F32, F16, BF16 are read)");
+        };
     JsonNode shapeNode = t.get("shape");
     if (shapeNode == null || !shapeNode.isArray()) {
       throw new IOException(at + " has no shape (an array of dimensions)");
@@ -190,7 +230,8 @@ public final class SafeTensors {
     for (int i = 0; i < shape.length; i++) {
       JsonNode d = shapeNode.get(i);
       if (!d.isIntegralNumber() || !d.canConvertToLong() || d.asLong() < 0) {
-        throw new IOException(at + " has shape " + shapeNode + ": dimension " + i + " is not a non-negative integer");
+        throw new IOException(
+            at + " has shape " + shapeNode + ": dimension " + i + " is not a non-negative integer");
       }
       shape[i] = d.asLong();
       try {
@@ -205,14 +246,20 @@ public final class SafeTensors {
     }
     for (JsonNode o : offsets) {
       if (!o.isIntegralNumber() || !o.canConvertToLong() || o.asLong() < 0) {
-        throw new IOException(at + " has data_offsets " + offsets + " (needs two non-negative integers)");
+        throw new IOException(
+            at + " has data_offsets " + offsets + " (needs two non-negative integers)");
       }
     }
     long begin = offsets.get(0).asLong();
     long end = offsets.get(1).asLong();
     if (begin > end || end > dataLen) {
       throw new IOException(
-          at + " has data_offsets " + offsets + " outside the data section of " + dataLen + " bytes (truncated file?)");
+          at
+              + " has data_offsets "
+              + offsets
+              + " outside the data section of "
+              + dataLen
+              + " bytes (truncated file?)");
     }
     long bytes;
     try {
@@ -222,8 +269,17 @@ public final class SafeTensors {
     }
     if (end - begin != bytes) {
       throw new IOException(
-          at + " has " + (end - begin) + " bytes in data_offsets " + offsets + " but its shape " + shapeNode + " of "
-              + dtype + " needs " + (bytes < 0 ? "more than 2^63" : Long.toString(bytes)));
+          at
+              + " has "
+              + (end - begin)
+              + " bytes in data_offsets "
+              + offsets
+              + " but its shape "
+              + shapeNode
+              + " of "
+              + dtype
+              + " needs "
+              + (bytes < 0 ? "more than 2^63" : Long.toString(bytes)));
     }
     if (count > Integer.MAX_VALUE - 8) {
       throw new IOException(at + " has " + count + " elements, more than one Java array holds");
@@ -270,7 +326,8 @@ public final class SafeTensors {
     }
   }
 
-  private static void readFully(FileChannel ch, ByteBuffer buf, long position, Path file) throws IOException {
+  private static void readFully(FileChannel ch, ByteBuffer buf, long position, Path file)
+      throws IOException {
     long p = position;
     while (buf.hasRemaining()) {
       int n = ch.read(buf, p);

@@ -25,7 +25,10 @@ public final class TaskCompute {
   /** The values of the {@code --device} setting. */
   public static final List<String> DEVICE_SETTINGS = List.of("auto", "cpu", "gpu");
 
-  /** The option that sets the device, as messages name it (the {@code NerTagger}'s device param included). */
+  /**
+   * The option that sets the device, as messages name it (the {@code NerTagger}'s device param
+   * included).
+   */
   public static final String DEVICE_OPTION = "--device";
 
   /**
@@ -45,7 +48,10 @@ public final class TaskCompute {
     return device;
   }
 
-  /** The GPU addresses Spark assigned the task ({@code spark.task.resource.gpu.amount}); empty if none. */
+  /**
+   * The GPU addresses Spark assigned the task ({@code spark.task.resource.gpu.amount}); empty if
+   * none.
+   */
   public static List<String> assignedGpus(Map<String, ResourceInformation> resources) {
     ResourceInformation gpu = resources == null ? null : resources.get("gpu");
     if (gpu == null) {
@@ -62,7 +68,8 @@ public final class TaskCompute {
    * @param cuda whether libtorch can drive a GPU here (it lists CUDA among its features)
    * @param gpus the GPUs libtorch sees (0 without CUDA)
    */
-  public record Libtorch(String version, String flavour, String path, boolean cuda, int gpus, Set<String> features) {
+  public record Libtorch(
+      String version, String flavour, String path, boolean cuda, int gpus, Set<String> features) {
     /** Loads libtorch if needed and describes it. */
     public static Libtorch loaded() {
       Engine engine = Engine.getEngine("PyTorch");
@@ -73,10 +80,14 @@ public final class TaskCompute {
       if (flavour == null || flavour.isBlank()) {
         flavour = flavourOf(path);
       }
-      return new Libtorch(engine.getVersion(), flavour, path, cuda, cuda ? engine.getGpuCount() : 0, features);
+      return new Libtorch(
+          engine.getVersion(), flavour, path, cuda, cuda ? engine.getGpuCount() : 0, features);
     }
 
-    /** The flavour in a DJL cache directory name (2.7.1-20250812-cpu-linux-x86_64), else what its files say. */
+    /**
+     * The flavour in a DJL cache directory name (2.7.1-20250812-cpu-linux-x86_64), else what its
+     * files say.
+     */
     static String flavourOf(String path) {
       if (path == null) {
         return "unknown";
@@ -86,22 +97,43 @@ public final class TaskCompute {
           return part;
         }
       }
-      return Files.exists(Path.of(path, "libtorch_cuda.so")) ? "cuda (libtorch_cuda.so present)" : "cpu (no libtorch_cuda.so)";
+      return Files.exists(Path.of(path, "libtorch_cuda.so"))
+          ? "cuda (libtorch_cuda.so present)"
+          : "cpu (no libtorch_cuda.so)";
     }
 
     public String describe() {
-      return "PyTorch " + version + ", flavour " + flavour + ", from " + path + "; features " + features
+      return "PyTorch "
+          + version
+          + ", flavour "
+          + flavour
+          + ", from "
+          + path
+          + "; features "
+          + features
           + (cuda ? ", " + gpus + " GPU(s) visible" : ", no CUDA");
     }
   }
 
-  /** The current Spark task as "stage S (attempt A), partition P, task attempt T (TID n)", or "the driver". */
+  /**
+   * The current Spark task as "stage S (attempt A), partition P, task attempt T (TID n)", or "the
+   * driver".
+   */
   public static String describeTask(TaskContext ctx) {
     if (ctx == null) {
       return "the driver";
     }
-    return "stage " + ctx.stageId() + " (attempt " + ctx.stageAttemptNumber() + "), partition " + ctx.partitionId()
-        + ", task attempt " + ctx.attemptNumber() + " (TID " + ctx.taskAttemptId() + ")";
+    return "stage "
+        + ctx.stageId()
+        + " (attempt "
+        + ctx.stageAttemptNumber()
+        + "), partition "
+        + ctx.partitionId()
+        + ", task attempt "
+        + ctx.attemptNumber()
+        + " (TID "
+        + ctx.taskAttemptId()
+        + ")";
   }
 
   /**
@@ -117,7 +149,11 @@ public final class TaskCompute {
     if ("cpu".equals(setting)) {
       if (!assigned.isEmpty()) {
         org.slf4j.LoggerFactory.getLogger(TaskCompute.class)
-            .info("{}: Spark assigned GPU {} but {} cpu: running on the CPU on purpose", describeTask(ctx), assigned, option);
+            .info(
+                "{}: Spark assigned GPU {} but {} cpu: running on the CPU on purpose",
+                describeTask(ctx),
+                assigned,
+                option);
       }
       return Device.cpu(); // libtorch need not even be asked
     }
@@ -125,17 +161,24 @@ public final class TaskCompute {
   }
 
   /**
-   * The device decision, without Spark or libtorch: {@code cpu} is the CPU; {@code auto} is the
-   * GPU Spark assigned, else (in a task) the CPU, else (on the driver) the first GPU libtorch sees;
+   * The device decision, without Spark or libtorch: {@code cpu} is the CPU; {@code auto} is the GPU
+   * Spark assigned, else (in a task) the CPU, else (on the driver) the first GPU libtorch sees;
    * {@code gpu} is the assigned GPU, else the first GPU libtorch sees, else an error. A GPU that
    * libtorch cannot drive (a CPU build) is always an error, never a silent fallback to the CPU.
    *
    * @param inTask whether this runs in a Spark task (where a GPU is one Spark assigned)
    * @param task the task, for messages
    */
-  public static Device choose(String setting, String option, List<String> assigned, boolean inTask, Libtorch libtorch, String task) {
+  public static Device choose(
+      String setting,
+      String option,
+      List<String> assigned,
+      boolean inTask,
+      Libtorch libtorch,
+      String task) {
     if (!DEVICE_SETTINGS.contains(setting)) {
-      throw new IllegalArgumentException(option + " must be one of " + DEVICE_SETTINGS + ", got \"" + setting + "\"");
+      throw new IllegalArgumentException(
+          option + " must be one of " + DEVICE_SETTINGS + ", got \"" + setting + "\"");
     }
     if (setting.equals("cpu")) {
       return Device.cpu();
@@ -143,21 +186,40 @@ public final class TaskCompute {
     if (!assigned.isEmpty()) {
       if (!libtorch.cuda()) {
         throw new DeviceUnavailable(
-            task + ": Spark assigned GPU " + String.join(",", assigned) + " (spark.task.resource.gpu.amount), but the libtorch this"
-                + " executor loaded cannot use a GPU (" + libtorch.describe() + "). Make the executors load a CUDA libtorch"
-                + " (PYTORCH_LIBRARY_PATH=<libtorch dir>, PYTORCH_VERSION=" + libtorch.version() + ", PYTORCH_FLAVOR=cu128 or the"
-                + " cluster's CUDA flavour, with the jar built without bundled CPU natives), or pass " + option
+            task
+                + ": Spark assigned GPU "
+                + String.join(",", assigned)
+                + " (spark.task.resource.gpu.amount), but the libtorch this"
+                + " executor loaded cannot use a GPU ("
+                + libtorch.describe()
+                + "). Make the executors load a CUDA libtorch"
+                + " (PYTORCH_LIBRARY_PATH=<libtorch dir>, PYTORCH_VERSION="
+                + libtorch.version()
+                + ", PYTORCH_FLAVOR=cu128 or the cluster's CUDA flavour, with the jar built without"
+                + " bundled CPU natives), or pass "
+                + option
                 + " cpu to run on the CPU on purpose (or give the tasks no GPU).");
       }
       String first = assigned.get(0);
       if (!first.matches("\\d{1,4}")) {
-        throw new DeviceUnavailable(task + ": Spark assigned GPU address \"" + first + "\", which is not a CUDA device index;"
-            + " make the GPU discovery script print indices (0, 1, ...)");
+        throw new DeviceUnavailable(
+            task
+                + ": Spark assigned GPU address \""
+                + first
+                + "\", which is not a CUDA device index;"
+                + " make the GPU discovery script print indices (0, 1, ...)");
       }
       int index = Integer.parseInt(first);
       if (index >= libtorch.gpus()) {
-        throw new DeviceUnavailable(task + ": Spark assigned GPU " + first + " but libtorch sees " + libtorch.gpus() + " GPU(s) ("
-            + libtorch.describe() + "); check the GPU discovery script and CUDA_VISIBLE_DEVICES");
+        throw new DeviceUnavailable(
+            task
+                + ": Spark assigned GPU "
+                + first
+                + " but libtorch sees "
+                + libtorch.gpus()
+                + " GPU(s) ("
+                + libtorch.describe()
+                + "); check the GPU discovery script and CUDA_VISIBLE_DEVICES");
       }
       return Device.gpu(index);
     }
@@ -167,9 +229,16 @@ public final class TaskCompute {
       }
       if (setting.equals("gpu")) {
         throw new DeviceUnavailable(
-            task + ": " + option + "=gpu, but there is no GPU: Spark assigned none (spark.task.resource.gpu.amount) and libtorch"
-                + " sees none (" + libtorch.describe() + "). Load a CUDA libtorch (PYTORCH_LIBRARY_PATH, PYTORCH_VERSION,"
-                + " PYTORCH_FLAVOR) on a GPU node, or use " + option + " auto or cpu.");
+            task
+                + ": "
+                + option
+                + "=gpu, but there is no GPU: Spark assigned none (spark.task.resource.gpu.amount)"
+                + " and libtorch sees none ("
+                + libtorch.describe()
+                + "). Load a CUDA libtorch (PYTORCH_LIBRARY_PATH, PYTORCH_VERSION,"
+                + " PYTORCH_FLAVOR) on a GPU node, or use "
+                + option
+                + " auto or cpu.");
       }
     }
     return Device.cpu();

@@ -63,13 +63,19 @@ public final class TokenClassificationModel extends HfBlock implements AutoClose
     long h = config.hiddenSize;
     String p = config.prefix() + ".";
     out.put(p + "embeddings.word_embeddings.weight", new long[] {config.vocabSize, h});
-    out.put(p + "embeddings.position_embeddings.weight", new long[] {config.maxPositionEmbeddings, h});
+    out.put(
+        p + "embeddings.position_embeddings.weight", new long[] {config.maxPositionEmbeddings, h});
     out.put(p + "embeddings.token_type_embeddings.weight", new long[] {config.typeVocabSize, h});
     out.put(p + "embeddings.LayerNorm.weight", new long[] {h});
     out.put(p + "embeddings.LayerNorm.bias", new long[] {h});
     for (int i = 0; i < config.numHiddenLayers; i++) {
       String l = p + "encoder.layer." + i + ".";
-      for (String qkv : List.of("attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense")) {
+      for (String qkv :
+          List.of(
+              "attention.self.query",
+              "attention.self.key",
+              "attention.self.value",
+              "attention.output.dense")) {
         out.put(l + qkv + ".weight", new long[] {h, h});
         out.put(l + qkv + ".bias", new long[] {h});
       }
@@ -95,7 +101,8 @@ public final class TokenClassificationModel extends HfBlock implements AutoClose
    * @param tokenTypeIds int64 [batch, length], or null for all zeros
    * @param dropout the step's dropout masks, {@link DropoutMasks#NONE} for evaluation
    */
-  public NDArray encode(NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds, DropoutMasks dropout) {
+  public NDArray encode(
+      NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds, DropoutMasks dropout) {
     NDArray h = embeddings.forward(inputIds, tokenTypeIds, dropout);
     NDArray additive = additiveMask(attentionMask, h.getDataType());
     for (TransformerLayer layer : layers) {
@@ -105,19 +112,25 @@ public final class TokenClassificationModel extends HfBlock implements AutoClose
   }
 
   /** The encoder's last hidden state for evaluation and prediction (no dropout). */
-  public NDArray encode(NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds, boolean training) {
+  public NDArray encode(
+      NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds, boolean training) {
     return encode(inputIds, attentionMask, tokenTypeIds, evaluationOnly(training));
   }
 
   /** Token-classification logits [batch, length, labels], with the step's dropout masks. */
-  public NDArray logits(NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds, DropoutMasks dropout) {
+  public NDArray logits(
+      NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds, DropoutMasks dropout) {
     NDArray h = encode(inputIds, attentionMask, tokenTypeIds, dropout);
-    NDArray x = dropout.hidden(h, config.classifierDropout, DropoutMasks.classifierSite(layers.size()));
+    NDArray x =
+        dropout.hidden(h, config.classifierDropout, DropoutMasks.classifierSite(layers.size()));
     return classifier.forward(x, dropout.active());
   }
 
-  /** Token-classification logits [batch, length, labels] for evaluation and prediction (no dropout). */
-  public NDArray logits(NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds, boolean training) {
+  /**
+   * Token-classification logits [batch, length, labels] for evaluation and prediction (no dropout).
+   */
+  public NDArray logits(
+      NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds, boolean training) {
     return logits(inputIds, attentionMask, tokenTypeIds, evaluationOnly(training));
   }
 
@@ -127,7 +140,8 @@ public final class TokenClassificationModel extends HfBlock implements AutoClose
    */
   private static DropoutMasks evaluationOnly(boolean training) {
     if (training) {
-      throw new IllegalArgumentException("training passes DropoutMasks.of(seed, step, rows), not training=true");
+      throw new IllegalArgumentException(
+          "training passes DropoutMasks.of(seed, step, rows), not training=true");
     }
     return DropoutMasks.NONE;
   }

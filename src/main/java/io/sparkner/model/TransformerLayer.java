@@ -29,7 +29,8 @@ public final class TransformerLayer extends HfBlock {
     key = child("attention.self.key", new Dense());
     value = child("attention.self.value", new Dense());
     attentionOut = child("attention.output.dense", new Dense());
-    attentionNorm = child("attention.output.LayerNorm", new Norm(config.hiddenSize, config.layerNormEps));
+    attentionNorm =
+        child("attention.output.LayerNorm", new Norm(config.hiddenSize, config.layerNormEps));
     intermediate = child("intermediate.dense", new Dense());
     output = child("output.dense", new Dense());
     outputNorm = child("output.LayerNorm", new Norm(config.hiddenSize, config.layerNormEps));
@@ -51,17 +52,27 @@ public final class TransformerLayer extends HfBlock {
     NDArray k = key.forward(hidden, training).reshape(b, l, heads, d).transpose(0, 2, 3, 1);
     NDArray v = value.forward(hidden, training).reshape(b, l, heads, d).transpose(0, 2, 1, 3);
     NDArray scores = Scalars.times(q.matMul(k), scale).add(additiveMask);
-    NDArray probs = dropout.attention(scores.softmax(-1), config.attentionDropout, DropoutMasks.attentionSite(index));
+    NDArray probs =
+        dropout.attention(
+            scores.softmax(-1), config.attentionDropout, DropoutMasks.attentionSite(index));
     NDArray context = probs.matMul(v).transpose(0, 2, 1, 3).reshape(b, l, config.hiddenSize);
     NDArray attended =
         attentionNorm.forward(
             dropout
-                .hidden(attentionOut.forward(context, training), config.hiddenDropout, DropoutMasks.attentionOutputSite(index))
+                .hidden(
+                    attentionOut.forward(context, training),
+                    config.hiddenDropout,
+                    DropoutMasks.attentionOutputSite(index))
                 .add(hidden),
             training);
     NDArray inner = Activation.gelu(intermediate.forward(attended, training));
     return outputNorm.forward(
-        dropout.hidden(output.forward(inner, training), config.hiddenDropout, DropoutMasks.outputSite(index)).add(attended),
+        dropout
+            .hidden(
+                output.forward(inner, training),
+                config.hiddenDropout,
+                DropoutMasks.outputSite(index))
+            .add(attended),
         training);
   }
 }

@@ -14,9 +14,9 @@ import java.util.Locale;
 import org.apache.hadoop.conf.Configuration;
 
 /**
- * What a run needs before it can prepare or train when it has no pretrained checkpoint: a
- * tokenizer built from corpora and a randomly initialised checkpoint. The one implementation behind
- * {@code sparkner tokenizer build}, {@code sparkner init}, the {@code crosslingual} job and {@code
+ * What a run needs before it can prepare or train when it has no pretrained checkpoint: a tokenizer
+ * built from corpora and a randomly initialised checkpoint. The one implementation behind {@code
+ * sparkner tokenizer build}, {@code sparkner init}, the {@code crosslingual} job and {@code
  * retrain}'s {@code base_model.init}.
  */
 public final class Bootstrap {
@@ -27,7 +27,11 @@ public final class Bootstrap {
     /** The console line of {@code tokenizer build}. */
     public String describe() {
       return String.format(
-          Locale.ROOT, "tokenizer build: %d texts (%d bad records skipped, see prepare's quarantine) -> %s", texts, rejected, file);
+          Locale.ROOT,
+          "tokenizer build: %d texts (%d bad records skipped, see prepare's quarantine) -> %s",
+          texts,
+          rejected,
+          file);
     }
   }
 
@@ -37,7 +41,12 @@ public final class Bootstrap {
     public String describe() {
       return String.format(
           "init: %s %d layers, hidden %d, vocab %d, %d labels -> %s",
-          config.modelType, config.numHiddenLayers, config.hiddenSize, config.vocabSize, labels, dir);
+          config.modelType,
+          config.numHiddenLayers,
+          config.hiddenSize,
+          config.vocabSize,
+          labels,
+          dir);
     }
   }
 
@@ -46,19 +55,25 @@ public final class Bootstrap {
     List<CorpusInput> inputs = new ArrayList<>();
     for (String spec : specs) {
       CorpusInput parsed = CorpusInput.parse(spec);
-      inputs.add(new CorpusInput(parsed.kind(), parsed.lang(), HadoopFiles.qualify(parsed.path(), conf)));
+      inputs.add(
+          new CorpusInput(parsed.kind(), parsed.lang(), HadoopFiles.qualify(parsed.path(), conf)));
     }
     return inputs;
   }
 
-  /** Reads the documents of {@code inputs} and writes {@code <dir>/tokenizer.json}, unigram or wordpiece. */
-  public static Tokenizer buildTokenizer(List<CorpusInput> inputs, String kind, int vocabSize, String dir, Configuration conf) {
+  /**
+   * Reads the documents of {@code inputs} and writes {@code <dir>/tokenizer.json}, unigram or
+   * wordpiece.
+   */
+  public static Tokenizer buildTokenizer(
+      List<CorpusInput> inputs, String kind, int vocabSize, String dir, Configuration conf) {
     CorpusReaders.Texts read = CorpusReaders.texts(inputs, conf);
     TokenizerBuilder.Kind k;
     try {
       k = TokenizerBuilder.Kind.valueOf(kind.trim().toUpperCase(Locale.ROOT));
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("tokenizer kind '" + kind + "' is not unigram or wordpiece", e);
+      throw new IllegalArgumentException(
+          "tokenizer kind '" + kind + "' is not unigram or wordpiece", e);
     }
     TokenizerBuilder.Options options = new TokenizerBuilder.Options();
     options.vocabSize = vocabSize;
@@ -75,11 +90,20 @@ public final class Bootstrap {
    * @param config a Hugging Face config.json; vocab_size follows the tokenizer
    * @param tokenizer a tokenizer.json, or a directory holding one
    */
-  public static Model initModel(String config, String tokenizer, List<String> labels, String dir, long seed, Configuration conf)
+  public static Model initModel(
+      String config,
+      String tokenizer,
+      List<String> labels,
+      String dir,
+      long seed,
+      Configuration conf)
       throws IOException {
     String configFile = HadoopFiles.qualify(config, conf);
     String tokenizerFile = TokenizerCache.tokenizerFile(HadoopFiles.qualify(tokenizer, conf), conf);
     String out = HadoopFiles.qualify(dir, conf);
-    return new Model(InitialCheckpoint.write(configFile, tokenizerFile, labels, out, seed, conf), labels.size(), out);
+    return new Model(
+        InitialCheckpoint.write(configFile, tokenizerFile, labels, out, seed, conf),
+        labels.size(),
+        out);
   }
 }

@@ -4,11 +4,11 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The steps of an end-to-end job, run in order: prepare → (tokenizer, init) → train → evaluate,
- * and whatever else the job adds. Each step has a key (what the job records it as), a line saying
- * what it does, and its work; the job's {@link Listener} hears each step start and finish (the
- * {@code crosslingual} job prints "== k/N what", {@code retrain} records the stage in its run.json
- * and injects {@code --fail-after}). A step that throws ends the run there.
+ * The steps of an end-to-end job, run in order: prepare → (tokenizer, init) → train → evaluate, and
+ * whatever else the job adds. Each step has a key (what the job records it as), a line saying what
+ * it does, and its work; the job's {@link Listener} hears each step start and finish (the {@code
+ * crosslingual} job prints "== k/N what", {@code retrain} records the stage in its run.json and
+ * injects {@code --fail-after}). A step that throws ends the run there.
  *
  * @param <K> the key of a step
  */

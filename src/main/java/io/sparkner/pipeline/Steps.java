@@ -21,10 +21,20 @@ import org.apache.spark.sql.SparkSession;
 public final class Steps {
   private Steps() {}
 
-  /** Prepares {@code inputs} with {@code tokenizer} into {@code output} (replacing what an earlier run prepared there). */
+  /**
+   * Prepares {@code inputs} with {@code tokenizer} into {@code output} (replacing what an earlier
+   * run prepared there).
+   */
   public static PrepareSummary prepare(
-      SparkSession spark, List<CorpusInput> inputs, String tokenizer, String output, ReadOptions read, LabelScheme scheme, AlignOptions align) {
-    return PrepareJob.run(spark, new PrepareOptions(inputs, tokenizer, output, read, scheme, align, true));
+      SparkSession spark,
+      List<CorpusInput> inputs,
+      String tokenizer,
+      String output,
+      ReadOptions read,
+      LabelScheme scheme,
+      AlignOptions align) {
+    return PrepareJob.run(
+        spark, new PrepareOptions(inputs, tokenizer, output, read, scheme, align, true));
   }
 
   /**
@@ -43,7 +53,12 @@ public final class Steps {
       PrintStream console) {
     return TrainJob.run(
         spark,
-        TrainJob.Options.builder(data, model, output).conf(conf).deepspeed(deepspeed).overrides(overrides).replicas(replicas).build(),
+        TrainJob.Options.builder(data, model, output)
+            .conf(conf)
+            .deepspeed(deepspeed)
+            .overrides(overrides)
+            .replicas(replicas)
+            .build(),
         console);
   }
 }

@@ -52,7 +52,10 @@ public final class CorpusStats implements StatsAccumulator.Stats<ReadResult, Cor
     o.quarantined.forEach((k, v) -> quarantined.merge(k, v, Long::sum));
     o.bySplit.forEach((k, v) -> bySplit.merge(k, v, Long::sum));
     o.byLang.forEach(
-        (lang, m) -> m.forEach((k, v) -> byLang.computeIfAbsent(lang, x -> new TreeMap<>()).merge(k, v, Long::sum)));
+        (lang, m) ->
+            m.forEach(
+                (k, v) ->
+                    byLang.computeIfAbsent(lang, x -> new TreeMap<>()).merge(k, v, Long::sum)));
     o.bySource.forEach((k, v) -> bySource.merge(k, v, Long::sum));
     o.entitiesByType.forEach((k, v) -> entitiesByType.merge(k, v, Long::sum));
     return this;

@@ -16,13 +16,13 @@ import org.slf4j.LoggerFactory;
 
 /**
  * How prepare hands its feature rows to Spark. The fast path is Spark's own entry point for
- * Catalyst rows, {@code internalCreateDataFrame(RDD<InternalRow>, StructType, boolean)}:
- * {@code private[sql]} in Scala, public in bytecode, a method of {@code SparkSession} on Spark 3.5
- * and of the concrete {@code org.apache.spark.sql.classic.SparkSession} on Spark 4 (the API class
- * no longer has it, so a direct call compiled against 3.5 dies with {@code NoSuchMethodError}). It
- * is looked up on the session's runtime class, which finds it on both. Where it is absent (a
- * session without it, a Spark that renamed it), the public {@code createDataFrame} with external
- * {@link Row}s writes the same table, only slower. Which path a JVM uses is logged once.
+ * Catalyst rows, {@code internalCreateDataFrame(RDD<InternalRow>, StructType, boolean)}: {@code
+ * private[sql]} in Scala, public in bytecode, a method of {@code SparkSession} on Spark 3.5 and of
+ * the concrete {@code org.apache.spark.sql.classic.SparkSession} on Spark 4 (the API class no
+ * longer has it, so a direct call compiled against 3.5 dies with {@code NoSuchMethodError}). It is
+ * looked up on the session's runtime class, which finds it on both. Where it is absent (a session
+ * without it, a Spark that renamed it), the public {@code createDataFrame} with external {@link
+ * Row}s writes the same table, only slower. Which path a JVM uses is logged once.
  */
 final class FeatureFrames {
   private static final Logger LOG = LoggerFactory.getLogger(FeatureFrames.class);
@@ -39,7 +39,10 @@ final class FeatureFrames {
   static FeatureFrames of(SparkSession spark) {
     Method m;
     try {
-      m = spark.getClass().getMethod("internalCreateDataFrame", RDD.class, StructType.class, boolean.class);
+      m =
+          spark
+              .getClass()
+              .getMethod("internalCreateDataFrame", RDD.class, StructType.class, boolean.class);
       if (!Dataset.class.isAssignableFrom(m.getReturnType())) {
         m = null;
       }
@@ -48,10 +51,16 @@ final class FeatureFrames {
     }
     FeatureFrames f = new FeatureFrames(m);
     if (LOGGED.compareAndSet(false, true)) {
-      LOG.info("prepare: feature rows reach Spark {} (Spark {}, {})",
-          m != null ? "as Catalyst rows through " + m.getDeclaringClass().getName() + ".internalCreateDataFrame"
-                    : "as external Rows through the public createDataFrame (no internalCreateDataFrame on this session)",
-          spark.version(), spark.getClass().getName());
+      LOG.info(
+          "prepare: feature rows reach Spark {} (Spark {}, {})",
+          m != null
+              ? "as Catalyst rows through "
+                  + m.getDeclaringClass().getName()
+                  + ".internalCreateDataFrame"
+              : "as external Rows through the public createDataFrame (no internalCreateDataFrame on"
+                  + " this session)",
+          spark.version(),
+          spark.getClass().getName());
     }
     return f;
   }
@@ -61,7 +70,10 @@ final class FeatureFrames {
     return new FeatureFrames(null);
   }
 
-  /** True when rows are Catalyst rows ({@link #internal}), false when they are external {@link Row}s. */
+  /**
+   * True when rows are Catalyst rows ({@link #internal}), false when they are external {@link
+   * Row}s.
+   */
   boolean catalyst() {
     return internal != null;
   }
@@ -70,7 +82,8 @@ final class FeatureFrames {
   @SuppressWarnings("unchecked")
   Dataset<Row> fromInternal(SparkSession spark, JavaRDD<InternalRow> rows, StructType schema) {
     if (internal == null) {
-      throw new IllegalStateException("no internalCreateDataFrame on " + spark.getClass().getName());
+      throw new IllegalStateException(
+          "no internalCreateDataFrame on " + spark.getClass().getName());
     }
     try {
       return (Dataset<Row>) internal.invoke(spark, rows.rdd(), schema, false);

@@ -54,8 +54,7 @@ public final class FeatureStats implements StatsAccumulator.Stats<Aligner.Result
   private void trim() {
     if (examples.size() > MAX_EXAMPLES) {
       examples.sort(
-          Comparator.comparing(Aligner.Misaligned::id)
-              .thenComparingInt(m -> m.entity().start()));
+          Comparator.comparing(Aligner.Misaligned::id).thenComparingInt(m -> m.entity().start()));
       examples.subList(MAX_EXAMPLES, examples.size()).clear();
     }
   }

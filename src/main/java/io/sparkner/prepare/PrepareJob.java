@@ -4,8 +4,6 @@ import io.sparkner.align.AlignOptions;
 import io.sparkner.align.Aligner;
 import io.sparkner.align.FeatureTables;
 import io.sparkner.align.Labels;
-import io.sparkner.tokenizer.TokenizerCache;
-import io.sparkner.tokenizer.TokenizerFingerprint;
 import io.sparkner.corpus.BadRecordException;
 import io.sparkner.corpus.CorpusInput;
 import io.sparkner.corpus.CorpusReaders;
@@ -16,6 +14,8 @@ import io.sparkner.corpus.ReadResult;
 import io.sparkner.corpus.TypeMap;
 import io.sparkner.storage.HadoopConf;
 import io.sparkner.storage.HadoopFiles;
+import io.sparkner.tokenizer.TokenizerCache;
+import io.sparkner.tokenizer.TokenizerFingerprint;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -36,10 +36,10 @@ import org.apache.spark.util.TaskCompletionListener;
 
 /**
  * {@code sparkner prepare}: corpora → {@code documents}, {@code quarantine}, {@code features},
- * {@code labels.json}, {@code summary.json}. Reads each file in its own task, spreads the
- * documents over the cluster, aligns them with the checkpoint's tokenizer (loaded once per
- * executor JVM), and counts everything it reads: documents + quarantined = records in. Nothing is
- * cached: executors never hold the corpus, whatever its size.
+ * {@code labels.json}, {@code summary.json}. Reads each file in its own task, spreads the documents
+ * over the cluster, aligns them with the checkpoint's tokenizer (loaded once per executor JVM), and
+ * counts everything it reads: documents + quarantined = records in. Nothing is cached: executors
+ * never hold the corpus, whatever its size.
  */
 public final class PrepareJob {
   private PrepareJob() {}
@@ -64,7 +64,8 @@ public final class PrepareJob {
       throw new IllegalArgumentException(
           "output " + out + " exists; choose another --output or pass --overwrite");
     }
-    // validate windowing before any Spark work: a bad --max-length/--stride fails here, on the driver
+    // validate windowing before any Spark work: a bad --max-length/--stride fails here, on the
+    // driver
     try (var lease = TokenizerCache.acquire(tokenizer, conf)) {
       new Aligner(lease.get(), new Labels(o.scheme(), List.of()), o.align());
     }
@@ -90,10 +91,10 @@ public final class PrepareJob {
   /**
    * Three Spark jobs: read, validate and write {@code documents} (counting every record on the
    * way); write {@code quarantine}; read {@code documents} back, align and write {@code features}
-   * (with {@code --fail-fast}, a first job reads and validates only).
-   * The corpus is never cached: the features job reads the table the first job wrote. Only when
-   * there are quarantined records are the inputs read a second time, to write them; their count
-   * must then match the first read's (an input changed in between is an error, not a silent gap).
+   * (with {@code --fail-fast}, a first job reads and validates only). The corpus is never cached:
+   * the features job reads the table the first job wrote. Only when there are quarantined records
+   * are the inputs read a second time, to write them; their count must then match the first read's
+   * (an input changed in between is an error, not a silent gap).
    */
   private static PrepareSummary write(
       SparkSession spark,
@@ -105,7 +106,8 @@ public final class PrepareJob {
       FeatureFrames frames,
       long t0) {
     Configuration conf = jsc.hadoopConfiguration();
-    // every task aligns with the tokenizer.json of now: one rewritten meanwhile fails the job, saying so
+    // every task aligns with the tokenizer.json of now: one rewritten meanwhile fails the job,
+    // saying so
     String tokenizerVersion = TokenizerCache.version(tokenizer, conf);
     int parallelism = Math.max(jsc.defaultParallelism(), 1);
     JavaRDD<ReadResult> read = CorpusReaders.read(jsc, inputs, o.read());
@@ -125,7 +127,8 @@ public final class PrepareJob {
       // fewer files than cores: spread the records so every core writes and later aligns
       read = read.repartition(parallelism);
     }
-    StatsAccumulator<ReadResult, CorpusStats> corpusStats = new StatsAccumulator<>(CorpusStats::new);
+    StatsAccumulator<ReadResult, CorpusStats> corpusStats =
+        new StatsAccumulator<>(CorpusStats::new);
     spark.sparkContext().register(corpusStats, "prepare: corpus statistics");
     // every record is counted in the write's own stage (after any repartition), where Spark
     // applies accumulator updates once
@@ -154,7 +157,8 @@ public final class PrepareJob {
 
     HadoopConf hc = new HadoopConf(conf);
     var align = o.align();
-    StatsAccumulator<Aligner.Result, FeatureStats> featureStats = new StatsAccumulator<>(FeatureStats::new);
+    StatsAccumulator<Aligner.Result, FeatureStats> featureStats =
+        new StatsAccumulator<>(FeatureStats::new);
     spark.sparkContext().register(featureStats, "prepare: feature statistics");
     JavaRDD<Row> documents =
         spark
@@ -168,11 +172,27 @@ public final class PrepareJob {
         frames.catalyst()
             ? frames.fromInternal(
                 spark,
-                featureRows(documents, tokenizer, tokenizerVersion, hc, labels, align, featureStats, FeatureTables::toInternalRow),
+                featureRows(
+                    documents,
+                    tokenizer,
+                    tokenizerVersion,
+                    hc,
+                    labels,
+                    align,
+                    featureStats,
+                    FeatureTables::toInternalRow),
                 FeatureTables.FEATURES)
             : FeatureFrames.fromRows(
                 spark,
-                featureRows(documents, tokenizer, tokenizerVersion, hc, labels, align, featureStats, FeatureTables::toRow),
+                featureRows(
+                    documents,
+                    tokenizer,
+                    tokenizerVersion,
+                    hc,
+                    labels,
+                    align,
+                    featureStats,
+                    FeatureTables::toRow),
                 FeatureTables.FEATURES);
     featureFrame.write().mode(SaveMode.Overwrite).parquet(out + "/features");
     FeatureStats features = featureStats.value();
@@ -193,8 +213,8 @@ public final class PrepareJob {
   }
 
   /**
-   * The {@code quarantine} table: empty (schema only) when the first read quarantined nothing,
-   * else the inputs' quarantined records, read again and checked against the first read's count.
+   * The {@code quarantine} table: empty (schema only) when the first read quarantined nothing, else
+   * the inputs' quarantined records, read again and checked against the first read's count.
    */
   static void writeQuarantine(
       SparkSession spark,
@@ -256,7 +276,8 @@ public final class PrepareJob {
         (Iterator<Row> it) -> {
           var lease = TokenizerCache.acquire(tokenizer, tokenizerVersion, hc.get());
           // held until the task ends: a rewritten tokenizer.json closes this one only then
-          TaskContext.get().addTaskCompletionListener((TaskCompletionListener) done -> lease.close());
+          TaskContext.get()
+              .addTaskCompletionListener((TaskCompletionListener) done -> lease.close());
           Aligner aligner = new Aligner(lease.get(), labels, align);
           return new WindowRows<>(it, aligner, featureStats, encoder);
         });
@@ -306,7 +327,6 @@ public final class PrepareJob {
     }
   }
 
-
   /**
    * The entity types of the label list: what the inputs' formats declare (so a sample that lacks a
    * type still gets its label), plus what the records used; exactly {@code --types} when given.
@@ -327,7 +347,9 @@ public final class PrepareJob {
     return types;
   }
 
-  /** With --fail-fast, Spark wraps the reader's exception: show the user the record, not the stage. */
+  /**
+   * With --fail-fast, Spark wraps the reader's exception: show the user the record, not the stage.
+   */
   private static RuntimeException unwrapBadRecord(Exception e) {
     for (Throwable t = e; t != null; t = t.getCause()) {
       if (t instanceof BadRecordException b) {

@@ -59,7 +59,8 @@ public final class PrepareSummary extends JobSummary {
     root.put("scheme", labels.scheme().name());
     ArrayNode l = root.putArray("labels");
     labels.labels().forEach(l::add);
-    // paths as they may be shown (prepare refuses credentials inside paths; this is the second line)
+    // paths as they may be shown (prepare refuses credentials inside paths; this is the second
+    // line)
     root.put("output", Redaction.uri(options.output()));
     root.put("tokenizer", Redaction.uri(options.tokenizer()));
     // evaluate compares it with the model's tokenizer.json: ids from another vocabulary are noise
@@ -86,16 +87,22 @@ public final class PrepareSummary extends JobSummary {
     row(sb, "records in", root.path("records_in").asLong());
     row(sb, "documents", root.path("documents").asLong());
     row(sb, "quarantined", root.path("quarantined_total").asLong());
-    root.path("quarantined").fields().forEachRemaining(e -> row(sb, "  " + e.getKey(), e.getValue().asLong()));
+    root.path("quarantined")
+        .fields()
+        .forEachRemaining(e -> row(sb, "  " + e.getKey(), e.getValue().asLong()));
     row(sb, "entities", root.path("entities").asLong());
-    root.path("entities_by_type").fields().forEachRemaining(e -> row(sb, "  " + e.getKey(), e.getValue().asLong()));
+    root.path("entities_by_type")
+        .fields()
+        .forEachRemaining(e -> row(sb, "  " + e.getKey(), e.getValue().asLong()));
     row(sb, "entities misaligned", root.path("entities_misaligned").asLong());
     row(sb, "entities dropped by type map", root.path("entities_dropped_by_type_map").asLong());
     row(sb, "IOB repairs (I- starting an entity)", root.path("iob_repairs").asLong());
     row(sb, "windows", root.path("windows").asLong());
     row(sb, "documents split into windows", root.path("documents_windowed").asLong());
     row(sb, "tokens", root.path("tokens").asLong());
-    sb.append(String.format(Locale.ROOT, "%-38s %10s %10s %10s%n", "by language", "train", "validation", "test"));
+    sb.append(
+        String.format(
+            Locale.ROOT, "%-38s %10s %10s %10s%n", "by language", "train", "validation", "test"));
     for (Map.Entry<String, JsonNode> e : iterable(root.path("by_lang"))) {
       JsonNode m = e.getValue();
       sb.append(
@@ -123,7 +130,9 @@ public final class PrepareSummary extends JobSummary {
                 m.path("problem").asText()));
       }
     }
-    sb.append(String.format(Locale.ROOT, "labels (%s): %s%n", root.path("scheme").asText(), root.path("labels")));
+    sb.append(
+        String.format(
+            Locale.ROOT, "labels (%s): %s%n", root.path("scheme").asText(), root.path("labels")));
     return sb.toString();
   }
 

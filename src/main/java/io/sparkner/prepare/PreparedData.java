@@ -27,18 +27,22 @@ public final class PreparedData {
   private final Labels labels;
 
   /** A gold document: language and entities, for evaluation. */
-  public record GoldDocument(String id, String lang, String text, List<Entity> entities) implements java.io.Serializable {}
+  public record GoldDocument(String id, String lang, String text, List<Entity> entities)
+      implements java.io.Serializable {}
 
   public PreparedData(SparkSession spark, String dir) {
     this.spark = spark;
     this.dir = HadoopFiles.qualify(dir, spark.sparkContext().hadoopConfiguration());
     requireComplete(this.dir, spark.sparkContext().hadoopConfiguration());
     String labelsFile = this.dir + "/labels.json";
-    this.labels = Labels.fromJson(HadoopFiles.readString(labelsFile, spark.sparkContext().hadoopConfiguration()));
+    this.labels =
+        Labels.fromJson(
+            HadoopFiles.readString(labelsFile, spark.sparkContext().hadoopConfiguration()));
   }
 
   /** What a complete output of {@code prepare} holds; {@code summary.json} is written last. */
-  static final List<String> PARTS = List.of("documents", "features", "quarantine", "labels.json", "summary.json");
+  static final List<String> PARTS =
+      List.of("documents", "features", "quarantine", "labels.json", "summary.json");
 
   /**
    * Refuses a directory that is not a complete output of {@code prepare}: one that does not exist,
@@ -57,17 +61,23 @@ public final class PreparedData {
     }
     if (!missing.isEmpty()) {
       throw new IllegalArgumentException(
-          dir + " is not a complete prepared corpus: missing " + String.join(", ", missing)
+          dir
+              + " is not a complete prepared corpus: missing "
+              + String.join(", ", missing)
               + (missing.contains("summary.json")
-                  ? " (prepare writes summary.json last: the run that wrote it failed or is still running;"
-                      + " run sparkner prepare again with --overwrite)"
+                  ? " (prepare writes summary.json last: the run that wrote it failed or is still"
+                      + " running; run sparkner prepare again with --overwrite)"
                   : " (run sparkner prepare again with --overwrite)"));
     }
     try {
       JSON.readTree(HadoopFiles.readString(dir + "/summary.json", conf));
     } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
       throw new IllegalArgumentException(
-          dir + " is not a complete prepared corpus: summary.json is not valid JSON (" + e.getOriginalMessage() + ")", e);
+          dir
+              + " is not a complete prepared corpus: summary.json is not valid JSON ("
+              + e.getOriginalMessage()
+              + ")",
+          e);
     }
   }
 
@@ -139,7 +149,10 @@ public final class PreparedData {
   public Map<String, GoldDocument> gold(String split) {
     Map<String, GoldDocument> out = new LinkedHashMap<>();
     for (Row r : documents(split).orderBy("id").collectAsList()) {
-      out.put(r.getAs("id"), new GoldDocument(r.getAs("id"), r.getAs("lang"), r.getAs("text"), CorpusTables.entities(r)));
+      out.put(
+          r.getAs("id"),
+          new GoldDocument(
+              r.getAs("id"), r.getAs("lang"), r.getAs("text"), CorpusTables.entities(r)));
     }
     return out;
   }

@@ -13,7 +13,8 @@ import org.apache.spark.util.AccumulatorV2;
  * @param <I> what is counted (a record read, a document aligned)
  * @param <S> the statistics
  */
-public final class StatsAccumulator<I, S extends StatsAccumulator.Stats<I, S>> extends AccumulatorV2<I, S> {
+public final class StatsAccumulator<I, S extends StatsAccumulator.Stats<I, S>>
+    extends AccumulatorV2<I, S> {
   private static final long serialVersionUID = 1L;
 
   /** Statistics that count items and merge across partitions. */

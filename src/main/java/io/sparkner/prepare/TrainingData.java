@@ -17,22 +17,32 @@ import org.apache.hadoop.conf.Configuration;
 
 /**
  * {@code training_data.json} in a fine-tuned checkpoint: what the model was trained on — the
- * prepared corpus, the languages of its train split with their document counts, the label types
- * and the tokenizer fingerprint of prepare. {@code evaluate} reads the languages for the rows of the
+ * prepared corpus, the languages of its train split with their document counts, the label types and
+ * the tokenizer fingerprint of prepare. {@code evaluate} reads the languages for the rows of the
  * cross-lingual matrix. {@code transformers} ignores the file, as it ignores {@code
  * training_config.json}; it is written by the driver before training starts, so it is there for an
  * interrupted or resumed run as well.
  */
-public record TrainingData(String data, Map<String, Long> languages, List<String> types, String scheme, String tokenizerFingerprint) {
+public record TrainingData(
+    String data,
+    Map<String, Long> languages,
+    List<String> types,
+    String scheme,
+    String tokenizerFingerprint) {
   public static final String FILE = "training_data.json";
   private static final ObjectMapper JSON = new ObjectMapper();
 
   /** The record of training on the train split of {@code data}. */
   public static TrainingData of(PreparedData data) {
     JsonNode summary = data.summary();
-    String fingerprint = summary == null ? null : summary.path("tokenizer_fingerprint").asText(null);
+    String fingerprint =
+        summary == null ? null : summary.path("tokenizer_fingerprint").asText(null);
     return new TrainingData(
-        data.dir(), data.languages("train"), data.labels().types(), data.labels().scheme().name(), fingerprint);
+        data.dir(),
+        data.languages("train"),
+        data.labels().types(),
+        data.labels().scheme().name(),
+        fingerprint);
   }
 
   /** The training languages, sorted. */
@@ -61,7 +71,10 @@ public record TrainingData(String data, Map<String, Long> languages, List<String
     HadoopFiles.writeString(modelDir + "/" + FILE, toJson(), conf);
   }
 
-  /** The record of a checkpoint directory; empty when it has none (a base model, or trained elsewhere). */
+  /**
+   * The record of a checkpoint directory; empty when it has none (a base model, or trained
+   * elsewhere).
+   */
   public static Optional<TrainingData> read(String modelDir, Configuration conf) {
     String file = modelDir + "/" + FILE;
     if (!HadoopFiles.exists(file, conf)) {
@@ -71,7 +84,8 @@ public record TrainingData(String data, Map<String, Long> languages, List<String
       JsonNode o = JSON.readTree(HadoopFiles.readString(file, conf));
       JsonNode langs = o.path("languages");
       if (!langs.isObject()) {
-        throw new IllegalArgumentException(file + ": \"languages\" must be an object of language -> documents");
+        throw new IllegalArgumentException(
+            file + ": \"languages\" must be an object of language -> documents");
       }
       Map<String, Long> languages = new TreeMap<>();
       langs.fields().forEachRemaining(e -> languages.put(e.getKey(), e.getValue().asLong()));
@@ -79,7 +93,11 @@ public record TrainingData(String data, Map<String, Long> languages, List<String
       o.path("types").forEach(t -> types.add(t.asText()));
       return Optional.of(
           new TrainingData(
-              o.path("data").asText(null), languages, types, o.path("scheme").asText(null), o.path("tokenizer_fingerprint").asText(null)));
+              o.path("data").asText(null),
+              languages,
+              types,
+              o.path("scheme").asText(null),
+              o.path("tokenizer_fingerprint").asText(null)));
     } catch (IOException e) {
       throw new UncheckedIOException("cannot parse " + file + ": " + e.getMessage(), e);
     }

@@ -8,13 +8,14 @@ import java.util.Locale;
 import java.util.TreeSet;
 
 /**
- * Whether a challenger replaces the champion, and every reason: the challenger's micro F1 must
- * beat the champion's (ΔF1 > 0) by at least {@code margin}, and no checked language may lose more
- * than {@code tolerance} F1. Without a champion, a challenger that trained and evaluated becomes
- * the first one. Both are measured on the same held-out documents in the same run.
+ * Whether a challenger replaces the champion, and every reason: the challenger's micro F1 must beat
+ * the champion's (ΔF1 > 0) by at least {@code margin}, and no checked language may lose more than
+ * {@code tolerance} F1. Without a champion, a challenger that trained and evaluated becomes the
+ * first one. Both are measured on the same held-out documents in the same run.
  */
 public record Decision(boolean promote, List<String> reasons) {
   private static final ObjectMapper JSON = new ObjectMapper();
+
   /** Float noise below this never decides: a margin of 0.01 is met by ΔF1 = 0.00999999999. */
   static final double EPS = 1e-9;
 
@@ -27,10 +28,15 @@ public record Decision(boolean promote, List<String> reasons) {
    * @param languages the languages to check one by one; empty = every language either model was
    *     scored on
    */
-  public static Decision decide(Scores champion, Scores challenger, RetrainConfig.Promotion rule, List<String> languages) {
+  public static Decision decide(
+      Scores champion, Scores challenger, RetrainConfig.Promotion rule, List<String> languages) {
     List<String> reasons = new ArrayList<>();
     if (champion == null) {
-      reasons.add(String.format(Locale.ROOT, "no champion yet: the challenger (micro F1 %.4f) becomes the first champion", challenger.microF1()));
+      reasons.add(
+          String.format(
+              Locale.ROOT,
+              "no champion yet: the challenger (micro F1 %.4f) becomes the first champion",
+              challenger.microF1()));
       return new Decision(true, reasons);
     }
     double delta = challenger.microF1() - champion.microF1();
@@ -44,7 +50,9 @@ public record Decision(boolean promote, List<String> reasons) {
             delta,
             beats
                 ? "beats it by at least the margin " + fmt(rule.margin())
-                : delta > EPS ? "below the margin " + fmt(rule.margin()) : "does not beat the champion"));
+                : delta > EPS
+                    ? "below the margin " + fmt(rule.margin())
+                    : "does not beat the champion"));
     boolean languagesHold = true;
     TreeSet<String> check = new TreeSet<>(languages);
     if (check.isEmpty()) {
@@ -56,7 +64,11 @@ public record Decision(boolean promote, List<String> reasons) {
       Scores.Language k = champion.byLang().get(lang);
       if (c == null || k == null) {
         languagesHold = false;
-        reasons.add(lang + ": not scored for the " + (c == null ? "challenger" : "champion") + " (no held-out documents in this language)");
+        reasons.add(
+            lang
+                + ": not scored for the "
+                + (c == null ? "challenger" : "champion")
+                + " (no held-out documents in this language)");
         continue;
       }
       double d = c.f1() - k.f1();

@@ -49,12 +49,15 @@ public final class Registry {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Pattern RUN_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
   private static final Pattern GENERATION_FILE = Pattern.compile("([0-9]{10})\\.json");
-  private static final DateTimeFormatter RUN_TIME = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC);
+  private static final DateTimeFormatter RUN_TIME =
+      DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC);
 
   private final String root;
   private final Configuration conf;
 
-  /** @param root the registry directory, any Hadoop path (qualified here) */
+  /**
+   * @param root the registry directory, any Hadoop path (qualified here)
+   */
   public Registry(String root, Configuration conf) {
     this.root = HadoopFiles.qualify(root, conf);
     this.conf = conf;
@@ -68,7 +71,10 @@ public final class Registry {
     return conf;
   }
 
-  /** The copy of the newest generation ({@code <registry>/champion}); {@link #champion()} reads the generations. */
+  /**
+   * The copy of the newest generation ({@code <registry>/champion}); {@link #champion()} reads the
+   * generations.
+   */
   public String pointer() {
     return root + "/champion";
   }
@@ -91,7 +97,8 @@ public final class Registry {
   }
 
   /** The champion: who it is and where its model is. */
-  public record Champion(String runId, String model, String promotedAt, double microF1, String how) {
+  public record Champion(
+      String runId, String model, String promotedAt, double microF1, String how) {
     ObjectNode toJson() {
       ObjectNode o = JSON.createObjectNode();
       o.put("run_id", runId);
@@ -108,7 +115,12 @@ public final class Registry {
       if (runId == null || model == null) {
         throw new IllegalStateException(file + " lacks run_id or model: " + n);
       }
-      return new Champion(runId, model, n.path("promoted_at").asText(""), n.path("micro_f1").asDouble(Double.NaN), n.path("how").asText(""));
+      return new Champion(
+          runId,
+          model,
+          n.path("promoted_at").asText(""),
+          n.path("micro_f1").asDouble(Double.NaN),
+          n.path("how").asText(""));
     }
   }
 
@@ -138,13 +150,16 @@ public final class Registry {
    * @param promoted true when this call created the generation: {@code next} is the champion
    * @param generation the generation it tried to create (the expected one + 1)
    * @param newest the newest generation after the attempt: the one created, or the one that won
-   * @param copyWarning null, or why the {@code champion} copy could not be refreshed (the
-   *     promotion stands; the next run or promotion refreshes the copy)
+   * @param copyWarning null, or why the {@code champion} copy could not be refreshed (the promotion
+   *     stands; the next run or promotion refreshes the copy)
    */
-  public record Promotion(boolean promoted, long generation, Optional<Generation> newest, String copyWarning) {
+  public record Promotion(
+      boolean promoted, long generation, Optional<Generation> newest, String copyWarning) {
     /** Who holds the generation now, for messages: "none" when nobody does. */
     public String holder() {
-      return newest.map(g -> g.champion().runId() + " (generation " + g.number() + ")").orElse("none");
+      return newest
+          .map(g -> g.champion().runId() + " (generation " + g.number() + ")")
+          .orElse("none");
     }
   }
 
@@ -159,7 +174,10 @@ public final class Registry {
   public static String checkRunId(String id) {
     if (!RUN_ID.matcher(id).matches()) {
       throw new IllegalArgumentException(
-          "run id \"" + id + "\" must be 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit");
+          "run id \""
+              + id
+              + "\" must be 1-128 letters, digits, '.', '_' or '-', starting with a letter or"
+              + " digit");
     }
     return id;
   }
@@ -216,7 +234,12 @@ public final class Registry {
       }
       if (attempt == 4) {
         throw new IllegalStateException(
-            "the promotion " + f + " is not valid JSON (" + last + "); the champion is named by the newest file of " + promotionsDir()
+            "the promotion "
+                + f
+                + " is not valid JSON ("
+                + last
+                + "); the champion is named by the newest file of "
+                + promotionsDir()
                 + ": repair it, or promote a run with --promote RUN_ID after moving it aside");
       }
       try {
@@ -248,7 +271,13 @@ public final class Registry {
     try {
       n = JSON.readTree(legacy);
     } catch (IOException e) {
-      throw new IllegalStateException("the champion pointer " + p + " is not valid JSON (" + e.getMessage() + "); fix it or promote a run with --promote RUN_ID", e);
+      throw new IllegalStateException(
+          "the champion pointer "
+              + p
+              + " is not valid JSON ("
+              + e.getMessage()
+              + "); fix it or promote a run with --promote RUN_ID",
+          e);
     }
     return Optional.of(new Generation(0, Champion.of(n, p), null, p));
   }
@@ -266,7 +295,12 @@ public final class Registry {
   Champion checked(Generation g) {
     String model = g.champion().model();
     if (!HadoopFiles.exists(model + "/config.json", conf)) {
-      throw new IllegalStateException("the champion " + g.file() + " names model " + model + ", which has no config.json (was it deleted?)");
+      throw new IllegalStateException(
+          "the champion "
+              + g.file()
+              + " names model "
+              + model
+              + ", which has no config.json (was it deleted?)");
     }
     return g.champion();
   }
@@ -275,8 +309,8 @@ public final class Registry {
    * Makes {@code next} the champion if the newest generation is still {@code expectedGeneration}
    * (0: none yet, or a registry from before generations): creates generation {@code
    * expectedGeneration + 1}, create-only. When another promotion came first, nothing changes and
-   * the result names the winner. The {@code champion} copy is refreshed afterwards; a failure
-   * there is reported in the result, the promotion stands.
+   * the result names the winner. The {@code champion} copy is refreshed afterwards; a failure there
+   * is reported in the result, the promotion stands.
    */
   public Promotion promote(Champion next, long expectedGeneration) {
     Optional<Generation> now = newest();
@@ -285,7 +319,8 @@ public final class Registry {
     if (current != expectedGeneration) {
       return new Promotion(false, n, now, null);
     }
-    Generation g = new Generation(n, next, now.map(x -> x.champion().runId()).orElse(null), generationFile(n));
+    Generation g =
+        new Generation(n, next, now.map(x -> x.champion().runId()).orElse(null), generationFile(n));
     if (!HadoopFiles.createNew(g.file(), json(g.toJson()), conf)) {
       return new Promotion(false, n, newest(), null);
     }
@@ -293,14 +328,21 @@ public final class Registry {
     try {
       refreshPointer();
     } catch (RuntimeException e) {
-      warning = "the copy " + pointer() + " was not refreshed (" + e.getMessage() + "); " + g.file() + " names the champion, the next run refreshes the copy";
+      warning =
+          "the copy "
+              + pointer()
+              + " was not refreshed ("
+              + e.getMessage()
+              + "); "
+              + g.file()
+              + " names the champion, the next run refreshes the copy";
     }
     return new Promotion(true, n, Optional.of(g), warning);
   }
 
   /**
-   * Makes {@code next} the champion if the champion is still {@code expected} (by run id), as
-   * one compare-and-set on the generation read here.
+   * Makes {@code next} the champion if the champion is still {@code expected} (by run id), as one
+   * compare-and-set on the generation read here.
    *
    * @return true if this call made {@code next} the champion
    */
@@ -334,7 +376,10 @@ public final class Registry {
     }
   }
 
-  /** Every promotion so far, oldest first: a registry's history from before generations, then the generations. */
+  /**
+   * Every promotion so far, oldest first: a registry's history from before generations, then the
+   * generations.
+   */
   public List<JsonNode> history() {
     List<JsonNode> out = new ArrayList<>();
     String legacy = root + "/champion-history.jsonl";
@@ -378,8 +423,8 @@ public final class Registry {
   }
 
   /**
-   * A run's {@code run.json}, with a pending promotion settled against the generations (see
-   * {@link RunRecord#RunRecord(Registry, String)}).
+   * A run's {@code run.json}, with a pending promotion settled against the generations (see {@link
+   * RunRecord#RunRecord(Registry, String)}).
    */
   public JsonNode readRun(String runId) {
     return new RunRecord(this, runId).root().deepCopy();
@@ -392,7 +437,10 @@ public final class Registry {
    */
   void writeReplacing(String file, String content) {
     Path dst = new Path(file);
-    Path src = new Path(dst.getParent(), "." + dst.getName() + "." + Long.toHexString(new SecureRandom().nextLong()) + ".tmp");
+    Path src =
+        new Path(
+            dst.getParent(),
+            "." + dst.getName() + "." + Long.toHexString(new SecureRandom().nextLong()) + ".tmp");
     HadoopFiles.writeString(src.toString(), content, conf);
     try {
       HadoopFiles.replace(src.toString(), file, conf);
@@ -420,6 +468,7 @@ public final class Registry {
   }
 
   public static String now() {
-    return DateTimeFormatter.ISO_INSTANT.format(Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS));
+    return DateTimeFormatter.ISO_INSTANT.format(
+        Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS));
   }
 }

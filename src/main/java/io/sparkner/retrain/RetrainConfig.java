@@ -81,7 +81,13 @@ public record RetrainConfig(
 
   /** Options of prepare, named as its command-line options. */
   public record Prepare(
-      String typeMap, List<String> types, LabelScheme scheme, int maxLength, int stride, boolean labelAllSubwords, String seed) {
+      String typeMap,
+      List<String> types,
+      LabelScheme scheme,
+      int maxLength,
+      int stride,
+      boolean labelAllSubwords,
+      String seed) {
     public AlignOptions align() {
       return new AlignOptions(maxLength, stride, labelAllSubwords);
     }
@@ -99,7 +105,8 @@ public record RetrainConfig(
    * tokenizer.json} or one built from the corpora ({@code tokenizer_kind}, {@code vocab_size}, as
    * {@code sparkner tokenizer build}).
    */
-  public record Init(String config, String tokenizer, String tokenizerKind, int vocabSize, long seed) {}
+  public record Init(
+      String config, String tokenizer, String tokenizerKind, int vocabSize, long seed) {}
 
   /** Where the challenger starts: the champion (the base when there is none yet), or the base. */
   public enum WarmStart {
@@ -114,11 +121,23 @@ public record RetrainConfig(
    * @param keepCheckpoints keep the run's {@code checkpoints/} (optimizer state) after a successful
    *     training; by default only the fine-tuned model stays in the registry
    */
-  public record Train(String conf, ObjectNode args, String deepspeed, int replicas, boolean keepCheckpoints) {
-    /** The inline arguments as {@code key=value} overrides (values as JSON, which the parser reads back). */
+  public record Train(
+      String conf, ObjectNode args, String deepspeed, int replicas, boolean keepCheckpoints) {
+    /**
+     * The inline arguments as {@code key=value} overrides (values as JSON, which the parser reads
+     * back).
+     */
     public List<String> overrides() {
       List<String> out = new ArrayList<>();
-      args.fields().forEachRemaining(e -> out.add(e.getKey() + "=" + (e.getValue().isTextual() ? e.getValue().asText() : e.getValue().toString())));
+      args.fields()
+          .forEachRemaining(
+              e ->
+                  out.add(
+                      e.getKey()
+                          + "="
+                          + (e.getValue().isTextual()
+                              ? e.getValue().asText()
+                              : e.getValue().toString())));
       return out;
     }
   }
@@ -128,8 +147,8 @@ public record RetrainConfig(
    * Splits are deterministic (a record's hash, or PAN-X's own files), so the held-out set is the
    * same in every run for unchanged corpora.
    *
-   * @param languages the languages the promotion rule checks one by one; empty = every language
-   *     of the split
+   * @param languages the languages the promotion rule checks one by one; empty = every language of
+   *     the split
    */
   public record Evaluate(String split, int batchSize, List<String> languages) {}
 
@@ -151,7 +170,8 @@ public record RetrainConfig(
   public static RetrainConfig parse(String text, String source) {
     JsonNode root = ConfigReader.readTree(text, source);
     if (!root.isObject()) {
-      throw new IllegalArgumentException(source + ": the retrain configuration must be a mapping (see conf/retrain-sample.json)");
+      throw new IllegalArgumentException(
+          source + ": the retrain configuration must be a mapping (see conf/retrain-sample.json)");
     }
     // base_model is a path or {"init": {...}}: a path binds as {"model": path}
     ObjectNode tree = root.deepCopy();
@@ -174,10 +194,24 @@ public record RetrainConfig(
         source,
         k.registry,
         List.copyOf(corpora),
-        new Prepare(p.typeMap, strings(p.types), p.scheme, p.maxLength, p.stride, p.labelAllSubwords, p.seed),
-        new Base(k.baseModel.model, i == null ? null : new Init(i.config, i.tokenizer, i.kind(), i.vocabSize, i.seed)),
+        new Prepare(
+            p.typeMap,
+            strings(p.types),
+            p.scheme,
+            p.maxLength,
+            p.stride,
+            p.labelAllSubwords,
+            p.seed),
+        new Base(
+            k.baseModel.model,
+            i == null ? null : new Init(i.config, i.tokenizer, i.kind(), i.vocabSize, i.seed)),
         k.warmStart,
-        new Train(t.conf, t.args == null ? JSON.createObjectNode() : (ObjectNode) t.args.deepCopy(), t.deepspeed, t.replicas, t.keepCheckpoints),
+        new Train(
+            t.conf,
+            t.args == null ? JSON.createObjectNode() : (ObjectNode) t.args.deepCopy(),
+            t.deepspeed,
+            t.replicas,
+            t.keepCheckpoints),
         new Evaluate(k.evaluate.split, k.evaluate.batchSize, strings(k.evaluate.languages)),
         new Promotion(k.promotion.margin, k.promotion.tolerance),
         (ObjectNode) root.deepCopy());
@@ -196,7 +230,10 @@ public record RetrainConfig(
     return List.copyOf(out);
   }
 
-  /** Removes the null-valued keys of the sections, not those inside {@code train.args} (whose nulls are overrides). */
+  /**
+   * Removes the null-valued keys of the sections, not those inside {@code train.args} (whose nulls
+   * are overrides).
+   */
   private static void withoutNulls(JsonNode n) {
     for (Iterator<Map.Entry<String, JsonNode>> it = n.fields(); it.hasNext(); ) {
       Map.Entry<String, JsonNode> e = it.next();
@@ -234,7 +271,8 @@ public record RetrainConfig(
           problems.add(p + " must be an object {\"kind\", \"path\", \"languages\"}");
           continue;
         }
-        if (text(problems, p + ".kind", c.kind(), true) && !CorpusInput.KINDS.contains(c.kind().toLowerCase(Locale.ROOT))) {
+        if (text(problems, p + ".kind", c.kind(), true)
+            && !CorpusInput.KINDS.contains(c.kind().toLowerCase(Locale.ROOT))) {
           problems.add(p + ".kind \"" + c.kind() + "\" is not one of " + CorpusInput.KINDS);
         }
         List<String> langs = strings(c.languages());
@@ -243,7 +281,8 @@ public record RetrainConfig(
             problems.add(p + ".path has {lang} but no \"languages\" are given");
           }
           if (!c.path().contains("{lang}") && langs.size() > 1) {
-            problems.add(p + ": several languages " + langs + " need a path with {lang} (e.g. panx/{lang})");
+            problems.add(
+                p + ": several languages " + langs + " need a path with {lang} (e.g. panx/{lang})");
           }
         }
       }
@@ -285,7 +324,9 @@ public record RetrainConfig(
 
     void validate(List<String> problems) {
       if (model == null && init == null) {
-        problems.add("\"base_model\" is required: a Hugging Face checkpoint directory, or {\"init\": {\"config\": ...}}");
+        problems.add(
+            "\"base_model\" is required: a Hugging Face checkpoint directory, or {\"init\":"
+                + " {\"config\": ...}}");
       } else if (model != null && init != null) {
         problems.add("\"base_model\" must be a path or {\"init\": {...}}, not both");
       } else if (model != null) {
@@ -313,7 +354,10 @@ public record RetrainConfig(
       text(problems, p + ".config", config, true);
       text(problems, p + ".tokenizer", tokenizer, false);
       if (tokenizer != null && tokenizerKind != null) {
-        problems.add(p + ": give \"tokenizer\" (a tokenizer.json) or \"tokenizer_kind\" (build one), not both");
+        problems.add(
+            p
+                + ": give \"tokenizer\" (a tokenizer.json) or \"tokenizer_kind\" (build one), not"
+                + " both");
       } else if (kind() != null && !kind().equals("unigram") && !kind().equals("wordpiece")) {
         problems.add(p + ".tokenizer_kind must be unigram or wordpiece (got \"" + kind() + "\")");
       }
@@ -332,7 +376,8 @@ public record RetrainConfig(
       text(problems, "train.conf", conf, false);
       text(problems, "train.deepspeed", deepspeed, false);
       if (args != null && !args.isNull() && !args.isObject()) {
-        problems.add("train.args must be an object of TrainingArguments (e.g. {\"num_train_epochs\": 1})");
+        problems.add(
+            "train.args must be an object of TrainingArguments (e.g. {\"num_train_epochs\": 1})");
       }
       atLeast(problems, "train.replicas", replicas, 1);
     }
@@ -347,7 +392,8 @@ public record RetrainConfig(
       if (!List.of("train", "validation", "test").contains(split)) {
         problems.add("evaluate.split must be train, validation or test (got \"" + split + "\")");
       } else if (split.equals("train")) {
-        problems.add("evaluate.split \"train\" is what the challenger trains on; choose validation or test");
+        problems.add(
+            "evaluate.split \"train\" is what the challenger trains on; choose validation or test");
       }
       atLeast(problems, "evaluate.batch_size", batchSize, 1);
     }
@@ -367,7 +413,10 @@ public record RetrainConfig(
     }
   }
 
-  /** A string key: {@code "a.b" is required} when it must be given, refused when blank; true when usable. */
+  /**
+   * A string key: {@code "a.b" is required} when it must be given, refused when blank; true when
+   * usable.
+   */
   private static boolean text(List<String> problems, String path, String value, boolean required) {
     if (value == null) {
       if (required) {

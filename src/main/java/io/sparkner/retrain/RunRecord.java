@@ -3,8 +3,8 @@ package io.sparkner.retrain;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.TextNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.TextNode;
 import io.sparkner.storage.Redaction;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -67,7 +67,14 @@ final class RunRecord {
     JsonNode stored = registry.readRunAsStored(runId);
     if (stored == null || !stored.isObject()) {
       throw new IllegalArgumentException(
-          "no run " + runId + " in " + registry.root() + " (" + registry.runDir(runId) + "/run.json " + (stored == null ? "does not exist)" : "is not a JSON object)"));
+          "no run "
+              + runId
+              + " in "
+              + registry.root()
+              + " ("
+              + registry.runDir(runId)
+              + "/run.json "
+              + (stored == null ? "does not exist)" : "is not a JSON object)"));
     }
     this.root = (ObjectNode) stored.deepCopy();
     Instant t;
@@ -145,14 +152,23 @@ final class RunRecord {
     }
     if (g.get().champion().runId().equals(runId) && "retrain".equals(g.get().champion().how())) {
       p.put("status", "promoted");
-      p.put("settled", "run.json was saved before the promotion and not after it; " + g.get().file() + " names this run");
+      p.put(
+          "settled",
+          "run.json was saved before the promotion and not after it; "
+              + g.get().file()
+              + " names this run");
       root.put("status", "succeeded");
       root.put("promoted", true);
       return true;
     }
     p.put("status", "conflict");
     p.put("champion", g.get().champion().runId() + " (generation " + n + ")");
-    p.put("settled", "run.json was saved before the promotion and not after it; " + g.get().file() + " names " + g.get().champion().runId());
+    p.put(
+        "settled",
+        "run.json was saved before the promotion and not after it; "
+            + g.get().file()
+            + " names "
+            + g.get().champion().runId());
     root.put("promoted", false);
     return false;
   }
@@ -172,9 +188,13 @@ final class RunRecord {
     save();
   }
 
-  /** Writes run.json; every string in it as {@link Redaction} shows it (no credentials in URIs, messages, traces). */
+  /**
+   * Writes run.json; every string in it as {@link Redaction} shows it (no credentials in URIs,
+   * messages, traces).
+   */
   void save() {
-    root.put("seconds", Math.round(Duration.between(started, Instant.now()).toMillis() / 100.0) / 10.0);
+    root.put(
+        "seconds", Math.round(Duration.between(started, Instant.now()).toMillis() / 100.0) / 10.0);
     registry.writeRun(runId, (ObjectNode) redacted(root));
   }
 

@@ -24,7 +24,9 @@ public record Scores(double microF1, long support, Map<String, Language> byLang)
   public static Scores of(JsonNode report) {
     JsonNode micro = report.path("seqeval_default").path("micro");
     if (!micro.has("f1")) {
-      throw new IllegalArgumentException("an evaluate report without seqeval_default.micro.f1: " + report.path("model").asText("?"));
+      throw new IllegalArgumentException(
+          "an evaluate report without seqeval_default.micro.f1: "
+              + report.path("model").asText("?"));
     }
     Map<String, Language> langs = new TreeMap<>();
     report
@@ -33,7 +35,8 @@ public record Scores(double microF1, long support, Map<String, Language> byLang)
         .forEachRemaining(
             e -> {
               JsonNode m = e.getValue().path("micro");
-              langs.put(e.getKey(), new Language(m.path("f1").asDouble(), m.path("support").asLong()));
+              langs.put(
+                  e.getKey(), new Language(m.path("f1").asDouble(), m.path("support").asLong()));
             });
     return new Scores(micro.path("f1").asDouble(), micro.path("support").asLong(), langs);
   }
@@ -43,7 +46,8 @@ public record Scores(double microF1, long support, Map<String, Language> byLang)
     o.put("micro_f1", microF1);
     o.put("support", support);
     ObjectNode l = o.putObject("by_lang");
-    new TreeMap<>(byLang).forEach((k, v) -> l.putObject(k).put("f1", v.f1()).put("support", v.support()));
+    new TreeMap<>(byLang)
+        .forEach((k, v) -> l.putObject(k).put("f1", v.f1()).put("support", v.support()));
     return o;
   }
 }

@@ -1,7 +1,5 @@
 package io.sparkner.score;
 
-import io.sparkner.tokenizer.TokenizerCache;
-import io.sparkner.tokenizer.TokenizerHandle;
 import io.sparkner.align.Windowing;
 import io.sparkner.cache.VersionedCache;
 import io.sparkner.eval.metrics.Chunker;
@@ -10,6 +8,8 @@ import io.sparkner.model.ModelConfig;
 import io.sparkner.model.TaskCompute;
 import io.sparkner.storage.HadoopConf;
 import io.sparkner.storage.HadoopFiles;
+import io.sparkner.tokenizer.TokenizerCache;
+import io.sparkner.tokenizer.TokenizerHandle;
 import java.util.Arrays;
 import java.util.List;
 import org.apache.hadoop.conf.Configuration;
@@ -49,8 +49,8 @@ import org.apache.spark.sql.types.StructType;
  * than {@code maxChars}, invalid UTF-16) gets null and is counted by reason ({@link #tag}); no row
  * is dropped and no row fails the job.
  *
- * <p>Each executor JVM loads the model once and shares it between its tasks (fp16 on a GPU the
- * task was assigned, fp32 on CPU with {@code spark.task.cpus} libtorch threads). Saving the tagger
+ * <p>Each executor JVM loads the model once and shares it between its tasks (fp16 on a GPU the task
+ * was assigned, fp32 on CPU with {@code spark.task.cpus} libtorch threads). Saving the tagger
  * (alone or in a {@code PipelineModel}) stores its parameters, {@code modelPath} included, not a
  * copy of the checkpoint: the checkpoint must stay where the path points.
  */
@@ -83,16 +83,22 @@ public final class NerTagger extends Transformer implements DefaultParamsWritabl
             "modelPath",
             "Hugging Face token-classification checkpoint directory (config.json with id2label,"
                 + " model.safetensors, tokenizer.json) on any Hadoop path");
-    batchSize = new IntParam(this, "batchSize", "windows per forward pass (> 0)", ParamValidators.<Object>gt(0));
+    batchSize =
+        new IntParam(
+            this, "batchSize", "windows per forward pass (> 0)", ParamValidators.<Object>gt(0));
     maxLength =
         new IntParam(
             this,
             "maxLength",
-            "tokens per model input, special tokens included; longer texts are scored in overlapping windows (> 0)",
+            "tokens per model input, special tokens included; longer texts are scored in"
+                + " overlapping windows (> 0)",
             ParamValidators.<Object>gt(0));
     stride =
         new IntParam(
-            this, "stride", "tokens shared by consecutive windows of a long text (>= 0, below the window's content length)",
+            this,
+            "stride",
+            "tokens shared by consecutive windows of a long text (>= 0, below the window's content"
+                + " length)",
             ParamValidators.<Object>gtEq(0));
     device =
         new Param<>(
@@ -104,14 +110,15 @@ public final class NerTagger extends Transformer implements DefaultParamsWritabl
         new IntParam(
             this,
             "maxChars",
-            "texts of more code points are not scored: null entities, counted as text_longer_than_max_chars (> 0)",
+            "texts of more code points are not scored: null entities, counted as"
+                + " text_longer_than_max_chars (> 0)",
             ParamValidators.<Object>gt(0));
     sortByLength =
         new BooleanParam(
             this,
             "sortByLength",
-            "expert: sort the windows read ahead (64 batches' worth) by length before batching, so padding stays small;"
-                + " false batches them in arrival order");
+            "expert: sort the windows read ahead (64 batches' worth) by length before batching, so"
+                + " padding stays small; false batches them in arrival order");
     setDefault(inputCol, "text");
     setDefault(outputCol, "entities");
     setDefault(batchSize, 32);
@@ -255,16 +262,25 @@ public final class NerTagger extends Transformer implements DefaultParamsWritabl
     List<String> names = Arrays.asList(schema.fieldNames());
     if (!names.contains(in)) {
       throw new IllegalArgumentException(
-          "NerTagger: input column '" + in + "' does not exist; the columns are " + names + " (setInputCol)");
+          "NerTagger: input column '"
+              + in
+              + "' does not exist; the columns are "
+              + names
+              + " (setInputCol)");
     }
     StructField field = schema.apply(in);
     if (!field.dataType().equals(DataTypes.StringType)) {
       throw new IllegalArgumentException(
-          "NerTagger: input column '" + in + "' must be of type string but is " + field.dataType().simpleString());
+          "NerTagger: input column '"
+              + in
+              + "' must be of type string but is "
+              + field.dataType().simpleString());
     }
     if (names.contains(out)) {
       throw new IllegalArgumentException(
-          "NerTagger: output column '" + out + "' already exists; choose another name (setOutputCol)");
+          "NerTagger: output column '"
+              + out
+              + "' already exists; choose another name (setOutputCol)");
     }
     return schema.add(new StructField(out, TaggedEntity.ARRAY, true, Metadata.empty()));
   }
@@ -273,7 +289,9 @@ public final class NerTagger extends Transformer implements DefaultParamsWritabl
 
   @Override
   public Dataset<Row> transform(Dataset<?> dataset) {
-    TaggingCounts counts = TaggingCounts.register(dataset.sparkSession().sparkContext(), "NerTagger " + uid + " counts");
+    TaggingCounts counts =
+        TaggingCounts.register(
+            dataset.sparkSession().sparkContext(), "NerTagger " + uid + " counts");
     return tag(dataset, counts);
   }
 
@@ -284,7 +302,8 @@ public final class NerTagger extends Transformer implements DefaultParamsWritabl
    */
   public Dataset<Row> tag(Dataset<?> dataset, TaggingCounts counts) {
     StructType out = transformSchema(dataset.schema(), true);
-    TaggerSettings settings = settings(dataset.schema(), dataset.sparkSession().sparkContext().hadoopConfiguration());
+    TaggerSettings settings =
+        settings(dataset.schema(), dataset.sparkSession().sparkContext().hadoopConfiguration());
     return dataset.toDF().mapPartitions(new PartitionTagger(settings, counts), Encoders.row(out));
   }
 
@@ -292,35 +311,57 @@ public final class NerTagger extends Transformer implements DefaultParamsWritabl
   private TaggerSettings settings(StructType schema, Configuration conf) {
     if (!isDefined(modelPath)) {
       throw new IllegalArgumentException(
-          "NerTagger: modelPath is not set (setModelPath: a fine-tuned Hugging Face checkpoint directory)");
+          "NerTagger: modelPath is not set (setModelPath: a fine-tuned Hugging Face checkpoint"
+              + " directory)");
     }
     String path = HadoopFiles.qualify(getModelPath(), conf);
     for (String file : List.of(Checkpoints.CONFIG, Checkpoints.WEIGHTS, Checkpoints.TOKENIZER)) {
       if (!HadoopFiles.exists(path + "/" + file, conf)) {
         throw new IllegalArgumentException(
-            "NerTagger: no " + file + " in modelPath " + path
-                + " (a Hugging Face checkpoint directory: config.json with id2label, model.safetensors, tokenizer.json)");
+            "NerTagger: no "
+                + file
+                + " in modelPath "
+                + path
+                + " (a Hugging Face checkpoint directory: config.json with id2label,"
+                + " model.safetensors, tokenizer.json)");
       }
     }
-    ModelConfig config = ModelConfig.parse(HadoopFiles.readString(path + "/" + Checkpoints.CONFIG, conf), path + "/" + Checkpoints.CONFIG);
+    ModelConfig config =
+        ModelConfig.parse(
+            HadoopFiles.readString(path + "/" + Checkpoints.CONFIG, conf),
+            path + "/" + Checkpoints.CONFIG);
     if (config.numLabels() == 0) {
-      throw new IllegalArgumentException("NerTagger: " + path + "/config.json has no id2label: not a fine-tuned token classifier");
+      throw new IllegalArgumentException(
+          "NerTagger: " + path + "/config.json has no id2label: not a fine-tuned token classifier");
     }
     for (String label : config.labels) {
       try {
         Chunker.typeOf(label);
       } catch (IllegalArgumentException e) {
         throw new IllegalArgumentException(
-            "NerTagger: the model's id2label has '" + label + "', which is not an IOB tag (O, B-X, I-X); cannot decode entities", e);
+            "NerTagger: the model's id2label has '"
+                + label
+                + "', which is not an IOB tag (O, B-X, I-X); cannot decode entities",
+            e);
       }
     }
     int length = getMaxLength();
     // RoBERTa/XLM-R number positions from pad_token_id + 1
-    int positions = config.isRoberta() ? config.maxPositionEmbeddings - config.padTokenId - 1 : config.maxPositionEmbeddings;
+    int positions =
+        config.isRoberta()
+            ? config.maxPositionEmbeddings - config.padTokenId - 1
+            : config.maxPositionEmbeddings;
     if (length > positions) {
       throw new IllegalArgumentException(
-          "NerTagger: maxLength " + length + " exceeds the " + positions + " positions the model has (max_position_embeddings "
-              + config.maxPositionEmbeddings + " in " + path + "/config.json)");
+          "NerTagger: maxLength "
+              + length
+              + " exceeds the "
+              + positions
+              + " positions the model has (max_position_embeddings "
+              + config.maxPositionEmbeddings
+              + " in "
+              + path
+              + "/config.json)");
     }
     int capacity;
     int special;
@@ -332,8 +373,16 @@ public final class NerTagger extends Transformer implements DefaultParamsWritabl
       Windowing.ranges(0, capacity, getStride());
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(
-          "NerTagger: maxLength " + length + " leaves " + capacity + " tokens per window after "
-              + special + " special tokens; " + e.getMessage() + " (setStride/setMaxLength)", e);
+          "NerTagger: maxLength "
+              + length
+              + " leaves "
+              + capacity
+              + " tokens per window after "
+              + special
+              + " special tokens; "
+              + e.getMessage()
+              + " (setStride/setMaxLength)",
+          e);
     }
     int batch = getBatchSize();
     return new TaggerSettings(

@@ -1,10 +1,10 @@
 package io.sparkner.score;
 
 import ai.djl.Device;
-import io.sparkner.tokenizer.Tokenized;
 import io.sparkner.align.WindowMerge;
 import io.sparkner.cache.VersionedCache;
 import io.sparkner.model.TaskCompute;
+import io.sparkner.tokenizer.Tokenized;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
@@ -21,9 +21,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Tags the rows of one partition: reads rows until about {@code bufferWindows} windows are
- * buffered, predicts them in length-sorted batches, merges each row's windows back
- * ({@link WindowMerge}), decodes entities, and emits the rows in their original order with the
- * entities appended. Lazy: one buffer is in memory at a time, whatever the partition's size.
+ * buffered, predicts them in length-sorted batches, merges each row's windows back ({@link
+ * WindowMerge}), decodes entities, and emits the rows in their original order with the entities
+ * appended. Lazy: one buffer is in memory at a time, whatever the partition's size.
  */
 final class PartitionTagger implements MapPartitionsFunction<Row, Row> {
   private static final long serialVersionUID = 1L;
@@ -45,7 +45,12 @@ final class PartitionTagger implements MapPartitionsFunction<Row, Row> {
     }
     Device device = TaskCompute.use(settings.device());
     VersionedCache.Lease<ScoringModel> lease =
-        ModelCache.acquire(settings.modelPath(), settings.modelVersion(), device, ScoringModel.dtype(device), settings.hadoopConf().get());
+        ModelCache.acquire(
+            settings.modelPath(),
+            settings.modelVersion(),
+            device,
+            ScoringModel.dtype(device),
+            settings.hadoopConf().get());
     TaskContext task = TaskContext.get();
     if (task != null) {
       // held until the task ends, whoever stops reading: an evicted version is closed only then
@@ -85,8 +90,8 @@ final class PartitionTagger implements MapPartitionsFunction<Row, Row> {
   }
 
   /**
-   * A row of the buffer: to be scored (its text and its windows' place in the buffer's window list),
-   * or already settled ({@code result}: no entities, or null when unscorable).
+   * A row of the buffer: to be scored (its text and its windows' place in the buffer's window
+   * list), or already settled ({@code result}: no entities, or null when unscorable).
    */
   private record Pending(Row row, String text, int firstWindow, int windowCount, Object result) {
     static Pending settled(Row row, Object result) {
@@ -118,7 +123,8 @@ final class PartitionTagger implements MapPartitionsFunction<Row, Row> {
       this.model = model;
       this.rows = rows;
       this.partition = partition;
-      this.predictor = new WindowPredictor(model.model(), settings.batchSize(), settings.sortByLength());
+      this.predictor =
+          new WindowPredictor(model.model(), settings.batchSize(), settings.sortByLength());
       this.decoder = new EntityDecoder(model.labels());
       this.prefix = model.tokenizer().prefixIds();
       this.suffix = model.tokenizer().suffixIds();
@@ -128,7 +134,8 @@ final class PartitionTagger implements MapPartitionsFunction<Row, Row> {
       Counter c = new Counter();
       List<Pending> pending = new ArrayList<>();
       List<TextWindows.Window> windows = new ArrayList<>();
-      List<String> texts = new ArrayList<>(); // the buffer's texts: what a failure's messages must not quote
+      List<String> texts =
+          new ArrayList<>(); // the buffer's texts: what a failure's messages must not quote
       long firstRow = rowsRead;
       while (rows.hasNext() && windows.size() < settings.bufferWindows()) {
         Row row = rows.next(); // upstream failures (and task kills) pass through as they are
@@ -142,24 +149,44 @@ final class PartitionTagger implements MapPartitionsFunction<Row, Row> {
           read(row, rowId, text, c, pending, windows, texts);
         } catch (RuntimeException e) {
           throw RedactedException.of(
-              "NerTagger: tagging row " + rowId + " of partition " + partition + " (a text of "
-                  + (text == null ? 0 : text.length()) + " UTF-16 units) failed",
-              e, texts);
+              "NerTagger: tagging row "
+                  + rowId
+                  + " of partition "
+                  + partition
+                  + " (a text of "
+                  + (text == null ? 0 : text.length())
+                  + " UTF-16 units) failed",
+              e,
+              texts);
         }
       }
       try {
         return predictAndDecode(pending, windows, c);
       } catch (RuntimeException e) {
         throw RedactedException.of(
-            "NerTagger: tagging rows " + firstRow + " to " + (rowsRead - 1) + " of partition " + partition + " ("
-                + windows.size() + " windows) failed",
-            e, texts);
+            "NerTagger: tagging rows "
+                + firstRow
+                + " to "
+                + (rowsRead - 1)
+                + " of partition "
+                + partition
+                + " ("
+                + windows.size()
+                + " windows) failed",
+            e,
+            texts);
       }
     }
 
     /** Settles a row or tokenizes and windows it into the buffer. */
     private void read(
-        Row row, long rowId, String text, Counter c, List<Pending> pending, List<TextWindows.Window> windows, List<String> texts) {
+        Row row,
+        long rowId,
+        String text,
+        Counter c,
+        List<Pending> pending,
+        List<TextWindows.Window> windows,
+        List<String> texts) {
       Unscorable reason = text == null ? null : check(text);
       if (reason != null) {
         c.unscorable(reason);
@@ -173,8 +200,13 @@ final class PartitionTagger implements MapPartitionsFunction<Row, Row> {
         } catch (RuntimeException e) {
           // the row's position and length, never its text (personal data in executor logs)
           LOG.warn(
-              "cannot tokenize row {} of partition {}, a text of {} UTF-16 units (null entities, counted as {}): {}",
-              rowId, partition, text.length(), Unscorable.TOKENIZER_ERROR.key(), RedactedException.describe(e, texts));
+              "cannot tokenize row {} of partition {}, a text of {} UTF-16 units (null entities,"
+                  + " counted as {}): {}",
+              rowId,
+              partition,
+              text.length(),
+              Unscorable.TOKENIZER_ERROR.key(),
+              RedactedException.describe(e, texts));
           c.unscorable(Unscorable.TOKENIZER_ERROR);
           pending.add(Pending.settled(row, null));
           return;
@@ -185,7 +217,8 @@ final class PartitionTagger implements MapPartitionsFunction<Row, Row> {
         pending.add(Pending.settled(row, NO_ENTITIES));
         return;
       }
-      List<TextWindows.Window> own = TextWindows.of(tok, prefix, suffix, settings.capacity(), settings.stride());
+      List<TextWindows.Window> own =
+          TextWindows.of(tok, prefix, suffix, settings.capacity(), settings.stride());
       pending.add(Pending.toScore(row, text, windows.size(), own.size()));
       windows.addAll(own);
       c.scored++;
@@ -193,7 +226,8 @@ final class PartitionTagger implements MapPartitionsFunction<Row, Row> {
       c.tokens += tok.size();
     }
 
-    private List<Row> predictAndDecode(List<Pending> pending, List<TextWindows.Window> windows, Counter c) {
+    private List<Row> predictAndDecode(
+        List<Pending> pending, List<TextWindows.Window> windows, Counter c) {
       WindowPredictor.Prediction[] predictions = predictor.predict(windows);
       List<Row> out = new ArrayList<>(pending.size());
       for (Pending p : pending) {
@@ -215,14 +249,16 @@ final class PartitionTagger implements MapPartitionsFunction<Row, Row> {
 
     private Unscorable check(String text) {
       int max = settings.maxChars();
-      // a string of at most maxChars UTF-16 units has at most that many code points: count only beyond
+      // a string of at most maxChars UTF-16 units has at most that many code points: count only
+      // beyond
       if (text.length() > max && text.codePointCount(0, text.length()) > max) {
         return Unscorable.TEXT_LONGER_THAN_MAX_CHARS;
       }
       return null;
     }
 
-    private List<TaggedEntity> decode(Pending p, List<TextWindows.Window> windows, WindowPredictor.Prediction[] predictions) {
+    private List<TaggedEntity> decode(
+        Pending p, List<TextWindows.Window> windows, WindowPredictor.Prediction[] predictions) {
       WindowMerge merge = new WindowMerge();
       for (int w = p.firstWindow(); w < p.firstWindow() + p.windowCount(); w++) {
         merge.add(w, windows.get(w).starts(), windows.get(w).ends());
@@ -262,7 +298,8 @@ final class PartitionTagger implements MapPartitionsFunction<Row, Row> {
 
     void entity(String type) {
       entities++;
-      types.merge(type, 1L, Long::sum); // prefixed in toMap: one key string per type, not per entity
+      types.merge(
+          type, 1L, Long::sum); // prefixed in toMap: one key string per type, not per entity
     }
 
     Map<String, Long> toMap() {

@@ -40,13 +40,16 @@ public final class RedactedException extends RuntimeException {
   static RedactedException of(String context, Throwable failure, Collection<String> texts) {
     List<Throwable> chain = new ArrayList<>();
     Set<Throwable> seen = Collections.newSetFromMap(new IdentityHashMap<>());
-    for (Throwable t = failure; t != null && seen.add(t) && chain.size() < MAX_CHAIN; t = t.getCause()) {
+    for (Throwable t = failure;
+        t != null && seen.add(t) && chain.size() < MAX_CHAIN;
+        t = t.getCause()) {
       chain.add(t);
     }
     Throwable below = null;
     for (int i = chain.size() - 1; i >= 0; i--) {
       Throwable t = chain.get(i);
-      RedactedException r = new RedactedException(describe(t, texts), t.getClass().getName(), below);
+      RedactedException r =
+          new RedactedException(describe(t, texts), t.getClass().getName(), below);
       r.setStackTrace(t.getStackTrace());
       below = r;
     }
@@ -67,8 +70,8 @@ public final class RedactedException extends RuntimeException {
 
   /**
    * Whether {@code message} may quote a text: it is too long to check, or it shares a sequence of
-   * three characters with one, holds a whole short one, or holds a non-ASCII character one has
-   * (one CJK character is already a syllable of a name). Errs towards withholding.
+   * three characters with one, holds a whole short one, or holds a non-ASCII character one has (one
+   * CJK character is already a syllable of a name). Errs towards withholding.
    */
   static boolean quotes(String message, Collection<String> texts) {
     if (message.length() > MAX_MESSAGE) {

@@ -11,17 +11,18 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 
 /**
- * {@code sparkner score}: reads any table with a text column, tags it with {@link NerTagger}, writes
- * the same table plus an entities column, and reports what happened ({@code _summary.json} in the
- * output directory, and a table on the console).
+ * {@code sparkner score}: reads any table with a text column, tags it with {@link NerTagger},
+ * writes the same table plus an entities column, and reports what happened ({@code _summary.json}
+ * in the output directory, and a table on the console).
  */
 public final class ScoreJob {
   private ScoreJob() {}
 
   /**
-   * @param partitions tasks to score with; 0 = at least the default parallelism (a single input file
-   *     would otherwise be one task on one core, and tagging is CPU-bound)
-   * @param sortByLength batch windows of similar length together (see {@link NerTagger#sortByLength()})
+   * @param partitions tasks to score with; 0 = at least the default parallelism (a single input
+   *     file would otherwise be one task on one core, and tagging is CPU-bound)
+   * @param sortByLength batch windows of similar length together (see {@link
+   *     NerTagger#sortByLength()})
    */
   public record Options(
       String model,
@@ -45,10 +46,12 @@ public final class ScoreJob {
     String input = HadoopFiles.qualify(o.input(), conf);
     String output = HadoopFiles.qualify(o.output(), conf);
     if (o.outputFormat() == TableFormat.TEXT) {
-      throw new IllegalArgumentException("--output-format text is not supported: the entities need parquet, delta, json or csv");
+      throw new IllegalArgumentException(
+          "--output-format text is not supported: the entities need parquet, delta, json or csv");
     }
     if (HadoopFiles.exists(output, conf) && !o.overwrite()) {
-      throw new IllegalArgumentException("output " + output + " already exists; pass --overwrite to replace it");
+      throw new IllegalArgumentException(
+          "output " + output + " already exists; pass --overwrite to replace it");
     }
     if (!HadoopFiles.exists(input, conf) && !isGlob(input)) {
       throw new IllegalArgumentException("input " + input + " does not exist");
@@ -57,19 +60,36 @@ public final class ScoreJob {
     List<String> columns = Arrays.asList(table.columns());
     if (!columns.contains(o.textCol())) {
       throw new IllegalArgumentException(
-          "input " + input + " has no column '" + o.textCol() + "' (--text-col); its columns are " + columns);
+          "input "
+              + input
+              + " has no column '"
+              + o.textCol()
+              + "' (--text-col); its columns are "
+              + columns);
     }
     if (!table.schema().apply(o.textCol()).dataType().equals(DataTypes.StringType)) {
       throw new IllegalArgumentException(
-          "column '" + o.textCol() + "' of " + input + " is " + table.schema().apply(o.textCol()).dataType().simpleString()
+          "column '"
+              + o.textCol()
+              + "' of "
+              + input
+              + " is "
+              + table.schema().apply(o.textCol()).dataType().simpleString()
               + ", not string (--text-col names the text column)");
     }
     if (columns.contains(o.outputCol())) {
       throw new IllegalArgumentException(
-          "input " + input + " already has a column '" + o.outputCol() + "'; name the entities column otherwise with --output-col");
+          "input "
+              + input
+              + " already has a column '"
+              + o.outputCol()
+              + "'; name the entities column otherwise with --output-col");
     }
     int have = table.rdd().getNumPartitions();
-    int want = o.partitions() > 0 ? o.partitions() : Math.max(have, spark.sparkContext().defaultParallelism());
+    int want =
+        o.partitions() > 0
+            ? o.partitions()
+            : Math.max(have, spark.sparkContext().defaultParallelism());
     if (want != have) {
       table = table.repartition(want);
     }
@@ -87,9 +107,13 @@ public final class ScoreJob {
     TaggingCounts counts = TaggingCounts.register(spark.sparkContext(), "sparkner score: counts");
     Dataset<Row> tagged = tagger.tag(table, counts);
     if (o.outputFormat() == TableFormat.CSV) {
-      console.println("note: csv holds no arrays; written as JSON strings: " + TableFormat.complexColumns(tagged.schema()));
+      console.println(
+          "note: csv holds no arrays; written as JSON strings: "
+              + TableFormat.complexColumns(tagged.schema()));
     }
-    console.printf("scoring %s (%s, %d task(s)) with %s -> %s (%s)%n", input, o.format().id(), want, o.model(), output, o.outputFormat().id());
+    console.printf(
+        "scoring %s (%s, %d task(s)) with %s -> %s (%s)%n",
+        input, o.format().id(), want, o.model(), output, o.outputFormat().id());
     long t0 = System.nanoTime();
     o.outputFormat().write(tagged, output, o.overwrite());
     double seconds = (System.nanoTime() - t0) / 1e9;

@@ -12,7 +12,13 @@ import java.util.Locale;
 public final class ScoreSummary extends JobSummary {
   public static final String FILE = "_summary.json";
 
-  ScoreSummary(ScoreJob.Options o, String input, String output, int partitions, TaggingCounts counts, double seconds) {
+  ScoreSummary(
+      ScoreJob.Options o,
+      String input,
+      String output,
+      int partitions,
+      TaggingCounts counts,
+      double seconds) {
     long rows = counts.get(TaggingCounts.ROWS);
     root.put("rows", rows);
     root.put("scored", counts.get(TaggingCounts.SCORED));
@@ -51,9 +57,13 @@ public final class ScoreSummary extends JobSummary {
     row(sb, "scored", get("scored"));
     row(sb, "empty (null, empty or no token)", get("empty"));
     row(sb, "unscorable (null entities)", get("unscorable_total"));
-    root.path("unscorable").fields().forEachRemaining(e -> row(sb, "  " + e.getKey(), e.getValue().asLong()));
+    root.path("unscorable")
+        .fields()
+        .forEachRemaining(e -> row(sb, "  " + e.getKey(), e.getValue().asLong()));
     row(sb, "entities", get("entities"));
-    root.path("entities_by_type").fields().forEachRemaining(e -> row(sb, "  " + e.getKey(), e.getValue().asLong()));
+    root.path("entities_by_type")
+        .fields()
+        .forEachRemaining(e -> row(sb, "  " + e.getKey(), e.getValue().asLong()));
     row(sb, "windows", get("windows"));
     row(sb, "tokens", get("tokens"));
     sb.append(

@@ -22,7 +22,10 @@ import org.apache.spark.sql.types.StructType;
  */
 public enum TableFormat {
   PARQUET,
-  /** Needs Delta Lake (delta-spark) on the classpath: Databricks has it, the sparkner jar does not bundle it. */
+  /**
+   * Needs Delta Lake (delta-spark) on the classpath: Databricks has it, the sparkner jar does not
+   * bundle it.
+   */
   DELTA,
   /**
    * With a header line, RFC 4180 quoting ({@code ""} inside quotes) and quoted newlines, as
@@ -41,7 +44,8 @@ public enum TableFormat {
     try {
       return valueOf(name.toUpperCase(Locale.ROOT));
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("unknown format '" + name + "': parquet, delta, csv, json or text", e);
+      throw new IllegalArgumentException(
+          "unknown format '" + name + "': parquet, delta, csv, json or text", e);
     }
   }
 
@@ -55,7 +59,8 @@ public enum TableFormat {
     return switch (this) {
       case PARQUET -> r.parquet(path);
       case DELTA -> r.format(deltaSource()).load(path);
-      case CSV -> r.option("header", true).option("multiLine", true).option("escape", "\"").csv(path);
+      case CSV ->
+          r.option("header", true).option("multiLine", true).option("escape", "\"").csv(path);
       case JSON -> r.json(path);
       case TEXT -> r.text(path).withColumnRenamed("value", textCol);
     };
@@ -64,21 +69,29 @@ public enum TableFormat {
   /** Writes a table (refusing an existing path unless {@code overwrite}). */
   public void write(Dataset<Row> table, String path, boolean overwrite) {
     Dataset<Row> out = this == CSV ? complexColumnsAsJson(table) : table;
-    DataFrameWriter<Row> w = out.write().mode(overwrite ? SaveMode.Overwrite : SaveMode.ErrorIfExists);
+    DataFrameWriter<Row> w =
+        out.write().mode(overwrite ? SaveMode.Overwrite : SaveMode.ErrorIfExists);
     switch (this) {
       case PARQUET -> w.parquet(path);
       case DELTA -> w.format(deltaSource()).save(path);
       case CSV -> w.option("header", true).option("escape", "\"").csv(path);
       case JSON -> w.json(path);
-      case TEXT -> throw new IllegalArgumentException("text is an input format only: write parquet, delta, json or csv");
+      case TEXT ->
+          throw new IllegalArgumentException(
+              "text is an input format only: write parquet, delta, json or csv");
     }
   }
 
-  /** The columns a CSV file cannot hold as they are (arrays, structs, maps): written as JSON strings. */
+  /**
+   * The columns a CSV file cannot hold as they are (arrays, structs, maps): written as JSON
+   * strings.
+   */
   public static List<String> complexColumns(StructType schema) {
     List<String> out = new ArrayList<>();
     for (StructField f : schema.fields()) {
-      if (f.dataType() instanceof ArrayType || f.dataType() instanceof StructType || f.dataType() instanceof MapType) {
+      if (f.dataType() instanceof ArrayType
+          || f.dataType() instanceof StructType
+          || f.dataType() instanceof MapType) {
         out.add(f.name());
       }
     }
@@ -106,10 +119,13 @@ public enum TableFormat {
       return "delta";
     } catch (ClassNotFoundException e) {
       throw new IllegalArgumentException(
-          "format delta needs Delta Lake on the classpath (" + DELTA_SOURCE + " not found): Databricks has it;"
-              + " elsewhere add it to spark-submit (--packages io.delta:delta-spark_2.12:3.2.1 --conf"
+          "format delta needs Delta Lake on the classpath ("
+              + DELTA_SOURCE
+              + " not found): Databricks has it; elsewhere add it to spark-submit (--packages"
+              + " io.delta:delta-spark_2.12:3.2.1 --conf"
               + " spark.sql.extensions=io.delta.sql.DeltaSparkSessionExtension --conf"
-              + " spark.sql.catalog.spark_catalog=org.apache.spark.sql.delta.catalog.DeltaCatalog), or use parquet",
+              + " spark.sql.catalog.spark_catalog=org.apache.spark.sql.delta.catalog.DeltaCatalog),"
+              + " or use parquet",
           e);
     }
   }

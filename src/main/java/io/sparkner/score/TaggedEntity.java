@@ -7,9 +7,9 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 
 /**
- * One entity found in a text: its surface {@code text}, {@code type}, code-point span {@code [start,
- * end)} into the original text (as Python and Spark SQL {@code substring} count: 😀 is one) and
- * {@code score}, the mean probability the model gave the predicted tags of the entity's tokens.
+ * One entity found in a text: its surface {@code text}, {@code type}, code-point span {@code
+ * [start, end)} into the original text (as Python and Spark SQL {@code substring} count: 😀 is one)
+ * and {@code score}, the mean probability the model gave the predicted tags of the entity's tokens.
  */
 public record TaggedEntity(String text, String type, int start, int end, float score) {
 
@@ -30,6 +30,7 @@ public record TaggedEntity(String text, String type, int start, int end, float s
   }
 
   public static TaggedEntity fromRow(Row r) {
-    return new TaggedEntity(r.getString(0), r.getString(1), r.getInt(2), r.getInt(3), r.getFloat(4));
+    return new TaggedEntity(
+        r.getString(0), r.getString(1), r.getInt(2), r.getInt(3), r.getFloat(4));
   }
 }

@@ -5,7 +5,8 @@ import java.io.Serializable;
 
 /**
  * What a scoring task needs, resolved and checked on the driver by {@link NerTagger}: the qualified
- * model path and the version of its files (config, weights, tokenizer), the text column's index, and the tagger's parameters.
+ * model path and the version of its files (config, weights, tokenizer), the text column's index,
+ * and the tagger's parameters.
  *
  * @param capacity content tokens per window: maxLength minus the tokenizer's special tokens
  * @param bufferWindows windows read ahead before batching (the span over which they are sorted)

@@ -21,8 +21,10 @@ public final class TaggingCounts extends AccumulatorV2<Map<String, Long>, Map<St
   public static final String WINDOWS = "windows";
   public static final String TOKENS = "tokens";
   public static final String ENTITIES = "entities";
+
   /** Prefix of the per-reason keys: {@code unscorable.text_longer_than_max_chars}. */
   public static final String UNSCORABLE = "unscorable.";
+
   /** Prefix of the per-type entity counts: {@code entities_by_type.PER}. */
   public static final String ENTITY_TYPE = "entities_by_type.";
 

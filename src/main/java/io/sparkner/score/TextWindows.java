@@ -1,7 +1,7 @@
 package io.sparkner.score;
 
-import io.sparkner.tokenizer.Tokenized;
 import io.sparkner.align.Windowing;
+import io.sparkner.tokenizer.Tokenized;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -14,7 +14,9 @@ import java.util.List;
 final class TextWindows {
   private TextWindows() {}
 
-  /** One model input: ids, and each position's code-point span in the text (-1 for special tokens). */
+  /**
+   * One model input: ids, and each position's code-point span in the text (-1 for special tokens).
+   */
   record Window(int[] ids, int[] starts, int[] ends) {
     int length() {
       return ids.length;

@@ -1,8 +1,8 @@
 package io.sparkner.score;
 
 /**
- * Why a row's text could not be scored. Such a row keeps its place in the output with null
- * entities (never a failed job, never a dropped row), and the reason is counted.
+ * Why a row's text could not be scored. Such a row keeps its place in the output with null entities
+ * (never a failed job, never a dropped row), and the reason is counted.
  */
 public enum Unscorable {
   /** More code points than the tagger's {@code maxChars}: a guard against pathological rows. */

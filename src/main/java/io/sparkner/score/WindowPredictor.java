@@ -37,7 +37,8 @@ final class WindowPredictor {
       order.add(i);
     }
     if (sortByLength) {
-      order.sort(Comparator.comparingInt(i -> windows.get(i).length())); // stable: ties keep arrival order
+      order.sort(
+          Comparator.comparingInt(i -> windows.get(i).length())); // stable: ties keep arrival order
     }
     Prediction[] out = new Prediction[windows.size()];
     for (int from = 0; from < order.size(); from += batchSize) {
@@ -66,7 +67,8 @@ final class WindowPredictor {
     try (NDManager scope = model.manager().newSubManager();
         Autograd.Scope off = Autograd.paused()) {
       Shape shape = new Shape(b, l);
-      NDArray logits = model.logits(scope.create(ids, shape), scope.create(mask, shape), null, false);
+      NDArray logits =
+          model.logits(scope.create(ids, shape), scope.create(mask, shape), null, false);
       NDArray probabilities = logits.toType(DataType.FLOAT32, false).softmax(-1);
       long[] best = probabilities.argMax(-1).toLongArray();
       float[] p = probabilities.max(new int[] {-1}).toFloatArray();

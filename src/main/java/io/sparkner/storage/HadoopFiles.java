@@ -49,8 +49,10 @@ public final class HadoopFiles {
       String scheme = new Path(Redaction.uri(path)).toUri().getScheme();
       throw new IllegalArgumentException(
           Redaction.uri(path)
-              + ": credentials inside a path are not accepted; give them to the Hadoop configuration"
-              + " instead (" + credentialHint(scheme) + ")");
+              + ": credentials inside a path are not accepted; give them to the Hadoop"
+              + " configuration instead ("
+              + credentialHint(scheme)
+              + ")");
     }
     return new Path(path);
   }
@@ -59,11 +61,12 @@ public final class HadoopFiles {
     String s = scheme == null ? "" : scheme.toLowerCase(Locale.ROOT);
     if (s.startsWith("s3")) {
       return "set spark.hadoop.fs.s3a.access.key and spark.hadoop.fs.s3a.secret.key, per bucket"
-          + " spark.hadoop.fs.s3a.bucket.BUCKET.access.key and .secret.key, or use an instance profile";
+          + " spark.hadoop.fs.s3a.bucket.BUCKET.access.key and .secret.key, or use an"
+          + " instance profile";
     }
     if (s.startsWith("wasb") || s.startsWith("abfs")) {
-      return "set spark.hadoop.fs.azure.account.key.ACCOUNT.dfs.core.windows.net, SAS or OAuth settings,"
-          + " or use a managed identity";
+      return "set spark.hadoop.fs.azure.account.key.ACCOUNT.dfs.core.windows.net, SAS or OAuth"
+          + " settings, or use a managed identity";
     }
     return "spark.hadoop.* settings or core-site.xml";
   }
@@ -158,20 +161,20 @@ public final class HadoopFiles {
    * Moves {@code from} over {@code to} so that a reader of {@code to} always finds a complete
    * version: through {@link FileContext#rename} with OVERWRITE where the file system has one (one
    * step on HDFS; the local and object-store connectors delete the target just before they rename
-   * or copy onto it); elsewhere the current
-   * {@code to} is first moved to {@link #previousOf} (read by {@link #readReplaced} while {@code to}
-   * is absent) and removed once the new version is in place, and moved back if that fails. Never a
-   * delete before the rename: a failure between the two steps loses nothing.
+   * or copy onto it); elsewhere the current {@code to} is first moved to {@link #previousOf} (read
+   * by {@link #readReplaced} while {@code to} is absent) and removed once the new version is in
+   * place, and moved back if that fails. Never a delete before the rename: a failure between the
+   * two steps loses nothing.
    *
-   * <p>On a checksummed file system ({@code file:}, also Databricks' {@code /dbfs} mount) a file has
-   * a {@code .NAME.crc} sidecar, and Hadoop's own overwriting rename deletes the target, then moves
-   * the data file, then the sidecar: a process killed in between left no file at all (Hadoop
+   * <p>On a checksummed file system ({@code file:}, also Databricks' {@code /dbfs} mount) a file
+   * has a {@code .NAME.crc} sidecar, and Hadoop's own overwriting rename deletes the target, then
+   * moves the data file, then the sidecar: a process killed in between left no file at all (Hadoop
    * 3.3) or the new data with the old checksums, which every later read refuses (Hadoop 3.4; a
-   * training run SIGKILLed while rank 0 rewrote {@code metrics.jsonl} could never resume). Here
-   * the target's sidecar goes first (the target stays complete, read unverified), then the data
-   * file moves over the target in one rename(2) and its sidecar after it, on the raw file system:
-   * whenever the process dies, the target is the old or the new version, with its own checksums
-   * or none.
+   * training run SIGKILLed while rank 0 rewrote {@code metrics.jsonl} could never resume). Here the
+   * target's sidecar goes first (the target stays complete, read unverified), then the data file
+   * moves over the target in one rename(2) and its sidecar after it, on the raw file system:
+   * whenever the process dies, the target is the old or the new version, with its own checksums or
+   * none.
    */
   public static void replace(String from, String to, Configuration conf) {
     Path src = path(from);
@@ -189,7 +192,8 @@ public final class HadoopFiles {
         Path prev = path(previousOf(to));
         boolean moved = false;
         if (fs.exists(dst)) {
-          fs.delete(prev, false); // left by an interrupted replace; dst is complete, so nothing is lost
+          fs.delete(
+              prev, false); // left by an interrupted replace; dst is complete, so nothing is lost
           if (!fs.rename(dst, prev)) {
             throw new IOException("rename of " + dst + " to " + prev + " returned false");
           }
@@ -213,7 +217,8 @@ public final class HadoopFiles {
     }
   }
 
-  private static void replaceChecksummed(ChecksumFileSystem fs, Path src, Path dst) throws IOException {
+  private static void replaceChecksummed(ChecksumFileSystem fs, Path src, Path dst)
+      throws IOException {
     FileSystem raw = fs.getRawFileSystem();
     Path srcSums = fs.getChecksumFile(src);
     Path dstSums = fs.getChecksumFile(dst);
@@ -237,7 +242,8 @@ public final class HadoopFiles {
 
   /**
    * The content of a file written through {@link #replace}, or null when there is none: {@code
-   * path}, or while a replace without an overwriting rename has moved it aside, its previous version.
+   * path}, or while a replace without an overwriting rename has moved it aside, its previous
+   * version.
    */
   public static String readReplaced(String path, Configuration conf) {
     String prev = previousOf(path);
@@ -265,17 +271,25 @@ public final class HadoopFiles {
    * <ul>
    *   <li>local ({@code file:}): a hard link to the written file ({@code link(2)} fails if the name
    *       exists); where the file system has no hard links (some FUSE mounts), an exclusive create
-   *       ({@code O_CREAT|O_EXCL}), whose content a concurrent reader may see before it is complete;
+   *       ({@code O_CREAT|O_EXCL}), whose content a concurrent reader may see before it is
+   *       complete;
    *   <li>HDFS (and any file system whose {@link FileContext} rename refuses an existing target in
    *       one step): a rename without overwrite, decided by the NameNode;
-   *   <li>s3a, wasb(s), abfs(s) and file systems without a {@link FileContext}: the connector checks
-   *       that the target is absent and then copies or renames, two steps: two writers within that
-   *       window may both succeed, the later one replacing the earlier's file.
+   *   <li>s3a, wasb(s), abfs(s) and file systems without a {@link FileContext}: the connector
+   *       checks that the target is absent and then copies or renames, two steps: two writers
+   *       within that window may both succeed, the later one replacing the earlier's file.
    * </ul>
    */
   public static boolean createNew(String path, String content, Configuration conf) {
     Path p = path(path);
-    Path tmp = new Path(p.getParent(), "." + p.getName() + "." + Long.toHexString(new java.security.SecureRandom().nextLong()) + ".tmp");
+    Path tmp =
+        new Path(
+            p.getParent(),
+            "."
+                + p.getName()
+                + "."
+                + Long.toHexString(new java.security.SecureRandom().nextLong())
+                + ".tmp");
     byte[] bytes = content.getBytes(StandardCharsets.UTF_8);
     try {
       FileSystem fs = p.getFileSystem(conf);
@@ -293,7 +307,8 @@ public final class HadoopFiles {
         } catch (FileAlreadyExistsException exists) {
           return false;
         } catch (UnsupportedFileSystemException noFileContext) {
-          // FileSystem's rename does not overwrite an existing file (the local one excepted, see above)
+          // FileSystem's rename does not overwrite an existing file (the local one excepted, see
+          // above)
           if (fs.exists(p)) {
             return false;
           }
@@ -315,7 +330,8 @@ public final class HadoopFiles {
     }
   }
 
-  private static boolean linkNew(java.nio.file.Path target, java.nio.file.Path written, byte[] bytes) throws IOException {
+  private static boolean linkNew(
+      java.nio.file.Path target, java.nio.file.Path written, byte[] bytes) throws IOException {
     try {
       Files.createLink(target, written);
       return true;
@@ -325,7 +341,11 @@ public final class HadoopFiles {
       if (Files.exists(target)) {
         return false;
       }
-      try (OutputStream out = Files.newOutputStream(target, java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE)) {
+      try (OutputStream out =
+          Files.newOutputStream(
+              target,
+              java.nio.file.StandardOpenOption.CREATE_NEW,
+              java.nio.file.StandardOpenOption.WRITE)) {
         out.write(bytes);
         return true;
       } catch (java.nio.file.FileAlreadyExistsException exists) {
@@ -372,7 +392,9 @@ public final class HadoopFiles {
    */
   public static java.nio.file.Path asLocal(String path) {
     java.net.URI uri = path(path).toUri();
-    return uri.getScheme() == null || uri.getScheme().equals("file") ? java.nio.file.Path.of(uri.getPath()) : null;
+    return uri.getScheme() == null || uri.getScheme().equals("file")
+        ? java.nio.file.Path.of(uri.getPath())
+        : null;
   }
 
   /**
@@ -381,7 +403,8 @@ public final class HadoopFiles {
    * native code that reads local files only (DJL's Hugging Face tokenizer, the memory-mapped
    * safetensors reader); names absent from {@code dir} are skipped.
    */
-  public static <T> T withLocalDirectory(String dir, Configuration conf, List<String> names, Function<java.nio.file.Path, T> use) {
+  public static <T> T withLocalDirectory(
+      String dir, Configuration conf, List<String> names, Function<java.nio.file.Path, T> use) {
     java.nio.file.Path local = asLocal(dir);
     if (local != null) {
       return use.apply(local);
@@ -415,7 +438,12 @@ public final class HadoopFiles {
     try {
       tmp = Files.createTempDirectory("sparkner-copy");
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot create a local temporary directory for a copy of " + Redaction.uri(dir) + ": " + e.getMessage(), e);
+      throw new UncheckedIOException(
+          "cannot create a local temporary directory for a copy of "
+              + Redaction.uri(dir)
+              + ": "
+              + e.getMessage(),
+          e);
     }
     for (String name : names) {
       String file = dir + "/" + name;
@@ -440,11 +468,21 @@ public final class HadoopFiles {
    * file system also the {@code fs.SCHEME.*} settings the job set (credentials masked), which is
    * what one checks first when an endpoint, a region or a credential is wrong. Redacted.
    */
-  public static UncheckedIOException failure(String what, String path, IOException e, Configuration conf) {
-    StringBuilder msg = new StringBuilder(what).append(' ').append(path).append(": ").append(e.getMessage());
+  public static UncheckedIOException failure(
+      String what, String path, IOException e, Configuration conf) {
+    StringBuilder msg =
+        new StringBuilder(what).append(' ').append(path).append(": ").append(e.getMessage());
     String scheme = new Path(Redaction.uri(path)).toUri().getScheme();
-    if (scheme != null && !scheme.equals("file") && conf != null && !(e instanceof java.io.FileNotFoundException)) {
-      String prefix = "fs." + (scheme.startsWith("s3") ? "s3a" : scheme.startsWith("wasb") || scheme.startsWith("abfs") ? "azure" : scheme) + ".";
+    if (scheme != null
+        && !scheme.equals("file")
+        && conf != null
+        && !(e instanceof java.io.FileNotFoundException)) {
+      String prefix =
+          "fs."
+              + (scheme.startsWith("s3")
+                  ? "s3a"
+                  : scheme.startsWith("wasb") || scheme.startsWith("abfs") ? "azure" : scheme)
+              + ".";
       var settings = Redaction.settings(conf, prefix);
       if (!settings.isEmpty()) {
         msg.append(" (settings: ").append(settings).append(')');

@@ -19,13 +19,12 @@ import org.apache.hadoop.io.nativeio.NativeIO;
 
 /**
  * Hadoop's {@code file:} file system (checksummed {@link LocalFileSystem}, same files, same
- * permissions) that sets and reads POSIX permissions through {@code java.nio} instead of starting
- * a process. Without Hadoop's native library — the case of every pip/Maven install and of
- * {@code bin/sparkner} — Hadoop runs {@code chmod} for each file and directory it creates and
- * {@code ls -ld} for each file it lists: a Spark write of 20 Parquet files started about 60
- * processes, each blocking its task for about 10 ms. With the native library loaded this class
- * does exactly what Hadoop does; on a file system without POSIX attributes it falls back to
- * Hadoop's own code.
+ * permissions) that sets and reads POSIX permissions through {@code java.nio} instead of starting a
+ * process. Without Hadoop's native library — the case of every pip/Maven install and of {@code
+ * bin/sparkner} — Hadoop runs {@code chmod} for each file and directory it creates and {@code ls
+ * -ld} for each file it lists: a Spark write of 20 Parquet files started about 60 processes, each
+ * blocking its task for about 10 ms. With the native library loaded this class does exactly what
+ * Hadoop does; on a file system without POSIX attributes it falls back to Hadoop's own code.
  *
  * <p>Used by local-mode sessions ({@code spark.hadoop.fs.file.impl}, see {@link #CONF}); cloud
  * storage and HDFS are not affected.
@@ -73,9 +72,9 @@ public class PosixLocalFileSystem extends LocalFileSystem {
     }
 
     /**
-     * Hadoop's status loads owner, group and permission lazily, with {@code ls -ld}, the first
-     * time anyone asks (a {@code LocatedFileStatus} always asks): read them now, with one {@code
-     * stat} call in this process.
+     * Hadoop's status loads owner, group and permission lazily, with {@code ls -ld}, the first time
+     * anyone asks (a {@code LocatedFileStatus} always asks): read them now, with one {@code stat}
+     * call in this process.
      */
     private FileStatus withPermissions(FileStatus s) throws IOException {
       if (NativeIO.isAvailable() || s.isSymlink()) {
@@ -129,5 +128,4 @@ public class PosixLocalFileSystem extends LocalFileSystem {
     }
     return out;
   }
-
 }

@@ -13,18 +13,18 @@ import org.apache.hadoop.conf.Configuration;
  * messages, summaries and configuration dumps.
  *
  * <ul>
- *   <li>A configuration key is sensitive when its name contains {@code secret}, {@code key},
- *       {@code token}, {@code password}, {@code credential} or {@code sas} (any case): {@code
+ *   <li>A configuration key is sensitive when its name contains {@code secret}, {@code key}, {@code
+ *       token}, {@code password}, {@code credential} or {@code sas} (any case): {@code
  *       fs.s3a.secret.key}, {@code fs.s3a.session.token}, {@code fs.azure.account.key.ACCOUNT...},
- *       {@code fs.azure.sas.CONTAINER.ACCOUNT...}, {@code fs.azure.account.oauth2.client.secret}. Its
- *       value is shown as {@value #MASK}. (A superset of Hadoop's own {@code
+ *       {@code fs.azure.sas.CONTAINER.ACCOUNT...}, {@code fs.azure.account.oauth2.client.secret}.
+ *       Its value is shown as {@value #MASK}. (A superset of Hadoop's own {@code
  *       hadoop.security.sensitive-config-keys}.)
  *   <li>User info is stripped from URIs: {@code s3a://AKIA...:secret@bucket/x} becomes {@code
  *       s3a://bucket/x}. Azure's {@code wasbs://container@account...} and {@code
  *       abfss://filesystem@account...} keep their user part, which names a container, not a
  *       credential, unless it carries a password ({@code user:password@}).
- *   <li>Query parameters that carry secrets ({@code sig=} of an Azure SAS, and any sensitive
- *       name) are masked.
+ *   <li>Query parameters that carry secrets ({@code sig=} of an Azure SAS, and any sensitive name)
+ *       are masked.
  * </ul>
  */
 public final class Redaction {
@@ -33,22 +33,33 @@ public final class Redaction {
   private static final String WORDS = "secret|key|token|password|credential|sas";
   private static final Pattern SENSITIVE = Pattern.compile("(?i)" + WORDS);
 
-  /** The same rule for Spark's {@code spark.redaction.regex} (its default misses {@code fs.azure.account.key.*}). */
+  /**
+   * The same rule for Spark's {@code spark.redaction.regex} (its default misses {@code
+   * fs.azure.account.key.*}).
+   */
   public static final String SPARK_REDACTION_REGEX = "(?i)" + WORDS;
 
   /** {@code scheme://userinfo@}: the user info runs from {@code //} to the first {@code @}. */
   private static final Pattern USER_INFO =
       Pattern.compile("\\b([A-Za-z][A-Za-z0-9+.-]*)://([^\\s@\"'<>]*?)@");
 
-  /** {@code name=value} (configuration assignments, query strings) with a sensitive name, or Azure's {@code sig}. */
+  /**
+   * {@code name=value} (configuration assignments, query strings) with a sensitive name, or Azure's
+   * {@code sig}.
+   */
   private static final Pattern ASSIGNMENT =
-      Pattern.compile("((?:[A-Za-z0-9_.\\-]*(?i:" + WORDS + ")[A-Za-z0-9_.\\-]*|(?<=[?&])sig)=)([^\\s&,;'\"<>)\\]}]+)");
+      Pattern.compile(
+          "((?:[A-Za-z0-9_.\\-]*(?i:"
+              + WORDS
+              + ")[A-Za-z0-9_.\\-]*|(?<=[?&])sig)=)([^\\s&,;'\"<>)\\]}]+)");
 
   /** {@code "name": "value"} in JSON with a sensitive name. */
   private static final Pattern JSON_PAIR =
       Pattern.compile("(\"[^\"]*(?i:" + WORDS + ")[^\"]*\"\\s*:\\s*)\"(?:[^\"\\\\]|\\\\.)*\"");
 
-  /** Values of sensitive keys shorter than this are not searched for in free text ("true", "128"). */
+  /**
+   * Values of sensitive keys shorter than this are not searched for in free text ("true", "128").
+   */
   private static final int MIN_SECRET_LENGTH = 6;
 
   private static final Set<String> AZURE_SCHEMES = Set.of("wasb", "wasbs", "abfs", "abfss");
@@ -95,7 +106,10 @@ public final class Redaction {
     }
     for (Map.Entry<String, String> e : conf) {
       String v = e.getValue();
-      if (isSensitive(e.getKey()) && v != null && v.length() >= MIN_SECRET_LENGTH && out.contains(v)) {
+      if (isSensitive(e.getKey())
+          && v != null
+          && v.length() >= MIN_SECRET_LENGTH
+          && out.contains(v)) {
         out = out.replace(v, MASK);
       }
     }
@@ -130,7 +144,9 @@ public final class Redaction {
     return true;
   }
 
-  /** What is kept of a URI's user info: an Azure container name; never a password or an access key. */
+  /**
+   * What is kept of a URI's user info: an Azure container name; never a password or an access key.
+   */
   private static String userInfo(String scheme, String info) {
     int slash = info.indexOf('/');
     if (slash >= 0) {
@@ -145,7 +161,8 @@ public final class Redaction {
     return AZURE_SCHEMES.contains(scheme.toLowerCase(java.util.Locale.ROOT)) ? info + "@" : "";
   }
 
-  private static String replace(Pattern p, String s, java.util.function.Function<Matcher, String> f) {
+  private static String replace(
+      Pattern p, String s, java.util.function.Function<Matcher, String> f) {
     Matcher m = p.matcher(s);
     if (!m.find()) {
       return s;

@@ -4,9 +4,9 @@ import java.util.SortedMap;
 import java.util.TreeMap;
 
 /**
- * Java mirror of BERT's BertNormalizer (clean_text, handle_chinese_chars, no lowercasing, no
- * accent stripping) and BertPreTokenizer (split on whitespace, each punctuation character its
- * own word), used to count the words the WordPiece model will see.
+ * Java mirror of BERT's BertNormalizer (clean_text, handle_chinese_chars, no lowercasing, no accent
+ * stripping) and BertPreTokenizer (split on whitespace, each punctuation character its own word),
+ * used to count the words the WordPiece model will see.
  */
 final class BertWords {
   private BertWords() {}

@@ -9,9 +9,17 @@ final class CharClasses {
 
   /** Rust's char::is_whitespace, i.e. the Unicode White_Space property. */
   static boolean isWhitespace(int cp) {
-    return (cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0x85 || cp == 0xA0 || cp == 0x1680
-        || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F
-        || cp == 0x205F || cp == 0x3000;
+    return (cp >= 0x09 && cp <= 0x0D)
+        || cp == 0x20
+        || cp == 0x85
+        || cp == 0xA0
+        || cp == 0x1680
+        || (cp >= 0x2000 && cp <= 0x200A)
+        || cp == 0x2028
+        || cp == 0x2029
+        || cp == 0x202F
+        || cp == 0x205F
+        || cp == 0x3000;
   }
 
   /** tokenizers' is_control: categories C* except \t \n \r. */
@@ -34,7 +42,9 @@ final class CharClasses {
   /** BertPreTokenizer: ASCII punctuation (includes symbols like $ + ^) or Unicode P*. */
   static boolean isPunctuation(int cp) {
     if (cp < 128) {
-      return (cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96)
+      return (cp >= 33 && cp <= 47)
+          || (cp >= 58 && cp <= 64)
+          || (cp >= 91 && cp <= 96)
           || (cp >= 123 && cp <= 126);
     }
     switch (Character.getType(cp)) {

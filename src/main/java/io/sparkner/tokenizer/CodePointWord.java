@@ -1,12 +1,13 @@
 package io.sparkner.tokenizer;
 
 /**
- * A word with its occurrence count and code-point boundaries, so that pieces are cut on code
- * points (never inside a surrogate pair) and lengths are counted as the tokenizer counts them.
+ * A word with its occurrence count and code-point boundaries, so that pieces are cut on code points
+ * (never inside a surrogate pair) and lengths are counted as the tokenizer counts them.
  */
 final class CodePointWord {
   final String text;
   final long count;
+
   /** UTF-16 index of each code point, plus text.length() at the end. */
   private final int[] bounds;
 

@@ -5,9 +5,9 @@ import java.util.SortedMap;
 import java.util.TreeMap;
 
 /**
- * Java mirror of the Unigram tokenizer's normalizer and pre-tokenizer, used to count the words
- * the model will see: NFKC, split on whitespace, and {@code ▁} prepended to every word
- * (WhitespaceSplit then Metaspace, as in the hub's xlm-roberta tokenizer.json).
+ * Java mirror of the Unigram tokenizer's normalizer and pre-tokenizer, used to count the words the
+ * model will see: NFKC, split on whitespace, and {@code ▁} prepended to every word (WhitespaceSplit
+ * then Metaspace, as in the hub's xlm-roberta tokenizer.json).
  *
  * <p>It must agree with the JSON pipeline written by {@link TokenizerJson#unigram}, otherwise the
  * vocabulary would be learned on strings the tokenizer never produces.

@@ -10,11 +10,11 @@ import java.util.SortedMap;
  *
  * <p>No pretrained XLM-R or BERT tokenizer can be downloaded where sparkner is built and tested,
  * yet the alignment code must be exercised against the real native tokenizer (DJL HuggingFace
- * tokenizers) with the real pipeline shapes: an XLM-R-like SentencePiece Unigram
- * ({@link Kind#UNIGRAM}) and a cased multilingual BERT-like WordPiece ({@link Kind#WORDPIECE}).
- * The vocabularies are learned by frequency counting plus usage-based pruning, not by a full
- * EM trainer: good enough to produce realistic subword splits, including XLM-R's bare
- * {@code ▁} token before CJK text.
+ * tokenizers) with the real pipeline shapes: an XLM-R-like SentencePiece Unigram ({@link
+ * Kind#UNIGRAM}) and a cased multilingual BERT-like WordPiece ({@link Kind#WORDPIECE}). The
+ * vocabularies are learned by frequency counting plus usage-based pruning, not by a full EM
+ * trainer: good enough to produce realistic subword splits, including XLM-R's bare {@code ▁} token
+ * before CJK text.
  *
  * <p>Deterministic: the same texts and options always give byte-identical output.
  */
@@ -24,16 +24,19 @@ public final class TokenizerBuilder {
   public enum Kind {
     /** XLM-RoBERTa shape: NFKC, Metaspace {@code ▁}, Unigram, {@code <s> X </s>}. */
     UNIGRAM,
-    /** Cased multilingual BERT shape: BertNormalizer, BertPreTokenizer, WordPiece, {@code [CLS] X [SEP]}. */
+    /**
+     * Cased multilingual BERT shape: BertNormalizer, BertPreTokenizer, WordPiece, {@code [CLS] X
+     * [SEP]}.
+     */
     WORDPIECE
   }
 
   /** Training options; public fields with defaults so callers set only what they need. */
   public static final class Options {
     /**
-     * Target vocabulary size including special tokens. Every character of the corpus is always
-     * kept (so that nothing seen in training becomes unknown), so a corpus with more distinct
-     * characters than this yields a larger vocabulary.
+     * Target vocabulary size including special tokens. Every character of the corpus is always kept
+     * (so that nothing seen in training becomes unknown), so a corpus with more distinct characters
+     * than this yields a larger vocabulary.
      */
     public int vocabSize = 8000;
 
@@ -66,8 +69,8 @@ public final class TokenizerBuilder {
   private TokenizerBuilder() {}
 
   /**
-   * Returns the tokenizer.json text for the given texts. Deterministic: same texts + options
-   * give byte-identical output.
+   * Returns the tokenizer.json text for the given texts. Deterministic: same texts + options give
+   * byte-identical output.
    *
    * @param texts raw texts, as they will later be given to the tokenizer (null entries skipped)
    * @param options null for the defaults
@@ -79,29 +82,31 @@ public final class TokenizerBuilder {
     opts.validate();
     ObjectNode json;
     switch (kind) {
-      case UNIGRAM: {
-        SortedMap<String, Long> words = MetaspaceWords.count(texts);
-        List<UnigramVocabulary.Piece> pieces =
-            UnigramVocabulary.build(
-                words,
-                opts.vocabSize - TokenizerJson.UNIGRAM_SPECIALS,
-                opts.maxPieceLength,
-                opts.minFrequency);
-        json = TokenizerJson.unigram(pieces);
-        break;
-      }
-      case WORDPIECE: {
-        SortedMap<String, Long> words = BertWords.count(texts);
-        List<String> pieces =
-            WordPieceVocabulary.build(
-                words,
-                opts.vocabSize - TokenizerJson.WORDPIECE_SPECIALS,
-                opts.maxPieceLength,
-                opts.minFrequency,
-                opts.maxInputCharsPerWord);
-        json = TokenizerJson.wordPiece(pieces, opts.maxInputCharsPerWord);
-        break;
-      }
+      case UNIGRAM:
+        {
+          SortedMap<String, Long> words = MetaspaceWords.count(texts);
+          List<UnigramVocabulary.Piece> pieces =
+              UnigramVocabulary.build(
+                  words,
+                  opts.vocabSize - TokenizerJson.UNIGRAM_SPECIALS,
+                  opts.maxPieceLength,
+                  opts.minFrequency);
+          json = TokenizerJson.unigram(pieces);
+          break;
+        }
+      case WORDPIECE:
+        {
+          SortedMap<String, Long> words = BertWords.count(texts);
+          List<String> pieces =
+              WordPieceVocabulary.build(
+                  words,
+                  opts.vocabSize - TokenizerJson.WORDPIECE_SPECIALS,
+                  opts.maxPieceLength,
+                  opts.minFrequency,
+                  opts.maxInputCharsPerWord);
+          json = TokenizerJson.wordPiece(pieces, opts.maxInputCharsPerWord);
+          break;
+        }
       default:
         throw new IllegalArgumentException("unknown kind " + kind);
     }

@@ -18,7 +18,8 @@ public final class TokenizerCache {
   private static final VersionedCache<TokenizerHandle> CACHE = new VersionedCache<>("tokenizer");
 
   static {
-    Runtime.getRuntime().addShutdownHook(new Thread(CACHE::closeAll, "sparkner-tokenizer-cache-close"));
+    Runtime.getRuntime()
+        .addShutdownHook(new Thread(CACHE::closeAll, "sparkner-tokenizer-cache-close"));
   }
 
   private TokenizerCache() {}
@@ -36,12 +37,18 @@ public final class TokenizerCache {
    * expectedVersion} ({@link #version}, read on the driver when the job started): the tasks of one
    * job tokenize with one tokenizer, or fail saying why.
    */
-  public static VersionedCache.Lease<TokenizerHandle> acquire(String path, String expectedVersion, Configuration conf) {
+  public static VersionedCache.Lease<TokenizerHandle> acquire(
+      String path, String expectedVersion, Configuration conf) {
     String file = tokenizerFile(path, conf);
     String version = FileVersion.of(conf, file);
     if (expectedVersion != null && !expectedVersion.equals(version)) {
       throw new IllegalStateException(
-          "tokenizer " + file + " was rewritten after the job started (size@mtime " + expectedVersion + ", now " + version
+          "tokenizer "
+              + file
+              + " was rewritten after the job started (size@mtime "
+              + expectedVersion
+              + ", now "
+              + version
               + "): run the job again");
     }
     return CACHE.acquire(new VersionedCache.Key(file, version, ""), () -> load(file, conf));
@@ -65,7 +72,9 @@ public final class TokenizerCache {
     }
     if (!HadoopFiles.exists(candidate, conf)) {
       throw new IllegalArgumentException(
-          "no tokenizer.json at " + path + " (give a tokenizer.json file or a directory holding one)");
+          "no tokenizer.json at "
+              + path
+              + " (give a tokenizer.json file or a directory holding one)");
     }
     return candidate;
   }
@@ -75,13 +84,18 @@ public final class TokenizerCache {
     String dir = file.substring(0, file.lastIndexOf('/'));
     // DJL's Hugging Face tokenizer (native code) reads local files only: a remote tokenizer.json is
     // copied down for the load (the native tokenizer keeps what it read) and the copy deleted after
-    return HadoopFiles.withLocalDirectory(dir, conf, List.of(name), local -> {
-      try {
-        return TokenizerHandle.load(local.resolve(name));
-      } catch (RuntimeException e) {
-        Throwable cause = e.getCause() != null ? e.getCause() : e;
-        throw new IllegalArgumentException("cannot load tokenizer " + file + ": " + cause.getMessage(), e);
-      }
-    });
+    return HadoopFiles.withLocalDirectory(
+        dir,
+        conf,
+        List.of(name),
+        local -> {
+          try {
+            return TokenizerHandle.load(local.resolve(name));
+          } catch (RuntimeException e) {
+            Throwable cause = e.getCause() != null ? e.getCause() : e;
+            throw new IllegalArgumentException(
+                "cannot load tokenizer " + file + ": " + cause.getMessage(), e);
+          }
+        });
   }
 }

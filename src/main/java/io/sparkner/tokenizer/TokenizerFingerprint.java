@@ -32,13 +32,15 @@ public final class TokenizerFingerprint {
     try {
       JsonNode root = JSON.readTree(tokenizerJson);
       if (root == null || !root.has("model")) {
-        throw new IllegalArgumentException(source + " is not a Hugging Face tokenizer.json (no \"model\")");
+        throw new IllegalArgumentException(
+            source + " is not a Hugging Face tokenizer.json (no \"model\")");
       }
       ObjectNode parts = JSON.createObjectNode();
       for (String p : PARTS) {
         parts.set(p, root.path(p).isMissingNode() ? JSON.nullNode() : root.get(p));
       }
-      // ORDER_MAP_ENTRIES_BY_KEYS sorts Maps only: convert the tree to nested Maps to sort every level
+      // ORDER_MAP_ENTRIES_BY_KEYS sorts Maps only: convert the tree to nested Maps to sort every
+      // level
       Object canonical = JSON.treeToValue(parts, Object.class);
       byte[] bytes = JSON.writeValueAsString(canonical).getBytes(StandardCharsets.UTF_8);
       return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));

@@ -14,9 +14,9 @@ import java.util.Map;
 /**
  * A checkpoint's own {@code tokenizer.json} loaded through DJL's Hugging Face tokenizers. Encodes
  * without special tokens and without truncation (windows are cut by {@link Windowing}, never
- * silently), and knows which special tokens the post-processor puts before and after a sequence,
- * so that windows get exactly the framing the model was trained with ({@code <s> X </s>}, {@code
- * [CLS] X [SEP]}). Thread-safe: the native tokenizer is immutable once loaded.
+ * silently), and knows which special tokens the post-processor puts before and after a sequence, so
+ * that windows get exactly the framing the model was trained with ({@code <s> X </s>}, {@code [CLS]
+ * X [SEP]}). Thread-safe: the native tokenizer is immutable once loaded.
  */
 public final class TokenizerHandle implements AutoCloseable {
   private static final Map<String, String> OPTIONS =

@@ -57,7 +57,10 @@ final class TokenizerJson {
             new String[] {"<s>", "$A", "</s>"},
             new String[] {"<s>", "$A", "</s>", "</s>", "$B", "</s>"},
             new int[] {0, 0, 0, 0, 0, 0},
-            "<s>", 0, "</s>", 2));
+            "<s>",
+            0,
+            "</s>",
+            2));
     root.set("decoder", metaspace());
 
     ObjectNode model = root.putObject("model");
@@ -97,7 +100,10 @@ final class TokenizerJson {
             new String[] {"[CLS]", "$A", "[SEP]"},
             new String[] {"[CLS]", "$A", "[SEP]", "$B", "[SEP]"},
             new int[] {0, 0, 0, 1, 1},
-            "[CLS]", 2, "[SEP]", 3));
+            "[CLS]",
+            2,
+            "[SEP]",
+            3));
     ObjectNode decoder = root.putObject("decoder");
     decoder.put("type", "WordPiece");
     decoder.put("prefix", WordPieceVocabulary.CONTINUATION);
@@ -155,8 +161,13 @@ final class TokenizerJson {
 
   /** TemplateProcessing, the form both real checkpoints use. */
   private static ObjectNode template(
-      String[] single, String[] pair, int[] pairTypeIds,
-      String cls, int clsId, String sep, int sepId) {
+      String[] single,
+      String[] pair,
+      int[] pairTypeIds,
+      String cls,
+      int clsId,
+      String sep,
+      int sepId) {
     ObjectNode p = F.objectNode();
     p.put("type", "TemplateProcessing");
     ArrayNode s = p.putArray("single");

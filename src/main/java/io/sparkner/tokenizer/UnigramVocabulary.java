@@ -14,17 +14,17 @@ import java.util.TreeSet;
  * Learns a SentencePiece-style Unigram vocabulary: pieces with log-probability scores.
  *
  * <p>Not a full EM trainer. Seeds are every substring (up to maxPieceLength code points) that
- * occurs at least minFrequency times; then rounds of hard EM: Viterbi-segment the corpus with
- * the current scores, count how often each piece is actually used (pieces used fewer than
- * minFrequency times go), rescore as log(usage / total usage), and while over budget drop the
- * pieces whose removal costs the corpus the least log-likelihood (SentencePiece's criterion).
- * Counting usage rather than raw substring frequency prunes redundant fragments (a substring
- * that only occurs inside a longer kept piece is never used) and makes the final scores
- * consistent with the segmentation they produce, so Viterbi prefers long frequent pieces.
+ * occurs at least minFrequency times; then rounds of hard EM: Viterbi-segment the corpus with the
+ * current scores, count how often each piece is actually used (pieces used fewer than minFrequency
+ * times go), rescore as log(usage / total usage), and while over budget drop the pieces whose
+ * removal costs the corpus the least log-likelihood (SentencePiece's criterion). Counting usage
+ * rather than raw substring frequency prunes redundant fragments (a substring that only occurs
+ * inside a longer kept piece is never used) and makes the final scores consistent with the
+ * segmentation they produce, so Viterbi prefers long frequent pieces.
  *
  * <p>Every character of the corpus and the bare {@code ▁} are always kept, so nothing seen in
- * training becomes unknown; with CJK text this is what yields XLM-R's lone {@code ▁} token at
- * the start of a sentence whose first character rarely starts one.
+ * training becomes unknown; with CJK text this is what yields XLM-R's lone {@code ▁} token at the
+ * start of a sentence whose first character rarely starts one.
  */
 final class UnigramVocabulary {
   /** A vocabulary entry: the piece and its log-probability. */
@@ -121,14 +121,13 @@ final class UnigramVocabulary {
 
     List<Piece> pieces = new ArrayList<>(scores.size());
     scores.forEach((p, s) -> pieces.add(new Piece(p, Math.round(s * ROUNDING) / ROUNDING)));
-    pieces.sort(
-        Comparator.comparingDouble((Piece p) -> -p.score()).thenComparing(Piece::text));
+    pieces.sort(Comparator.comparingDouble((Piece p) -> -p.score()).thenComparing(Piece::text));
     return pieces;
   }
 
   /**
-   * log(count / total). A piece with count 0 (a character always covered by longer pieces) gets
-   * the score of half an occurrence, so it stays usable but is never preferred.
+   * log(count / total). A piece with count 0 (a character always covered by longer pieces) gets the
+   * score of half an occurrence, so it stays usable but is never preferred.
    */
   private static Map<String, Double> scoresFrom(Map<String, Long> counts) {
     double total = 0;
@@ -144,8 +143,8 @@ final class UnigramVocabulary {
   /**
    * SentencePiece's pruning criterion: how much the corpus log-likelihood drops if the piece is
    * removed and each of its uses is replaced by the best segmentation of the piece into the
-   * remaining pieces. A rare "▁" + character piece loses little (the bare ▁ is very likely), a
-   * long frequent word loses a lot.
+   * remaining pieces. A rare "▁" + character piece loses little (the bare ▁ is very likely), a long
+   * frequent word loses a lot.
    */
   private static double removalLoss(
       String piece, long usage, Map<String, Double> scores, int maxPieceLength) {

@@ -31,12 +31,12 @@ import org.slf4j.LoggerFactory;
  * the driver. One follower per run, one polling thread, started by the first listener.
  *
  * <p>Each poll reads only the bytes after the last complete line it delivered: it remembers that
- * offset and the line that ends there, and checks that line is still in place. A line is
- * delivered once its newline is written; a partial last line waits for the next poll. When the
- * file was replaced by one that does not continue it (shorter, or another line at the offset: a
- * resumed run rewrote it), the follower reads it again from the start. A line is delivered at most
- * once: one that was delivered before (from an earlier version of the file) is not delivered again. A file that is briefly absent (moved aside while it is replaced) is
- * looked at again at the next poll.
+ * offset and the line that ends there, and checks that line is still in place. A line is delivered
+ * once its newline is written; a partial last line waits for the next poll. When the file was
+ * replaced by one that does not continue it (shorter, or another line at the offset: a resumed run
+ * rewrote it), the follower reads it again from the start. A line is delivered at most once: one
+ * that was delivered before (from an earlier version of the file) is not delivered again. A file
+ * that is briefly absent (moved aside while it is replaced) is looked at again at the next poll.
  */
 public final class MetricsFollower implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(MetricsFollower.class);
@@ -44,7 +44,10 @@ public final class MetricsFollower implements AutoCloseable {
   private static final Set<String> NOT_METRICS = Set.of("step", "total_steps");
   private static final int CHUNK = 64 * 1024;
 
-  /** Receives each record of the file once, in file order, on the follower's thread (or a caller of {@link #poll}). */
+  /**
+   * Receives each record of the file once, in file order, on the follower's thread (or a caller of
+   * {@link #poll}).
+   */
   @FunctionalInterface
   public interface Listener {
     void record(JsonNode record);
@@ -84,7 +87,9 @@ public final class MetricsFollower implements AutoCloseable {
     listeners.remove(listener);
   }
 
-  /** A listener that forwards each record to {@code tracker} as one metrics step ({@link #values}). */
+  /**
+   * A listener that forwards each record to {@code tracker} as one metrics step ({@link #values}).
+   */
   public static Listener toTracker(Tracker tracker) {
     return m -> tracker.metrics(m.path("step").asLong(), values(m));
   }
@@ -100,7 +105,10 @@ public final class MetricsFollower implements AutoCloseable {
     }
   }
 
-  /** Delivers the records completed since the last call; what cannot be read now is read at the next one. */
+  /**
+   * Delivers the records completed since the last call; what cannot be read now is read at the next
+   * one.
+   */
   public synchronized void poll() {
     if (listeners.isEmpty()) {
       return;
@@ -122,7 +130,8 @@ public final class MetricsFollower implements AutoCloseable {
         if (offset > 0 && length >= offset) {
           in.seek(offset - lastLine.length);
           byte[] read = readToEnd(in);
-          if (read.length >= lastLine.length && Arrays.equals(read, 0, lastLine.length, lastLine, 0, lastLine.length)) {
+          if (read.length >= lastLine.length
+              && Arrays.equals(read, 0, lastLine.length, lastLine, 0, lastLine.length)) {
             fresh = Arrays.copyOfRange(read, lastLine.length, read.length);
           }
         }
@@ -138,12 +147,18 @@ public final class MetricsFollower implements AutoCloseable {
     } catch (FileNotFoundException e) {
       return; // moved aside by a replace between the check and the read
     } catch (IOException | RuntimeException e) {
-      LOG.debug("cannot read {} now, trying again at the next poll: {}", Redaction.uri(file), Redaction.text(e.toString(), conf));
+      LOG.debug(
+          "cannot read {} now, trying again at the next poll: {}",
+          Redaction.uri(file),
+          Redaction.text(e.toString(), conf));
       return;
     }
     if (again) {
       lineNumber = 0;
-      LOG.info("{} was replaced; reading it again from the start (records already delivered are skipped)", Redaction.uri(file));
+      LOG.info(
+          "{} was replaced; reading it again from the start (records already delivered are"
+              + " skipped)",
+          Redaction.uri(file));
     }
     deliver(fresh, start);
   }
@@ -170,14 +185,22 @@ public final class MetricsFollower implements AutoCloseable {
       try {
         record = JSON.readTree(text);
       } catch (JsonProcessingException e) {
-        LOG.warn("{} line {} is not a JSON record; skipped: {}", Redaction.uri(file), lineNumber, e.getOriginalMessage());
+        LOG.warn(
+            "{} line {} is not a JSON record; skipped: {}",
+            Redaction.uri(file),
+            lineNumber,
+            e.getOriginalMessage());
         continue;
       }
       for (Listener l : listeners) {
         try {
           l.record(record);
         } catch (RuntimeException e) {
-          LOG.warn("a metrics listener failed on {} line {}: {}", Redaction.uri(file), lineNumber, e.toString());
+          LOG.warn(
+              "a metrics listener failed on {} line {}: {}",
+              Redaction.uri(file),
+              lineNumber,
+              e.toString());
         }
       }
     }

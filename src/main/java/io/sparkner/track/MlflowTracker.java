@@ -34,23 +34,23 @@ import org.mlflow.tracking.creds.BasicMlflowHostCreds;
 
 /**
  * An MLflow run, through the MLflow Java client ({@code org.mlflow:mlflow-client}, bundled
- * relocated in the jar). Loaded by name from {@link Tracking} only when {@code
- * MLFLOW_TRACKING_URI} is set.
+ * relocated in the jar). Loaded by name from {@link Tracking} only when {@code MLFLOW_TRACKING_URI}
+ * is set.
  *
  * <p>Artifacts: the Java client can only write artifacts by running the Python client ({@code
  * python -m mlflow.store.artifact.cli}), so the model files are written directly where that is
- * possible: through Hadoop for an artifact root Hadoop writes ({@code file:}, {@code hdfs:},
- * {@code s3a:}, {@code abfss:}, {@code wasbs:}, {@code gs:} ...), over HTTP for a tracking server
- * that proxies artifacts ({@code mlflow-artifacts:}, the default of {@code mlflow server} since
- * 2.0). Other roots (Databricks' {@code dbfs:/databricks/mlflow-tracking}, plain {@code s3:})
- * go through the Python client, which Databricks ML runtimes have ({@code
- * MLFLOW_PYTHON_EXECUTABLE} names it).
+ * possible: through Hadoop for an artifact root Hadoop writes ({@code file:}, {@code hdfs:}, {@code
+ * s3a:}, {@code abfss:}, {@code wasbs:}, {@code gs:} ...), over HTTP for a tracking server that
+ * proxies artifacts ({@code mlflow-artifacts:}, the default of {@code mlflow server} since 2.0).
+ * Other roots (Databricks' {@code dbfs:/databricks/mlflow-tracking}, plain {@code s3:}) go through
+ * the Python client, which Databricks ML runtimes have ({@code MLFLOW_PYTHON_EXECUTABLE} names it).
  */
 public final class MlflowTracker implements Tracker {
   /** MLflow's limits per log-batch request. */
   static final int MAX_METRICS_PER_BATCH = 1000;
 
   static final int MAX_PARAMS_PER_BATCH = 100;
+
   /** The param value length every MLflow server accepts (newer ones take 6000). */
   static final int MAX_PARAM_LENGTH = 500;
 
@@ -67,7 +67,12 @@ public final class MlflowTracker implements Tracker {
   private int warnings;
 
   private MlflowTracker(
-      MlflowClient client, Map<String, String> env, String experiment, RunInfo run, Configuration hadoopConf, PrintStream console) {
+      MlflowClient client,
+      Map<String, String> env,
+      String experiment,
+      RunInfo run,
+      Configuration hadoopConf,
+      PrintStream console) {
     this.client = client;
     this.env = env;
     this.trackingUri = env.get(Tracking.TRACKING_URI).trim();
@@ -80,7 +85,11 @@ public final class MlflowTracker implements Tracker {
 
   /** Creates the run (and the experiment when it does not exist yet). */
   public static Tracker open(
-      Map<String, String> env, String runName, Map<String, String> tags, Configuration hadoopConf, PrintStream console) {
+      Map<String, String> env,
+      String runName,
+      Map<String, String> tags,
+      Configuration hadoopConf,
+      PrintStream console) {
     String uri = env.get(Tracking.TRACKING_URI).trim();
     MlflowClient client = client(uri, env);
     String experimentId = experimentId(client, uri, env);
@@ -126,7 +135,8 @@ public final class MlflowTracker implements Tracker {
     }
     String name = env.get("MLFLOW_EXPERIMENT_NAME");
     if (name == null || name.isBlank()) {
-      name = uri.toLowerCase(Locale.ROOT).startsWith("databricks") ? "/Shared/sparkner" : "sparkner";
+      name =
+          uri.toLowerCase(Locale.ROOT).startsWith("databricks") ? "/Shared/sparkner" : "sparkner";
     }
     try {
       var found = client.getExperimentByName(name);
@@ -149,7 +159,10 @@ public final class MlflowTracker implements Tracker {
   @Override
   public void params(Map<String, String> params) {
     List<Param> all = new ArrayList<>();
-    params.forEach((k, v) -> all.add(Param.newBuilder().setKey(k).setValue(truncate(v == null ? "None" : v)).build()));
+    params.forEach(
+        (k, v) ->
+            all.add(
+                Param.newBuilder().setKey(k).setValue(truncate(v == null ? "None" : v)).build()));
     for (int i = 0; i < all.size(); i += MAX_PARAMS_PER_BATCH) {
       List<Param> chunk = all.subList(i, Math.min(all.size(), i + MAX_PARAMS_PER_BATCH));
       guard("log params", () -> client.logBatch(runId, List.of(), chunk, List.of()));
@@ -162,32 +175,47 @@ public final class MlflowTracker implements Tracker {
     List<Metric> batch = new ArrayList<>();
     values.forEach(
         (k, v) -> {
-          if (v != null && Double.isFinite(v)) { // JSON has no NaN/Infinity; an overflowed step's grad norm is not a point
-            batch.add(Metric.newBuilder().setKey(k).setValue(v).setStep(step).setTimestamp(now).build());
+          if (v != null
+              && Double.isFinite(
+                  v)) { // JSON has no NaN/Infinity; an overflowed step's grad norm is not a point
+            batch.add(
+                Metric.newBuilder().setKey(k).setValue(v).setStep(step).setTimestamp(now).build());
           }
         });
     for (int i = 0; i < batch.size(); i += MAX_METRICS_PER_BATCH) {
       List<Metric> chunk = batch.subList(i, Math.min(batch.size(), i + MAX_METRICS_PER_BATCH));
-      guard("log metrics of step " + step, () -> client.logBatch(runId, chunk, List.of(), List.of()));
+      guard(
+          "log metrics of step " + step, () -> client.logBatch(runId, chunk, List.of(), List.of()));
     }
   }
 
   @Override
   public void artifacts(String dir, String artifactPath, String... names) {
-    guard("log artifacts to " + Secrets.redactUri(artifactUri), () -> upload(dir, artifactPath, names));
+    guard(
+        "log artifacts to " + Secrets.redactUri(artifactUri),
+        () -> upload(dir, artifactPath, names));
   }
 
   @Override
   public void finish(boolean succeeded) {
     guard(
         "end the run",
-        () -> client.setTerminated(runId, succeeded ? RunStatus.FINISHED : RunStatus.FAILED, System.currentTimeMillis()));
+        () ->
+            client.setTerminated(
+                runId,
+                succeeded ? RunStatus.FINISHED : RunStatus.FAILED,
+                System.currentTimeMillis()));
     client.close();
   }
 
   @Override
   public String describe() {
-    return "MLflow run " + runId + " in experiment " + experiment + " at " + Secrets.redactUri(trackingUri);
+    return "MLflow run "
+        + runId
+        + " in experiment "
+        + experiment
+        + " at "
+        + Secrets.redactUri(trackingUri);
   }
 
   String runId() {
@@ -208,7 +236,8 @@ public final class MlflowTracker implements Tracker {
         String src = dir + "/" + name;
         if (HadoopFiles.exists(src, hadoopConf)) {
           try (var in = HadoopFiles.open(src, hadoopConf);
-              var out = HadoopFiles.create(artifactUri + "/" + artifactPath + "/" + name, hadoopConf)) {
+              var out =
+                  HadoopFiles.create(artifactUri + "/" + artifactPath + "/" + name, hadoopConf)) {
             in.transferTo(out);
           }
         }
@@ -235,8 +264,11 @@ public final class MlflowTracker implements Tracker {
     }
   }
 
-  /** {@code PUT /api/2.0/mlflow-artifacts/artifacts/<path>}: the tracking server's artifact proxy. */
-  private void uploadHttp(URI root, String dir, String artifactPath, String... names) throws IOException {
+  /**
+   * {@code PUT /api/2.0/mlflow-artifacts/artifacts/<path>}: the tracking server's artifact proxy.
+   */
+  private void uploadHttp(URI root, String dir, String artifactPath, String... names)
+      throws IOException {
     String base = trackingUri.replaceAll("/+$", "");
     String path = root.getPath().replaceAll("^/+", "");
     HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(30)).build();
@@ -249,11 +281,20 @@ public final class MlflowTracker implements Tracker {
       try {
         HadoopFiles.copyToLocal(src, local, hadoopConf);
         HttpRequest.Builder put =
-            HttpRequest.newBuilder(URI.create(base + "/api/2.0/mlflow-artifacts/artifacts/" + path + "/" + artifactPath + "/" + name))
+            HttpRequest.newBuilder(
+                    URI.create(
+                        base
+                            + "/api/2.0/mlflow-artifacts/artifacts/"
+                            + path
+                            + "/"
+                            + artifactPath
+                            + "/"
+                            + name))
                 .timeout(Duration.ofMinutes(30))
                 .PUT(HttpRequest.BodyPublishers.ofFile(local));
         authorization().ifPresent(a -> put.header("Authorization", a));
-        HttpResponse<String> r = http.send(put.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+        HttpResponse<String> r =
+            http.send(put.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
         if (r.statusCode() / 100 != 2) {
           throw new IOException("PUT " + name + ": HTTP " + r.statusCode() + " " + r.body());
         }
@@ -274,7 +315,10 @@ public final class MlflowTracker implements Tracker {
     String user = env.get("MLFLOW_TRACKING_USERNAME");
     String password = env.get("MLFLOW_TRACKING_PASSWORD");
     if (user != null && password != null) {
-      return java.util.Optional.of("Basic " + Base64.getEncoder().encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8)));
+      return java.util.Optional.of(
+          "Basic "
+              + Base64.getEncoder()
+                  .encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8)));
     }
     return java.util.Optional.empty();
   }
@@ -303,13 +347,16 @@ public final class MlflowTracker implements Tracker {
     void run() throws IOException;
   }
 
-  /** Runs a call to MLflow; a failure is a warning (at most a few), never the training's failure. */
+  /**
+   * Runs a call to MLflow; a failure is a warning (at most a few), never the training's failure.
+   */
   private void guard(String what, Call call) {
     try {
       call.run();
     } catch (IOException | RuntimeException e) {
       if (warnings++ < MAX_WARNINGS) {
-        Tracking.warn(console, env, "could not " + what + " (run " + runId + "): " + e.getMessage());
+        Tracking.warn(
+            console, env, "could not " + what + " (run " + runId + "): " + e.getMessage());
       }
     }
   }

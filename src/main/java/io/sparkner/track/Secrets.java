@@ -9,7 +9,8 @@ import java.util.Map;
  * sensitive assignments) plus the MLflow secrets of the environment wherever they appear.
  */
 final class Secrets {
-  private static final List<String> SECRET_VARIABLES = List.of("MLFLOW_TRACKING_TOKEN", "MLFLOW_TRACKING_PASSWORD", "DATABRICKS_TOKEN");
+  private static final List<String> SECRET_VARIABLES =
+      List.of("MLFLOW_TRACKING_TOKEN", "MLFLOW_TRACKING_PASSWORD", "DATABRICKS_TOKEN");
 
   private Secrets() {}
 

@@ -13,10 +13,10 @@ import org.apache.hadoop.conf.Configuration;
  *
  * <p>Variables read: {@code MLFLOW_TRACKING_URI} ({@code http(s)://host:port}, {@code databricks},
  * {@code databricks://PROFILE}), {@code MLFLOW_EXPERIMENT_ID} or {@code MLFLOW_EXPERIMENT_NAME}
- * (default {@code sparkner}, on Databricks {@code /Shared/sparkner}), {@code
- * MLFLOW_TRACKING_TOKEN} or {@code MLFLOW_TRACKING_USERNAME}/{@code MLFLOW_TRACKING_PASSWORD},
- * {@code MLFLOW_TRACKING_INSECURE_TLS}; {@code MLFLOW_PYTHON_EXECUTABLE} where artifacts go to a
- * store only the Python client can write (see {@link MlflowTracker}).
+ * (default {@code sparkner}, on Databricks {@code /Shared/sparkner}), {@code MLFLOW_TRACKING_TOKEN}
+ * or {@code MLFLOW_TRACKING_USERNAME}/{@code MLFLOW_TRACKING_PASSWORD}, {@code
+ * MLFLOW_TRACKING_INSECURE_TLS}; {@code MLFLOW_PYTHON_EXECUTABLE} where artifacts go to a store
+ * only the Python client can write (see {@link MlflowTracker}).
  */
 public final class Tracking {
   public static final String TRACKING_URI = "MLFLOW_TRACKING_URI";
@@ -44,15 +44,19 @@ public final class Tracking {
 
   /**
    * The tracker of one run: MLflow when {@link #requested}, else {@link Tracker#NONE}. A tracking
-   * server that cannot be reached gives a warning and {@link Tracker#NONE}: tracking never stops
-   * a training.
+   * server that cannot be reached gives a warning and {@link Tracker#NONE}: tracking never stops a
+   * training.
    *
    * @param runName the MLflow run name
    * @param tags run tags (e.g. the output directory)
    * @param hadoopConf for artifacts written through Hadoop file systems
    */
   public static Tracker open(
-      Map<String, String> env, String runName, Map<String, String> tags, Configuration hadoopConf, PrintStream console) {
+      Map<String, String> env,
+      String runName,
+      Map<String, String> tags,
+      Configuration hadoopConf,
+      PrintStream console) {
     if (!requested(env)) {
       return Tracker.NONE;
     }
@@ -60,14 +64,32 @@ public final class Tracking {
       // by name: the MLflow client's classes load only here, when tracking was asked for
       Class<?> c = Class.forName("io.sparkner.track.MlflowTracker");
       return (Tracker)
-          c.getMethod("open", Map.class, String.class, Map.class, Configuration.class, PrintStream.class)
+          c.getMethod(
+                  "open",
+                  Map.class,
+                  String.class,
+                  Map.class,
+                  Configuration.class,
+                  PrintStream.class)
               .invoke(null, env, runName, tags, hadoopConf, console);
     } catch (InvocationTargetException e) {
       Throwable cause = e.getCause() == null ? e : e.getCause();
-      warn(console, env, "cannot start an MLflow run at " + env.get(TRACKING_URI) + ": " + cause + " (training goes on without tracking)");
+      warn(
+          console,
+          env,
+          "cannot start an MLflow run at "
+              + env.get(TRACKING_URI)
+              + ": "
+              + cause
+              + " (training goes on without tracking)");
       return Tracker.NONE;
     } catch (ReflectiveOperationException | LinkageError e) {
-      warn(console, env, "the MLflow client is not on the classpath (" + e + "; training goes on without tracking)");
+      warn(
+          console,
+          env,
+          "the MLflow client is not on the classpath ("
+              + e
+              + "; training goes on without tracking)");
       return Tracker.NONE;
     }
   }

@@ -4,10 +4,10 @@ import java.io.Serializable;
 
 /**
  * AdamW (decoupled weight decay, as {@code torch.optim.AdamW} and the HF Trainer use it) over a
- * contiguous range {@code [from, to)} of the flat parameter space: the whole space on one
- * replica, a 1/N shard under ZeRO 1 and 2. Holds that range's fp32 master weights and the moments
- * m and v: 12 bytes per parameter of the range. The hyper-parameters but the learning rate are
- * fixed for the run; the learning rate comes with each update (it follows the schedule).
+ * contiguous range {@code [from, to)} of the flat parameter space: the whole space on one replica,
+ * a 1/N shard under ZeRO 1 and 2. Holds that range's fp32 master weights and the moments m and v:
+ * 12 bytes per parameter of the range. The hyper-parameters but the learning rate are fixed for the
+ * run; the learning rate comes with each update (it follows the schedule).
  */
 public final class AdamW implements Serializable {
   private static final long serialVersionUID = 1L;
@@ -29,7 +29,8 @@ public final class AdamW implements Serializable {
    * @param weightDecay the decoupled weight decay (0: none), applied to the elements whose {@code
    *     decay} flag is set
    */
-  public record Hyperparameters(double beta1, double beta2, double eps, double weightDecay) implements Serializable {
+  public record Hyperparameters(double beta1, double beta2, double eps, double weightDecay)
+      implements Serializable {
     private static final long serialVersionUID = 1L;
 
     /**
@@ -37,7 +38,8 @@ public final class AdamW implements Serializable {
      * adam_w_mode} false) runs with no weight decay at all: L2 in the gradient is not applied.
      */
     public static Hyperparameters of(TrainConfig c) {
-      return new Hyperparameters(c.beta1(), c.beta2(), c.eps(), c.decoupledWeightDecay() ? c.weightDecay() : 0);
+      return new Hyperparameters(
+          c.beta1(), c.beta2(), c.eps(), c.decoupledWeightDecay() ? c.weightDecay() : 0);
     }
   }
 
@@ -76,9 +78,9 @@ public final class AdamW implements Serializable {
   }
 
   /**
-   * One update with {@code grad} (the range's gradients, already unscaled and clipped) at
-   * learning rate {@code lr}, as torch.optim.AdamW: p -= lr·wd·p; m = β1·m + (1-β1)·g; v = β2·v +
-   * (1-β2)·g²; p -= lr·m̂/(√v̂+ε).
+   * One update with {@code grad} (the range's gradients, already unscaled and clipped) at learning
+   * rate {@code lr}, as torch.optim.AdamW: p -= lr·wd·p; m = β1·m + (1-β1)·g; v = β2·v + (1-β2)·g²;
+   * p -= lr·m̂/(√v̂+ε).
    */
   public void update(float[] grad, double lr) {
     step++;

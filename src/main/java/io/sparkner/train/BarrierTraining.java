@@ -42,8 +42,8 @@ import scala.reflect.ClassTag$;
  * server socket, publishes its address with {@code allGather}, joins the authenticated ring and
  * runs {@link RankTraining}. The stage ends in a shuffle so that it is a ShuffleMapStage, which
  * Spark re-attempts whole when a task dies (a failed barrier ResultStage aborts the job); the
- * relaunched ranks resume from the newest complete checkpoint. When Spark gives up, the driver
- * runs the job again from the checkpoint, a bounded number of times.
+ * relaunched ranks resume from the newest complete checkpoint. When Spark gives up, the driver runs
+ * the job again from the checkpoint, a bounded number of times.
  */
 public final class BarrierTraining {
   private static final Logger LOG = LoggerFactory.getLogger(BarrierTraining.class);
@@ -53,7 +53,12 @@ public final class BarrierTraining {
   private BarrierTraining() {}
 
   public static List<RankTraining.Outcome> run(
-      SparkSession spark, TrainPlan plan, int replicas, TrainJob.Distribution dist, PrintStream console, MetricsFollower follower) {
+      SparkSession spark,
+      TrainPlan plan,
+      int replicas,
+      TrainJob.Distribution dist,
+      PrintStream console,
+      MetricsFollower follower) {
     SparkContext sc = spark.sparkContext();
     checkCluster(sc.getConf(), replicas, slots(sc), plan.train().size());
     String unencrypted = unencryptedSecretWarning(sc.getConf());
@@ -71,17 +76,39 @@ public final class BarrierTraining {
       RuntimeException last = null;
       for (int attempt = 0; attempt <= DRIVER_RETRIES; attempt++) {
         sc.setJobDescription(
-            "sparkner train: " + replicas + " replicas, " + plan.config().epochs() + " epoch(s), " + plan.config().totalSteps() + " steps"
-                + (attempt > 0 ? " (driver retry " + attempt + ", from the newest checkpoint)" : ""));
+            "sparkner train: "
+                + replicas
+                + " replicas, "
+                + plan.config().epochs()
+                + " epoch(s), "
+                + plan.config().totalSteps()
+                + " steps"
+                + (attempt > 0
+                    ? " (driver retry " + attempt + ", from the newest checkpoint)"
+                    : ""));
         try {
           boolean injectOnThisRun = attempt == 0;
           Function1<scala.collection.Iterator<Integer>, scala.collection.Iterator<String>> task =
-              (Function1<scala.collection.Iterator<Integer>, scala.collection.Iterator<String>> & Serializable)
-                  it -> scala.collection.Iterator$.MODULE$.single(rank(shared.value(), hconf, secret, dist, injectOnThisRun));
-          JavaRDD<Integer> ranks = jsc.parallelize(IntStream.range(0, replicas).boxed().collect(Collectors.toList()), replicas);
+              (Function1<scala.collection.Iterator<Integer>, scala.collection.Iterator<String>>
+                      & Serializable)
+                  it ->
+                      scala.collection.Iterator$.MODULE$.single(
+                          rank(shared.value(), hconf, secret, dist, injectOnThisRun));
+          JavaRDD<Integer> ranks =
+              jsc.parallelize(
+                  IntStream.range(0, replicas).boxed().collect(Collectors.toList()), replicas);
           List<String> out =
-              JavaRDD.fromRDD(ranks.rdd().barrier().mapPartitions(task, false, ClassTag$.MODULE$.apply(String.class)), ClassTag$.MODULE$.apply(String.class))
-                  .mapToPair(s -> new Tuple2<>(0, s)) // a shuffle ends the barrier stage: a ShuffleMapStage is re-attempted whole
+              JavaRDD.fromRDD(
+                      ranks
+                          .rdd()
+                          .barrier()
+                          .mapPartitions(task, false, ClassTag$.MODULE$.apply(String.class)),
+                      ClassTag$.MODULE$.apply(String.class))
+                  .mapToPair(
+                      s ->
+                          new Tuple2<>(
+                              0, s)) // a shuffle ends the barrier stage: a ShuffleMapStage is
+                  // re-attempted whole
                   .groupByKey(1)
                   .values()
                   .flatMap(v -> v.iterator())
@@ -102,7 +129,11 @@ public final class BarrierTraining {
           if (rootCause(e) instanceof IllegalArgumentException) {
             throw last; // bad input or configuration: retrying would fail the same way
           }
-          LOG.warn("training job failed (attempt {} of {}): {}", attempt + 1, DRIVER_RETRIES + 1, Redaction.text(firstLine(e.getMessage()), sc.hadoopConfiguration()));
+          LOG.warn(
+              "training job failed (attempt {} of {}): {}",
+              attempt + 1,
+              DRIVER_RETRIES + 1,
+              Redaction.text(firstLine(e.getMessage()), sc.hadoopConfiguration()));
         }
       }
       throw last;
@@ -114,7 +145,12 @@ public final class BarrierTraining {
   }
 
   /** One barrier task: device, threads, rendezvous, ring, training. Returns the outcome as JSON. */
-  static String rank(TrainPlan plan, HadoopConf hconf, byte[] secret, TrainJob.Distribution dist, boolean injectOnThisRun) {
+  static String rank(
+      TrainPlan plan,
+      HadoopConf hconf,
+      byte[] secret,
+      TrainJob.Distribution dist,
+      boolean injectOnThisRun) {
     try {
       return rankUnchecked(plan, hconf, secret, dist, injectOnThisRun);
     } catch (java.io.IOException e) {
@@ -122,33 +158,52 @@ public final class BarrierTraining {
     }
   }
 
-  private static String rankUnchecked(TrainPlan plan, HadoopConf hconf, byte[] secret, TrainJob.Distribution dist, boolean injectOnThisRun)
+  private static String rankUnchecked(
+      TrainPlan plan,
+      HadoopConf hconf,
+      byte[] secret,
+      TrainJob.Distribution dist,
+      boolean injectOnThisRun)
       throws java.io.IOException {
     BarrierTaskContext ctx = BarrierTaskContext.get();
     int rank = ctx.partitionId();
     BarrierTaskInfo[] infos = ctx.getTaskInfos();
     int n = infos.length;
     Device device = TaskCompute.use(dist.device());
-    String host = RankAddress.choose(dist.host(), isLocalMaster(), infos[rank].address(), BarrierTraining::localHostLookup, LOG::warn);
+    String host =
+        RankAddress.choose(
+            dist.host(),
+            isLocalMaster(),
+            infos[rank].address(),
+            BarrierTraining::localHostLookup,
+            LOG::warn);
     try (RingEndpoint endpoint = RingEndpoint.open(host, dist.portFrom(), dist.portTo())) {
       String[] addresses = ctx.allGather(endpoint.address());
       // a key per stage attempt: a task left over from a failed attempt cannot join the next one
       byte[] key = Handshake.ringKey(secret, ctx.stageId(), ctx.stageAttemptNumber());
       Ring joined;
       try {
-        joined = endpoint.join(rank, Arrays.asList(addresses), key, Duration.ofSeconds(dist.timeoutSeconds()));
+        joined =
+            endpoint.join(
+                rank, Arrays.asList(addresses), key, Duration.ofSeconds(dist.timeoutSeconds()));
       } finally {
         Arrays.fill(key, (byte) 0);
       }
       try (Ring ring = joined) {
         ring.setHalfPrecisionWire(plan.fp16());
-        var exchange = new RingExchange(ring, plan.config().zeroStage(), parameterCount(plan, hconf), plan.config().reduceBucketSize());
+        var exchange =
+            new RingExchange(
+                ring,
+                plan.config().zeroStage(),
+                parameterCount(plan, hconf),
+                plan.config().reduceBucketSize());
         // the plan's faults hit the first attempt only: the relaunched one must get through
         boolean inject = injectOnThisRun && ctx.stageAttemptNumber() == 0;
         if (inject) {
           plan.faults().ringStallOf(rank).ifPresent(ring::simulate);
         }
-        RankTraining.Outcome o = RankTraining.run(plan, exchange, device, hconf.get(), null, inject);
+        RankTraining.Outcome o =
+            RankTraining.run(plan, exchange, device, hconf.get(), null, inject);
         LOG.info("rank {} of {} on {} finished {} steps", rank, n, device, o.steps());
         return JSON.writeValueAsString(o);
       }
@@ -159,7 +214,10 @@ public final class BarrierTraining {
     try {
       return InetAddress.getLocalHost().getHostAddress();
     } catch (java.net.UnknownHostException e) {
-      throw new java.io.UncheckedIOException("no executor address from Spark and this host's own name does not resolve: " + e.getMessage(), e);
+      throw new java.io.UncheckedIOException(
+          "no executor address from Spark and this host's own name does not resolve: "
+              + e.getMessage(),
+          e);
     }
   }
 
@@ -168,15 +226,19 @@ public final class BarrierTraining {
     return master.startsWith("local");
   }
 
-  /** The number of parameters of the plan's model, from its config (the ZeRO shards depend on it). */
+  /**
+   * The number of parameters of the plan's model, from its config (the ZeRO shards depend on it).
+   */
   private static long parameterCount(TrainPlan plan, HadoopConf hconf) {
     var cfg =
         io.sparkner.model.ModelConfig.parse(
-                HadoopFiles.readString(plan.modelDir() + "/config.json", hconf.get()), plan.modelDir())
+                HadoopFiles.readString(plan.modelDir() + "/config.json", hconf.get()),
+                plan.modelDir())
             .withLabels(plan.labels().labels());
     try (var m = ai.djl.ndarray.NDManager.newBaseManager()) {
       long total = 0;
-      for (long[] shape : new io.sparkner.model.TokenClassificationModel(cfg, m).parameterShapes().values()) {
+      for (long[] shape :
+          new io.sparkner.model.TokenClassificationModel(cfg, m).parameterShapes().values()) {
         long k = 1;
         for (long d : shape) {
           k *= d;
@@ -198,47 +260,68 @@ public final class BarrierTraining {
     if (master.startsWith("local") || conf.getBoolean("spark.network.crypto.enabled", false)) {
       return null;
     }
-    return "--replicas: the ring's secret travels to the executors inside the task closure, and spark.network.crypto.enabled"
-        + " is off on master " + Redaction.uri(master) + ": whoever can read the traffic between the driver and the executors"
-        + " can read it and join the ring. Set spark.authenticate=true and spark.network.crypto.enabled=true on a network you"
-        + " do not trust.";
+    return "--replicas: the ring's secret travels to the executors inside the task closure, and"
+        + " spark.network.crypto.enabled is off on master "
+        + Redaction.uri(master)
+        + ": whoever can read the traffic between the driver and the executors can read it and join"
+        + " the ring. Set spark.authenticate=true and spark.network.crypto.enabled=true on a"
+        + " network you do not trust.";
   }
 
   /**
    * What would make the barrier stage hang or fail obscurely, checked before launch: dynamic
-   * allocation (barrier stages need all executors at once), fewer task slots than replicas
-   * (Spark would retry for minutes before failing), more replicas than training windows.
+   * allocation (barrier stages need all executors at once), fewer task slots than replicas (Spark
+   * would retry for minutes before failing), more replicas than training windows.
    *
    * @param slots the concurrent task slots, or -1 when unknown
    */
   public static void checkCluster(SparkConf conf, int replicas, int slots, int examples) {
     if (conf.getBoolean("spark.dynamicAllocation.enabled", false)) {
       throw new IllegalArgumentException(
-          "--replicas " + replicas + " runs a barrier stage, which dynamic allocation cannot serve: set spark.dynamicAllocation.enabled=false"
-              + " (and spark.executor.instances so that executors × cores / spark.task.cpus ≥ " + replicas + ")");
+          "--replicas "
+              + replicas
+              + " runs a barrier stage, which dynamic allocation cannot serve: set"
+              + " spark.dynamicAllocation.enabled=false (and spark.executor.instances so that"
+              + " executors × cores / spark.task.cpus ≥ "
+              + replicas
+              + ")");
     }
     if (slots >= 0 && slots < replicas) {
       throw new IllegalArgumentException(
-          "--replicas " + replicas + " needs " + replicas + " concurrent task slots but the cluster has " + slots
-              + ": use more executors or cores (spark.executor.instances, spark.executor.cores), a lower spark.task.cpus,"
-              + " a local[" + replicas + "] master, or fewer --replicas");
+          "--replicas "
+              + replicas
+              + " needs "
+              + replicas
+              + " concurrent task slots but the cluster has "
+              + slots
+              + ": use more executors or cores (spark.executor.instances, spark.executor.cores), a"
+              + " lower spark.task.cpus, a local["
+              + replicas
+              + "] master, or fewer --replicas");
     }
     if (replicas > examples) {
-      throw new IllegalArgumentException("--replicas " + replicas + " is more than the " + examples + " training windows");
+      throw new IllegalArgumentException(
+          "--replicas " + replicas + " is more than the " + examples + " training windows");
     }
   }
 
-  /** Concurrent task slots: local[N] → N; a cluster → executors × cores / task cpus; -1 if unknown. */
+  /**
+   * Concurrent task slots: local[N] → N; a cluster → executors × cores / task cpus; -1 if unknown.
+   */
   static int slots(SparkContext sc) {
     String master = sc.master();
     int taskCpus = sc.getConf().getInt("spark.task.cpus", 1);
     if (master.startsWith("local")) {
-      java.util.regex.Matcher m = java.util.regex.Pattern.compile("local\\[(\\d+|\\*)(?:,\\d+)?\\]").matcher(master);
+      java.util.regex.Matcher m =
+          java.util.regex.Pattern.compile("local\\[(\\d+|\\*)(?:,\\d+)?\\]").matcher(master);
       if (master.equals("local")) {
         return 1 / taskCpus;
       }
       if (m.matches()) {
-        int cores = m.group(1).equals("*") ? Runtime.getRuntime().availableProcessors() : Integer.parseInt(m.group(1));
+        int cores =
+            m.group(1).equals("*")
+                ? Runtime.getRuntime().availableProcessors()
+                : Integer.parseInt(m.group(1));
         return cores / taskCpus;
       }
       return -1;
@@ -269,10 +352,10 @@ public final class BarrierTraining {
   /**
    * The driver's progress line: the records of rank 0's metrics.jsonl on storage, as the run's
    * {@link MetricsFollower} delivers them. It also names each epoch in the Spark UI: Spark cannot
-   * retitle the running barrier job, so when the log reaches a new epoch it submits an empty job (no
-   * partitions, no tasks) whose description is "sparkner train: epoch E of T ..." — it appears in
-   * the UI's job list at that moment, next to the barrier job. Records of an earlier run (a resumed
-   * one) are history, printed once.
+   * retitle the running barrier job, so when the log reaches a new epoch it submits an empty job
+   * (no partitions, no tasks) whose description is "sparkner train: epoch E of T ..." — it appears
+   * in the UI's job list at that moment, next to the barrier job. Records of an earlier run (a
+   * resumed one) are history, printed once.
    */
   static final class Progress implements MetricsFollower.Listener {
     private final PrintStream console;
@@ -304,8 +387,16 @@ public final class BarrierTraining {
         return;
       }
       epochNamed = epoch;
-      sc.setJobDescription("sparkner train: epoch " + epoch + " of " + config.epochs() + " (step " + step + " of "
-          + config.totalSteps() + " logged; the training itself is the running barrier job)");
+      sc.setJobDescription(
+          "sparkner train: epoch "
+              + epoch
+              + " of "
+              + config.epochs()
+              + " (step "
+              + step
+              + " of "
+              + config.totalSteps()
+              + " logged; the training itself is the running barrier job)");
       try {
         sc.emptyRDD(ClassTag$.MODULE$.apply(Object.class)).count();
       } catch (RuntimeException e) {

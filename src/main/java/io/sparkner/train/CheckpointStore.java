@@ -39,8 +39,8 @@ import org.slf4j.LoggerFactory;
  * state (position in the data, loss scaler), and a {@code COMPLETE} manifest written last (as
  * {@code COMPLETE.tmp}, then renamed). The manifest records the run's {@link RunFingerprint} and
  * every file's size and CRC32C. A directory without a manifest is incomplete; one whose files are
- * missing, of another size or checksum is damaged; both are skipped with a warning naming the
- * file, and resume falls back to the previous complete checkpoint.
+ * missing, of another size or checksum is damaged; both are skipped with a warning naming the file,
+ * and resume falls back to the previous complete checkpoint.
  */
 public final class CheckpointStore {
   private static final Logger LOG = LoggerFactory.getLogger(CheckpointStore.class);
@@ -84,18 +84,26 @@ public final class CheckpointStore {
     LOG.warn(Redaction.text(w, conf));
   }
 
-  /** {@link #save(Trainer, GradientExchange, String, RunFingerprint, Integer)} without fingerprint and limit. */
+  /**
+   * {@link #save(Trainer, GradientExchange, String, RunFingerprint, Integer)} without fingerprint
+   * and limit.
+   */
   public void save(Trainer t, GradientExchange exchange, String tokenizerFile) {
     save(t, exchange, tokenizerFile, null, null);
   }
 
   /**
    * Writes a whole checkpoint: every rank calls it; each writes its optimizer shard, the ranks
-   * exchange the shards' sizes and checksums (which also tells rank 0 that all are on storage),
-   * and then rank 0 writes the model, the trainer state and, last, the manifest, and prunes
-   * checkpoints beyond {@code keep} ({@code save_total_limit}, null: keep all).
+   * exchange the shards' sizes and checksums (which also tells rank 0 that all are on storage), and
+   * then rank 0 writes the model, the trainer state and, last, the manifest, and prunes checkpoints
+   * beyond {@code keep} ({@code save_total_limit}, null: keep all).
    */
-  public void save(Trainer t, GradientExchange exchange, String tokenizerFile, RunFingerprint fingerprint, Integer keep) {
+  public void save(
+      Trainer t,
+      GradientExchange exchange,
+      String tokenizerFile,
+      RunFingerprint fingerprint,
+      Integer keep) {
     int rank = exchange.rank();
     int n = exchange.replicas();
     FileSum mine = saveShard(t, rank, n);
@@ -131,7 +139,8 @@ public final class CheckpointStore {
       }
       return sum.sum();
     } catch (IOException e) {
-      throw HadoopFiles.failure("cannot write the optimizer shard of rank " + rank + " into", dir, e, conf);
+      throw HadoopFiles.failure(
+          "cannot write the optimizer shard of rank " + rank + " into", dir, e, conf);
     }
   }
 
@@ -139,7 +148,12 @@ public final class CheckpointStore {
    * Rank 0's part, after every shard is written: model, trainer state, then the manifest with the
    * fingerprint and every file's size and checksum, written aside and renamed.
    */
-  public void saveModelAndManifest(Trainer t, int replicas, String tokenizerFile, RunFingerprint fingerprint, Map<String, FileSum> shards) {
+  public void saveModelAndManifest(
+      Trainer t,
+      int replicas,
+      String tokenizerFile,
+      RunFingerprint fingerprint,
+      Map<String, FileSum> shards) {
     String dir = dirFor(t.state().globalStep());
     try {
       Map<String, FileSum> files = new LinkedHashMap<>(writeModel(t, dir, tokenizerFile));
@@ -166,7 +180,12 @@ public final class CheckpointStore {
         fingerprint.writeTo(manifest.putObject("fingerprint"));
       }
       ObjectNode listed = manifest.putObject("files");
-      files.forEach((name, f) -> listed.putObject(name).put("size", f.size()).put("crc32c", Long.toHexString(f.crc32c())));
+      files.forEach(
+          (name, f) ->
+              listed
+                  .putObject(name)
+                  .put("size", f.size())
+                  .put("crc32c", Long.toHexString(f.crc32c())));
       HadoopFiles.writeString(dir + "/" + MANIFEST_TMP, JSON.writeValueAsString(manifest), conf);
       HadoopFiles.replace(dir + "/" + MANIFEST_TMP, dir + "/" + MANIFEST, conf);
     } catch (IOException e) {
@@ -184,14 +203,18 @@ public final class CheckpointStore {
     for (FlatParameters.Slot s : t.flat().slots()) {
       float[] part = new float[Math.toIntExact(s.size())];
       System.arraycopy(values, Math.toIntExact(s.offset()), part, 0, part.length);
-      tensors.put(s.name(), new SafeTensors.Tensor(FlatParameters.shapeOf(s).getShape(), part, "F32"));
+      tensors.put(
+          s.name(), new SafeTensors.Tensor(FlatParameters.shapeOf(s).getShape(), part, "F32"));
     }
     Map<String, Summing> written = new LinkedHashMap<>();
-    Checkpoints.write(t.model().config(), tensors, name -> {
-      Summing out = new Summing(HadoopFiles.create(dir + "/" + name, conf));
-      written.put(name, out);
-      return out;
-    });
+    Checkpoints.write(
+        t.model().config(),
+        tensors,
+        name -> {
+          Summing out = new Summing(HadoopFiles.create(dir + "/" + name, conf));
+          written.put(name, out);
+          return out;
+        });
     if (tokenizerFile != null) {
       try (InputStream in = HadoopFiles.open(tokenizerFile, conf);
           Summing out = new Summing(HadoopFiles.create(dir + "/" + Checkpoints.TOKENIZER, conf))) {
@@ -232,7 +255,14 @@ public final class CheckpointStore {
           Saved s = parse(dir, HadoopFiles.readString(manifest.toString(), conf));
           found.add(s);
         } catch (IOException | RuntimeException e) {
-          warn("skipping checkpoint " + dir + ": its manifest " + manifest + " is unreadable (" + e.getMessage() + ")");
+          warn(
+              "skipping checkpoint "
+                  + dir
+                  + ": its manifest "
+                  + manifest
+                  + " is unreadable ("
+                  + e.getMessage()
+                  + ")");
         }
       }
       found.sort((a, b) -> Long.compare(b.step(), a.step()));
@@ -250,7 +280,11 @@ public final class CheckpointStore {
     if (!state.isObject() || !state.path("global_step").isNumber()) {
       throw new IOException("no global_step");
     }
-    return new Saved(dir, state.path("global_step").asLong(), state, RunFingerprint.read(state.get("fingerprint")));
+    return new Saved(
+        dir,
+        state.path("global_step").asLong(),
+        state,
+        RunFingerprint.read(state.get("fingerprint")));
   }
 
   private static long stepOf(String name) {
@@ -265,9 +299,9 @@ public final class CheckpointStore {
   }
 
   /**
-   * What is wrong with a checkpoint's files, naming the file, or empty when every file its
-   * manifest lists is there with the recorded size and CRC32C. A manifest written before sizes and
-   * checksums were recorded is checked for the files' presence only.
+   * What is wrong with a checkpoint's files, naming the file, or empty when every file its manifest
+   * lists is there with the recorded size and CRC32C. A manifest written before sizes and checksums
+   * were recorded is checked for the files' presence only.
    */
   public Optional<String> damage(Saved s) {
     int replicas = s.state().path("replicas").asInt();
@@ -302,14 +336,25 @@ public final class CheckpointStore {
         }
         long actual = fs.getFileStatus(p).getLen();
         if (actual != size) {
-          return Optional.of(file + " is " + actual + " bytes, its manifest says " + size + (actual < size ? " (truncated)" : ""));
+          return Optional.of(
+              file
+                  + " is "
+                  + actual
+                  + " bytes, its manifest says "
+                  + size
+                  + (actual < size ? " (truncated)" : ""));
         }
         long got;
         try (InputStream in = fs.open(p)) {
           got = crc32c(in);
         }
         if (got != crc) {
-          return Optional.of(file + " has CRC32C " + Long.toHexString(got) + ", its manifest says " + Long.toHexString(crc));
+          return Optional.of(
+              file
+                  + " has CRC32C "
+                  + Long.toHexString(got)
+                  + ", its manifest says "
+                  + Long.toHexString(crc));
         }
       }
       return Optional.empty();
@@ -318,7 +363,9 @@ public final class CheckpointStore {
     }
   }
 
-  /** The newest complete, undamaged checkpoint of any run; damaged ones are reported and skipped. */
+  /**
+   * The newest complete, undamaged checkpoint of any run; damaged ones are reported and skipped.
+   */
   public Optional<Saved> newest() {
     for (Saved s : complete()) {
       Optional<String> d = damage(s);
@@ -343,8 +390,11 @@ public final class CheckpointStore {
       String why = mismatch(s.get(), fingerprint);
       if (why != null) {
         throw new OutputConflict(
-            why + ". Pass --overwrite to delete the checkpoints and outputs there and train afresh, --resume-from "
-                + s.get().dir() + " to continue from it anyway, or choose another --output");
+            why
+                + ". Pass --overwrite to delete the checkpoints and outputs there and train afresh,"
+                + " --resume-from "
+                + s.get().dir()
+                + " to continue from it anyway, or choose another --output");
       }
     }
     return s;
@@ -372,10 +422,19 @@ public final class CheckpointStore {
   /** Why {@code s} does not belong to the run of {@code fingerprint}, or null when it does. */
   public static String mismatch(Saved s, RunFingerprint fingerprint) {
     if (s.fingerprint() == null) {
-      return "checkpoint " + s.dir() + " was written before checkpoints recorded the run they belong to, so it cannot be checked";
+      return "checkpoint "
+          + s.dir()
+          + " was written before checkpoints recorded the run they belong to, so it cannot be"
+          + " checked";
     }
     List<String> diff = s.fingerprint().diff(fingerprint);
-    return diff.isEmpty() ? null : "checkpoint " + s.dir() + " belongs to another run (checkpoint -> this run: " + String.join(", ", diff) + ")";
+    return diff.isEmpty()
+        ? null
+        : "checkpoint "
+            + s.dir()
+            + " belongs to another run (checkpoint -> this run: "
+            + String.join(", ", diff)
+            + ")";
   }
 
   /**
@@ -385,13 +444,25 @@ public final class CheckpointStore {
   public Saved open(String dir) {
     String manifest = dir + "/" + MANIFEST;
     if (!HadoopFiles.exists(manifest, conf)) {
-      throw new OutputConflict("--resume-from " + dir + ": no " + MANIFEST + " manifest there (not a complete checkpoint of sparkner train)");
+      throw new OutputConflict(
+          "--resume-from "
+              + dir
+              + ": no "
+              + MANIFEST
+              + " manifest there (not a complete checkpoint of sparkner train)");
     }
     Saved s;
     try {
       s = parse(dir, HadoopFiles.readString(manifest, conf));
     } catch (IOException e) {
-      throw new OutputConflict("--resume-from " + dir + ": its manifest " + manifest + " is unreadable (" + e.getMessage() + ")");
+      throw new OutputConflict(
+          "--resume-from "
+              + dir
+              + ": its manifest "
+              + manifest
+              + " is unreadable ("
+              + e.getMessage()
+              + ")");
     }
     Optional<String> d = damage(s);
     if (d.isPresent()) {
@@ -416,7 +487,10 @@ public final class CheckpointStore {
       for (FileStatus st : fs.listStatus(r)) {
         long step = stepOf(st.getPath().getName());
         if (st.isDirectory() && step >= 0 && step < oldestKept) {
-          LOG.info("save_total_limit {}: deleting {}", keep, Redaction.text(st.getPath().toString(), conf));
+          LOG.info(
+              "save_total_limit {}: deleting {}",
+              keep,
+              Redaction.text(st.getPath().toString(), conf));
           fs.delete(st.getPath(), true);
         }
       }
@@ -428,9 +502,9 @@ public final class CheckpointStore {
   // ------------------------------------------------------------------ tensors
 
   /**
-   * On resume the checkpoint's weights must be exactly the model's: every tensor there, none
-   * extra, each of the model's shape. Anything else is an error, never filled with newly
-   * initialised weights (which a base model gets, see {@link Checkpoints}).
+   * On resume the checkpoint's weights must be exactly the model's: every tensor there, none extra,
+   * each of the model's shape. Anything else is an error, never filled with newly initialised
+   * weights (which a base model gets, see {@link Checkpoints}).
    */
   public static void requireExact(String dir, Checkpoints.LoadReport r) {
     if (r.clean() && r.ignored().isEmpty()) {
@@ -456,7 +530,8 @@ public final class CheckpointStore {
     List<String> extra = new ArrayList<>();
     for (Map.Entry<String, long[]> e : found.entrySet()) {
       String k = e.getKey();
-      String name = expected.containsKey(k) ? k : expected.containsKey(prefix + k) ? prefix + k : null;
+      String name =
+          expected.containsKey(k) ? k : expected.containsKey(prefix + k) ? prefix + k : null;
       if (name == null) {
         extra.add(k);
       } else {
@@ -465,21 +540,33 @@ public final class CheckpointStore {
     }
     List<String> missing = new ArrayList<>();
     List<String> misshaped = new ArrayList<>();
-    expected.forEach((name, shape) -> {
-      long[] got = byModelName.get(name);
-      if (got == null) {
-        missing.add(name);
-      } else if (!Arrays.equals(got, shape)) {
-        misshaped.add(name + ": checkpoint " + Arrays.toString(got) + ", model " + Arrays.toString(shape));
-      }
-    });
+    expected.forEach(
+        (name, shape) -> {
+          long[] got = byModelName.get(name);
+          if (got == null) {
+            missing.add(name);
+          } else if (!Arrays.equals(got, shape)) {
+            misshaped.add(
+                name
+                    + ": checkpoint "
+                    + Arrays.toString(got)
+                    + ", model "
+                    + Arrays.toString(shape));
+          }
+        });
     if (!missing.isEmpty() || !extra.isEmpty() || !misshaped.isEmpty()) {
       throw misfit(dir, missing, extra, misshaped);
     }
   }
 
-  private static OutputConflict misfit(String dir, List<String> missing, List<String> extra, List<String> misshaped) {
-    StringBuilder sb = new StringBuilder("checkpoint " + dir + " does not fit this run's model (a resume never fills in newly initialised weights):");
+  private static OutputConflict misfit(
+      String dir, List<String> missing, List<String> extra, List<String> misshaped) {
+    StringBuilder sb =
+        new StringBuilder(
+            "checkpoint "
+                + dir
+                + " does not fit this run's model (a resume never fills in newly initialised"
+                + " weights):");
     if (!missing.isEmpty()) {
       sb.append(" missing tensors ").append(missing).append(';');
     }
@@ -490,7 +577,8 @@ public final class CheckpointStore {
       sb.append(" tensors of another shape ").append(misshaped).append(';');
     }
     sb.setLength(sb.length() - 1);
-    return new OutputConflict(sb + ". Resume from a checkpoint of this model, or pass --overwrite to train afresh");
+    return new OutputConflict(
+        sb + ". Resume from a checkpoint of this model, or pass --overwrite to train afresh");
   }
 
   /** Tensor names and shapes from a safetensors file's header. */
@@ -520,7 +608,13 @@ public final class CheckpointStore {
     long parameters = s.path("parameters").asLong(-1);
     if (parameters >= 0 && parameters != t.flat().size()) {
       throw new OutputConflict(
-          "checkpoint " + saved.dir() + " holds " + parameters + " parameters, the model has " + t.flat().size() + ": it was written for another model");
+          "checkpoint "
+              + saved.dir()
+              + " holds "
+              + parameters
+              + " parameters, the model has "
+              + t.flat().size()
+              + ": it was written for another model");
     }
     AdamW opt = t.optimizer();
     int len = Math.toIntExact(opt.to() - opt.from());
@@ -548,14 +642,19 @@ public final class CheckpointStore {
     }
     t.resume(
         new Trainer.TrainState(
-            s.path("global_step").asLong(), s.path("optimizer_step").asLong(), s.path("epoch").asInt(), s.path("step_in_epoch").asLong()),
+            s.path("global_step").asLong(),
+            s.path("optimizer_step").asLong(),
+            s.path("epoch").asInt(),
+            s.path("step_in_epoch").asLong()),
         adamSteps,
         m,
         v,
         LossScaler.State.fromArray(scaler));
   }
 
-  /** One rank's saved optimizer state: its range of the flat parameters, Adam's step and moments. */
+  /**
+   * One rank's saved optimizer state: its range of the flat parameters, Adam's step and moments.
+   */
   record Shard(long from, long to, long adamSteps, float[] m, float[] v) {}
 
   /**
@@ -568,7 +667,13 @@ public final class CheckpointStore {
     long size = fs.getFileStatus(p).getLen();
     try (DataInputStream in = new DataInputStream(new BufferedInputStream(fs.open(p), 1 << 20))) {
       if (size < SHARD_HEADER) {
-        throw new IOException(file + ": truncated optimizer shard (" + size + " bytes, shorter than its " + SHARD_HEADER + "-byte header)");
+        throw new IOException(
+            file
+                + ": truncated optimizer shard ("
+                + size
+                + " bytes, shorter than its "
+                + SHARD_HEADER
+                + "-byte header)");
       }
       if (in.readInt() != MAGIC) {
         throw new IOException(file + ": not an optimizer shard (wrong magic number)");
@@ -577,16 +682,28 @@ public final class CheckpointStore {
       long to = in.readLong();
       long adamSteps = in.readLong();
       if (from < 0 || to < from) {
-        throw new IOException(file + ": optimizer shard with an impossible range [" + from + ", " + to + ")");
+        throw new IOException(
+            file + ": optimizer shard with an impossible range [" + from + ", " + to + ")");
       }
       long[] remaining = {size - SHARD_HEADER};
       float[] m = readFloats(in, remaining, file);
       float[] v = readFloats(in, remaining, file);
       if (m.length != to - from || v.length != to - from) {
-        throw new IOException(file + ": optimizer shard for [" + from + ", " + to + ") holds " + m.length + " and " + v.length + " values");
+        throw new IOException(
+            file
+                + ": optimizer shard for ["
+                + from
+                + ", "
+                + to
+                + ") holds "
+                + m.length
+                + " and "
+                + v.length
+                + " values");
       }
       if (remaining[0] != 0) {
-        throw new IOException(file + ": " + remaining[0] + " bytes after the optimizer shard's data");
+        throw new IOException(
+            file + ": " + remaining[0] + " bytes after the optimizer shard's data");
       }
       return new Shard(from, to, adamSteps, m, v);
     } catch (EOFException e) {
@@ -606,15 +723,24 @@ public final class CheckpointStore {
   }
 
   /** A length-prefixed float array; {@code remaining[0]} is what the file still holds, updated. */
-  private static float[] readFloats(DataInputStream in, long[] remaining, String file) throws IOException {
+  private static float[] readFloats(DataInputStream in, long[] remaining, String file)
+      throws IOException {
     if (remaining[0] < 4) {
-      throw new IOException(file + ": truncated optimizer shard (no length field where one is due)");
+      throw new IOException(
+          file + ": truncated optimizer shard (no length field where one is due)");
     }
     int n = in.readInt();
     remaining[0] -= 4;
     if (n < 0 || 4L * n > remaining[0]) {
       throw new IOException(
-          file + ": optimizer shard says " + n + " values follow (" + 4L * n + " bytes) but only " + remaining[0] + " bytes are left in the file");
+          file
+              + ": optimizer shard says "
+              + n
+              + " values follow ("
+              + 4L * n
+              + " bytes) but only "
+              + remaining[0]
+              + " bytes are left in the file");
     }
     float[] a = new float[n];
     for (int i = 0; i < a.length; i++) {

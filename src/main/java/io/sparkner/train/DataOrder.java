@@ -9,12 +9,16 @@ import java.util.Random;
  * global batch but never on the number of replicas.
  */
 public final class DataOrder {
-  /** Hugging Face's cap on the megabatch size, in batches (LengthGroupedSampler's mega_batch_mult). */
+  /**
+   * Hugging Face's cap on the megabatch size, in batches (LengthGroupedSampler's mega_batch_mult).
+   */
   static final int MEGABATCH_BATCHES = 50;
 
   private DataOrder() {}
 
-  /** A permutation of {@code 0..n-1} from (data seed, epoch): Fisher–Yates over java.util.Random. */
+  /**
+   * A permutation of {@code 0..n-1} from (data seed, epoch): Fisher–Yates over java.util.Random.
+   */
   public static int[] shuffled(int n, long dataSeed, int epoch) {
     int[] p = new int[n];
     for (int i = 0; i < n; i++) {
@@ -33,10 +37,11 @@ public final class DataOrder {
   /**
    * The positions in a global batch of {@code size} windows that rank {@code rank} of {@code n}
    * trains in accumulation step {@code a}, with micro batches of {@code micro}: accumulation step a
-   * covers positions {@code [a·n·micro, (a+1)·n·micro)}, dealt out round-robin (rank r takes r, r+n,
-   * r+2n, ...). Dealing rather than cutting keeps the ranks' shares alike when the batch is sorted by
-   * length ({@link #lengthGrouped}): with cuts, rank 0 would always draw the longest windows and the
-   * others would wait for it. The union over ranks is the global batch whatever n is.
+   * covers positions {@code [a·n·micro, (a+1)·n·micro)}, dealt out round-robin (rank r takes r,
+   * r+n, r+2n, ...). Dealing rather than cutting keeps the ranks' shares alike when the batch is
+   * sorted by length ({@link #lengthGrouped}): with cuts, rank 0 would always draw the longest
+   * windows and the others would wait for it. The union over ranks is the global batch whatever n
+   * is.
    */
   public static int[] share(int size, int n, int rank, int micro, int a) {
     int base = a * n * micro;
@@ -73,7 +78,8 @@ public final class DataOrder {
     }
     for (int from = 0; from < n; from += mega) {
       // a stable sort: equal lengths keep their shuffled order, so the result is deterministic
-      Arrays.sort(boxed, from, Math.min(n, from + mega), (a, b) -> Integer.compare(lengths[b], lengths[a]));
+      Arrays.sort(
+          boxed, from, Math.min(n, from + mega), (a, b) -> Integer.compare(lengths[b], lengths[a]));
     }
     int[] out = new int[n];
     int longest = 0;

@@ -28,9 +28,9 @@ import java.util.Locale;
  * resolved: values may still be {@code "auto"}, which {@link TrainConfig#resolve} fills from the
  * {@link TrainingArguments} as Hugging Face's {@code HfTrainerDeepSpeedConfig} does.
  *
- * <p>The supported subset is the records below (the shape of DeepSpeed's own pydantic models):
- * what a data-parallel ZeRO-0/1/2 fine-tune with Adam(W) uses; the ZeRO-2 file of the original
- * Hugging Face example loads unchanged. Any other key is an error with its JSON path ({@code
+ * <p>The supported subset is the records below (the shape of DeepSpeed's own pydantic models): what
+ * a data-parallel ZeRO-0/1/2 fine-tune with Adam(W) uses; the ZeRO-2 file of the original Hugging
+ * Face example loads unchanged. Any other key is an error with its JSON path ({@code
  * ds_config.json: unknown key "zero_optimization.stgae"}); keys that are accepted but change
  * nothing here (offload, communication tuning, printing) are listed by {@link #ignoredKeys()}.
  *
@@ -40,9 +40,9 @@ import java.util.Locale;
  *   <li>{@code optimizer.type} is case-insensitive. {@code "Adam"} is decoupled AdamW too unless
  *       {@code params.adam_w_mode} is false: DeepSpeed's {@code adam_w_mode} defaults to true and
  *       {@code "AdamW"} forces it; {@code torch_adam} only picks the implementation.
- *   <li>{@code WarmupLR}/{@code WarmupDecayLR}: {@code warmup_type} defaults to {@code "log"}
- *       (lr rises as ln(k+1)/ln(W)); Hugging Face leaves it unset, so the original example warmed
- *       up logarithmically and then held the lr constant (WarmupLR has no decay).
+ *   <li>{@code WarmupLR}/{@code WarmupDecayLR}: {@code warmup_type} defaults to {@code "log"} (lr
+ *       rises as ln(k+1)/ln(W)); Hugging Face leaves it unset, so the original example warmed up
+ *       logarithmically and then held the lr constant (WarmupLR has no decay).
  *   <li>fp16 defaults: dynamic loss scale ({@code loss_scale} 0) starting at 2^16, window 1000,
  *       hysteresis 2, min 1, no consecutive hysteresis.
  *   <li>{@code zero_optimization}: stage 0 by default; buckets 5e8 by default.
@@ -60,9 +60,10 @@ public final class DeepSpeedConfig implements Serializable {
 
   private static final ConfigReader<File> READER =
       ConfigReader.of(File.class)
-          .autoHint(" (Hugging Face fills \"auto\" only for batch sizes, accumulation, clipping,"
-              + " optimizer and scheduler params, fp16/bf16.enabled and"
-              + " zero_optimization.reduce_bucket_size)")
+          .autoHint(
+              " (Hugging Face fills \"auto\" only for batch sizes, accumulation, clipping,"
+                  + " optimizer and scheduler params, fp16/bf16.enabled and"
+                  + " zero_optimization.reduce_bucket_size)")
           .outOfScope("zero_optimization.stage3_", "ZeRO stage 3 is out of scope");
 
   /** The scheduler types implemented. */
@@ -145,26 +146,33 @@ public final class DeepSpeedConfig implements Serializable {
           errors.add("scheduler.type is missing (WarmupLR or WarmupDecayLR)");
         } else if (SchedulerType.of(t) == null) {
           boolean known = List.of("WarmupCosineLR", "OneCycle", "LRRangeTest").contains(t);
-          errors.add("scheduler.type \"" + t + "\" is " + (known ? "out of scope" : "unknown")
-              + " (WarmupLR or WarmupDecayLR)");
+          errors.add(
+              "scheduler.type \""
+                  + t
+                  + "\" is "
+                  + (known ? "out of scope" : "unknown")
+                  + " (WarmupLR or WarmupDecayLR)");
         } else if (SchedulerType.of(t) == SchedulerType.WARMUP_LR
             && !Setting.orAbsent(sp.totalNumSteps()).isAbsent()) {
-          errors.add("scheduler.params.total_num_steps is a WarmupDecayLR parameter; WarmupLR"
-              + " does not take it");
+          errors.add(
+              "scheduler.params.total_num_steps is a WarmupDecayLR parameter; WarmupLR"
+                  + " does not take it");
         }
         String wt = sp.warmupType();
         if (wt != null && !wt.equals("log") && !wt.equals("linear")) {
-          errors.add("scheduler.params.warmup_type must be \"log\" or \"linear\" (got \"" + wt
-              + "\")");
+          errors.add(
+              "scheduler.params.warmup_type must be \"log\" or \"linear\" (got \"" + wt + "\")");
         }
       }
-      device("offload_optimizer", z.offloadOptimizer() == null ? null
-          : z.offloadOptimizer().device(), errors);
-      device("offload_param", z.offloadParam() == null ? null : z.offloadParam().device(),
+      device(
+          "offload_optimizer",
+          z.offloadOptimizer() == null ? null : z.offloadOptimizer().device(),
           errors);
+      device("offload_param", z.offloadParam() == null ? null : z.offloadParam().device(), errors);
       Fp16 f = fp16Of(this);
       if (Boolean.TRUE.equals(Setting.orAbsent(f.enabled()).value())
-          && bf16 != null && Boolean.TRUE.equals(Setting.orAbsent(bf16.enabled()).value())) {
+          && bf16 != null
+          && Boolean.TRUE.equals(Setting.orAbsent(bf16.enabled()).value())) {
         errors.add("fp16.enabled and bf16.enabled cannot both be true");
       }
       OptimizerParams op = optimizerParamsOf(this);
@@ -180,8 +188,10 @@ public final class DeepSpeedConfig implements Serializable {
       atLeast("fp16.loss_scale_window", f.lossScaleWindow(), 1, errors);
       atLeast("fp16.hysteresis", f.hysteresis(), 1, errors);
       if (f.minLossScale() != null && !(f.minLossScale() > 0)) {
-        errors.add("fp16.min_loss_scale must be > 0 (got "
-            + TrainingArguments.fmt(f.minLossScale()) + ")");
+        errors.add(
+            "fp16.min_loss_scale must be > 0 (got "
+                + TrainingArguments.fmt(f.minLossScale())
+                + ")");
       }
       atLeast("optimizer.params.lr", op.lr(), 0, errors);
       atLeast("optimizer.params.eps", op.eps(), 0, errors);
@@ -194,23 +204,37 @@ public final class DeepSpeedConfig implements Serializable {
       atLeast("zero_optimization.allgather_bucket_size", z.allgatherBucketSize(), 1, errors);
       Betas b = Setting.orAbsent(op.betas()).value();
       if (b != null && !(b.beta1() >= 0 && b.beta1() < 1 && b.beta2() >= 0 && b.beta2() < 1)) {
-        errors.add("optimizer.params.betas must be in [0, 1) (got [" + b.beta1() + ", "
-            + b.beta2() + "])");
+        errors.add(
+            "optimizer.params.betas must be in [0, 1) (got ["
+                + b.beta1()
+                + ", "
+                + b.beta2()
+                + "])");
       }
     }
 
     private static void device(String section, String d, List<String> errors) {
       if (d != null && !d.equals("none") && !d.equals("cpu")) {
-        errors.add("zero_optimization." + section + ".device \"" + d + "\" is not supported"
-            + " (none or cpu)");
+        errors.add(
+            "zero_optimization."
+                + section
+                + ".device \""
+                + d
+                + "\" is not supported"
+                + " (none or cpu)");
       }
     }
 
     private static void atLeast(String path, Object v, double min, List<String> errors) {
       Object n = v instanceof Setting<?> s ? s.value() : v;
       if (n instanceof Number x && !(x.doubleValue() >= min)) {
-        errors.add(path + " must be >= " + TrainingArguments.fmt(min) + " (got "
-            + TrainingArguments.fmt(x.doubleValue()) + ")");
+        errors.add(
+            path
+                + " must be >= "
+                + TrainingArguments.fmt(min)
+                + " (got "
+                + TrainingArguments.fmt(x.doubleValue())
+                + ")");
       }
     }
   }
@@ -288,12 +312,14 @@ public final class DeepSpeedConfig implements Serializable {
 
   private static OptimizerParams optimizerParamsOf(File f) {
     return f.optimizer() == null || f.optimizer().params() == null
-        ? NO_OPTIMIZER_PARAMS : f.optimizer().params();
+        ? NO_OPTIMIZER_PARAMS
+        : f.optimizer().params();
   }
 
   private static SchedulerParams schedulerParamsOf(File f) {
     return f.scheduler() == null || f.scheduler().params() == null
-        ? NO_SCHEDULER_PARAMS : f.scheduler().params();
+        ? NO_SCHEDULER_PARAMS
+        : f.scheduler().params();
   }
 
   private static Zero zeroOf(File f) {
@@ -304,8 +330,10 @@ public final class DeepSpeedConfig implements Serializable {
 
   private final String displayName;
   private final File file;
+
   /** The checked file ({@code bfloat16} under its main name {@code bf16}). */
   private final ObjectNode tree;
+
   private final List<String> ignoredKeys;
 
   private DeepSpeedConfig(Bound<File> b) {
@@ -315,18 +343,24 @@ public final class DeepSpeedConfig implements Serializable {
     List<String> out = new ArrayList<>(b.notes());
     Zero z = zeroOf(file);
     if (z.offloadOptimizer() != null) {
-      String device = z.offloadOptimizer().device() == null ? "none" : z.offloadOptimizer().device();
-      out.add("zero_optimization.offload_optimizer (device \"" + device
-          + "\": not offloaded, optimizer state stays on the replica)");
+      String device =
+          z.offloadOptimizer().device() == null ? "none" : z.offloadOptimizer().device();
+      out.add(
+          "zero_optimization.offload_optimizer (device \""
+              + device
+              + "\": not offloaded, optimizer state stays on the replica)");
     }
     if (Boolean.TRUE.equals(z.cpuOffload())) {
-      out.add("zero_optimization.cpu_offload (old name of offload_optimizer: not offloaded,"
-          + " optimizer state stays on the replica)");
+      out.add(
+          "zero_optimization.cpu_offload (old name of offload_optimizer: not offloaded,"
+              + " optimizer state stays on the replica)");
     }
     if (z.offloadParam() != null) {
       String device = z.offloadParam().device() == null ? "none" : z.offloadParam().device();
-      out.add("zero_optimization.offload_param (device \"" + device
-          + "\": a ZeRO-3 feature; parameters stay on the replica)");
+      out.add(
+          "zero_optimization.offload_param (device \""
+              + device
+              + "\": a ZeRO-3 feature; parameters stay on the replica)");
     }
     this.ignoredKeys = List.copyOf(out);
   }
@@ -356,7 +390,8 @@ public final class DeepSpeedConfig implements Serializable {
     JsonNode root = ConfigReader.readTree(reader, displayName, ConfigFormat.JSON);
     if (!root.isObject()) {
       throw new IllegalArgumentException(
-          displayName + ": a DeepSpeed config must be a JSON object"
+          displayName
+              + ": a DeepSpeed config must be a JSON object"
               + (root.isMissingNode() ? "" : ", not " + ConfigReader.describe(root)));
     }
     return new DeepSpeedConfig(READER.bind(root, displayName));
@@ -369,7 +404,9 @@ public final class DeepSpeedConfig implements Serializable {
     return displayName;
   }
 
-  /** Whether the file has the section at {@code path} ("fp16", "zero_optimization.offload_param"). */
+  /**
+   * Whether the file has the section at {@code path} ("fp16", "zero_optimization.offload_param").
+   */
   public boolean hasSection(String path) {
     return tree.at("/" + path.replace('.', '/')).isObject();
   }
@@ -447,7 +484,8 @@ public final class DeepSpeedConfig implements Serializable {
    * adam_w_mode} to true for "Adam". True without an optimizer section (Hugging Face's AdamW).
    */
   public boolean decoupledWeightDecay() {
-    return !hasOptimizer() || "AdamW".equals(optimizerType())
+    return !hasOptimizer()
+        || "AdamW".equals(optimizerType())
         || or(optimizerParamsOf(file).adamWMode(), true);
   }
 
@@ -486,7 +524,8 @@ public final class DeepSpeedConfig implements Serializable {
 
   /** DeepSpeed's default is LOG. */
   public WarmupType warmupType() {
-    return "linear".equals(schedulerParamsOf(file).warmupType()) ? WarmupType.LINEAR
+    return "linear".equals(schedulerParamsOf(file).warmupType())
+        ? WarmupType.LINEAR
         : WarmupType.LOG;
   }
 

@@ -19,9 +19,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The model's parameters laid end to end in one float32 index space, in checkpoint order: the
- * space in which gradients are exchanged, clipped and applied and in which ZeRO shards the
- * optimizer. Moves gradients out of the (float32 or float16) model and updated values back in.
+ * The model's parameters laid end to end in one float32 index space, in checkpoint order: the space
+ * in which gradients are exchanged, clipped and applied and in which ZeRO shards the optimizer.
+ * Moves gradients out of the (float32 or float16) model and updated values back in.
  */
 public final class FlatParameters {
   /** One parameter's place in the flat space. */
@@ -73,7 +73,8 @@ public final class FlatParameters {
         // a GPU gradient is brought to the CPU here so that the copy is closed every step: DJL's
         // toByteBuffer would make that copy itself and leave it open (not runnable here: no GPU)
         NDArray cpu = g.getDevice().equals(Device.cpu()) ? g : g.toDevice(Device.cpu(), false);
-        NDArray f32 = cpu.getDataType() == DataType.FLOAT32 ? cpu : cpu.toType(DataType.FLOAT32, false);
+        NDArray f32 =
+            cpu.getDataType() == DataType.FLOAT32 ? cpu : cpu.toType(DataType.FLOAT32, false);
         try {
           out.putBytes(at, f32.toByteBuffer(true));
         } finally {
@@ -134,12 +135,14 @@ public final class FlatParameters {
 
   /**
    * The parameter's own memory as a writable byte view, or null when there is none to write to: a
-   * float16 or GPU tensor, or one whose view turns out to be a copy (DJL hands out a contiguous copy
-   * of a non-contiguous tensor; a probe written through the view must read back through a second
-   * view, so writes can never be lost).
+   * float16 or GPU tensor, or one whose view turns out to be a copy (DJL hands out a contiguous
+   * copy of a non-contiguous tensor; a probe written through the view must read back through a
+   * second view, so writes can never be lost).
    */
   private static ByteBuffer writableStorage(NDArray p) {
-    if (p.getDataType() != DataType.FLOAT32 || !p.getDevice().equals(Device.cpu()) || p.size() == 0
+    if (p.getDataType() != DataType.FLOAT32
+        || !p.getDevice().equals(Device.cpu())
+        || p.size() == 0
         || ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN) { // the flat space is little-endian
       return null;
     }
@@ -162,7 +165,9 @@ public final class FlatParameters {
     for (Slot s : slots) {
       NDArray p = s.parameter().getArray();
       float[] v =
-          p.getDataType() == DataType.FLOAT32 ? p.toFloatArray() : p.toType(DataType.FLOAT32, false).toFloatArray();
+          p.getDataType() == DataType.FLOAT32
+              ? p.toFloatArray()
+              : p.toType(DataType.FLOAT32, false).toFloatArray();
       System.arraycopy(v, 0, out, Math.toIntExact(s.offset()), v.length);
     }
     return out;

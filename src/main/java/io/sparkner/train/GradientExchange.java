@@ -1,4 +1,5 @@
 package io.sparkner.train;
+
 import io.sparkner.collective.DirectFloats;
 
 /**
@@ -19,9 +20,9 @@ public interface GradientExchange {
 
   /**
    * Sums the replicas' gradients and writes the global sum over this rank's shard {@code
-   * [shardFrom, shardTo)} into {@code shard} (of the shard's length, owned by the caller and
-   * reused every step). {@code local} is the exchange's to use: under ZeRO 2 it ends holding
-   * reduced sums of this rank's shard only, so no rank ever holds the whole reduced gradient.
+   * [shardFrom, shardTo)} into {@code shard} (of the shard's length, owned by the caller and reused
+   * every step). {@code local} is the exchange's to use: under ZeRO 2 it ends holding reduced sums
+   * of this rank's shard only, so no rank ever holds the whole reduced gradient.
    */
   void reduceGradients(DirectFloats local, float[] shard, long step);
 
@@ -34,7 +35,10 @@ public interface GradientExchange {
     return new int[] {0, length};
   }
 
-  /** How much of the reduced gradient a rank holds after {@link #reduceGradients}: all of it, but under ZeRO 2. */
+  /**
+   * How much of the reduced gradient a rank holds after {@link #reduceGradients}: all of it, but
+   * under ZeRO 2.
+   */
   default long reducedGradientLength(long size) {
     return size;
   }
@@ -50,11 +54,11 @@ public interface GradientExchange {
   void gatherParameters(DirectFloats flat, long step);
 
   /**
-   * Runs {@code body}, in which some replicas may work alone for longer than the collective
-   * timeout while the others wait for them (rank 0 validating, or writing the model of a
-   * checkpoint). Every replica calls it at the same point, each with its own body; the ring's
-   * exchange keeps the waiting replicas from timing out until every body has returned. Here (one
-   * replica) it just runs the body.
+   * Runs {@code body}, in which some replicas may work alone for longer than the collective timeout
+   * while the others wait for them (rank 0 validating, or writing the model of a checkpoint). Every
+   * replica calls it at the same point, each with its own body; the ring's exchange keeps the
+   * waiting replicas from timing out until every body has returned. Here (one replica) it just runs
+   * the body.
    */
   default void longPhase(String what, long step, Runnable body) {
     body.run();

@@ -6,12 +6,12 @@ import java.io.Serializable;
  * The fp16 loss scaler, with DeepSpeed's semantics ({@code DynamicLossScaler}): part of the
  * resolved {@link TrainConfig}, and the rule {@link #next} by which the scale of a run moves.
  *
- * <p>Dynamic: start at {@code initialScale} ({@code 2^initial_scale_power}); an overflowing step
- * is skipped, and once {@code hysteresis} overflows have been absorbed the scale halves (never
- * below {@code minScale}); every {@code window} ({@code loss_scale_window}) steps since the last
- * overflow (or the start) it doubles. Hysteresis is refilled when the scale doubles, or with {@code
- * consecutiveHysteresis} after every step that does not overflow. Static: the loss is multiplied
- * by {@code staticScale}, which never moves. fp32 and bf16 training use {@link #NONE}.
+ * <p>Dynamic: start at {@code initialScale} ({@code 2^initial_scale_power}); an overflowing step is
+ * skipped, and once {@code hysteresis} overflows have been absorbed the scale halves (never below
+ * {@code minScale}); every {@code window} ({@code loss_scale_window}) steps since the last overflow
+ * (or the start) it doubles. Hysteresis is refilled when the scale doubles, or with {@code
+ * consecutiveHysteresis} after every step that does not overflow. Static: the loss is multiplied by
+ * {@code staticScale}, which never moves. fp32 and bf16 training use {@link #NONE}.
  *
  * <p>The configuration is immutable; the moving part is a {@link State}, the trainer's, which a
  * checkpoint keeps. (The record's text is part of the run fingerprint, see {@link RunFingerprint}:
@@ -39,8 +39,12 @@ public record LossScaler(
    * @param iteration the steps seen so far, skipped or not (dynamic scaling only)
    * @param lastOverflowIteration the iteration of the last overflow, -1 before any
    */
-  public record State(double scale, int hysteresisLeft, long iteration, long lastOverflowIteration) {
-    /** The form a checkpoint keeps: {@code [scale, hysteresisLeft, iteration, lastOverflowIteration]}. */
+  public record State(
+      double scale, int hysteresisLeft, long iteration, long lastOverflowIteration) {
+    /**
+     * The form a checkpoint keeps: {@code [scale, hysteresisLeft, iteration,
+     * lastOverflowIteration]}.
+     */
     public double[] toArray() {
       return new double[] {scale, hysteresisLeft, iteration, lastOverflowIteration};
     }
@@ -48,7 +52,10 @@ public record LossScaler(
     /** Back from {@link #toArray}. */
     public static State fromArray(double[] a) {
       if (a.length != 4) {
-        throw new IllegalArgumentException("a loss scaler state has 4 values (scale, hysteresis left, iteration, last overflow), not " + a.length);
+        throw new IllegalArgumentException(
+            "a loss scaler state has 4 values (scale, hysteresis left, iteration, last overflow),"
+                + " not "
+                + a.length);
       }
       return new State(a[0], (int) a[1], (long) a[2], (long) a[3]);
     }
@@ -59,7 +66,10 @@ public record LossScaler(
     return new State(dynamic ? initialScale : staticScale, hysteresis, 0, -1);
   }
 
-  /** The state after one step of {@code s} that did or did not overflow; call it for every step, skipped or not. */
+  /**
+   * The state after one step of {@code s} that did or did not overflow; call it for every step,
+   * skipped or not.
+   */
   public State next(State s, boolean overflow) {
     if (!dynamic) {
       return s;

@@ -65,7 +65,8 @@ public final class MetricsLog {
     if (m.has("eval_f1")) {
       return String.format(
           Locale.ROOT,
-          "eval after epoch %d: precision %.4f recall %.4f f1 %.4f (strict f1 %.4f) token accuracy %.4f",
+          "eval after epoch %d: precision %.4f recall %.4f f1 %.4f (strict f1 %.4f) token accuracy"
+              + " %.4f",
           m.path("epoch").asInt(),
           m.path("eval_precision").asDouble(),
           m.path("eval_recall").asDouble(),
@@ -78,7 +79,8 @@ public final class MetricsLog {
     double remaining = (total - step) * m.path("step_seconds").asDouble();
     return String.format(
         Locale.ROOT,
-        "step %d/%d (%3.0f%%) epoch %.2f loss %.4f lr %.2e scale %.0f grad %.3f %.0f tok/s %.2fs/step ETA %s",
+        "step %d/%d (%3.0f%%) epoch %.2f loss %.4f lr %.2e scale %.0f grad %.3f %.0f tok/s"
+            + " %.2fs/step ETA %s",
         step,
         total,
         100.0 * step / Math.max(1, total),

@@ -7,10 +7,10 @@ import java.util.function.Supplier;
  * The host a rank listens on and publishes to the others. In order: the explicit host (the
  * distribution's host setting); 127.0.0.1 on a local master (every rank is in this JVM); the
  * address Spark knows for the task's executor (the barrier task infos, {@code host:port} of the
- * executor's RPC endpoint, which the driver and the other executors already reach); only when
- * that is empty or unusable, the host's own lookup ({@code InetAddress.getLocalHost()}), with a
- * warning, because that lookup is 127.0.1.1 on Debian-family hosts and may be the wrong interface
- * on a multi-homed one: the other ranks would time out joining the ring.
+ * executor's RPC endpoint, which the driver and the other executors already reach); only when that
+ * is empty or unusable, the host's own lookup ({@code InetAddress.getLocalHost()}), with a warning,
+ * because that lookup is 127.0.1.1 on Debian-family hosts and may be the wrong interface on a
+ * multi-homed one: the other ranks would time out joining the ring.
  */
 public final class RankAddress {
   private RankAddress() {}
@@ -23,7 +23,11 @@ public final class RankAddress {
    * @param warn receives the warning when the fallback is used
    */
   public static String choose(
-      String explicitHost, boolean localMaster, String taskInfoAddress, Supplier<String> fallbackLookup, Consumer<String> warn) {
+      String explicitHost,
+      boolean localMaster,
+      String taskInfoAddress,
+      Supplier<String> fallbackLookup,
+      Consumer<String> warn) {
     if (explicitHost != null && !explicitHost.isBlank()) {
       return explicitHost.trim();
     }
@@ -38,17 +42,19 @@ public final class RankAddress {
     warn.accept(
         "Spark gave this barrier task no usable executor address (task info address: "
             + (taskInfoAddress == null ? "none" : "\"" + taskInfoAddress + "\"")
-            + "); publishing this host's own lookup " + fallback
-            + " instead, which other hosts may not reach (127.0.1.1 on Debian-family hosts, or the wrong interface on a"
-            + " multi-homed one); if the ring does not form, set the ring host explicitly");
+            + "); publishing this host's own lookup "
+            + fallback
+            + " instead, which other hosts may not reach (127.0.1.1 on Debian-family hosts, or the"
+            + " wrong interface on a multi-homed one); if the ring does not form, set the ring host"
+            + " explicitly");
     return fallback;
   }
 
   /**
-   * The host part of a task info address: {@code host:port}, {@code [v6]:port}, a bare IPv6
-   * address with a port appended ({@code fe80::1:40123}, as Spark 3.5 prints one) or a bare host;
-   * null when there is no usable host (empty, a wildcard address). A loopback address is kept: Spark
-   * reached the executor there, so every executor is on this host (a cluster of one machine).
+   * The host part of a task info address: {@code host:port}, {@code [v6]:port}, a bare IPv6 address
+   * with a port appended ({@code fe80::1:40123}, as Spark 3.5 prints one) or a bare host; null when
+   * there is no usable host (empty, a wildcard address). A loopback address is kept: Spark reached
+   * the executor there, so every executor is on this host (a cluster of one machine).
    */
   static String hostOf(String address) {
     if (address == null) {

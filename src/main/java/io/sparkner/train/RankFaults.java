@@ -14,8 +14,8 @@ final class RankFaults {
   private final boolean armed;
 
   /**
-   * @param armed whether this attempt honours the plan's task failure (only the first attempt
-   *     does: the relaunched one must get through); overflows are injected on every attempt
+   * @param armed whether this attempt honours the plan's task failure (only the first attempt does:
+   *     the relaunched one must get through); overflows are injected on every attempt
    */
   RankFaults(FaultPlan plan, int rank, boolean armed) {
     this.plan = plan;
@@ -26,16 +26,23 @@ final class RankFaults {
   /** Dies as the plan says: right after the global step it names, on its rank, when armed. */
   void afterStep(long step) {
     if (armed && plan.failsAfter(rank, step)) {
-      throw new RankTraining.InjectedFailure("injected failure of rank " + rank + " after step " + step + " (--fail-at-step)");
+      throw new RankTraining.InjectedFailure(
+          "injected failure of rank " + rank + " after step " + step + " (--fail-at-step)");
     }
   }
 
-  /** {@code exchange} itself, or, where this rank's gradients are to overflow, one that injects the overflows. */
+  /**
+   * {@code exchange} itself, or, where this rank's gradients are to overflow, one that injects the
+   * overflows.
+   */
   GradientExchange exchange(GradientExchange exchange) {
     return plan.overflows(rank) ? new Overflowing(exchange) : exchange;
   }
 
-  /** An exchange that puts an inf into the local gradients at the plan's overflow steps, then reduces as usual. */
+  /**
+   * An exchange that puts an inf into the local gradients at the plan's overflow steps, then
+   * reduces as usual.
+   */
   private final class Overflowing implements GradientExchange {
     private final GradientExchange inner;
 

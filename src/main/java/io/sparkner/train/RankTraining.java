@@ -14,12 +14,11 @@ import java.util.Optional;
 import org.apache.hadoop.conf.Configuration;
 
 /**
- * One replica's whole run, the same on the driver (one replica) and in a barrier task (N): load
- * the newest complete checkpoint of this run under the output (refusing one of another run), the
+ * One replica's whole run, the same on the driver (one replica) and in a barrier task (N): load the
+ * newest complete checkpoint of this run under the output (refusing one of another run), the
  * checkpoint given with {@code --resume-from}, or the base model; a checkpoint's tensors must fit
- * the model exactly; train with the given
- * exchange; rank 0 logs, evaluates after each epoch and writes the model; every rank writes its
- * optimizer shard at each checkpoint.
+ * the model exactly; train with the given exchange; rank 0 logs, evaluates after each epoch and
+ * writes the model; every rank writes its optimizer shard at each checkpoint.
  */
 public final class RankTraining {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -28,7 +27,14 @@ public final class RankTraining {
 
   /** What a rank reports back: steps done, the last validation F1, optimizer bytes it held. */
   public record Outcome(
-      int rank, long steps, double validationF1, long optimizerBytes, long parameters, long skippedSteps, double lossScale, long reducedGradientLength) {}
+      int rank,
+      long steps,
+      double validationF1,
+      long optimizerBytes,
+      long parameters,
+      long skippedSteps,
+      double lossScale,
+      long reducedGradientLength) {}
 
   /** Thrown by fault injection. */
   public static final class InjectedFailure extends RuntimeException {
@@ -46,7 +52,12 @@ public final class RankTraining {
    * @param injectFailure whether this attempt honours the plan's task failure ({@link RankFaults})
    */
   public static Outcome run(
-      TrainPlan plan, GradientExchange exchange, Device device, Configuration hconf, PrintStream console, boolean injectFailure) {
+      TrainPlan plan,
+      GradientExchange exchange,
+      Device device,
+      Configuration hconf,
+      PrintStream console,
+      boolean injectFailure) {
     int rank = exchange.rank();
     TrainConfig config = plan.config();
     CheckpointStore store = new CheckpointStore(plan.output(), hconf);
@@ -55,25 +66,37 @@ public final class RankTraining {
     Optional<CheckpointStore.Saved> resumeFrom =
         plan.resumeFrom() == null
             ? store.newest(plan.fingerprint())
-            : store.newestOf(plan.fingerprint()).or(() -> Optional.of(store.open(plan.resumeFrom())));
+            : store
+                .newestOf(plan.fingerprint())
+                .or(() -> Optional.of(store.open(plan.resumeFrom())));
     String modelDir = resumeFrom.map(CheckpointStore.Saved::dir).orElse(plan.modelDir());
-    Checkpoints.Weights weights = Checkpoints.read(modelDir, hconf, plan.labels().labels(), config.seed());
+    Checkpoints.Weights weights =
+        Checkpoints.read(modelDir, hconf, plan.labels().labels(), config.seed());
     if (resumeFrom.isPresent()) {
-      CheckpointStore.requireExact(modelDir, weights.report()); // on every rank: never random weights on resume
+      CheckpointStore.requireExact(
+          modelDir, weights.report()); // on every rank: never random weights on resume
     }
     if (rank == 0 && console != null) {
       console.print(weights.report().describe());
     }
     var modelConfig = weights.config();
-    if (config.hiddenDropoutProb() != null || config.attentionProbsDropoutProb() != null || config.classifierDropout() != null) {
-      modelConfig = modelConfig.withDropout(config.hiddenDropoutProb(), config.attentionProbsDropoutProb(), config.classifierDropout());
+    if (config.hiddenDropoutProb() != null
+        || config.attentionProbsDropoutProb() != null
+        || config.classifierDropout() != null) {
+      modelConfig =
+          modelConfig.withDropout(
+              config.hiddenDropoutProb(),
+              config.attentionProbsDropoutProb(),
+              config.classifierDropout());
       weights = new Checkpoints.Weights(modelConfig, weights.tensors(), weights.report());
     }
-    MetricsLog metrics = rank == 0 ? new MetricsLog(plan.output() + "/metrics.jsonl", hconf, console) : null;
+    MetricsLog metrics =
+        rank == 0 ? new MetricsLog(plan.output() + "/metrics.jsonl", hconf, console) : null;
     double[] lastF1 = {Double.NaN};
     RankFaults faults = new RankFaults(plan.faults(), rank, injectFailure);
     try (NDManager manager = NDManager.newBaseManager(device)) {
-      TokenClassificationModel model = Checkpoints.build(weights, manager, plan.fp16() ? DataType.FLOAT16 : DataType.FLOAT32);
+      TokenClassificationModel model =
+          Checkpoints.build(weights, manager, plan.fp16() ? DataType.FLOAT16 : DataType.FLOAT32);
       Trainer.Hooks hooks =
           new Trainer.Hooks() {
             @Override
@@ -91,8 +114,8 @@ public final class RankTraining {
             }
 
             /**
-             * Rank 0 scores the validation split while the others wait (a long phase: the wait
-             * does not count against the collective timeout).
+             * Rank 0 scores the validation split while the others wait (a long phase: the wait does
+             * not count against the collective timeout).
              */
             private void evaluate(Trainer t, int epoch) {
               exchange.longPhase("validation", t.state().globalStep(), () -> validate(t, epoch));
@@ -101,7 +124,13 @@ public final class RankTraining {
 
             private void validate(Trainer t, int epoch) {
               if (rank == 0 && !plan.validationGold().isEmpty()) {
-                Evaluator.Result r = Evaluator.evaluate(t.model(), plan.validation(), plan.validationGold(), plan.labels(), config.evalBatchSize());
+                Evaluator.Result r =
+                    Evaluator.evaluate(
+                        t.model(),
+                        plan.validation(),
+                        plan.validationGold(),
+                        plan.labels(),
+                        config.evalBatchSize());
                 lastF1[0] = r.f1();
                 ObjectNode e = JSON.createObjectNode();
                 e.put("eval_precision", r.standard().micro().precision());
@@ -113,17 +142,30 @@ public final class RankTraining {
               }
             }
 
-            /** Every rank writes its shard, then rank 0 the model while the others wait: a long phase. */
+            /**
+             * Every rank writes its shard, then rank 0 the model while the others wait: a long
+             * phase.
+             */
             @Override
             public void save(Trainer t) {
-              exchange.longPhase("checkpoint save", t.state().globalStep(),
-                  () -> store.save(t, exchange, plan.tokenizer(), plan.fingerprint(), config.saveTotalLimit()));
+              exchange.longPhase(
+                  "checkpoint save",
+                  t.state().globalStep(),
+                  () ->
+                      store.save(
+                          t,
+                          exchange,
+                          plan.tokenizer(),
+                          plan.fingerprint(),
+                          config.saveTotalLimit()));
             }
 
             @Override
             public void afterStep(Trainer t) {
               long step = t.state().globalStep();
-              if (config.evalStrategy() == TrainingArguments.EvalStrategy.STEPS && config.evalSteps() > 0 && step % config.evalSteps() == 0) {
+              if (config.evalStrategy() == TrainingArguments.EvalStrategy.STEPS
+                  && config.evalSteps() > 0
+                  && step % config.evalSteps() == 0) {
                 evaluate(t, t.state().epoch());
               }
               faults.afterStep(step);
@@ -133,7 +175,11 @@ public final class RankTraining {
       if (resumeFrom.isPresent()) {
         store.restore(resumeFrom.get(), trainer);
         if (console != null) {
-          console.println("resumed from " + resumeFrom.get().dir() + " at step " + trainer.state().globalStep());
+          console.println(
+              "resumed from "
+                  + resumeFrom.get().dir()
+                  + " at step "
+                  + trainer.state().globalStep());
         }
       }
       trainer.train(plan.train());

@@ -24,7 +24,8 @@ public final class RingExchange implements GradientExchange {
 
   public RingExchange(Ring ring, int zeroStage, long parameters, long reduceBucketSize) {
     if (zeroStage < 0 || zeroStage > 2) {
-      throw new IllegalArgumentException("ZeRO stage " + zeroStage + " is not supported (0, 1 or 2; stage 3 is out of scope)");
+      throw new IllegalArgumentException(
+          "ZeRO stage " + zeroStage + " is not supported (0, 1 or 2; stage 3 is out of scope)");
     }
     this.ring = ring;
     this.stage = zeroStage;
@@ -62,7 +63,8 @@ public final class RingExchange implements GradientExchange {
     if (stage < 2) {
       ring.allReduce(local, bounds, "gradients", step);
     } else {
-      // ZeRO 2: reduce-scatter bucket by bucket; each bucket's chunks are its overlap with the shards
+      // ZeRO 2: reduce-scatter bucket by bucket; each bucket's chunks are its overlap with the
+      // shards
       for (long b0 = 0; b0 < local.length(); b0 += bucket) {
         int from = (int) b0;
         int to = (int) Math.min(local.length(), b0 + bucket);
@@ -94,7 +96,9 @@ public final class RingExchange implements GradientExchange {
     return ring.allReduceSum(values, "step statistics", step);
   }
 
-  /** {@link Ring#longPhase}: heartbeats keep the waiting ranks from timing out; ends in a barrier. */
+  /**
+   * {@link Ring#longPhase}: heartbeats keep the waiting ranks from timing out; ends in a barrier.
+   */
   @Override
   public void longPhase(String what, long step, Runnable body) {
     ring.longPhase(what, step, body);

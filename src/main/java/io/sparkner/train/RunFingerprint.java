@@ -19,16 +19,15 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * What decides a training run's trajectory, as named components: the model configuration, the
- * base weights, the labels, the tokenizer, the training windows and the resolved training
- * configuration — only its parts that do not depend on the number of replicas (the global batch,
- * not the per-device batch; no ZeRO stage, bucket sizes, logging, saving or evaluation settings),
- * so that a checkpoint written by N replicas resumes with another N. A checkpoint records the
- * fingerprint of its run; an automatic resume takes only a checkpoint with an equal one.
+ * What decides a training run's trajectory, as named components: the model configuration, the base
+ * weights, the labels, the tokenizer, the training windows and the resolved training configuration
+ * — only its parts that do not depend on the number of replicas (the global batch, not the
+ * per-device batch; no ZeRO stage, bucket sizes, logging, saving or evaluation settings), so that a
+ * checkpoint written by N replicas resumes with another N. A checkpoint records the fingerprint of
+ * its run; an automatic resume takes only a checkpoint with an equal one.
  *
- * <p>Short values are kept as they are (so that a difference can be shown: {@code
- * num_train_epochs: 10 -> 1}); long ones as {@code sha256:} and the first 16 hex digits of their
- * SHA-256.
+ * <p>Short values are kept as they are (so that a difference can be shown: {@code num_train_epochs:
+ * 10 -> 1}); long ones as {@code sha256:} and the first 16 hex digits of their SHA-256.
  */
 public record RunFingerprint(Map<String, String> components) implements Serializable {
   private static final long serialVersionUID = 1L;
@@ -47,7 +46,12 @@ public record RunFingerprint(Map<String, String> components) implements Serializ
    * @param tokenizerFingerprint prepare's fingerprint of the tokenizer, or null when unknown
    */
   public static RunFingerprint of(
-      ModelConfig modelConfig, String baseWeights, List<String> labels, String tokenizerFingerprint, List<Example> train, TrainConfig c) {
+      ModelConfig modelConfig,
+      String baseWeights,
+      List<String> labels,
+      String tokenizerFingerprint,
+      List<Example> train,
+      TrainConfig c) {
     Builder b = new Builder();
     b.put("model config", modelConfig.toJson());
     b.put("base model weights", baseWeights);
@@ -122,7 +126,10 @@ public record RunFingerprint(Map<String, String> components) implements Serializ
         continue;
       }
       boolean shown = (a == null || !a.startsWith(HASHED)) && (b == null || !b.startsWith(HASHED));
-      out.add(shown ? n + ": " + (a == null ? "(absent)" : a) + " -> " + (b == null ? "(absent)" : b) : n);
+      out.add(
+          shown
+              ? n + ": " + (a == null ? "(absent)" : a) + " -> " + (b == null ? "(absent)" : b)
+              : n);
     }
     return out;
   }
@@ -131,7 +138,9 @@ public record RunFingerprint(Map<String, String> components) implements Serializ
     components.forEach(node::put);
   }
 
-  /** The fingerprint a manifest recorded, or null when it has none (written before fingerprints). */
+  /**
+   * The fingerprint a manifest recorded, or null when it has none (written before fingerprints).
+   */
   public static RunFingerprint read(JsonNode node) {
     if (node == null || !node.isObject() || node.isEmpty()) {
       return null;
@@ -155,7 +164,11 @@ public record RunFingerprint(Map<String, String> components) implements Serializ
     void put(String name, Object value) {
       String s = String.valueOf(value);
       if (s.length() > SHORT) {
-        s = HASHED + HexFormat.of().formatHex(sha256().digest(s.getBytes(StandardCharsets.UTF_8))).substring(0, 16);
+        s =
+            HASHED
+                + HexFormat.of()
+                    .formatHex(sha256().digest(s.getBytes(StandardCharsets.UTF_8)))
+                    .substring(0, 16);
       }
       map.put(name, s);
     }

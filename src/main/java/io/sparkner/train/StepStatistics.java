@@ -2,8 +2,8 @@ package io.sparkner.train;
 
 /**
  * What the replicas sum after reducing a step's gradients, so that every rank takes the same
- * decisions from the same totals: how many ranks saw inf/NaN gradients (the step is skipped if
- * any did), the sum of squares of the reduced gradient (its global norm, each element counted by
+ * decisions from the same totals: how many ranks saw inf/NaN gradients (the step is skipped if any
+ * did), the sum of squares of the reduced gradient (its global norm, each element counted by
  * exactly one rank, see {@link GradientExchange#countedRange}), the summed cross-entropy and the
  * number of tokens of the global batch.
  *
@@ -16,15 +16,23 @@ package io.sparkner.train;
  * @param lossSum the summed cross-entropy of the rank's micro-batches
  * @param tokens the tokens (padding excluded) the rank's micro-batches held
  */
-public record StepStatistics(int overflowedRanks, double sumOfSquares, double lossSum, long tokens) {
-  /** One rank's share: its overflow flag follows from {@code sumOfSquares} ({@link LossScaler#overflowed}). */
+public record StepStatistics(
+    int overflowedRanks, double sumOfSquares, double lossSum, long tokens) {
+  /**
+   * One rank's share: its overflow flag follows from {@code sumOfSquares} ({@link
+   * LossScaler#overflowed}).
+   */
   public static StepStatistics local(double sumOfSquares, double lossSum, long tokens) {
-    return new StepStatistics(LossScaler.overflowed(sumOfSquares) ? 1 : 0, sumOfSquares, lossSum, tokens);
+    return new StepStatistics(
+        LossScaler.overflowed(sumOfSquares) ? 1 : 0, sumOfSquares, lossSum, tokens);
   }
 
-  /** The sums over all replicas of this rank's share, through {@link GradientExchange#allReduceSum}. */
+  /**
+   * The sums over all replicas of this rank's share, through {@link GradientExchange#allReduceSum}.
+   */
   public StepStatistics allReduce(GradientExchange exchange, long step) {
-    double[] sum = exchange.allReduceSum(new double[] {overflowedRanks, sumOfSquares, lossSum, tokens}, step);
+    double[] sum =
+        exchange.allReduceSum(new double[] {overflowedRanks, sumOfSquares, lossSum, tokens}, step);
     return new StepStatistics((int) sum[0], sum[1], sum[2], (long) sum[3]);
   }
 

@@ -22,8 +22,8 @@ import java.util.Map;
  *
  * <p><b>"auto" and conflicts</b>, as Hugging Face's {@code HfTrainerDeepSpeedConfig}: an {@code
  * "auto"} (or absent) DeepSpeed value takes the training-argument value (micro batch ←
- * per_device_train_batch_size, accumulation ← gradient_accumulation_steps, train_batch_size ←
- * micro × accumulation × replicas, gradient_clipping ← max_grad_norm, optimizer lr/betas/eps/
+ * per_device_train_batch_size, accumulation ← gradient_accumulation_steps, train_batch_size ← micro
+ * × accumulation × replicas, gradient_clipping ← max_grad_norm, optimizer lr/betas/eps/
  * weight_decay ← learning_rate/adam_beta1+2/adam_epsilon/weight_decay, fp16/bf16.enabled ←
  * fp16/bf16, warmup_max_lr ← learning_rate, warmup_min_lr ← 0, warmup_num_steps ← warmup_steps or
  * ceil(warmup_ratio × total steps), total_num_steps ← total steps, reduce_bucket_size ←
@@ -33,13 +33,12 @@ import java.util.Map;
  * conf. {@code zero_optimization.stage} wins over {@code zero_stage} (noted in {@link
  * #ignoredKeys()}); a DeepSpeed scheduler wins over {@code lr_scheduler_type}, as in Hugging Face.
  *
- * <p><b>Batches and steps</b>: global batch = micro × accumulation × replicas. Each epoch walks
- * one deterministic global order in rounds of micro × replicas examples (the last round partial,
- * or dropped with dataloader_drop_last); an optimizer step takes accumulation rounds. So {@code
- * stepsPerEpoch = max(1, floor(ceil(N / (micro × replicas)) / accumulation))}, which equals
- * Hugging Face's {@code len(dataloader) // gradient_accumulation_steps} under a
- * DistributedSampler, and {@code totalSteps = max_steps if > 0 else ceil(num_train_epochs ×
- * stepsPerEpoch)}.
+ * <p><b>Batches and steps</b>: global batch = micro × accumulation × replicas. Each epoch walks one
+ * deterministic global order in rounds of micro × replicas examples (the last round partial, or
+ * dropped with dataloader_drop_last); an optimizer step takes accumulation rounds. So {@code
+ * stepsPerEpoch = max(1, floor(ceil(N / (micro × replicas)) / accumulation))}, which equals Hugging
+ * Face's {@code len(dataloader) // gradient_accumulation_steps} under a DistributedSampler, and
+ * {@code totalSteps = max_steps if > 0 else ceil(num_train_epochs × stepsPerEpoch)}.
  *
  * @param learningRate the peak learning rate (warmup_max_lr under a DeepSpeed scheduler)
  * @param decoupledWeightDecay AdamW (true) or Adam with L2 in the gradient (DeepSpeed "Adam" with
@@ -48,8 +47,8 @@ import java.util.Map;
  *     max_steps)
  * @param warmupSteps the resolved warmup; under a DeepSpeed scheduler its warmup_num_steps before
  *     DeepSpeed's own floor of 2 (see {@link #lrAt})
- * @param warmupType the DeepSpeed warmup curve (LOG is DeepSpeed's default); unused by Hugging
- *     Face schedules
+ * @param warmupType the DeepSpeed warmup curve (LOG is DeepSpeed's default); unused by Hugging Face
+ *     schedules
  * @param warmupMinLr the lr the DeepSpeed warmup starts from (0 for Hugging Face schedules)
  * @param maxGradNorm global gradient-norm clipping; 0 or less = off
  * @param lossScaler the fp16 loss scaler (dynamic 2^16/1000/2/1 by default; for FP32 and BF16 a
@@ -213,8 +212,8 @@ public record TrainConfig(
    *
    * <ul>
    *   <li>LINEAR: {@code lr × step / max(1, W)} while {@code step < W}, then {@code lr × max(0, (T
-   *       - step) / max(1, T - W))} — Hugging Face's lambda, applied as LambdaLR applies it
-   *       (update k uses λ(k)).
+   *       - step) / max(1, T - W))} — Hugging Face's lambda, applied as LambdaLR applies it (update
+   *       k uses λ(k)).
    *   <li>CONSTANT: {@code lr}; CONSTANT_WITH_WARMUP: {@code lr × step / max(1, W)} during warmup,
    *       then {@code lr}.
    *   <li>WARMUP_LR / WARMUP_DECAY_LR: DeepSpeed's {@code min + (lr - min) × γ(k)} with {@code W' =
@@ -246,9 +245,7 @@ public record TrainConfig(
         if (k < 0) {
           gamma = 0;
         } else if (k < w2) {
-          gamma = warmupType == WarmupType.LOG
-              ? Math.log(k + 1) / Math.log(w2)
-              : (double) k / w2;
+          gamma = warmupType == WarmupType.LOG ? Math.log(k + 1) / Math.log(w2) : (double) k / w2;
         } else if (schedule == Schedule.WARMUP_LR) {
           gamma = 1;
         } else {
@@ -274,7 +271,10 @@ public record TrainConfig(
    * @throws IllegalArgumentException naming the keys and numbers of any inconsistency
    */
   public static TrainConfig resolve(
-      TrainingArguments args, DeepSpeedConfig ds, int replicas, long trainExamples,
+      TrainingArguments args,
+      DeepSpeedConfig ds,
+      int replicas,
+      long trainExamples,
       int hiddenSize) {
     return new Resolver(args, ds, replicas).resolve(trainExamples, hiddenSize);
   }
@@ -305,8 +305,8 @@ public record TrainConfig(
         return hfValue;
       }
       T v = s.value();
-      boolean same = v instanceof Double a && hfValue instanceof Double b ? same(a, b)
-          : v.equals(hfValue);
+      boolean same =
+          v instanceof Double a && hfValue instanceof Double b ? same(a, b) : v.equals(hfValue);
       if (hfExplicit && !same) {
         mismatch(dsPath, show(v), hfKey, show(hfValue));
       }
@@ -334,18 +334,32 @@ public record TrainConfig(
       }
       boolean haveDs = ds != null;
       if (args.isExplicit("replicas") && args.replicas() != replicas) {
-        notes.add("replicas=" + args.replicas() + " of " + args.source()
-            + " (the command line asks for " + replicas + ")");
+        notes.add(
+            "replicas="
+                + args.replicas()
+                + " of "
+                + args.source()
+                + " (the command line asks for "
+                + replicas
+                + ")");
       }
 
       // ---- batch sizes
       Setting<Long> dsMicro = haveDs ? ds.trainMicroBatchSizePerGpu() : null;
       Setting<Long> dsAccum = haveDs ? ds.gradientAccumulationSteps() : null;
       Setting<Long> dsTotal = haveDs ? ds.trainBatchSize() : null;
-      long micro = pick(dsMicro, "train_micro_batch_size_per_gpu", "per_device_train_batch_size",
-          (long) args.perDeviceTrainBatchSize());
-      long accum = pick(dsAccum, "gradient_accumulation_steps", "gradient_accumulation_steps",
-          (long) args.gradientAccumulationSteps());
+      long micro =
+          pick(
+              dsMicro,
+              "train_micro_batch_size_per_gpu",
+              "per_device_train_batch_size",
+              (long) args.perDeviceTrainBatchSize());
+      long accum =
+          pick(
+              dsAccum,
+              "gradient_accumulation_steps",
+              "gradient_accumulation_steps",
+              (long) args.gradientAccumulationSteps());
       if (dsTotal != null && dsTotal.isSet()) {
         long total = dsTotal.value();
         boolean microFixed = args.isExplicit("per_device_train_batch_size") || dsMicro.isSet();
@@ -353,26 +367,37 @@ public record TrainConfig(
         // DeepSpeed infers the one of the three that is not given
         if (!microFixed && total % (accum * replicas) == 0 && total / (accum * replicas) >= 1) {
           micro = total / (accum * replicas);
-        } else if (microFixed && !accumFixed && total % (micro * replicas) == 0
+        } else if (microFixed
+            && !accumFixed
+            && total % (micro * replicas) == 0
             && total / (micro * replicas) >= 1) {
           accum = total / (micro * replicas);
         }
         if (total != micro * accum * replicas) {
-          errors.add(dsName + ": train_batch_size=" + total
-              + " does not equal train_micro_batch_size_per_gpu (" + micro
-              + ") × gradient_accumulation_steps (" + accum + ") × replicas (" + replicas
-              + ") = " + (micro * accum * replicas));
+          errors.add(
+              dsName
+                  + ": train_batch_size="
+                  + total
+                  + " does not equal train_micro_batch_size_per_gpu ("
+                  + micro
+                  + ") × gradient_accumulation_steps ("
+                  + accum
+                  + ") × replicas ("
+                  + replicas
+                  + ") = "
+                  + (micro * accum * replicas));
         }
       }
       long global = micro * accum * replicas;
       if (global > Integer.MAX_VALUE) {
-        errors.add("the global batch micro × accumulation × replicas is too large (" + global
-            + ")");
+        errors.add(
+            "the global batch micro × accumulation × replicas is too large (" + global + ")");
       }
 
       // ---- optimizer
-      double lr = pick(haveDs ? ds.lr() : null, "optimizer.params.lr", "learning_rate",
-          args.learningRate());
+      double lr =
+          pick(
+              haveDs ? ds.lr() : null, "optimizer.params.lr", "learning_rate", args.learningRate());
       double beta1 = args.adamBeta1();
       double beta2 = args.adamBeta2();
       Setting<Betas> dsBetas = haveDs ? ds.betas() : null;
@@ -381,7 +406,8 @@ public record TrainConfig(
         double b2 = dsBetas.value().beta2();
         boolean explicit = args.isExplicit("adam_beta1") || args.isExplicit("adam_beta2");
         if (explicit && !(same(b1, beta1) && same(b2, beta2))) {
-          mismatch("optimizer.params.betas",
+          mismatch(
+              "optimizer.params.betas",
               "[" + TrainingArguments.fmt(b1) + ", " + TrainingArguments.fmt(b2) + "]",
               "adam_beta1+adam_beta2",
               "[" + TrainingArguments.fmt(beta1) + ", " + TrainingArguments.fmt(beta2) + "]");
@@ -389,27 +415,47 @@ public record TrainConfig(
         beta1 = b1;
         beta2 = b2;
       }
-      double eps = pick(haveDs ? ds.eps() : null, "optimizer.params.eps", "adam_epsilon",
-          args.adamEpsilon());
-      double weightDecay = pick(haveDs ? ds.weightDecay() : null, "optimizer.params.weight_decay",
-          "weight_decay", args.weightDecay());
+      double eps =
+          pick(
+              haveDs ? ds.eps() : null, "optimizer.params.eps", "adam_epsilon", args.adamEpsilon());
+      double weightDecay =
+          pick(
+              haveDs ? ds.weightDecay() : null,
+              "optimizer.params.weight_decay",
+              "weight_decay",
+              args.weightDecay());
       boolean decoupled = !haveDs || ds.decoupledWeightDecay();
-      if (!decoupled && weightDecay != 0) { // DeepSpeed's L2 Adam: refused, never run without its decay
-        errors.add(dsName + ": optimizer \"Adam\" with adam_w_mode false asks for L2 weight decay in the"
-            + " gradient (weight_decay " + TrainingArguments.fmt(weightDecay) + "), which sparkner does not"
-            + " implement: set adam_w_mode true (decoupled AdamW, the Hugging Face default) or weight_decay 0");
+      if (!decoupled
+          && weightDecay != 0) { // DeepSpeed's L2 Adam: refused, never run without its decay
+        errors.add(
+            dsName
+                + ": optimizer \"Adam\" with adam_w_mode false asks for L2 weight decay in the"
+                + " gradient (weight_decay "
+                + TrainingArguments.fmt(weightDecay)
+                + "), which sparkner does not implement: set adam_w_mode true (decoupled AdamW, the"
+                + " Hugging Face default) or weight_decay 0");
       }
-      double maxGradNorm = pick(haveDs ? ds.gradientClipping() : null, "gradient_clipping",
-          "max_grad_norm", args.maxGradNorm());
+      double maxGradNorm =
+          pick(
+              haveDs ? ds.gradientClipping() : null,
+              "gradient_clipping",
+              "max_grad_norm",
+              args.maxGradNorm());
 
       // ---- steps
       long round = micro * replicas;
-      long rounds = args.dataloaderDropLast() ? trainExamples / round
-          : (trainExamples + round - 1) / round;
+      long rounds =
+          args.dataloaderDropLast() ? trainExamples / round : (trainExamples + round - 1) / round;
       if (rounds == 0) {
-        errors.add("dataloader_drop_last leaves no batch: " + trainExamples
-            + " training examples are fewer than micro batch (" + micro + ") × replicas ("
-            + replicas + ") = " + round);
+        errors.add(
+            "dataloader_drop_last leaves no batch: "
+                + trainExamples
+                + " training examples are fewer than micro batch ("
+                + micro
+                + ") × replicas ("
+                + replicas
+                + ") = "
+                + round);
         rounds = 1;
       }
       long stepsPerEpoch = Math.max(1, rounds / Math.max(1, accum));
@@ -421,9 +467,19 @@ public record TrainConfig(
       } else {
         totalSteps = (long) Math.ceil(args.numTrainEpochs() * stepsPerEpoch);
         epochs = (int) Math.ceil(args.numTrainEpochs());
-        if (args.isExplicit("max_steps")) { // a 0 that reads like "train nothing" trains the epochs: say so
-          notes.add("max_steps=" + args.maxSteps() + " of " + args.source() + " (as in Hugging Face, max_steps <= 0 means"
-              + " unset: num_train_epochs=" + TrainingArguments.fmt(args.numTrainEpochs()) + " decides, " + totalSteps + " steps)");
+        if (args.isExplicit(
+            "max_steps")) { // a 0 that reads like "train nothing" trains the epochs: say so
+          notes.add(
+              "max_steps="
+                  + args.maxSteps()
+                  + " of "
+                  + args.source()
+                  + " (as in Hugging Face, max_steps <= 0 means"
+                  + " unset: num_train_epochs="
+                  + TrainingArguments.fmt(args.numTrainEpochs())
+                  + " decides, "
+                  + totalSteps
+                  + " steps)");
         }
       }
 
@@ -437,46 +493,71 @@ public record TrainConfig(
       WarmupType warmupType = WarmupType.LOG;
       SchedulerType dsSched = haveDs ? ds.schedulerType() : null;
       if (dsSched != null) {
-        schedule = dsSched == SchedulerType.WARMUP_LR ? Schedule.WARMUP_LR
-            : Schedule.WARMUP_DECAY_LR;
+        schedule =
+            dsSched == SchedulerType.WARMUP_LR ? Schedule.WARMUP_LR : Schedule.WARMUP_DECAY_LR;
         warmupType = ds.warmupType();
         if (args.isExplicit("lr_scheduler_type")) {
-          notes.add("lr_scheduler_type=" + args.lrSchedulerType().hfName() + " of "
-              + args.source() + " (the DeepSpeed scheduler " + dsSched.dsName() + " of " + dsName
-              + " is used, as in Hugging Face)");
+          notes.add(
+              "lr_scheduler_type="
+                  + args.lrSchedulerType().hfName()
+                  + " of "
+                  + args.source()
+                  + " (the DeepSpeed scheduler "
+                  + dsSched.dsName()
+                  + " of "
+                  + dsName
+                  + " is used, as in Hugging Face)");
         }
         Setting<Double> max = ds.warmupMaxLr();
         if (max.isSet()) {
-          peakLr = pick(max, "scheduler.params.warmup_max_lr", "learning_rate",
-              args.learningRate());
+          peakLr =
+              pick(max, "scheduler.params.warmup_max_lr", "learning_rate", args.learningRate());
           if (ds.lr().isSet() && !same(ds.lr().value(), peakLr)) {
-            errors.add(dsName + ": optimizer.params.lr=" + TrainingArguments.fmt(ds.lr().value())
-                + " and scheduler.params.warmup_max_lr=" + TrainingArguments.fmt(peakLr)
-                + " disagree (the scheduler sets the lr; make them equal or \"auto\")");
+            errors.add(
+                dsName
+                    + ": optimizer.params.lr="
+                    + TrainingArguments.fmt(ds.lr().value())
+                    + " and scheduler.params.warmup_max_lr="
+                    + TrainingArguments.fmt(peakLr)
+                    + " disagree (the scheduler sets the lr; make them equal or \"auto\")");
           }
         }
         minLr = ds.warmupMinLr().orElse(0.0);
-        warmup = pick(ds.warmupNumSteps(), "scheduler.params.warmup_num_steps", "warmup_steps",
-            hfWarmup, warmupExplicit);
+        warmup =
+            pick(
+                ds.warmupNumSteps(),
+                "scheduler.params.warmup_num_steps",
+                "warmup_steps",
+                hfWarmup,
+                warmupExplicit);
         Setting<Long> total = ds.totalNumSteps();
         if (total.isSet() && total.value() != totalSteps) {
-          mismatch("scheduler.params.total_num_steps", Long.toString(total.value()),
-              "num_training_steps (calculated)", Long.toString(totalSteps));
+          mismatch(
+              "scheduler.params.total_num_steps",
+              Long.toString(total.value()),
+              "num_training_steps (calculated)",
+              Long.toString(totalSteps));
         }
         if (minLr > peakLr) {
-          errors.add(dsName + ": scheduler.params.warmup_min_lr=" + TrainingArguments.fmt(minLr)
-              + " is above the peak lr " + TrainingArguments.fmt(peakLr));
+          errors.add(
+              dsName
+                  + ": scheduler.params.warmup_min_lr="
+                  + TrainingArguments.fmt(minLr)
+                  + " is above the peak lr "
+                  + TrainingArguments.fmt(peakLr));
         }
       } else {
-        schedule = switch (args.lrSchedulerType()) {
-          case LINEAR -> Schedule.LINEAR;
-          case CONSTANT -> Schedule.CONSTANT;
-          case CONSTANT_WITH_WARMUP -> Schedule.CONSTANT_WITH_WARMUP;
-        };
+        schedule =
+            switch (args.lrSchedulerType()) {
+              case LINEAR -> Schedule.LINEAR;
+              case CONSTANT -> Schedule.CONSTANT;
+              case CONSTANT_WITH_WARMUP -> Schedule.CONSTANT_WITH_WARMUP;
+            };
         warmup = schedule == Schedule.CONSTANT ? 0 : hfWarmup;
         if (schedule == Schedule.CONSTANT && warmupExplicit && hfWarmup > 0) {
-          notes.add("warmup_steps/warmup_ratio (lr_scheduler_type constant has no warmup; use"
-              + " constant_with_warmup)");
+          notes.add(
+              "warmup_steps/warmup_ratio (lr_scheduler_type constant has no warmup; use"
+                  + " constant_with_warmup)");
         }
       }
 
@@ -484,30 +565,40 @@ public record TrainConfig(
       boolean fp16 = pick(haveDs ? ds.fp16Enabled() : null, "fp16.enabled", "fp16", args.fp16());
       boolean bf16 = pick(haveDs ? ds.bf16Enabled() : null, "bf16.enabled", "bf16", args.bf16());
       if (fp16 && bf16) {
-        errors.add("fp16 and bf16 are both enabled"
-            + (haveDs ? " (after filling \"auto\" in " + dsName + ")" : ""));
+        errors.add(
+            "fp16 and bf16 are both enabled"
+                + (haveDs ? " (after filling \"auto\" in " + dsName + ")" : ""));
       }
       Precision precision = bf16 ? Precision.BF16 : fp16 ? Precision.FP16 : Precision.FP32;
       LossScaler scaler = LossScaler.NONE;
       if (precision == Precision.FP16) {
         double lossScale = haveDs ? ds.lossScale() : 0;
         int power = haveDs ? ds.initialScalePower() : 16;
-        scaler = new LossScaler(
-            lossScale == 0,
-            lossScale == 0 ? Math.pow(2, power) : lossScale,
-            haveDs ? ds.lossScaleWindow() : 1000,
-            haveDs ? ds.hysteresis() : 2,
-            haveDs && ds.consecutiveHysteresis(),
-            haveDs ? ds.minLossScale() : 1,
-            lossScale == 0 ? 1 : lossScale);
+        scaler =
+            new LossScaler(
+                lossScale == 0,
+                lossScale == 0 ? Math.pow(2, power) : lossScale,
+                haveDs ? ds.lossScaleWindow() : 1000,
+                haveDs ? ds.hysteresis() : 2,
+                haveDs && ds.consecutiveHysteresis(),
+                haveDs ? ds.minLossScale() : 1,
+                lossScale == 0 ? 1 : lossScale);
       }
 
       // ---- ZeRO
       int zeroStage = args.zeroStage();
       if (haveDs && ds.hasSection("zero_optimization")) {
         if (args.isExplicit("zero_stage") && args.zeroStage() != ds.zeroStage()) {
-          notes.add("zero_stage=" + args.zeroStage() + " of " + args.source()
-              + " (zero_optimization.stage=" + ds.zeroStage() + " of " + dsName + " wins)");
+          notes.add(
+              "zero_stage="
+                  + args.zeroStage()
+                  + " of "
+                  + args.source()
+                  + " (zero_optimization.stage="
+                  + ds.zeroStage()
+                  + " of "
+                  + dsName
+                  + " wins)");
         }
         zeroStage = ds.zeroStage();
       }
@@ -520,8 +611,10 @@ public record TrainConfig(
           reduceBucket = rb.value();
         } else if (rb.isAuto()) {
           if (hiddenSize <= 0) {
-            errors.add(dsName + ": zero_optimization.reduce_bucket_size is \"auto\" but the"
-                + " model's hidden_size is unknown; give a number");
+            errors.add(
+                dsName
+                    + ": zero_optimization.reduce_bucket_size is \"auto\" but the"
+                    + " model's hidden_size is unknown; give a number");
           } else {
             reduceBucket = (long) hiddenSize * hiddenSize;
           }
@@ -531,9 +624,15 @@ public record TrainConfig(
       }
 
       if (!mismatches.isEmpty()) {
-        errors.add(0, dsName + ": these DeepSpeed values mismatch the training arguments of "
-            + args.source() + " (set them to \"auto\" in " + dsName + ", or make them equal):\n"
-            + String.join("\n", mismatches));
+        errors.add(
+            0,
+            dsName
+                + ": these DeepSpeed values mismatch the training arguments of "
+                + args.source()
+                + " (set them to \"auto\" in "
+                + dsName
+                + ", or make them equal):\n"
+                + String.join("\n", mismatches));
       }
       ConfigError.throwIfAny(errors);
 
@@ -620,10 +719,23 @@ public record TrainConfig(
     m.put("allgather_bucket_size", allgatherBucketSize);
     m.put("offload_optimizer_device", offloadOptimizerDevice);
     Map<String, Object> a = args.toMap();
-    for (String k : List.of("seed", "data_seed", "group_by_length", "logging_steps", "save_steps",
-        "save_total_limit", "eval_strategy", "eval_steps", "per_device_eval_batch_size",
-        "dataloader_drop_last", "hidden_dropout_prob", "attention_probs_dropout_prob",
-        "classifier_dropout", "output_dir", "run_name")) {
+    for (String k :
+        List.of(
+            "seed",
+            "data_seed",
+            "group_by_length",
+            "logging_steps",
+            "save_steps",
+            "save_total_limit",
+            "eval_strategy",
+            "eval_steps",
+            "per_device_eval_batch_size",
+            "dataloader_drop_last",
+            "hidden_dropout_prob",
+            "attention_probs_dropout_prob",
+            "classifier_dropout",
+            "output_dir",
+            "run_name")) {
       m.put(k, a.get(k));
     }
     m.put("data_seed", dataSeed());

@@ -24,8 +24,8 @@ import org.apache.spark.sql.SparkSession;
  * then trains one replica on the driver or N replicas in a Spark barrier stage ({@link
  * BarrierTraining}); each replica runs {@link RankTraining}: checkpoints every {@code save_steps},
  * resume from the newest complete checkpoint in the output, validation after each epoch, and the
- * fine-tuned Hugging Face checkpoint written into the output directory. The driver records what
- * the model is trained on in {@code training_data.json} ({@link TrainingData}) before training.
+ * fine-tuned Hugging Face checkpoint written into the output directory. The driver records what the
+ * model is trained on in {@code training_data.json} ({@link TrainingData}) before training.
  */
 public final class TrainJob {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -65,7 +65,10 @@ public final class TrainJob {
       faults = faults == null ? FaultPlan.none() : faults;
     }
 
-    /** Options to train {@code model} on the prepared {@code data} into {@code output}; everything else at its default. */
+    /**
+     * Options to train {@code model} on the prepared {@code data} into {@code output}; everything
+     * else at its default.
+     */
     public static Builder builder(String data, String model, String output) {
       return new Builder(data, model, output);
     }
@@ -114,7 +117,9 @@ public final class TrainJob {
         return this;
       }
 
-      /** Addresses, ports, collective timeout and device; default {@link Distribution#defaults()}. */
+      /**
+       * Addresses, ports, collective timeout and device; default {@link Distribution#defaults()}.
+       */
       public Builder distribution(Distribution distribution) {
         this.distribution = distribution;
         return this;
@@ -139,17 +144,41 @@ public final class TrainJob {
       }
 
       public Options build() {
-        return new Options(data, model, output, conf, deepspeed, overrides, replicas, distribution, overwrite, resumeFrom, faults);
+        return new Options(
+            data,
+            model,
+            output,
+            conf,
+            deepspeed,
+            overrides,
+            replicas,
+            distribution,
+            overwrite,
+            resumeFrom,
+            faults);
       }
     }
   }
 
-  /** How often the driver looks for new records in the run's metrics.jsonl (progress line, tracking). */
+  /**
+   * How often the driver looks for new records in the run's metrics.jsonl (progress line,
+   * tracking).
+   */
   static final long FOLLOW_MILLIS = 1_000;
 
-  /** What {@code --overwrite} deletes in the output directory: an earlier run's checkpoints and results. */
+  /**
+   * What {@code --overwrite} deletes in the output directory: an earlier run's checkpoints and
+   * results.
+   */
   static final List<String> RUN_OUTPUTS =
-      List.of("checkpoints", "metrics.jsonl", Checkpoints.CONFIG, Checkpoints.WEIGHTS, Checkpoints.TOKENIZER, "training_config.json", TrainingData.FILE);
+      List.of(
+          "checkpoints",
+          "metrics.jsonl",
+          Checkpoints.CONFIG,
+          Checkpoints.WEIGHTS,
+          Checkpoints.TOKENIZER,
+          "training_config.json",
+          TrainingData.FILE);
 
   /**
    * How replicas find and talk to each other, and what they compute on.
@@ -158,7 +187,9 @@ public final class TrainJob {
    *     Spark knows ({@link io.sparkner.train.RankAddress})
    * @param device {@code auto}, {@code cpu} or {@code gpu} ({@link TaskCompute#use})
    */
-  public record Distribution(String host, int portFrom, int portTo, int timeoutSeconds, String device) implements java.io.Serializable {
+  public record Distribution(
+      String host, int portFrom, int portTo, int timeoutSeconds, String device)
+      implements java.io.Serializable {
     public Distribution(String host, int portFrom, int portTo, int timeoutSeconds) {
       this(host, portFrom, portTo, timeoutSeconds, "auto");
     }
@@ -169,7 +200,12 @@ public final class TrainJob {
   }
 
   /** What a run produced. */
-  public record Result(String output, long steps, double validationF1, TrainConfig config, List<RankTraining.Outcome> ranks) {}
+  public record Result(
+      String output,
+      long steps,
+      double validationF1,
+      TrainConfig config,
+      List<RankTraining.Outcome> ranks) {}
 
   public static Result run(SparkSession spark, Options o, PrintStream console) {
     Configuration hconf = spark.sparkContext().hadoopConfiguration();
@@ -178,27 +214,45 @@ public final class TrainJob {
     Labels labels = data.labels();
     List<Example> train = data.examples("train");
     if (train.isEmpty()) {
-      throw new IllegalArgumentException(o.data() + " has no training windows (split 'train' is empty)");
+      throw new IllegalArgumentException(
+          o.data() + " has no training windows (split 'train' is empty)");
     }
-    TrainingArguments args = o.conf() == null ? TrainingArguments.defaults() : TrainingArguments.parse(HadoopFiles.readString(HadoopFiles.qualify(o.conf(), hconf), hconf), o.conf());
+    TrainingArguments args =
+        o.conf() == null
+            ? TrainingArguments.defaults()
+            : TrainingArguments.parse(
+                HadoopFiles.readString(HadoopFiles.qualify(o.conf(), hconf), hconf), o.conf());
     if (o.overrides() != null && !o.overrides().isEmpty()) {
       args = args.withOverrides(o.overrides());
     }
-    DeepSpeedConfig ds = o.deepspeed() == null ? null : DeepSpeedConfig.parse(HadoopFiles.readString(HadoopFiles.qualify(o.deepspeed(), hconf), hconf), o.deepspeed());
+    DeepSpeedConfig ds =
+        o.deepspeed() == null
+            ? null
+            : DeepSpeedConfig.parse(
+                HadoopFiles.readString(HadoopFiles.qualify(o.deepspeed(), hconf), hconf),
+                o.deepspeed());
     String modelDir = HadoopFiles.qualify(o.model(), hconf);
     ModelConfig modelConfig =
-        ModelConfig.parse(HadoopFiles.readString(modelDir + "/" + Checkpoints.CONFIG, hconf), modelDir + "/" + Checkpoints.CONFIG);
+        ModelConfig.parse(
+            HadoopFiles.readString(modelDir + "/" + Checkpoints.CONFIG, hconf),
+            modelDir + "/" + Checkpoints.CONFIG);
     if (o.replicas() < 1) {
       throw new IllegalArgumentException("replicas must be at least 1, got " + o.replicas());
     }
     int replicas = o.replicas();
-    TrainConfig config = TrainConfig.resolve(args, ds, replicas, train.size(), modelConfig.hiddenSize);
+    TrainConfig config =
+        TrainConfig.resolve(args, ds, replicas, train.size(), modelConfig.hiddenSize);
     if (config.precision() == TrainConfig.Precision.BF16) {
       throw new IllegalArgumentException(
-          "bf16 needs a device with bf16 support; on " + Device.cpu() + " a bf16 matmul aborts the JVM (use fp16 or fp32)");
+          "bf16 needs a device with bf16 support; on "
+              + Device.cpu()
+              + " a bf16 matmul aborts the JVM (use fp16 or fp32)");
     }
     if (replicas == 1 && config.zeroStage() > 0) {
-      console.println("note: zero_optimization.stage " + config.zeroStage() + " shards optimizer state over replicas; with one replica it equals stage 0");
+      console.println(
+          "note: zero_optimization.stage "
+              + config.zeroStage()
+              + " shards optimizer state over replicas; with one replica it equals stage 0");
     }
     for (String k : config.ignoredKeys()) {
       console.println("note: " + k);
@@ -211,7 +265,9 @@ public final class TrainJob {
             TrainingData.of(data).tokenizerFingerprint(),
             train,
             config);
-    String resumeFrom = startingPoint(o, output, fingerprint, modelConfig.withLabels(labels.labels()), hconf, console);
+    String resumeFrom =
+        startingPoint(
+            o, output, fingerprint, modelConfig.withLabels(labels.labels()), hconf, console);
     TrainPlan plan =
         new TrainPlan(
             train,
@@ -228,15 +284,34 @@ public final class TrainJob {
             resumeFrom);
     TrainingData.of(data).write(output, hconf);
     console.printf(
-        "training: %d windows, %d replica(s), %d steps (%d epochs x %d), global batch %d, lr %.2e, %s, ZeRO %d%n",
-        train.size(), replicas, config.totalSteps(), config.epochs(), config.stepsPerEpoch(), config.globalBatch(), config.learningRate(), config.precision(), config.zeroStage());
+        "training: %d windows, %d replica(s), %d steps (%d epochs x %d), global batch %d, lr %.2e,"
+            + " %s, ZeRO %d%n",
+        train.size(),
+        replicas,
+        config.totalSteps(),
+        config.epochs(),
+        config.stepsPerEpoch(),
+        config.globalBatch(),
+        config.learningRate(),
+        config.precision(),
+        config.zeroStage());
     List<RankTraining.Outcome> outcomes;
     // ---- tracking hook (MLflow when MLFLOW_TRACKING_URI is set; nothing at all otherwise) ----
-    try (MetricsFollower follower = new MetricsFollower(output + "/metrics.jsonl", hconf, FOLLOW_MILLIS);
-        TrainTracking tracking = TrainTracking.start(args, config, o, output, hconf, console, follower)) {
+    try (MetricsFollower follower =
+            new MetricsFollower(output + "/metrics.jsonl", hconf, FOLLOW_MILLIS);
+        TrainTracking tracking =
+            TrainTracking.start(args, config, o, output, hconf, console, follower)) {
       if (replicas == 1) {
         Device device = TaskCompute.use(o.distribution().device());
-        outcomes = List.of(RankTraining.run(plan, GradientExchange.SINGLE, device, hconf, console, o.faults().failsAStep()));
+        outcomes =
+            List.of(
+                RankTraining.run(
+                    plan,
+                    GradientExchange.SINGLE,
+                    device,
+                    hconf,
+                    console,
+                    o.faults().failsAStep()));
       } else {
         outcomes = BarrierTraining.run(spark, plan, replicas, o.distribution(), console, follower);
       }
@@ -251,21 +326,34 @@ public final class TrainJob {
    * Decides, before any replica starts, where the run begins, and refuses what does not belong to
    * it: with {@code --overwrite} the earlier run's files are deleted; with {@code --resume-from}
    * that checkpoint must be complete and undamaged (another run's is accepted with a warning that
-   * names what differs, but not one with other labels); otherwise the newest complete checkpoint
-   * in the output must be this run's ({@link OutputConflict} names what differs). The tensors of
-   * the checkpoint resumed from must fit the model. Returns the qualified {@code --resume-from}
-   * path, or null.
+   * names what differs, but not one with other labels); otherwise the newest complete checkpoint in
+   * the output must be this run's ({@link OutputConflict} names what differs). The tensors of the
+   * checkpoint resumed from must fit the model. Returns the qualified {@code --resume-from} path,
+   * or null.
    */
-  static String startingPoint(Options o, String output, RunFingerprint fingerprint, ModelConfig model, Configuration hconf, PrintStream console) {
+  static String startingPoint(
+      Options o,
+      String output,
+      RunFingerprint fingerprint,
+      ModelConfig model,
+      Configuration hconf,
+      PrintStream console) {
     CheckpointStore store = new CheckpointStore(output, hconf);
     String explicit = o.resumeFrom() == null ? null : HadoopFiles.qualify(o.resumeFrom(), hconf);
     if (o.overwrite()) {
       if (HadoopFiles.qualify(o.model(), hconf).equals(output)) {
-        throw new OutputConflict("--overwrite would delete --model " + output + " (the same directory as --output): choose another --output");
+        throw new OutputConflict(
+            "--overwrite would delete --model "
+                + output
+                + " (the same directory as --output): choose another --output");
       }
       if (explicit != null && (explicit + "/").startsWith(output + "/")) {
         throw new OutputConflict(
-            "--resume-from " + explicit + " is inside --output " + output + ", which --overwrite deletes: drop --overwrite to continue from it");
+            "--resume-from "
+                + explicit
+                + " is inside --output "
+                + output
+                + ", which --overwrite deletes: drop --overwrite to continue from it");
       }
       for (String name : RUN_OUTPUTS) {
         if (HadoopFiles.exists(output + "/" + name, hconf)) {
@@ -279,8 +367,12 @@ public final class TrainJob {
       CheckpointStore.Saved named = store.open(explicit);
       String why = CheckpointStore.mismatch(named, fingerprint);
       if (why != null) {
-        if (named.fingerprint() != null && named.fingerprint().diff(fingerprint).contains("labels")) {
-          throw new OutputConflict(why + ": with other labels its classifier's outputs mean other entity types; train afresh (--overwrite or another --output)");
+        if (named.fingerprint() != null
+            && named.fingerprint().diff(fingerprint).contains("labels")) {
+          throw new OutputConflict(
+              why
+                  + ": with other labels its classifier's outputs mean other entity types; train"
+                  + " afresh (--overwrite or another --output)");
         }
         console.println("warning: --resume-from: " + why + "; continuing from it as asked");
       }
@@ -302,7 +394,9 @@ public final class TrainJob {
       return own;
     }
     try {
-      var summary = JSON.readTree(HadoopFiles.readString(HadoopFiles.qualify(data, conf) + "/summary.json", conf));
+      var summary =
+          JSON.readTree(
+              HadoopFiles.readString(HadoopFiles.qualify(data, conf) + "/summary.json", conf));
       String t = summary.path("tokenizer").asText(null);
       return t != null && HadoopFiles.exists(t, conf) ? t : null;
     } catch (IOException e) {

@@ -10,8 +10,8 @@ import java.util.Map;
 
 /**
  * Everything a replica needs to train, decided on the driver and shipped to every rank: the data
- * (identical on every rank: each takes its share of each global batch), the resolved
- * configuration, where the model comes from and where results go.
+ * (identical on every rank: each takes its share of each global batch), the resolved configuration,
+ * where the model comes from and where results go.
  *
  * @param modelDir the base checkpoint (qualified Hadoop path); a newer checkpoint under {@code
  *     output} takes precedence (resume)

@@ -18,9 +18,16 @@ import org.apache.hadoop.conf.Configuration;
  * when training throws. Without the variable it does nothing at all.
  */
 public final class TrainTracking implements AutoCloseable {
-  /** What goes to the tracker as the model: the Hugging Face files plus the run's records (no checkpoints). */
+  /**
+   * What goes to the tracker as the model: the Hugging Face files plus the run's records (no
+   * checkpoints).
+   */
   static final String[] MODEL_FILES = {
-    Checkpoints.CONFIG, Checkpoints.WEIGHTS, Checkpoints.TOKENIZER, "training_config.json", "metrics.jsonl"
+    Checkpoints.CONFIG,
+    Checkpoints.WEIGHTS,
+    Checkpoints.TOKENIZER,
+    "training_config.json",
+    "metrics.jsonl"
   };
 
   private final Tracker tracker;
@@ -52,12 +59,21 @@ public final class TrainTracking implements AutoCloseable {
     Tracker tracker = Tracker.NONE;
     if (!Tracking.requested(env)) {
       if (explicit && args.reportToMlflow()) {
-        console.println("note: report_to names mlflow, but " + Tracking.TRACKING_URI + " is not set: nothing is tracked");
+        console.println(
+            "note: report_to names mlflow, but "
+                + Tracking.TRACKING_URI
+                + " is not set: nothing is tracked");
       }
     } else if (explicit && !args.reportToMlflow()) {
-      console.println("note: " + Tracking.TRACKING_URI + " is set, but report_to " + args.reportTo() + " leaves MLflow out: nothing is tracked");
+      console.println(
+          "note: "
+              + Tracking.TRACKING_URI
+              + " is set, but report_to "
+              + args.reportTo()
+              + " leaves MLflow out: nothing is tracked");
     } else {
-      String runName = config.runName() != null ? config.runName() : "sparkner train " + lastSegment(output);
+      String runName =
+          config.runName() != null ? config.runName() : "sparkner train " + lastSegment(output);
       Map<String, String> tags = new LinkedHashMap<>();
       tags.put("sparkner.output", Tracking.redactUri(output));
       tags.put("sparkner.data", Tracking.redactUri(o.data()));

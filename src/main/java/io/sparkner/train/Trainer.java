@@ -20,8 +20,8 @@ import java.util.List;
  * parameters back into the model.
  *
  * <p>The loss of a step is the summed cross-entropy over the labelled tokens of the whole global
- * batch divided by their count (known before the step), so N replicas with batch b compute what
- * one replica with batch N·b computes.
+ * batch divided by their count (known before the step), so N replicas with batch b compute what one
+ * replica with batch N·b computes.
  */
 public final class Trainer {
   private final TokenClassificationModel model;
@@ -31,8 +31,10 @@ public final class Trainer {
   private final FlatParameters flat;
   private final AdamW optimizer;
   private final DirectFloats gradients;
+
   /** This rank's shard of the reduced gradient, refilled every step. */
   private final float[] shard;
+
   private final DirectFloats values;
   private final int padTokenId;
   private TrainState state = new TrainState(0, 0, 0, 0);
@@ -50,11 +52,16 @@ public final class Trainer {
     /** Called every {@code save_steps} steps and at the end, after the step's update. */
     default void save(Trainer trainer) {}
 
-    /** Called after every step, after {@link #log} and {@link #save} (evaluation every {@code eval_steps}). */
+    /**
+     * Called after every step, after {@link #log} and {@link #save} (evaluation every {@code
+     * eval_steps}).
+     */
     default void afterStep(Trainer trainer) {}
   }
 
-  /** Where the run is: steps taken, updates applied (skipped fp16 steps are not), position in data. */
+  /**
+   * Where the run is: steps taken, updates applied (skipped fp16 steps are not), position in data.
+   */
   public record TrainState(long globalStep, long optimizerStep, int epoch, long stepInEpoch)
       implements java.io.Serializable {}
 
@@ -79,23 +86,27 @@ public final class Trainer {
 
   /**
    * Where a step's time went, mean seconds per step over the logging interval (DeepSpeed's
-   * wall_clock_breakdown, always on): forward and backward of this rank's micro-batches; moving
-   * the gradients out of the model and reducing them across the replicas (time spent waiting for a
-   * slower replica lands here); the global overflow/norm decision, clipping and AdamW on this rank's
-   * shard; gathering the updated parameters and writing them into the model.
+   * wall_clock_breakdown, always on): forward and backward of this rank's micro-batches; moving the
+   * gradients out of the model and reducing them across the replicas (time spent waiting for a
+   * slower replica lands here); the global overflow/norm decision, clipping and AdamW on this
+   * rank's shard; gathering the updated parameters and writing them into the model.
    */
   public record Breakdown(double forwardBackward, double reduce, double optimizer, double gather) {}
 
   /**
-   * Nanoseconds spent in each phase of {@link Breakdown}, by one step or summed over the steps of
-   * a logging interval. A step skipped for overflow spends nothing on the gather: its optimizer
-   * phase is the overflow decision alone.
+   * Nanoseconds spent in each phase of {@link Breakdown}, by one step or summed over the steps of a
+   * logging interval. A step skipped for overflow spends nothing on the gather: its optimizer phase
+   * is the overflow decision alone.
    */
   private record StepTimings(long forwardBackward, long reduce, long optimizer, long gather) {
     static final StepTimings ZERO = new StepTimings(0, 0, 0, 0);
 
     StepTimings plus(StepTimings o) {
-      return new StepTimings(forwardBackward + o.forwardBackward, reduce + o.reduce, optimizer + o.optimizer, gather + o.gather);
+      return new StepTimings(
+          forwardBackward + o.forwardBackward,
+          reduce + o.reduce,
+          optimizer + o.optimizer,
+          gather + o.gather);
     }
 
     /** The mean seconds per step of these summed timings of {@code steps} steps. */
@@ -105,7 +116,8 @@ public final class Trainer {
     }
   }
 
-  public Trainer(TokenClassificationModel model, TrainConfig config, GradientExchange exchange, Hooks hooks) {
+  public Trainer(
+      TokenClassificationModel model, TrainConfig config, GradientExchange exchange, Hooks hooks) {
     this.model = model;
     this.config = config;
     this.exchange = exchange;
@@ -176,7 +188,9 @@ public final class Trainer {
     while (state.globalStep() < config.totalSteps()) {
       int epoch = state.epoch();
       int[] order = order(examples, epoch);
-      for (long b = state.stepInEpoch(); b < config.stepsPerEpoch() && state.globalStep() < config.totalSteps(); b++) {
+      for (long b = state.stepInEpoch();
+          b < config.stepsPerEpoch() && state.globalStep() < config.totalSteps();
+          b++) {
         int from = (int) (b * config.globalBatch());
         int to = (int) Math.min(order.length, from + (long) config.globalBatch());
         List<Example> global = new ArrayList<>(to - from);
@@ -193,7 +207,8 @@ public final class Trainer {
                 state.optimizerStep() + (o.skipped ? 0 : 1),
                 lastOfEpoch ? epoch + 1 : epoch,
                 lastOfEpoch ? 0 : b + 1);
-        if (state.globalStep() % Math.max(1, config.loggingSteps()) == 0 || state.globalStep() == config.totalSteps()) {
+        if (state.globalStep() % Math.max(1, config.loggingSteps()) == 0
+            || state.globalStep() == config.totalSteps()) {
           hooks.log(summarize(interval, skipped));
           interval.clear();
         }
@@ -225,9 +240,18 @@ public final class Trainer {
     return DataOrder.lengthGrouped(p, lengths, config.globalBatch());
   }
 
-  /** One step: its mean loss, the lr and loss scale it ran with, its gradient norm (NaN if skipped). */
+  /**
+   * One step: its mean loss, the lr and loss scale it ran with, its gradient norm (NaN if skipped).
+   */
   private record StepOutcome(
-      double loss, double lr, double scale, double gradNorm, long tokens, double seconds, boolean skipped, StepTimings timings) {}
+      double loss,
+      double lr,
+      double scale,
+      double gradNorm,
+      long tokens,
+      double seconds,
+      boolean skipped,
+      StepTimings timings) {}
 
   /** One step over one global batch: an optimizer update unless a rank's gradients overflowed. */
   private StepOutcome step(List<Example> global) {
@@ -288,7 +312,14 @@ public final class Trainer {
     lossScale = config.lossScaler().next(lossScale, totals.overflowed());
     if (totals.overflowed()) {
       long end = System.nanoTime();
-      return new StepOutcome(loss, lr, scale, Double.NaN, totals.tokens(), (end - t0) / 1e9, true,
+      return new StepOutcome(
+          loss,
+          lr,
+          scale,
+          Double.NaN,
+          totals.tokens(),
+          (end - t0) / 1e9,
+          true,
           new StepTimings(tCompute - t0, tReduce - tCompute, end - tReduce, 0));
     }
     double norm = Math.sqrt(totals.sumOfSquares()) / scale;
@@ -309,13 +340,20 @@ public final class Trainer {
     exchange.gatherParameters(values, step);
     flat.valuesFrom(values, model.manager());
     long end = System.nanoTime();
-    return new StepOutcome(loss, lr, scale, norm, totals.tokens(), (end - t0) / 1e9, false,
+    return new StepOutcome(
+        loss,
+        lr,
+        scale,
+        norm,
+        totals.tokens(),
+        (end - t0) / 1e9,
+        false,
         new StepTimings(tCompute - t0, tReduce - tCompute, tOptimizer - tReduce, end - tOptimizer));
   }
 
   /**
-   * Length of the reduced gradient this rank held at the last step: the whole space without ZeRO
-   * 2 (all-reduce), its shard under ZeRO 2 (reduce-scatter).
+   * Length of the reduced gradient this rank held at the last step: the whole space without ZeRO 2
+   * (all-reduce), its shard under ZeRO 2 (reduce-scatter).
    */
   public long lastReducedGradientLength() {
     return lastReducedLength;

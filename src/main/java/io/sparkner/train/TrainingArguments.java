@@ -26,8 +26,8 @@ import java.util.Set;
  * TrainingArguments} dataclass (plus a few of sparkner's own): each option is one field below, its
  * initializer the default; {@link ConfigReader} binds JSON or YAML and {@code --set key=value}
  * overrides onto it, refusing unknown keys (with a did-you-mean) and wrong types, and remembering
- * the keys actually given ({@link #isExplicit}): when a DeepSpeed config gives the same value,
- * only an explicit conf value can conflict with it (see {@link TrainConfig#resolve}).
+ * the keys actually given ({@link #isExplicit}): when a DeepSpeed config gives the same value, only
+ * an explicit conf value can conflict with it (see {@link TrainConfig#resolve}).
  *
  * <p>Instances are immutable; {@link #withOverrides} returns a new one.
  */
@@ -77,16 +77,20 @@ public final class TrainingArguments implements Validated, Serializable {
   private double adamBeta2 = 0.999;
   private double adamEpsilon = 1e-8;
   private double maxGradNorm = 1.0;
+
   @JsonSetter(nulls = Nulls.FAIL)
   private LrSchedulerType lrSchedulerType = LrSchedulerType.LINEAR;
+
   // HF's default is 500; 50 is the example's value and gives a livelier progress line.
   private int loggingSteps = 50;
   private int saveSteps = 500;
   private Integer saveTotalLimit = null;
+
   // HF's default is "no"; the example evaluates every epoch.
   @JsonAlias("evaluation_strategy")
   @JsonSetter(nulls = Nulls.FAIL)
   private EvalStrategy evalStrategy = EvalStrategy.EPOCH;
+
   private Integer evalSteps = null;
   private long seed = 42;
   private Long dataSeed = null;
@@ -104,17 +108,23 @@ public final class TrainingArguments implements Validated, Serializable {
   private Double hiddenDropoutProb = null;
   private Double attentionProbsDropoutProb = null;
   private Double classifierDropout = null;
+
   // --- Hugging Face keys accepted without effect ---
   @Ignored("sparkner train always trains")
   private JsonNode doTrain;
+
   @Ignored("evaluation follows eval_strategy")
   private JsonNode doEval;
+
   @Ignored("use sparkner evaluate/score")
   private JsonNode doPredict;
+
   @Ignored("use --overwrite")
   private JsonNode overwriteOutputDir;
+
   @Ignored("metrics go to metrics.jsonl under the output")
   private JsonNode loggingDir;
+
   @Ignored("the progress line is always printed")
   private JsonNode disableTqdm;
 
@@ -151,16 +161,17 @@ public final class TrainingArguments implements Validated, Serializable {
   }
 
   /**
-   * A copy with {@code key=value} overrides applied (the command line's {@code --set}). The value is
-   * read as JSON when it is JSON ({@code 3e-5}, {@code true}, {@code null}, {@code ["mlflow"]}) and
-   * as a plain string otherwise ({@code lr_scheduler_type=constant}).
+   * A copy with {@code key=value} overrides applied (the command line's {@code --set}). The value
+   * is read as JSON when it is JSON ({@code 3e-5}, {@code true}, {@code null}, {@code ["mlflow"]})
+   * and as a plain string otherwise ({@code lr_scheduler_type=constant}).
    */
   public TrainingArguments withOverrides(Collection<String> assignments) {
     if (assignments.isEmpty()) {
       return this;
     }
-    return of(READER.update(
-        new ConfigReader.Bound<>(this, source, tree, explicitKeys, ignoredKeys), assignments));
+    return of(
+        READER.update(
+            new ConfigReader.Bound<>(this, source, tree, explicitKeys, ignoredKeys), assignments));
   }
 
   private static TrainingArguments of(ConfigReader.Bound<TrainingArguments> b) {
@@ -189,8 +200,8 @@ public final class TrainingArguments implements Validated, Serializable {
       errors.add("learning_rate must be >= 0 (got " + fmt(learningRate) + ")");
     }
     if (maxSteps <= 0 && !(numTrainEpochs > 0)) {
-      errors.add("num_train_epochs must be > 0 unless max_steps is set (got "
-          + fmt(numTrainEpochs) + ")");
+      errors.add(
+          "num_train_epochs must be > 0 unless max_steps is set (got " + fmt(numTrainEpochs) + ")");
     }
     atLeast1("per_device_train_batch_size", perDeviceTrainBatchSize, errors);
     atLeast1("per_device_eval_batch_size", perDeviceEvalBatchSize, errors);
@@ -221,8 +232,8 @@ public final class TrainingArguments implements Validated, Serializable {
       errors.add("at most one of fp16 and bf16 can be true");
     }
     if (labelSmoothingFactor != 0.0) {
-      errors.add("label_smoothing_factor " + fmt(labelSmoothingFactor)
-          + " is not supported (only 0)");
+      errors.add(
+          "label_smoothing_factor " + fmt(labelSmoothingFactor) + " is not supported (only 0)");
     }
     atLeast1("replicas", replicas, errors);
     if (zeroStage == 3) {
@@ -230,9 +241,15 @@ public final class TrainingArguments implements Validated, Serializable {
     } else if (zeroStage < 0 || zeroStage > 3) {
       errors.add("zero_stage must be 0, 1 or 2 (got " + zeroStage + ")");
     }
-    for (Map.Entry<String, Double> d : Map.of("hidden_dropout_prob", nz(hiddenDropoutProb),
-        "attention_probs_dropout_prob", nz(attentionProbsDropoutProb),
-        "classifier_dropout", nz(classifierDropout)).entrySet()) {
+    for (Map.Entry<String, Double> d :
+        Map.of(
+                "hidden_dropout_prob",
+                nz(hiddenDropoutProb),
+                "attention_probs_dropout_prob",
+                nz(attentionProbsDropoutProb),
+                "classifier_dropout",
+                nz(classifierDropout))
+            .entrySet()) {
       unitInterval(d.getKey(), d.getValue(), errors);
     }
   }

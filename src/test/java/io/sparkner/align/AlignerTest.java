@@ -23,7 +23,8 @@ import org.junit.jupiter.api.Test;
 class AlignerTest {
   static final int X = Labels.IGNORE;
   static final String SEED_EXAMPLE = "松友美佐紀は、日本のバドミントン選手。";
-  static final List<Entity> SEED_ENTITIES = List.of(new Entity(0, 5, "PER"), new Entity(7, 9, "LOC"));
+  static final List<Entity> SEED_ENTITIES =
+      List.of(new Entity(0, 5, "PER"), new Entity(7, 9, "LOC"));
 
   static TokenizerHandle unigram;
   static TokenizerHandle wordpiece;
@@ -43,7 +44,8 @@ class AlignerTest {
     wordpiece.close();
   }
 
-  static Aligner.Result align(TokenizerHandle t, Labels l, AlignOptions o, String text, List<Entity> e) {
+  static Aligner.Result align(
+      TokenizerHandle t, Labels l, AlignOptions o, String text, List<Entity> e) {
     return new Aligner(t, l, o).align("doc", text, e);
   }
 
@@ -57,7 +59,8 @@ class AlignerTest {
     assertEquals(1, r.windows().size());
     Aligner.Window w = r.windows().get(0);
     // <s> ▁ 松 友 美 佐 紀 は、 日本 のバドミントン 選手。 </s>
-    assertArrayEquals(new int[] {0, 4, 538, 1442, 430, 1294, 4014, 73, 124, 5325, 3201, 2}, w.inputIds());
+    assertArrayEquals(
+        new int[] {0, 4, 538, 1442, 430, 1294, 4014, 73, 124, 5325, 3201, 2}, w.inputIds());
     // the bare ▁ covers no character: -100, like the special tokens
     assertArrayEquals(new int[] {X, X, BP, IP, IP, IP, IP, O, BL, O, O, X}, w.labels());
     assertArrayEquals(new int[] {-1, 0, 0, 1, 2, 3, 4, 5, 7, 9, 16, -1}, w.starts());
@@ -68,11 +71,15 @@ class AlignerTest {
 
   @Test
   void seedExampleWithTheBertShapedTokenizer() {
-    Aligner.Window w = align(wordpiece, IOB2, AlignOptions.defaults(), SEED_EXAMPLE, SEED_ENTITIES).windows().get(0);
+    Aligner.Window w =
+        align(wordpiece, IOB2, AlignOptions.defaults(), SEED_EXAMPLE, SEED_ENTITIES)
+            .windows()
+            .get(0);
     assertEquals(2, w.inputIds()[0]); // [CLS]
     assertEquals(3, w.inputIds()[w.inputIds().length - 1]); // [SEP]
     // [CLS] 松 友 美 佐 紀 は 、 日 本 のバ ド ミン トン 選 手 。 [SEP]
-    assertArrayEquals(new int[] {X, BP, IP, IP, IP, IP, O, O, BL, IL, O, O, O, O, O, O, O, X}, w.labels());
+    assertArrayEquals(
+        new int[] {X, BP, IP, IP, IP, IP, O, O, BL, IL, O, O, O, O, O, O, O, X}, w.labels());
     assertEquals(SEED_ENTITIES, decode(w, IOB2));
   }
 
@@ -102,7 +109,8 @@ class AlignerTest {
   void ioSchemeLabelsEverySubwordInside() {
     Labels io = new Labels(LabelScheme.IO, List.of("PER", "LOC"));
     assertEquals(List.of("O", "I-LOC", "I-PER"), io.labels());
-    Aligner.Window w = align(unigram, io, AlignOptions.defaults(), SEED_EXAMPLE, SEED_ENTITIES).windows().get(0);
+    Aligner.Window w =
+        align(unigram, io, AlignOptions.defaults(), SEED_EXAMPLE, SEED_ENTITIES).windows().get(0);
     assertArrayEquals(new int[] {X, X, 2, 2, 2, 2, 2, 0, 1, 0, 0, X}, w.labels());
     assertEquals(SEED_ENTITIES, decode(w, io));
   }
@@ -133,7 +141,9 @@ class AlignerTest {
     Aligner.Window u = xlmr.windows().get(0);
     assertEquals(3, u.inputIds()[2]); // <unk> over 😀𠮷
     assertEquals(BO, u.labels()[2]);
-    assertEquals(List.of(new Entity(0, 4, "ORG"), new Entity(11, 17, "ORG"), new Entity(18, 21, "LOC")), decode(u, IOB2));
+    assertEquals(
+        List.of(new Entity(0, 4, "ORG"), new Entity(11, 17, "ORG"), new Entity(18, 21, "LOC")),
+        decode(u, IOB2));
   }
 
   @Test
@@ -191,9 +201,14 @@ class AlignerTest {
   @Test
   void windowOptionsAreValidated() {
     IllegalArgumentException e =
-        assertThrows(IllegalArgumentException.class, () -> new Aligner(wordpiece, IOB2, new AlignOptions(64, 62, true)));
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> new Aligner(wordpiece, IOB2, new AlignOptions(64, 62, true)));
     assertTrue(e.getMessage().contains("stride"), e.getMessage());
-    e = assertThrows(IllegalArgumentException.class, () -> new Aligner(wordpiece, IOB2, new AlignOptions(2, 0, true)));
+    e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> new Aligner(wordpiece, IOB2, new AlignOptions(2, 0, true)));
     assertTrue(e.getMessage().contains("capacity"), e.getMessage());
   }
 
@@ -202,12 +217,15 @@ class AlignerTest {
     Labels l = IOB2;
     int[] s = {0, 1, 2, 3, 4, 5, 6};
     int[] e = {1, 2, 3, 4, 5, 6, 7};
-    // I- after O starts an entity; a type change inside a chunk starts a new one; an entity at the end
+    // I- after O starts an entity; a type change inside a chunk starts a new one; an entity at the
+    // end
     int[] tags = {O, IP, IP, IL, O, BO, IO_};
     assertEquals(
         List.of(new Entity(1, 3, "PER"), new Entity(3, 4, "LOC"), new Entity(5, 7, "ORG")),
         SpanDecoder.decode(tags, s, e, l));
     // B- right after B- of the same type: two entities
-    assertEquals(List.of(new Entity(0, 1, "PER"), new Entity(1, 2, "PER")), SpanDecoder.decode(new int[] {BP, BP}, new int[] {0, 1}, new int[] {1, 2}, l));
+    assertEquals(
+        List.of(new Entity(0, 1, "PER"), new Entity(1, 2, "PER")),
+        SpanDecoder.decode(new int[] {BP, BP}, new int[] {0, 1}, new int[] {1, 2}, l));
   }
 }

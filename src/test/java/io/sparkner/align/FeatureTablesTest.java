@@ -34,7 +34,10 @@ class FeatureTablesTest {
 
     Object[] offsets = new Object[5];
     for (int i = 0; i < 5; i++) {
-      offsets[i] = w.starts()[i] < 0 ? null : new GenericInternalRow(new Object[] {w.starts()[i], w.ends()[i]});
+      offsets[i] =
+          w.starts()[i] < 0
+              ? null
+              : new GenericInternalRow(new Object[] {w.starts()[i], w.ends()[i]});
     }
     InternalRow generic =
         new GenericInternalRow(
@@ -78,7 +81,8 @@ class FeatureTablesTest {
       InternalRow mine = FeatureTables.toInternalRow("d", w);
       Object[] offsets = new Object[n];
       for (int i = 0; i < n; i++) {
-        offsets[i] = starts[i] < 0 ? null : new GenericInternalRow(new Object[] {starts[i], ends[i]});
+        offsets[i] =
+            starts[i] < 0 ? null : new GenericInternalRow(new Object[] {starts[i], ends[i]});
       }
       UnsafeRow spark =
           UnsafeProjection.create(FeatureTables.FEATURES)
@@ -91,7 +95,8 @@ class FeatureTablesTest {
                         ArrayData.toArrayData(ids.clone()),
                         new GenericArrayData(offsets)
                       }));
-      assertArrayEquals(spark.getBytes(), ((UnsafeRow) mine).getBytes(), "window of " + n + " tokens");
+      assertArrayEquals(
+          spark.getBytes(), ((UnsafeRow) mine).getBytes(), "window of " + n + " tokens");
     }
   }
 }

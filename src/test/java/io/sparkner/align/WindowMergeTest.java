@@ -30,11 +30,13 @@ class WindowMergeTest {
     m.add(0, new int[] {0, 1, 2}, new int[] {1, 2, 3});
     m.add(1, new int[] {1, 2, 3}, new int[] {2, 3, 4});
     // token [1,2): centrality 1 in window 0 (middle of 3), 0 in window 1; token [2,3): 0 and 1
-    assertEquals(List.of(
-        new WindowMerge.Token(0, 1, 0, 0),
-        new WindowMerge.Token(1, 2, 0, 1),
-        new WindowMerge.Token(2, 3, 1, 1),
-        new WindowMerge.Token(3, 4, 1, 2)), m.tokens());
+    assertEquals(
+        List.of(
+            new WindowMerge.Token(0, 1, 0, 0),
+            new WindowMerge.Token(1, 2, 0, 1),
+            new WindowMerge.Token(2, 3, 1, 1),
+            new WindowMerge.Token(3, 4, 1, 2)),
+        m.tokens());
     WindowMerge tie = new WindowMerge();
     tie.add(0, new int[] {0, 1}, new int[] {1, 2});
     tie.add(1, new int[] {0, 1}, new int[] {1, 2});
@@ -49,15 +51,19 @@ class WindowMergeTest {
     int[] ends = {-1, 2, 2, 2, 3, 4, -1};
     WindowMerge one = new WindowMerge();
     one.add(5, starts, ends);
-    assertEquals(List.of(
-        new WindowMerge.Token(0, 2, 5, 1),
-        new WindowMerge.Token(2, 2, 5, 3),
-        new WindowMerge.Token(2, 3, 5, 4),
-        new WindowMerge.Token(3, 4, 5, 5)), one.tokens());
+    assertEquals(
+        List.of(
+            new WindowMerge.Token(0, 2, 5, 1),
+            new WindowMerge.Token(2, 2, 5, 3),
+            new WindowMerge.Token(2, 3, 5, 4),
+            new WindowMerge.Token(3, 4, 5, 5)),
+        one.tokens());
     // out of text order: sorted like the map sorts
     WindowMerge unordered = new WindowMerge();
     unordered.add(0, new int[] {3, 0}, new int[] {4, 2});
-    assertEquals(List.of(new WindowMerge.Token(0, 2, 0, 1), new WindowMerge.Token(3, 4, 0, 0)), unordered.tokens());
+    assertEquals(
+        List.of(new WindowMerge.Token(0, 2, 0, 1), new WindowMerge.Token(3, 4, 0, 0)),
+        unordered.tokens());
     assertEquals(List.of(), new WindowMerge().tokens());
   }
 }

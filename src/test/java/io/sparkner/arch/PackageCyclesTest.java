@@ -28,22 +28,32 @@ import org.junit.jupiter.api.Test;
  * class dependencies between them.
  */
 class PackageCyclesTest {
-  private static final Pattern EDGE = Pattern.compile("^\\s*(io\\.sparkner[\\w.]*)\\s+->\\s+([\\w.]+)\\s");
-  private static final Pattern CLASS_EDGE = Pattern.compile("^\\s*(io\\.sparkner[\\w.$]*)\\s+->\\s+([\\w.$]+)\\s");
+  private static final Pattern EDGE =
+      Pattern.compile("^\\s*(io\\.sparkner[\\w.]*)\\s+->\\s+([\\w.]+)\\s");
+  private static final Pattern CLASS_EDGE =
+      Pattern.compile("^\\s*(io\\.sparkner[\\w.$]*)\\s+->\\s+([\\w.$]+)\\s");
 
   @Test
   void mainPackagesFormNoCycle() {
     Map<String, Set<String>> graph = dependencies("package");
-    assertTrue(graph.containsKey("io.sparkner.train") && graph.containsKey("io.sparkner.collective"), graph.keySet().toString());
+    assertTrue(
+        graph.containsKey("io.sparkner.train") && graph.containsKey("io.sparkner.collective"),
+        graph.keySet().toString());
     List<List<String>> cycles = cycles(graph);
     StringBuilder why = new StringBuilder();
     if (!cycles.isEmpty()) {
       Map<String, Set<String>> classes = dependencies("class");
       for (List<String> cycle : cycles) {
         why.append("\npackages that depend on each other: ").append(cycle).append(", through:");
-        classes.forEach((c, targets) -> targets.stream()
-            .filter(t -> !packageOf(c).equals(packageOf(t)) && cycle.contains(packageOf(c)) && cycle.contains(packageOf(t)))
-            .forEach(t -> why.append("\n  ").append(c).append(" -> ").append(t)));
+        classes.forEach(
+            (c, targets) ->
+                targets.stream()
+                    .filter(
+                        t ->
+                            !packageOf(c).equals(packageOf(t))
+                                && cycle.contains(packageOf(c))
+                                && cycle.contains(packageOf(t)))
+                    .forEach(t -> why.append("\n  ").append(c).append(" -> ").append(t)));
       }
     }
     assertEquals(List.of(), cycles, "package cycles in the main code:" + why);
@@ -51,31 +61,47 @@ class PackageCyclesTest {
 
   @Test
   void theCollectiveLibraryKnowsNeitherSparkNorTraining() {
-    Map<String, Set<String>> classes = dependencies("class", "(io\\.sparkner|org\\.apache\\.spark|scala|ai\\.djl)\\..*");
+    Map<String, Set<String>> classes =
+        dependencies("class", "(io\\.sparkner|org\\.apache\\.spark|scala|ai\\.djl)\\..*");
     List<String> wrong = new ArrayList<>();
-    classes.forEach((c, targets) -> {
-      if (packageOf(c).equals("io.sparkner.collective")) {
-        targets.stream().filter(t -> !Set.of("io.sparkner.collective", "io.sparkner.model", "io.sparkner.lang").contains(packageOf(t)))
-            .forEach(t -> wrong.add(c + " -> " + t));
-      }
-    });
+    classes.forEach(
+        (c, targets) -> {
+          if (packageOf(c).equals("io.sparkner.collective")) {
+            targets.stream()
+                .filter(
+                    t ->
+                        !Set.of("io.sparkner.collective", "io.sparkner.model", "io.sparkner.lang")
+                            .contains(packageOf(t)))
+                .forEach(t -> wrong.add(c + " -> " + t));
+          }
+        });
     assertEquals(List.of(), wrong);
   }
 
-  /** io.sparkner.lang (helpers any package may use, the collective library included) depends on nothing of sparkner, Spark or DJL. */
+  /**
+   * io.sparkner.lang (helpers any package may use, the collective library included) depends on
+   * nothing of sparkner, Spark or DJL.
+   */
   @Test
   void theLanguageHelpersDependOnNothing() {
-    Map<String, Set<String>> classes = dependencies("class", "(io\\.sparkner|org\\.apache\\.spark|scala|ai\\.djl)\\..*");
+    Map<String, Set<String>> classes =
+        dependencies("class", "(io\\.sparkner|org\\.apache\\.spark|scala|ai\\.djl)\\..*");
     List<String> wrong = new ArrayList<>();
-    classes.forEach((c, targets) -> {
-      if (packageOf(c).equals("io.sparkner.lang")) {
-        targets.stream().filter(t -> !packageOf(t).equals("io.sparkner.lang")).forEach(t -> wrong.add(c + " -> " + t));
-      }
-    });
+    classes.forEach(
+        (c, targets) -> {
+          if (packageOf(c).equals("io.sparkner.lang")) {
+            targets.stream()
+                .filter(t -> !packageOf(t).equals("io.sparkner.lang"))
+                .forEach(t -> wrong.add(c + " -> " + t));
+          }
+        });
     assertEquals(List.of(), wrong);
   }
 
-  /** The strongly connected components of more than one package (Tarjan): each is one or more cycles. */
+  /**
+   * The strongly connected components of more than one package (Tarjan): each is one or more
+   * cycles.
+   */
   static List<List<String>> cycles(Map<String, Set<String>> graph) {
     Map<String, Integer> index = new HashMap<>();
     Map<String, Integer> low = new HashMap<>();
@@ -91,8 +117,15 @@ class PackageCyclesTest {
     return out;
   }
 
-  private static void connect(String v, Map<String, Set<String>> g, Map<String, Integer> index, Map<String, Integer> low,
-      Deque<String> stack, Set<String> onStack, List<List<String>> out, int[] counter) {
+  private static void connect(
+      String v,
+      Map<String, Set<String>> g,
+      Map<String, Integer> index,
+      Map<String, Integer> low,
+      Deque<String> stack,
+      Set<String> onStack,
+      List<List<String>> out,
+      int[] counter) {
     index.put(v, counter[0]);
     low.put(v, counter[0]++);
     stack.push(v);
@@ -122,24 +155,45 @@ class PackageCyclesTest {
 
   @Test
   void metricsAreComputedWithoutSparkOrReportRendering() {
-    Map<String, Set<String>> classes = dependencies("class", "(io\\.sparkner|org\\.apache\\.spark|scala|ai\\.djl)\\..*");
+    Map<String, Set<String>> classes =
+        dependencies("class", "(io\\.sparkner|org\\.apache\\.spark|scala|ai\\.djl)\\..*");
     List<String> wrong = new ArrayList<>();
-    classes.forEach((c, targets) -> {
-      if (packageOf(c).equals("io.sparkner.eval.metrics")) {
-        targets.stream().filter(t -> !Set.of("io.sparkner.eval.metrics", "io.sparkner.align", "io.sparkner.corpus").contains(packageOf(t)))
-            .forEach(t -> wrong.add(c + " -> " + t));
-      }
-    });
+    classes.forEach(
+        (c, targets) -> {
+          if (packageOf(c).equals("io.sparkner.eval.metrics")) {
+            targets.stream()
+                .filter(
+                    t ->
+                        !Set.of(
+                                "io.sparkner.eval.metrics",
+                                "io.sparkner.align",
+                                "io.sparkner.corpus")
+                            .contains(packageOf(t)))
+                .forEach(t -> wrong.add(c + " -> " + t));
+          }
+        });
     assertEquals(List.of(), wrong);
   }
 
   @Test
   void tokenizerCodeLivesInOnePackage() {
-    List<String> elsewhere = dependencies("class").keySet().stream()
-        .filter(c -> c.substring(c.lastIndexOf('.') + 1).startsWith("Tokeniz") && !packageOf(c).equals("io.sparkner.tokenizer"))
-        .filter(c -> !packageOf(c).equals("io.sparkner.cli") && !c.endsWith(".TokenizerCheck") && !c.contains(".TokenizerCheck$"))
-        .toList();
-    assertEquals(List.of(), elsewhere, "tokenizer classes outside io.sparkner.tokenizer (the CLI command and evaluate's model/data check aside)");
+    List<String> elsewhere =
+        dependencies("class").keySet().stream()
+            .filter(
+                c ->
+                    c.substring(c.lastIndexOf('.') + 1).startsWith("Tokeniz")
+                        && !packageOf(c).equals("io.sparkner.tokenizer"))
+            .filter(
+                c ->
+                    !packageOf(c).equals("io.sparkner.cli")
+                        && !c.endsWith(".TokenizerCheck")
+                        && !c.contains(".TokenizerCheck$"))
+            .toList();
+    assertEquals(
+        List.of(),
+        elsewhere,
+        "tokenizer classes outside io.sparkner.tokenizer (the CLI command and evaluate's model/data"
+            + " check aside)");
   }
 
   /** io.sparkner → io.sparkner dependencies of the main classes, at package or class level. */
@@ -147,17 +201,35 @@ class PackageCyclesTest {
     return dependencies(level, "io\\.sparkner\\..*");
   }
 
-  /** Dependencies of the main classes on the packages {@code targets} (a jdeps {@code -e} regex) matches. */
+  /**
+   * Dependencies of the main classes on the packages {@code targets} (a jdeps {@code -e} regex)
+   * matches.
+   */
   static Map<String, Set<String>> dependencies(String level, String targets) {
     Path classes = Path.of("target/classes");
     if (!Files.isDirectory(classes.resolve("io/sparkner"))) {
-      classes = Path.of(io.sparkner.storage.HadoopFiles.class.getProtectionDomain().getCodeSource().getLocation().getPath());
+      classes =
+          Path.of(
+              io.sparkner.storage.HadoopFiles.class
+                  .getProtectionDomain()
+                  .getCodeSource()
+                  .getLocation()
+                  .getPath());
     }
-    ToolProvider jdeps = ToolProvider.findFirst("jdeps").orElseThrow(() -> new AssertionError("this JDK has no jdeps"));
+    ToolProvider jdeps =
+        ToolProvider.findFirst("jdeps")
+            .orElseThrow(() -> new AssertionError("this JDK has no jdeps"));
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    int code = jdeps.run(new PrintWriter(out), new PrintWriter(err), "-verbose:" + level, "-filter:none", "-e", targets,
-        classes.toString());
+    int code =
+        jdeps.run(
+            new PrintWriter(out),
+            new PrintWriter(err),
+            "-verbose:" + level,
+            "-filter:none",
+            "-e",
+            targets,
+            classes.toString());
     assertEquals(0, code, err.toString());
     Map<String, Set<String>> graph = new TreeMap<>();
     Pattern p = level.equals("package") ? EDGE : CLASS_EDGE;

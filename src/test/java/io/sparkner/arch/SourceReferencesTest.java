@@ -14,17 +14,23 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
- * The documentation points at source lines ({@code `train/Trainer.java:244` — `sum.getFloat()`}): each such
- * reference names a file of {@code src/main/java/io/sparkner} and a line (or range) that exists, and where the
- * documentation quotes the code there, that line holds it. A refactoring or reformatting that moves the code
- * fails here instead of leaving the documentation pointing at something else.
+ * The documentation points at source lines ({@code `train/Trainer.java:244` — `sum.getFloat()`}):
+ * each such reference names a file of {@code src/main/java/io/sparkner} and a line (or range) that
+ * exists, and where the documentation quotes the code there, that line holds it. A refactoring or
+ * reformatting that moves the code fails here instead of leaving the documentation pointing at
+ * something else.
  */
 class SourceReferencesTest {
   private static final Path SOURCES = Path.of("src/main/java/io/sparkner");
 
-  /** One or more {@code `dir/File.java:N`} or {@code :N–M} references, then optionally " — `code`" or " (`code`)". */
-  private static final Pattern GROUP = Pattern.compile(
-      "((?:`[\\w/]+\\.java:\\d+(?:[–-]\\d+)?`(?:, | and )?)+)(?: — `([^`]+)`| \\(`([^`]+)`\\))?");
+  /**
+   * One or more {@code `dir/File.java:N`} or {@code :N–M} references, then optionally " — `code`"
+   * or " (`code`)".
+   */
+  private static final Pattern GROUP =
+      Pattern.compile(
+          "((?:`[\\w/]+\\.java:\\d+(?:[–-]\\d+)?`(?:, | and )?)+)(?: — `([^`]+)`|"
+              + " \\(`([^`]+)`\\))?");
 
   private static final Pattern REF = Pattern.compile("`([\\w/]+\\.java):(\\d+)(?:[–-](\\d+))?`");
 
@@ -68,7 +74,10 @@ class SourceReferencesTest {
     }
     assertFalse(checked == 0, "no source reference found in " + docs());
     assertFalse(quoted == 0, "no source reference quotes its code");
-    assertEquals(List.of(), wrong, "documentation pointing at moved code (" + checked + " references checked)");
+    assertEquals(
+        List.of(),
+        wrong,
+        "documentation pointing at moved code (" + checked + " references checked)");
   }
 
   private static List<Path> docs() throws IOException {

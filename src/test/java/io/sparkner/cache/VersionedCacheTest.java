@@ -44,9 +44,11 @@ class VersionedCacheTest {
     VersionedCache.Lease<Handle> a2 = cache.acquire(key("/m", "1"), () -> new Handle("v1 again"));
     assertSame(a1.get(), a2.get(), "one load per version");
     Handle v1 = a1.get();
-    VersionedCache.Lease<Handle> other = cache.acquire(key("/other", "1"), () -> new Handle("other"));
+    VersionedCache.Lease<Handle> other =
+        cache.acquire(key("/other", "1"), () -> new Handle("other"));
     VersionedCache.Lease<Handle> b = cache.acquire(key("/m", "2"), () -> new Handle("v2"));
-    assertEquals(List.of("other", "v2"), cache.values().stream().map(h -> h.name).sorted().toList());
+    assertEquals(
+        List.of("other", "v2"), cache.values().stream().map(h -> h.name).sorted().toList());
     assertEquals(0, v1.closes.get(), "two leases still hold version 1");
     a1.close();
     a1.close(); // a lease closes once
@@ -67,7 +69,8 @@ class VersionedCacheTest {
     a.close();
     assertThrows(IllegalStateException.class, a::get);
     assertEquals(0, v1.closes.get(), "the current version stays loaded for the next task");
-    try (VersionedCache.Lease<Handle> again = cache.acquire(key("/m", "1"), () -> new Handle("reloaded"))) {
+    try (VersionedCache.Lease<Handle> again =
+        cache.acquire(key("/m", "1"), () -> new Handle("reloaded"))) {
       assertSame(v1, again.get());
     }
     cache.closeAll();
@@ -78,11 +81,17 @@ class VersionedCacheTest {
   @Test
   void aFailedLoadIsNotCached() {
     VersionedCache<Handle> cache = new VersionedCache<>("test");
-    assertThrows(IllegalArgumentException.class, () -> cache.acquire(key("/m", "1"), () -> {
-      throw new IllegalArgumentException("damaged");
-    }));
+    assertThrows(
+        IllegalArgumentException.class,
+        () ->
+            cache.acquire(
+                key("/m", "1"),
+                () -> {
+                  throw new IllegalArgumentException("damaged");
+                }));
     assertEquals(0, cache.size());
-    try (VersionedCache.Lease<Handle> ok = cache.acquire(key("/m", "1"), () -> new Handle("fixed"))) {
+    try (VersionedCache.Lease<Handle> ok =
+        cache.acquire(key("/m", "1"), () -> new Handle("fixed"))) {
       assertEquals("fixed", ok.get().name);
     }
   }
@@ -97,28 +106,36 @@ class VersionedCacheTest {
     try {
       List<Future<Handle>> slow = new ArrayList<>();
       for (int i = 0; i < 3; i++) {
-        slow.add(pool.submit(() -> {
-          try (VersionedCache.Lease<Handle> l = cache.acquire(key("/slow", "1"), () -> {
-            loads.incrementAndGet();
-            loading.countDown();
-            try {
-              assertTrue(release.await(30, TimeUnit.SECONDS));
-            } catch (InterruptedException e) {
-              throw new IllegalStateException(e);
-            }
-            return new Handle("slow");
-          })) {
-            return l.get();
-          }
-        }));
+        slow.add(
+            pool.submit(
+                () -> {
+                  try (VersionedCache.Lease<Handle> l =
+                      cache.acquire(
+                          key("/slow", "1"),
+                          () -> {
+                            loads.incrementAndGet();
+                            loading.countDown();
+                            try {
+                              assertTrue(release.await(30, TimeUnit.SECONDS));
+                            } catch (InterruptedException e) {
+                              throw new IllegalStateException(e);
+                            }
+                            return new Handle("slow");
+                          })) {
+                    return l.get();
+                  }
+                }));
       }
       assertTrue(loading.await(30, TimeUnit.SECONDS));
       // while /slow loads, another model loads and is used without waiting for it
-      Future<Handle> fast = pool.submit(() -> {
-        try (VersionedCache.Lease<Handle> l = cache.acquire(key("/fast", "1"), () -> new Handle("fast"))) {
-          return l.get();
-        }
-      });
+      Future<Handle> fast =
+          pool.submit(
+              () -> {
+                try (VersionedCache.Lease<Handle> l =
+                    cache.acquire(key("/fast", "1"), () -> new Handle("fast"))) {
+                  return l.get();
+                }
+              });
       assertEquals("fast", fast.get(10, TimeUnit.SECONDS).name);
       for (Future<Handle> f : slow) {
         assertFalse(f.isDone(), "the tasks asking for /slow wait for its one load");

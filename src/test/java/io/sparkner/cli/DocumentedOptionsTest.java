@@ -28,12 +28,12 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 
 /**
- * The commands README.md and docs/*.md show still work as shown: every {@code bin/sparkner SUB ...},
- * {@code spark-submit ... sparkner*.jar SUB ...} and {@code jobs/SUB.sh ...} names a subcommand that
- * exists, and every {@code --option} it shows is an option of that subcommand (picocli's model of
- * {@link Main#commandLine()}), listed by {@code SUB --help} unless it is hidden. Links between the pages
- * point at files and headings that exist, and the README opens with the two commands a new user runs, the
- * second being what CI runs.
+ * The commands README.md and docs/*.md show still work as shown: every {@code bin/sparkner SUB
+ * ...}, {@code spark-submit ... sparkner*.jar SUB ...} and {@code jobs/SUB.sh ...} names a
+ * subcommand that exists, and every {@code --option} it shows is an option of that subcommand
+ * (picocli's model of {@link Main#commandLine()}), listed by {@code SUB --help} unless it is
+ * hidden. Links between the pages point at files and headings that exist, and the README opens with
+ * the two commands a new user runs, the second being what CI runs.
  */
 class DocumentedOptionsTest {
   private static final Path ROOT = Path.of("").toAbsolutePath();
@@ -41,6 +41,7 @@ class DocumentedOptionsTest {
   private static final Pattern JOB_SCRIPT = Pattern.compile("(?:^|/)jobs/([a-z-]+)\\.sh$");
   private static final Pattern PLACEHOLDER = Pattern.compile("[A-Z][A-Z_]*|\\.\\.\\.");
   private static final Pattern LINK = Pattern.compile("\\]\\(([^)\\s]+)\\)");
+
   /** The languages of the code blocks whose lines are shell commands. */
   private static final Set<String> SHELL = Set.of("bash", "sh", "shell", "console");
 
@@ -58,9 +59,9 @@ class DocumentedOptionsTest {
   }
 
   /**
-   * Every command a page shows: in shell code blocks (lines ending in {@code \} joined), and in inline
-   * code, where a span that starts with a subcommand followed by an option ({@code train --replicas N})
-   * counts too.
+   * Every command a page shows: in shell code blocks (lines ending in {@code \} joined), and in
+   * inline code, where a span that starts with a subcommand followed by an option ({@code train
+   * --replicas N}) counts too.
    */
   static List<Shown> shownCommands(Path page, Set<String> subcommands) throws IOException {
     List<String> lines = Files.readAllLines(page, StandardCharsets.UTF_8);
@@ -94,11 +95,17 @@ class DocumentedOptionsTest {
     return shown;
   }
 
-  private static void commandsIn(String text, String where, boolean inline, Set<String> subcommands, List<Shown> out) {
+  private static void commandsIn(
+      String text, String where, boolean inline, Set<String> subcommands, List<Shown> out) {
     List<String> words = new ArrayList<>();
     for (String w : text.strip().split("\\s+")) {
       // a comment, a pipe, a redirection or the next command ends the one shown
-      if (w.startsWith("#") || w.equals("|") || w.equals("||") || w.equals("&&") || w.equals(";") || w.startsWith(">")
+      if (w.startsWith("#")
+          || w.equals("|")
+          || w.equals("||")
+          || w.equals("&&")
+          || w.equals(";")
+          || w.startsWith(">")
           || w.startsWith("2>")) {
         break;
       }
@@ -113,7 +120,8 @@ class DocumentedOptionsTest {
       if (w.equals("spark-submit") || w.endsWith("/spark-submit")) {
         for (int j = i + 1; j < words.size(); j++) {
           String jar = words.get(j);
-          if (jar.endsWith(".jar") && jar.substring(jar.lastIndexOf('/') + 1).startsWith("sparkner")
+          if (jar.endsWith(".jar")
+              && jar.substring(jar.lastIndexOf('/') + 1).startsWith("sparkner")
               && !words.get(j - 1).equals("--jars")) {
             out.add(new Shown(where, words.subList(j + 1, words.size())));
             return;
@@ -130,7 +138,10 @@ class DocumentedOptionsTest {
         return;
       }
     }
-    if (inline && words.size() > 1 && subcommands.contains(words.get(0)) && words.get(1).startsWith("--")) {
+    if (inline
+        && words.size() > 1
+        && subcommands.contains(words.get(0))
+        && words.get(1).startsWith("--")) {
       out.add(new Shown(where, words));
     }
   }
@@ -161,7 +172,8 @@ class DocumentedOptionsTest {
         String path = "";
         List<String> words = s.words();
         int i = 0;
-        boolean skip = false; // a placeholder, or an unknown subcommand whose options cannot be checked
+        boolean skip =
+            false; // a placeholder, or an unknown subcommand whose options cannot be checked
         while (i < words.size()) {
           String w = words.get(i);
           if (w.equals("--master")) { // bin/sparkner's own option, taken wherever it stands
@@ -177,7 +189,13 @@ class DocumentedOptionsTest {
               if (PLACEHOLDER.matcher(w).matches()) {
                 skip = true; // bin/sparkner SUBCOMMAND --help, bin/sparkner ...
               } else {
-                problems.add(s.where() + ": `sparkner " + w + "`: no such subcommand (there are " + subcommands + ")");
+                problems.add(
+                    s.where()
+                        + ": `sparkner "
+                        + w
+                        + "`: no such subcommand (there are "
+                        + subcommands
+                        + ")");
                 skip = true;
               }
             }
@@ -198,7 +216,15 @@ class DocumentedOptionsTest {
             continue;
           }
           if (!spec.optionsMap().containsKey(o) && !spec.negatedOptionsMap().containsKey(o)) {
-            problems.add(s.where() + ": `" + shownAs + "` has no option " + o + " (see `" + shownAs + " --help`)");
+            problems.add(
+                s.where()
+                    + ": `"
+                    + shownAs
+                    + "` has no option "
+                    + o
+                    + " (see `"
+                    + shownAs
+                    + " --help`)");
           } else {
             documented.computeIfAbsent(shownAs, k -> new TreeMap<>()).putIfAbsent(o, s.where());
           }
@@ -211,9 +237,11 @@ class DocumentedOptionsTest {
       String help = help(e.getKey());
       CommandSpec spec = specs.get(e.getKey());
       for (Map.Entry<String, String> o : e.getValue().entrySet()) {
-        OptionSpec opt = spec.optionsMap().getOrDefault(o.getKey(), spec.negatedOptionsMap().get(o.getKey()));
+        OptionSpec opt =
+            spec.optionsMap().getOrDefault(o.getKey(), spec.negatedOptionsMap().get(o.getKey()));
         String base = opt.longestName().replaceFirst("^--", "");
-        boolean listed = help.contains(o.getKey()) || (opt.negatable() && help.contains("--[no-]" + base));
+        boolean listed =
+            help.contains(o.getKey()) || (opt.negatable() && help.contains("--[no-]" + base));
         if (!opt.hidden() && !listed) {
           problems.add(o.getValue() + ": `" + e.getKey() + " --help` does not list " + o.getKey());
         }
@@ -221,7 +249,8 @@ class DocumentedOptionsTest {
     }
     // every subcommand that runs something is shown somewhere
     for (String sub : OptionTableTest.subcommands().keySet()) {
-      if (OptionTableTest.subcommands().get(sub).subcommands().isEmpty() && !specs.containsKey("sparkner " + sub)) {
+      if (OptionTableTest.subcommands().get(sub).subcommands().isEmpty()
+          && !specs.containsKey("sparkner " + sub)) {
         problems.add("no page shows a `bin/sparkner " + sub + "` command");
       }
     }
@@ -229,8 +258,9 @@ class DocumentedOptionsTest {
   }
 
   /**
-   * The options the text names outside commands ({@code `--resume-from DIR`}, {@code `--no-sort-by-length`}):
-   * each is an option of some subcommand, or one of the few of the launcher, spark-submit and the JVM.
+   * The options the text names outside commands ({@code `--resume-from DIR`}, {@code
+   * `--no-sort-by-length`}): each is an option of some subcommand, or one of the few of the
+   * launcher, spark-submit and the JVM.
    */
   @Test
   void everyOptionTheTextNamesExists() throws IOException {
@@ -260,7 +290,13 @@ class DocumentedOptionsTest {
             if (o != null) {
               named++;
               if (!ours.contains(o) && !others.contains(o)) {
-                problems.add(ROOT.relativize(page) + ":" + (i + 1) + ": " + o + " is no option of any subcommand");
+                problems.add(
+                    ROOT.relativize(page)
+                        + ":"
+                        + (i + 1)
+                        + ": "
+                        + o
+                        + " is no option of any subcommand");
               }
             }
           }
@@ -295,7 +331,10 @@ class DocumentedOptionsTest {
     String testCommand = readme.get(fence + 2).replaceFirst("\\s+#.*", "");
     assertTrue(testCommand.startsWith("mvn -B verify"), testCommand);
     List<String> ci = Files.readAllLines(ROOT.resolve(".ci/run"), StandardCharsets.UTF_8);
-    assertEquals(testCommand, ci.get(ci.size() - 1).strip(), ".ci/run must run exactly the README's test command");
+    assertEquals(
+        testCommand,
+        ci.get(ci.size() - 1).strip(),
+        ".ci/run must run exactly the README's test command");
   }
 
   @Test
@@ -314,11 +353,19 @@ class DocumentedOptionsTest {
           }
           links++;
           int hash = target.indexOf('#');
-          Path file = hash == 0 ? page : page.getParent().resolve(hash > 0 ? target.substring(0, hash) : target).normalize();
+          Path file =
+              hash == 0
+                  ? page
+                  : page.getParent()
+                      .resolve(hash > 0 ? target.substring(0, hash) : target)
+                      .normalize();
           String where = ROOT.relativize(page) + ":" + (i + 1) + ": " + target;
           if (!Files.exists(file)) {
             problems.add(where + ": no such file");
-          } else if (hash >= 0 && !anchors.computeIfAbsent(file, DocumentedOptionsTest::headings).contains(target.substring(hash + 1))) {
+          } else if (hash >= 0
+              && !anchors
+                  .computeIfAbsent(file, DocumentedOptionsTest::headings)
+                  .contains(target.substring(hash + 1))) {
             problems.add(where + ": no such heading in " + ROOT.relativize(file));
           }
         }

@@ -22,7 +22,8 @@ import picocli.CommandLine;
 class FaultOptionsTest {
   @TempDir Path dir;
 
-  static final Map<String, List<String>> HIDDEN = Map.of("train", List.of("--fail-at-step", "--fail-rank"), "retrain", List.of("--fail-after"));
+  static final Map<String, List<String>> HIDDEN =
+      Map.of("train", List.of("--fail-at-step", "--fail-rank"), "retrain", List.of("--fail-after"));
 
   /** What {@code sparkner COMMAND --help} prints. */
   static String help(String command) {
@@ -41,7 +42,8 @@ class FaultOptionsTest {
       for (String option : e.getValue()) {
         assertFalse(help.contains(option), e.getKey() + " --help shows " + option + ":\n" + help);
         // still an option of the command, only hidden
-        var spec = Main.commandLine().getSubcommands().get(e.getKey()).getCommandSpec().findOption(option);
+        var spec =
+            Main.commandLine().getSubcommands().get(e.getKey()).getCommandSpec().findOption(option);
         assertTrue(spec != null && spec.hidden(), option);
       }
     }
@@ -53,17 +55,42 @@ class FaultOptionsTest {
   void theHiddenOptionsBuildTheFaultPlanOfTheRun() throws Exception {
     TrainCommandTest.prepareAndInit(dir);
     String[] base = {
-      "train", "--data", dir.resolve("prepared").toString(), "--model", dir.resolve("tiny").toString(),
-      "--set", "max_steps=3", "--set", "logging_steps=1", "--set", "eval_strategy=no", "--set", "save_steps=1000"
+      "train",
+      "--data",
+      dir.resolve("prepared").toString(),
+      "--model",
+      dir.resolve("tiny").toString(),
+      "--set",
+      "max_steps=3",
+      "--set",
+      "logging_steps=1",
+      "--set",
+      "eval_strategy=no",
+      "--set",
+      "save_steps=1000"
     };
     // rank 0 (the default --fail-rank) dies right after step 2
-    TestAccess.Cli failed = TestAccess.cli(with(base, "--output", dir.resolve("failed").toString(), "--fail-at-step", "2"));
+    TestAccess.Cli failed =
+        TestAccess.cli(
+            with(base, "--output", dir.resolve("failed").toString(), "--fail-at-step", "2"));
     assertEquals(1, failed.code(), failed.out());
-    assertTrue(failed.err().contains("injected failure of rank 0 after step 2 (--fail-at-step)"), failed.err());
-    assertTrue(failed.out().contains("step 2/3") && !failed.out().contains("step 3/3"), failed.out());
+    assertTrue(
+        failed.err().contains("injected failure of rank 0 after step 2 (--fail-at-step)"),
+        failed.err());
+    assertTrue(
+        failed.out().contains("step 2/3") && !failed.out().contains("step 3/3"), failed.out());
     assertFalse(Files.exists(dir.resolve("failed/model.safetensors")));
     // one replica has no rank 1: nothing dies
-    TestAccess.Cli other = TestAccess.cli(with(base, "--output", dir.resolve("other").toString(), "--fail-at-step", "2", "--fail-rank", "1"));
+    TestAccess.Cli other =
+        TestAccess.cli(
+            with(
+                base,
+                "--output",
+                dir.resolve("other").toString(),
+                "--fail-at-step",
+                "2",
+                "--fail-rank",
+                "1"));
     assertEquals(0, other.code(), other.err());
     assertTrue(Files.exists(dir.resolve("other/model.safetensors")));
   }

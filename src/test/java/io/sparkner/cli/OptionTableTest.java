@@ -29,10 +29,10 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 
 /**
- * Every option of every subcommand, found reflectively: each must say what it accepts
- * ({@link Accepts}), and each hostile value for its kind (0, -1, too large, not a number, a
- * missing path, an existing output, ...) must end the command within seconds with exit code 2, a
- * message naming the option, and nothing written.
+ * Every option of every subcommand, found reflectively: each must say what it accepts ({@link
+ * Accepts}), and each hostile value for its kind (0, -1, too large, not a number, a missing path,
+ * an existing output, ...) must end the command within seconds with exit code 2, a message naming
+ * the option, and nothing written.
  */
 class OptionTableTest {
   static final Duration LIMIT = Duration.ofSeconds(30);
@@ -52,18 +52,37 @@ class OptionTableTest {
     corpus = dir.resolve("corpus.jsonl");
     StringBuilder lines = new StringBuilder();
     for (int i = 0; i < 40; i++) {
-      lines.append("{\"id\":\"d").append(i).append("\",\"text\":\"Anna lives in Berlin\",\"entities\":[{\"start\":0,\"end\":4,\"type\":\"PER\"},{\"start\":14,\"end\":20,\"type\":\"LOC\"}]}\n");
+      lines
+          .append("{\"id\":\"d")
+          .append(i)
+          .append(
+              "\",\"text\":\"Anna lives in"
+                  + " Berlin\",\"entities\":[{\"start\":0,\"end\":4,\"type\":\"PER\"},{\"start\":14,\"end\":20,\"type\":\"LOC\"}]}\n");
     }
     Files.writeString(corpus, lines, StandardCharsets.UTF_8);
     prepared = dir.resolve("prepared");
     TestAccess.Cli p =
-        TestAccess.cli("prepare", "--input", "jsonl:en:" + corpus, "--tokenizer", TestData.tokenizer("unigram").toString(), "--output", prepared.toString());
+        TestAccess.cli(
+            "prepare",
+            "--input",
+            "jsonl:en:" + corpus,
+            "--tokenizer",
+            TestData.tokenizer("unigram").toString(),
+            "--output",
+            prepared.toString());
     assertEquals(0, p.code(), p.err());
     model = dir.resolve("model");
     TestAccess.Cli i =
         TestAccess.cli(
-            "init", "--config", Path.of("conf/tiny-xlmr-config.json").toAbsolutePath().toString(), "--tokenizer",
-            TestData.tokenizer("unigram").toString(), "--labels", prepared.resolve("labels.json").toString(), "--output", model.toString());
+            "init",
+            "--config",
+            Path.of("conf/tiny-xlmr-config.json").toAbsolutePath().toString(),
+            "--tokenizer",
+            TestData.tokenizer("unigram").toString(),
+            "--labels",
+            prepared.resolve("labels.json").toString(),
+            "--output",
+            model.toString());
     assertEquals(0, i.code(), i.err());
     emptyDir = Files.createDirectories(dir.resolve("empty"));
     incomplete = Files.createDirectories(dir.resolve("labels-only"));
@@ -111,7 +130,8 @@ class OptionTableTest {
       }
     }
     assertTrue(options > 60, "found " + options + " options");
-    assertEquals(List.of(), missing, "options without @Accepts: a new option must say what it accepts");
+    assertEquals(
+        List.of(), missing, "options without @Accepts: a new option must say what it accepts");
   }
 
   /** A value every check passes, for the required options around the one under test. */
@@ -123,7 +143,10 @@ class OptionTableTest {
       case PREPARED -> prepared.toString();
       case CHECKPOINT -> model.toString();
       case LABELS -> prepared.resolve("labels.json").toString();
-      case INPUT -> command.equals("init") ? Path.of("conf/tiny-xlmr-config.json").toAbsolutePath().toString() : corpus.toString();
+      case INPUT ->
+          command.equals("init")
+              ? Path.of("conf/tiny-xlmr-config.json").toAbsolutePath().toString()
+              : corpus.toString();
       case NEW_OUTPUT, OUTPUT -> out.resolve(o.longestName().substring(2)).toString();
       case ONE_OF -> a.oneOf()[0];
       case INT -> String.valueOf(Math.max(a.min(), 1));
@@ -158,7 +181,8 @@ class OptionTableTest {
         out.add("1.5");
         out.add("");
       }
-      case PORT_RANGE -> out.addAll(List.of("a-b", "0-70000", "5-3", "-1-5", "40000", "", "0-40000"));
+      case PORT_RANGE ->
+          out.addAll(List.of("a-b", "0-70000", "5-3", "-1-5", "40000", "", "0-40000"));
       case ONE_OF -> out.addAll(List.of("xml", ""));
       case ENUM -> out.add("nope");
       case TEXT, OUTPUT -> out.addAll(List.of("", "  "));
@@ -167,8 +191,12 @@ class OptionTableTest {
       case INPUT -> out.add(dir.resolve("missing.json").toString());
       case CORPUS -> out.addAll(List.of("jsonl:en:" + dir.resolve("missing.jsonl"), "conllu:x"));
       case TOKENIZER -> out.addAll(List.of(dir.resolve("missing").toString(), emptyDir.toString()));
-      case CHECKPOINT -> out.addAll(List.of(dir.resolve("missing").toString(), emptyDir.toString()));
-      case PREPARED -> out.addAll(List.of(dir.resolve("missing").toString(), emptyDir.toString(), incomplete.toString()));
+      case CHECKPOINT ->
+          out.addAll(List.of(dir.resolve("missing").toString(), emptyDir.toString()));
+      case PREPARED ->
+          out.addAll(
+              List.of(
+                  dir.resolve("missing").toString(), emptyDir.toString(), incomplete.toString()));
       case LABELS -> out.addAll(List.of(dir.resolve("missing.json").toString(), "B-PER,,O"));
       case NEW_OUTPUT -> out.addAll(List.of(existing.toString(), existingFile.toString()));
       case FLAG -> {}
@@ -199,7 +227,9 @@ class OptionTableTest {
     return tests.stream();
   }
 
-  private static void runHostile(String command, CommandSpec spec, OptionSpec option, String bad, Path out) throws IOException {
+  private static void runHostile(
+      String command, CommandSpec spec, OptionSpec option, String bad, Path out)
+      throws IOException {
     List<String> args = new ArrayList<>(List.of(command.split(" ")));
     for (OptionSpec o : spec.options()) {
       if (o.required() && o != option) {
@@ -207,13 +237,22 @@ class OptionTableTest {
       }
     }
     args.add(option.longestName() + "=" + bad);
-    TestAccess.Cli r = assertTimeoutPreemptively(LIMIT, () -> TestAccess.cli(args.toArray(new String[0])), () -> "hung: " + args);
+    TestAccess.Cli r =
+        assertTimeoutPreemptively(
+            LIMIT, () -> TestAccess.cli(args.toArray(new String[0])), () -> "hung: " + args);
     assertEquals(2, r.code(), () -> args + "\nerr: " + r.err() + "\nout: " + r.out());
     String first = r.err().lines().findFirst().orElse("");
-    assertTrue(first.startsWith("error: ") && first.contains(option.longestName()), () -> args + ": the first line must name the option: " + first);
-    assertFalse(first.contains("error: null") || first.contains("No enum constant") || first.contains("For input string"), first);
+    assertTrue(
+        first.startsWith("error: ") && first.contains(option.longestName()),
+        () -> args + ": the first line must name the option: " + first);
+    assertFalse(
+        first.contains("error: null")
+            || first.contains("No enum constant")
+            || first.contains("For input string"),
+        first);
     assertFalse(Files.exists(out), () -> "written by " + args + ": " + out);
-    assertEquals(List.of(existing.resolve("keep.txt")), list(existing), "the existing output was touched");
+    assertEquals(
+        List.of(existing.resolve("keep.txt")), list(existing), "the existing output was touched");
     assertEquals("keep", Files.readString(existing.resolve("keep.txt")));
     assertEquals("keep", Files.readString(existingFile));
   }
@@ -226,34 +265,86 @@ class OptionTableTest {
 
   @Test
   void incompletePreparedDataIsRefusedNamingTheDirectoryAndWhatIsMissing() throws IOException {
-    // a prepare --overwrite that fails half way (here: a corrupt .gz input) leaves old and new tables
+    // a prepare --overwrite that fails half way (here: a corrupt .gz input) leaves old and new
+    // tables
     // mixed; summary.json, deleted first and written last, is what marks that
     Path mixed = dir.resolve("mixed");
     String tok = TestData.tokenizer("unigram").toString();
-    assertEquals(0, TestAccess.cli("prepare", "--input", "jsonl:en:" + corpus, "--tokenizer", tok, "--output", mixed.toString()).code());
+    assertEquals(
+        0,
+        TestAccess.cli(
+                "prepare",
+                "--input",
+                "jsonl:en:" + corpus,
+                "--tokenizer",
+                tok,
+                "--output",
+                mixed.toString())
+            .code());
     assertTrue(Files.exists(mixed.resolve("summary.json")));
     Path broken = Files.createDirectories(dir.resolve("broken-input"));
     Files.copy(corpus, broken.resolve("a.jsonl"));
-    Files.write(broken.resolve("b.jsonl.gz"), new byte[] {0x1f, (byte) 0x8b, 8, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
+    Files.write(
+        broken.resolve("b.jsonl.gz"),
+        new byte[] {0x1f, (byte) 0x8b, 8, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
     TestAccess.Cli failed =
-        TestAccess.cli("prepare", "--input", "jsonl:en:" + broken, "--tokenizer", tok, "--output", mixed.toString(), "--overwrite");
+        TestAccess.cli(
+            "prepare",
+            "--input",
+            "jsonl:en:" + broken,
+            "--tokenizer",
+            tok,
+            "--output",
+            mixed.toString(),
+            "--overwrite");
     assertEquals(1, failed.code(), failed.err());
-    assertFalse(Files.exists(mixed.resolve("summary.json")), "summary.json is removed before any table is replaced");
-    assertTrue(Files.exists(mixed.resolve("labels.json")), "the old labels.json is still there: the state the check is for");
+    assertFalse(
+        Files.exists(mixed.resolve("summary.json")),
+        "summary.json is removed before any table is replaced");
+    assertTrue(
+        Files.exists(mixed.resolve("labels.json")),
+        "the old labels.json is still there: the state the check is for");
 
     for (String[] args :
         List.of(
-            new String[] {"evaluate", "--model", model.toString(), "--data", mixed.toString(), "--report", dir.resolve("r1").toString()},
-            new String[] {"train", "--data", mixed.toString(), "--model", model.toString(), "--output", dir.resolve("t1").toString()})) {
+            new String[] {
+              "evaluate",
+              "--model",
+              model.toString(),
+              "--data",
+              mixed.toString(),
+              "--report",
+              dir.resolve("r1").toString()
+            },
+            new String[] {
+              "train",
+              "--data",
+              mixed.toString(),
+              "--model",
+              model.toString(),
+              "--output",
+              dir.resolve("t1").toString()
+            })) {
       TestAccess.Cli r = assertTimeoutPreemptively(LIMIT, () -> TestAccess.cli(args));
       assertEquals(2, r.code(), r.err() + r.out());
       String first = r.err().lines().findFirst().orElse("");
-      assertTrue(first.contains("--data") && first.contains(mixed.toString()) && first.contains("missing summary.json"), first);
+      assertTrue(
+          first.contains("--data")
+              && first.contains(mixed.toString())
+              && first.contains("missing summary.json"),
+          first);
       assertFalse(Files.exists(dir.resolve("r1")) || Files.exists(dir.resolve("t1")));
     }
     // only labels.json: every missing part is named
     TestAccess.Cli r =
-        TestAccess.cli("evaluate", "--model", model.toString(), "--data", incomplete.toString(), "--report", dir.resolve("r2").toString());
+        TestAccess.cli(
+            "evaluate",
+            "--model",
+            model.toString(),
+            "--data",
+            incomplete.toString(),
+            "--report",
+            dir.resolve("r2").toString());
     assertEquals(2, r.code());
     assertTrue(r.err().contains("missing documents, features, quarantine, summary.json"), r.err());
   }
@@ -265,12 +356,21 @@ class OptionTableTest {
     Files.writeString(trained.resolve("metrics.jsonl"), "{}\n");
     String tok = TestData.tokenizer("unigram").toString();
     String[] init = {
-      "init", "--config", Path.of("conf/tiny-xlmr-config.json").toAbsolutePath().toString(), "--tokenizer", tok,
-      "--labels", prepared.resolve("labels.json").toString(), "--output", trained.toString()
+      "init",
+      "--config",
+      Path.of("conf/tiny-xlmr-config.json").toAbsolutePath().toString(),
+      "--tokenizer",
+      tok,
+      "--labels",
+      prepared.resolve("labels.json").toString(),
+      "--output",
+      trained.toString()
     };
     TestAccess.Cli refused = TestAccess.cli(init);
     assertEquals(2, refused.code(), refused.err());
-    assertTrue(refused.err().contains(trained.toString()) && refused.err().contains("--overwrite"), refused.err());
+    assertTrue(
+        refused.err().contains(trained.toString()) && refused.err().contains("--overwrite"),
+        refused.err());
     assertEquals("{\"fine\": \"tuned\"}", Files.readString(trained.resolve("config.json")));
 
     List<String> withOverwrite = new ArrayList<>(List.of(init));
@@ -278,14 +378,27 @@ class OptionTableTest {
     TestAccess.Cli replaced = TestAccess.cli(withOverwrite.toArray(new String[0]));
     assertEquals(0, replaced.code(), replaced.err());
     assertTrue(Files.readString(trained.resolve("config.json")).contains("xlm-roberta"));
-    assertFalse(Files.exists(trained.resolve("metrics.jsonl")), "a replaced checkpoint keeps nothing of the old one");
+    assertFalse(
+        Files.exists(trained.resolve("metrics.jsonl")),
+        "a replaced checkpoint keeps nothing of the old one");
 
     Path tokDir = Files.createDirectories(dir.resolve("tok"));
     Files.writeString(tokDir.resolve("tokenizer.json"), "{}");
-    String[] build = {"tokenizer", "build", "--corpus", "jsonl:en:" + corpus, "--vocab-size", "200", "--output", tokDir.toString()};
+    String[] build = {
+      "tokenizer",
+      "build",
+      "--corpus",
+      "jsonl:en:" + corpus,
+      "--vocab-size",
+      "200",
+      "--output",
+      tokDir.toString()
+    };
     TestAccess.Cli tokRefused = TestAccess.cli(build);
     assertEquals(2, tokRefused.code(), tokRefused.err());
-    assertTrue(tokRefused.err().contains(tokDir.toString()) && tokRefused.err().contains("--overwrite"), tokRefused.err());
+    assertTrue(
+        tokRefused.err().contains(tokDir.toString()) && tokRefused.err().contains("--overwrite"),
+        tokRefused.err());
     assertEquals("{}", Files.readString(tokDir.resolve("tokenizer.json")));
     List<String> buildOver = new ArrayList<>(List.of(build));
     buildOver.add("--overwrite");
@@ -298,7 +411,10 @@ class OptionTableTest {
     IllegalStateException noMessage = new IllegalStateException((String) null);
     noMessage.initCause(new RuntimeException((String) null, new java.io.IOException("disk full")));
     String d = Main.describe(noMessage);
-    assertTrue(d.startsWith("java.lang.IllegalStateException") && d.contains("java.io.IOException: disk full"), d);
+    assertTrue(
+        d.startsWith("java.lang.IllegalStateException")
+            && d.contains("java.io.IOException: disk full"),
+        d);
     String npe = Main.describe(new NullPointerException());
     assertTrue(npe.startsWith("java.lang.NullPointerException") && !npe.equals("null"), npe);
     assertEquals("plain", Main.describe(new IllegalArgumentException("plain")));
@@ -307,9 +423,12 @@ class OptionTableTest {
   @Test
   void nerTaggerRefusesABatchSizeBelowOne() {
     for (int bad : new int[] {0, -5}) {
-      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new NerTagger().setBatchSize(bad));
+      IllegalArgumentException e =
+          assertThrows(IllegalArgumentException.class, () -> new NerTagger().setBatchSize(bad));
       assertNotNull(e.getMessage());
-      assertTrue(e.getMessage().contains("batchSize") && e.getMessage().contains(String.valueOf(bad)), e.getMessage());
+      assertTrue(
+          e.getMessage().contains("batchSize") && e.getMessage().contains(String.valueOf(bad)),
+          e.getMessage());
     }
   }
 }

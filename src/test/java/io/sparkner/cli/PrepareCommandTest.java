@@ -35,17 +35,21 @@ class PrepareCommandTest {
     return new Run(c.code(), c.out(), c.err());
   }
 
-
   @Test
   void bundledSampleAllLanguagesWithTheBertShapedTokenizer() throws IOException {
     Path out = dir.resolve("prepared");
     String[] args = {
       "prepare",
-      "--input", "stockmark:" + TestData.sample("stockmark/ner.json"),
-      "--input", "panx:" + TestData.sample("panx") + "/*",
-      "--tokenizer", TestData.tokenizer("wordpiece").getParent().toString(),
-      "--output", out.toString(),
-      "--type-map", "ORG-P=ORG,ORG-O=ORG"
+      "--input",
+      "stockmark:" + TestData.sample("stockmark/ner.json"),
+      "--input",
+      "panx:" + TestData.sample("panx") + "/*",
+      "--tokenizer",
+      TestData.tokenizer("wordpiece").getParent().toString(),
+      "--output",
+      out.toString(),
+      "--type-map",
+      "ORG-P=ORG,ORG-O=ORG"
     };
     Run r = run(args);
     assertEquals(0, r.code(), r.err());
@@ -59,19 +63,25 @@ class PrepareCommandTest {
       assertEquals(100, summary.path("by_lang").path(lang).path("validation").asLong(), lang);
       assertEquals(100, summary.path("by_lang").path(lang).path("test").asLong(), lang);
     }
-    assertEquals(600 + 500, summary.path("by_lang").path("ja").path("train").asLong()
-        + summary.path("by_lang").path("ja").path("validation").asLong()
-        + summary.path("by_lang").path("ja").path("test").asLong());
-    assertTrue(summary.path("entities_by_type").path("ORG-P").isMissingNode(), "ORG-P was mapped to ORG");
+    assertEquals(
+        600 + 500,
+        summary.path("by_lang").path("ja").path("train").asLong()
+            + summary.path("by_lang").path("ja").path("validation").asLong()
+            + summary.path("by_lang").path("ja").path("test").asLong());
+    assertTrue(
+        summary.path("entities_by_type").path("ORG-P").isMissingNode(), "ORG-P was mapped to ORG");
 
     Labels labels = Labels.fromJson(Files.readString(out.resolve("labels.json")));
     assertEquals(
-        List.of("O", "B-EVT", "I-EVT", "B-INS", "I-INS", "B-LOC", "I-LOC", "B-ORG", "I-ORG", "B-PER", "I-PER", "B-PRD", "I-PRD"),
+        List.of(
+            "O", "B-EVT", "I-EVT", "B-INS", "I-INS", "B-LOC", "I-LOC", "B-ORG", "I-ORG", "B-PER",
+            "I-PER", "B-PRD", "I-PRD"),
         labels.labels());
 
     SparkSession spark = TestSpark.session();
     StructType features = spark.read().parquet(out.resolve("features").toString()).schema();
-    assertEquals(List.of("id", "window", "input_ids", "labels", "offsets"), List.of(features.fieldNames()));
+    assertEquals(
+        List.of("id", "window", "input_ids", "labels", "offsets"), List.of(features.fieldNames()));
 
     // spans -> labels -> spans: every entity not reported as misaligned comes back exactly
     Map<String, List<Entity>> decoded = io.sparkner.TestFeatures.decode(spark, out, labels);
@@ -96,16 +106,26 @@ class PrepareCommandTest {
   @Test
   void failFastIsAnErrorNamingFileAndRecord() throws IOException {
     Path bad = dir.resolve("bad.jsonl");
-    Files.writeString(bad, "{\"id\":\"ok\",\"text\":\"Berlin\",\"entities\":[]}\n{\"id\":\"r2\",\"text\":\"\",\"entities\":[]}\n");
+    Files.writeString(
+        bad,
+        "{\"id\":\"ok\",\"text\":\"Berlin\",\"entities\":[]}\n"
+            + "{\"id\":\"r2\",\"text\":\"\",\"entities\":[]}\n");
     Run r =
         run(
             "prepare",
-            "--input", "jsonl:en:" + bad,
-            "--tokenizer", TestData.tokenizer("unigram").toString(),
-            "--output", dir.resolve("o").toString(),
+            "--input",
+            "jsonl:en:" + bad,
+            "--tokenizer",
+            TestData.tokenizer("unigram").toString(),
+            "--output",
+            dir.resolve("o").toString(),
             "--fail-fast");
     assertEquals(1, r.code());
-    assertTrue(r.err().contains("bad.jsonl") && r.err().contains("record r2") && r.err().contains("empty_text"), r.err());
+    assertTrue(
+        r.err().contains("bad.jsonl")
+            && r.err().contains("record r2")
+            && r.err().contains("empty_text"),
+        r.err());
     // no half output left behind: the fixed input runs again without --overwrite
     assertFalse(Files.exists(dir.resolve("o")), "output directory left after a failed run");
   }
@@ -115,7 +135,15 @@ class PrepareCommandTest {
     Run r = run("prepare", "--input", "conllu:x", "--tokenizer", "t", "--output", "o");
     assertEquals(2, r.code());
     assertTrue(r.err().contains("unknown kind 'conllu'"), r.err());
-    r = run("prepare", "--input", "stockmark:" + TestData.sample("stockmark/ner.json"), "--tokenizer", dir.resolve("none").toString(), "--output", dir.resolve("o2").toString());
+    r =
+        run(
+            "prepare",
+            "--input",
+            "stockmark:" + TestData.sample("stockmark/ner.json"),
+            "--tokenizer",
+            dir.resolve("none").toString(),
+            "--output",
+            dir.resolve("o2").toString());
     assertEquals(2, r.code());
     assertTrue(r.err().contains("no tokenizer.json at"), r.err());
   }

@@ -16,7 +16,10 @@ import org.junit.jupiter.api.io.TempDir;
 import org.w3c.dom.Document;
 import org.w3c.dom.Element;
 
-/** {@code sparkner crosslingual} on the bundled sample: Stockmark (ja) → zero-shot PAN-X ko, zh, en, de. */
+/**
+ * {@code sparkner crosslingual} on the bundled sample: Stockmark (ja) → zero-shot PAN-X ko, zh, en,
+ * de.
+ */
 class ReportCrossLingualTest {
   @TempDir Path dir;
 
@@ -26,25 +29,39 @@ class ReportCrossLingualTest {
     PrepareCommandTest.Run r =
         PrepareCommandTest.run(
             "crosslingual",
-            "--conf", Path.of("conf/crosslingual-sample.json").toAbsolutePath().toString(),
-            "--output", out.toString(),
-            "--set", "max_steps=12",
-            "--set", "logging_steps=4");
+            "--conf",
+            Path.of("conf/crosslingual-sample.json").toAbsolutePath().toString(),
+            "--output",
+            out.toString(),
+            "--set",
+            "max_steps=12",
+            "--set",
+            "logging_steps=4");
     assertEquals(0, r.code(), r.err() + r.out());
     assertTrue(r.out().contains("== 6/6 evaluate"), r.out());
 
     JsonNode report = new ObjectMapper().readTree(out.resolve("report/report.json").toFile());
     JsonNode matrix = report.path("crosslingual");
     assertEquals(1, matrix.path("rows").size());
-    assertEquals("ja", matrix.path("rows").path(0).path("name").asText(), "the training language, from training_data.json");
+    assertEquals(
+        "ja",
+        matrix.path("rows").path(0).path("name").asText(),
+        "the training language, from training_data.json");
     assertEquals(List.of("de", "en", "ja", "ko", "zh"), texts(matrix.path("columns")));
-    assertEquals(List.of(false, false, true, false, false), booleans(matrix.path("in_language").path(0)));
+    assertEquals(
+        List.of(false, false, true, false, false), booleans(matrix.path("in_language").path(0)));
     for (int c = 0; c < 5; c++) {
       assertEquals(
-          report.path("by_lang").path(texts(matrix.path("columns")).get(c)).path("micro").path("f1").asDouble(),
+          report
+              .path("by_lang")
+              .path(texts(matrix.path("columns")).get(c))
+              .path("micro")
+              .path("f1")
+              .asDouble(),
           matrix.path("f1").path(0).path(c).asDouble());
     }
-    // the Stockmark-only types are read as O on PAN-X, ORG-P/ORG-O as ORG; the Stockmark test split keeps its labels
+    // the Stockmark-only types are read as O on PAN-X, ORG-P/ORG-O as ORG; the Stockmark test split
+    // keeps its labels
     JsonNode panx = report.path("datasets").path(1);
     assertTrue(panx.path("data").asText().endsWith("prepared-panx"), panx.path("data").asText());
     assertEquals("ORG", panx.path("label_mapping").path("mapped").path("ORG-P").asText());
@@ -72,22 +89,38 @@ class ReportCrossLingualTest {
     PrepareCommandTest.Run e =
         PrepareCommandTest.run(
             "evaluate",
-            "--model", out.resolve("model").toString(),
-            "--data", out.resolve("prepared-train").toString(),
-            "--data", out.resolve("prepared-panx").toString(),
-            "--type-map", "ORG-P=ORG,ORG-O=ORG",
-            "--examples", "6",
-            "--report", dir.resolve("evaluate").toString());
+            "--model",
+            out.resolve("model").toString(),
+            "--data",
+            out.resolve("prepared-train").toString(),
+            "--data",
+            out.resolve("prepared-panx").toString(),
+            "--type-map",
+            "ORG-P=ORG,ORG-O=ORG",
+            "--examples",
+            "6",
+            "--report",
+            dir.resolve("evaluate").toString());
     assertEquals(0, e.code(), e.err() + e.out());
     assertTrue(e.out().contains("trained\\eval") && e.out().contains("note: "), e.out());
     JsonNode again = new ObjectMapper().readTree(dir.resolve("evaluate/report.json").toFile());
-    assertEquals(report.path("crosslingual").path("f1"), again.path("crosslingual").path("f1"), "the same scores as the crosslingual job's");
+    assertEquals(
+        report.path("crosslingual").path("f1"),
+        again.path("crosslingual").path("f1"),
+        "the same scores as the crosslingual job's");
     assertEquals(6, again.path("examples").size());
     assertTrue(Files.isRegularFile(dir.resolve("evaluate/report.html")));
     PrepareCommandTest.Run typo =
         PrepareCommandTest.run(
-            "evaluate", "--model", out.resolve("model").toString(), "--data", out.resolve("prepared-panx").toString(),
-            "--type-map", "ORG-Q=ORG", "--report", dir.resolve("typo").toString());
+            "evaluate",
+            "--model",
+            out.resolve("model").toString(),
+            "--data",
+            out.resolve("prepared-panx").toString(),
+            "--type-map",
+            "ORG-Q=ORG",
+            "--report",
+            dir.resolve("typo").toString());
     assertEquals(1, typo.code());
     assertTrue(typo.err().contains("ORG-Q") && typo.err().contains("its types"), typo.err());
   }

@@ -36,11 +36,13 @@ public final class TestAccess {
       return new Cli(code, out.toString(StandardCharsets.UTF_8), err.toString());
     } finally {
       System.setOut(original);
-      assertFalse(spark.sparkContext().isStopped(), "the command must not stop a session it did not start");
+      assertFalse(
+          spark.sparkContext().isStopped(), "the command must not stop a session it did not start");
     }
   }
 
-  public static void init(String config, String tokenizer, String labels, String output) throws IOException {
+  public static void init(String config, String tokenizer, String labels, String output)
+      throws IOException {
     InitCommand.init(config, tokenizer, labels, output, 42);
   }
 }

@@ -19,7 +19,10 @@ import java.util.stream.Stream;
 public final class GpuDiscovery {
   private GpuDiscovery() {}
 
-  /** Writes an executable {@code dir/gpu-discovery.sh} printing {@code {"name":"gpu","addresses":[...]}}. */
+  /**
+   * Writes an executable {@code dir/gpu-discovery.sh} printing {@code
+   * {"name":"gpu","addresses":[...]}}.
+   */
   public static Path writeScript(Path dir, String... addresses) throws IOException {
     Files.createDirectories(dir);
     Path script = dir.resolve("gpu-discovery.sh");

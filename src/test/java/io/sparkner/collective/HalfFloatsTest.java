@@ -17,28 +17,39 @@ class HalfFloatsTest {
     for (int bits = 0; bits < 0x10000; bits++) {
       float f = Half.toFloat(h(bits));
       if (Float.isNaN(f)) {
-        assertTrue(Float.isNaN(Half.toFloat(HalfFloats.fromFloat(f))), "NaN " + Integer.toHexString(bits));
+        assertTrue(
+            Float.isNaN(Half.toFloat(HalfFloats.fromFloat(f))), "NaN " + Integer.toHexString(bits));
         continue;
       }
-      assertEquals(bits, HalfFloats.fromFloat(f) & 0xFFFF, "half " + Integer.toHexString(bits) + " = " + f);
+      assertEquals(
+          bits, HalfFloats.fromFloat(f) & 0xFFFF, "half " + Integer.toHexString(bits) + " = " + f);
     }
   }
 
-  /** Every rounding boundary: the midpoint of two adjacent halves goes to the even one, its float neighbours to the nearer. */
+  /**
+   * Every rounding boundary: the midpoint of two adjacent halves goes to the even one, its float
+   * neighbours to the nearer.
+   */
   @Test
   void roundsToNearestTiesToEvenAtEveryMidpoint() {
     for (int sign : new int[] {0, 0x8000}) {
       for (int bits = 0; bits <= 0x7BFF; bits++) {
         float a = Half.toFloat(h(sign | bits));
-        float b = bits == 0x7BFF ? (sign == 0 ? 65536f : -65536f) : Half.toFloat(h(sign | (bits + 1)));
+        float b =
+            bits == 0x7BFF ? (sign == 0 ? 65536f : -65536f) : Half.toFloat(h(sign | (bits + 1)));
         float mid = (float) (((double) a + b) / 2); // 12 significant bits: exact in float
         assertEquals(((double) a + b) / 2, mid, 0.0);
         int even = (bits & 1) == 0 ? bits : bits + 1;
-        assertEquals(sign | even, HalfFloats.fromFloat(mid) & 0xFFFF, "tie between " + a + " and " + b);
+        assertEquals(
+            sign | even, HalfFloats.fromFloat(mid) & 0xFFFF, "tie between " + a + " and " + b);
         float below = sign == 0 ? Math.nextDown(mid) : Math.nextUp(mid);
         float above = sign == 0 ? Math.nextUp(mid) : Math.nextDown(mid);
-        assertEquals(sign | bits, HalfFloats.fromFloat(below) & 0xFFFF, "just below the midpoint of " + a);
-        assertEquals(sign | (bits + 1), HalfFloats.fromFloat(above) & 0xFFFF, "just above the midpoint of " + a);
+        assertEquals(
+            sign | bits, HalfFloats.fromFloat(below) & 0xFFFF, "just below the midpoint of " + a);
+        assertEquals(
+            sign | (bits + 1),
+            HalfFloats.fromFloat(above) & 0xFFFF,
+            "just above the midpoint of " + a);
       }
     }
   }
@@ -82,7 +93,14 @@ class HalfFloatsTest {
           continue;
         }
         double other = Math.abs((double) Half.toFloat((short) ((got & 0x8000) | nb)) - f);
-        assertTrue(err <= other, f + " -> " + Half.toFloat(got) + " but " + Half.toFloat((short) ((got & 0x8000) | nb)) + " is nearer");
+        assertTrue(
+            err <= other,
+            f
+                + " -> "
+                + Half.toFloat(got)
+                + " but "
+                + Half.toFloat((short) ((got & 0x8000) | nb))
+                + " is nearer");
       }
     }
   }

@@ -16,10 +16,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** Ring collectives over real loopback sockets, ranks as threads, against sums computed directly. */
+/**
+ * Ring collectives over real loopback sockets, ranks as threads, against sums computed directly.
+ */
 class RingTest {
   private static final Duration TIMEOUT = Duration.ofSeconds(20);
   private static final Duration LIMIT = Duration.ofSeconds(60);
+
   /** Lengths around the piece size (262,144 floats) and up to a few million. */
   private static final int[] LENGTHS = {0, 1, 5, 1000, 262_143, 262_145, 786_433, 3_000_001};
 
@@ -37,7 +40,9 @@ class RingTest {
     return (float) (((i * 31L + rank * 17L) % 2001) - 1000);
   }
 
-  /** The bounds to test for a length: even, and uneven ones with empty chunks and an offset range. */
+  /**
+   * The bounds to test for a length: even, and uneven ones with empty chunks and an offset range.
+   */
   static List<int[]> boundsFor(int len, int n) {
     List<int[]> out = new ArrayList<>();
     out.add(Ring.evenBounds(0, len, n));
@@ -78,14 +83,18 @@ class RingTest {
 
   private static void checkReduceScatter(List<Ring> rings, int len, int[] b) throws Exception {
     int n = rings.size();
-    List<float[]> data = all(n, LIMIT, r -> {
-      float[] d = new float[len];
-      for (int i = 0; i < len; i++) {
-        d[i] = intValue(r, i);
-      }
-      rings.get(r).reduceScatter(d, b, "gradients", 3);
-      return d;
-    });
+    List<float[]> data =
+        all(
+            n,
+            LIMIT,
+            r -> {
+              float[] d = new float[len];
+              for (int i = 0; i < len; i++) {
+                d[i] = intValue(r, i);
+              }
+              rings.get(r).reduceScatter(d, b, "gradients", 3);
+              return d;
+            });
     for (int r = 0; r < n; r++) {
       float[] d = data.get(r);
       for (int i = b[r]; i < b[r + 1]; i++) {
@@ -94,7 +103,9 @@ class RingTest {
           expected += intValue(q, i);
         }
         if (d[i] != expected) {
-          throw new AssertionError("len " + len + " n " + n + " rank " + r + " [" + i + "] = " + d[i] + ", want " + expected);
+          throw new AssertionError(
+              "len " + len + " n " + n + " rank " + r + " [" + i + "] = " + d[i] + ", want "
+                  + expected);
         }
       }
       for (int i = 0; i < len; i++) { // outside [b0, bn) untouched
@@ -107,21 +118,38 @@ class RingTest {
 
   private static void checkAllGather(List<Ring> rings, int len, int[] b) throws Exception {
     int n = rings.size();
-    List<float[]> data = all(n, LIMIT, r -> {
-      float[] d = new float[len];
-      for (int i = 0; i < len; i++) {
-        d[i] = intValue(r, i);
-      }
-      rings.get(r).allGather(d, b, "parameters", 4);
-      return d;
-    });
+    List<float[]> data =
+        all(
+            n,
+            LIMIT,
+            r -> {
+              float[] d = new float[len];
+              for (int i = 0; i < len; i++) {
+                d[i] = intValue(r, i);
+              }
+              rings.get(r).allGather(d, b, "parameters", 4);
+              return d;
+            });
     for (int r = 0; r < n; r++) {
       float[] d = data.get(r);
       for (int c = 0; c < n; c++) {
         for (int i = b[c]; i < b[c + 1]; i++) {
           if (d[i] != intValue(c, i)) {
-            throw new AssertionError("len " + len + " rank " + r + " chunk " + c + " [" + i + "] = " + d[i]
-                + ", want rank " + c + "'s " + intValue(c, i));
+            throw new AssertionError(
+                "len "
+                    + len
+                    + " rank "
+                    + r
+                    + " chunk "
+                    + c
+                    + " ["
+                    + i
+                    + "] = "
+                    + d[i]
+                    + ", want rank "
+                    + c
+                    + "'s "
+                    + intValue(c, i));
           }
         }
       }
@@ -130,25 +158,32 @@ class RingTest {
 
   private static void checkAllReduceExact(List<Ring> rings, int len, int[] b) throws Exception {
     int n = rings.size();
-    List<float[]> data = all(n, LIMIT, r -> {
-      float[] d = new float[len];
-      for (int i = 0; i < len; i++) {
-        d[i] = intValue(r, i);
-      }
-      rings.get(r).allReduce(d, b, "gradients", 5);
-      return d;
-    });
+    List<float[]> data =
+        all(
+            n,
+            LIMIT,
+            r -> {
+              float[] d = new float[len];
+              for (int i = 0; i < len; i++) {
+                d[i] = intValue(r, i);
+              }
+              rings.get(r).allReduce(d, b, "gradients", 5);
+              return d;
+            });
     for (int i = b[0]; i < b[n]; i++) {
       float expected = 0;
       for (int q = 0; q < n; q++) {
         expected += intValue(q, i);
       }
       if (data.get(0)[i] != expected) {
-        throw new AssertionError("len " + len + " [" + i + "] = " + data.get(0)[i] + ", want " + expected);
+        throw new AssertionError(
+            "len " + len + " [" + i + "] = " + data.get(0)[i] + ", want " + expected);
       }
     }
     for (int r = 1; r < n; r++) {
-      assertArrayEquals(Arrays.copyOfRange(data.get(0), b[0], b[n]), Arrays.copyOfRange(data.get(r), b[0], b[n]),
+      assertArrayEquals(
+          Arrays.copyOfRange(data.get(0), b[0], b[n]),
+          Arrays.copyOfRange(data.get(r), b[0], b[n]),
           "rank " + r + " differs from rank 0");
     }
   }
@@ -162,11 +197,15 @@ class RingTest {
         inputs[r][i] = (float) (rnd.nextGaussian() * Math.exp(rnd.nextGaussian() * 3));
       }
     }
-    List<float[]> data = all(n, LIMIT, r -> {
-      float[] d = inputs[r].clone();
-      rings.get(r).allReduce(d, b, "gradients", 6);
-      return d;
-    });
+    List<float[]> data =
+        all(
+            n,
+            LIMIT,
+            r -> {
+              float[] d = inputs[r].clone();
+              rings.get(r).allReduce(d, b, "gradients", 6);
+              return d;
+            });
     for (int i = 0; i < len; i++) {
       double expected = 0;
       double abs = 0;
@@ -176,7 +215,8 @@ class RingTest {
       }
       double err = Math.abs(data.get(0)[i] - expected);
       if (err > 1e-6 * abs) {
-        throw new AssertionError("[" + i + "] = " + data.get(0)[i] + ", want " + expected + " (|x| sum " + abs + ")");
+        throw new AssertionError(
+            "[" + i + "] = " + data.get(0)[i] + ", want " + expected + " (|x| sum " + abs + ")");
       }
     }
     for (int r = 1; r < n; r++) {
@@ -189,10 +229,16 @@ class RingTest {
   void allReduceSumIsBitIdenticalRankOrderSum(int n) throws Exception {
     List<Ring> rings = form(n, TIMEOUT);
     try {
-      List<double[]> results = all(n, LIMIT, r -> {
-        double[] v = {0.1 * (r + 1), 1e16 * (r % 2 == 0 ? 1 : -1), r == 1 ? 1 : 0, 1.0 / 3 + r, r};
-        return rings.get(r).allReduceSum(v, "step statistics", 9);
-      });
+      List<double[]> results =
+          all(
+              n,
+              LIMIT,
+              r -> {
+                double[] v = {
+                  0.1 * (r + 1), 1e16 * (r % 2 == 0 ? 1 : -1), r == 1 ? 1 : 0, 1.0 / 3 + r, r
+                };
+                return rings.get(r).allReduceSum(v, "step statistics", 9);
+              });
       double[] expected = new double[5];
       for (int r = 0; r < n; r++) {
         double[] v = {0.1 * (r + 1), 1e16 * (r % 2 == 0 ? 1 : -1), r == 1 ? 1 : 0, 1.0 / 3 + r, r};
@@ -205,9 +251,14 @@ class RingTest {
       }
       // empty, and repeated calls stay in step
       for (int k = 0; k < 3; k++) {
-        List<double[]> empty = all(n, LIMIT, r -> rings.get(r).allReduceSum(new double[0], "nothing", 10));
+        List<double[]> empty =
+            all(n, LIMIT, r -> rings.get(r).allReduceSum(new double[0], "nothing", 10));
         empty.forEach(e -> assertEquals(0, e.length));
-        List<double[]> flags = all(n, LIMIT, r -> rings.get(r).allReduceSum(new double[] {r == n - 1 ? 1 : 0}, "overflow", 10));
+        List<double[]> flags =
+            all(
+                n,
+                LIMIT,
+                r -> rings.get(r).allReduceSum(new double[] {r == n - 1 ? 1 : 0}, "overflow", 10));
         flags.forEach(f -> assertEquals(1.0, f[0]));
       }
     } finally {
@@ -229,24 +280,37 @@ class RingTest {
     int[] b = Ring.evenBounds(0, len, n);
     List<Ring> rings = form(n, TIMEOUT);
     try {
-      List<float[]> fp32 = all(n, LIMIT, r -> {
-        float[] d = inputs[r].clone();
-        rings.get(r).allReduce(d, b, "gradients", 1);
-        return d;
-      });
+      List<float[]> fp32 =
+          all(
+              n,
+              LIMIT,
+              r -> {
+                float[] d = inputs[r].clone();
+                rings.get(r).allReduce(d, b, "gradients", 1);
+                return d;
+              });
       long[] sent32 = rings.stream().mapToLong(Ring::bytesSent).toArray();
       long[] recv32 = rings.stream().mapToLong(Ring::bytesReceived).toArray();
       rings.forEach(ring -> ring.setHalfPrecisionWire(true));
-      List<float[]> fp16 = all(n, LIMIT, r -> {
-        float[] d = inputs[r].clone();
-        rings.get(r).allReduce(d, b, "gradients", 2);
-        return d;
-      });
+      List<float[]> fp16 =
+          all(
+              n,
+              LIMIT,
+              r -> {
+                float[] d = inputs[r].clone();
+                rings.get(r).allReduce(d, b, "gradients", 2);
+                return d;
+              });
       for (int r = 0; r < n; r++) {
         Ring ring = rings.get(r);
-        assertEquals(sent32[r], 2 * (ring.bytesSent() - sent32[r]), "rank " + r + ": fp16 payload is half of fp32's");
-        assertEquals(recv32[r], 2 * (ring.bytesReceived() - recv32[r]), "rank " + r + ": received half");
-        assertArrayEquals(fp16.get(0), fp16.get(r), "rank " + r + " differs from rank 0 with the fp16 wire");
+        assertEquals(
+            sent32[r],
+            2 * (ring.bytesSent() - sent32[r]),
+            "rank " + r + ": fp16 payload is half of fp32's");
+        assertEquals(
+            recv32[r], 2 * (ring.bytesReceived() - recv32[r]), "rank " + r + ": received half");
+        assertArrayEquals(
+            fp16.get(0), fp16.get(r), "rank " + r + " differs from rank 0 with the fp16 wire");
       }
       double eps = Math.pow(2, -11); // half's unit roundoff
       int differ = 0;
@@ -268,7 +332,8 @@ class RingTest {
           differ++;
         }
       }
-      assertTrue(differ > len / 10, "the fp16 wire really rounds (" + differ + " of " + len + " differ)");
+      assertTrue(
+          differ > len / 10, "the fp16 wire really rounds (" + differ + " of " + len + " differ)");
     } finally {
       closeAll(rings);
     }
@@ -281,21 +346,34 @@ class RingTest {
     int[] b = Ring.evenBounds(0, s, n);
     List<Ring> rings = form(n, TIMEOUT);
     try {
-      all(n, LIMIT, r -> {
-        float[] d = new float[s];
-        rings.get(r).allReduce(d, b, "gradients", 1);
-        return null;
-      });
+      all(
+          n,
+          LIMIT,
+          r -> {
+            float[] d = new float[s];
+            rings.get(r).allReduce(d, b, "gradients", 1);
+            return null;
+          });
       double ideal = 2.0 * (n - 1) / n * s * 4;
       int framesPerStep = (int) Math.ceil((double) (s / n + 1) * 4 / Ring.PIECE_BYTES);
       for (Ring ring : rings) {
-        assertEquals(ideal, ring.bytesSent(), ideal * 1e-5, "rank " + ring.rank() + " payload bytes sent");
-        assertEquals(ideal, ring.bytesReceived(), ideal * 1e-5, "rank " + ring.rank() + " payload bytes received");
+        assertEquals(
+            ideal, ring.bytesSent(), ideal * 1e-5, "rank " + ring.rank() + " payload bytes sent");
+        assertEquals(
+            ideal,
+            ring.bytesReceived(),
+            ideal * 1e-5,
+            "rank " + ring.rank() + " payload bytes received");
         long headers = ring.frameBytesSent() - ring.bytesSent();
         assertEquals(0, headers % Ring.HEADER);
         long frames = headers / Ring.HEADER;
-        assertTrue(frames >= 2L * (n - 1) && frames <= 2L * (n - 1) * framesPerStep, frames + " frames");
-        assertEquals(ideal, ring.frameBytesSent(), ideal * 1e-3, "rank " + ring.rank() + " bytes with headers");
+        assertTrue(
+            frames >= 2L * (n - 1) && frames <= 2L * (n - 1) * framesPerStep, frames + " frames");
+        assertEquals(
+            ideal,
+            ring.frameBytesSent(),
+            ideal * 1e-3,
+            "rank " + ring.rank() + " bytes with headers");
       }
     } finally {
       closeAll(rings);
@@ -305,7 +383,8 @@ class RingTest {
   @Test
   void oneRankNeedsNoSockets() throws Exception {
     try (RingEndpoint ep = RingEndpoint.open("127.0.0.1", 0, 0);
-        Ring ring = ep.join(0, List.of(ep.address()), RingTestSupport.SECRET, Duration.ofSeconds(1))) {
+        Ring ring =
+            ep.join(0, List.of(ep.address()), RingTestSupport.SECRET, Duration.ofSeconds(1))) {
       float[] d = {1, 2, 3};
       ring.allReduce(d, Ring.evenBounds(0, 3, 1), "gradients", 0);
       assertArrayEquals(new float[] {1, 2, 3}, d);
@@ -319,12 +398,13 @@ class RingTest {
   void openTakesTheFirstFreePortOfARange() throws Exception {
     try (RingEndpoint first = RingEndpoint.open("127.0.0.1", 0, 0)) {
       int taken = first.port();
-      try (RingEndpoint second = RingEndpoint.open("127.0.0.1", taken, Math.min(65535, taken + 20))) {
+      try (RingEndpoint second =
+          RingEndpoint.open("127.0.0.1", taken, Math.min(65535, taken + 20))) {
         assertTrue(second.port() > taken && second.port() <= taken + 20, "port " + second.port());
         assertEquals("127.0.0.1:" + second.port(), second.address());
       }
-      org.junit.jupiter.api.Assertions.assertThrows(java.net.BindException.class,
-          () -> RingEndpoint.open("127.0.0.1", taken, taken));
+      org.junit.jupiter.api.Assertions.assertThrows(
+          java.net.BindException.class, () -> RingEndpoint.open("127.0.0.1", taken, taken));
     }
   }
 }

@@ -61,33 +61,43 @@ final class RingTestSupport {
     return values;
   }
 
-  /** Runs fn for every rank on its own thread and reports each outcome; fails if any runs past limit. */
-  static <T> List<Outcome<T>> outcomes(int n, Duration limit, RankFn<T> fn) throws InterruptedException {
-    ExecutorService pool = Executors.newFixedThreadPool(n, r -> {
-      Thread t = new Thread(r, "test-rank");
-      t.setDaemon(true);
-      return t;
-    });
+  /**
+   * Runs fn for every rank on its own thread and reports each outcome; fails if any runs past
+   * limit.
+   */
+  static <T> List<Outcome<T>> outcomes(int n, Duration limit, RankFn<T> fn)
+      throws InterruptedException {
+    ExecutorService pool =
+        Executors.newFixedThreadPool(
+            n,
+            r -> {
+              Thread t = new Thread(r, "test-rank");
+              t.setDaemon(true);
+              return t;
+            });
     try {
       long start = System.nanoTime();
       List<Future<Outcome<T>>> futures = new ArrayList<>();
       for (int r = 0; r < n; r++) {
         int rank = r;
-        futures.add(pool.submit(() -> {
-          long t0 = System.nanoTime();
-          try {
-            T v = fn.apply(rank);
-            return new Outcome<>(v, null, (System.nanoTime() - t0) / 1_000_000);
-          } catch (Throwable e) {
-            return new Outcome<>(null, e, (System.nanoTime() - t0) / 1_000_000);
-          }
-        }));
+        futures.add(
+            pool.submit(
+                () -> {
+                  long t0 = System.nanoTime();
+                  try {
+                    T v = fn.apply(rank);
+                    return new Outcome<>(v, null, (System.nanoTime() - t0) / 1_000_000);
+                  } catch (Throwable e) {
+                    return new Outcome<>(null, e, (System.nanoTime() - t0) / 1_000_000);
+                  }
+                }));
       }
       List<Outcome<T>> out = new ArrayList<>();
       long deadline = start + limit.toNanos();
       for (int r = 0; r < n; r++) {
         try {
-          out.add(futures.get(r).get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS));
+          out.add(
+              futures.get(r).get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS));
         } catch (TimeoutException e) {
           fail("rank " + r + " still running after " + limit + ": a hang");
         } catch (ExecutionException e) {
@@ -124,12 +134,14 @@ final class RingTestSupport {
 
     LogCapture(Class<?> c) {
       logger = (org.apache.logging.log4j.core.Logger) LogManager.getLogger(c);
-      appender = new AbstractAppender("capture-" + System.nanoTime(), null, null, true, Property.EMPTY_ARRAY) {
-        @Override
-        public void append(LogEvent event) {
-          lines.add(event.getLevel() + " " + event.getMessage().getFormattedMessage());
-        }
-      };
+      appender =
+          new AbstractAppender(
+              "capture-" + System.nanoTime(), null, null, true, Property.EMPTY_ARRAY) {
+            @Override
+            public void append(LogEvent event) {
+              lines.add(event.getLevel() + " " + event.getMessage().getFormattedMessage());
+            }
+          };
       appender.start();
       logger.addAppender(appender);
     }

@@ -16,23 +16,29 @@ import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The readers on real files, without Spark: text rebuilt, spans right, ids and splits as designed. */
+/**
+ * The readers on real files, without Spark: text rebuilt, spans right, ids and splits as designed.
+ */
 class ReadersTest {
   @TempDir Path dir;
 
-  private List<ReadResult> read(String kind, String lang, String fileName, String content, ReadOptions o)
-      throws IOException {
+  private List<ReadResult> read(
+      String kind, String lang, String fileName, String content, ReadOptions o) throws IOException {
     Path f = dir.resolve(fileName);
     Files.createDirectories(f.getParent());
     Files.writeString(f, content, StandardCharsets.UTF_8);
     Iterator<ReadResult> it =
-        CorpusReaders.read(new SourceFile(kind, lang, f.toUri().toString(), f.getFileName().toString()), new Configuration(), o);
+        CorpusReaders.read(
+            new SourceFile(kind, lang, f.toUri().toString(), f.getFileName().toString()),
+            new Configuration(),
+            o);
     List<ReadResult> out = new ArrayList<>();
     it.forEachRemaining(out::add);
     return out;
   }
 
-  private List<ReadResult> read(String kind, String lang, String fileName, String content) throws IOException {
+  private List<ReadResult> read(String kind, String lang, String fileName, String content)
+      throws IOException {
     return read(kind, lang, fileName, content, ReadOptions.defaults());
   }
 
@@ -47,8 +53,7 @@ class ReadersTest {
   @Test
   void stockmarkIdsCountCuridOccurrencesAndTypesMapToCodes() throws IOException {
     String json =
-        "[{\"curid\":\"10\",\"text\":\"松友美佐紀は、日本のバドミントン選手。\",\"entities\":["
-            + "{\"name\":\"松友美佐紀\",\"span\":[0,5],\"type\":\"人名\"},{\"name\":\"日本\",\"span\":[7,9],\"type\":\"地名\"}]},\n"
+        "[{\"curid\":\"10\",\"text\":\"松友美佐紀は、日本のバドミントン選手。\",\"entities\":[{\"name\":\"松友美佐紀\",\"span\":[0,5],\"type\":\"人名\"},{\"name\":\"日本\",\"span\":[7,9],\"type\":\"地名\"}]},\n"
             + "{\"curid\":\"10\",\"text\":\"😀のあと東京。\",\"entities\":[{\"name\":\"東京\",\"span\":[4,6],\"type\":\"地名\"}]},\n"
             + "{\"curid\":\"11\",\"text\":\"x\",\"entities\":[]}]";
     List<ReadResult> rs = read("stockmark", null, "ner.json", json);
@@ -69,8 +74,23 @@ class ReadersTest {
   @Test
   void panxCharacterTokenisedRestoresSpacesAndRepairsIAfterO() throws IOException {
     String conll =
-        "#\tO\n#\tO\nユ\tB-PER\nリ\tI-PER\n#\tO\n1\tO\n9\tO\n\n"
-            + "ル\tB-ORG\nノ\tI-ORG\n、\tO\n日\tI-ORG\n産\tI-ORG\n#\tO\nパ\tB-LOC\nリ\tI-LOC\n#\tI-LOC\n市\tI-LOC\n";
+        "#\tO\n"
+            + "#\tO\n"
+            + "ユ\tB-PER\n"
+            + "リ\tI-PER\n"
+            + "#\tO\n"
+            + "1\tO\n"
+            + "9\tO\n\n"
+            + "ル\tB-ORG\n"
+            + "ノ\tI-ORG\n"
+            + "、\tO\n"
+            + "日\tI-ORG\n"
+            + "産\tI-ORG\n"
+            + "#\tO\n"
+            + "パ\tB-LOC\n"
+            + "リ\tI-LOC\n"
+            + "#\tI-LOC\n"
+            + "市\tI-LOC\n";
     List<ReadResult> rs = read("panx", "ja", "ja/train", conll);
     Document s0 = doc(rs.get(0));
     assertEquals("ユリ 19", s0.text()); // leading # spaces trimmed, inner # restored
@@ -79,14 +99,17 @@ class ReadersTest {
     assertEquals(Splits.TRAIN, s0.split());
     Document s1 = doc(rs.get(1));
     assertEquals("ルノー、日産 パリ 市".replace("ー", ""), s1.text());
-    assertEquals(List.of(new Entity(0, 2, "ORG"), new Entity(3, 5, "ORG"), new Entity(6, 10, "LOC")), s1.entities());
+    assertEquals(
+        List.of(new Entity(0, 2, "ORG"), new Entity(3, 5, "ORG"), new Entity(6, 10, "LOC")),
+        s1.entities());
     assertEquals("パリ 市", at(s1, s1.entities().get(2)));
     assertEquals(1, s1.iobRepairs()); // 日 I-ORG after O starts an entity, as in conlleval
   }
 
   @Test
   void wordTokenisedJoinsWithSpacesAndStripsWikiannLanguagePrefix() throws IOException {
-    String conll = "en:Anders\tB-PER\nen:Lindström\tI-PER\nen:lives\tO\nen:in\tO\nen:Berlin\tB-LOC\n";
+    String conll =
+        "en:Anders\tB-PER\nen:Lindström\tI-PER\nen:lives\tO\nen:in\tO\nen:Berlin\tB-LOC\n";
     Document d = doc(read("panx", "en", "en/dev", conll).get(0));
     assertEquals("Anders Lindström lives in Berlin", d.text());
     assertEquals(List.of(new Entity(0, 16, "PER"), new Entity(26, 32, "LOC")), d.entities());
@@ -113,8 +136,10 @@ class ReadersTest {
   @Test
   void jsonLinesWithOptionalLangAndSplit() throws IOException {
     String jsonl =
-        "{\"id\":\"a\",\"text\":\"Berlin is big\",\"entities\":[{\"start\":0,\"end\":6,\"type\":\"LOC\"}],\"lang\":\"en\"}\n"
-            + "\n{\"id\":7,\"text\":\"東京\",\"entities\":[],\"split\":\"dev\"}\n";
+        "{\"id\":\"a\",\"text\":\"Berlin is"
+            + " big\",\"entities\":[{\"start\":0,\"end\":6,\"type\":\"LOC\"}],\"lang\":\"en\"}\n"
+            + "\n"
+            + "{\"id\":7,\"text\":\"東京\",\"entities\":[],\"split\":\"dev\"}\n";
     List<ReadResult> rs = read("jsonl", "ja", "x.jsonl", jsonl);
     assertEquals(2, rs.size());
     Document a = doc(rs.get(0));
@@ -139,21 +164,26 @@ class ReadersTest {
 
   @Test
   void failFastNamesFileAndRecord() throws IOException {
-    String json = "[{\"curid\":\"1\",\"text\":\"abc\",\"entities\":[{\"name\":\"ab\",\"span\":[0,3],\"type\":\"人名\"}]}]";
+    String json =
+        "[{\"curid\":\"1\",\"text\":\"abc\",\"entities\":[{\"name\":\"ab\",\"span\":[0,3],\"type\":\"人名\"}]}]";
     ReadOptions o = new ReadOptions("sparkner", TypeMap.identity(), true);
-    BadRecordException e = assertThrows(BadRecordException.class, () -> read("stockmark", null, "bad.json", json, o));
+    BadRecordException e =
+        assertThrows(BadRecordException.class, () -> read("stockmark", null, "bad.json", json, o));
     assertTrue(e.getMessage().contains("bad.json"), e.getMessage());
     assertTrue(e.getMessage().contains("record 1-0"), e.getMessage());
     assertTrue(e.getMessage().contains("name_mismatch"), e.getMessage());
   }
 
-  private List<ReadResult> readBytes(String kind, String lang, String fileName, byte[] content) throws IOException {
+  private List<ReadResult> readBytes(String kind, String lang, String fileName, byte[] content)
+      throws IOException {
     Path f = dir.resolve(fileName);
     Files.createDirectories(f.getParent());
     Files.write(f, content);
     Iterator<ReadResult> it =
         CorpusReaders.read(
-            new SourceFile(kind, lang, f.toUri().toString(), f.getFileName().toString()), new Configuration(), ReadOptions.defaults());
+            new SourceFile(kind, lang, f.toUri().toString(), f.getFileName().toString()),
+            new Configuration(),
+            ReadOptions.defaults());
     List<ReadResult> out = new ArrayList<>();
     it.forEachRemaining(out::add);
     return out;
@@ -177,8 +207,10 @@ class ReadersTest {
   }
 
   @Test
-  void invalidUtf8IsQuarantinedPerRecordNamingFileLineAndBytesNotReplacedSilently() throws IOException {
-    // Stockmark, pretty-printed: the second record (line 3) holds a lone 0xFF and a truncated 3-byte sequence
+  void invalidUtf8IsQuarantinedPerRecordNamingFileLineAndBytesNotReplacedSilently()
+      throws IOException {
+    // Stockmark, pretty-printed: the second record (line 3) holds a lone 0xFF and a truncated
+    // 3-byte sequence
     byte[] stockmark =
         withBytes(
             "[\n{\"curid\":\"1\",\"text\":\"東京\",\"entities\":[]},\n{\"curid\":\"1\",\"text\":\"大",
@@ -188,15 +220,22 @@ class ReadersTest {
     assertEquals(3, rs.size());
     assertEquals("1-0", doc(rs.get(0)).id());
     Quarantined q = invalid(rs.get(1));
-    assertEquals("1-1", q.id(), "the curid still counts, so later ids do not move once the file is fixed");
-    assertTrue(q.detail().contains("ner.json") && q.detail().contains("line 3") && q.detail().contains("0xFF 0xE6 0x9D"), q.detail());
+    assertEquals(
+        "1-1", q.id(), "the curid still counts, so later ids do not move once the file is fixed");
+    assertTrue(
+        q.detail().contains("ner.json")
+            && q.detail().contains("line 3")
+            && q.detail().contains("0xFF 0xE6 0x9D"),
+        q.detail());
     assertTrue(q.raw().contains("大\uFFFD") && q.raw().contains("阪"), q.raw());
     Document after = doc(rs.get(2));
     assertEquals("1-2", after.id());
     assertEquals("😀京都", after.text());
 
     // PAN-X: the sentence with the bad line goes, named by its line; the others stay
-    byte[] panx = withBytes("東\tB-LOC\n京\tI-LOC\n\n大\tB-LOC\n", new byte[] {(byte) 0xC3}, "\tI-LOC\n\nパ\tB-LOC\n");
+    byte[] panx =
+        withBytes(
+            "東\tB-LOC\n京\tI-LOC\n\n大\tB-LOC\n", new byte[] {(byte) 0xC3}, "\tI-LOC\n\nパ\tB-LOC\n");
     rs = readBytes("panx", "ja", "ja/train", panx);
     assertEquals(3, rs.size());
     doc(rs.get(0));
@@ -209,7 +248,9 @@ class ReadersTest {
     byte[] jsonl =
         withBytes(
             "{\"id\":\"a\",\"text\":\"Berlin\",\"entities\":[]}\n{\"id\":\"b\",\"text\":\"Ber",
-            new byte[] {(byte) 0xED, (byte) 0xA0, (byte) 0x80}, // an encoded surrogate is not UTF-8 either
+            new byte[] {
+              (byte) 0xED, (byte) 0xA0, (byte) 0x80
+            }, // an encoded surrogate is not UTF-8 either
             "lin\",\"entities\":[]}\n{\"id\":\"c\",\"text\":\"ok\",\"entities\":[]}\n");
     rs = readBytes("jsonl", "de", "x.jsonl", jsonl);
     assertEquals(3, rs.size());
@@ -221,6 +262,14 @@ class ReadersTest {
     // a valid supplementary character whose low surrogate is in the marks' range is no error
     String u10080 = new String(Character.toChars(0x10080));
     assertEquals(-1, Utf8.firstInvalid(u10080 + "x"));
-    assertEquals(u10080, doc(read("jsonl", "de", "ok.jsonl", "{\"id\":\"s\",\"text\":\"" + u10080 + "\",\"entities\":[]}\n").get(0)).text());
+    assertEquals(
+        u10080,
+        doc(read(
+                    "jsonl",
+                    "de",
+                    "ok.jsonl",
+                    "{\"id\":\"s\",\"text\":\"" + u10080 + "\",\"entities\":[]}\n")
+                .get(0))
+            .text());
   }
 }

@@ -7,7 +7,10 @@ import org.junit.jupiter.api.Test;
 
 class SplitsTest {
 
-  /** Expected values from Python: int(hashlib.sha256(f"{seed}:{key}".encode()).hexdigest()[:8], 16) % 100 */
+  /**
+   * Expected values from Python: int(hashlib.sha256(f"{seed}:{key}".encode()).hexdigest()[:8], 16)
+   * % 100
+   */
   @Test
   void bucketMatchesThePythonFormula() {
     assertEquals(72, Splits.bucket("sparkner", "2470626")); // 36204ebc

@@ -27,16 +27,28 @@ import org.junit.jupiter.api.Test;
 class DeployNotebooksTest {
   static final Path ROOT = DeployDescriptorsTest.ROOT;
 
-  /** Classes written in parallel on other branches: allowed to be missing here, checked once present. */
+  /**
+   * Classes written in parallel on other branches: allowed to be missing here, checked once
+   * present.
+   */
   static final Set<String> PENDING_CLASSES = Set.of();
 
   /** NerTagger's Params, as the design fixes them (DESIGN.md §6). */
   static final List<String> NER_TAGGER_SETTERS =
-      List.of("setInputCol", "setOutputCol", "setModelPath", "setBatchSize", "setMaxLength", "setStride", "setDevice");
+      List.of(
+          "setInputCol",
+          "setOutputCol",
+          "setModelPath",
+          "setBatchSize",
+          "setMaxLength",
+          "setStride",
+          "setDevice");
 
   static List<Path> notebooks() throws IOException {
     try (Stream<Path> s = Files.list(ROOT.resolve("notebooks"))) {
-      return s.filter(p -> p.toString().endsWith(".scala") || p.toString().endsWith(".py")).sorted().toList();
+      return s.filter(p -> p.toString().endsWith(".scala") || p.toString().endsWith(".py"))
+          .sorted()
+          .toList();
     }
   }
 
@@ -49,17 +61,24 @@ class DeployNotebooksTest {
       boolean scala = p.toString().endsWith(".scala");
       String comment = scala ? "//" : "#";
       List<String> lines = Files.readAllLines(p);
-      assertEquals(comment + " Databricks notebook source", lines.get(0), p + ": the header Databricks imports by");
+      assertEquals(
+          comment + " Databricks notebook source",
+          lines.get(0),
+          p + ": the header Databricks imports by");
       long cells = lines.stream().filter((comment + " COMMAND ----------")::equals).count();
       assertTrue(cells >= 5, p + ": cells separated by '" + comment + " COMMAND ----------'");
       for (int i = 1; i < lines.size(); i++) {
         String l = lines.get(i);
         if (l.startsWith(comment + " COMMAND")) {
           assertEquals(comment + " COMMAND ----------", l, p + ":" + (i + 1));
-          assertTrue(lines.get(i - 1).isEmpty() && lines.get(i + 1).isEmpty(), p + ":" + (i + 1) + ": a separator stands between blank lines");
+          assertTrue(
+              lines.get(i - 1).isEmpty() && lines.get(i + 1).isEmpty(),
+              p + ":" + (i + 1) + ": a separator stands between blank lines");
         }
         if (l.contains("MAGIC")) {
-          assertTrue(l.equals(comment + " MAGIC") || l.startsWith(comment + " MAGIC "), p + ":" + (i + 1) + ": " + l);
+          assertTrue(
+              l.equals(comment + " MAGIC") || l.startsWith(comment + " MAGIC "),
+              p + ":" + (i + 1) + ": " + l);
         }
       }
       String text = String.join("\n", lines);
@@ -73,7 +92,8 @@ class DeployNotebooksTest {
     for (Path p : notebooks()) {
       String text = Files.readString(p);
       // sparkner("sub", "--opt", value, ...): the literal arguments, values replaced by a stand-in
-      Matcher call = Pattern.compile("(?s)\\bsparkner\\(\\s*(\"[a-z]+\".*?)\\)\\s*\\n").matcher(text);
+      Matcher call =
+          Pattern.compile("(?s)\\bsparkner\\(\\s*(\"[a-z]+\".*?)\\)\\s*\\n").matcher(text);
       Set<String> run = new TreeSet<>();
       while (call.find()) {
         String line = text.substring(text.lastIndexOf('\n', call.start()) + 1, call.start());
@@ -86,7 +106,8 @@ class DeployNotebooksTest {
           args.add(lit.matches() ? lit.group(1) : "x"); // an interpolated or variable value
         }
         args.replaceAll(a -> a.equals("x") ? "1" : a); // numeric options accept the stand-in too
-        DeployDescriptorsTest.checkCommandLine(args, p.getFileName() + ": sparkner(" + call.group(1).replace('\n', ' ') + ")");
+        DeployDescriptorsTest.checkCommandLine(
+            args, p.getFileName() + ": sparkner(" + call.group(1).replace('\n', ' ') + ")");
         run.add(args.get(0));
       }
       assertEquals(Set.of("prepare", "train", "evaluate"), run, p + ": the notebook's steps");
@@ -98,14 +119,19 @@ class DeployNotebooksTest {
         try {
           c = Class.forName(name);
         } catch (ClassNotFoundException e) {
-          assertTrue(PENDING_CLASSES.contains(name), p + ": uses " + name + ", which does not exist");
+          assertTrue(
+              PENDING_CLASSES.contains(name), p + ": uses " + name + ", which does not exist");
           continue;
         }
         if (name.endsWith("NerTagger")) {
           for (String setter : NER_TAGGER_SETTERS) {
-            assertTrue(Stream.of(c.getMethods()).anyMatch(m -> m.getName().equals(setter)), name + " has no " + setter);
+            assertTrue(
+                Stream.of(c.getMethods()).anyMatch(m -> m.getName().equals(setter)),
+                name + " has no " + setter);
           }
-          assertTrue(org.apache.spark.ml.Transformer.class.isAssignableFrom(c), name + " is a Spark ML Transformer");
+          assertTrue(
+              org.apache.spark.ml.Transformer.class.isAssignableFrom(c),
+              name + " is a Spark ML Transformer");
         }
         if (name.equals(DeployDescriptorsTest.MAIN)) {
           Method m = c.getMethod("commandLine");
@@ -116,7 +142,8 @@ class DeployNotebooksTest {
         assertTrue(text.contains("." + setter + "("), p + ": sets " + setter);
       }
 
-      Matcher conf = Pattern.compile("[\\w/.-]*/(?:conf|deploy/databricks)/[\\w.-]+\\.json").matcher(text);
+      Matcher conf =
+          Pattern.compile("[\\w/.-]*/(?:conf|deploy/databricks)/[\\w.-]+\\.json").matcher(text);
       int confs = 0;
       while (conf.find()) {
         Path f = DeployDescriptorsTest.repoFile(conf.group());
@@ -159,7 +186,9 @@ class DeployNotebooksTest {
 
   @Test
   void splitArgumentsKeepsQuotedCommas() {
-    assertEquals(List.of("\"--type-map\"", "\"ORG-P=ORG,ORG-O=ORG\"", "x", "model"), splitArguments("\"--type-map\", \"ORG-P=ORG,ORG-O=ORG\", s\"$a/b\", model"));
+    assertEquals(
+        List.of("\"--type-map\"", "\"ORG-P=ORG,ORG-O=ORG\"", "x", "model"),
+        splitArguments("\"--type-map\", \"ORG-P=ORG,ORG-O=ORG\", s\"$a/b\", model"));
     if (splitArguments("\"a\"").size() != 1) {
       fail();
     }

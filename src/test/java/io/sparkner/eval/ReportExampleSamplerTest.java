@@ -23,7 +23,12 @@ class ReportExampleSamplerTest {
       String text = "Tokyo is big " + i + (i % 5 == 4 ? "x".repeat(400) : "");
       List<Chunk> gold = List.of(new Chunk("LOC", 0, 5));
       List<Chunk> predicted = i % 3 == 0 ? gold : List.of(new Chunk("ORG", 0, 5));
-      out.add(new Evaluator.Scored(new GoldDocument(lang + "-" + i, lang, text, List.of(new Entity(0, 5, "LOC"))), gold, predicted, List.of()));
+      out.add(
+          new Evaluator.Scored(
+              new GoldDocument(lang + "-" + i, lang, text, List.of(new Entity(0, 5, "LOC"))),
+              gold,
+              predicted,
+              List.of()));
     }
     return out;
   }
@@ -31,7 +36,10 @@ class ReportExampleSamplerTest {
   private static ArrayNode sample(List<Evaluator.Scored> docs, int count) {
     ExampleSampler s = new ExampleSampler(count);
     for (Evaluator.Scored d : docs) {
-      s.offer(d.document().lang().equals("ko") ? 1 : 0, d.document().lang().equals("ko") ? "panx" : "stockmark", d);
+      s.offer(
+          d.document().lang().equals("ko") ? 1 : 0,
+          d.document().lang().equals("ko") ? "panx" : "stockmark",
+          d);
     }
     return s.toJson();
   }

@@ -32,7 +32,8 @@ public final class ReportFixtures {
   }
 
   /** prepare with the given tokenizer; {@code types} fixes the label space when not null. */
-  public static Path prepare(SparkSession spark, Path out, Path tokenizer, List<String> types, String... inputs) {
+  public static Path prepare(
+      SparkSession spark, Path out, Path tokenizer, List<String> types, String... inputs) {
     PrepareJob.run(
         spark,
         new PrepareOptions(
@@ -72,7 +73,9 @@ public final class ReportFixtures {
     }
     Map<String, SafeTensors.Tensor> tensors = new LinkedHashMap<>(w.tensors());
     SafeTensors.Tensor weight = tensors.get("classifier.weight");
-    tensors.put("classifier.weight", new SafeTensors.Tensor(weight.shape(), new float[weight.data().length], "F32"));
+    tensors.put(
+        "classifier.weight",
+        new SafeTensors.Tensor(weight.shape(), new float[weight.data().length], "F32"));
     SafeTensors.Tensor bias = tensors.get("classifier.bias");
     float[] b = new float[bias.data().length];
     b[id] = 50f;

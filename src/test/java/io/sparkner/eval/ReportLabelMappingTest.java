@@ -23,7 +23,8 @@ class ReportLabelMappingTest {
 
   @Test
   void stockmarkOnPanx() {
-    LabelMapping m = LabelMapping.of(STOCKMARK, PANX, Map.of("ORG-P", "ORG", "ORG-O", "ORG"), "panx");
+    LabelMapping m =
+        LabelMapping.of(STOCKMARK, PANX, Map.of("ORG-P", "ORG", "ORG-O", "ORG"), "panx");
     assertEquals(id(PANX, "B-ORG"), m.apply(STOCKMARK.indexOf("B-ORG-P")));
     assertEquals(id(PANX, "I-ORG"), m.apply(STOCKMARK.indexOf("I-ORG-O")));
     assertEquals(id(PANX, "I-ORG"), m.apply(STOCKMARK.indexOf("I-ORG")));
@@ -46,7 +47,9 @@ class ReportLabelMappingTest {
 
   @Test
   void aTypeTheCorpusHasIsKeptEvenWhenTheMapNamesIt() {
-    Labels stockmark = new Labels(LabelScheme.IOB2, List.of("EVT", "INS", "LOC", "ORG", "ORG-O", "ORG-P", "PER", "PRD"));
+    Labels stockmark =
+        new Labels(
+            LabelScheme.IOB2, List.of("EVT", "INS", "LOC", "ORG", "ORG-O", "ORG-P", "PER", "PRD"));
     LabelMapping m = LabelMapping.of(STOCKMARK, stockmark, Map.of("ORG-P", "ORG"), "stockmark");
     assertTrue(m.isIdentity());
     assertEquals(STOCKMARK.indexOf("B-ORG-P"), m.apply(STOCKMARK.indexOf("B-ORG-P")));
@@ -64,12 +67,20 @@ class ReportLabelMappingTest {
   @Test
   void mistakesAreErrorsThatSayWhat() {
     IllegalArgumentException typo =
-        assertThrows(IllegalArgumentException.class, () -> LabelMapping.of(STOCKMARK, PANX, Map.of("ORGP", "ORG"), "panx"));
-    assertTrue(typo.getMessage().contains("ORGP") && typo.getMessage().contains("ORG-P"), typo.getMessage());
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> LabelMapping.of(STOCKMARK, PANX, Map.of("ORGP", "ORG"), "panx"));
+    assertTrue(
+        typo.getMessage().contains("ORGP") && typo.getMessage().contains("ORG-P"),
+        typo.getMessage());
     Labels io = new Labels(LabelScheme.IO, List.of("LOC", "ORG", "PER"));
     IllegalArgumentException scheme =
-        assertThrows(IllegalArgumentException.class, () -> LabelMapping.of(STOCKMARK, io, Map.of(), "panx-io"));
-    assertTrue(scheme.getMessage().contains("panx-io") && scheme.getMessage().contains("--scheme IOB2"), scheme.getMessage());
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> LabelMapping.of(STOCKMARK, io, Map.of(), "panx-io"));
+    assertTrue(
+        scheme.getMessage().contains("panx-io") && scheme.getMessage().contains("--scheme IOB2"),
+        scheme.getMessage());
   }
 
   private static List<String> textList(com.fasterxml.jackson.databind.JsonNode a) {

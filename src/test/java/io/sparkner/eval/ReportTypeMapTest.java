@@ -41,20 +41,38 @@ class ReportTypeMapTest {
     Path file =
         ReportFixtures.jsonl(
             dir.resolve("corpus/panx-like.jsonl"),
-            "{\"id\": \"org-1\", \"lang\": \"ja\", \"split\": \"test\", \"text\": \"国際連合\", \"entities\": [{\"start\": 0, \"end\": 4, \"type\": \"ORG\"}]}",
-            "{\"id\": \"loc-1\", \"lang\": \"ja\", \"split\": \"test\", \"text\": \"東京に行く\", \"entities\": [{\"start\": 0, \"end\": 2, \"type\": \"LOC\"}]}");
-    panxLabelled = ReportFixtures.prepare(spark, dir.resolve("prepared-panx-like"), TestData.tokenizer("unigram"), List.of("LOC", "ORG", "PER"), "jsonl:" + file);
-    panxKo = ReportFixtures.prepare(spark, dir.resolve("prepared-panx-ko"), TestData.tokenizer("unigram"), null, "panx:ko:" + TestData.sample("panx/ko/test"));
+            "{\"id\": \"org-1\", \"lang\": \"ja\", \"split\": \"test\", \"text\": \"国際連合\","
+                + " \"entities\": [{\"start\": 0, \"end\": 4, \"type\": \"ORG\"}]}",
+            "{\"id\": \"loc-1\", \"lang\": \"ja\", \"split\": \"test\", \"text\": \"東京に行く\","
+                + " \"entities\": [{\"start\": 0, \"end\": 2, \"type\": \"LOC\"}]}");
+    panxLabelled =
+        ReportFixtures.prepare(
+            spark,
+            dir.resolve("prepared-panx-like"),
+            TestData.tokenizer("unigram"),
+            List.of("LOC", "ORG", "PER"),
+            "jsonl:" + file);
+    panxKo =
+        ReportFixtures.prepare(
+            spark,
+            dir.resolve("prepared-panx-ko"),
+            TestData.tokenizer("unigram"),
+            null,
+            "panx:ko:" + TestData.sample("panx/ko/test"));
     alwaysOrgP = ReportFixtures.alwaysPredicting(dir.resolve("always-org-p"), "I-ORG-P");
     alwaysIns = ReportFixtures.alwaysPredicting(dir.resolve("always-ins"), "I-INS");
   }
 
-  private static ObjectNode evaluate(Path model, String report, Map<String, String> typeMap, Path... data) {
+  private static ObjectNode evaluate(
+      Path model, String report, Map<String, String> typeMap, Path... data) {
     List<String> paths = new ArrayList<>();
     for (Path d : data) {
       paths.add(d.toString());
     }
-    return EvaluateJob.run(spark, new EvaluateJob.Options(model.toString(), paths, "test", dir.resolve(report).toString(), 8, typeMap, 20));
+    return EvaluateJob.run(
+        spark,
+        new EvaluateJob.Options(
+            model.toString(), paths, "test", dir.resolve(report).toString(), 8, typeMap, 20));
   }
 
   @Test
@@ -80,7 +98,9 @@ class ReportTypeMapTest {
     JsonNode loc = first.path("seqeval_default").path("per_type").path("LOC");
     assertEquals(1, loc.path("support").asLong());
     assertEquals(0, loc.path("correct").asLong());
-    assertTrue(!first.path("seqeval_default").path("per_type").has("ORG-P"), "no ORG-P in the corpus' label space");
+    assertTrue(
+        !first.path("seqeval_default").path("per_type").has("ORG-P"),
+        "no ORG-P in the corpus' label space");
     // strict IOB2: an I-ORG that starts nothing is no entity
     assertEquals(0, first.path("seqeval_strict").path("micro").path("predicted").asLong());
 
@@ -107,11 +127,16 @@ class ReportTypeMapTest {
     assertEquals("unknown", r.path("crosslingual").path("rows").path(0).path("name").asText());
     assertEquals(List.of("EVT", "INS", "PRD"), texts(r.path("label_mapping").path("dropped")));
     assertEquals(
-        r.path("datasets").path(0).path("documents").asLong() + r.path("datasets").path(1).path("documents").asLong(),
+        r.path("datasets").path(0).path("documents").asLong()
+            + r.path("datasets").path(1).path("documents").asLong(),
         r.path("documents").asLong());
     assertEquals(r.path("documents").asLong(), r.path("seqeval_default").path("items").asLong());
     String notes = r.path("notes").toString();
-    assertTrue(notes.contains("ORG-P\u2192ORG") && notes.contains("EVT, INS, PRD") && notes.contains("unknown"), notes);
+    assertTrue(
+        notes.contains("ORG-P\u2192ORG")
+            && notes.contains("EVT, INS, PRD")
+            && notes.contains("unknown"),
+        notes);
     assertEquals("match", first.path("tokenizer").path("status").asText());
   }
 
@@ -120,7 +145,10 @@ class ReportTypeMapTest {
     ObjectNode r = evaluate(alwaysIns, "report-ins", TYPE_MAP, panxLabelled);
     JsonNode first = r.path("datasets").path(0);
     assertEquals(0, first.path("seqeval_default").path("micro").path("predicted").asLong());
-    assertEquals(2, first.path("label_mapping").path("dropped_predictions").path("INS").asLong(), "one INS entity over each of the 2 texts");
+    assertEquals(
+        2,
+        first.path("label_mapping").path("dropped_predictions").path("INS").asLong(),
+        "one INS entity over each of the 2 texts");
     assertEquals(2, r.path("label_mapping").path("dropped_predictions").path("INS").asLong());
     int shown = 0;
     for (JsonNode e : r.path("examples")) {
@@ -133,25 +161,41 @@ class ReportTypeMapTest {
   @Test
   void aTypeMapKeyTheModelCannotPredictIsAnError() {
     IllegalArgumentException e =
-        assertThrows(IllegalArgumentException.class, () -> evaluate(alwaysOrgP, "report-typo", Map.of("ORG-Q", "ORG"), panxLabelled));
-    assertTrue(e.getMessage().contains("ORG-Q") && e.getMessage().contains("ORG-P"), e.getMessage());
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> evaluate(alwaysOrgP, "report-typo", Map.of("ORG-Q", "ORG"), panxLabelled));
+    assertTrue(
+        e.getMessage().contains("ORG-Q") && e.getMessage().contains("ORG-P"), e.getMessage());
   }
 
   @Test
   void aCorpusPreparedWithAnotherTokenizerIsRefused() {
     Path other =
         ReportFixtures.prepare(
-            spark, dir.resolve("prepared-wordpiece"), TestData.tokenizer("wordpiece"), null, "panx:ko:" + TestData.sample("panx/ko/test"));
+            spark,
+            dir.resolve("prepared-wordpiece"),
+            TestData.tokenizer("wordpiece"),
+            null,
+            "panx:ko:" + TestData.sample("panx/ko/test"));
     IllegalArgumentException e =
-        assertThrows(IllegalArgumentException.class, () -> evaluate(alwaysOrgP, "report-tok", TYPE_MAP, other));
-    assertTrue(e.getMessage().contains("prepared with tokenizer") && e.getMessage().contains("--tokenizer " ), e.getMessage());
-    assertTrue(e.getMessage().contains(TestData.tokenizer("wordpiece").getParent().toString()), e.getMessage());
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> evaluate(alwaysOrgP, "report-tok", TYPE_MAP, other));
+    assertTrue(
+        e.getMessage().contains("prepared with tokenizer")
+            && e.getMessage().contains("--tokenizer "),
+        e.getMessage());
+    assertTrue(
+        e.getMessage().contains(TestData.tokenizer("wordpiece").getParent().toString()),
+        e.getMessage());
   }
 
   @Test
   void aDocumentInTwoCorporaIsRefused() {
     IllegalArgumentException e =
-        assertThrows(IllegalArgumentException.class, () -> evaluate(alwaysOrgP, "report-dup", TYPE_MAP, panxKo, panxKo));
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> evaluate(alwaysOrgP, "report-dup", TYPE_MAP, panxKo, panxKo));
     assertTrue(e.getMessage().contains("is in both"), e.getMessage());
   }
 

@@ -13,7 +13,9 @@ import org.w3c.dom.Node;
 import org.w3c.dom.NodeList;
 import org.xml.sax.SAXException;
 
-/** Reads report.html with the JDK's XML parser (it must be well-formed XHTML) and finds its parts. */
+/**
+ * Reads report.html with the JDK's XML parser (it must be well-formed XHTML) and finds its parts.
+ */
 public final class ReportXml {
   private ReportXml() {}
 

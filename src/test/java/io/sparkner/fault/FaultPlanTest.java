@@ -16,7 +16,10 @@ import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
-/** The fault plan: nothing by default, each fault on the rank or stage it names only, and intact after the trip to the ranks. */
+/**
+ * The fault plan: nothing by default, each fault on the rank or stage it names only, and intact
+ * after the trip to the ranks.
+ */
 class FaultPlanTest {
   enum Stage {
     FIRST,
@@ -38,13 +41,19 @@ class FaultPlanTest {
     }
     assertFalse(none.failsAfter(Stage.FIRST));
     // what the hidden options give when they are not used
-    assertEquals(none, FaultPlan.none().withRank(0).withFailAtStep(FaultPlan.NEVER).withFailAfter(null));
+    assertEquals(
+        none, FaultPlan.none().withRank(0).withFailAtStep(FaultPlan.NEVER).withFailAfter(null));
   }
 
   @Test
   void eachFaultHitsTheRankAndStepItNamesOnly() {
     SendStall stall = new SendStall(40, Duration.ofSeconds(3));
-    FaultPlan p = FaultPlan.none().withRank(1).withFailAtStep(12).withOverflowSteps(List.of(4L, 3L, 4L)).withRingStall(stall);
+    FaultPlan p =
+        FaultPlan.none()
+            .withRank(1)
+            .withFailAtStep(12)
+            .withOverflowSteps(List.of(4L, 3L, 4L))
+            .withRingStall(stall);
     assertFalse(p.isNone());
     assertTrue(p.failsAStep());
     assertTrue(p.failsAfter(1, 12));
@@ -75,13 +84,23 @@ class FaultPlanTest {
 
   @Test
   void impossibleFaultsAreRefusedNamingTheValue() {
-    IllegalArgumentException rank = assertThrows(IllegalArgumentException.class, () -> FaultPlan.none().withRank(-1));
-    assertTrue(rank.getMessage().contains("rank") && rank.getMessage().contains("-1"), rank.getMessage());
-    IllegalArgumentException step = assertThrows(IllegalArgumentException.class, () -> FaultPlan.none().withFailAtStep(-2));
-    assertTrue(step.getMessage().contains("fail-at-step") && step.getMessage().contains("-2"), step.getMessage());
-    IllegalArgumentException overflow = assertThrows(IllegalArgumentException.class, () -> FaultPlan.none().withOverflowSteps(List.of(3L, -4L)));
+    IllegalArgumentException rank =
+        assertThrows(IllegalArgumentException.class, () -> FaultPlan.none().withRank(-1));
+    assertTrue(
+        rank.getMessage().contains("rank") && rank.getMessage().contains("-1"), rank.getMessage());
+    IllegalArgumentException step =
+        assertThrows(IllegalArgumentException.class, () -> FaultPlan.none().withFailAtStep(-2));
+    assertTrue(
+        step.getMessage().contains("fail-at-step") && step.getMessage().contains("-2"),
+        step.getMessage());
+    IllegalArgumentException overflow =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> FaultPlan.none().withOverflowSteps(List.of(3L, -4L)));
     assertTrue(overflow.getMessage().contains("-4"), overflow.getMessage());
-    assertThrows(IllegalArgumentException.class, () -> FaultPlan.none().withOverflowSteps(Arrays.asList(1L, null)));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> FaultPlan.none().withOverflowSteps(Arrays.asList(1L, null)));
     assertThrows(IllegalArgumentException.class, () -> new SendStall(-1, Duration.ZERO));
     assertThrows(IllegalArgumentException.class, () -> new SendStall(0, Duration.ofSeconds(-1)));
   }
@@ -90,13 +109,18 @@ class FaultPlanTest {
   @Test
   void thePlanSurvivesSerialization() throws Exception {
     FaultPlan p =
-        FaultPlan.none().withRank(2).withFailAtStep(7).withOverflowSteps(List.of(5L)).withRingStall(new SendStall(9, Duration.ofMillis(1500)))
+        FaultPlan.none()
+            .withRank(2)
+            .withFailAtStep(7)
+            .withOverflowSteps(List.of(5L))
+            .withRingStall(new SendStall(9, Duration.ofMillis(1500)))
             .withFailAfter(Stage.FIRST);
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
       out.writeObject(p);
     }
-    try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(bytes.toByteArray()))) {
+    try (ObjectInputStream in =
+        new ObjectInputStream(new ByteArrayInputStream(bytes.toByteArray()))) {
       FaultPlan back = (FaultPlan) in.readObject();
       assertEquals(p, back);
       assertTrue(back.failsAfter(2, 7) && back.overflowsAt(2, 5) && back.failsAfter(Stage.FIRST));

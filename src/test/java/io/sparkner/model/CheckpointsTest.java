@@ -39,9 +39,12 @@ class CheckpointsTest {
         base.put(e.getKey().substring("bert.".length()), e.getValue()); // BertModel names
       }
     }
-    base.put("pooler.dense.weight", new SafeTensors.Tensor(new long[] {32, 32}, new float[32 * 32], "F32"));
+    base.put(
+        "pooler.dense.weight",
+        new SafeTensors.Tensor(new long[] {32, 32}, new float[32 * 32], "F32"));
     base.put("pooler.dense.bias", new SafeTensors.Tensor(new long[] {32}, new float[32], "F32"));
-    base.put("cls.predictions.bias", new SafeTensors.Tensor(new long[] {120}, new float[120], "F32"));
+    base.put(
+        "cls.predictions.bias", new SafeTensors.Tensor(new long[] {120}, new float[120], "F32"));
     Checkpoints.Weights w = Checkpoints.map(config(), base, 7);
     assertEquals(List.of("classifier.weight", "classifier.bias"), w.report().newlyInitialized());
     assertEquals(List.of("pooler.dense.weight", "pooler.dense.bias"), w.report().ignored());
@@ -68,7 +71,12 @@ class CheckpointsTest {
     ModelConfig three = config().withLabels(List.of("O", "B-X", "I-X"));
     Checkpoints.Weights w = Checkpoints.map(three, tiny(), 1);
     assertEquals(2, w.report().mismatched().size());
-    assertTrue(w.report().mismatched().get(0).startsWith("classifier.weight: checkpoint [5, 32], model [3, 32]"), w.report().mismatched().toString());
+    assertTrue(
+        w.report()
+            .mismatched()
+            .get(0)
+            .startsWith("classifier.weight: checkpoint [5, 32], model [3, 32]"),
+        w.report().mismatched().toString());
     assertArrayEquals(new long[] {3, 32}, w.tensors().get("classifier.weight").shape());
   }
 
@@ -82,18 +90,27 @@ class CheckpointsTest {
       assertArrayEquals(w.tensors().get(k).data(), back.tensors().get(k).data(), 0f, k);
     }
     String config = Files.readString(dir.resolve("config.json"));
-    assertTrue(config.contains("\"id2label\"") && config.contains("\"label2id\"") && config.contains("\"B-PER\""), config);
+    assertTrue(
+        config.contains("\"id2label\"")
+            && config.contains("\"label2id\"")
+            && config.contains("\"B-PER\""),
+        config);
     assertEquals(w.config().labels, back.config().labels);
   }
 
   @Test
   void halfAndBfloat16TensorsAreReadAsFloat32() throws IOException {
-    // F16: 1.0 = 0x3C00, -2.5 = 0xC100, 65504 = 0x7BFF, smallest subnormal 0x0001; BF16: 1.5 = 0x3FC0
-    String header = "{\"h\":{\"dtype\":\"F16\",\"shape\":[4],\"data_offsets\":[0,8]},\"b\":{\"dtype\":\"BF16\",\"shape\":[1],\"data_offsets\":[8,10]}}";
+    // F16: 1.0 = 0x3C00, -2.5 = 0xC100, 65504 = 0x7BFF, smallest subnormal 0x0001; BF16: 1.5 =
+    // 0x3FC0
+    String header =
+        "{\"h\":{\"dtype\":\"F16\",\"shape\":[4],\"data_offsets\":[0,8]},\"b\":{\"dtype\":\"BF16\",\"shape\":[1],\"data_offsets\":[8,10]}}";
     byte[] h = header.getBytes(StandardCharsets.UTF_8);
     ByteBuffer buf = ByteBuffer.allocate(8 + h.length + 10).order(ByteOrder.LITTLE_ENDIAN);
     buf.putLong(h.length).put(h);
-    buf.putShort((short) 0x3C00).putShort((short) 0xC100).putShort((short) 0x7BFF).putShort((short) 0x0001);
+    buf.putShort((short) 0x3C00)
+        .putShort((short) 0xC100)
+        .putShort((short) 0x7BFF)
+        .putShort((short) 0x0001);
     buf.putShort((short) 0x3FC0);
     Path f = dir.resolve("x.safetensors");
     try (OutputStream out = Files.newOutputStream(f)) {
@@ -108,45 +125,92 @@ class CheckpointsTest {
   void aPickleOnlyCheckpointIsAClearError() throws IOException {
     Files.copy(TINY.resolve("config.json"), dir.resolve("config.json"));
     Files.writeString(dir.resolve("pytorch_model.bin"), "pickle");
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Checkpoints.read(dir, null, 0));
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> Checkpoints.read(dir, null, 0));
     assertTrue(e.getMessage().contains("safe_serialization=True"), e.getMessage());
   }
 
   @Test
   void unsupportedConfigsAreRefusedByName() {
     IllegalArgumentException e =
-        assertThrows(IllegalArgumentException.class, () -> ModelConfig.parse("{\"model_type\":\"gpt2\"}", "c.json"));
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> ModelConfig.parse("{\"model_type\":\"gpt2\"}", "c.json"));
     assertTrue(e.getMessage().contains("gpt2"), e.getMessage());
-    e = assertThrows(
-        IllegalArgumentException.class,
-        () -> ModelConfig.parse("{\"model_type\":\"bert\",\"vocab_size\":10,\"hidden_size\":8,\"num_hidden_layers\":1,\"num_attention_heads\":2,\"intermediate_size\":8,\"max_position_embeddings\":8,\"hidden_act\":\"relu\"}", "c.json"));
+    e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () ->
+                ModelConfig.parse(
+                    "{\"model_type\":\"bert\",\"vocab_size\":10,\"hidden_size\":8,\"num_hidden_layers\":1,\"num_attention_heads\":2,\"intermediate_size\":8,\"max_position_embeddings\":8,\"hidden_act\":\"relu\"}",
+                    "c.json"));
     assertTrue(e.getMessage().contains("hidden_act 'relu'"), e.getMessage());
   }
 
-  static final String SIZES = "\"vocab_size\":10,\"hidden_size\":8,\"num_hidden_layers\":1,\"num_attention_heads\":2,\"intermediate_size\":8,\"max_position_embeddings\":8";
+  static final String SIZES =
+      "\"vocab_size\":10,\"hidden_size\":8,\"num_hidden_layers\":1,\"num_attention_heads\":2,\"intermediate_size\":8,\"max_position_embeddings\":8";
 
   @Test
   void otherKeysOfTheHuggingFaceFileAreKeptAndTheDefaultsSaid() throws IOException {
-    ModelConfig c = ModelConfig.parse("{\"model_type\":\"xlm-roberta\"," + SIZES + ",\"layer_norm_eps\":1e-05,\"bos_token_id\":0,\"some_future_key\":{\"x\":[1]},\"classifier_dropout\":null}", "c.json");
+    ModelConfig c =
+        ModelConfig.parse(
+            "{\"model_type\":\"xlm-roberta\","
+                + SIZES
+                + ",\"layer_norm_eps\":1e-05,\"bos_token_id\":0,\"some_future_key\":{\"x\":[1]},\"classifier_dropout\":null}",
+            "c.json");
     assertEquals(1e-05, c.layerNormEps);
     assertEquals(1, c.padTokenId);
     assertEquals(0.1, c.classifierDropout, "the head's dropout follows hidden_dropout_prob");
-    assertEquals(List.of("hidden_act = gelu", "position_embedding_type = absolute", "type_vocab_size = 1", "pad_token_id = 1",
-        "hidden_dropout_prob = 0.1", "attention_probs_dropout_prob = 0.1", "classifier_dropout = 0.1", "initializer_range = 0.02"), c.defaulted());
+    assertEquals(
+        List.of(
+            "hidden_act = gelu",
+            "position_embedding_type = absolute",
+            "type_vocab_size = 1",
+            "pad_token_id = 1",
+            "hidden_dropout_prob = 0.1",
+            "attention_probs_dropout_prob = 0.1",
+            "classifier_dropout = 0.1",
+            "initializer_range = 0.02"),
+        c.defaulted());
     String written = c.withLabels(List.of("O", "B-X")).toJson();
-    assertTrue(written.contains("\"some_future_key\" : {") && written.contains("\"bos_token_id\" : 0"), written);
+    assertTrue(
+        written.contains("\"some_future_key\" : {") && written.contains("\"bos_token_id\" : 0"),
+        written);
     assertEquals(List.of("O", "B-X"), ModelConfig.parse(written, "written").labels);
   }
 
   @Test
   void theKeysSparknerReadsAreTypeCheckedAndEveryProblemNamed() {
-    // a string where an integer belongs was "needs an integer"; a string for an optional one was silently the default
-    assertEquals("c.json: \"hidden_size\" must be an integer, got the string \"8\"",
-        assertThrows(IllegalArgumentException.class, () -> ModelConfig.parse("{" + SIZES.replace("\"hidden_size\":8", "\"hidden_size\":\"8\"") + "}", "c.json")).getMessage());
-    assertEquals("c.json: \"pad_token_id\" must be an integer, got the string \"zero\"",
-        assertThrows(IllegalArgumentException.class, () -> ModelConfig.parse("{" + SIZES + ",\"pad_token_id\":\"zero\"}", "c.json")).getMessage());
-    assertEquals("2 configuration errors:\n  c.json: config.json needs an integer \"num_hidden_layers\"\n"
+    // a string where an integer belongs was "needs an integer"; a string for an optional one was
+    // silently the default
+    assertEquals(
+        "c.json: \"hidden_size\" must be an integer, got the string \"8\"",
+        assertThrows(
+                IllegalArgumentException.class,
+                () ->
+                    ModelConfig.parse(
+                        "{" + SIZES.replace("\"hidden_size\":8", "\"hidden_size\":\"8\"") + "}",
+                        "c.json"))
+            .getMessage());
+    assertEquals(
+        "c.json: \"pad_token_id\" must be an integer, got the string \"zero\"",
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> ModelConfig.parse("{" + SIZES + ",\"pad_token_id\":\"zero\"}", "c.json"))
+            .getMessage());
+    assertEquals(
+        "2 configuration errors:\n  c.json: config.json needs an integer \"num_hidden_layers\"\n"
             + "  c.json: hidden_size 8 is not a multiple of num_attention_heads 3",
-        assertThrows(IllegalArgumentException.class, () -> ModelConfig.parse("{" + SIZES.replace("\"num_hidden_layers\":1,", "").replace("\"num_attention_heads\":2", "\"num_attention_heads\":3") + "}", "c.json")).getMessage());
+        assertThrows(
+                IllegalArgumentException.class,
+                () ->
+                    ModelConfig.parse(
+                        "{"
+                            + SIZES
+                                .replace("\"num_hidden_layers\":1,", "")
+                                .replace("\"num_attention_heads\":2", "\"num_attention_heads\":3")
+                            + "}",
+                        "c.json"))
+            .getMessage());
   }
 }

@@ -24,14 +24,16 @@ import org.junit.jupiter.api.Test;
 class DropoutMasksTest {
 
   /** The mask {@code hidden} multiplies a tensor of ones with. */
-  static float[] hiddenMask(DropoutMasks m, int rows, int length, int width, double rate, int site) {
+  static float[] hiddenMask(
+      DropoutMasks m, int rows, int length, int width, double rate, int site) {
     try (NDManager nd = NDManager.newBaseManager()) {
       NDArray ones = nd.ones(new Shape(rows, length, width));
       return m.hidden(ones, rate, site).toFloatArray();
     }
   }
 
-  static float[] attentionMask(DropoutMasks m, int rows, int heads, int length, double rate, int site) {
+  static float[] attentionMask(
+      DropoutMasks m, int rows, int heads, int length, double rate, int site) {
     try (NDManager nd = NDManager.newBaseManager()) {
       NDArray ones = nd.ones(new Shape(rows, heads, length, length));
       return m.attention(ones, rate, site).toFloatArray();
@@ -41,7 +43,8 @@ class DropoutMasksTest {
   @Test
   void keepsOneMinusRateScaledByItsInverse() {
     for (double rate : new double[] {0.1, 0.5}) {
-      float[] mask = hiddenMask(DropoutMasks.of(42, 3, new int[] {0, 1, 2, 3}), 4, 100, 256, rate, 5);
+      float[] mask =
+          hiddenMask(DropoutMasks.of(42, 3, new int[] {0, 1, 2, 3}), 4, 100, 256, rate, 5);
       float scale = (float) (1 / (1 - rate));
       long kept = 0;
       for (float v : mask) {
@@ -78,11 +81,20 @@ class DropoutMasksTest {
   @Test
   void anotherExampleStepSiteOrSeedGetsAnotherMask() {
     float[] base = hiddenMask(DropoutMasks.of(1, 7, new int[] {5}), 1, 16, 16, 0.5, 2);
-    assertFalse(Arrays.equals(base, hiddenMask(DropoutMasks.of(1, 7, new int[] {6}), 1, 16, 16, 0.5, 2)), "example");
-    assertFalse(Arrays.equals(base, hiddenMask(DropoutMasks.of(1, 8, new int[] {5}), 1, 16, 16, 0.5, 2)), "step");
-    assertFalse(Arrays.equals(base, hiddenMask(DropoutMasks.of(1, 7, new int[] {5}), 1, 16, 16, 0.5, 3)), "site");
-    assertFalse(Arrays.equals(base, hiddenMask(DropoutMasks.of(2, 7, new int[] {5}), 1, 16, 16, 0.5, 2)), "seed");
-    assertArrayEquals(base, hiddenMask(DropoutMasks.of(1, 7, new int[] {5}), 1, 16, 16, 0.5, 2), "same key");
+    assertFalse(
+        Arrays.equals(base, hiddenMask(DropoutMasks.of(1, 7, new int[] {6}), 1, 16, 16, 0.5, 2)),
+        "example");
+    assertFalse(
+        Arrays.equals(base, hiddenMask(DropoutMasks.of(1, 8, new int[] {5}), 1, 16, 16, 0.5, 2)),
+        "step");
+    assertFalse(
+        Arrays.equals(base, hiddenMask(DropoutMasks.of(1, 7, new int[] {5}), 1, 16, 16, 0.5, 3)),
+        "site");
+    assertFalse(
+        Arrays.equals(base, hiddenMask(DropoutMasks.of(2, 7, new int[] {5}), 1, 16, 16, 0.5, 2)),
+        "seed");
+    assertArrayEquals(
+        base, hiddenMask(DropoutMasks.of(1, 7, new int[] {5}), 1, 16, 16, 0.5, 2), "same key");
   }
 
   @Test
@@ -90,25 +102,32 @@ class DropoutMasksTest {
     ai.djl.engine.Engine.getInstance().setRandomSeed(1);
     float[] first = hiddenMask(DropoutMasks.of(9, 1, new int[] {0, 1}), 2, 8, 32, 0.2, 0);
     ai.djl.engine.Engine.getInstance().setRandomSeed(2);
-    float[] other = CompletableFuture.supplyAsync(() -> hiddenMask(DropoutMasks.of(9, 1, new int[] {0, 1}), 2, 8, 32, 0.2, 0)).get();
+    float[] other =
+        CompletableFuture.supplyAsync(
+                () -> hiddenMask(DropoutMasks.of(9, 1, new int[] {0, 1}), 2, 8, 32, 0.2, 0))
+            .get();
     assertArrayEquals(first, other);
   }
 
   /**
    * The masks of a few fixed keys, element by element (1 kept, 0 dropped): the key derivation and
-   * the generator are part of every trained model's result, and a run resumed under other code
-   * must draw the masks the interrupted run drew. Negative seed, a step above 2^32, the largest
-   * position and a late site included.
+   * the generator are part of every trained model's result, and a run resumed under other code must
+   * draw the masks the interrupted run drew. Negative seed, a step above 2^32, the largest position
+   * and a late site included.
    */
   @Test
   void theMasksOfFixedKeysNeverChange() {
-    assertEquals("101111010100110011001100100111111000000000001001",
+    assertEquals(
+        "101111010100110011001100100111111000000000001001",
         kept(hiddenMask(DropoutMasks.of(42, 3, new int[] {0, 7}), 2, 3, 8, 0.5, 0)));
-    assertEquals("111010100101111111101000100010010001001111101101",
+    assertEquals(
+        "111010100101111111101000100010010001001111101101",
         kept(hiddenMask(DropoutMasks.of(42, 3, new int[] {0, 7}), 2, 3, 8, 0.5, 5)));
-    assertEquals("11111111111111111111111111111101",
+    assertEquals(
+        "11111111111111111111111111111101",
         kept(hiddenMask(DropoutMasks.of(-1, 1L << 40, new int[] {65535}), 1, 2, 16, 0.1, 37)));
-    assertEquals("101001111111110101",
+    assertEquals(
+        "101001111111110101",
         kept(attentionMask(DropoutMasks.of(7, 0, new int[] {3}), 1, 2, 3, 0.3, 4)));
   }
 
@@ -155,7 +174,9 @@ class DropoutMasksTest {
       assertSame(x, DropoutMasks.NONE.hidden(x, 0.5, 0));
       assertSame(x, DropoutMasks.of(1, 1, new int[] {0}).hidden(x, 0.0, 0));
       IllegalArgumentException e =
-          assertThrows(IllegalArgumentException.class, () -> DropoutMasks.of(1, 1, new int[] {0, 1}).hidden(x, 0.5, 0));
+          assertThrows(
+              IllegalArgumentException.class,
+              () -> DropoutMasks.of(1, 1, new int[] {0, 1}).hidden(x, 0.5, 0));
       assertTrue(e.getMessage().contains("2 rows"), e.getMessage());
     }
   }

@@ -78,7 +78,10 @@ class ParityTest {
       Shape shape = new Shape(b, l);
       NDArray ids = manager.create(longs(expected.path("input_ids")), shape);
       NDArray mask = manager.create(longs(expected.path("attention_mask")), shape);
-      NDArray types = expected.has("token_type_ids") ? manager.create(longs(expected.path("token_type_ids")), shape) : null;
+      NDArray types =
+          expected.has("token_type_ids")
+              ? manager.create(longs(expected.path("token_type_ids")), shape)
+              : null;
       NDArray labels = manager.create(longs(expected.path("labels")), shape);
       int labelled = 0;
       for (long x : longs(expected.path("labels"))) {
@@ -96,12 +99,14 @@ class ParityTest {
       }
       assertEquals(expected.path("loss").asDouble(), loss, 1e-4, name + " loss");
       Map<String, ai.djl.nn.Parameter> params = model.parameters();
-      for (Iterator<Map.Entry<String, JsonNode>> it = expected.path("grads").fields(); it.hasNext(); ) {
+      for (Iterator<Map.Entry<String, JsonNode>> it = expected.path("grads").fields();
+          it.hasNext(); ) {
         Map.Entry<String, JsonNode> g = it.next();
         float[] actual = params.get(g.getKey()).getArray().getGradient().toFloatArray();
         if (g.getKey().endsWith("word_embeddings.weight")) {
           int h = model.config().hiddenSize;
-          for (Iterator<Map.Entry<String, JsonNode>> rows = g.getValue().fields(); rows.hasNext(); ) {
+          for (Iterator<Map.Entry<String, JsonNode>> rows = g.getValue().fields();
+              rows.hasNext(); ) {
             Map.Entry<String, JsonNode> row = rows.next();
             int r = Integer.parseInt(row.getKey());
             float[] part = java.util.Arrays.copyOfRange(actual, r * h, (r + 1) * h);
@@ -132,7 +137,8 @@ class ParityTest {
         }
       }
     }
-    // F16 base-model checkpoint: bert. prefix added, classifier newly initialised, like transformers
+    // F16 base-model checkpoint: bert. prefix added, classifier newly initialised, like
+    // transformers
     Checkpoints.Weights w = Checkpoints.read(bge, List.of("O", "B-PER", "I-PER"), 0);
     assertEquals(List.of("classifier.weight", "classifier.bias"), w.report().newlyInitialized());
     assertEquals(List.of(), w.report().unused());
@@ -159,7 +165,8 @@ class ParityTest {
         System.arraycopy(all, i * l * h, mine, 0, positions * h);
         worst = Math.max(worst, maxAbsDiff(mine, floats(expected.path("hidden").get(i))));
       }
-      System.out.printf("bge-small-zh hidden states vs PyTorch reference: max abs diff %.3g%n", worst);
+      System.out.printf(
+          "bge-small-zh hidden states vs PyTorch reference: max abs diff %.3g%n", worst);
       assertTrue(worst <= 1e-4, "bge hidden states differ by " + worst);
     }
   }

@@ -43,7 +43,10 @@ class SafeTensorsTest {
 
   @TempDir Path dir;
 
-  /** A file of {@code header} (padded, with its length) and {@code dataBytes} bytes of data 0, 1, 2, ... */
+  /**
+   * A file of {@code header} (padded, with its length) and {@code dataBytes} bytes of data 0, 1, 2,
+   * ...
+   */
   private Path file(String name, String header, int dataBytes) throws IOException {
     byte[] data = new byte[dataBytes];
     for (int i = 0; i < data.length; i++) {
@@ -78,32 +81,86 @@ class SafeTensorsTest {
 
   @Test
   void aNegativeBeginIsRejectedNamingTheTensor() throws IOException {
-    rejected(file("neg.safetensors", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[-4,0]}}", 8), "'w'");
+    rejected(
+        file(
+            "neg.safetensors",
+            "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[-4,0]}}",
+            8),
+        "'w'");
   }
 
   @Test
   void missingOrMisshapenDataOffsetsAreRejected() throws IOException {
-    rejected(file("none.safetensors", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1]}}", 4), "'w'", "data_offsets");
-    rejected(file("three.safetensors", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4,8]}}", 8), "'w'");
-    rejected(file("one.safetensors", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4]}}", 8), "'w'");
-    rejected(file("text.safetensors", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[\"0\",\"4\"]}}", 8), "'w'");
-    rejected(file("frac.safetensors", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0.5,4.5]}}", 8), "'w'");
-    rejected(file("reversed.safetensors", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,0]}}", 8), "'w'");
+    rejected(
+        file("none.safetensors", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1]}}", 4),
+        "'w'",
+        "data_offsets");
+    rejected(
+        file(
+            "three.safetensors",
+            "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4,8]}}",
+            8),
+        "'w'");
+    rejected(
+        file(
+            "one.safetensors", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4]}}", 8),
+        "'w'");
+    rejected(
+        file(
+            "text.safetensors",
+            "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[\"0\",\"4\"]}}",
+            8),
+        "'w'");
+    rejected(
+        file(
+            "frac.safetensors",
+            "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0.5,4.5]}}",
+            8),
+        "'w'");
+    rejected(
+        file(
+            "reversed.safetensors",
+            "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,0]}}",
+            8),
+        "'w'");
   }
 
   @Test
   void aShapeWhoseElementCountOverflowsIsRejected() throws IOException {
-    // 2^32 * 2^32 wraps to 0 in a long: an empty range "matched" it, and a tensor of that shape had no data
-    rejected(file("overflow.safetensors", "{\"w\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],\"data_offsets\":[0,0]}}", 0), "'w'", "overflow");
+    // 2^32 * 2^32 wraps to 0 in a long: an empty range "matched" it, and a tensor of that shape had
+    // no data
+    rejected(
+        file(
+            "overflow.safetensors",
+            "{\"w\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],\"data_offsets\":[0,0]}}",
+            0),
+        "'w'",
+        "overflow");
     // 2^62 elements * 4 bytes wraps to 0 as well
-    rejected(file("bytes.safetensors", "{\"w\":{\"dtype\":\"F32\",\"shape\":[4611686018427387904],\"data_offsets\":[0,0]}}", 0), "'w'");
-    rejected(file("huge.safetensors", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1e30],\"data_offsets\":[0,4]}}", 4), "'w'");
+    rejected(
+        file(
+            "bytes.safetensors",
+            "{\"w\":{\"dtype\":\"F32\",\"shape\":[4611686018427387904],\"data_offsets\":[0,0]}}",
+            0),
+        "'w'");
+    rejected(
+        file(
+            "huge.safetensors",
+            "{\"w\":{\"dtype\":\"F32\",\"shape\":[1e30],\"data_offsets\":[0,4]}}",
+            4),
+        "'w'");
   }
 
   @Test
   void negativeDimensionsAreRejected() throws IOException {
     // (-1) * (-1) = 1 element: the old reader loaded one float with the shape [-1, -1]
-    rejected(file("negdim.safetensors", "{\"w\":{\"dtype\":\"F32\",\"shape\":[-1,-1],\"data_offsets\":[0,4]}}", 4), "'w'", "dimension 0");
+    rejected(
+        file(
+            "negdim.safetensors",
+            "{\"w\":{\"dtype\":\"F32\",\"shape\":[-1,-1],\"data_offsets\":[0,4]}}",
+            4),
+        "'w'",
+        "dimension 0");
   }
 
   @Test
@@ -114,7 +171,9 @@ class SafeTensorsTest {
             "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
                 + "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}",
             12),
-        "'a'", "'b'", "overlap");
+        "'a'",
+        "'b'",
+        "overlap");
     // a range inside another, behind an empty tensor that sorts between them
     rejected(
         file(
@@ -123,7 +182,8 @@ class SafeTensorsTest {
                 + "\"e\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[2,2]},"
                 + "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}",
             16),
-        "'a'", "'b'");
+        "'a'",
+        "'b'");
   }
 
   @Test
@@ -143,8 +203,14 @@ class SafeTensorsTest {
     String ok = "{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}";
     rejected(file("short-data.safetensors", ok, 7), "'w'", "outside the data section");
     rejected(file("dtype.safetensors", ok.replace("F32", "I64"), 8), "'w'", "I64");
-    rejected(file("nodtype.safetensors", "{\"w\":{\"shape\":[2],\"data_offsets\":[0,8]}}", 8), "'w'", "dtype");
-    rejected(file("noshape.safetensors", "{\"w\":{\"dtype\":\"F32\",\"data_offsets\":[0,8]}}", 8), "'w'", "shape");
+    rejected(
+        file("nodtype.safetensors", "{\"w\":{\"shape\":[2],\"data_offsets\":[0,8]}}", 8),
+        "'w'",
+        "dtype");
+    rejected(
+        file("noshape.safetensors", "{\"w\":{\"dtype\":\"F32\",\"data_offsets\":[0,8]}}", 8),
+        "'w'",
+        "shape");
     rejected(file("size.safetensors", ok.replace("[2]", "[3]"), 12), "'w'", "needs 12");
     rejected(file("array.safetensors", "[1,2]", 0));
     rejected(file("json.safetensors", "{\"w\":", 0), "JSON");
@@ -154,7 +220,11 @@ class SafeTensorsTest {
     Path tiny = dir.resolve("tiny.safetensors");
     Files.write(tiny, new byte[] {1, 2, 3});
     rejected(tiny);
-    Path empty = file("empty-ok.safetensors", "{\"__metadata__\":{\"format\":\"pt\"},\"e\":{\"dtype\":\"F16\",\"shape\":[0,3],\"data_offsets\":[0,0]}}", 0);
+    Path empty =
+        file(
+            "empty-ok.safetensors",
+            "{\"__metadata__\":{\"format\":\"pt\"},\"e\":{\"dtype\":\"F16\",\"shape\":[0,3],\"data_offsets\":[0,0]}}",
+            0);
     assertArrayEquals(new long[] {0, 3}, SafeTensors.read(empty).get("e").shape());
   }
 
@@ -196,7 +266,8 @@ class SafeTensorsTest {
   }
 
   @Test
-  void randomDamageIsEitherAnIOExceptionNamingTheFileOrExactlyWhatTheHeaderSays() throws IOException {
+  void randomDamageIsEitherAnIOExceptionNamingTheFileOrExactlyWhatTheHeaderSays()
+      throws IOException {
     byte[] base = base();
     int headerEnd = 8 + (int) ByteBuffer.wrap(base, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
     Path f = dir.resolve("fuzz.safetensors");
@@ -214,8 +285,12 @@ class SafeTensorsTest {
         StringBuilder sb = new StringBuilder("flips");
         for (int i = 0; i < flips; i++) {
           // mostly in the length field and the header, where damage changes meaning
-          int at = random.nextInt(10) < 6 ? random.nextInt(headerEnd) : random.nextInt(bytes.length);
-          bytes[at] = random.nextBoolean() ? (byte) (bytes[at] ^ (1 << random.nextInt(8))) : (byte) random.nextInt(256);
+          int at =
+              random.nextInt(10) < 6 ? random.nextInt(headerEnd) : random.nextInt(bytes.length);
+          bytes[at] =
+              random.nextBoolean()
+                  ? (byte) (bytes[at] ^ (1 << random.nextInt(8)))
+                  : (byte) random.nextInt(256);
           sb.append(' ').append(at);
         }
         what = sb.toString();
@@ -234,7 +309,9 @@ class SafeTensorsTest {
         got = SafeTensors.read(f);
       } catch (IOException e) {
         assertNotNull(e.getMessage(), what);
-        assertTrue(e.getMessage().contains(f.toString()), "case " + c + " (" + what + "): " + e.getMessage());
+        assertTrue(
+            e.getMessage().contains(f.toString()),
+            "case " + c + " (" + what + "): " + e.getMessage());
         refused++;
         continue;
       } catch (Throwable t) {
@@ -249,21 +326,41 @@ class SafeTensorsTest {
   }
 
   /** Edits one field of the header's JSON (or the length field) and reassembles the file. */
-  private static byte[] edited(byte[] base, int headerEnd, Random random, String[] what) throws IOException {
+  private static byte[] edited(byte[] base, int headerEnd, Random random, String[] what)
+      throws IOException {
     ObjectNode h = (ObjectNode) JSON.readTree(Arrays.copyOfRange(base, 8, headerEnd));
     byte[] data = Arrays.copyOfRange(base, headerEnd, base.length);
     List<String> names = new ArrayList<>();
-    h.fieldNames().forEachRemaining(n -> {
-      if (!n.equals("__metadata__")) {
-        names.add(n);
-      }
-    });
+    h.fieldNames()
+        .forEachRemaining(
+            n -> {
+              if (!n.equals("__metadata__")) {
+                names.add(n);
+              }
+            });
     String name = names.get(random.nextInt(names.size()));
     ObjectNode t = (ObjectNode) h.get(name);
     ArrayNode offsets = (ArrayNode) t.get("data_offsets");
     long begin = offsets.get(0).asLong();
     long end = offsets.get(1).asLong();
-    long[] odd = {-1, -8, 0, 1, 2, 3, 4, 7, 8, 1L << 31, 1L << 32, 1L << 62, Long.MAX_VALUE, Long.MIN_VALUE, data.length, data.length + 4};
+    long[] odd = {
+      -1,
+      -8,
+      0,
+      1,
+      2,
+      3,
+      4,
+      7,
+      8,
+      1L << 31,
+      1L << 32,
+      1L << 62,
+      Long.MAX_VALUE,
+      Long.MIN_VALUE,
+      data.length,
+      data.length + 4
+    };
     long v = odd[random.nextInt(odd.length)];
     int e = random.nextInt(16);
     what[0] = e + " on " + name + " value " + v;
@@ -273,7 +370,10 @@ class SafeTensorsTest {
       case 0 -> t.remove("data_offsets");
       case 1 -> t.remove("shape");
       case 2 -> t.remove("dtype");
-      case 3 -> t.put("dtype", new String[] {"F32", "F16", "BF16", "I64", "F64", "f32", ""}[random.nextInt(7)]);
+      case 3 ->
+          t.put(
+              "dtype",
+              new String[] {"F32", "F16", "BF16", "I64", "F64", "f32", ""}[random.nextInt(7)]);
       case 4 -> t.put("dtype", 32);
       case 5 -> ((ArrayNode) t.get("shape")).set(0, NODES.numberNode(v));
       case 6 -> ((ArrayNode) t.get("shape")).add(v);
@@ -285,7 +385,8 @@ class SafeTensorsTest {
       }
       case 10 -> offsets.add(v);
       case 11 -> offsets.remove(random.nextInt(2));
-      case 12 -> t.set(new String[] {"shape", "data_offsets"}[random.nextInt(2)], NODES.textNode("1"));
+      case 12 ->
+          t.set(new String[] {"shape", "data_offsets"}[random.nextInt(2)], NODES.textNode("1"));
       case 13 -> h.set(name, NODES.numberNode(v));
       case 14 -> lengthDelta = v;
       default -> duplicate = name;
@@ -294,13 +395,19 @@ class SafeTensorsTest {
     if (duplicate != null) {
       String s = new String(header, StandardCharsets.UTF_8);
       String entry = JSON.writeValueAsString(NODES.objectNode().set(duplicate, t));
-      header = ("{" + entry.substring(1, entry.length() - 1) + "," + s.substring(1)).getBytes(StandardCharsets.UTF_8);
+      header =
+          ("{" + entry.substring(1, entry.length() - 1) + "," + s.substring(1))
+              .getBytes(StandardCharsets.UTF_8);
     }
     return assemble(header, data, lengthDelta);
   }
 
-  /** What a loaded file must be: every tensor of the header, decoded from its own bytes, none sharing one. */
-  private static void assertExactly(byte[] file, Map<String, SafeTensors.Tensor> got, String what) throws IOException {
+  /**
+   * What a loaded file must be: every tensor of the header, decoded from its own bytes, none
+   * sharing one.
+   */
+  private static void assertExactly(byte[] file, Map<String, SafeTensors.Tensor> got, String what)
+      throws IOException {
     long headerLen = ByteBuffer.wrap(file, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
     JsonNode h = JSON.readTree(Arrays.copyOfRange(file, 8, (int) (8 + headerLen)));
     int dataStart = (int) (8 + headerLen);
@@ -309,7 +416,8 @@ class SafeTensorsTest {
     names.remove("__metadata__");
     assertEquals(names, new TreeSet<>(got.keySet()), what);
     List<long[]> ranges = new ArrayList<>();
-    for (Iterator<Map.Entry<String, SafeTensors.Tensor>> it = got.entrySet().iterator(); it.hasNext(); ) {
+    for (Iterator<Map.Entry<String, SafeTensors.Tensor>> it = got.entrySet().iterator();
+        it.hasNext(); ) {
       Map.Entry<String, SafeTensors.Tensor> e = it.next();
       JsonNode t = h.get(e.getKey());
       SafeTensors.Tensor x = e.getValue();
@@ -328,7 +436,10 @@ class SafeTensorsTest {
       long end = t.get("data_offsets").get(1).longValue();
       int width = dtype.equals("F32") ? 4 : 2;
       assertTrue(begin >= 0 && end - begin == n * width && dataStart + end <= file.length, what);
-      ByteBuffer raw = ByteBuffer.wrap(file, (int) (dataStart + begin), (int) (end - begin)).slice().order(ByteOrder.LITTLE_ENDIAN);
+      ByteBuffer raw =
+          ByteBuffer.wrap(file, (int) (dataStart + begin), (int) (end - begin))
+              .slice()
+              .order(ByteOrder.LITTLE_ENDIAN);
       for (int i = 0; i < n; i++) {
         float expected =
             switch (dtype) {
@@ -336,11 +447,15 @@ class SafeTensorsTest {
               case "F16" -> Half.toFloat(raw.getShort(i * 2));
               default -> Float.intBitsToFloat((raw.getShort(i * 2) & 0xFFFF) << 16);
             };
-        assertEquals(Float.floatToIntBits(expected), Float.floatToIntBits(x.data()[i]), what + " " + e.getKey() + "[" + i + "]");
+        assertEquals(
+            Float.floatToIntBits(expected),
+            Float.floatToIntBits(x.data()[i]),
+            what + " " + e.getKey() + "[" + i + "]");
       }
       if (end > begin) {
         for (long[] r : ranges) {
-          assertTrue(end <= r[0] || begin >= r[1], what + ": " + e.getKey() + " overlaps another tensor");
+          assertTrue(
+              end <= r[0] || begin >= r[1], what + ": " + e.getKey() + " overlaps another tensor");
         }
         ranges.add(new long[] {begin, end});
       }
@@ -353,7 +468,9 @@ class SafeTensorsTest {
     byte[] base = base();
     Files.write(f, base);
     Map<String, SafeTensors.Tensor> got = SafeTensors.read(f);
-    assertEquals(List.of("emb.weight", "layer.0.bias", "layer.0.weight", "empty", "classifier.bias"), new ArrayList<>(got.keySet()));
+    assertEquals(
+        List.of("emb.weight", "layer.0.bias", "layer.0.weight", "empty", "classifier.bias"),
+        new ArrayList<>(got.keySet()));
     assertExactly(base, got, "base");
     Map<String, SafeTensors.Tensor> copy = new LinkedHashMap<>(got);
     copy.replaceAll((k, t) -> new SafeTensors.Tensor(t.shape(), t.data(), "F32"));

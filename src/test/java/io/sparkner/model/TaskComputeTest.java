@@ -18,7 +18,9 @@ class TaskComputeTest {
   /** 24 short tasks on the test session's 3 slots, so that several executor threads take them. */
   private static List<String> onExecutorThreads(FlatMapFunction<Iterator<Integer>, String> task) {
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(TestSpark.session().sparkContext());
-    return jsc.parallelize(IntStream.range(0, 24).boxed().toList(), 24).mapPartitions(task).collect();
+    return jsc.parallelize(IntStream.range(0, 24).boxed().toList(), 24)
+        .mapPartitions(task)
+        .collect();
   }
 
   @Test
@@ -37,12 +39,18 @@ class TaskComputeTest {
             it -> {
               TaskCompute.limitCpuThreads();
               Thread.sleep(20);
-              return List.of("thread " + Thread.currentThread().getId() + "=" + JniUtils.getNumThreads()).iterator();
+              return List.of(
+                      "thread " + Thread.currentThread().getId() + "=" + JniUtils.getNumThreads())
+                  .iterator();
             });
     Map<String, Integer> tasksByThreadAndCount = new TreeMap<>();
     seen.forEach(s -> tasksByThreadAndCount.merge(s, 1, Integer::sum));
-    assertTrue(tasksByThreadAndCount.size() > 1, "the tasks ran on one thread only: " + tasksByThreadAndCount);
+    assertTrue(
+        tasksByThreadAndCount.size() > 1,
+        "the tasks ran on one thread only: " + tasksByThreadAndCount);
     // spark.task.cpus is 1 in the test session
-    assertTrue(seen.size() == 24 && seen.stream().allMatch(s -> s.endsWith("=1")), "libtorch threads per task thread: " + tasksByThreadAndCount);
+    assertTrue(
+        seen.size() == 24 && seen.stream().allMatch(s -> s.endsWith("=1")),
+        "libtorch threads per task thread: " + tasksByThreadAndCount);
   }
 }

@@ -32,8 +32,13 @@ class FeatureFramesTest {
   @Test
   void theFastPathIsFoundOnThisSparksSession() {
     SparkSession spark = TestSpark.session();
-    assertTrue(FeatureFrames.of(spark).catalyst(),
-        "internalCreateDataFrame not found on " + spark.getClass().getName() + " (Spark " + spark.version() + ")");
+    assertTrue(
+        FeatureFrames.of(spark).catalyst(),
+        "internalCreateDataFrame not found on "
+            + spark.getClass().getName()
+            + " (Spark "
+            + spark.version()
+            + ")");
     assertFalse(FeatureFrames.publicApi().catalyst());
   }
 
@@ -50,7 +55,8 @@ class FeatureFramesTest {
       assertArrayEquals(a.get(name), b.get(name), name);
     }
     assertEquals(
-        Files.readString(fast.resolve("labels.json")), Files.readString(plain.resolve("labels.json")));
+        Files.readString(fast.resolve("labels.json")),
+        Files.readString(plain.resolve("labels.json")));
     assertEquals(
         spark.read().parquet(fast.resolve("features").toString()).count(),
         spark.read().parquet(plain.resolve("features").toString()).count());
@@ -74,7 +80,9 @@ class FeatureFramesTest {
     return out;
   }
 
-  /** The table's data files by name without the write's unique job id (part number and extension). */
+  /**
+   * The table's data files by name without the write's unique job id (part number and extension).
+   */
   private static TreeMap<String, byte[]> parquetFiles(Path table) throws IOException {
     TreeMap<String, byte[]> files = new TreeMap<>();
     try (Stream<Path> s = Files.list(table)) {

@@ -78,7 +78,10 @@ class FullCorporaTest {
     assertEquals(total - s.get("entities_misaligned"), exact);
     System.out.printf(
         "stockmark + bge-small-zh tokenizer: %d of %d entities misaligned (%.2f%%), %d windows%n",
-        s.get("entities_misaligned"), total, 100.0 * s.get("entities_misaligned") / total, s.get("windows"));
+        s.get("entities_misaligned"),
+        total,
+        100.0 * s.get("entities_misaligned") / total,
+        s.get("windows"));
   }
 
   @Test
@@ -121,8 +124,13 @@ class FullCorporaTest {
     assertEquals(expectedB + expectedRepairs, s.get("entities"));
     assertTrue(expectedRepairs > 0, "ja and zh carry I- after O");
     System.out.printf(
-        "PAN-X ja/ko/zh/en/de: %d sentences, %d entities (%d B- tags + %d I- starts repaired), %d misaligned%n",
-        s.get("documents"), s.get("entities"), expectedB, expectedRepairs, s.get("entities_misaligned"));
+        "PAN-X ja/ko/zh/en/de: %d sentences, %d entities (%d B- tags + %d I- starts repaired), %d"
+            + " misaligned%n",
+        s.get("documents"),
+        s.get("entities"),
+        expectedB,
+        expectedRepairs,
+        s.get("entities_misaligned"));
   }
 
   /** B- tags, and I- tags that start an entity (after O, another type, or at sentence start). */

@@ -96,7 +96,11 @@ class QuarantineTest {
     expected.put("empty_text", 1L);
     expected.put("bad_conll_line", 2L);
     Map<String, Long> actual = new TreeMap<>();
-    summary.json().path("quarantined").fields().forEachRemaining(e -> actual.put(e.getKey(), e.getValue().asLong()));
+    summary
+        .json()
+        .path("quarantined")
+        .fields()
+        .forEachRemaining(e -> actual.put(e.getKey(), e.getValue().asLong()));
     assertEquals(expected, actual);
   }
 
@@ -106,7 +110,8 @@ class QuarantineTest {
     assertEquals(recordsIn, summary.get("records_in"));
     assertEquals(5, summary.get("documents"));
     assertEquals(12, summary.get("quarantined_total"));
-    assertEquals(summary.get("records_in"), summary.get("documents") + summary.get("quarantined_total"));
+    assertEquals(
+        summary.get("records_in"), summary.get("documents") + summary.get("quarantined_total"));
     assertEquals(5, spark.read().parquet(out.resolve("documents").toString()).count());
     assertEquals(12, spark.read().parquet(out.resolve("quarantine").toString()).count());
   }
@@ -117,8 +122,11 @@ class QuarantineTest {
     Row mismatch = q.where("reason = 'name_mismatch'").first();
     assertEquals("6-0", mismatch.getAs("id"));
     assertTrue(((String) mismatch.getAs("raw")).contains("\"京都\""));
-    assertTrue(((String) mismatch.getAs("source")).endsWith("ner.json"), (String) mismatch.getAs("source"));
-    assertTrue(((String) mismatch.getAs("detail")).contains("'東京'"), (String) mismatch.getAs("detail"));
+    assertTrue(
+        ((String) mismatch.getAs("source")).endsWith("ner.json"),
+        (String) mismatch.getAs("source"));
+    assertTrue(
+        ((String) mismatch.getAs("detail")).contains("'東京'"), (String) mismatch.getAs("detail"));
     Row bad = q.where("reason = 'bad_conll_line' and raw like '%X-LOC%'").first();
     assertEquals("panx-ja-train-2", bad.getAs("id"));
     assertTrue(((String) bad.getAs("detail")).contains("line 8"), (String) bad.getAs("detail"));
@@ -129,8 +137,13 @@ class QuarantineTest {
   @Test
   void goodRecordsAroundBadOnesAreKeptWithTheirIds() {
     List<String> ids =
-        spark.read().parquet(out.resolve("documents").toString()).select("id").orderBy("id")
-            .as(org.apache.spark.sql.Encoders.STRING()).collectAsList();
+        spark
+            .read()
+            .parquet(out.resolve("documents").toString())
+            .select("id")
+            .orderBy("id")
+            .as(org.apache.spark.sql.Encoders.STRING())
+            .collectAsList();
     // curid 1 occurs twice: 1-0 and 1-1; the malformed record between them does not shift them
     assertEquals(List.of("1-0", "1-1", "j1", "panx-ja-train-0", "panx-ja-train-3"), ids);
   }
@@ -151,14 +164,18 @@ class QuarantineTest {
                     options(false),
                     other,
                     11));
-    assertTrue(e.getMessage().contains("the first read quarantined 11 records, the second 12"), e.getMessage());
+    assertTrue(
+        e.getMessage().contains("the first read quarantined 11 records, the second 12"),
+        e.getMessage());
   }
 
   @Test
   void failFastStopsAtTheFirstBadRecordNamingFileAndRecord() {
-    BadRecordException e = assertThrows(BadRecordException.class, () -> PrepareJob.run(spark, options(true)));
+    BadRecordException e =
+        assertThrows(BadRecordException.class, () -> PrepareJob.run(spark, options(true)));
     assertTrue(e.getMessage().contains("bad input in"), e.getMessage());
-    assertTrue(e.getMessage().matches("(?s).*(ner\\.json|panx/ja/train|x\\.jsonl).*"), e.getMessage());
+    assertTrue(
+        e.getMessage().matches("(?s).*(ner\\.json|panx/ja/train|x\\.jsonl).*"), e.getMessage());
     assertTrue(e.getMessage().contains("record "), e.getMessage());
     // it stopped before writing: the complete output of the run before it is still there
     assertEquals(5, spark.read().parquet(out.resolve("documents").toString()).count());

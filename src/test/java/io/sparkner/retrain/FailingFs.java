@@ -17,10 +17,10 @@ import org.apache.hadoop.util.Progressable;
  * Hadoop's local file system under the scheme {@code failfs:} (local files, {@code failfs:/tmp/x}
  * is {@code /tmp/x}), with failures injected for tests: once a rename onto a path matching {@link
  * #trigger} succeeded, every create, rename (of its source: "rename", of its target: "rename onto")
- * and delete of a path that {@link #failing} accepts with the operation's name throws,
- * {@link #failures} times (negative: always). Its rename refuses to overwrite a file, as HDFS's and
- * the object stores' do. Like any scheme without an {@code
- * fs.AbstractFileSystem.*.impl}, it has no {@code FileContext}, so code takes its FileSystem paths.
+ * and delete of a path that {@link #failing} accepts with the operation's name throws, {@link
+ * #failures} times (negative: always). Its rename refuses to overwrite a file, as HDFS's and the
+ * object stores' do. Like any scheme without an {@code fs.AbstractFileSystem.*.impl}, it has no
+ * {@code FileContext}, so code takes its FileSystem paths.
  */
 public class FailingFs extends LocalFileSystem {
   public static final String SCHEME = "failfs";
@@ -30,7 +30,9 @@ public class FailingFs extends LocalFileSystem {
   static final AtomicInteger failures = new AtomicInteger();
   static volatile boolean armed;
 
-  /** A configuration that maps {@code failfs:} to this class (not cached: each test arms it anew). */
+  /**
+   * A configuration that maps {@code failfs:} to this class (not cached: each test arms it anew).
+   */
   static Configuration conf() {
     Configuration c = new Configuration();
     c.set("fs." + SCHEME + ".impl", FailingFs.class.getName());
@@ -38,7 +40,10 @@ public class FailingFs extends LocalFileSystem {
     return c;
   }
 
-  /** Fails {@code times} operations on {@code failing} paths once a rename onto a {@code trigger} path succeeded. */
+  /**
+   * Fails {@code times} operations on {@code failing} paths once a rename onto a {@code trigger}
+   * path succeeded.
+   */
   static void arm(Predicate<Path> trigger, BiPredicate<String, Path> failing, int times) {
     FailingFs.armed = false;
     FailingFs.trigger = trigger;
@@ -77,7 +82,10 @@ public class FailingFs extends LocalFileSystem {
     }
   }
 
-  /** Whether one more failure is due: always while {@link #failures} is negative, else while it counts down. */
+  /**
+   * Whether one more failure is due: always while {@link #failures} is negative, else while it
+   * counts down.
+   */
   private static boolean take() {
     for (int n = failures.get(); ; n = failures.get()) {
       if (n <= 0) {
@@ -91,13 +99,22 @@ public class FailingFs extends LocalFileSystem {
 
   @Override
   public FSDataOutputStream create(
-      Path f, FsPermission permission, boolean overwrite, int bufferSize, short replication, long blockSize, Progressable progress)
+      Path f,
+      FsPermission permission,
+      boolean overwrite,
+      int bufferSize,
+      short replication,
+      long blockSize,
+      Progressable progress)
       throws IOException {
     check("create", f);
     return super.create(f, permission, overwrite, bufferSize, replication, blockSize, progress);
   }
 
-  /** As on HDFS and object stores (and unlike Hadoop's local file system), rename does not overwrite a file. */
+  /**
+   * As on HDFS and object stores (and unlike Hadoop's local file system), rename does not overwrite
+   * a file.
+   */
   @Override
   public boolean rename(Path src, Path dst) throws IOException {
     if (exists(dst) && getFileStatus(dst).isFile()) {

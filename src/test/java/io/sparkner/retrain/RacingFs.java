@@ -15,15 +15,18 @@ import org.apache.hadoop.fs.permission.FsPermission;
 import org.apache.hadoop.util.Progressable;
 
 /**
- * Hadoop's {@code file:} file system that makes threads meet before they write: each thread's
- * first file creation waits at {@link #gate} until every party arrived. Two drivers that read the
+ * Hadoop's {@code file:} file system that makes threads meet before they write: each thread's first
+ * file creation waits at {@link #gate} until every party arrived. Two drivers that read the
  * registry and then write are thereby interleaved as read, read, write, write.
  */
 public class RacingFs extends LocalFileSystem {
   static volatile CyclicBarrier gate;
   static final Set<Thread> passed = ConcurrentHashMap.newKeySet();
 
-  /** A configuration whose {@code file:} is this class (not cached, so that it is used whatever ran before). */
+  /**
+   * A configuration whose {@code file:} is this class (not cached, so that it is used whatever ran
+   * before).
+   */
   static Configuration conf() {
     Configuration c = new Configuration();
     c.set("fs.file.impl", RacingFs.class.getName());
@@ -38,7 +41,13 @@ public class RacingFs extends LocalFileSystem {
 
   @Override
   public FSDataOutputStream create(
-      Path f, FsPermission permission, boolean overwrite, int bufferSize, short replication, long blockSize, Progressable progress)
+      Path f,
+      FsPermission permission,
+      boolean overwrite,
+      int bufferSize,
+      short replication,
+      long blockSize,
+      Progressable progress)
       throws IOException {
     CyclicBarrier g = gate;
     if (g != null && passed.add(Thread.currentThread())) {

@@ -51,8 +51,17 @@ class RegistryConcurrencyTest {
     return new Registry.Champion(run, model(run), Registry.now(), f1, "retrain");
   }
 
-  /** Both drivers promote against {@code expected}, both having read the registry before either writes. */
-  private List<Boolean> race(Registry one, Registry two, Registry.Champion a, Registry.Champion b, Optional<Registry.Champion> expected) throws Exception {
+  /**
+   * Both drivers promote against {@code expected}, both having read the registry before either
+   * writes.
+   */
+  private List<Boolean> race(
+      Registry one,
+      Registry two,
+      Registry.Champion a,
+      Registry.Champion b,
+      Optional<Registry.Champion> expected)
+      throws Exception {
     RacingFs.gate(2);
     ExecutorService pool = Executors.newFixedThreadPool(2);
     try {
@@ -75,7 +84,8 @@ class RegistryConcurrencyTest {
 
     // the first promotion of an empty registry: both see no champion
     List<Boolean> first = race(one, two, champion("a", 0.5), champion("b", 0.6), Optional.empty());
-    assertEquals(1, first.stream().filter(won -> won).count(), "exactly one driver promotes, got " + first);
+    assertEquals(
+        1, first.stream().filter(won -> won).count(), "exactly one driver promotes, got " + first);
     String winner = first.get(0) ? "a" : "b";
     assertEquals(winner, one.champion().orElseThrow().runId());
     assertEquals(winner, two.champion().orElseThrow().runId());
@@ -83,18 +93,26 @@ class RegistryConcurrencyTest {
     // then both against that champion
     Optional<Registry.Champion> current = one.champion();
     List<Boolean> second = race(one, two, champion("c", 0.7), champion("d", 0.8), current);
-    assertEquals(1, second.stream().filter(won -> won).count(), "exactly one driver promotes, got " + second);
+    assertEquals(
+        1,
+        second.stream().filter(won -> won).count(),
+        "exactly one driver promotes, got " + second);
     String winner2 = second.get(0) ? "c" : "d";
     assertEquals(winner2, two.champion().orElseThrow().runId());
 
     // the history has each winner once, each naming the champion it replaced
     List<JsonNode> history = one.history();
-    assertEquals(List.of(winner, winner2), history.stream().map(h -> h.path("run_id").asText()).toList());
+    assertEquals(
+        List.of(winner, winner2), history.stream().map(h -> h.path("run_id").asText()).toList());
     assertEquals(winner, history.get(1).path("previous").asText());
     // the copy that notebooks read names the champion
-    assertEquals(winner2, JSON.readTree(dir.resolve("registry/champion").toFile()).path("run_id").asText());
+    assertEquals(
+        winner2, JSON.readTree(dir.resolve("registry/champion").toFile()).path("run_id").asText());
     try (var s = Files.walk(dir.resolve("registry"))) {
-      assertEquals(List.of(), s.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".tmp")).toList(), "no temporary file is left");
+      assertEquals(
+          List.of(),
+          s.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".tmp")).toList(),
+          "no temporary file is left");
     }
   }
 
@@ -115,12 +133,16 @@ class RegistryConcurrencyTest {
     } finally {
       pool.shutdownNow();
     }
-    Registry.Promotion won = results.stream().filter(Registry.Promotion::promoted).findFirst().orElseThrow();
+    Registry.Promotion won =
+        results.stream().filter(Registry.Promotion::promoted).findFirst().orElseThrow();
     Registry.Promotion lost = results.stream().filter(p -> !p.promoted()).findFirst().orElseThrow();
     assertEquals(2, won.generation());
     assertEquals(2, lost.generation());
     String winner = won.newest().orElseThrow().champion().runId();
-    assertEquals(winner, lost.newest().orElseThrow().champion().runId(), "the loser reads the winner's generation");
+    assertEquals(
+        winner,
+        lost.newest().orElseThrow().champion().runId(),
+        "the loser reads the winner's generation");
     assertTrue(lost.holder().startsWith(winner + " (generation 2)"), lost.holder());
     assertEquals(winner, one.champion().orElseThrow().runId());
     assertEquals("a", one.generation(2).orElseThrow().previousRunId());
@@ -138,27 +160,38 @@ class RegistryConcurrencyTest {
   @Test
   void aReplacedFileIsNeverMissingWhenTheFileSystemCannotRenameOver() throws Exception {
     Registry reg = failing();
-    ObjectNode v1 = JSON.createObjectNode().put("run_id", "r").put("status", "running").put("stage", "train");
+    ObjectNode v1 =
+        JSON.createObjectNode().put("run_id", "r").put("status", "running").put("stage", "train");
     reg.writeRun("r", v1);
     ObjectNode v2 = v1.deepCopy().put("stage", "evaluate");
     reg.writeRun("r", v2);
     assertEquals("evaluate", reg.readRun("r").path("stage").asText());
     // the new version's rename into place fails: the previous version is still read
-    FailingFs.arm(p -> true, (op, p) -> op.equals("rename") && p.getName().startsWith(".run.json") && p.getName().endsWith(".tmp"), 1);
+    FailingFs.arm(
+        p -> true,
+        (op, p) ->
+            op.equals("rename")
+                && p.getName().startsWith(".run.json")
+                && p.getName().endsWith(".tmp"),
+        1);
     FailingFs.armed = true;
     ObjectNode v3 = v1.deepCopy().put("stage", "decide");
     UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> reg.writeRun("r", v3));
     assertTrue(e.getMessage().contains("injected failure"), e.getMessage());
-    assertEquals("evaluate", reg.readRun("r").path("stage").asText(), "the last complete version is read");
+    assertEquals(
+        "evaluate", reg.readRun("r").path("stage").asText(), "the last complete version is read");
     // and the next write goes through
     reg.writeRun("r", v3);
     assertEquals("decide", reg.readRun("r").path("stage").asText());
-    assertFalse(Files.exists(dir.resolve("registry/runs/r/.run.json.prev")), "the previous version is removed once replaced");
+    assertFalse(
+        Files.exists(dir.resolve("registry/runs/r/.run.json.prev")),
+        "the previous version is removed once replaced");
   }
 
   /**
    * The same guarantee for every file replaced through {@code HadoopFiles.replace} (the training
-   * metrics log, checkpoint manifests): a failed move of the new version leaves the old one in place.
+   * metrics log, checkpoint manifests): a failed move of the new version leaves the old one in
+   * place.
    */
   @Test
   void aFailedReplaceLeavesThePreviousVersionInPlace() throws Exception {
@@ -167,11 +200,18 @@ class RegistryConcurrencyTest {
     Configuration conf = FailingFs.conf();
     io.sparkner.storage.HadoopFiles.writeString(target, "old\n", conf);
     io.sparkner.storage.HadoopFiles.writeString(next, "new\n", conf);
-    FailingFs.arm(p -> true, (op, p) -> op.equals("rename") && p.getName().equals(".metrics.jsonl.tmp"), 1);
+    FailingFs.arm(
+        p -> true, (op, p) -> op.equals("rename") && p.getName().equals(".metrics.jsonl.tmp"), 1);
     FailingFs.armed = true;
-    UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> io.sparkner.storage.HadoopFiles.replace(next, target, conf));
+    UncheckedIOException e =
+        assertThrows(
+            UncheckedIOException.class,
+            () -> io.sparkner.storage.HadoopFiles.replace(next, target, conf));
     assertTrue(e.getMessage().contains("metrics.jsonl"), e.getMessage());
-    assertEquals("old\n", Files.readString(dir.resolve("metrics.jsonl")), "the previous version is still there");
+    assertEquals(
+        "old\n",
+        Files.readString(dir.resolve("metrics.jsonl")),
+        "the previous version is still there");
     assertFalse(Files.exists(dir.resolve(".metrics.jsonl.prev")), "and not left aside");
     io.sparkner.storage.HadoopFiles.replace(next, target, conf);
     assertEquals("new\n", Files.readString(dir.resolve("metrics.jsonl")));
@@ -180,7 +220,11 @@ class RegistryConcurrencyTest {
 
   /** A record as a run that reached the promote stage has it. */
   private ObjectNode runRecord(String runId) {
-    return JSON.createObjectNode().put("run_id", runId).put("status", "running").put("stage", "promote").put("started_at", Registry.now());
+    return JSON.createObjectNode()
+        .put("run_id", runId)
+        .put("status", "running")
+        .put("stage", "promote")
+        .put("started_at", Registry.now());
   }
 
   @Test
@@ -190,16 +234,21 @@ class RegistryConcurrencyTest {
     reg.writeRun("b", runRecord("b"));
     RunRecord run = new RunRecord(reg, "b");
     // from the moment generation 2 exists, every write of b's record fails
-    FailingFs.arm(p -> p.getName().matches("[0-9]{10}\\.json"), (op, p) -> under(p, "/runs/b/"), -1);
+    FailingFs.arm(
+        p -> p.getName().matches("[0-9]{10}\\.json"), (op, p) -> under(p, "/runs/b/"), -1);
     Registry.Promotion p = RetrainJob.promote(reg, run, champion("b", 0.6), 1, "a");
     assertTrue(p.promoted());
     UncheckedIOException save = assertThrows(UncheckedIOException.class, () -> run.succeeded(true));
     assertTrue(run.failed(save), "the run is the champion, so the failure is not a failed run");
-    assertTrue(save.getSuppressed().length > 0, "the failed write of the failure is reported with it");
+    assertTrue(
+        save.getSuppressed().length > 0, "the failed write of the failure is reported with it");
 
     assertEquals("b", reg.champion().orElseThrow().runId());
     JsonNode stored = JSON.readTree(dir.resolve("registry/runs/b/run.json").toFile());
-    assertEquals("pending", stored.path("promotion").path("status").asText(), "what reached the storage: the record saved before the promotion");
+    assertEquals(
+        "pending",
+        stored.path("promotion").path("status").asText(),
+        "what reached the storage: the record saved before the promotion");
     JsonNode read = reg.readRun("b");
     assertEquals("succeeded", read.path("status").asText(), read.toString());
     assertTrue(read.path("promoted").asBoolean(), read.toString());
@@ -221,7 +270,9 @@ class RegistryConcurrencyTest {
     JsonNode stored = JSON.readTree(dir.resolve("registry/runs/b/run.json").toFile());
     assertEquals("succeeded", stored.path("status").asText(), stored.toString());
     assertTrue(stored.path("promoted").asBoolean());
-    assertTrue(stored.path("error_after_promotion").path("message").asText().contains("injected failure"), stored.toString());
+    assertTrue(
+        stored.path("error_after_promotion").path("message").asText().contains("injected failure"),
+        stored.toString());
     assertFalse(stored.has("error"), "a promoted run is not recorded with a run error");
   }
 
@@ -231,7 +282,10 @@ class RegistryConcurrencyTest {
     assertTrue(reg.promote(champion("a", 0.5), 0).promoted());
     reg.writeRun("b", runRecord("b"));
     RunRecord run = new RunRecord(reg, "b");
-    FailingFs.arm(p -> p.getName().matches("[0-9]{10}\\.json"), (op, p) -> p.getName().startsWith(".champion."), -1);
+    FailingFs.arm(
+        p -> p.getName().matches("[0-9]{10}\\.json"),
+        (op, p) -> p.getName().startsWith(".champion."),
+        -1);
     Registry.Promotion p = RetrainJob.promote(reg, run, champion("b", 0.6), 1, "a");
     assertTrue(p.promoted());
     assertNotNull(p.copyWarning());
@@ -239,12 +293,17 @@ class RegistryConcurrencyTest {
     run.succeeded(true);
     JsonNode read = reg.readRun("b");
     assertTrue(read.path("promoted").asBoolean());
-    assertTrue(read.path("promotion").path("copy_warning").asText().contains("was not refreshed"), read.toString());
-    assertEquals("b", reg.champion().orElseThrow().runId(), "the generation decides, not the stale copy");
-    assertEquals("a", JSON.readTree(dir.resolve("registry/champion").toFile()).path("run_id").asText());
+    assertTrue(
+        read.path("promotion").path("copy_warning").asText().contains("was not refreshed"),
+        read.toString());
+    assertEquals(
+        "b", reg.champion().orElseThrow().runId(), "the generation decides, not the stale copy");
+    assertEquals(
+        "a", JSON.readTree(dir.resolve("registry/champion").toFile()).path("run_id").asText());
     FailingFs.disarm();
     reg.refreshPointer(); // what the next run does first
-    assertEquals("b", JSON.readTree(dir.resolve("registry/champion").toFile()).path("run_id").asText());
+    assertEquals(
+        "b", JSON.readTree(dir.resolve("registry/champion").toFile()).path("run_id").asText());
   }
 
   @Test
@@ -261,7 +320,9 @@ class RegistryConcurrencyTest {
     assertEquals("succeeded", read.path("status").asText());
     assertFalse(read.path("promoted").asBoolean());
     assertEquals("conflict", read.path("promotion").path("status").asText(), read.toString());
-    assertTrue(read.path("promotion").path("champion").asText().startsWith("b (generation 2)"), read.toString());
+    assertTrue(
+        read.path("promotion").path("champion").asText().startsWith("b (generation 2)"),
+        read.toString());
     assertEquals("b", reg.champion().orElseThrow().runId());
     assertEquals(2, reg.history().size(), "nothing was written for the run that lost");
   }
@@ -271,16 +332,26 @@ class RegistryConcurrencyTest {
     Registry reg = failing();
     assertTrue(reg.promote(champion("a", 0.5), 0).promoted());
     ObjectNode pending = runRecord("c");
-    pending.putObject("promotion").put("status", "pending").put("generation", 2).put("expected_generation", 1);
+    pending
+        .putObject("promotion")
+        .put("status", "pending")
+        .put("generation", 2)
+        .put("expected_generation", 1);
     reg.writeRun("c", pending);
-    assertEquals("pending", reg.readRun("c").path("promotion").path("status").asText(), "nobody holds generation 2 yet");
+    assertEquals(
+        "pending",
+        reg.readRun("c").path("promotion").path("status").asText(),
+        "nobody holds generation 2 yet");
     assertFalse(reg.readRun("c").path("promoted").asBoolean());
     assertTrue(reg.promote(champion("d", 0.7), 1).promoted());
     JsonNode read = reg.readRun("c");
     assertEquals("conflict", read.path("promotion").path("status").asText(), read.toString());
     assertFalse(read.path("promoted").asBoolean());
-    assertTrue(read.path("promotion").path("champion").asText().startsWith("d (generation 2)"), read.toString());
-    IllegalArgumentException none = assertThrows(IllegalArgumentException.class, () -> reg.readRun("nope"));
+    assertTrue(
+        read.path("promotion").path("champion").asText().startsWith("d (generation 2)"),
+        read.toString());
+    IllegalArgumentException none =
+        assertThrows(IllegalArgumentException.class, () -> reg.readRun("nope"));
     assertTrue(none.getMessage().contains("no run nope"), none.getMessage());
   }
 
@@ -289,15 +360,21 @@ class RegistryConcurrencyTest {
     Path r = dir.resolve("registry");
     Files.createDirectories(r);
     String a = model("a");
-    Files.writeString(r.resolve("champion"), "{\"run_id\": \"a\", \"model\": \"" + a + "\", \"promoted_at\": \"x\", \"micro_f1\": 0.5, \"how\": \"retrain\"}");
-    Files.writeString(r.resolve("champion-history.jsonl"), "{\"run_id\": \"a\", \"previous\": null}\n");
+    Files.writeString(
+        r.resolve("champion"),
+        "{\"run_id\": \"a\", \"model\": \""
+            + a
+            + "\", \"promoted_at\": \"x\", \"micro_f1\": 0.5, \"how\": \"retrain\"}");
+    Files.writeString(
+        r.resolve("champion-history.jsonl"), "{\"run_id\": \"a\", \"previous\": null}\n");
     Registry reg = new Registry(r.toString(), new Configuration());
     assertEquals(0, reg.newest().orElseThrow().number());
     assertEquals("a", reg.champion().orElseThrow().runId());
     assertFalse(reg.promote(champion("b", 0.6), 1).promoted(), "generation 1 is not what is there");
     assertTrue(reg.promote(champion("b", 0.6), 0).promoted());
     assertEquals("b", reg.champion().orElseThrow().runId());
-    assertEquals(List.of("a", "b"), reg.history().stream().map(h -> h.path("run_id").asText()).toList());
+    assertEquals(
+        List.of("a", "b"), reg.history().stream().map(h -> h.path("run_id").asText()).toList());
     assertEquals("a", reg.history().get(1).path("previous").asText());
     assertEquals("b", JSON.readTree(r.resolve("champion").toFile()).path("run_id").asText());
   }

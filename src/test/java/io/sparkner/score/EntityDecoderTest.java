@@ -32,12 +32,16 @@ class EntityDecoderTest {
     int[] ends = {1, 2, 3, 4};
     float[] p = {1, 1, 1, 1};
     assertEquals(
-        List.of(new TaggedEntity("a", "LOC", 0, 1, 1f), new TaggedEntity("b", "PER", 1, 2, 1f), new TaggedEntity("cd", "PER", 2, 4, 1f)),
+        List.of(
+            new TaggedEntity("a", "LOC", 0, 1, 1f),
+            new TaggedEntity("b", "PER", 1, 2, 1f),
+            new TaggedEntity("cd", "PER", 2, 4, 1f)),
         decoder.decode(text, starts, ends, new int[] {1, 4, 3, 4}, p));
     assertEquals(List.of(), decoder.decode(text, starts, ends, new int[] {0, 0, 0, 0}, p));
   }
 
   private static TaggedEntity withRoundedScore(TaggedEntity e) {
-    return new TaggedEntity(e.text(), e.type(), e.start(), e.end(), Math.round(e.score() * 1000) / 1000f);
+    return new TaggedEntity(
+        e.text(), e.type(), e.start(), e.end(), Math.round(e.score() * 1000) / 1000f);
   }
 }

@@ -45,7 +45,10 @@ class LongLivedExecutorTest {
 
   private static long clock = System.currentTimeMillis() / 1000 * 1000 - 3_600_000;
 
-  /** Copies the checkpoint files in place at {@code to}, each with a modification time later than any before. */
+  /**
+   * Copies the checkpoint files in place at {@code to}, each with a modification time later than
+   * any before.
+   */
   private static void install(Path from, Path to) throws IOException {
     Files.createDirectories(to);
     for (String f : Checkpoints.FILES) {
@@ -60,23 +63,28 @@ class LongLivedExecutorTest {
   }
 
   private static List<ScoringModel> loadedAt(Path model) {
-    return ModelCache.loaded().stream().filter(m -> m.path().endsWith(model.toString())).collect(Collectors.toList());
+    return ModelCache.loaded().stream()
+        .filter(m -> m.path().endsWith(model.toString()))
+        .collect(Collectors.toList());
   }
 
   @Test
-  void threeVersionsAtOnePathAreScoredFreshAndEachOldOneIsClosedOnceNoTaskHoldsIt() throws IOException {
+  void threeVersionsAtOnePathAreScoredFreshAndEachOldOneIsClosedOnceNoTaskHoldsIt()
+      throws IOException {
     ScoreFixtures.Gold gold = ScoreFixtures.gold();
     List<PreparedData.GoldDocument> docs = new ArrayList<>();
     docs.addAll(gold.models().get(0).documents().subList(0, 6));
     docs.addAll(gold.models().get(1).documents().subList(0, 6));
-    List<String> texts = docs.stream().map(PreparedData.GoldDocument::text).collect(Collectors.toList());
+    List<String> texts =
+        docs.stream().map(PreparedData.GoldDocument::text).collect(Collectors.toList());
     Path model = dir.resolve("ner");
     NerTagger tagger = new NerTagger().setModelPath(model.toString());
     Configuration conf = NerTaggerTest.spark().sparkContext().hadoopConfiguration();
 
     // version 1: gold model 0, which reproduces the gold entities of the first six documents
     install(gold.models().get(0).model(), model);
-    Map<String, List<TaggedEntity>> v1 = NerTaggerTest.entities(tagger.transform(NerTaggerTest.texts(texts)), "entities");
+    Map<String, List<TaggedEntity>> v1 =
+        NerTaggerTest.entities(tagger.transform(NerTaggerTest.texts(texts)), "entities");
     for (int i = 0; i < 6; i++) {
       assertEquals(docs.get(i).entities(), NerTaggerTest.spans(v1.get("r" + i)), docs.get(i).id());
     }
@@ -86,14 +94,19 @@ class LongLivedExecutorTest {
     assertFalse(one.isClosed());
     // a task of an earlier job still scoring with version 1 holds it
     VersionedCache.Lease<ScoringModel> running =
-        ModelCache.acquire(one.path(), ModelCache.version(one.path(), conf), Device.cpu(), DataType.FLOAT32, conf);
+        ModelCache.acquire(
+            one.path(), ModelCache.version(one.path(), conf), Device.cpu(), DataType.FLOAT32, conf);
     assertEquals(one, running.get());
 
     // version 2: gold model 1, written over the same path
     install(gold.models().get(1).model(), model);
-    Map<String, List<TaggedEntity>> v2 = NerTaggerTest.entities(tagger.transform(NerTaggerTest.texts(texts)), "entities");
+    Map<String, List<TaggedEntity>> v2 =
+        NerTaggerTest.entities(tagger.transform(NerTaggerTest.texts(texts)), "entities");
     for (int i = 6; i < 12; i++) {
-      assertEquals(docs.get(i).entities(), NerTaggerTest.spans(v2.get("r" + i)), "version 2 is scored, not version 1: " + docs.get(i).id());
+      assertEquals(
+          docs.get(i).entities(),
+          NerTaggerTest.spans(v2.get("r" + i)),
+          "version 2 is scored, not version 1: " + docs.get(i).id());
     }
     assertNotEquals(v1, v2, "the two versions tag these texts differently");
     List<ScoringModel> second = loadedAt(model);
@@ -108,9 +121,13 @@ class LongLivedExecutorTest {
     // version 3: only tokenizer.json rewritten (same tokens, reformatted): a new version as well
     Path tok = model.resolve(Checkpoints.TOKENIZER);
     Files.writeString(
-        tok, new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(JSON.readTree(tok.toFile())));
+        tok,
+        new ObjectMapper()
+            .enable(SerializationFeature.INDENT_OUTPUT)
+            .writeValueAsString(JSON.readTree(tok.toFile())));
     touch(tok);
-    Map<String, List<TaggedEntity>> v3 = NerTaggerTest.entities(tagger.transform(NerTaggerTest.texts(texts)), "entities");
+    Map<String, List<TaggedEntity>> v3 =
+        NerTaggerTest.entities(tagger.transform(NerTaggerTest.texts(texts)), "entities");
     assertEquals(v2, v3);
     List<ScoringModel> third = loadedAt(model);
     assertEquals(1, third.size(), third.toString());
@@ -145,35 +162,57 @@ class LongLivedExecutorTest {
             + "\"model\":{\"type\":\"WordLevel\",\"vocab\":{\"a\":5,\"b\":6},\"unk_token\":\"[UNK]\"}}";
     Path model = withTokenizer("word-level", wordLevel);
     NerTagger tagger = new NerTagger().setModelPath(model.toString());
-    TaggingCounts counts = TaggingCounts.register(NerTaggerTest.spark().sparkContext(), "tokenizer failure counts");
+    TaggingCounts counts =
+        TaggingCounts.register(NerTaggerTest.spark().sparkContext(), "tokenizer failure counts");
     Map<String, List<TaggedEntity>> found;
     String logs;
     try (LogCapture capture = new LogCapture()) {
-      found = NerTaggerTest.entities(tagger.tag(NerTaggerTest.texts(List.of("a b", SECRET)).coalesce(1), counts), "entities");
+      found =
+          NerTaggerTest.entities(
+              tagger.tag(NerTaggerTest.texts(List.of("a b", SECRET)).coalesce(1), counts),
+              "entities");
       logs = capture.text();
     }
     assertTrue(found.get("r0") != null);
     assertNull(found.get("r1"), "a text the tokenizer fails on gets null entities");
     assertEquals(Map.of("tokenizer_error", 1L), counts.unscorable());
-    assertTrue(logs.contains("cannot tokenize row 1 of partition 0, a text of " + SECRET.length() + " UTF-16 units"), logs);
-    assertTrue(logs.contains("WordLevel error"), "the tokenizer's own message is kept when it quotes nothing: " + logs);
+    assertTrue(
+        logs.contains(
+            "cannot tokenize row 1 of partition 0, a text of " + SECRET.length() + " UTF-16 units"),
+        logs);
+    assertTrue(
+        logs.contains("WordLevel error"),
+        "the tokenizer's own message is kept when it quotes nothing: " + logs);
     assertNoSecret(logs);
   }
 
   @Test
-  void aFailureWhileTaggingReachesTheCallerWithTypeNamesAndPositionsButNoneOfTheText() throws IOException {
+  void aFailureWhileTaggingReachesTheCallerWithTypeNamesAndPositionsButNoneOfTheText()
+      throws IOException {
     // the classic misconfiguration: a token added to the tokenizer, the embeddings not resized
     ObjectNode tok = (ObjectNode) JSON.readTree(TestData.tokenizer("unigram").toFile());
     ObjectNode added = tok.withArray("added_tokens").addObject();
-    added.put("id", 9000).put("content", "携帯").put("single_word", false).put("lstrip", false).put("rstrip", false)
-        .put("normalized", true).put("special", false);
+    added
+        .put("id", 9000)
+        .put("content", "携帯")
+        .put("single_word", false)
+        .put("lstrip", false)
+        .put("rstrip", false)
+        .put("normalized", true)
+        .put("special", false);
     Path model = withTokenizer("added-token", JSON.writeValueAsString(tok));
     NerTagger tagger = new NerTagger().setModelPath(model.toString());
     StringWriter chain = new StringWriter();
     String logs;
     Throwable thrown;
     try (LogCapture capture = new LogCapture()) {
-      thrown = assertThrows(Exception.class, () -> tagger.transform(NerTaggerTest.texts(List.of("東京", SECRET)).coalesce(1)).collectAsList());
+      thrown =
+          assertThrows(
+              Exception.class,
+              () ->
+                  tagger
+                      .transform(NerTaggerTest.texts(List.of("東京", SECRET)).coalesce(1))
+                      .collectAsList());
       logs = capture.text();
     }
     thrown.printStackTrace(new PrintWriter(chain, true));
@@ -187,7 +226,9 @@ class LongLivedExecutorTest {
     }
     assertTrue(redacted != null, "the caller gets the redacted chain: " + chain);
     assertTrue(redacted.getMessage().contains("rows 0 to 1 of partition 0"), redacted.getMessage());
-    assertTrue(types.stream().anyMatch(t -> t.startsWith("ai.djl")), "the chain keeps the type names: " + types);
+    assertTrue(
+        types.stream().anyMatch(t -> t.startsWith("ai.djl")),
+        "the chain keeps the type names: " + types);
     assertNoSecret(chain.toString());
     assertNoSecret(logs);
   }
@@ -203,7 +244,11 @@ class LongLivedExecutorTest {
       quoting = new IllegalStateException("while reading " + text.substring(4, 12), e);
     }
     RuntimeException neutral = new IndexOutOfBoundsException("Index 7 out of bounds for length 3");
-    RedactedException r = RedactedException.of("tagging row 3 of partition 1 failed", new RuntimeException(neutral.getMessage(), quoting), List.of("東京", text));
+    RedactedException r =
+        RedactedException.of(
+            "tagging row 3 of partition 1 failed",
+            new RuntimeException(neutral.getMessage(), quoting),
+            List.of("東京", text));
     StringWriter all = new StringWriter();
     r.printStackTrace(new PrintWriter(all, true));
     assertFalse(all.toString().contains("090"), all.toString());
@@ -222,9 +267,16 @@ class LongLivedExecutorTest {
             "java.lang.NumberFormatException: " + RedactedException.WITHHELD),
         messages);
     assertEquals(
-        List.of("java.lang.RuntimeException", "java.lang.RuntimeException", "java.lang.IllegalStateException", "java.lang.NumberFormatException"),
+        List.of(
+            "java.lang.RuntimeException",
+            "java.lang.RuntimeException",
+            "java.lang.IllegalStateException",
+            "java.lang.NumberFormatException"),
         types);
-    assertEquals(quoting.getCause().getStackTrace().length, r.getCause().getCause().getCause().getStackTrace().length, "stack traces are kept");
+    assertEquals(
+        quoting.getCause().getStackTrace().length,
+        r.getCause().getCause().getCause().getStackTrace().length,
+        "stack traces are kept");
   }
 
   @Test
@@ -236,7 +288,9 @@ class LongLivedExecutorTest {
     String seen = ModelCache.version(path, conf);
     touch(model.resolve(Checkpoints.WEIGHTS));
     IllegalStateException e =
-        assertThrows(IllegalStateException.class, () -> ModelCache.acquire(path, seen, Device.cpu(), DataType.FLOAT32, conf));
+        assertThrows(
+            IllegalStateException.class,
+            () -> ModelCache.acquire(path, seen, Device.cpu(), DataType.FLOAT32, conf));
     assertTrue(e.getMessage().contains("rewritten after the job started"), e.getMessage());
   }
 }

@@ -5,13 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sparkner.TestData;
 import io.sparkner.TestSpark;
 import io.sparkner.corpus.CodePoints;
 import io.sparkner.corpus.Entity;
 import io.sparkner.prepare.PreparedData;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -19,8 +20,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.spark.ml.Pipeline;
 import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.ml.PipelineStage;
@@ -34,9 +33,12 @@ import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@link NerTagger} on real local Spark: the ML API, offsets, windows, gold round trip, bad rows. */
+/**
+ * {@link NerTagger} on real local Spark: the ML API, offsets, windows, gold round trip, bad rows.
+ */
 class NerTaggerTest {
-  static final StructType TEXTS = new StructType().add("id", DataTypes.StringType).add("text", DataTypes.StringType);
+  static final StructType TEXTS =
+      new StructType().add("id", DataTypes.StringType).add("text", DataTypes.StringType);
   static final String NON_BMP = "😀𠮷";
 
   @TempDir Path dir;
@@ -58,13 +60,17 @@ class NerTaggerTest {
     Map<String, List<TaggedEntity>> out = new TreeMap<>();
     for (Row r : tagged.select("id", column).collectAsList()) {
       List<Row> e = r.isNullAt(1) ? null : r.getList(1);
-      out.put(r.getString(0), e == null ? null : e.stream().map(TaggedEntity::fromRow).collect(Collectors.toList()));
+      out.put(
+          r.getString(0),
+          e == null ? null : e.stream().map(TaggedEntity::fromRow).collect(Collectors.toList()));
     }
     return out;
   }
 
   static List<Entity> spans(List<TaggedEntity> found) {
-    return found.stream().map(e -> new Entity(e.start(), e.end(), e.type())).collect(Collectors.toList());
+    return found.stream()
+        .map(e -> new Entity(e.start(), e.end(), e.type()))
+        .collect(Collectors.toList());
   }
 
   static List<String> sampleTexts() throws IOException {
@@ -118,14 +124,16 @@ class NerTaggerTest {
 
   @Test
   void worksInsideAPipelineAndAsASavedPipelineModel() throws IOException {
-    Dataset<Row> raw =
-        texts(sampleTexts().subList(0, 40)).withColumnRenamed("text", "raw");
+    Dataset<Row> raw = texts(sampleTexts().subList(0, 40)).withColumnRenamed("text", "raw");
     Pipeline pipeline =
         new Pipeline()
             .setStages(
                 new PipelineStage[] {
                   new SQLTransformer().setStatement("SELECT id, trim(raw) AS body FROM __THIS__"),
-                  new NerTagger().setModelPath(ScoreFixtures.trained().toString()).setInputCol("body").setOutputCol("ents")
+                  new NerTagger()
+                      .setModelPath(ScoreFixtures.trained().toString())
+                      .setInputCol("body")
+                      .setOutputCol("ents")
                 });
     PipelineModel model = pipeline.fit(raw);
     Map<String, List<TaggedEntity>> first = entities(model.transform(raw), "ents");
@@ -136,7 +144,8 @@ class NerTaggerTest {
     Map<String, List<TaggedEntity>> second = entities(back.transform(raw), "ents");
     assertEquals(first, second);
     assertEquals(40, first.size());
-    assertTrue(first.values().stream().mapToInt(List::size).sum() > 0, "the trained model finds entities");
+    assertTrue(
+        first.values().stream().mapToInt(List::size).sum() > 0, "the trained model finds entities");
     // the pipeline's schema check runs the tagger's
     StructType schema = back.transformSchema(raw.schema());
     assertEquals(TaggedEntity.ARRAY, schema.apply("ents").dataType());
@@ -145,46 +154,78 @@ class NerTaggerTest {
   @Test
   void schemaErrorsNameTheColumn() {
     NerTagger tagger = new NerTagger().setModelPath("unused");
-    StructType numbers = new StructType().add("text", DataTypes.IntegerType).add("entities", DataTypes.StringType);
-    IllegalArgumentException wrongType = assertThrows(IllegalArgumentException.class, () -> tagger.transformSchema(numbers));
-    assertTrue(wrongType.getMessage().contains("'text'") && wrongType.getMessage().contains("int"), wrongType.getMessage());
+    StructType numbers =
+        new StructType().add("text", DataTypes.IntegerType).add("entities", DataTypes.StringType);
+    IllegalArgumentException wrongType =
+        assertThrows(IllegalArgumentException.class, () -> tagger.transformSchema(numbers));
+    assertTrue(
+        wrongType.getMessage().contains("'text'") && wrongType.getMessage().contains("int"),
+        wrongType.getMessage());
 
-    StructType existing = new StructType().add("text", DataTypes.StringType).add("entities", DataTypes.StringType);
-    IllegalArgumentException taken = assertThrows(IllegalArgumentException.class, () -> tagger.transformSchema(existing));
-    assertTrue(taken.getMessage().contains("'entities'") && taken.getMessage().contains("already exists"), taken.getMessage());
+    StructType existing =
+        new StructType().add("text", DataTypes.StringType).add("entities", DataTypes.StringType);
+    IllegalArgumentException taken =
+        assertThrows(IllegalArgumentException.class, () -> tagger.transformSchema(existing));
+    assertTrue(
+        taken.getMessage().contains("'entities'") && taken.getMessage().contains("already exists"),
+        taken.getMessage());
 
     StructType other = new StructType().add("body", DataTypes.StringType);
-    IllegalArgumentException missing = assertThrows(IllegalArgumentException.class, () -> tagger.transformSchema(other));
-    assertTrue(missing.getMessage().contains("'text'") && missing.getMessage().contains("[body]"), missing.getMessage());
+    IllegalArgumentException missing =
+        assertThrows(IllegalArgumentException.class, () -> tagger.transformSchema(other));
+    assertTrue(
+        missing.getMessage().contains("'text'") && missing.getMessage().contains("[body]"),
+        missing.getMessage());
 
     // and the same through transform, before any Spark job runs
-    Dataset<Row> ints = spark().createDataFrame(List.of(RowFactory.create(1)), new StructType().add("text", DataTypes.IntegerType));
+    Dataset<Row> ints =
+        spark()
+            .createDataFrame(
+                List.of(RowFactory.create(1)), new StructType().add("text", DataTypes.IntegerType));
     assertThrows(IllegalArgumentException.class, () -> tagger.transform(ints));
   }
 
   @Test
   void modelProblemsAreReportedOnTheDriver() {
     Dataset<Row> df = texts(List.of("東京"));
-    IllegalArgumentException unset = assertThrows(IllegalArgumentException.class, () -> new NerTagger().transform(df));
+    IllegalArgumentException unset =
+        assertThrows(IllegalArgumentException.class, () -> new NerTagger().transform(df));
     assertTrue(unset.getMessage().contains("modelPath is not set"), unset.getMessage());
     String nowhere = dir.resolve("no-model").toString();
     IllegalArgumentException absent =
-        assertThrows(IllegalArgumentException.class, () -> new NerTagger().setModelPath(nowhere).transform(df));
-    assertTrue(absent.getMessage().contains("config.json") && absent.getMessage().contains("no-model"), absent.getMessage());
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> new NerTagger().setModelPath(nowhere).transform(df));
+    assertTrue(
+        absent.getMessage().contains("config.json") && absent.getMessage().contains("no-model"),
+        absent.getMessage());
     IllegalArgumentException tooLong =
         assertThrows(
             IllegalArgumentException.class,
-            () -> new NerTagger().setModelPath(ScoreFixtures.trained().toString()).setMaxLength(1000).transform(df));
+            () ->
+                new NerTagger()
+                    .setModelPath(ScoreFixtures.trained().toString())
+                    .setMaxLength(1000)
+                    .transform(df));
     assertTrue(tooLong.getMessage().contains("max_position_embeddings"), tooLong.getMessage());
     IllegalArgumentException stride =
         assertThrows(
             IllegalArgumentException.class,
-            () -> new NerTagger().setModelPath(ScoreFixtures.trained().toString()).setMaxLength(16).setStride(14).transform(df));
+            () ->
+                new NerTagger()
+                    .setModelPath(ScoreFixtures.trained().toString())
+                    .setMaxLength(16)
+                    .setStride(14)
+                    .transform(df));
     assertTrue(stride.getMessage().contains("stride"), stride.getMessage());
     // a GPU is asked for on the executors, where the task knows what Spark assigned it
-    NerTagger gpu = new NerTagger().setModelPath(ScoreFixtures.trained().toString()).setDevice("gpu");
+    NerTagger gpu =
+        new NerTagger().setModelPath(ScoreFixtures.trained().toString()).setDevice("gpu");
     Exception noGpu = assertThrows(Exception.class, () -> gpu.transform(df).collectAsList());
-    assertTrue(noGpu.getMessage().contains("device=gpu") && noGpu.getMessage().contains("spark.task.resource.gpu.amount"), noGpu.getMessage());
+    assertTrue(
+        noGpu.getMessage().contains("device=gpu")
+            && noGpu.getMessage().contains("spark.task.resource.gpu.amount"),
+        noGpu.getMessage());
     assertThrows(IllegalArgumentException.class, () -> new NerTagger().setDevice("tpu"));
   }
 
@@ -201,7 +242,11 @@ class NerTaggerTest {
       StringBuilder sb = new StringBuilder();
       int at = 0;
       List<int[]> spans = new ArrayList<>();
-      r.path("entities").forEach(e -> spans.add(new int[] {e.path("span").get(0).asInt(), e.path("span").get(1).asInt()}));
+      r.path("entities")
+          .forEach(
+              e ->
+                  spans.add(
+                      new int[] {e.path("span").get(0).asInt(), e.path("span").get(1).asInt()}));
       spans.sort(Comparator.comparingInt(s -> s[0]));
       for (int[] s : spans) {
         sb.append(cps.substring(at, s[0])).append(NON_BMP);
@@ -219,7 +264,8 @@ class NerTaggerTest {
       String text = all.get(i);
       CodePoints cps = new CodePoints(text);
       for (TaggedEntity e : found.get("r" + i)) {
-        assertEquals(cps.substring(e.start(), e.end()), e.text(), "row " + i + ": " + e + " in " + text);
+        assertEquals(
+            cps.substring(e.start(), e.end()), e.text(), "row " + i + ": " + e + " in " + text);
         assertTrue(e.score() > 0 && e.score() <= 1, e.toString());
         entities++;
         if (e.start() >= 2 && cps.substring(e.start() - 2, e.start()).equals(NON_BMP)) {
@@ -238,10 +284,14 @@ class NerTaggerTest {
     List<String> texts = new ArrayList<>();
     docs.forEach(d -> texts.add(NON_BMP + " " + d.text()));
     Map<String, List<TaggedEntity>> found =
-        entities(new NerTagger().setModelPath(gold.model().toString()).transform(texts(texts)), "entities");
+        entities(
+            new NerTagger().setModelPath(gold.model().toString()).transform(texts(texts)),
+            "entities");
     for (int i = 0; i < docs.size(); i++) {
       List<Entity> expected = new ArrayList<>();
-      docs.get(i).entities().forEach(e -> expected.add(new Entity(e.start() + 3, e.end() + 3, e.type())));
+      docs.get(i)
+          .entities()
+          .forEach(e -> expected.add(new Entity(e.start() + 3, e.end() + 3, e.type())));
       assertEquals(expected, spans(found.get("r" + i)), texts.get(i));
     }
   }
@@ -255,9 +305,12 @@ class NerTaggerTest {
     int entities = 0;
     for (ScoreFixtures.GoldModel m : gold.models()) {
       List<PreparedData.GoldDocument> docs = m.documents();
-      List<String> texts = docs.stream().map(PreparedData.GoldDocument::text).collect(Collectors.toList());
+      List<String> texts =
+          docs.stream().map(PreparedData.GoldDocument::text).collect(Collectors.toList());
       Map<String, List<TaggedEntity>> found =
-          entities(new NerTagger().setModelPath(m.model().toString()).transform(texts(texts)), "entities");
+          entities(
+              new NerTagger().setModelPath(m.model().toString()).transform(texts(texts)),
+              "entities");
       for (int i = 0; i < docs.size(); i++) {
         PreparedData.GoldDocument d = docs.get(i);
         List<TaggedEntity> got = found.get("r" + i);
@@ -273,8 +326,17 @@ class NerTaggerTest {
     }
     // of the 600 sample documents, those no subword tagger (misaligned) or no token-only model
     // (ambiguous) can reproduce are left out; so are those of the smaller groups, for time
-    String coverage = documents + " documents with " + entities + " entities reproduced; left out: " + gold.misaligned()
-        + " misaligned, " + gold.ambiguous() + " ambiguous, " + gold.inOtherGroups() + " in further groups";
+    String coverage =
+        documents
+            + " documents with "
+            + entities
+            + " entities reproduced; left out: "
+            + gold.misaligned()
+            + " misaligned, "
+            + gold.ambiguous()
+            + " ambiguous, "
+            + gold.inOtherGroups()
+            + " in further groups";
     System.out.println("gold round trip: " + coverage);
     assertTrue(documents >= 150 && entities >= 250, coverage);
   }
@@ -300,14 +362,18 @@ class NerTaggerTest {
       joined.append(d.text());
       cp += d.text().codePointCount(0, d.text().length());
     }
-    NerTagger windowed = new NerTagger().setModelPath(gold.model().toString()).setMaxLength(maxLength).setStride(8);
+    NerTagger windowed =
+        new NerTagger().setModelPath(gold.model().toString()).setMaxLength(maxLength).setStride(8);
     TaggingCounts counts = TaggingCounts.register(spark().sparkContext(), "test windows");
-    Map<String, List<TaggedEntity>> whole = entities(windowed.tag(texts(List.of(joined.toString())), counts), "entities");
+    Map<String, List<TaggedEntity>> whole =
+        entities(windowed.tag(texts(List.of(joined.toString())), counts), "entities");
     assertTrue(counts.get(TaggingCounts.TOKENS) >= 5 * maxLength, counts.value().toString());
     assertTrue(counts.get(TaggingCounts.WINDOWS) >= 6, counts.value().toString());
 
     Map<String, List<TaggedEntity>> one =
-        entities(new NerTagger().setModelPath(gold.model().toString()).transform(texts(sentences)), "entities");
+        entities(
+            new NerTagger().setModelPath(gold.model().toString()).transform(texts(sentences)),
+            "entities");
     List<Entity> expected = new ArrayList<>();
     for (int i = 0; i < sentences.size(); i++) {
       for (TaggedEntity e : one.get("r" + i)) {
@@ -321,8 +387,13 @@ class NerTaggerTest {
   @Test
   void windowsOfATrainedModelNeitherOverlapNorLeaveTheText() throws IOException {
     String text = String.join("", sampleTexts().subList(0, 12));
-    NerTagger tagger = new NerTagger().setModelPath(ScoreFixtures.trained().toString()).setMaxLength(32).setStride(8);
-    List<TaggedEntity> found = entities(tagger.transform(texts(List.of(text))), "entities").get("r0");
+    NerTagger tagger =
+        new NerTagger()
+            .setModelPath(ScoreFixtures.trained().toString())
+            .setMaxLength(32)
+            .setStride(8);
+    List<TaggedEntity> found =
+        entities(tagger.transform(texts(List.of(text))), "entities").get("r0");
     CodePoints cps = new CodePoints(text);
     int end = 0;
     for (TaggedEntity e : found) {
@@ -343,10 +414,12 @@ class NerTaggerTest {
     texts.add("   ");
     texts.add("x".repeat(30) + NON_BMP.repeat(20)); // 70 code points, 110 UTF-16 units
     texts.add("東京" + NON_BMP.repeat(24)); // 50 code points, 98 UTF-16 units: within the limit
-    texts.add("bad \uD83D surrogate"); // Spark keeps strings as UTF-8: the lone surrogate arrives as '?'
+    texts.add(
+        "bad \uD83D surrogate"); // Spark keeps strings as UTF-8: the lone surrogate arrives as '?'
 
     texts.add("山田太郎は東京都に住んでいる。");
-    NerTagger tagger = new NerTagger().setModelPath(ScoreFixtures.trained().toString()).setMaxChars(50);
+    NerTagger tagger =
+        new NerTagger().setModelPath(ScoreFixtures.trained().toString()).setMaxChars(50);
     TaggingCounts counts = TaggingCounts.register(spark().sparkContext(), "test counts");
     Dataset<Row> tagged = tagger.tag(texts(texts).repartition(3), counts);
     Map<String, List<TaggedEntity>> found = entities(tagged, "entities");
@@ -363,12 +436,15 @@ class NerTaggerTest {
     assertEquals(Map.of("text_longer_than_max_chars", 1L), counts.unscorable());
     assertEquals(
         counts.get(TaggingCounts.ROWS),
-        counts.get(TaggingCounts.SCORED) + counts.get(TaggingCounts.EMPTY) + counts.unscorableTotal());
+        counts.get(TaggingCounts.SCORED)
+            + counts.get(TaggingCounts.EMPTY)
+            + counts.unscorableTotal());
   }
 
   @Test
   void theModelIsLoadedOncePerJvmAndSharedByTasks() {
-    NerTagger tagger = new NerTagger().setModelPath(ScoreFixtures.trained().toString()).setBatchSize(4);
+    NerTagger tagger =
+        new NerTagger().setModelPath(ScoreFixtures.trained().toString()).setBatchSize(4);
     tagger.transform(texts(List.of("東京", "大阪"))).collectAsList(); // loaded by now
     int before = ModelCache.size();
     List<String> many = new ArrayList<>();

@@ -38,14 +38,14 @@ import org.apache.spark.sql.SparkSession;
  * XLM-R-shaped test tokenizer (conf/tiny-xlmr-config.json shapes):
  *
  * <ul>
- *   <li>{@link #gold()}: checkpoints whose weights are set so that each one outputs, for every token
- *       of a group of sample documents, the gold label that token has there. The output depends on
- *       the token alone (attention and feed-forward outputs and position embeddings are zero; the
- *       word embedding is the one-hot vector of the label, which the classifier reads back), so a
- *       group holds documents in which no token has two labels. They are real checkpoints, loaded
- *       and run like any other, so they test tokenization, windows, forward, merge and decoding
- *       against exact gold entities — and, since tokens do not see each other, a text gives them
- *       the same entities however it is cut into windows.
+ *   <li>{@link #gold()}: checkpoints whose weights are set so that each one outputs, for every
+ *       token of a group of sample documents, the gold label that token has there. The output
+ *       depends on the token alone (attention and feed-forward outputs and position embeddings are
+ *       zero; the word embedding is the one-hot vector of the label, which the classifier reads
+ *       back), so a group holds documents in which no token has two labels. They are real
+ *       checkpoints, loaded and run like any other, so they test tokenization, windows, forward,
+ *       merge and decoding against exact gold entities — and, since tokens do not see each other, a
+ *       text gives them the same entities however it is cut into windows.
  *   <li>{@link #trained()}: a real, context-dependent model: the first gold checkpoint trained with
  *       conf/train-demo.json for one epoch on the sample's train split (warm-started there because
  *       the tiny model needs about ten epochs from scratch before it tags anything but O, which is
@@ -70,7 +70,8 @@ public final class ScoreFixtures {
    * an entity boundary inside a subword (no subword tagger can output that span), {@code ambiguous}
    * ones a token with two labels in the same text (no token-only model can).
    */
-  public record Gold(List<GoldModel> models, int documents, int misaligned, int ambiguous, int inOtherGroups) {
+  public record Gold(
+      List<GoldModel> models, int documents, int misaligned, int ambiguous, int inOtherGroups) {
     public GoldModel first() {
       return models.get(0);
     }
@@ -117,9 +118,15 @@ public final class ScoreFixtures {
       JniUtils.setNumThreads(1);
       TrainJob.run(
           TestSpark.session(),
-          TrainJob.Options.builder(prepared().toString(), gold().first().model().toString(), out.toString())
+          TrainJob.Options.builder(
+                  prepared().toString(), gold().first().model().toString(), out.toString())
               .conf(Path.of("conf/train-demo.json").toAbsolutePath().toString())
-              .overrides(List.of("num_train_epochs=1", "eval_strategy=no", "logging_steps=1000", "save_steps=100000"))
+              .overrides(
+                  List.of(
+                      "num_train_epochs=1",
+                      "eval_strategy=no",
+                      "logging_steps=1000",
+                      "save_steps=100000"))
               .build(),
           new PrintStream(OutputStream.nullOutputStream()));
       trained = out;
@@ -161,7 +168,8 @@ public final class ScoreFixtures {
       boolean consistent = true;
       for (int i = 0; i < w.inputIds().length && consistent; i++) {
         if (w.labels()[i] >= 0) { // special tokens and tokens that cover nothing are not decoded
-          consistent = mine.merge(w.inputIds()[i], w.labels()[i], (a, b) -> a.equals(b) ? a : -1) >= 0;
+          consistent =
+              mine.merge(w.inputIds()[i], w.labels()[i], (a, b) -> a.equals(b) ? a : -1) >= 0;
         }
       }
       if (!consistent) {
@@ -216,7 +224,8 @@ public final class ScoreFixtures {
       int hidden = w.config().hiddenSize;
       int vocab = w.config().vocabSize;
       if (hidden < labels.size()) {
-        throw new IllegalStateException("the gold construction needs hidden_size >= the label count");
+        throw new IllegalStateException(
+            "the gold construction needs hidden_size >= the label count");
       }
       // the embedding of a token is the one-hot vector of its label (O for tokens of no document)
       float[] words = new float[vocab * hidden];
@@ -227,7 +236,8 @@ public final class ScoreFixtures {
       zero(t, "roberta.embeddings.position_embeddings.weight");
       zero(t, "roberta.embeddings.token_type_embeddings.weight");
       for (int l = 0; l < w.config().numHiddenLayers; l++) {
-        // no attention output and no feed-forward output: each layer passes a token's vector on alone
+        // no attention output and no feed-forward output: each layer passes a token's vector on
+        // alone
         for (String name : List.of("attention.output.dense", "output.dense")) {
           zero(t, "roberta.encoder.layer." + l + "." + name + ".weight");
           zero(t, "roberta.encoder.layer." + l + "." + name + ".bias");

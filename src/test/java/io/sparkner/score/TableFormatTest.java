@@ -13,9 +13,16 @@ class TableFormatTest {
   @Test
   void withoutDeltaLakeTheErrorSaysWhatToAdd() {
     ClassLoader withoutDelta = new ClassLoader(null) {}; // the JDK's classes only
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> TableFormat.deltaSource(withoutDelta));
-    assertTrue(e.getMessage().contains("Delta Lake") && e.getMessage().contains("delta-spark") && e.getMessage().contains("parquet"), e.getMessage());
-    assertEquals("delta", TableFormat.deltaSource(TableFormatTest.class.getClassLoader())); // a test dependency here
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> TableFormat.deltaSource(withoutDelta));
+    assertTrue(
+        e.getMessage().contains("Delta Lake")
+            && e.getMessage().contains("delta-spark")
+            && e.getMessage().contains("parquet"),
+        e.getMessage());
+    assertEquals(
+        "delta",
+        TableFormat.deltaSource(TableFormatTest.class.getClassLoader())); // a test dependency here
   }
 
   @Test

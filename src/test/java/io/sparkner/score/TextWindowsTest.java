@@ -25,13 +25,22 @@ class TextWindowsTest {
       try (TokenizerHandle tok = TokenizerHandle.load(TestData.tokenizer(kind))) {
         int maxLength = 24;
         int stride = 6;
-        Aligner aligner = new Aligner(tok, new Labels(LabelScheme.IOB2, List.of("PER")), new AlignOptions(maxLength, stride, true));
+        Aligner aligner =
+            new Aligner(
+                tok,
+                new Labels(LabelScheme.IOB2, List.of("PER")),
+                new AlignOptions(maxLength, stride, true));
         int multi = 0;
         for (JsonNode r : records) {
           String text = r.path("text").asText() + " 😀𠮷 " + r.path("text").asText();
           List<Aligner.Window> expected = aligner.align("x", text, List.of()).windows();
           List<TextWindows.Window> got =
-              TextWindows.of(tok.tokenize(text), tok.prefixIds(), tok.suffixIds(), maxLength - tok.specialTokenCount(), stride);
+              TextWindows.of(
+                  tok.tokenize(text),
+                  tok.prefixIds(),
+                  tok.suffixIds(),
+                  maxLength - tok.specialTokenCount(),
+                  stride);
           assertEquals(expected.size(), got.size(), text);
           for (int w = 0; w < got.size(); w++) {
             assertArrayEquals(expected.get(w).inputIds(), got.get(w).ids(), kind + " " + text);

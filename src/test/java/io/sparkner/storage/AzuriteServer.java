@@ -13,8 +13,9 @@ import org.junit.jupiter.api.Assumptions;
 /**
  * Azurite's Blob service (Microsoft's Azure Storage emulator, Node.js) on 127.0.0.1:10000, for
  * {@code wasb://CONTAINER@storageemulator/...}: hadoop-azure's emulator mode talks to exactly that
- * address with the emulator's well-known account. Installed by the first run ({@code npm ci --prefix
- * tools/azurite}); the calling test is skipped, saying so, when it is absent or the port is taken.
+ * address with the emulator's well-known account. Installed by the first run ({@code npm ci
+ * --prefix tools/azurite}); the calling test is skipped, saying so, when it is absent or the port
+ * is taken.
  *
  * <p>Azurite serves the Blob API only, not ADLS Gen2's DFS API ({@code ?resource=filesystem}
  * answers 400), so {@code abfs(s)://} cannot be tested against it.
@@ -33,16 +34,30 @@ final class AzuriteServer extends ChildServer {
       install(home, workDir);
     }
     Assumptions.assumeTrue(
-        Files.isExecutable(bin), "skipped: Azurite is not installed at " + bin + " (npm ci --prefix tools/azurite; needs Node.js 20+)");
-    Assumptions.assumeTrue(portFree(), "skipped: 127.0.0.1:" + PORT + " is in use (WASB's emulator mode only talks to that port)");
-    return new AzuriteServer(launch(
-        "Azurite",
-        List.of(bin.toString(), "--blobHost", "127.0.0.1", "--blobPort", String.valueOf(PORT),
-            "--location", workDir.resolve("azurite-data").toString(), "--skipApiVersionCheck", "--loose"),
-        workDir.resolve("azurite.log"),
-        Pattern.compile("successfully listens"),
-        Duration.ofSeconds(60),
-        true));
+        Files.isExecutable(bin),
+        "skipped: Azurite is not installed at "
+            + bin
+            + " (npm ci --prefix tools/azurite; needs Node.js 20+)");
+    Assumptions.assumeTrue(
+        portFree(),
+        "skipped: 127.0.0.1:" + PORT + " is in use (WASB's emulator mode only talks to that port)");
+    return new AzuriteServer(
+        launch(
+            "Azurite",
+            List.of(
+                bin.toString(),
+                "--blobHost",
+                "127.0.0.1",
+                "--blobPort",
+                String.valueOf(PORT),
+                "--location",
+                workDir.resolve("azurite-data").toString(),
+                "--skipApiVersionCheck",
+                "--loose"),
+            workDir.resolve("azurite.log"),
+            Pattern.compile("successfully listens"),
+            Duration.ofSeconds(60),
+            true));
   }
 
   /**
@@ -54,19 +69,33 @@ final class AzuriteServer extends ChildServer {
     Path log = workDir.resolve("npm-ci.log");
     Process p;
     try {
-      p = new ProcessBuilder(List.of("npm", "ci", "--prefix", home.toString(), "--no-audit", "--no-fund", "--loglevel=error"))
-          .redirectErrorStream(true)
-          .redirectOutput(log.toFile())
-          .start();
+      p =
+          new ProcessBuilder(
+                  List.of(
+                      "npm",
+                      "ci",
+                      "--prefix",
+                      home.toString(),
+                      "--no-audit",
+                      "--no-fund",
+                      "--loglevel=error"))
+              .redirectErrorStream(true)
+              .redirectOutput(log.toFile())
+              .start();
     } catch (IOException e) {
-      Assumptions.assumeTrue(false, "skipped: Azurite is not installed and npm is not available (" + e.getMessage() + ")");
+      Assumptions.assumeTrue(
+          false,
+          "skipped: Azurite is not installed and npm is not available (" + e.getMessage() + ")");
       return;
     }
     if (!p.waitFor(5, java.util.concurrent.TimeUnit.MINUTES)) {
       p.destroyForcibly();
-      Assumptions.assumeTrue(false, "skipped: npm ci --prefix " + home + " did not finish within 5 minutes");
+      Assumptions.assumeTrue(
+          false, "skipped: npm ci --prefix " + home + " did not finish within 5 minutes");
     }
-    Assumptions.assumeTrue(p.exitValue() == 0, "skipped: npm ci --prefix " + home + " failed: " + Files.readString(log));
+    Assumptions.assumeTrue(
+        p.exitValue() == 0,
+        "skipped: npm ci --prefix " + home + " failed: " + Files.readString(log));
   }
 
   private static boolean portFree() {

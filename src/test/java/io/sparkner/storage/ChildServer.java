@@ -32,9 +32,16 @@ abstract class ChildServer implements AutoCloseable {
    * ready}. When the process exits first, the calling test is skipped ({@code skipIfItExits}) or
    * fails, either way with the log; after {@code timeout} it is killed and the test fails.
    */
-  static Started launch(String name, List<String> command, Path log, Pattern ready, Duration timeout, boolean skipIfItExits)
+  static Started launch(
+      String name,
+      List<String> command,
+      Path log,
+      Pattern ready,
+      Duration timeout,
+      boolean skipIfItExits)
       throws IOException, InterruptedException {
-    Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    Process p =
+        new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     long deadline = System.nanoTime() + timeout.toNanos();
     while (System.nanoTime() < deadline) {
       Matcher m = ready.matcher(Files.readString(log, StandardCharsets.UTF_8));
@@ -49,7 +56,8 @@ abstract class ChildServer implements AutoCloseable {
       Thread.sleep(200);
     }
     p.destroyForcibly();
-    throw new IllegalStateException(name + " did not start within " + timeout.toSeconds() + " s:\n" + Files.readString(log));
+    throw new IllegalStateException(
+        name + " did not start within " + timeout.toSeconds() + " s:\n" + Files.readString(log));
   }
 
   String log() throws IOException {

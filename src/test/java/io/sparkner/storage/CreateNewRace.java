@@ -20,10 +20,12 @@ final class CreateNewRace {
       List<Future<Boolean>> futures = new ArrayList<>();
       for (int i = 0; i < writers; i++) {
         String content = "writer " + i;
-        futures.add(pool.submit(() -> {
-          start.await();
-          return HadoopFiles.createNew(path, content, conf);
-        }));
+        futures.add(
+            pool.submit(
+                () -> {
+                  start.await();
+                  return HadoopFiles.createNew(path, content, conf);
+                }));
       }
       start.countDown();
       List<Boolean> out = new ArrayList<>();

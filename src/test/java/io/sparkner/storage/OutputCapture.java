@@ -42,12 +42,14 @@ final class OutputCapture implements AutoCloseable {
   private final Map<String, Level> previous = new LinkedHashMap<>();
   private final Level previousRoot;
   private final Appender appender;
-  private final Filter consoleFilter = ThresholdFilter.createFilter(Level.WARN, Filter.Result.NEUTRAL, Filter.Result.DENY);
+  private final Filter consoleFilter =
+      ThresholdFilter.createFilter(Level.WARN, Filter.Result.NEUTRAL, Filter.Result.DENY);
 
   OutputCapture() {
     PatternLayout layout = PatternLayout.newBuilder().withPattern("%p %c: %m%n%throwable").build();
     appender =
-        new AbstractAppender("output-capture-" + System.nanoTime(), null, layout, true, Property.EMPTY_ARRAY) {
+        new AbstractAppender(
+            "output-capture-" + System.nanoTime(), null, layout, true, Property.EMPTY_ARRAY) {
           @Override
           public void append(LogEvent event) {
             logs.append(new String(getLayout().toByteArray(event), StandardCharsets.UTF_8));
@@ -75,9 +77,12 @@ final class OutputCapture implements AutoCloseable {
 
   /** Everything captured so far. */
   String all() {
-    return "--- stdout\n" + stdout.toString(StandardCharsets.UTF_8)
-        + "--- stderr\n" + stderr.toString(StandardCharsets.UTF_8)
-        + "--- logs\n" + logs;
+    return "--- stdout\n"
+        + stdout.toString(StandardCharsets.UTF_8)
+        + "--- stderr\n"
+        + stderr.toString(StandardCharsets.UTF_8)
+        + "--- logs\n"
+        + logs;
   }
 
   String logs() {

@@ -24,7 +24,9 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Our {@code file:} file system sets and reports exactly what Hadoop's own does, without chmod/ls. */
+/**
+ * Our {@code file:} file system sets and reports exactly what Hadoop's own does, without chmod/ls.
+ */
 class PosixLocalFileSystemTest {
   @TempDir Path dir;
   final Configuration conf = new Configuration(false);
@@ -61,7 +63,15 @@ class PosixLocalFileSystemTest {
       // mkdirs applies the umask like Hadoop does: 0777 & ~022
       assertTrue(fs.mkdirs(hadoop(base.resolve("a/b")), new FsPermission((short) 0777)));
       assertEquals("rwxr-xr-x", mode(base.resolve("a/b")), fs.getClass().getName());
-      try (var out = fs.create(hadoop(base.resolve("a/b/f.txt")), new FsPermission((short) 0666), true, 4096, (short) 1, 1 << 20, null)) {
+      try (var out =
+          fs.create(
+              hadoop(base.resolve("a/b/f.txt")),
+              new FsPermission((short) 0666),
+              true,
+              4096,
+              (short) 1,
+              1 << 20,
+              null)) {
         out.write(new byte[] {1, 2, 3});
       }
       assertEquals("rw-r--r--", mode(base.resolve("a/b/f.txt")));
@@ -79,10 +89,14 @@ class PosixLocalFileSystemTest {
     Files.createDirectories(dir.resolve("d/sub"));
     Files.writeString(dir.resolve("d/x.json"), "{}");
     Files.writeString(dir.resolve("d/sub/y.json"), "[1]");
-    Files.setPosixFilePermissions(dir.resolve("d/x.json"), PosixFilePermissions.fromString("rw-r-----"));
-    Files.setPosixFilePermissions(dir.resolve("d/sub"), PosixFilePermissions.fromString("rwx------"));
+    Files.setPosixFilePermissions(
+        dir.resolve("d/x.json"), PosixFilePermissions.fromString("rw-r-----"));
+    Files.setPosixFilePermissions(
+        dir.resolve("d/sub"), PosixFilePermissions.fromString("rwx------"));
     for (String p : List.of("d", "d/x.json", "d/sub", "d/sub/y.json")) {
-      assertSame(hadoops.getFileStatus(hadoop(dir.resolve(p))), ours.getFileStatus(hadoop(dir.resolve(p))));
+      assertSame(
+          hadoops.getFileStatus(hadoop(dir.resolve(p))),
+          ours.getFileStatus(hadoop(dir.resolve(p))));
     }
     FileStatus[] mine = ours.listStatus(hadoop(dir.resolve("d")));
     FileStatus[] theirs = hadoops.listStatus(hadoop(dir.resolve("d")));
@@ -106,7 +120,9 @@ class PosixLocalFileSystemTest {
   void aMissingFileIsNotFoundNamingIt() {
     org.apache.hadoop.fs.Path missing = hadoop(dir.resolve("nope.txt"));
     FileNotFoundException e =
-        assertThrows(FileNotFoundException.class, () -> ours.setPermission(missing, new FsPermission((short) 0644)));
+        assertThrows(
+            FileNotFoundException.class,
+            () -> ours.setPermission(missing, new FsPermission((short) 0644)));
     assertTrue(e.getMessage().contains("nope.txt"), e.getMessage());
     assertThrows(FileNotFoundException.class, () -> ours.getFileStatus(missing));
   }
@@ -118,7 +134,9 @@ class PosixLocalFileSystemTest {
     FsPermission p = ours.getFileStatus(hadoop(dir.resolve("shared"))).getPermission();
     assertTrue(p.getStickyBit(), p.toString());
     assertEquals((short) 01777, p.toShort());
-    assertSame(hadoops.getFileStatus(hadoop(dir.resolve("shared"))), ours.getFileStatus(hadoop(dir.resolve("shared"))));
+    assertSame(
+        hadoops.getFileStatus(hadoop(dir.resolve("shared"))),
+        ours.getFileStatus(hadoop(dir.resolve("shared"))));
   }
 
   private static void assertSame(FileStatus expected, FileStatus actual) {

@@ -11,15 +11,27 @@ import org.junit.jupiter.api.Test;
 class RedactionTest {
   @Test
   void sensitiveKeysByName() {
-    for (String k : new String[] {
-        "fs.s3a.access.key", "fs.s3a.secret.key", "fs.s3a.session.token", "fs.s3a.bucket.b.secret.key",
-        "fs.azure.account.key.acct.dfs.core.windows.net", "fs.azure.sas.container.acct.blob.core.windows.net",
-        "fs.azure.account.oauth2.client.secret", "ssl.server.keystore.password", "hadoop.security.credential.provider.path",
-        "MY_TOKEN", "Password"}) {
+    for (String k :
+        new String[] {
+          "fs.s3a.access.key",
+          "fs.s3a.secret.key",
+          "fs.s3a.session.token",
+          "fs.s3a.bucket.b.secret.key",
+          "fs.azure.account.key.acct.dfs.core.windows.net",
+          "fs.azure.sas.container.acct.blob.core.windows.net",
+          "fs.azure.account.oauth2.client.secret",
+          "ssl.server.keystore.password",
+          "hadoop.security.credential.provider.path",
+          "MY_TOKEN",
+          "Password"
+        }) {
       assertTrue(Redaction.isSensitive(k), k);
       assertEquals(Redaction.MASK, Redaction.value(k, "v"));
     }
-    for (String k : new String[] {"fs.s3a.endpoint", "fs.s3a.path.style.access", "spark.master", "fs.defaultFS"}) {
+    for (String k :
+        new String[] {
+          "fs.s3a.endpoint", "fs.s3a.path.style.access", "spark.master", "fs.defaultFS"
+        }) {
       assertFalse(Redaction.isSensitive(k), k);
       assertEquals("v", Redaction.value(k, "v"));
     }
@@ -27,14 +39,22 @@ class RedactionTest {
 
   @Test
   void userInfoIsStrippedFromUris() {
-    assertEquals("s3a://bucket/data/x.json", Redaction.uri("s3a://AKIAX:abc+def@bucket/data/x.json"));
-    assertEquals("s3a://bucket/x", Redaction.uri("s3a://AKIAX:abc/def@bucket/x"), "a raw '/' in the secret");
+    assertEquals(
+        "s3a://bucket/data/x.json", Redaction.uri("s3a://AKIAX:abc+def@bucket/data/x.json"));
+    assertEquals(
+        "s3a://bucket/x", Redaction.uri("s3a://AKIAX:abc/def@bucket/x"), "a raw '/' in the secret");
     assertEquals("s3a://bucket/x", Redaction.uri("s3a://AKIAONLY@bucket/x"), "an access key alone");
     assertEquals("hdfs://nn:8020/x", Redaction.uri("hdfs://alice:pw@nn:8020/x"));
     // Azure's user part is the container or file system, not a credential
-    assertEquals("abfss://data@acct.dfs.core.windows.net/x", Redaction.uri("abfss://data@acct.dfs.core.windows.net/x"));
-    assertEquals("wasbs://c@acct.blob.core.windows.net/x", Redaction.uri("wasbs://c@acct.blob.core.windows.net/x"));
-    assertEquals("wasbs://acct.blob.core.windows.net/x", Redaction.uri("wasbs://c:pw@acct.blob.core.windows.net/x"));
+    assertEquals(
+        "abfss://data@acct.dfs.core.windows.net/x",
+        Redaction.uri("abfss://data@acct.dfs.core.windows.net/x"));
+    assertEquals(
+        "wasbs://c@acct.blob.core.windows.net/x",
+        Redaction.uri("wasbs://c@acct.blob.core.windows.net/x"));
+    assertEquals(
+        "wasbs://acct.blob.core.windows.net/x",
+        Redaction.uri("wasbs://c:pw@acct.blob.core.windows.net/x"));
     // an '@' further along a path is not user info
     assertEquals("hdfs://nn:8020/a@b", Redaction.uri("hdfs://nn:8020/a@b"));
     assertEquals("s3a://bucket/team@corp/x", Redaction.uri("s3a://bucket/team@corp/x"));
@@ -43,18 +63,27 @@ class RedactionTest {
 
   @Test
   void sasSignaturesAndSensitiveQueryParametersAreMasked() {
-    String sas = "https://acct.blob.core.windows.net/c/x?sv=2022-11-02&ss=b&sig=Zm9vYmFy%2B%3D&se=2030";
+    String sas =
+        "https://acct.blob.core.windows.net/c/x?sv=2022-11-02&ss=b&sig=Zm9vYmFy%2B%3D&se=2030";
     String shown = Redaction.uri(sas);
     assertFalse(shown.contains("Zm9vYmFy"), shown);
-    assertTrue(shown.contains("sig=" + Redaction.MASK) && shown.contains("sv=2022-11-02") && shown.contains("se=2030"), shown);
+    assertTrue(
+        shown.contains("sig=" + Redaction.MASK)
+            && shown.contains("sv=2022-11-02")
+            && shown.contains("se=2030"),
+        shown);
   }
 
   @Test
   void freeTextAssignmentsJsonAndUrisAreMasked() {
-    String msg = "bad value fs.s3a.secret.key=abc/def+ghi for s3a://K:S@bucket/x, spark.master=local";
+    String msg =
+        "bad value fs.s3a.secret.key=abc/def+ghi for s3a://K:S@bucket/x, spark.master=local";
     String shown = Redaction.text(msg);
-    assertEquals("bad value fs.s3a.secret.key=" + Redaction.MASK + " for s3a://bucket/x, spark.master=local", shown);
-    assertEquals("{\"fs.azure.account.key.a\": \"" + Redaction.MASK + "\", \"n\": \"v\"}",
+    assertEquals(
+        "bad value fs.s3a.secret.key=" + Redaction.MASK + " for s3a://bucket/x, spark.master=local",
+        shown);
+    assertEquals(
+        "{\"fs.azure.account.key.a\": \"" + Redaction.MASK + "\", \"n\": \"v\"}",
         Redaction.text("{\"fs.azure.account.key.a\": \"c2VjcmV0\\\"x\", \"n\": \"v\"}"));
     // ordinary messages are left alone
     String plain = "unknown key 'learning_rte' (did you mean learning_rate?) at conf.json";
@@ -67,7 +96,9 @@ class RedactionTest {
     conf.set("fs.s3a.secret.key", "wJalrXUtnFEMI/K7MDENG");
     conf.set("fs.s3a.bucket.b.access.key", "AKIAIOSFODNN7EXAMPLE");
     conf.set("fs.s3a.encryption.key.enabled", "true"); // short values are not hunted in text
-    String shown = Redaction.text("the SDK said: key AKIAIOSFODNN7EXAMPLE / wJalrXUtnFEMI/K7MDENG is true", conf);
+    String shown =
+        Redaction.text(
+            "the SDK said: key AKIAIOSFODNN7EXAMPLE / wJalrXUtnFEMI/K7MDENG is true", conf);
     assertEquals("the SDK said: key ***** / ***** is true", shown);
   }
 

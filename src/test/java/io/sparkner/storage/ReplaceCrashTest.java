@@ -20,12 +20,12 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * {@link HadoopFiles#replace} on the checksummed {@code file:} file system when the process dies in
  * the middle of it: whatever step it died at, the target reads afterwards as its old or its new
- * version. The death is a Hadoop raw local file system (under both of Hadoop's APIs, FileSystem
- * and FileContext) whose rename of the chosen kind of file throws an Error, as far as the caller
- * is concerned the same as a SIGKILL at that instant. Before, Hadoop's rename moved the data file
- * and then its {@code .crc} sidecar: dying between the two left the new data with the old checksums
- * and every later read failed (a training run SIGKILLed while rank 0 rewrote metrics.jsonl could
- * not resume: StandaloneClusterIT saw it).
+ * version. The death is a Hadoop raw local file system (under both of Hadoop's APIs, FileSystem and
+ * FileContext) whose rename of the chosen kind of file throws an Error, as far as the caller is
+ * concerned the same as a SIGKILL at that instant. Before, Hadoop's rename moved the data file and
+ * then its {@code .crc} sidecar: dying between the two left the new data with the old checksums and
+ * every later read failed (a training run SIGKILLed while rank 0 rewrote metrics.jsonl could not
+ * resume: StandaloneClusterIT saw it).
  */
 class ReplaceCrashTest {
   @TempDir Path dir;
@@ -42,7 +42,8 @@ class ReplaceCrashTest {
   /** Hadoop's raw local file system, dying at the chosen rename. */
   public static final class DyingRaw extends RawLocalFileSystem {
     @Override
-    public boolean rename(org.apache.hadoop.fs.Path src, org.apache.hadoop.fs.Path dst) throws IOException {
+    public boolean rename(org.apache.hadoop.fs.Path src, org.apache.hadoop.fs.Path dst)
+        throws IOException {
       String at = dieAtRenameOf;
       if (at != null && src.getName().endsWith(at)) {
         throw new Died(src.getName());
@@ -60,7 +61,8 @@ class ReplaceCrashTest {
 
   /** {@code fs.AbstractFileSystem.file.impl} (FileContext): the same, as Hadoop's LocalFs is. */
   public static final class DyingLocalFs extends ChecksumFs {
-    public DyingLocalFs(URI uri, Configuration conf) throws IOException, java.net.URISyntaxException {
+    public DyingLocalFs(URI uri, Configuration conf)
+        throws IOException, java.net.URISyntaxException {
       super(new DyingRawFs(uri, conf));
     }
   }
@@ -78,7 +80,8 @@ class ReplaceCrashTest {
 
   @ParameterizedTest(name = "dies at the rename of the {0} file")
   @ValueSource(strings = {"tmp", "crc"})
-  void theTargetReadsAsItsOldOrNewVersionWhereverTheProcessDies(String renameOf) throws IOException {
+  void theTargetReadsAsItsOldOrNewVersionWhereverTheProcessDies(String renameOf)
+      throws IOException {
     Configuration plain = new Configuration();
     plain.setBoolean("fs.file.impl.disable.cache", true);
     Configuration dying = new Configuration();
@@ -90,7 +93,9 @@ class ReplaceCrashTest {
     String oldVersion = "{\"step\": 1}\n";
     String newVersion = "{\"step\": 1}\n{\"step\": 2, \"loss\": 1.25}\n".repeat(40);
     HadoopFiles.writeString(file, oldVersion, plain);
-    assertTrue(Files.exists(dir.resolve(".metrics.jsonl.crc")), "the local file system keeps checksums beside the file");
+    assertTrue(
+        Files.exists(dir.resolve(".metrics.jsonl.crc")),
+        "the local file system keeps checksums beside the file");
     HadoopFiles.writeString(file + ".tmp", newVersion, plain);
 
     dieAtRenameOf = renameOf;

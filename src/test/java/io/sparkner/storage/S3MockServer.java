@@ -17,7 +17,8 @@ import org.junit.jupiter.api.Assumptions;
  * to {@code target/test-tools} by the build ({@code mvn process-test-resources}).
  */
 final class S3MockServer extends ChildServer {
-  private static final Pattern STARTED = Pattern.compile("started on ports? (\\d+) \\(https\\), (\\d+) \\(http\\)");
+  private static final Pattern STARTED =
+      Pattern.compile("started on ports? (\\d+) \\(https\\), (\\d+) \\(http\\)");
 
   private final int httpPort;
 
@@ -27,21 +28,32 @@ final class S3MockServer extends ChildServer {
   }
 
   /** Starts the server with the given buckets; skips the calling test when the jar is absent. */
-  static S3MockServer start(Path workDir, String... buckets) throws IOException, InterruptedException {
-    Path jar = Path.of(System.getProperty("sparkner.s3mock.jar", "target/test-tools/s3mock-exec.jar"));
+  static S3MockServer start(Path workDir, String... buckets)
+      throws IOException, InterruptedException {
+    Path jar =
+        Path.of(System.getProperty("sparkner.s3mock.jar", "target/test-tools/s3mock-exec.jar"));
     Assumptions.assumeTrue(
-        Files.isRegularFile(jar), "skipped: " + jar + " is absent (mvn process-test-resources copies the S3 server there)");
+        Files.isRegularFile(jar),
+        "skipped: " + jar + " is absent (mvn process-test-resources copies the S3 server there)");
     String java = ProcessHandle.current().info().command().orElse("java");
-    List<String> cmd = new ArrayList<>(List.of(
-        java, "-Xmx256m", "-XX:TieredStopAtLevel=1", "-jar", jar.toString(),
-        "--server.address=127.0.0.1",
-        "--server.port=0",
-        "--com.adobe.testing.s3mock.httpPort=0",
-        "--com.adobe.testing.s3mock.store.root=" + workDir.resolve("s3mock-store"),
-        "--com.adobe.testing.s3mock.store.initialBuckets=" + String.join(",", buckets),
-        "--logging.level.root=WARN",
-        "--logging.level.org.springframework.boot.web.embedded.tomcat=INFO"));
-    return new S3MockServer(launch("S3Mock", cmd, workDir.resolve("s3mock.log"), STARTED, Duration.ofSeconds(90), false));
+    List<String> cmd =
+        new ArrayList<>(
+            List.of(
+                java,
+                "-Xmx256m",
+                "-XX:TieredStopAtLevel=1",
+                "-jar",
+                jar.toString(),
+                "--server.address=127.0.0.1",
+                "--server.port=0",
+                "--com.adobe.testing.s3mock.httpPort=0",
+                "--com.adobe.testing.s3mock.store.root=" + workDir.resolve("s3mock-store"),
+                "--com.adobe.testing.s3mock.store.initialBuckets=" + String.join(",", buckets),
+                "--logging.level.root=WARN",
+                "--logging.level.org.springframework.boot.web.embedded.tomcat=INFO"));
+    return new S3MockServer(
+        launch(
+            "S3Mock", cmd, workDir.resolve("s3mock.log"), STARTED, Duration.ofSeconds(90), false));
   }
 
   String endpoint() {
@@ -54,15 +66,23 @@ final class S3MockServer extends ChildServer {
     conf.set("fs.s3a.endpoint.region", "us-east-1");
     conf.set("fs.s3a.path.style.access", "true");
     conf.set("fs.s3a.connection.ssl.enabled", "false");
-    conf.set("fs.s3a.aws.credentials.provider", "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider");
+    conf.set(
+        "fs.s3a.aws.credentials.provider", "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider");
     conf.set("fs.s3a.access.key", accessKey);
     conf.set("fs.s3a.secret.key", secretKey);
     conf.set("fs.s3a.attempts.maximum", "2");
     conf.set("fs.s3a.retry.limit", "2");
   }
 
-  static final List<String> KEYS = List.of(
-      "fs.s3a.endpoint", "fs.s3a.endpoint.region", "fs.s3a.path.style.access", "fs.s3a.connection.ssl.enabled",
-      "fs.s3a.aws.credentials.provider", "fs.s3a.access.key", "fs.s3a.secret.key", "fs.s3a.attempts.maximum",
-      "fs.s3a.retry.limit");
+  static final List<String> KEYS =
+      List.of(
+          "fs.s3a.endpoint",
+          "fs.s3a.endpoint.region",
+          "fs.s3a.path.style.access",
+          "fs.s3a.connection.ssl.enabled",
+          "fs.s3a.aws.credentials.provider",
+          "fs.s3a.access.key",
+          "fs.s3a.secret.key",
+          "fs.s3a.attempts.maximum",
+          "fs.s3a.retry.limit");
 }

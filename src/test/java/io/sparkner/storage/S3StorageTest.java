@@ -8,9 +8,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sparkner.TestData;
 import io.sparkner.TestSpark;
-import io.sparkner.tokenizer.TokenizerCache;
 import io.sparkner.model.Checkpoints;
 import io.sparkner.model.SafeTensors;
+import io.sparkner.tokenizer.TokenizerCache;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
@@ -45,13 +45,15 @@ import org.junit.jupiter.api.io.TempDir;
  * <p>The steps build on each other (each one's inputs are the previous one's outputs in the
  * bucket), so they run in order and a step whose predecessor failed is skipped.
  */
-@Tag("storage") // real servers, minutes on 2 cores: mvn verify -DexcludedGroups=storage leaves them out
+@Tag("storage") // real servers, minutes on 2 cores: mvn verify -DexcludedGroups=storage leaves them
+// out
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class S3StorageTest {
   static final String ACCESS_KEY = "AKIASPARKNERTEST7Q3Z";
   static final String SECRET_KEY = "sparkner/S3cr3t+Do-Not-Print/4f1c9e07b2a8d6";
   static final String BUCKET = "sparkner-test";
   static final String B = "s3a://" + BUCKET;
+
   /** A bucket whose endpoint refuses connections: a storage failure that is not "not found". */
   static final String DEAD = "sparkner-dead";
 
@@ -60,8 +62,11 @@ class S3StorageTest {
   static OutputCapture capture;
   static Configuration conf;
   static boolean failed;
-  static final List<String> EXTRA_KEYS = List.of(
-      "fs.s3a.bucket." + DEAD + ".endpoint", "fs.s3a.bucket." + DEAD + ".attempts.maximum", "fs.s3a.bucket." + DEAD + ".retry.limit");
+  static final List<String> EXTRA_KEYS =
+      List.of(
+          "fs.s3a.bucket." + DEAD + ".endpoint",
+          "fs.s3a.bucket." + DEAD + ".attempts.maximum",
+          "fs.s3a.bucket." + DEAD + ".retry.limit");
 
   @BeforeAll
   static void startServerAndUpload() throws Exception {
@@ -78,7 +83,8 @@ class S3StorageTest {
       upload(TestData.sample("panx/ja/" + split), B + "/data/panx/ja/" + split);
     }
     upload(TestData.tokenizer("unigram"), B + "/tokenizers/unigram/tokenizer.json");
-    upload(Path.of("conf/tiny-xlmr-config.json").toAbsolutePath(), B + "/conf/tiny-xlmr-config.json");
+    upload(
+        Path.of("conf/tiny-xlmr-config.json").toAbsolutePath(), B + "/conf/tiny-xlmr-config.json");
     upload(Path.of("conf/train-demo.json").toAbsolutePath(), B + "/conf/train-demo.json");
   }
 
@@ -92,7 +98,8 @@ class S3StorageTest {
         conf.unset(k);
       }
       EXTRA_KEYS.forEach(conf::unset);
-      FileSystem.closeAll(); // drops the cached s3a clients; local file systems are recreated on use
+      FileSystem
+          .closeAll(); // drops the cached s3a clients; local file systems are recreated on use
     }
     if (s3 != null) {
       s3.close();
@@ -101,7 +108,10 @@ class S3StorageTest {
 
   @BeforeEach
   void earlierStepsPassed(TestInfo info) {
-    if (info.getTestMethod().orElseThrow().getName().equals("noCredentialAppearsInAnyOutputLogLineOrWrittenObject")) {
+    if (info.getTestMethod()
+        .orElseThrow()
+        .getName()
+        .equals("noCredentialAppearsInAnyOutputLogLineOrWrittenObject")) {
       return; // the leak scan runs whatever happened before
     }
     Assumptions.assumeFalse(failed, "skipped: an earlier step failed, see its report");
@@ -115,7 +125,16 @@ class S3StorageTest {
   @Test
   @Order(1)
   void tokenizerBuildReadsTheCorpusFromTheBucketAndWritesThere() {
-    StorageCli.Run r = StorageCli.run("tokenizer", "build", "--corpus", "panx:ja:" + B + "/data/panx/ja", "--vocab-size", "400", "--output", B + "/built-tokenizer");
+    StorageCli.Run r =
+        StorageCli.run(
+            "tokenizer",
+            "build",
+            "--corpus",
+            "panx:ja:" + B + "/data/panx/ja",
+            "--vocab-size",
+            "400",
+            "--output",
+            B + "/built-tokenizer");
     assertEquals(0, r.code(), r.err());
     assertTrue(r.out().contains(B + "/built-tokenizer/tokenizer.json"), r.out());
     // loadable from the bucket (copied down for the native tokenizer)
@@ -128,13 +147,19 @@ class S3StorageTest {
   @Test
   @Order(2)
   void prepareReadsCorporaAndTokenizerFromTheBucketAndWritesItsTablesThere() throws IOException {
-    StorageCli.Run r = StorageCli.run(
-        "prepare",
-        "--input", "stockmark:" + B + "/data/stockmark/ner.json",
-        "--input", "panx:ja:" + B + "/data/panx/ja",
-        "--tokenizer", B + "/tokenizers/unigram",
-        "--output", B + "/prepared",
-        "--max-length", "128");
+    StorageCli.Run r =
+        StorageCli.run(
+            "prepare",
+            "--input",
+            "stockmark:" + B + "/data/stockmark/ner.json",
+            "--input",
+            "panx:ja:" + B + "/data/panx/ja",
+            "--tokenizer",
+            B + "/tokenizers/unigram",
+            "--output",
+            B + "/prepared",
+            "--max-length",
+            "128");
     assertEquals(0, r.code(), r.err());
     JsonNode summary = json(B + "/prepared/summary.json");
     assertEquals(1100, summary.path("records_in").asLong());
@@ -152,12 +177,17 @@ class S3StorageTest {
   @Test
   @Order(3)
   void initWritesATinyCheckpointIntoTheBucket() {
-    StorageCli.Run r = StorageCli.run(
-        "init",
-        "--config", B + "/conf/tiny-xlmr-config.json",
-        "--tokenizer", B + "/tokenizers/unigram",
-        "--labels", B + "/prepared/labels.json",
-        "--output", B + "/tiny");
+    StorageCli.Run r =
+        StorageCli.run(
+            "init",
+            "--config",
+            B + "/conf/tiny-xlmr-config.json",
+            "--tokenizer",
+            B + "/tokenizers/unigram",
+            "--labels",
+            B + "/prepared/labels.json",
+            "--output",
+            B + "/tiny");
     assertEquals(0, r.code(), r.err());
     for (String f : List.of("config.json", "model.safetensors", "tokenizer.json")) {
       assertTrue(HadoopFiles.exists(B + "/tiny/" + f, conf), f);
@@ -171,19 +201,24 @@ class S3StorageTest {
     StorageCli.Run r = train(B + "/trained");
     assertEquals(0, r.code(), r.err() + r.out());
     assertTrue(r.out().contains("step 8/8"), r.out());
-    for (String f : List.of("config.json", "model.safetensors", "tokenizer.json", "training_config.json")) {
+    for (String f :
+        List.of("config.json", "model.safetensors", "tokenizer.json", "training_config.json")) {
       assertTrue(HadoopFiles.exists(B + "/trained/" + f, conf), f);
     }
     assertTrue(HadoopFiles.exists(B + "/trained/checkpoints/checkpoint-3/COMPLETE", conf));
     assertTrue(HadoopFiles.exists(B + "/trained/checkpoints/checkpoint-6/COMPLETE", conf));
-    assertTrue(HadoopFiles.exists(B + "/trained/checkpoints/checkpoint-6/optimizer-rank000-of-001.bin", conf));
-    assertEquals(4, HadoopFiles.readString(B + "/trained/metrics.jsonl", conf).strip().split("\n").length);
+    assertTrue(
+        HadoopFiles.exists(
+            B + "/trained/checkpoints/checkpoint-6/optimizer-rank000-of-001.bin", conf));
+    assertEquals(
+        4, HadoopFiles.readString(B + "/trained/metrics.jsonl", conf).strip().split("\n").length);
     passed();
   }
 
   @Test
   @Order(5)
-  void aRunThatDiesResumesFromItsBucketCheckpointAndReachesTheUninterruptedWeights() throws IOException {
+  void aRunThatDiesResumesFromItsBucketCheckpointAndReachesTheUninterruptedWeights()
+      throws IOException {
     StorageCli.Run died = train(B + "/resumed", "--fail-at-step", "5");
     assertEquals(1, died.code(), died.out());
     assertTrue(died.err().contains("injected failure"), died.err());
@@ -192,14 +227,18 @@ class S3StorageTest {
 
     StorageCli.Run resumed = train(B + "/resumed");
     assertEquals(0, resumed.code(), resumed.err() + resumed.out());
-    assertTrue(resumed.out().contains("resumed from " + B + "/resumed/checkpoints/checkpoint-3 at step 3"), resumed.out());
+    assertTrue(
+        resumed.out().contains("resumed from " + B + "/resumed/checkpoints/checkpoint-3 at step 3"),
+        resumed.out());
     assertTrue(resumed.out().contains("step 8/8"), resumed.out());
 
     long copiesBefore = localCopies();
     Map<String, SafeTensors.Tensor> a = Checkpoints.read(B + "/trained", conf, null, 0).tensors();
     Map<String, SafeTensors.Tensor> b = Checkpoints.read(B + "/resumed", conf, null, 0).tensors();
-    Map<String, SafeTensors.Tensor> initial = Checkpoints.read(B + "/tiny", conf, null, 0).tensors();
-    assertEquals(copiesBefore, localCopies(), "the local copies of the checkpoints are deleted once read");
+    Map<String, SafeTensors.Tensor> initial =
+        Checkpoints.read(B + "/tiny", conf, null, 0).tensors();
+    assertEquals(
+        copiesBefore, localCopies(), "the local copies of the checkpoints are deleted once read");
     assertEquals(a.keySet(), b.keySet());
     double worst = 0;
     double moved = 0;
@@ -220,7 +259,17 @@ class S3StorageTest {
   @Test
   @Order(6)
   void evaluateReadsModelAndDataFromTheBucketAndWritesTheReportThere() throws IOException {
-    StorageCli.Run r = StorageCli.run("evaluate", "--model", B + "/trained", "--data", B + "/prepared", "--split", "test", "--report", B + "/report");
+    StorageCli.Run r =
+        StorageCli.run(
+            "evaluate",
+            "--model",
+            B + "/trained",
+            "--data",
+            B + "/prepared",
+            "--split",
+            "test",
+            "--report",
+            B + "/report");
     assertEquals(0, r.code(), r.err());
     JsonNode report = json(B + "/report/report.json");
     assertEquals("test", report.path("split").asText());
@@ -231,38 +280,82 @@ class S3StorageTest {
   @Test
   @Order(7)
   void scoreReadsATableFromTheBucketAndWritesItsEntitiesThere() {
-    StorageCli.Run r = StorageCli.run("score", "--model", B + "/trained", "--input", B + "/prepared/documents",
-        "--output-col", "predicted", "--output", B + "/scored");
+    StorageCli.Run r =
+        StorageCli.run(
+            "score",
+            "--model",
+            B + "/trained",
+            "--input",
+            B + "/prepared/documents",
+            "--output-col",
+            "predicted",
+            "--output",
+            B + "/scored");
     assertEquals(0, r.code(), r.err());
     SparkSession spark = TestSpark.session();
     var scored = spark.read().parquet(B + "/scored");
     assertEquals(1100, scored.count(), "every input row, scored or not");
-    assertTrue(List.of(scored.columns()).containsAll(List.of("id", "text", "entities", "predicted")), String.join(",", scored.columns()));
-    assertTrue(HadoopFiles.exists(B + "/scored/_summary.json", conf), "the job's summary next to the table");
+    assertTrue(
+        List.of(scored.columns()).containsAll(List.of("id", "text", "entities", "predicted")),
+        String.join(",", scored.columns()));
+    assertTrue(
+        HadoopFiles.exists(B + "/scored/_summary.json", conf),
+        "the job's summary next to the table");
     passed();
   }
 
   @Test
   @Order(8)
   void errorsNameThePathAndNeverTheCredentials() {
-    StorageCli.Run missing = StorageCli.run("train", "--data", B + "/no-such-prepared", "--model", B + "/tiny", "--output", B + "/x");
+    StorageCli.Run missing =
+        StorageCli.run(
+            "train",
+            "--data",
+            B + "/no-such-prepared",
+            "--model",
+            B + "/tiny",
+            "--output",
+            B + "/x");
     assertEquals(2, missing.code(), missing.err());
     assertTrue(missing.err().contains(B + "/no-such-prepared"), missing.err());
 
     // credentials inside a path: refused, and the message shows the path without them
     String withSecrets = "s3a://" + ACCESS_KEY + ":" + SECRET_KEY + "@" + BUCKET + "/prepared";
-    StorageCli.Run inPath = StorageCli.run("evaluate", "--model", B + "/trained", "--data", withSecrets, "--report", B + "/r2");
+    StorageCli.Run inPath =
+        StorageCli.run(
+            "evaluate", "--model", B + "/trained", "--data", withSecrets, "--report", B + "/r2");
     assertEquals(2, inPath.code(), inPath.err());
-    assertTrue(inPath.err().contains(B + "/prepared: credentials inside a path are not accepted"), inPath.err());
+    assertTrue(
+        inPath.err().contains(B + "/prepared: credentials inside a path are not accepted"),
+        inPath.err());
     assertTrue(inPath.err().contains("fs.s3a.access.key and"), inPath.err());
 
     // a mistyped option echoes its argument: redacted too
-    StorageCli.Run typo = StorageCli.run("prepare", "--input", "stockmark:x", "--tokenizer", "t", "--output", "o", "--inptu", withSecrets);
+    StorageCli.Run typo =
+        StorageCli.run(
+            "prepare",
+            "--input",
+            "stockmark:x",
+            "--tokenizer",
+            "t",
+            "--output",
+            "o",
+            "--inptu",
+            withSecrets);
     assertEquals(2, typo.code());
     assertTrue(typo.err().contains("--inptu") && typo.err().contains(B + "/prepared"), typo.err());
 
-    // a storage failure that is not "not found" lists the s3a settings in effect, credentials masked
-    StorageCli.Run dead = StorageCli.run("prepare", "--input", "stockmark:s3a://" + DEAD + "/ner.json", "--tokenizer", B + "/tokenizers/unigram", "--output", B + "/p2");
+    // a storage failure that is not "not found" lists the s3a settings in effect, credentials
+    // masked
+    StorageCli.Run dead =
+        StorageCli.run(
+            "prepare",
+            "--input",
+            "stockmark:s3a://" + DEAD + "/ner.json",
+            "--tokenizer",
+            B + "/tokenizers/unigram",
+            "--output",
+            B + "/p2");
     assertEquals(1, dead.code());
     assertTrue(dead.err().contains("s3a://" + DEAD + "/ner.json"), dead.err());
     assertTrue(dead.err().contains("fs.s3a.secret.key=" + Redaction.MASK), dead.err());
@@ -277,17 +370,24 @@ class S3StorageTest {
     String printed = capture.all();
     // kept for a reader of the test report: what was searched for credentials
     java.nio.file.Files.createDirectories(Path.of("target/surefire-reports"));
-    java.nio.file.Files.writeString(Path.of("target/surefire-reports/S3StorageTest-captured-output.txt"), printed);
+    java.nio.file.Files.writeString(
+        Path.of("target/surefire-reports/S3StorageTest-captured-output.txt"), printed);
     // the capture saw the runs: progress, the training log, s3a's own log lines
     assertTrue(!pipelineRan || printed.contains("step 8/8"), "nothing captured");
     assertTrue(capture.logs().contains("org.apache.hadoop.fs.s3a"), "no s3a log line captured");
     for (String secret : List.of(SECRET_KEY, ACCESS_KEY, "S3cr3t+Do-Not-Print")) {
       int at = printed.indexOf(secret);
-      assertEquals(-1, at, () -> "printed: ..." + printed.substring(Math.max(0, at - 300), Math.min(printed.length(), at + 100)));
+      assertEquals(
+          -1,
+          at,
+          () ->
+              "printed: ..."
+                  + printed.substring(Math.max(0, at - 300), Math.min(printed.length(), at + 100)));
     }
     List<String> objects = new ArrayList<>();
     FileSystem fs = FileSystem.get(URI.create(B + "/"), conf);
-    RemoteIterator<LocatedFileStatus> it = fs.listFiles(new org.apache.hadoop.fs.Path(B + "/"), true);
+    RemoteIterator<LocatedFileStatus> it =
+        fs.listFiles(new org.apache.hadoop.fs.Path(B + "/"), true);
     while (it.hasNext()) {
       org.apache.hadoop.fs.Path p = it.next().getPath();
       objects.add(p.toString());
@@ -296,29 +396,54 @@ class S3StorageTest {
         bytes = in.readAllBytes();
       }
       String content = new String(bytes, StandardCharsets.ISO_8859_1); // byte-for-byte, any format
-      assertFalse(content.contains(SECRET_KEY) || content.contains(ACCESS_KEY), "credential written into " + p);
+      assertFalse(
+          content.contains(SECRET_KEY) || content.contains(ACCESS_KEY),
+          "credential written into " + p);
     }
-    // the scan covered what the jobs wrote: summaries, metrics, configs, checkpoints, Parquet, report
-    for (String expected : !pipelineRan ? List.<String>of() : List.of("/prepared/summary.json", "/trained/metrics.jsonl", "/trained/training_config.json",
-        "/trained/checkpoints/checkpoint-6/trainer_state.json", "/report/report.json")) {
-      assertTrue(objects.contains(B + expected), expected + " not among " + objects.size() + " objects");
+    // the scan covered what the jobs wrote: summaries, metrics, configs, checkpoints, Parquet,
+    // report
+    for (String expected :
+        !pipelineRan
+            ? List.<String>of()
+            : List.of(
+                "/prepared/summary.json",
+                "/trained/metrics.jsonl",
+                "/trained/training_config.json",
+                "/trained/checkpoints/checkpoint-6/trainer_state.json",
+                "/report/report.json")) {
+      assertTrue(
+          objects.contains(B + expected), expected + " not among " + objects.size() + " objects");
     }
-    assertTrue(!pipelineRan || objects.stream().anyMatch(o -> o.startsWith(B + "/prepared/documents/") && o.endsWith(".parquet")));
-    assertTrue(!pipelineRan || printed.contains(Redaction.MASK), "the masked settings of the failure were printed");
+    assertTrue(
+        !pipelineRan
+            || objects.stream()
+                .anyMatch(o -> o.startsWith(B + "/prepared/documents/") && o.endsWith(".parquet")));
+    assertTrue(
+        !pipelineRan || printed.contains(Redaction.MASK),
+        "the masked settings of the failure were printed");
   }
 
   // ---------------------------------------------------------------------------------------------
 
   static StorageCli.Run train(String output, String... extra) {
-    List<String> args = new ArrayList<>(List.of(
-        "train",
-        "--data", B + "/prepared",
-        "--model", B + "/tiny",
-        "--output", output,
-        "--conf", B + "/conf/train-demo.json",
-        "--set", "max_steps=8",
-        "--set", "logging_steps=2",
-        "--set", "save_steps=3"));
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "train",
+                "--data",
+                B + "/prepared",
+                "--model",
+                B + "/tiny",
+                "--output",
+                output,
+                "--conf",
+                B + "/conf/train-demo.json",
+                "--set",
+                "max_steps=8",
+                "--set",
+                "logging_steps=2",
+                "--set",
+                "save_steps=3"));
     args.addAll(List.of(extra));
     return StorageCli.run(args.toArray(new String[0]));
   }
@@ -331,7 +456,9 @@ class S3StorageTest {
   }
 
   static void upload(Path local, String remote) throws IOException {
-    FileSystem.get(URI.create(remote), conf).copyFromLocalFile(new org.apache.hadoop.fs.Path(local.toUri()), new org.apache.hadoop.fs.Path(remote));
+    FileSystem.get(URI.create(remote), conf)
+        .copyFromLocalFile(
+            new org.apache.hadoop.fs.Path(local.toUri()), new org.apache.hadoop.fs.Path(remote));
   }
 
   static JsonNode json(String path) throws IOException {

@@ -23,19 +23,23 @@ final class StorageCli {
     cl.setErr(new PrintWriter(err, true));
     PrintStream original = System.out;
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    System.setOut(new PrintStream(new OutputStream() {
-      @Override
-      public void write(int b) {
-        out.write(b);
-        original.write(b);
-      }
+    System.setOut(
+        new PrintStream(
+            new OutputStream() {
+              @Override
+              public void write(int b) {
+                out.write(b);
+                original.write(b);
+              }
 
-      @Override
-      public void write(byte[] b, int off, int len) {
-        out.write(b, off, len);
-        original.write(b, off, len);
-      }
-    }, true, StandardCharsets.UTF_8));
+              @Override
+              public void write(byte[] b, int off, int len) {
+                out.write(b, off, len);
+                original.write(b, off, len);
+              }
+            },
+            true,
+            StandardCharsets.UTF_8));
     try {
       int code = cl.execute(args);
       System.err.print(err); // where a terminal shows it (and where an output capture sees it)

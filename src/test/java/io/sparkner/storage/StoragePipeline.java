@@ -31,7 +31,8 @@ import org.junit.jupiter.api.io.TempDir;
  * order and a step whose predecessor failed is skipped.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-@Tag("storage") // real servers, minutes on 2 cores: mvn verify -DexcludedGroups=storage leaves them out
+@Tag("storage") // real servers, minutes on 2 cores: mvn verify -DexcludedGroups=storage leaves them
+// out
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 abstract class StoragePipeline {
   Configuration conf;
@@ -52,13 +53,18 @@ abstract class StoragePipeline {
     conf = TestSpark.session().sparkContext().hadoopConfiguration();
     root = start(work, conf);
     FileSystem fs = FileSystem.get(URI.create(root + "/"), conf);
-    fs.mkdirs(new org.apache.hadoop.fs.Path(root + "/data")); // a WASB container must exist before a plain create
+    fs.mkdirs(
+        new org.apache.hadoop.fs.Path(
+            root + "/data")); // a WASB container must exist before a plain create
     upload(fs, TestData.sample("stockmark/ner.json"), root + "/data/stockmark/ner.json");
     for (String split : List.of("train", "dev", "test")) {
       upload(fs, TestData.sample("panx/ja/" + split), root + "/data/panx/ja/" + split);
     }
     upload(fs, TestData.tokenizer("unigram"), root + "/tokenizers/unigram/tokenizer.json");
-    upload(fs, Path.of("conf/tiny-xlmr-config.json").toAbsolutePath(), root + "/conf/tiny-xlmr-config.json");
+    upload(
+        fs,
+        Path.of("conf/tiny-xlmr-config.json").toAbsolutePath(),
+        root + "/conf/tiny-xlmr-config.json");
   }
 
   @AfterAll
@@ -75,17 +81,25 @@ abstract class StoragePipeline {
   @Test
   @Order(1)
   void prepareReadsCorporaAndTokenizerAndWritesItsTables() throws IOException {
-    StorageCli.Run r = StorageCli.run(
-        "prepare",
-        "--input", "stockmark:" + root + "/data/stockmark/ner.json",
-        "--input", "panx:ja:" + root + "/data/panx/ja",
-        "--tokenizer", root + "/tokenizers/unigram/tokenizer.json",
-        "--output", root + "/prepared",
-        "--max-length", "128");
+    StorageCli.Run r =
+        StorageCli.run(
+            "prepare",
+            "--input",
+            "stockmark:" + root + "/data/stockmark/ner.json",
+            "--input",
+            "panx:ja:" + root + "/data/panx/ja",
+            "--tokenizer",
+            root + "/tokenizers/unigram/tokenizer.json",
+            "--output",
+            root + "/prepared",
+            "--max-length",
+            "128");
     assertEquals(0, r.code(), r.err());
-    JsonNode summary = new ObjectMapper().readTree(HadoopFiles.readString(root + "/prepared/summary.json", conf));
+    JsonNode summary =
+        new ObjectMapper().readTree(HadoopFiles.readString(root + "/prepared/summary.json", conf));
     assertEquals(1100, summary.path("documents").asLong());
-    assertEquals(root + "/prepared", summary.path("output").asText(), "recorded paths keep their authority");
+    assertEquals(
+        root + "/prepared", summary.path("output").asText(), "recorded paths keep their authority");
     assertEquals(1100, TestSpark.session().read().parquet(root + "/prepared/documents").count());
     failed = false;
   }
@@ -93,9 +107,17 @@ abstract class StoragePipeline {
   @Test
   @Order(2)
   void initWritesWhereNothingExistsYet() {
-    StorageCli.Run r = StorageCli.run(
-        "init", "--config", root + "/conf/tiny-xlmr-config.json", "--tokenizer", root + "/tokenizers/unigram",
-        "--labels", root + "/prepared/labels.json", "--output", freshRoot() + "/tiny");
+    StorageCli.Run r =
+        StorageCli.run(
+            "init",
+            "--config",
+            root + "/conf/tiny-xlmr-config.json",
+            "--tokenizer",
+            root + "/tokenizers/unigram",
+            "--labels",
+            root + "/prepared/labels.json",
+            "--output",
+            freshRoot() + "/tiny");
     assertEquals(0, r.code(), r.err());
     assertTrue(HadoopFiles.exists(freshRoot() + "/tiny/model.safetensors", conf));
     failed = false;
@@ -114,32 +136,62 @@ abstract class StoragePipeline {
     assertTrue(refused.err().contains("total_steps: 4 -> 6"), refused.err());
     StorageCli.Run more = train(6, "--resume-from", root + "/trained/checkpoints/checkpoint-4");
     assertEquals(0, more.code(), more.err() + more.out());
-    assertTrue(more.out().contains("resumed from " + root + "/trained/checkpoints/checkpoint-4 at step 4"), more.out());
+    assertTrue(
+        more.out().contains("resumed from " + root + "/trained/checkpoints/checkpoint-4 at step 4"),
+        more.out());
     assertTrue(more.out().contains("step 6/6"), more.out());
-    assertEquals(3, HadoopFiles.readString(root + "/trained/metrics.jsonl", conf).strip().split("\n").length);
+    assertEquals(
+        3,
+        HadoopFiles.readString(root + "/trained/metrics.jsonl", conf).strip().split("\n").length);
     failed = false;
   }
 
   @Test
   @Order(4)
   void evaluateReadsModelAndDataAndWritesTheReport() throws IOException {
-    StorageCli.Run r = StorageCli.run("evaluate", "--model", root + "/trained", "--data", root + "/prepared", "--report", root + "/report");
+    StorageCli.Run r =
+        StorageCli.run(
+            "evaluate",
+            "--model",
+            root + "/trained",
+            "--data",
+            root + "/prepared",
+            "--report",
+            root + "/report");
     assertEquals(0, r.code(), r.err());
-    JsonNode report = new ObjectMapper().readTree(HadoopFiles.readString(root + "/report/report.json", conf));
+    JsonNode report =
+        new ObjectMapper().readTree(HadoopFiles.readString(root + "/report/report.json", conf));
     assertTrue(report.path("seqeval_default").path("micro").path("support").asLong() > 0);
     failed = false;
   }
 
   StorageCli.Run train(int steps, String... extra) {
-    List<String> args = new java.util.ArrayList<>(List.of(
-        "train", "--data", root + "/prepared", "--model", freshRoot() + "/tiny", "--output", root + "/trained",
-        "--set", "max_steps=" + steps, "--set", "save_steps=2", "--set", "logging_steps=2",
-        "--set", "per_device_train_batch_size=8", "--set", "learning_rate=1e-3"));
+    List<String> args =
+        new java.util.ArrayList<>(
+            List.of(
+                "train",
+                "--data",
+                root + "/prepared",
+                "--model",
+                freshRoot() + "/tiny",
+                "--output",
+                root + "/trained",
+                "--set",
+                "max_steps=" + steps,
+                "--set",
+                "save_steps=2",
+                "--set",
+                "logging_steps=2",
+                "--set",
+                "per_device_train_batch_size=8",
+                "--set",
+                "learning_rate=1e-3"));
     args.addAll(List.of(extra));
     return StorageCli.run(args.toArray(new String[0]));
   }
 
   static void upload(FileSystem fs, Path local, String remote) throws IOException {
-    fs.copyFromLocalFile(new org.apache.hadoop.fs.Path(local.toUri()), new org.apache.hadoop.fs.Path(remote));
+    fs.copyFromLocalFile(
+        new org.apache.hadoop.fs.Path(local.toUri()), new org.apache.hadoop.fs.Path(remote));
   }
 }

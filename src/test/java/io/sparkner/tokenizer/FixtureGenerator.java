@@ -7,8 +7,8 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * Regenerates the tokenizer fixtures under src/test/resources/tokenizers from the bundled
- * samples in data/. Run from the repository root; see src/test/resources/tokenizers/README.md.
+ * Regenerates the tokenizer fixtures under src/test/resources/tokenizers from the bundled samples
+ * in data/. Run from the repository root; see src/test/resources/tokenizers/README.md.
  * TokenizerBuilderTest checks that the committed fixtures equal what this produces.
  */
 public final class FixtureGenerator {
@@ -38,7 +38,8 @@ public final class FixtureGenerator {
               .resolve("tokenizer.json");
       Files.createDirectories(out.getParent());
       Files.writeString(out, json, StandardCharsets.UTF_8);
-      System.out.printf("%s: %d texts -> %s (%d bytes)%n", kind, texts.size(), out, Files.size(out));
+      System.out.printf(
+          "%s: %d texts -> %s (%d bytes)%n", kind, texts.size(), out, Files.size(out));
     }
   }
 }

@@ -35,8 +35,8 @@ final class SampleTexts {
   }
 
   /**
-   * PAN-X (XTREME): token TAB tag per line, blank line between sentences. ja/zh have one
-   * character per line and '#' where the source had a space.
+   * PAN-X (XTREME): token TAB tag per line, blank line between sentences. ja/zh have one character
+   * per line and '#' where the source had a space.
    */
   static List<String> panx(Path file, boolean characterPerLine) throws IOException {
     List<String> sentences = new ArrayList<>();

@@ -36,8 +36,7 @@ class TokenizerBuilderTest {
 
   /** Outside the BMP before an entity, full-width brackets, Latin, digits, CJK, kana. */
   static final String MIXED =
-      "😀 𠮷野家（よしのや）は2024年に Anders Lindström とBerlin で会った。"
-          + " 松友美佐紀 Straße 42 서울특별시";
+      "😀 𠮷野家（よしのや）は2024年に Anders Lindström とBerlin で会った。" + " 松友美佐紀 Straße 42 서울특별시";
 
   static HuggingFaceTokenizer unigram;
   static HuggingFaceTokenizer wordPiece;
@@ -256,7 +255,8 @@ class TokenizerBuilderTest {
         List.of(tokens).subList(0, 7).toArray(String[]::new));
     List<String> latin = List.of(tokens).subList(8, tokens.length);
     assertFalse(latin.get(0).startsWith("##"));
-    assertTrue(latin.size() > 1 && latin.stream().skip(1).allMatch(t -> t.startsWith("##")),
+    assertTrue(
+        latin.size() > 1 && latin.stream().skip(1).allMatch(t -> t.startsWith("##")),
         "continuations of Lindström: " + latin);
     // Punctuation, including full-width, is split off.
     String[] bracketed = wordPiece.encode("（Berlin）", false, false).getTokens();
@@ -276,7 +276,8 @@ class TokenizerBuilderTest {
       assertEquals(first, second, kind.toString());
       // The committed fixtures are exactly what the generator writes.
       assertEquals(
-          Files.readString(fixture(kind), StandardCharsets.UTF_8), first,
+          Files.readString(fixture(kind), StandardCharsets.UTF_8),
+          first,
           kind + " fixture is stale: run FixtureGenerator (see tokenizers/README.md)");
     }
   }

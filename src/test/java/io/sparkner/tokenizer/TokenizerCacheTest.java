@@ -27,7 +27,10 @@ import org.apache.spark.sql.Row;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** A tokenizer.json rewritten at the same path is loaded anew, and the old tokenizer closed once unused. */
+/**
+ * A tokenizer.json rewritten at the same path is loaded anew, and the old tokenizer closed once
+ * unused.
+ */
 class TokenizerCacheTest {
   @TempDir Path dir;
 
@@ -45,9 +48,12 @@ class TokenizerCacheTest {
     VersionedCache.Lease<TokenizerHandle> first = TokenizerCache.acquire(dir.toString(), conf);
     int[] unigram = first.get().tokenize("東京都に住む").ids();
     put("wordpiece", file, t + 2000);
-    try (VersionedCache.Lease<TokenizerHandle> second = TokenizerCache.acquire(dir.toString(), conf)) {
+    try (VersionedCache.Lease<TokenizerHandle> second =
+        TokenizerCache.acquire(dir.toString(), conf)) {
       int[] wordpiece = second.get().tokenize("東京都に住む").ids();
-      assertFalse(Arrays.equals(unigram, wordpiece), "the rewritten file is used, not the cached tokenizer of the old one");
+      assertFalse(
+          Arrays.equals(unigram, wordpiece),
+          "the rewritten file is used, not the cached tokenizer of the old one");
       try (TokenizerHandle direct = TokenizerHandle.load(TestData.tokenizer("wordpiece"))) {
         assertEquals(Arrays.toString(direct.tokenize("東京都に住む").ids()), Arrays.toString(wordpiece));
       }
@@ -59,7 +65,12 @@ class TokenizerCacheTest {
   }
 
   private static List<String> features(String out) {
-    return TestSpark.session().read().parquet(out + "/features").select("id", "window", "input_ids").collectAsList().stream()
+    return TestSpark.session()
+        .read()
+        .parquet(out + "/features")
+        .select("id", "window", "input_ids")
+        .collectAsList()
+        .stream()
         .map(Row::toString)
         .sorted()
         .collect(Collectors.toList());

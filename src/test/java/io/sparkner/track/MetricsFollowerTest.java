@@ -30,21 +30,35 @@ class MetricsFollowerTest {
   }
 
   private static String record(long step) {
-    return "{\"step\":" + step + ",\"total_steps\":5000,\"loss\":" + (1.0 / step) + ",\"learning_rate\":5.0E-5,\"step_seconds\":0.25}";
+    return "{\"step\":"
+        + step
+        + ",\"total_steps\":5000,\"loss\":"
+        + (1.0 / step)
+        + ",\"learning_rate\":5.0E-5,\"step_seconds\":0.25}";
   }
 
   private static String lines(long from, long to) {
-    return IntStream.rangeClosed((int) from, (int) to).mapToObj(MetricsFollowerTest::record).collect(Collectors.joining("\n")) + "\n";
+    return IntStream.rangeClosed((int) from, (int) to)
+            .mapToObj(MetricsFollowerTest::record)
+            .collect(Collectors.joining("\n"))
+        + "\n";
   }
 
-  /** As rank 0 writes it: the whole history aside, then swapped in with {@link HadoopFiles#replace}. */
+  /**
+   * As rank 0 writes it: the whole history aside, then swapped in with {@link HadoopFiles#replace}.
+   */
   private void rewrite(String content) {
     HadoopFiles.writeString(file() + ".tmp", content, conf);
     HadoopFiles.replace(file() + ".tmp", file(), conf);
   }
 
   private void append(String bytes) throws Exception {
-    Files.writeString(dir.resolve("metrics.jsonl"), bytes, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+    Files.writeString(
+        dir.resolve("metrics.jsonl"),
+        bytes,
+        StandardCharsets.UTF_8,
+        StandardOpenOption.CREATE,
+        StandardOpenOption.APPEND);
   }
 
   private MetricsFollower follower() {
@@ -54,12 +68,16 @@ class MetricsFollowerTest {
   }
 
   /**
-   * Bytes read from {@code file:} by every file system class. The global storage statistics hold only the
-   * first class registered for a scheme (a suite registers several), so each class's counters are summed.
+   * Bytes read from {@code file:} by every file system class. The global storage statistics hold
+   * only the first class registered for a scheme (a suite registers several), so each class's
+   * counters are summed.
    */
   @SuppressWarnings("deprecation")
   private static long bytesRead() {
-    return FileSystem.getAllStatistics().stream().filter(s -> "file".equals(s.getScheme())).mapToLong(FileSystem.Statistics::getBytesRead).sum();
+    return FileSystem.getAllStatistics().stream()
+        .filter(s -> "file".equals(s.getScheme()))
+        .mapToLong(FileSystem.Statistics::getBytesRead)
+        .sum();
   }
 
   @Test
@@ -77,7 +95,9 @@ class MetricsFollowerTest {
         f.poll();
         long read = bytesRead() - before;
         assertEquals(List.of(from, from + 1), steps, "only the two new records, once");
-        assertTrue(read > 0 && read < size / 20, "a poll read " + read + " bytes of a " + size + "-byte file to find two new records");
+        assertTrue(
+            read > 0 && read < size / 20,
+            "a poll read " + read + " bytes of a " + size + "-byte file to find two new records");
       }
       steps.clear();
       f.poll();
@@ -102,7 +122,10 @@ class MetricsFollowerTest {
         again.subscribe(third::add);
         again.poll();
       }
-      assertEquals(0.25, third.get(2).path("loss").asDouble(), "the record as completed, not its first half");
+      assertEquals(
+          0.25,
+          third.get(2).path("loss").asDouble(),
+          "the record as completed, not its first half");
     }
   }
 
@@ -112,18 +135,27 @@ class MetricsFollowerTest {
       rewrite(lines(1, 3));
       f.poll();
       assertEquals(List.of(1L, 2L, 3L), steps);
-      // a resumed run rewrote the history: record 3 is another now, and 4 follows (same length or longer)
+      // a resumed run rewrote the history: record 3 is another now, and 4 follows (same length or
+      // longer)
       String otherThree = "{\"step\":3,\"loss\":0.9}\n";
       rewrite(lines(1, 2) + otherThree + record(4) + "\n");
       f.poll();
-      assertEquals(List.of(1L, 2L, 3L, 3L, 4L), steps, "the new record 3 and record 4; 1 and 2 not again");
+      assertEquals(
+          List.of(1L, 2L, 3L, 3L, 4L), steps, "the new record 3 and record 4; 1 and 2 not again");
       // shorter than what was delivered: read again from the start
       steps.clear();
       rewrite(lines(1, 1) + "{\"step\":2,\"loss\":0.7}\n");
       f.poll();
       assertEquals(List.of(2L), steps);
       steps.clear();
-      rewrite(lines(1, 1) + "{\"step\":2,\"loss\":0.7}\n" + otherThree + record(4) + "\n" + record(5) + "\n");
+      rewrite(
+          lines(1, 1)
+              + "{\"step\":2,\"loss\":0.7}\n"
+              + otherThree
+              + record(4)
+              + "\n"
+              + record(5)
+              + "\n");
       f.poll();
       assertEquals(List.of(5L), steps, "records delivered before are not delivered again");
     }

@@ -50,9 +50,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * MLflow tracking of {@code train} against a real HTTP server started here: the JDK's {@link
- * HttpServer} answering the REST endpoints the MLflow Java client calls (experiments get-by-name and
- * create, runs create / log-batch / update) and the artifact proxy's PUT. The client is the real
- * one; only the server is a stand-in.
+ * HttpServer} answering the REST endpoints the MLflow Java client calls (experiments get-by-name
+ * and create, runs create / log-batch / update) and the artifact proxy's PUT. The client is the
+ * real one; only the server is a stand-in.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class MlflowTrackingTest {
@@ -98,13 +98,23 @@ class MlflowTrackingTest {
   static Trained train(String name, List<String> settings, long failAtStep) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     PrintStream console = new PrintStream(out, true, StandardCharsets.UTF_8);
-    List<String> set = new ArrayList<>(List.of("learning_rate=0.003", "logging_steps=1", "eval_strategy=steps", "eval_steps=2", "save_steps=1000"));
+    List<String> set =
+        new ArrayList<>(
+            List.of(
+                "learning_rate=0.003",
+                "logging_steps=1",
+                "eval_strategy=steps",
+                "eval_steps=2",
+                "save_steps=1000"));
     set.addAll(settings);
     try {
       TrainJob.Result r =
           TrainJob.run(
               TestSpark.session(),
-              TrainJob.Options.builder(dir.resolve("prepared").toString(), dir.resolve("tiny").toString(), dir.resolve(name).toString())
+              TrainJob.Options.builder(
+                      dir.resolve("prepared").toString(),
+                      dir.resolve("tiny").toString(),
+                      dir.resolve(name).toString())
                   .overrides(set)
                   .faults(FaultPlan.none().withFailAtStep(failAtStep))
                   .build(),
@@ -131,7 +141,9 @@ class MlflowTrackingTest {
     assertEquals(2, t.result().steps());
     assertEquals(0, server.requests.size(), "no request without MLFLOW_TRACKING_URI");
     assertFalse(t.console().contains("tracking:"), t.console());
-    assertNull(loaded("org.mlflow.tracking.MlflowClient"), "no MLflow class is loaded when tracking is off");
+    assertNull(
+        loaded("org.mlflow.tracking.MlflowClient"),
+        "no MLflow class is loaded when tracking is off");
     assertNull(loaded("io.sparkner.track.MlflowTracker"));
   }
 
@@ -143,8 +155,11 @@ class MlflowTrackingTest {
     Tracking.overrideEnvironment(env(server.uri()));
     Trained t = train("tracked", List.of("max_steps=4", "run_name=tiny-ko"), -1);
 
-    assertTrue(server.paths().contains("/api/2.0/mlflow/experiments/get-by-name"), server.paths().toString());
-    assertTrue(server.paths().contains("/api/2.0/mlflow/experiments/create"), server.paths().toString());
+    assertTrue(
+        server.paths().contains("/api/2.0/mlflow/experiments/get-by-name"),
+        server.paths().toString());
+    assertTrue(
+        server.paths().contains("/api/2.0/mlflow/experiments/create"), server.paths().toString());
     JsonNode create = server.bodies("/api/2.0/mlflow/runs/create").get(0);
     assertEquals("1", create.path("experiment_id").asText());
     assertEquals("tiny-ko", create.path("run_name").asText());
@@ -160,19 +175,30 @@ class MlflowTrackingTest {
     Map<String, List<Long>> steps = server.metricSteps(runId);
     assertEquals(List.of(1L, 2L, 3L, 4L), steps.get("loss"), steps.toString());
     assertEquals(List.of(1L, 2L, 3L, 4L), steps.get("learning_rate"));
-    assertEquals(List.of(2L, 4L), steps.get("eval_f1"), "the evaluations every eval_steps arrive at their step");
+    assertEquals(
+        List.of(2L, 4L),
+        steps.get("eval_f1"),
+        "the evaluations every eval_steps arrive at their step");
     assertFalse(steps.containsKey("step"));
 
     JsonNode update = last(server.bodies("/api/2.0/mlflow/runs/update"));
     assertEquals(runId, update.path("run_id").asText());
     assertEquals("FINISHED", update.path("status").asText());
 
-    for (String f : List.of("config.json", "model.safetensors", "tokenizer.json", "metrics.jsonl", "training_config.json")) {
+    for (String f :
+        List.of(
+            "config.json",
+            "model.safetensors",
+            "tokenizer.json",
+            "metrics.jsonl",
+            "training_config.json")) {
       assertTrue(Files.isRegularFile(artifacts.resolve(runId).resolve("model").resolve(f)), f);
     }
     assertFalse(Files.exists(artifacts.resolve(runId).resolve("model/checkpoints")));
 
-    assertTrue(server.authorizations.stream().allMatch(("Bearer " + TOKEN)::equals), "every request carries the token");
+    assertTrue(
+        server.authorizations.stream().allMatch(("Bearer " + TOKEN)::equals),
+        "every request carries the token");
     assertTrue(t.console().contains("tracking: MLflow run run-1 in experiment 1"), t.console());
     assertFalse(t.console().contains(TOKEN), "the token is never printed");
   }
@@ -182,13 +208,19 @@ class MlflowTrackingTest {
   void aFailedTrainingEndsTheRunFailed() {
     server.artifactRoot = runId -> dir.resolve("artifact-root").resolve(runId).toUri().toString();
     Tracking.overrideEnvironment(env(server.uri()));
-    assertThrows(RankTraining.InjectedFailure.class, () -> train("failing", List.of("max_steps=4"), 2));
+    assertThrows(
+        RankTraining.InjectedFailure.class, () -> train("failing", List.of("max_steps=4"), 2));
     String runId = "run-2";
     JsonNode update = last(server.bodies("/api/2.0/mlflow/runs/update"));
     assertEquals(runId, update.path("run_id").asText());
     assertEquals("FAILED", update.path("status").asText());
-    assertEquals(List.of(1L, 2L), server.metricSteps(runId).get("loss"), "the steps done before the failure are logged");
-    assertFalse(Files.exists(dir.resolve("artifact-root").resolve(runId)), "no model artifacts for a failed run");
+    assertEquals(
+        List.of(1L, 2L),
+        server.metricSteps(runId).get("loss"),
+        "the steps done before the failure are logged");
+    assertFalse(
+        Files.exists(dir.resolve("artifact-root").resolve(runId)),
+        "no model artifacts for a failed run");
   }
 
   @Test
@@ -204,7 +236,8 @@ class MlflowTrackingTest {
       assertTrue(put.containsKey(path), put.keySet().toString());
       assertTrue(put.get(path) > 0, path);
     }
-    assertEquals("FINISHED", last(server.bodies("/api/2.0/mlflow/runs/update")).path("status").asText());
+    assertEquals(
+        "FINISHED", last(server.bodies("/api/2.0/mlflow/runs/update")).path("status").asText());
   }
 
   @Test
@@ -217,7 +250,10 @@ class MlflowTrackingTest {
     Tracking.overrideEnvironment(env("http://user:pw-9d2e@127.0.0.1:" + closed));
     Trained t = train("unreachable", List.of("max_steps=1"), -1);
     assertEquals(1, t.result().steps());
-    assertTrue(t.console().contains("warning: mlflow: cannot start an MLflow run at http://127.0.0.1:" + closed), t.console());
+    assertTrue(
+        t.console()
+            .contains("warning: mlflow: cannot start an MLflow run at http://127.0.0.1:" + closed),
+        t.console());
     assertFalse(t.console().contains("pw-9d2e"), t.console());
     assertFalse(t.console().contains(TOKEN), t.console());
   }
@@ -234,7 +270,9 @@ class MlflowTrackingTest {
     return (Class<?>) m.invoke(MlflowTrackingTest.class.getClassLoader(), name);
   }
 
-  /** The MLflow REST endpoints the Java client calls, answered in memory; every request recorded. */
+  /**
+   * The MLflow REST endpoints the Java client calls, answered in memory; every request recorded.
+   */
   static final class MlflowStandIn {
     record Request(String method, String path, String query, JsonNode body) {}
 
@@ -248,7 +286,8 @@ class MlflowTrackingTest {
     volatile String lastConsole = "";
 
     MlflowStandIn() throws IOException {
-      http = HttpServer.create(new InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 0);
+      http =
+          HttpServer.create(new InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 0);
       http.createContext("/", this::handle);
       http.start();
     }
@@ -269,7 +308,10 @@ class MlflowTrackingTest {
 
     List<JsonNode> bodies(String path) {
       synchronized (requests) {
-        return requests.stream().filter(r -> r.path().equals(path)).map(Request::body).collect(Collectors.toList());
+        return requests.stream()
+            .filter(r -> r.path().equals(path))
+            .map(Request::body)
+            .collect(Collectors.toList());
       }
     }
 
@@ -287,7 +329,11 @@ class MlflowTrackingTest {
       Map<String, List<Long>> out = new java.util.TreeMap<>();
       for (JsonNode b : bodies("/api/2.0/mlflow/runs/log-batch")) {
         if (b.path("run_id").asText().equals(runId)) {
-          b.path("metrics").forEach(m -> out.computeIfAbsent(m.path("key").asText(), k -> new ArrayList<>()).add(m.path("step").asLong()));
+          b.path("metrics")
+              .forEach(
+                  m ->
+                      out.computeIfAbsent(m.path("key").asText(), k -> new ArrayList<>())
+                          .add(m.path("step").asLong()));
         }
       }
       return out;
@@ -313,9 +359,22 @@ class MlflowTrackingTest {
             String name = query.replaceFirst("^experiment_name=", "");
             String id = experiments.get(name);
             if (id == null) {
-              respond(ex, 404, "{\"error_code\": \"RESOURCE_DOES_NOT_EXIST\", \"message\": \"Could not find experiment with name '" + name + "'\"}");
+              respond(
+                  ex,
+                  404,
+                  "{\"error_code\": \"RESOURCE_DOES_NOT_EXIST\", \"message\": \"Could not find"
+                      + " experiment with name '"
+                      + name
+                      + "'\"}");
             } else {
-              respond(ex, 200, "{\"experiment\": {\"experiment_id\": \"" + id + "\", \"name\": \"" + name + "\", \"lifecycle_stage\": \"active\"}}");
+              respond(
+                  ex,
+                  200,
+                  "{\"experiment\": {\"experiment_id\": \""
+                      + id
+                      + "\", \"name\": \""
+                      + name
+                      + "\", \"lifecycle_stage\": \"active\"}}");
             }
           }
           case "/api/2.0/mlflow/experiments/create" -> {
@@ -340,8 +399,19 @@ class MlflowTrackingTest {
           }
           case "/api/2.0/mlflow/runs/log-batch" -> respond(ex, 200, "{}");
           case "/api/2.0/mlflow/runs/update" ->
-              respond(ex, 200, "{\"run_info\": {\"run_id\": \"" + body.path("run_id").asText() + "\", \"status\": \"" + body.path("status").asText() + "\"}}");
-          default -> respond(ex, 404, "{\"error_code\": \"ENDPOINT_NOT_FOUND\", \"message\": \"" + path + "\"}");
+              respond(
+                  ex,
+                  200,
+                  "{\"run_info\": {\"run_id\": \""
+                      + body.path("run_id").asText()
+                      + "\", \"status\": \""
+                      + body.path("status").asText()
+                      + "\"}}");
+          default ->
+              respond(
+                  ex,
+                  404,
+                  "{\"error_code\": \"ENDPOINT_NOT_FOUND\", \"message\": \"" + path + "\"}");
         }
       }
     }

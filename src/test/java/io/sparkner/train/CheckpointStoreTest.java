@@ -28,8 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Checkpoints on real files: a damaged checkpoint (truncated, empty, altered, a manifest never
  * renamed into place) is skipped for the previous complete one, the manifest records every file's
- * size and CRC32C, and an optimizer shard that lies about its length or ends inside its header is an
- * IOException naming the file.
+ * size and CRC32C, and an optimizer shard that lies about its length or ends inside its header is
+ * an IOException naming the file.
  */
 class CheckpointStoreTest {
   @TempDir static Path trained;
@@ -45,12 +45,17 @@ class CheckpointStoreTest {
     cfg = TrainerTest.config(data.size(), "max_steps=10", "save_steps=5");
     CheckpointStore store = new CheckpointStore(trained.toUri().toString(), new Configuration());
     try (NDManager m = NDManager.newBaseManager()) {
-      Trainer t = new Trainer(Checkpoints.build(TrainerTest.tiny(), m, DataType.FLOAT32), cfg, GradientExchange.SINGLE, new Trainer.Hooks() {
-        @Override
-        public void save(Trainer tr) {
-          store.save(tr, GradientExchange.SINGLE, null);
-        }
-      });
+      Trainer t =
+          new Trainer(
+              Checkpoints.build(TrainerTest.tiny(), m, DataType.FLOAT32),
+              cfg,
+              GradientExchange.SINGLE,
+              new Trainer.Hooks() {
+                @Override
+                public void save(Trainer tr) {
+                  store.save(tr, GradientExchange.SINGLE, null);
+                }
+              });
       t.train(data);
     }
   }
@@ -60,7 +65,9 @@ class CheckpointStoreTest {
     Path out = dir.resolve("out-" + System.nanoTime());
     try (Stream<Path> files = Files.walk(trained.resolve("checkpoints"))) {
       for (Path f : files.toList()) {
-        Path to = out.resolve("checkpoints").resolve(trained.resolve("checkpoints").relativize(f).toString());
+        Path to =
+            out.resolve("checkpoints")
+                .resolve(trained.resolve("checkpoints").relativize(f).toString());
         if (Files.isDirectory(f)) {
           Files.createDirectories(to);
         } else if (!f.getFileName().toString().endsWith(".crc")) {
@@ -88,7 +95,8 @@ class CheckpointStoreTest {
   }
 
   @Test
-  void aTruncatedModelFallsBackToThePreviousCheckpointWithAWarningNamingTheFile() throws IOException {
+  void aTruncatedModelFallsBackToThePreviousCheckpointWithAWarningNamingTheFile()
+      throws IOException {
     Path out = copy();
     Path weights = out.resolve("checkpoints/checkpoint-10/model.safetensors");
     try (RandomAccessFile f = new RandomAccessFile(weights.toFile(), "rw")) {
@@ -96,7 +104,11 @@ class CheckpointStoreTest {
     }
     List<String> warnings = new java.util.ArrayList<>();
     assertEquals(5, newest(out, warnings).orElseThrow().step());
-    assertTrue(warnings.stream().anyMatch(w -> w.contains("checkpoint-10/model.safetensors") && w.contains("truncated")), warnings.toString());
+    assertTrue(
+        warnings.stream()
+            .anyMatch(
+                w -> w.contains("checkpoint-10/model.safetensors") && w.contains("truncated")),
+        warnings.toString());
   }
 
   @Test
@@ -105,11 +117,13 @@ class CheckpointStoreTest {
     Files.write(out.resolve("checkpoints/checkpoint-10/" + SHARD), new byte[0]);
     List<String> warnings = new java.util.ArrayList<>();
     assertEquals(5, newest(out, warnings).orElseThrow().step());
-    assertTrue(warnings.stream().anyMatch(w -> w.contains("checkpoint-10/" + SHARD)), warnings.toString());
+    assertTrue(
+        warnings.stream().anyMatch(w -> w.contains("checkpoint-10/" + SHARD)), warnings.toString());
   }
 
   @Test
-  void aFileWithTheRightSizeButAnotherChecksumFallsBackToThePreviousCheckpoint() throws IOException {
+  void aFileWithTheRightSizeButAnotherChecksumFallsBackToThePreviousCheckpoint()
+      throws IOException {
     Path out = copy();
     Path shard = out.resolve("checkpoints/checkpoint-10/" + SHARD);
     try (RandomAccessFile f = new RandomAccessFile(shard.toFile(), "rw")) {
@@ -120,7 +134,10 @@ class CheckpointStoreTest {
     }
     List<String> warnings = new java.util.ArrayList<>();
     assertEquals(5, newest(out, warnings).orElseThrow().step());
-    assertTrue(warnings.stream().anyMatch(w -> w.contains("checkpoint-10/" + SHARD) && w.contains("CRC32C")), warnings.toString());
+    assertTrue(
+        warnings.stream()
+            .anyMatch(w -> w.contains("checkpoint-10/" + SHARD) && w.contains("CRC32C")),
+        warnings.toString());
   }
 
   @Test
@@ -129,13 +146,17 @@ class CheckpointStoreTest {
     Files.write(out.resolve("checkpoints/checkpoint-10/COMPLETE"), new byte[0]);
     List<String> warnings = new java.util.ArrayList<>();
     assertEquals(5, newest(out, warnings).orElseThrow().step());
-    assertTrue(warnings.stream().anyMatch(w -> w.contains("checkpoint-10/COMPLETE") && w.contains("empty")), warnings.toString());
+    assertTrue(
+        warnings.stream()
+            .anyMatch(w -> w.contains("checkpoint-10/COMPLETE") && w.contains("empty")),
+        warnings.toString());
   }
 
   @Test
   void theManifestIsRenamedIntoPlaceAndRecordsEverySizeAndChecksum() throws IOException {
     Path ckpt = trained.resolve("checkpoints/checkpoint-10");
-    assertFalse(Files.exists(ckpt.resolve("COMPLETE.tmp")), "the manifest is written aside and renamed");
+    assertFalse(
+        Files.exists(ckpt.resolve("COMPLETE.tmp")), "the manifest is written aside and renamed");
     JsonNode manifest = new ObjectMapper().readTree(ckpt.resolve("COMPLETE").toFile());
     JsonNode files = manifest.path("files");
     for (String name : List.of("config.json", "model.safetensors", "trainer_state.json", SHARD)) {
@@ -149,7 +170,9 @@ class CheckpointStoreTest {
     }
     // a manifest that was written but never renamed (the writer died in between) is no manifest
     Path out = copy();
-    Files.move(out.resolve("checkpoints/checkpoint-10/COMPLETE"), out.resolve("checkpoints/checkpoint-10/COMPLETE.tmp"));
+    Files.move(
+        out.resolve("checkpoints/checkpoint-10/COMPLETE"),
+        out.resolve("checkpoints/checkpoint-10/COMPLETE.tmp"));
     assertEquals(5, store(out).newest().orElseThrow().step());
   }
 
@@ -157,13 +180,19 @@ class CheckpointStoreTest {
   static void restore(CheckpointStore store, CheckpointStore.Saved saved) {
     try (NDManager m = NDManager.newBaseManager()) {
       Checkpoints.Weights w = Checkpoints.read(Path.of(java.net.URI.create(saved.dir())), null, 0);
-      Trainer t = new Trainer(Checkpoints.build(w, m, DataType.FLOAT32), cfg, GradientExchange.SINGLE, new Trainer.Hooks() {});
+      Trainer t =
+          new Trainer(
+              Checkpoints.build(w, m, DataType.FLOAT32),
+              cfg,
+              GradientExchange.SINGLE,
+              new Trainer.Hooks() {});
       store.restore(saved, t);
     }
   }
 
   @Test
-  void anOptimizerShardWhoseLengthFieldLiesIsAnIoExceptionNamingTheFileNotAHugeArray() throws IOException {
+  void anOptimizerShardWhoseLengthFieldLiesIsAnIoExceptionNamingTheFileNotAHugeArray()
+      throws IOException {
     Path out = copy();
     CheckpointStore store = store(out);
     CheckpointStore.Saved saved = store.newest().orElseThrow();
@@ -175,7 +204,10 @@ class CheckpointStoreTest {
     }
     UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> restore(store, saved));
     assertTrue(e.getCause() instanceof IOException, String.valueOf(e.getCause()));
-    assertTrue(e.getMessage().contains("checkpoint-10/" + SHARD) && e.getMessage().contains("bytes are left"), e.getMessage());
+    assertTrue(
+        e.getMessage().contains("checkpoint-10/" + SHARD)
+            && e.getMessage().contains("bytes are left"),
+        e.getMessage());
   }
 
   @Test
@@ -188,7 +220,9 @@ class CheckpointStoreTest {
       f.setLength(10);
     }
     UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> restore(store, saved));
-    assertTrue(e.getMessage().contains("checkpoint-10/" + SHARD) && e.getMessage().contains("truncated"), e.getMessage());
+    assertTrue(
+        e.getMessage().contains("checkpoint-10/" + SHARD) && e.getMessage().contains("truncated"),
+        e.getMessage());
     assertFalse(e.getMessage().contains("null"), e.getMessage());
   }
 }

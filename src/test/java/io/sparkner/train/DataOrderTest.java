@@ -82,7 +82,8 @@ class DataOrderTest {
     int mega = 50 * global; // min(10000 / 64, 50) = 50 global batches
     for (int from = 0; from < n; from += mega) {
       int to = Math.min(n, from + mega);
-      // the same windows as the shuffled megabatch, in non-increasing length (bar the swapped front)
+      // the same windows as the shuffled megabatch, in non-increasing length (bar the swapped
+      // front)
       int[] a = Arrays.copyOfRange(shuffled, from, to);
       int[] b = Arrays.copyOfRange(grouped, from, to);
       if (from == 0) {
@@ -103,7 +104,9 @@ class DataOrderTest {
     // and the two halves of a global batch (the ranks' shares with 2 replicas) are about as long
     long shuffledImbalance = imbalance(shuffled, lengths, global);
     long groupedImbalance = imbalance(grouped, lengths, global);
-    assertTrue(groupedImbalance * 5 < shuffledImbalance, "imbalance " + groupedImbalance + " vs " + shuffledImbalance);
+    assertTrue(
+        groupedImbalance * 5 < shuffledImbalance,
+        "imbalance " + groupedImbalance + " vs " + shuffledImbalance);
   }
 
   @Test
@@ -129,7 +132,19 @@ class DataOrderTest {
               }
             }
             for (int i = 0; i < size; i++) {
-              assertEquals(1, seen[i], "n=" + n + " micro=" + micro + " accumulation=" + accumulation + " size=" + size + " position " + i);
+              assertEquals(
+                  1,
+                  seen[i],
+                  "n="
+                      + n
+                      + " micro="
+                      + micro
+                      + " accumulation="
+                      + accumulation
+                      + " size="
+                      + size
+                      + " position "
+                      + i);
             }
           }
         }
@@ -142,7 +157,9 @@ class DataOrderTest {
     int[] lengths = {3, 3, 3, 3, 3, 9, 3};
     int[] shuffled = {6, 5, 4, 3, 2, 1, 0};
     // 7 windows, global batch 4: min(7 / 16, 50) = 0 -> one global batch per megabatch
-    assertArrayEquals(new int[] {5, 6, 4, 3, 2, 1, 0}, DataOrder.lengthGrouped(shuffled, lengths, 4));
-    assertThrows(IllegalArgumentException.class, () -> DataOrder.lengthGrouped(shuffled, lengths, 0));
+    assertArrayEquals(
+        new int[] {5, 6, 4, 3, 2, 1, 0}, DataOrder.lengthGrouped(shuffled, lengths, 4));
+    assertThrows(
+        IllegalArgumentException.class, () -> DataOrder.lengthGrouped(shuffled, lengths, 0));
   }
 }

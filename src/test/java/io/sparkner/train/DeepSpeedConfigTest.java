@@ -15,8 +15,9 @@ import org.junit.jupiter.api.Test;
 class DeepSpeedConfigTest {
 
   private static String error(String json) {
-    return assertThrows(IllegalArgumentException.class,
-        () -> DeepSpeedConfig.parse(json, "ds_config.json")).getMessage();
+    return assertThrows(
+            IllegalArgumentException.class, () -> DeepSpeedConfig.parse(json, "ds_config.json"))
+        .getMessage();
   }
 
   @Test
@@ -53,80 +54,119 @@ class DeepSpeedConfigTest {
     assertEquals("cpu", ds.offloadOptimizerDevice());
     assertEquals("none", ds.offloadParamDevice());
     List<String> ignored = ds.ignoredKeys();
-    assertTrue(ignored.contains("zero_optimization.offload_optimizer (device \"cpu\": not"
-        + " offloaded, optimizer state stays on the replica)"), ignored.toString());
-    for (String key : List.of("steps_per_print", "wall_clock_breakdown",
-        "zero_optimization.allgather_partitions", "zero_optimization.overlap_comm",
-        "zero_optimization.reduce_scatter", "zero_optimization.contiguous_gradients")) {
+    assertTrue(
+        ignored.contains(
+            "zero_optimization.offload_optimizer (device \"cpu\": not"
+                + " offloaded, optimizer state stays on the replica)"),
+        ignored.toString());
+    for (String key :
+        List.of(
+            "steps_per_print",
+            "wall_clock_breakdown",
+            "zero_optimization.allgather_partitions",
+            "zero_optimization.overlap_comm",
+            "zero_optimization.reduce_scatter",
+            "zero_optimization.contiguous_gradients")) {
       assertTrue(ignored.stream().anyMatch(s -> s.startsWith(key + " (")), key + " in " + ignored);
     }
   }
 
   @Test
   void unknownKeysNameTheirPath() {
-    assertEquals("ds_config.json: unknown key \"zero_optimization.stgae\" (did you mean"
-        + " \"zero_optimization.stage\"?)", error("{\"zero_optimization\": {\"stgae\": 2}}"));
-    assertEquals("ds_config.json: unknown key \"zero_optimizaton\" (did you mean"
-        + " \"zero_optimization\"?)", error("{\"zero_optimizaton\": {\"stage\": 2}}"));
-    assertEquals("ds_config.json: unknown key \"optimizer.params.momentum\" (known here: adam_w_mode, lr, betas, eps, weight_decay,"
-        + " torch_adam)",
+    assertEquals(
+        "ds_config.json: unknown key \"zero_optimization.stgae\" (did you mean"
+            + " \"zero_optimization.stage\"?)",
+        error("{\"zero_optimization\": {\"stgae\": 2}}"));
+    assertEquals(
+        "ds_config.json: unknown key \"zero_optimizaton\" (did you mean"
+            + " \"zero_optimization\"?)",
+        error("{\"zero_optimizaton\": {\"stage\": 2}}"));
+    assertEquals(
+        "ds_config.json: unknown key \"optimizer.params.momentum\" (known here: adam_w_mode, lr,"
+            + " betas, eps, weight_decay, torch_adam)",
         error("{\"optimizer\": {\"type\": \"AdamW\", \"params\": {\"momentum\": 0.9}}}"));
-    assertEquals("ds_config.json: unknown key \"activation_checkpointing\"",
+    assertEquals(
+        "ds_config.json: unknown key \"activation_checkpointing\"",
         error("{\"activation_checkpointing\": {}}"));
   }
 
   @Test
   void zeroStage3IsOutOfScope() {
-    assertEquals("ds_config.json: zero_optimization.stage 3: ZeRO stage 3 is out of scope (use 0,"
-        + " 1 or 2)", error("{\"zero_optimization\": {\"stage\": 3}}"));
-    assertEquals("ds_config.json: \"zero_optimization.stage3_prefetch_bucket_size\": ZeRO stage 3"
-        + " is out of scope",
+    assertEquals(
+        "ds_config.json: zero_optimization.stage 3: ZeRO stage 3 is out of scope (use 0,"
+            + " 1 or 2)",
+        error("{\"zero_optimization\": {\"stage\": 3}}"));
+    assertEquals(
+        "ds_config.json: \"zero_optimization.stage3_prefetch_bucket_size\": ZeRO stage 3"
+            + " is out of scope",
         error("{\"zero_optimization\": {\"stage\": 2, \"stage3_prefetch_bucket_size\": 1}}"));
   }
 
   @Test
   void unsupportedOptimizersSchedulersAndDevicesAreClearErrors() {
-    assertEquals("ds_config.json: scheduler.type \"WarmupCosineLR\" is out of scope (WarmupLR or"
-        + " WarmupDecayLR)", error("{\"scheduler\": {\"type\": \"WarmupCosineLR\"}}"));
-    assertEquals("ds_config.json: optimizer.type \"Lamb\" is not supported (Adam or AdamW)",
+    assertEquals(
+        "ds_config.json: scheduler.type \"WarmupCosineLR\" is out of scope (WarmupLR or"
+            + " WarmupDecayLR)",
+        error("{\"scheduler\": {\"type\": \"WarmupCosineLR\"}}"));
+    assertEquals(
+        "ds_config.json: optimizer.type \"Lamb\" is not supported (Adam or AdamW)",
         error("{\"optimizer\": {\"type\": \"Lamb\"}}"));
-    assertEquals("ds_config.json: zero_optimization.offload_optimizer.device \"nvme\" is not"
-        + " supported (none or cpu)",
-        error("{\"zero_optimization\": {\"stage\": 2, \"offload_optimizer\": {\"device\":"
-            + " \"nvme\"}}}"));
-    assertEquals("ds_config.json: scheduler.params.warmup_type must be \"log\" or \"linear\" (got"
-        + " \"cosine\")",
-        error("{\"scheduler\": {\"type\": \"WarmupLR\", \"params\": {\"warmup_type\":"
-            + " \"cosine\"}}}"));
-    assertTrue(error("{\"scheduler\": {\"type\": \"WarmupLR\", \"params\": {\"total_num_steps\":"
-        + " 10}}}").contains("total_num_steps is a WarmupDecayLR parameter"));
-    assertEquals("ds_config.json: fp16.enabled and bf16.enabled cannot both be true",
+    assertEquals(
+        "ds_config.json: zero_optimization.offload_optimizer.device \"nvme\" is not"
+            + " supported (none or cpu)",
+        error(
+            "{\"zero_optimization\": {\"stage\": 2, \"offload_optimizer\": {\"device\":"
+                + " \"nvme\"}}}"));
+    assertEquals(
+        "ds_config.json: scheduler.params.warmup_type must be \"log\" or \"linear\" (got"
+            + " \"cosine\")",
+        error(
+            "{\"scheduler\": {\"type\": \"WarmupLR\", \"params\": {\"warmup_type\":"
+                + " \"cosine\"}}}"));
+    assertTrue(
+        error(
+                "{\"scheduler\": {\"type\": \"WarmupLR\", \"params\": {\"total_num_steps\":"
+                    + " 10}}}")
+            .contains("total_num_steps is a WarmupDecayLR parameter"));
+    assertEquals(
+        "ds_config.json: fp16.enabled and bf16.enabled cannot both be true",
         error("{\"fp16\": {\"enabled\": true}, \"bf16\": {\"enabled\": true}}"));
   }
 
   @Test
   void autoOnlyWhereHuggingFaceFillsIt() {
-    assertTrue(error("{\"zero_optimization\": {\"stage\": \"auto\"}}")
-        .startsWith("ds_config.json: \"zero_optimization.stage\" cannot be \"auto\""));
-    assertEquals("ds_config.json: \"train_batch_size\" must be an integer, got the string"
-        + " \"big\" or \"auto\"", error("{\"train_batch_size\": \"big\"}"));
-    assertEquals("ds_config.json: \"optimizer.params.betas\" must be a list of two numbers or"
-        + " \"auto\", got 0.9", error("{\"optimizer\": {\"type\": \"Adam\", \"params\":"
-            + " {\"betas\": 0.9}}}"));
+    assertTrue(
+        error("{\"zero_optimization\": {\"stage\": \"auto\"}}")
+            .startsWith("ds_config.json: \"zero_optimization.stage\" cannot be \"auto\""));
+    assertEquals(
+        "ds_config.json: \"train_batch_size\" must be an integer, got the string"
+            + " \"big\" or \"auto\"",
+        error("{\"train_batch_size\": \"big\"}"));
+    assertEquals(
+        "ds_config.json: \"optimizer.params.betas\" must be a list of two numbers or"
+            + " \"auto\", got 0.9",
+        error("{\"optimizer\": {\"type\": \"Adam\", \"params\":" + " {\"betas\": 0.9}}}"));
   }
 
   @Test
   void adamIsDecoupledUnlessAdamWModeIsOff() {
-    DeepSpeedConfig adam = DeepSpeedConfig.parse(
-        "{\"optimizer\": {\"type\": \"adam\", \"params\": {\"weight_decay\": 0.01}}}", "ds.json");
+    DeepSpeedConfig adam =
+        DeepSpeedConfig.parse(
+            "{\"optimizer\": {\"type\": \"adam\", \"params\": {\"weight_decay\": 0.01}}}",
+            "ds.json");
     assertEquals("Adam", adam.optimizerType());
     assertTrue(adam.decoupledWeightDecay(), "DeepSpeed's adam_w_mode defaults to true");
-    DeepSpeedConfig l2 = DeepSpeedConfig.parse("{\"optimizer\": {\"type\": \"Adam\", \"params\":"
-        + " {\"adam_w_mode\": false, \"torch_adam\": true}}}", "ds.json");
+    DeepSpeedConfig l2 =
+        DeepSpeedConfig.parse(
+            "{\"optimizer\": {\"type\": \"Adam\", \"params\":"
+                + " {\"adam_w_mode\": false, \"torch_adam\": true}}}",
+            "ds.json");
     assertFalse(l2.decoupledWeightDecay());
     assertTrue(l2.ignoredKeys().get(0).startsWith("optimizer.params.torch_adam ("));
-    DeepSpeedConfig adamw = DeepSpeedConfig.parse("{\"optimizer\": {\"type\": \"AdamW\","
-        + " \"params\": {\"adam_w_mode\": false}}}", "ds.json");
+    DeepSpeedConfig adamw =
+        DeepSpeedConfig.parse(
+            "{\"optimizer\": {\"type\": \"AdamW\"," + " \"params\": {\"adam_w_mode\": false}}}",
+            "ds.json");
     assertTrue(adamw.decoupledWeightDecay(), "AdamW forces adam_w_mode");
   }
 
@@ -137,22 +177,32 @@ class DeepSpeedConfigTest {
     assertNull(empty.schedulerType());
     assertEquals(0, empty.zeroStage());
     assertTrue(empty.ignoredKeys().isEmpty());
-    DeepSpeedConfig old = DeepSpeedConfig.parse(
-        "{\"bfloat16\": {\"enabled\": true}, \"zero_optimization\": {\"stage\": 1,"
-            + " \"cpu_offload\": true}}", "ds.json");
+    DeepSpeedConfig old =
+        DeepSpeedConfig.parse(
+            "{\"bfloat16\": {\"enabled\": true}, \"zero_optimization\": {\"stage\": 1,"
+                + " \"cpu_offload\": true}}",
+            "ds.json");
     assertEquals(Boolean.TRUE, old.bf16Enabled().value());
     assertEquals("cpu", old.offloadOptimizerDevice());
     assertTrue(old.ignoredKeys().get(0).startsWith("zero_optimization.cpu_offload ("));
-    assertEquals("ds.json: give \"bf16\" or its older name \"bfloat16\", not both",
-        assertThrows(IllegalArgumentException.class, () -> DeepSpeedConfig.parse(
-            "{\"bfloat16\": {\"enabled\": true}, \"bf16\": {\"enabled\": true}}", "ds.json"))
+    assertEquals(
+        "ds.json: give \"bf16\" or its older name \"bfloat16\", not both",
+        assertThrows(
+                IllegalArgumentException.class,
+                () ->
+                    DeepSpeedConfig.parse(
+                        "{\"bfloat16\": {\"enabled\": true}, \"bf16\": {\"enabled\": true}}",
+                        "ds.json"))
             .getMessage());
   }
 
   @Test
   void sectionsAreKnownByTheirPathUnderTheirMainName() {
-    DeepSpeedConfig d = DeepSpeedConfig.parse("{\"bfloat16\": {}, \"zero_optimization\":"
-        + " {\"offload_param\": {}}, \"fp16\": null}", "ds.json");
+    DeepSpeedConfig d =
+        DeepSpeedConfig.parse(
+            "{\"bfloat16\": {}, \"zero_optimization\":"
+                + " {\"offload_param\": {}}, \"fp16\": null}",
+            "ds.json");
     assertTrue(d.hasSection("bf16"));
     assertTrue(d.hasSection("zero_optimization"));
     assertTrue(d.hasSection("zero_optimization.offload_param"));

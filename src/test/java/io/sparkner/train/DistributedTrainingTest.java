@@ -38,8 +38,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Data-parallel training in a real Spark barrier stage with real sockets: N replicas reach the
  * weights of one replica with the same global batch, for every ZeRO stage; optimizer state is
- * sharded; overflow decisions are global; a killed task's stage is relaunched and resumes from
- * the checkpoint to the same weights; a run resumes with another N.
+ * sharded; overflow decisions are global; a killed task's stage is relaunched and resumes from the
+ * checkpoint to the same weights; a run resumes with another N.
  */
 class DistributedTrainingTest {
   @TempDir static Path dir;
@@ -70,25 +70,40 @@ class DistributedTrainingTest {
   }
 
   /** 20 steps, global batch 12 split over the replicas, fp32, dropout off; the faults on rank 1. */
-  static TrainJob.Result train(String name, int replicas, int zero, long failAtStep, List<Long> overflowSteps, String... extra) {
-    return train(name, replicas, zero, FaultPlan.none().withRank(1).withFailAtStep(failAtStep).withOverflowSteps(overflowSteps), 60, extra);
+  static TrainJob.Result train(
+      String name,
+      int replicas,
+      int zero,
+      long failAtStep,
+      List<Long> overflowSteps,
+      String... extra) {
+    return train(
+        name,
+        replicas,
+        zero,
+        FaultPlan.none().withRank(1).withFailAtStep(failAtStep).withOverflowSteps(overflowSteps),
+        60,
+        extra);
   }
 
   /** 20 steps, global batch 12 split over the replicas, fp32, dropout off. */
-  static TrainJob.Result train(String name, int replicas, int zero, FaultPlan faults, int timeoutSeconds, String... extra) {
-    List<String> set = new ArrayList<>(List.of(
-        "learning_rate=2e-3",
-        "per_device_train_batch_size=" + (12 / replicas),
-        "max_steps=20",
-        "warmup_steps=2",
-        "weight_decay=0.01",
-        "logging_steps=5",
-        "save_steps=5",
-        "hidden_dropout_prob=0.0",
-        "attention_probs_dropout_prob=0.0",
-        "classifier_dropout=0.0",
-        "zero_stage=" + zero,
-        "seed=7"));
+  static TrainJob.Result train(
+      String name, int replicas, int zero, FaultPlan faults, int timeoutSeconds, String... extra) {
+    List<String> set =
+        new ArrayList<>(
+            List.of(
+                "learning_rate=2e-3",
+                "per_device_train_batch_size=" + (12 / replicas),
+                "max_steps=20",
+                "warmup_steps=2",
+                "weight_decay=0.01",
+                "logging_steps=5",
+                "save_steps=5",
+                "hidden_dropout_prob=0.0",
+                "attention_probs_dropout_prob=0.0",
+                "classifier_dropout=0.0",
+                "zero_stage=" + zero,
+                "seed=7"));
     set.addAll(List.of(extra));
     PrintStream out = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
     return TrainJob.run(
@@ -102,16 +117,25 @@ class DistributedTrainingTest {
         out);
   }
 
-  /** Runs several tests compare against, trained once per class (by whichever test needs one first). */
+  /**
+   * Runs several tests compare against, trained once per class (by whichever test needs one first).
+   */
   static final Map<String, TrainJob.Result> SHARED = new java.util.concurrent.ConcurrentHashMap<>();
 
-  /** The run {@code train} gives for these settings (no failure, no overflow), trained at most once per class. */
+  /**
+   * The run {@code train} gives for these settings (no failure, no overflow), trained at most once
+   * per class.
+   */
   static synchronized TrainJob.Result shared(int replicas, int zero, String... extra) {
-    String key = "n" + replicas + "-zero" + zero + (extra.length == 0 ? "" : "-" + String.join("-", extra));
+    String key =
+        "n" + replicas + "-zero" + zero + (extra.length == 0 ? "" : "-" + String.join("-", extra));
     TrainJob.Result r = SHARED.get(key);
     if (r == null) {
       String name = "shared-" + SHARED.size() + "-n" + replicas + "-zero" + zero;
-      r = replicas == 1 ? trainOneReplica(name, extra) : train(name, replicas, zero, -1, List.of(), extra);
+      r =
+          replicas == 1
+              ? trainOneReplica(name, extra)
+              : train(name, replicas, zero, -1, List.of(), extra);
       SHARED.put(key, r);
     }
     return r;
@@ -141,11 +165,21 @@ class DistributedTrainingTest {
   @Test
   void preLaunchChecksSayWhatToSet() {
     SparkConf dyn = new SparkConf().set("spark.dynamicAllocation.enabled", "true");
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> BarrierTraining.checkCluster(dyn, 2, 8, 100));
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class, () -> BarrierTraining.checkCluster(dyn, 2, 8, 100));
     assertTrue(e.getMessage().contains("spark.dynamicAllocation.enabled=false"), e.getMessage());
-    e = assertThrows(IllegalArgumentException.class, () -> BarrierTraining.checkCluster(new SparkConf(), 4, 3, 100));
-    assertTrue(e.getMessage().contains("needs 4 concurrent task slots but the cluster has 3"), e.getMessage());
-    e = assertThrows(IllegalArgumentException.class, () -> BarrierTraining.checkCluster(new SparkConf(), 4, 8, 3));
+    e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> BarrierTraining.checkCluster(new SparkConf(), 4, 3, 100));
+    assertTrue(
+        e.getMessage().contains("needs 4 concurrent task slots but the cluster has 3"),
+        e.getMessage());
+    e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> BarrierTraining.checkCluster(new SparkConf(), 4, 8, 3));
     assertTrue(e.getMessage().contains("more than the 3 training windows"), e.getMessage());
     assertEquals(3, BarrierTraining.slots(spark.sparkContext())); // local[3,4]
     // through the job: 5 replicas on 3 slots
@@ -186,9 +220,15 @@ class DistributedTrainingTest {
             assertEquals(12 * psi, o.optimizerBytes());
           } else {
             // 12 bytes (fp32 master, m, v) per parameter of the rank's 1/N shard
-            assertTrue(o.optimizerBytes() <= 12 * shard && o.optimizerBytes() >= 12 * (psi - (long) (n - 1) * shard), "rank " + o.rank() + ": " + o.optimizerBytes());
+            assertTrue(
+                o.optimizerBytes() <= 12 * shard
+                    && o.optimizerBytes() >= 12 * (psi - (long) (n - 1) * shard),
+                "rank " + o.rank() + ": " + o.optimizerBytes());
           }
-          assertEquals(zero == 2 ? o.optimizerBytes() / 12 : psi, o.reducedGradientLength(), "reduced gradient held by rank " + o.rank());
+          assertEquals(
+              zero == 2 ? o.optimizerBytes() / 12 : psi,
+              o.reducedGradientLength(),
+              "reduced gradient held by rank " + o.rank());
         }
       }
     }
@@ -213,7 +253,8 @@ class DistributedTrainingTest {
         new org.apache.spark.scheduler.SparkListener() {
           @Override
           public void onJobStart(org.apache.spark.scheduler.SparkListenerJobStart e) {
-            String d = e.properties() == null ? null : e.properties().getProperty("spark.job.description");
+            String d =
+                e.properties() == null ? null : e.properties().getProperty("spark.job.description");
             if (d != null) {
               descriptions.add(d);
             }
@@ -222,18 +263,31 @@ class DistributedTrainingTest {
     spark.sparkContext().addSparkListener(listener);
     try {
       // global batch 120: a few steps per epoch, two epochs
-      TrainJob.Result r = train("epochs", 2, 2, -1, List.of(), "per_device_train_batch_size=60", "max_steps=0",
-          "num_train_epochs=2", "logging_steps=1", "save_steps=1000");
+      TrainJob.Result r =
+          train(
+              "epochs",
+              2,
+              2,
+              -1,
+              List.of(),
+              "per_device_train_batch_size=60",
+              "max_steps=0",
+              "num_train_epochs=2",
+              "logging_steps=1",
+              "save_steps=1000");
       assertTrue(r.steps() >= 4, "steps " + r.steps());
       spark.sparkContext().listenerBus().waitUntilEmpty();
     } finally {
       spark.sparkContext().removeSparkListener(listener);
     }
-    List<String> epochs = descriptions.stream().filter(d -> d.startsWith("sparkner train: epoch")).toList();
+    List<String> epochs =
+        descriptions.stream().filter(d -> d.startsWith("sparkner train: epoch")).toList();
     assertEquals(2, epochs.size(), "epoch jobs among " + descriptions);
     assertTrue(epochs.get(0).startsWith("sparkner train: epoch 1 of 2 (step 1 of "), epochs.get(0));
     assertTrue(epochs.get(1).startsWith("sparkner train: epoch 2 of 2 "), epochs.get(1));
-    assertTrue(descriptions.stream().anyMatch(d -> d.startsWith("sparkner train: 2 replicas, 2 epoch(s)")), descriptions.toString());
+    assertTrue(
+        descriptions.stream().anyMatch(d -> d.startsWith("sparkner train: 2 replicas, 2 epoch(s)")),
+        descriptions.toString());
   }
 
   @Test
@@ -286,27 +340,43 @@ class DistributedTrainingTest {
       assertEquals(0.0, d, 1e-6, "after relaunch from step 10: " + d);
       // the fault plan reached rank 1 in its barrier task, which died as planned
       List<String> failed = failures.seen();
-      assertTrue(failed.stream().anyMatch(f -> f.contains("injected failure of rank 1 after step 12 (--fail-at-step)")), failed.toString());
+      assertTrue(
+          failed.stream()
+              .anyMatch(
+                  f -> f.contains("injected failure of rank 1 after step 12 (--fail-at-step)")),
+          failed.toString());
     }
   }
 
   @Test
-  void aRankWhoseRingStallsFailsTheStageWhichIsRelaunchedAndReachesTheUninterruptedWeights() throws IOException {
+  void aRankWhoseRingStallsFailsTheStageWhichIsRelaunchedAndReachesTheUninterruptedWeights()
+      throws IOException {
     float[] uninterrupted = weights(shared(2, 1));
     try (TaskFailures failures = new TaskFailures()) {
-      // rank 1's sender hangs after 30 frames (a few steps in) with its sockets open: rank 0 gives up
+      // rank 1's sender hangs after 30 frames (a few steps in) with its sockets open: rank 0 gives
+      // up
       // after the collective timeout, the stage fails and is relaunched without the fault
-      FaultPlan stall = FaultPlan.none().withRank(1).withRingStall(new SendStall(30, Duration.ofSeconds(120)));
+      FaultPlan stall =
+          FaultPlan.none().withRank(1).withRingStall(new SendStall(30, Duration.ofSeconds(120)));
       TrainJob.Result r = train("stalled-n2", 2, 1, stall, 15);
       assertEquals(20, r.steps());
-      assertEquals(0.0, maxDiff(uninterrupted, weights(r)), 1e-6, "after relaunch from the newest checkpoint");
+      assertEquals(
+          0.0,
+          maxDiff(uninterrupted, weights(r)),
+          1e-6,
+          "after relaunch from the newest checkpoint");
       List<String> failed = failures.seen();
-      assertTrue(failed.stream().anyMatch(f -> f.contains("timed out after 15000 ms receiving from rank 1")), failed.toString());
+      assertTrue(
+          failed.stream()
+              .anyMatch(f -> f.contains("timed out after 15000 ms receiving from rank 1")),
+          failed.toString());
     }
   }
 
   /** Dropout on every site, overriding the default list's zeros. */
-  static final String[] DROPOUT = {"hidden_dropout_prob=0.1", "attention_probs_dropout_prob=0.1", "classifier_dropout=0.1"};
+  static final String[] DROPOUT = {
+    "hidden_dropout_prob=0.1", "attention_probs_dropout_prob=0.1", "classifier_dropout=0.1"
+  };
 
   static String[] withDropout(String... extra) {
     List<String> all = new ArrayList<>(List.of(DROPOUT));
@@ -330,7 +400,8 @@ class DistributedTrainingTest {
     float[] uninterrupted = weights(shared(2, 2, DROPOUT));
     TrainJob.Result r = train("dropout-killed", 2, 2, 12, List.of(), DROPOUT);
     assertEquals(20, r.steps());
-    assertEquals(0.0, maxDiff(uninterrupted, weights(r)), "with dropout, after relaunch from step 10");
+    assertEquals(
+        0.0, maxDiff(uninterrupted, weights(r)), "with dropout, after relaunch from step 10");
   }
 
   @Test
@@ -343,8 +414,19 @@ class DistributedTrainingTest {
       assertTrue(d <= 1e-5, "with dropout, N=" + n + " differs from N=1 by " + d);
     }
     // with group_by_length too: other micro-batch compositions, the same masks per example
-    float[] grouped = weights(trainOneReplica("dropout-grouped-n1", withDropout("group_by_length=true")));
-    double d = maxDiff(grouped, weights(train("dropout-grouped-n2", 2, 2, -1, List.of(), withDropout("group_by_length=true"))));
+    float[] grouped =
+        weights(trainOneReplica("dropout-grouped-n1", withDropout("group_by_length=true")));
+    double d =
+        maxDiff(
+            grouped,
+            weights(
+                train(
+                    "dropout-grouped-n2",
+                    2,
+                    2,
+                    -1,
+                    List.of(),
+                    withDropout("group_by_length=true"))));
     assertTrue(d <= 1e-5, "with dropout and group_by_length, N=2 differs from N=1 by " + d);
   }
 
@@ -360,7 +442,11 @@ class DistributedTrainingTest {
         Files.copy(f, to.resolve(f.getFileName()));
       }
     }
-    assertEquals(3, Files.list(to).filter(f -> f.getFileName().toString().startsWith("optimizer-rank")).count());
+    assertEquals(
+        3,
+        Files.list(to)
+            .filter(f -> f.getFileName().toString().startsWith("optimizer-rank"))
+            .count());
     TrainJob.Result two = train("resumed-by-2", 2, 2, -1, List.of());
     assertEquals(20, two.steps());
     double d = maxDiff(weights(three), weights(two));

@@ -36,7 +36,11 @@ class FlatParametersTest {
         }
         // in place: the model's own arrays (what forward uses) hold the values
         assertSame(w, model.parameters().get("classifier.weight").getArray());
-        FlatParameters.Slot slot = flat.slots().stream().filter(x -> x.name().equals("classifier.weight")).findFirst().orElseThrow();
+        FlatParameters.Slot slot =
+            flat.slots().stream()
+                .filter(x -> x.name().equals("classifier.weight"))
+                .findFirst()
+                .orElseThrow();
         float[] direct = w.toType(DataType.FLOAT32, false).toFloatArray();
         assertEquals(values.get(Math.toIntExact(slot.offset()) + 3), direct[3], tolerance);
       }
@@ -53,7 +57,8 @@ class FlatParametersTest {
       NDArray w = model.parameters().get("classifier.weight").getArray();
       try (NDManager scope = m.newSubManager();
           Autograd.Scope rec = Autograd.recording()) {
-        NDArray loss = w.mul(scope.create(60000f).toType(DataType.FLOAT16, false)).mul(60000f).sum();
+        NDArray loss =
+            w.mul(scope.create(60000f).toType(DataType.FLOAT16, false)).mul(60000f).sum();
         Autograd.backward(loss);
       }
       DirectFloats d = DirectFloats.allocate(Math.toIntExact(flat.size()));

@@ -17,12 +17,24 @@ class OptimizerTest {
   @Test
   void adamWMatchesTorch() {
     float[] master = {0.5f, -0.3f, 1.0f, 2.0f};
-    AdamW opt = new AdamW(0, master, new boolean[] {true, true, false, false}, new AdamW.Hyperparameters(0.9, 0.999, 1e-8, 0.01));
-    float[][] grads = {{0.1f, -0.2f, 0.3f, 0.0f}, {0.05f, 0.4f, -0.1f, 1.0f}, {-0.2f, 0.1f, 0.2f, -0.5f}};
+    AdamW opt =
+        new AdamW(
+            0,
+            master,
+            new boolean[] {true, true, false, false},
+            new AdamW.Hyperparameters(0.9, 0.999, 1e-8, 0.01));
+    float[][] grads = {
+      {0.1f, -0.2f, 0.3f, 0.0f}, {0.05f, 0.4f, -0.1f, 1.0f}, {-0.2f, 0.1f, 0.2f, -0.5f}
+    };
     for (float[] g : grads) {
       opt.update(g, 1e-2);
     }
-    assertArrayEquals(new float[] {0.48259469866752625f, -0.2977291941642761f, 0.979966938495636f, 1.9902721643447876f}, master, 1e-6f);
+    assertArrayEquals(
+        new float[] {
+          0.48259469866752625f, -0.2977291941642761f, 0.979966938495636f, 1.9902721643447876f
+        },
+        master,
+        1e-6f);
     assertEquals(3, opt.step());
     assertEquals(4 * 12, opt.stateBytes()); // 12 bytes per parameter: master, m, v in fp32
   }
@@ -64,11 +76,18 @@ class OptimizerTest {
     // a static scale never moves
     LossScaler fixed = new LossScaler(false, 128, 1000, 2, false, 1, 128);
     assertEquals(128, fixed.next(fixed.start(), true).scale());
-    assertTrue(LossScaler.overflowed(LossScaler.sumOfSquares(new float[] {1f, Float.POSITIVE_INFINITY}, 0, 2)));
+    assertTrue(
+        LossScaler.overflowed(
+            LossScaler.sumOfSquares(new float[] {1f, Float.POSITIVE_INFINITY}, 0, 2)));
     assertTrue(LossScaler.overflowed(LossScaler.sumOfSquares(new float[] {Float.NaN}, 0, 1)));
-    assertTrue(LossScaler.overflowed(LossScaler.sumOfSquares(new float[] {Float.NEGATIVE_INFINITY, 2f}, 0, 2)));
+    assertTrue(
+        LossScaler.overflowed(
+            LossScaler.sumOfSquares(new float[] {Float.NEGATIVE_INFINITY, 2f}, 0, 2)));
     // the largest finite floats, squared and summed, stay finite in double
-    assertFalse(LossScaler.overflowed(LossScaler.sumOfSquares(new float[] {Float.MAX_VALUE, -Float.MAX_VALUE, -3e38f}, 0, 3)));
+    assertFalse(
+        LossScaler.overflowed(
+            LossScaler.sumOfSquares(
+                new float[] {Float.MAX_VALUE, -Float.MAX_VALUE, -3e38f}, 0, 3)));
     assertEquals(25.0, LossScaler.sumOfSquares(new float[] {9f, 3f, 4f, 9f}, 1, 3));
   }
 

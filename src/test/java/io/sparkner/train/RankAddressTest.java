@@ -29,17 +29,20 @@ class RankAddressTest {
   @Test
   void theExecutorAddressSparkKnowsWinsOverTheHostsOwnLookup() {
     assertEquals("10.0.3.17", choose(null, false, "10.0.3.17:39521"));
-    assertEquals("worker-2.cluster.internal", choose(null, false, "worker-2.cluster.internal:40111"));
+    assertEquals(
+        "worker-2.cluster.internal", choose(null, false, "worker-2.cluster.internal:40111"));
     assertEquals("10.0.3.17", choose(null, false, "10.0.3.17")); // just a host
     // a cluster of one machine: Spark reached its executors on loopback, so the ranks can too
     assertEquals("127.0.0.1", choose(null, false, "127.0.0.1:41000"));
-    assertEquals(0, lookups, "getLocalHost must not even be asked when Spark knows the executor's address");
+    assertEquals(
+        0, lookups, "getLocalHost must not even be asked when Spark knows the executor's address");
     assertTrue(warnings.isEmpty(), warnings.toString());
   }
 
   @Test
   void ipv6AddressesWithPortsAreSplitRight() {
-    assertEquals("fe80::1ff:fe23:4567:890a", choose(null, false, "[fe80::1ff:fe23:4567:890a]:7077"));
+    assertEquals(
+        "fe80::1ff:fe23:4567:890a", choose(null, false, "[fe80::1ff:fe23:4567:890a]:7077"));
     assertEquals("2001:db8::17", choose(null, false, "[2001:db8::17]:40123"));
     // Spark 3.5 appends the port to an IPv6 host without brackets
     assertEquals("2001:db8::17", choose(null, false, "2001:db8::17:40123"));
@@ -59,7 +62,8 @@ class RankAddressTest {
 
   @Test
   void anEmptyOrUnusableTaskInfoFallsBackToTheLookupWithAWarning() {
-    for (String unusable : new String[] {null, "", "  ", "0.0.0.0:7077", "[::]:7077", ":7077", "[fe80::1"}) {
+    for (String unusable :
+        new String[] {null, "", "  ", "0.0.0.0:7077", "[::]:7077", ":7077", "[fe80::1"}) {
       warnings.clear();
       assertEquals("127.0.1.1", choose(null, false, unusable), "task info " + unusable);
       assertEquals(1, warnings.size(), "one warning for " + unusable);

@@ -9,12 +9,21 @@ import org.junit.jupiter.api.Test;
 class RingSecretWarningTest {
   @Test
   void aClusterMasterWithoutNetworkEncryptionIsWarnedAbout() {
-    org.apache.spark.SparkConf local = new org.apache.spark.SparkConf().set("spark.master", "local[3,4]");
+    org.apache.spark.SparkConf local =
+        new org.apache.spark.SparkConf().set("spark.master", "local[3,4]");
     assertEquals(null, BarrierTraining.unencryptedSecretWarning(local));
-    org.apache.spark.SparkConf cluster = new org.apache.spark.SparkConf().set("spark.master", "spark://head:7077");
+    org.apache.spark.SparkConf cluster =
+        new org.apache.spark.SparkConf().set("spark.master", "spark://head:7077");
     String w = BarrierTraining.unencryptedSecretWarning(cluster);
-    assertTrue(w != null && w.contains("spark.network.crypto.enabled") && w.contains("task closure"), w);
-    assertEquals(null, BarrierTraining.unencryptedSecretWarning(cluster.clone().set("spark.network.crypto.enabled", "true")));
-    assertTrue(BarrierTraining.unencryptedSecretWarning(new org.apache.spark.SparkConf().set("spark.master", "yarn")) != null);
+    assertTrue(
+        w != null && w.contains("spark.network.crypto.enabled") && w.contains("task closure"), w);
+    assertEquals(
+        null,
+        BarrierTraining.unencryptedSecretWarning(
+            cluster.clone().set("spark.network.crypto.enabled", "true")));
+    assertTrue(
+        BarrierTraining.unencryptedSecretWarning(
+                new org.apache.spark.SparkConf().set("spark.master", "yarn"))
+            != null);
   }
 }

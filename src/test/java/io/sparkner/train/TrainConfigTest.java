@@ -80,8 +80,10 @@ class TrainConfigTest {
     assertFalse(c.groupByLength(), "group_by_length is off by default, as in transformers");
     assertEquals(50, c.loggingSteps());
     assertEquals(List.of("train-stockmark.json", "ds_config_zero2.json"), c.sources());
-    assertTrue(c.ignoredKeys().stream().anyMatch(s -> s.startsWith(
-        "zero_optimization.offload_optimizer (device \"cpu\"")), c.ignoredKeys().toString());
+    assertTrue(
+        c.ignoredKeys().stream()
+            .anyMatch(s -> s.startsWith("zero_optimization.offload_optimizer (device \"cpu\"")),
+        c.ignoredKeys().toString());
   }
 
   @Test
@@ -116,13 +118,20 @@ class TrainConfigTest {
     // without DeepSpeed: DeepSpeed's defaults all the same
     assertEquals(s, TrainConfig.resolve(a, null, 1, WINDOWS, 768).lossScaler());
     // a static scale
-    TrainConfig st = TrainConfig.resolve(a, ds("{\"fp16\": {\"enabled\": \"auto\","
-        + " \"loss_scale\": 128}}"), 1, WINDOWS, 768);
+    TrainConfig st =
+        TrainConfig.resolve(
+            a,
+            ds("{\"fp16\": {\"enabled\": \"auto\"," + " \"loss_scale\": 128}}"),
+            1,
+            WINDOWS,
+            768);
     assertFalse(st.lossScaler().dynamic());
     assertEquals(128.0, st.lossScaler().staticScale());
     // bf16
-    assertEquals(Precision.BF16, TrainConfig.resolve(stockmark(),
-        ds("{\"bf16\": {\"enabled\": true}}"), 1, WINDOWS, 768).precision());
+    assertEquals(
+        Precision.BF16,
+        TrainConfig.resolve(stockmark(), ds("{\"bf16\": {\"enabled\": true}}"), 1, WINDOWS, 768)
+            .precision());
   }
 
   @Test
@@ -146,16 +155,25 @@ class TrainConfigTest {
 
   @Test
   void constantSchedules() {
-    TrainConfig cw = TrainConfig.resolve(
-        stockmark().withOverrides(List.of("lr_scheduler_type=constant_with_warmup")), null, 1,
-        WINDOWS, 768);
+    TrainConfig cw =
+        TrainConfig.resolve(
+            stockmark().withOverrides(List.of("lr_scheduler_type=constant_with_warmup")),
+            null,
+            1,
+            WINDOWS,
+            768);
     assertEquals(Schedule.CONSTANT_WITH_WARMUP, cw.schedule());
     assertEquals(0.0, cw.lrAt(0), TOL);
     assertEquals(2.5e-5, cw.lrAt(36), TOL);
     assertEquals(5e-5, cw.lrAt(72), TOL);
     assertEquals(5e-5, cw.lrAt(714), TOL);
-    TrainConfig c = TrainConfig.resolve(
-        stockmark().withOverrides(List.of("lr_scheduler_type=constant")), null, 1, WINDOWS, 768);
+    TrainConfig c =
+        TrainConfig.resolve(
+            stockmark().withOverrides(List.of("lr_scheduler_type=constant")),
+            null,
+            1,
+            WINDOWS,
+            768);
     assertEquals(0, c.warmupSteps());
     assertEquals(5e-5, c.lrAt(0), TOL);
     assertTrue(c.ignoredKeys().get(0).startsWith("warmup_steps/warmup_ratio"));
@@ -164,11 +182,15 @@ class TrainConfigTest {
   @Test
   void deepSpeedSchedulesMatchDeepSpeedsFormulas() {
     // 1000 windows / micro 10 = 100 steps; warmup 10
-    TrainingArguments a = conf("{\"learning_rate\": 1e-4, \"per_device_train_batch_size\": 10,"
-        + " \"num_train_epochs\": 1, \"warmup_steps\": 10}");
-    DeepSpeedConfig decay = ds("{\"scheduler\": {\"type\": \"WarmupDecayLR\", \"params\":"
-        + " {\"warmup_min_lr\": \"auto\", \"warmup_max_lr\": \"auto\", \"warmup_num_steps\":"
-        + " \"auto\", \"total_num_steps\": \"auto\", \"warmup_type\": \"linear\"}}}");
+    TrainingArguments a =
+        conf(
+            "{\"learning_rate\": 1e-4, \"per_device_train_batch_size\": 10,"
+                + " \"num_train_epochs\": 1, \"warmup_steps\": 10}");
+    DeepSpeedConfig decay =
+        ds(
+            "{\"scheduler\": {\"type\": \"WarmupDecayLR\", \"params\": {\"warmup_min_lr\":"
+                + " \"auto\", \"warmup_max_lr\": \"auto\", \"warmup_num_steps\": \"auto\","
+                + " \"total_num_steps\": \"auto\", \"warmup_type\": \"linear\"}}}");
     TrainConfig c = TrainConfig.resolve(a, decay, 1, 1000, 0);
     assertEquals(Schedule.WARMUP_DECAY_LR, c.schedule());
     assertEquals(WarmupType.LINEAR, c.warmupType());
@@ -182,16 +204,21 @@ class TrainConfigTest {
     assertEquals(0.0, c.lrAt(101), TOL);
 
     // a warmup_min_lr and log warmup: min + (max - min) × ln(k+1)/ln(W)
-    DeepSpeedConfig log = ds("{\"scheduler\": {\"type\": \"WarmupLR\", \"params\":"
-        + " {\"warmup_min_lr\": 1e-5}}}");
+    DeepSpeedConfig log =
+        ds("{\"scheduler\": {\"type\": \"WarmupLR\", \"params\":" + " {\"warmup_min_lr\": 1e-5}}}");
     TrainConfig l = TrainConfig.resolve(a, log, 1, 1000, 0);
     assertEquals(1e-5, l.lrAt(0), TOL);
     assertEquals(1e-5 + 9e-5 * Math.log(5) / Math.log(10), l.lrAt(5), TOL);
     assertEquals(1e-4, l.lrAt(50), TOL);
 
     // DeepSpeed's floor of 2 warmup steps when warmup resolves to 0
-    TrainConfig none = TrainConfig.resolve(conf("{\"per_device_train_batch_size\": 10}"),
-        ds("{\"scheduler\": {\"type\": \"WarmupLR\"}}"), 1, 1000, 0);
+    TrainConfig none =
+        TrainConfig.resolve(
+            conf("{\"per_device_train_batch_size\": 10}"),
+            ds("{\"scheduler\": {\"type\": \"WarmupLR\"}}"),
+            1,
+            1000,
+            0);
     assertEquals(0, none.warmupSteps());
     assertEquals(0.0, none.lrAt(1), TOL);
     assertEquals(5e-5, none.lrAt(2), TOL, "ln 2 / ln 2");
@@ -200,18 +227,30 @@ class TrainConfigTest {
   @Test
   void inconsistentBatchSizesNameTheKeysAndNumbers() {
     TrainingArguments a = conf("{\"per_device_train_batch_size\": 12}");
-    assertEquals("ds.json: train_batch_size=32 does not equal train_micro_batch_size_per_gpu (12)"
-        + " × gradient_accumulation_steps (1) × replicas (2) = 24",
-        error(() -> TrainConfig.resolve(a, ds("{\"train_batch_size\": 32,"
-            + " \"gradient_accumulation_steps\": 1}"), 2, WINDOWS, 768)));
+    assertEquals(
+        "ds.json: train_batch_size=32 does not equal train_micro_batch_size_per_gpu (12)"
+            + " × gradient_accumulation_steps (1) × replicas (2) = 24",
+        error(
+            () ->
+                TrainConfig.resolve(
+                    a,
+                    ds("{\"train_batch_size\": 32," + " \"gradient_accumulation_steps\": 1}"),
+                    2,
+                    WINDOWS,
+                    768)));
     // DeepSpeed infers the missing one: 48 = 12 × accumulation × 2
     TrainConfig c = TrainConfig.resolve(a, ds("{\"train_batch_size\": 48}"), 2, WINDOWS, 768);
     assertEquals(2, c.accumulation());
     assertEquals(48, c.globalBatch());
     assertEquals(89, c.stepsPerEpoch(), "floor(ceil(4274 / 24) / 2) = floor(179 / 2)");
     // or the micro batch when nothing fixes it
-    TrainConfig m = TrainConfig.resolve(TrainingArguments.defaults(),
-        ds("{\"train_batch_size\": 64, \"gradient_accumulation_steps\": 2}"), 4, WINDOWS, 768);
+    TrainConfig m =
+        TrainConfig.resolve(
+            TrainingArguments.defaults(),
+            ds("{\"train_batch_size\": 64, \"gradient_accumulation_steps\": 2}"),
+            4,
+            WINDOWS,
+            768);
     assertEquals(8, m.microBatch());
     assertEquals(2, m.accumulation());
   }
@@ -219,13 +258,33 @@ class TrainConfigTest {
   @Test
   void adamWithL2WeightDecayIsRefusedNotRunWithoutItsDecay() {
     TrainingArguments a = stockmark(); // weight_decay 0.01
-    String msg = error(() -> TrainConfig.resolve(a, ds("{\"optimizer\": {\"type\": \"Adam\", \"params\":"
-        + " {\"adam_w_mode\": false, \"weight_decay\": \"auto\"}}}"), 1, WINDOWS, 768));
-    assertTrue(msg.contains("ds.json: optimizer \"Adam\" with adam_w_mode false asks for L2 weight decay in the gradient"
-        + " (weight_decay 0.01), which sparkner does not implement: set adam_w_mode true"), msg);
+    String msg =
+        error(
+            () ->
+                TrainConfig.resolve(
+                    a,
+                    ds(
+                        "{\"optimizer\": {\"type\": \"Adam\", \"params\":"
+                            + " {\"adam_w_mode\": false, \"weight_decay\": \"auto\"}}}"),
+                    1,
+                    WINDOWS,
+                    768));
+    assertTrue(
+        msg.contains(
+            "ds.json: optimizer \"Adam\" with adam_w_mode false asks for L2 weight decay in the"
+                + " gradient (weight_decay 0.01), which sparkner does not implement: set"
+                + " adam_w_mode true"),
+        msg);
     // without decay the two are the same optimizer: runs
-    TrainConfig c = TrainConfig.resolve(a.withOverrides(List.of("weight_decay=0")), ds("{\"optimizer\": {\"type\": \"Adam\","
-        + " \"params\": {\"adam_w_mode\": false, \"weight_decay\": \"auto\"}}}"), 1, WINDOWS, 768);
+    TrainConfig c =
+        TrainConfig.resolve(
+            a.withOverrides(List.of("weight_decay=0")),
+            ds(
+                "{\"optimizer\": {\"type\": \"Adam\","
+                    + " \"params\": {\"adam_w_mode\": false, \"weight_decay\": \"auto\"}}}"),
+            1,
+            WINDOWS,
+            768);
     assertFalse(c.decoupledWeightDecay());
     assertEquals(0.0, c.weightDecay());
   }
@@ -233,39 +292,78 @@ class TrainConfigTest {
   @Test
   void valuesGivenInBothFilesMustAgree() {
     TrainingArguments a = stockmark();
-    String msg = error(() -> TrainConfig.resolve(a, ds("{\"optimizer\": {\"type\": \"AdamW\","
-        + " \"params\": {\"lr\": 3e-5, \"weight_decay\": 0.0}}, \"gradient_clipping\": 1.0,"
-        + " \"train_micro_batch_size_per_gpu\": 16}"), 1, WINDOWS, 768));
-    assertEquals("ds.json: these DeepSpeed values mismatch the training arguments of"
-        + " train-stockmark.json (set them to \"auto\" in ds.json, or make them equal):\n"
-        + "- ds train_micro_batch_size_per_gpu=16 vs hf per_device_train_batch_size=12\n"
-        + "- ds optimizer.params.lr=0.00003 vs hf learning_rate=0.00005\n"
-        + "- ds optimizer.params.weight_decay=0 vs hf weight_decay=0.01", msg);
+    String msg =
+        error(
+            () ->
+                TrainConfig.resolve(
+                    a,
+                    ds(
+                        "{\"optimizer\": {\"type\": \"AdamW\", \"params\": {\"lr\": 3e-5,"
+                            + " \"weight_decay\": 0.0}}, \"gradient_clipping\": 1.0,"
+                            + " \"train_micro_batch_size_per_gpu\": 16}"),
+                    1,
+                    WINDOWS,
+                    768));
+    assertEquals(
+        "ds.json: these DeepSpeed values mismatch the training arguments of"
+            + " train-stockmark.json (set them to \"auto\" in ds.json, or make them equal):\n"
+            + "- ds train_micro_batch_size_per_gpu=16 vs hf per_device_train_batch_size=12\n"
+            + "- ds optimizer.params.lr=0.00003 vs hf learning_rate=0.00005\n"
+            + "- ds optimizer.params.weight_decay=0 vs hf weight_decay=0.01",
+        msg);
     // a DeepSpeed value wins over a training-argument default (adam_epsilon is not in the conf)
-    TrainConfig c = TrainConfig.resolve(a, ds("{\"optimizer\": {\"type\": \"AdamW\", \"params\":"
-        + " {\"eps\": 1e-6, \"betas\": [0.9, 0.98]}}}"), 1, WINDOWS, 768);
+    TrainConfig c =
+        TrainConfig.resolve(
+            a,
+            ds(
+                "{\"optimizer\": {\"type\": \"AdamW\", \"params\":"
+                    + " {\"eps\": 1e-6, \"betas\": [0.9, 0.98]}}}"),
+            1,
+            WINDOWS,
+            768);
     assertEquals(1e-6, c.eps());
     assertEquals(0.98, c.beta2());
     // fp16 set in both
-    assertTrue(error(() -> TrainConfig.resolve(a.withOverrides(List.of("fp16=false")),
-        ds("{\"fp16\": {\"enabled\": true}}"), 1, WINDOWS, 768))
-        .contains("- ds fp16.enabled=true vs hf fp16=false"));
+    assertTrue(
+        error(
+                () ->
+                    TrainConfig.resolve(
+                        a.withOverrides(List.of("fp16=false")),
+                        ds("{\"fp16\": {\"enabled\": true}}"),
+                        1,
+                        WINDOWS,
+                        768))
+            .contains("- ds fp16.enabled=true vs hf fp16=false"));
     // total_num_steps must be the computed one
-    assertTrue(error(() -> TrainConfig.resolve(a, ds("{\"scheduler\": {\"type\":"
-        + " \"WarmupDecayLR\", \"params\": {\"total_num_steps\": 1000}}}"), 1, WINDOWS, 768))
-        .contains("- ds scheduler.params.total_num_steps=1000 vs hf num_training_steps"
-            + " (calculated)=714"));
+    assertTrue(
+        error(
+                () ->
+                    TrainConfig.resolve(
+                        a,
+                        ds(
+                            "{\"scheduler\": {\"type\":"
+                                + " \"WarmupDecayLR\", \"params\": {\"total_num_steps\": 1000}}}"),
+                        1,
+                        WINDOWS,
+                        768))
+            .contains(
+                "- ds scheduler.params.total_num_steps=1000 vs hf num_training_steps"
+                    + " (calculated)=714"));
   }
 
   @Test
   void zeroStageAndSchedulerFromDeepSpeedWinWithANote() {
-    TrainingArguments a = stockmark().withOverrides(
-        List.of("zero_stage=1", "lr_scheduler_type=constant"));
+    TrainingArguments a =
+        stockmark().withOverrides(List.of("zero_stage=1", "lr_scheduler_type=constant"));
     TrainConfig c = TrainConfig.resolve(a, zero2(), 1, WINDOWS, 768);
     assertEquals(2, c.zeroStage());
     assertEquals(Schedule.WARMUP_LR, c.schedule());
-    assertTrue(c.ignoredKeys().contains("zero_stage=1 of train-stockmark.json + --set"
-        + " (zero_optimization.stage=2 of ds_config_zero2.json wins)"), c.ignoredKeys().toString());
+    assertTrue(
+        c.ignoredKeys()
+            .contains(
+                "zero_stage=1 of train-stockmark.json + --set"
+                    + " (zero_optimization.stage=2 of ds_config_zero2.json wins)"),
+        c.ignoredKeys().toString());
     assertTrue(c.ignoredKeys().stream().anyMatch(s -> s.startsWith("lr_scheduler_type=constant")));
     // without a zero_optimization section the conf's zero_stage applies
     assertEquals(1, TrainConfig.resolve(a, ds("{}"), 1, WINDOWS, 768).zeroStage());
@@ -273,40 +371,43 @@ class TrainConfigTest {
 
   @Test
   void reduceBucketSizeAutoIsHiddenSizeSquared() {
-    DeepSpeedConfig d = ds("{\"zero_optimization\": {\"stage\": 1, \"reduce_bucket_size\":"
-        + " \"auto\"}}");
-    assertEquals(768L * 768, TrainConfig.resolve(stockmark(), d, 1, WINDOWS, 768)
-        .reduceBucketSize());
-    assertTrue(error(() -> TrainConfig.resolve(stockmark(), d, 1, WINDOWS, 0))
-        .contains("reduce_bucket_size is \"auto\" but the model's hidden_size is unknown"));
+    DeepSpeedConfig d =
+        ds("{\"zero_optimization\": {\"stage\": 1, \"reduce_bucket_size\":" + " \"auto\"}}");
+    assertEquals(
+        768L * 768, TrainConfig.resolve(stockmark(), d, 1, WINDOWS, 768).reduceBucketSize());
+    assertTrue(
+        error(() -> TrainConfig.resolve(stockmark(), d, 1, WINDOWS, 0))
+            .contains("reduce_bucket_size is \"auto\" but the model's hidden_size is unknown"));
   }
 
   @Test
   void stepsFromMaxStepsFractionalEpochsAndDropLast() {
-    TrainConfig m = TrainConfig.resolve(conf("{\"max_steps\": 500, \"warmup_ratio\": 0.1}"),
-        null, 1, WINDOWS, 768);
+    TrainConfig m =
+        TrainConfig.resolve(
+            conf("{\"max_steps\": 500, \"warmup_ratio\": 0.1}"), null, 1, WINDOWS, 768);
     assertEquals(500, m.totalSteps());
     assertEquals(2, m.epochs(), "ceil(500 / 357)");
     assertEquals(50, m.warmupSteps());
-    TrainConfig f = TrainConfig.resolve(conf("{\"num_train_epochs\": 1.5}"), null, 1, WINDOWS,
-        768);
+    TrainConfig f = TrainConfig.resolve(conf("{\"num_train_epochs\": 1.5}"), null, 1, WINDOWS, 768);
     assertEquals(536, f.totalSteps(), "ceil(1.5 × 357)");
     assertEquals(2, f.epochs());
-    TrainConfig d = TrainConfig.resolve(conf("{\"dataloader_drop_last\": true}"), null, 1,
-        WINDOWS, 768);
+    TrainConfig d =
+        TrainConfig.resolve(conf("{\"dataloader_drop_last\": true}"), null, 1, WINDOWS, 768);
     assertEquals(356, d.stepsPerEpoch(), "floor(4274 / 12)");
-    assertEquals("dataloader_drop_last leaves no batch: 20 training examples are fewer than micro"
-        + " batch (12) × replicas (2) = 24",
-        error(() -> TrainConfig.resolve(conf("{\"dataloader_drop_last\": true}"), null, 2, 20,
-            768)));
-    assertEquals(1, TrainConfig.resolve(TrainingArguments.defaults(), null, 2, 20, 768)
-        .stepsPerEpoch());
+    assertEquals(
+        "dataloader_drop_last leaves no batch: 20 training examples are fewer than micro"
+            + " batch (12) × replicas (2) = 24",
+        error(
+            () -> TrainConfig.resolve(conf("{\"dataloader_drop_last\": true}"), null, 2, 20, 768)));
+    assertEquals(
+        1, TrainConfig.resolve(TrainingArguments.defaults(), null, 2, 20, 768).stepsPerEpoch());
   }
 
   @Test
   void theDemoConfResolves() {
-    TrainConfig c = TrainConfig.resolve(
-        TrainingArguments.fromFile(Path.of("conf/train-demo.json")), null, 2, 100, 384);
+    TrainConfig c =
+        TrainConfig.resolve(
+            TrainingArguments.fromFile(Path.of("conf/train-demo.json")), null, 2, 100, 384);
     assertEquals(16, c.microBatch());
     assertEquals(32, c.globalBatch());
     assertEquals(40, c.totalSteps(), "10 epochs x ceil(100 / 32)");
@@ -320,23 +421,29 @@ class TrainConfigTest {
 
   @Test
   void yamlAndJsonGiveTheSameConfig(@TempDir Path dir) throws Exception {
-    Files.writeString(dir.resolve("train.yaml"), "learning_rate: 5e-5\n"
-        + "per_device_train_batch_size: 12\nweight_decay: 0.01\nwarmup_ratio: 0.1\n"
-        + "num_train_epochs: 2\nmax_grad_norm: 1.0\nlogging_steps: 50\nseed: 42\n");
+    Files.writeString(
+        dir.resolve("train.yaml"),
+        "learning_rate: 5e-5\n"
+            + "per_device_train_batch_size: 12\nweight_decay: 0.01\nwarmup_ratio: 0.1\n"
+            + "num_train_epochs: 2\nmax_grad_norm: 1.0\nlogging_steps: 50\nseed: 42\n");
     TrainingArguments y = TrainingArguments.fromFile(dir.resolve("train.yaml"));
     TrainConfig fromYaml = TrainConfig.resolve(y, zero2(), 2, WINDOWS, 768);
     TrainConfig fromJson = TrainConfig.resolve(stockmark(), zero2(), 2, WINDOWS, 768);
-    assertEquals(fromJson.toMap().entrySet().stream()
-            .filter(e -> !e.getKey().equals("sources")).toList(),
-        fromYaml.toMap().entrySet().stream()
-            .filter(e -> !e.getKey().equals("sources")).toList());
+    assertEquals(
+        fromJson.toMap().entrySet().stream().filter(e -> !e.getKey().equals("sources")).toList(),
+        fromYaml.toMap().entrySet().stream().filter(e -> !e.getKey().equals("sources")).toList());
     assertEquals(List.of("train.yaml", "ds_config_zero2.json"), fromYaml.sources());
   }
 
   @Test
   void serializableAndDumpedAsJson() throws Exception {
-    TrainConfig c = TrainConfig.resolve(stockmark().withOverrides(List.of("fp16=true",
-        "classifier_dropout=0.1")), zero2(), 2, WINDOWS, 768);
+    TrainConfig c =
+        TrainConfig.resolve(
+            stockmark().withOverrides(List.of("fp16=true", "classifier_dropout=0.1")),
+            zero2(),
+            2,
+            WINDOWS,
+            768);
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
       out.writeObject(c);
@@ -358,13 +465,24 @@ class TrainConfigTest {
 
   @Test
   void badInputsToResolve() {
-    assertEquals("there are no training examples to train on",
+    assertEquals(
+        "there are no training examples to train on",
         error(() -> TrainConfig.resolve(stockmark(), null, 1, 0, 768)));
-    assertEquals("replicas must be >= 1 (got 0)",
+    assertEquals(
+        "replicas must be >= 1 (got 0)",
         error(() -> TrainConfig.resolve(stockmark(), null, 0, 10, 768)));
-    assertTrue(error(() -> TrainConfig.resolve(stockmark(), ds("{\"optimizer\": {\"type\":"
-        + " \"AdamW\", \"params\": {\"lr\": 5e-5}}, \"scheduler\": {\"type\": \"WarmupLR\","
-        + " \"params\": {\"warmup_max_lr\": 1e-4}}}"), 1, WINDOWS, 768))
-        .contains("- ds scheduler.params.warmup_max_lr=0.0001 vs hf learning_rate=0.00005"));
+    assertTrue(
+        error(
+                () ->
+                    TrainConfig.resolve(
+                        stockmark(),
+                        ds(
+                            "{\"optimizer\": {\"type\": \"AdamW\", \"params\": {\"lr\": 5e-5}},"
+                                + " \"scheduler\": {\"type\": \"WarmupLR\", \"params\":"
+                                + " {\"warmup_max_lr\": 1e-4}}}"),
+                        1,
+                        WINDOWS,
+                        768))
+            .contains("- ds scheduler.params.warmup_max_lr=0.0001 vs hf learning_rate=0.00005"));
   }
 }

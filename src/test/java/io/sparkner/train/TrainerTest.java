@@ -48,9 +48,17 @@ class TrainerTest {
   }
 
   static TrainConfig config(int examples, String... overrides) {
-    List<String> o = new ArrayList<>(List.of("learning_rate=5e-3", "per_device_train_batch_size=4", "logging_steps=1", "warmup_ratio=0.1", "weight_decay=0.01"));
+    List<String> o =
+        new ArrayList<>(
+            List.of(
+                "learning_rate=5e-3",
+                "per_device_train_batch_size=4",
+                "logging_steps=1",
+                "warmup_ratio=0.1",
+                "weight_decay=0.01"));
     o.addAll(List.of(overrides));
-    return TrainConfig.resolve(TrainingArguments.defaults().withOverrides(o), null, 1, examples, 32);
+    return TrainConfig.resolve(
+        TrainingArguments.defaults().withOverrides(o), null, 1, examples, 32);
   }
 
   static Checkpoints.Weights tiny() {
@@ -64,12 +72,17 @@ class TrainerTest {
     List<Double> losses = new ArrayList<>();
     try (NDManager m = NDManager.newBaseManager()) {
       TokenClassificationModel model = Checkpoints.build(tiny(), m, DataType.FLOAT32);
-      Trainer t = new Trainer(model, cfg, GradientExchange.SINGLE, new Trainer.Hooks() {
-        @Override
-        public void log(Trainer.StepMetrics s) {
-          losses.add(s.loss());
-        }
-      });
+      Trainer t =
+          new Trainer(
+              model,
+              cfg,
+              GradientExchange.SINGLE,
+              new Trainer.Hooks() {
+                @Override
+                public void log(Trainer.StepMetrics s) {
+                  losses.add(s.loss());
+                }
+              });
       t.train(data);
       assertEquals(cfg.totalSteps(), t.state().globalStep());
       assertEquals(cfg.totalSteps(), losses.size());
@@ -80,16 +93,19 @@ class TrainerTest {
       CheckpointStore store = new CheckpointStore(dir.toUri().toString(), new Configuration());
       String out = dir.resolve("final").toUri().toString();
       store.writeModel(t, out, null);
-      Map<String, SafeTensors.Tensor> back = SafeTensors.read(dir.resolve("final/model.safetensors"));
+      Map<String, SafeTensors.Tensor> back =
+          SafeTensors.read(dir.resolve("final/model.safetensors"));
       float[] values = t.parameterValues();
       for (FlatParameters.Slot s : t.flat().slots()) {
-        float[] expected = java.util.Arrays.copyOfRange(values, (int) s.offset(), (int) (s.offset() + s.size()));
+        float[] expected =
+            java.util.Arrays.copyOfRange(values, (int) s.offset(), (int) (s.offset() + s.size()));
         assertArrayEquals(expected, back.get(s.name()).data(), 0f, s.name());
       }
       // and the model itself holds what was saved
       assertArrayEquals(values, t.flat().values(), 0f);
       String config = Files.readString(dir.resolve("final/config.json"));
-      assertTrue(config.contains("\"id2label\"") && config.contains("BertForTokenClassification"), config);
+      assertTrue(
+          config.contains("\"id2label\"") && config.contains("BertForTokenClassification"), config);
     }
   }
 
@@ -99,7 +115,12 @@ class TrainerTest {
     TrainConfig cfg = config(data.size(), "max_steps=12", "save_steps=5");
     float[] uninterrupted;
     try (NDManager m = NDManager.newBaseManager()) {
-      Trainer t = new Trainer(Checkpoints.build(tiny(), m, DataType.FLOAT32), cfg, GradientExchange.SINGLE, new Trainer.Hooks() {});
+      Trainer t =
+          new Trainer(
+              Checkpoints.build(tiny(), m, DataType.FLOAT32),
+              cfg,
+              GradientExchange.SINGLE,
+              new Trainer.Hooks() {});
       t.train(data);
       uninterrupted = t.parameterValues().clone();
     }
@@ -108,15 +129,20 @@ class TrainerTest {
       private static final long serialVersionUID = 1L;
     }
     try (NDManager m = NDManager.newBaseManager()) {
-      Trainer t = new Trainer(Checkpoints.build(tiny(), m, DataType.FLOAT32), cfg, GradientExchange.SINGLE, new Trainer.Hooks() {
-        @Override
-        public void save(Trainer tr) {
-          store.save(tr, GradientExchange.SINGLE, null);
-          if (tr.state().globalStep() == 10) {
-            throw new Crash(); // the task dies right after its second checkpoint
-          }
-        }
-      });
+      Trainer t =
+          new Trainer(
+              Checkpoints.build(tiny(), m, DataType.FLOAT32),
+              cfg,
+              GradientExchange.SINGLE,
+              new Trainer.Hooks() {
+                @Override
+                public void save(Trainer tr) {
+                  store.save(tr, GradientExchange.SINGLE, null);
+                  if (tr.state().globalStep() == 10) {
+                    throw new Crash(); // the task dies right after its second checkpoint
+                  }
+                }
+              });
       assertThrows(Crash.class, () -> t.train(data));
     }
     CheckpointStore.Saved saved = store.newest().orElseThrow();
@@ -126,7 +152,12 @@ class TrainerTest {
       Path local = Path.of(java.net.URI.create(saved.dir()));
       Checkpoints.Weights w = Checkpoints.read(local, null, 0);
       assertTrue(w.report().clean(), w.report().describe());
-      Trainer t = new Trainer(Checkpoints.build(w, m, DataType.FLOAT32), cfg, GradientExchange.SINGLE, new Trainer.Hooks() {});
+      Trainer t =
+          new Trainer(
+              Checkpoints.build(w, m, DataType.FLOAT32),
+              cfg,
+              GradientExchange.SINGLE,
+              new Trainer.Hooks() {});
       store.restore(saved, t);
       assertEquals(10, t.state().globalStep());
       t.train(data);
@@ -157,12 +188,17 @@ class TrainerTest {
     try (NDManager m = NDManager.newBaseManager()) {
       TokenClassificationModel model = Checkpoints.build(tiny(), m, DataType.FLOAT16);
       assertEquals(DataType.FLOAT16, model.dataType());
-      Trainer t = new Trainer(model, cfg, GradientExchange.SINGLE, new Trainer.Hooks() {
-        @Override
-        public void log(Trainer.StepMetrics s) {
-          logs.add(s);
-        }
-      });
+      Trainer t =
+          new Trainer(
+              model,
+              cfg,
+              GradientExchange.SINGLE,
+              new Trainer.Hooks() {
+                @Override
+                public void log(Trainer.StepMetrics s) {
+                  logs.add(s);
+                }
+              });
       t.train(data);
       for (Trainer.StepMetrics s : logs) {
         assertTrue(Double.isFinite(s.loss()), "loss " + s.loss());

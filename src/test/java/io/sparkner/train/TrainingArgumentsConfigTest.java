@@ -125,32 +125,43 @@ class TrainingArgumentsConfigTest {
   void unknownKeysAreNamedWithASuggestion() {
     IllegalArgumentException e =
         fails(() -> TrainingArguments.parse("{\"learning_rte\": 1e-4}", "conf.json"));
-    assertEquals("conf.json: unknown key \"learning_rte\" (did you mean \"learning_rate\"?)",
+    assertEquals(
+        "conf.json: unknown key \"learning_rte\" (did you mean \"learning_rate\"?)",
         e.getMessage());
     e = fails(() -> TrainingArguments.parse("per_device_batch_size: 4\n", "conf.yaml"));
-    assertEquals("conf.yaml: unknown key \"per_device_batch_size\" (did you mean"
-        + " \"per_device_eval_batch_size\"?)", e.getMessage());
+    assertEquals(
+        "conf.yaml: unknown key \"per_device_batch_size\" (did you mean"
+            + " \"per_device_eval_batch_size\"?)",
+        e.getMessage());
     e = fails(() -> TrainingArguments.parse("{\"completely_unrelated\": 1}", "conf.json"));
     assertEquals("conf.json: unknown key \"completely_unrelated\"", e.getMessage());
   }
 
   @Test
   void typeErrorsNameTheKeyAndTheExpectedType() {
-    IllegalArgumentException e = fails(() -> TrainingArguments.parse(
-        "{\"per_device_train_batch_size\": \"twelve\"}", "conf.json"));
-    assertEquals("conf.json: \"per_device_train_batch_size\" must be an integer, got the string"
-        + " \"twelve\"", e.getMessage());
-    e = fails(() -> TrainingArguments.parse("{\"per_device_train_batch_size\": 12.5}",
-        "conf.json"));
-    assertEquals("conf.json: \"per_device_train_batch_size\" must be an integer, got 12.5",
+    IllegalArgumentException e =
+        fails(
+            () ->
+                TrainingArguments.parse(
+                    "{\"per_device_train_batch_size\": \"twelve\"}", "conf.json"));
+    assertEquals(
+        "conf.json: \"per_device_train_batch_size\" must be an integer, got the string"
+            + " \"twelve\"",
         e.getMessage());
+    e =
+        fails(
+            () -> TrainingArguments.parse("{\"per_device_train_batch_size\": 12.5}", "conf.json"));
+    assertEquals(
+        "conf.json: \"per_device_train_batch_size\" must be an integer, got 12.5", e.getMessage());
     e = fails(() -> TrainingArguments.parse("{\"fp16\": 1}", "conf.json"));
     assertEquals("conf.json: \"fp16\" must be true or false, got 1", e.getMessage());
     e = fails(() -> TrainingArguments.parse("{\"learning_rate\": null}", "conf.json"));
     assertEquals("conf.json: \"learning_rate\" must be a number, not null", e.getMessage());
     e = fails(() -> TrainingArguments.parse("{\"lr_scheduler_type\": \"cosine\"}", "conf.json"));
-    assertEquals("conf.json: \"lr_scheduler_type\" must be one of linear, constant,"
-        + " constant_with_warmup (got \"cosine\")", e.getMessage());
+    assertEquals(
+        "conf.json: \"lr_scheduler_type\" must be one of linear, constant,"
+            + " constant_with_warmup (got \"cosine\")",
+        e.getMessage());
     e = fails(() -> TrainingArguments.parse("[1, 2]", "conf.json"));
     assertTrue(e.getMessage().startsWith("conf.json: the configuration must be a mapping"));
     // integral doubles are fine for integer keys (2e3 in JSON is a double)
@@ -159,8 +170,12 @@ class TrainingArgumentsConfigTest {
 
   @Test
   void everyErrorOfAFileIsReportedAtOnce() {
-    IllegalArgumentException e = fails(() -> TrainingArguments.parse(
-        "{\"learnig_rate\": 1, \"seed\": \"x\", \"fp16\": true, \"bf16\": true}", "c.json"));
+    IllegalArgumentException e =
+        fails(
+            () ->
+                TrainingArguments.parse(
+                    "{\"learnig_rate\": 1, \"seed\": \"x\", \"fp16\": true, \"bf16\": true}",
+                    "c.json"));
     assertTrue(e.getMessage().startsWith("2 configuration errors:"), e.getMessage());
     assertTrue(e.getMessage().contains("unknown key \"learnig_rate\""), e.getMessage());
     assertTrue(e.getMessage().contains("\"seed\" must be an integer"), e.getMessage());
@@ -171,37 +186,50 @@ class TrainingArgumentsConfigTest {
 
   @Test
   void unsupportedValuesAreRejectedClearly() {
-    assertEquals("c.json: label_smoothing_factor 0.1 is not supported (only 0)",
+    assertEquals(
+        "c.json: label_smoothing_factor 0.1 is not supported (only 0)",
         fails(() -> TrainingArguments.parse("{\"label_smoothing_factor\": 0.1}", "c.json"))
             .getMessage());
-    assertEquals(0.0, TrainingArguments.parse("{\"label_smoothing_factor\": 0}", "c.json")
-        .labelSmoothingFactor());
-    assertEquals("c.json: zero_stage 3: ZeRO stage 3 is out of scope (use 0, 1 or 2)",
+    assertEquals(
+        0.0,
+        TrainingArguments.parse("{\"label_smoothing_factor\": 0}", "c.json")
+            .labelSmoothingFactor());
+    assertEquals(
+        "c.json: zero_stage 3: ZeRO stage 3 is out of scope (use 0, 1 or 2)",
         fails(() -> TrainingArguments.parse("{\"zero_stage\": 3}", "c.json")).getMessage());
-    assertTrue(fails(() -> TrainingArguments.parse("{\"warmup_ratio\": 1.5}", "c.json"))
-        .getMessage().contains("warmup_ratio must be in [0, 1]"));
-    assertTrue(fails(() -> TrainingArguments.parse("{\"hidden_dropout_prob\": 1}", "c.json"))
-        .getMessage().contains("hidden_dropout_prob must be in [0, 1)"));
+    assertTrue(
+        fails(() -> TrainingArguments.parse("{\"warmup_ratio\": 1.5}", "c.json"))
+            .getMessage()
+            .contains("warmup_ratio must be in [0, 1]"));
+    assertTrue(
+        fails(() -> TrainingArguments.parse("{\"hidden_dropout_prob\": 1}", "c.json"))
+            .getMessage()
+            .contains("hidden_dropout_prob must be in [0, 1)"));
   }
 
   @Test
   void evaluationStrategyIsAcceptedUnderItsOldName() {
-    TrainingArguments a = TrainingArguments.parse(
-        "{\"evaluation_strategy\": \"steps\", \"logging_steps\": 20}", "c.json");
+    TrainingArguments a =
+        TrainingArguments.parse(
+            "{\"evaluation_strategy\": \"steps\", \"logging_steps\": 20}", "c.json");
     assertEquals(EvalStrategy.STEPS, a.evalStrategy());
     assertEquals(20, a.evalSteps(), "eval_steps defaults to logging_steps, as in HF");
     assertTrue(a.isExplicit("eval_strategy"));
     assertTrue(a.isExplicit("evaluation_strategy"));
-    assertEquals("c.json: give \"eval_strategy\" or its older name \"evaluation_strategy\", not"
-        + " both", fails(() -> TrainingArguments.parse(
-            "{\"evaluation_strategy\": \"no\", \"eval_strategy\": \"no\"}", "c.json"))
+    assertEquals(
+        "c.json: give \"eval_strategy\" or its older name \"evaluation_strategy\", not" + " both",
+        fails(
+                () ->
+                    TrainingArguments.parse(
+                        "{\"evaluation_strategy\": \"no\", \"eval_strategy\": \"no\"}", "c.json"))
             .getMessage());
   }
 
   @Test
   void harmlessHuggingFaceKeysAndReportTargetsAreListedAsIgnored() {
-    TrainingArguments a = TrainingArguments.parse(
-        "{\"do_train\": true, \"report_to\": [\"mlflow\", \"tensorboard\"]}", "c.json");
+    TrainingArguments a =
+        TrainingArguments.parse(
+            "{\"do_train\": true, \"report_to\": [\"mlflow\", \"tensorboard\"]}", "c.json");
     assertTrue(a.reportToMlflow());
     assertEquals(2, a.ignoredKeys().size(), a.ignoredKeys().toString());
     assertTrue(a.ignoredKeys().get(0).startsWith("do_train ("));
@@ -211,29 +239,38 @@ class TrainingArgumentsConfigTest {
 
   @Test
   void duplicateKeysAndUnknownFormatsAreErrors() {
-    assertTrue(fails(() -> TrainingArguments.parse("{\"seed\": 1, \"seed\": 2}", "c.json"))
-        .getMessage().startsWith("c.json: not valid JSON: Duplicate field 'seed'"));
-    assertTrue(fails(() -> TrainingArguments.parse("seed: 1\nseed: 2\n", "c.yaml"))
-        .getMessage().startsWith("c.yaml: not valid YAML: Duplicate field 'seed'"));
-    assertEquals("c.txt: unknown configuration format (the name must end in .json, .yaml or"
-        + " .yml)", fails(() -> TrainingArguments.parse("{}", "c.txt")).getMessage());
-    assertTrue(fails(() -> TrainingArguments.parse("{\"seed\": ", "c.json"))
-        .getMessage().startsWith("c.json: not valid JSON"));
+    assertTrue(
+        fails(() -> TrainingArguments.parse("{\"seed\": 1, \"seed\": 2}", "c.json"))
+            .getMessage()
+            .startsWith("c.json: not valid JSON: Duplicate field 'seed'"));
+    assertTrue(
+        fails(() -> TrainingArguments.parse("seed: 1\nseed: 2\n", "c.yaml"))
+            .getMessage()
+            .startsWith("c.yaml: not valid YAML: Duplicate field 'seed'"));
+    assertEquals(
+        "c.txt: unknown configuration format (the name must end in .json, .yaml or" + " .yml)",
+        fails(() -> TrainingArguments.parse("{}", "c.txt")).getMessage());
+    assertTrue(
+        fails(() -> TrainingArguments.parse("{\"seed\": ", "c.json"))
+            .getMessage()
+            .startsWith("c.json: not valid JSON"));
   }
 
   @Test
   void setOverridesParseTypes() {
     TrainingArguments base = TrainingArguments.fromFile(Path.of("conf/train-stockmark.json"));
-    TrainingArguments a = base.withOverrides(List.of(
-        "learning_rate=3e-5",
-        "fp16=true",
-        "lr_scheduler_type=constant_with_warmup",
-        "num_train_epochs=1.5",
-        "save_total_limit=2",
-        "report_to=[\"mlflow\"]",
-        "output_dir=s3a://bucket/out=1",
-        "data_seed=7",
-        "group_by_length=true"));
+    TrainingArguments a =
+        base.withOverrides(
+            List.of(
+                "learning_rate=3e-5",
+                "fp16=true",
+                "lr_scheduler_type=constant_with_warmup",
+                "num_train_epochs=1.5",
+                "save_total_limit=2",
+                "report_to=[\"mlflow\"]",
+                "output_dir=s3a://bucket/out=1",
+                "data_seed=7",
+                "group_by_length=true"));
     assertEquals(3e-5, a.learningRate());
     assertTrue(a.fp16());
     assertEquals(LrSchedulerType.CONSTANT_WITH_WARMUP, a.lrSchedulerType());
@@ -254,21 +291,25 @@ class TrainingArgumentsConfigTest {
     assertNull(a.withOverrides(List.of("save_total_limit=null")).saveTotalLimit());
     assertSame(base, base.withOverrides(List.of()));
 
-    assertEquals("--set learnig_rate=1: unknown key \"learnig_rate\" (did you mean"
-        + " \"learning_rate\"?)",
+    assertEquals(
+        "--set learnig_rate=1: unknown key \"learnig_rate\" (did you mean" + " \"learning_rate\"?)",
         fails(() -> base.withOverrides(List.of("learnig_rate=1"))).getMessage());
-    assertEquals("--set fp16: expected key=value",
+    assertEquals(
+        "--set fp16: expected key=value",
         fails(() -> base.withOverrides(List.of("fp16"))).getMessage());
-    assertEquals("--set seed=abc: \"seed\" must be an integer, got the string \"abc\"",
+    assertEquals(
+        "--set seed=abc: \"seed\" must be an integer, got the string \"abc\"",
         fails(() -> base.withOverrides(List.of("seed=abc"))).getMessage());
-    assertEquals("--set: at most one of fp16 and bf16 can be true",
+    assertEquals(
+        "--set: at most one of fp16 and bf16 can be true",
         fails(() -> a.withOverrides(List.of("bf16=true"))).getMessage());
   }
 
   @Test
   void argumentsAreSerializable() throws Exception {
-    TrainingArguments a = TrainingArguments.fromFile(Path.of("conf/train-stockmark.json"))
-        .withOverrides(List.of("hidden_dropout_prob=0.05"));
+    TrainingArguments a =
+        TrainingArguments.fromFile(Path.of("conf/train-stockmark.json"))
+            .withOverrides(List.of("hidden_dropout_prob=0.05"));
     java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
     try (java.io.ObjectOutputStream out = new java.io.ObjectOutputStream(bytes)) {
       out.writeObject(a);

@@ -64,10 +64,21 @@ class TrainingUnderGcTest {
     TrainConfig cfg =
         TrainConfig.resolve(
             TrainingArguments.defaults()
-                .withOverrides(List.of("learning_rate=2e-3", "per_device_train_batch_size=12", "max_steps=" + STEPS, "warmup_steps=2", "weight_decay=0.01", "seed=7")),
-            null, 1, data.size(), 32);
+                .withOverrides(
+                    List.of(
+                        "learning_rate=2e-3",
+                        "per_device_train_batch_size=12",
+                        "max_steps=" + STEPS,
+                        "warmup_steps=2",
+                        "weight_decay=0.01",
+                        "seed=7")),
+            null,
+            1,
+            data.size(),
+            32);
     long[][] quiet;
-    JniUtils.setNumThreads(1); // the same intra-op thread count on every thread: same summation order
+    JniUtils.setNumThreads(
+        1); // the same intra-op thread count on every thread: same summation order
     try {
       quiet = train(w, data, cfg);
     } finally {
@@ -75,16 +86,19 @@ class TrainingUnderGcTest {
     }
 
     AtomicBoolean stop = new AtomicBoolean();
-    Thread collector = new Thread(() -> {
-      while (!stop.get()) {
-        System.gc();
-        try {
-          Thread.sleep(5);
-        } catch (InterruptedException e) {
-          return;
-        }
-      }
-    }, "gc-pressure");
+    Thread collector =
+        new Thread(
+            () -> {
+              while (!stop.get()) {
+                System.gc();
+                try {
+                  Thread.sleep(5);
+                } catch (InterruptedException e) {
+                  return;
+                }
+              }
+            },
+            "gc-pressure");
     collector.setDaemon(true);
     int n = 2;
     long[][][] runs = new long[n][][];
@@ -94,14 +108,17 @@ class TrainingUnderGcTest {
     try {
       for (int i = 0; i < n; i++) {
         int k = i;
-        replicas[i] = new Thread(() -> {
-          try {
-            JniUtils.setNumThreads(1);
-            runs[k] = train(w, data, cfg);
-          } catch (Throwable e) {
-            errors[k] = e;
-          }
-        }, "replica-" + i);
+        replicas[i] =
+            new Thread(
+                () -> {
+                  try {
+                    JniUtils.setNumThreads(1);
+                    runs[k] = train(w, data, cfg);
+                  } catch (Throwable e) {
+                    errors[k] = e;
+                  }
+                },
+                "replica-" + i);
         replicas[i].start();
       }
       for (Thread t : replicas) {
@@ -126,18 +143,26 @@ class TrainingUnderGcTest {
   static long[][] train(Checkpoints.Weights w, List<Example> data, TrainConfig cfg) {
     long[][] trace = new long[STEPS][2];
     try (NDManager m = NDManager.newBaseManager()) {
-      Trainer t = new Trainer(Checkpoints.build(w, m, DataType.FLOAT32), cfg, tracingLocalGradients(trace), new Trainer.Hooks() {
-        @Override
-        public void afterStep(Trainer tr) {
-          trace[(int) tr.state().globalStep() - 1][1] = Arrays.hashCode(tr.parameterValues());
-        }
-      });
+      Trainer t =
+          new Trainer(
+              Checkpoints.build(w, m, DataType.FLOAT32),
+              cfg,
+              tracingLocalGradients(trace),
+              new Trainer.Hooks() {
+                @Override
+                public void afterStep(Trainer tr) {
+                  trace[(int) tr.state().globalStep() - 1][1] =
+                      Arrays.hashCode(tr.parameterValues());
+                }
+              });
       t.train(data);
     }
     return trace;
   }
 
-  /** The one-replica exchange, hashing the local gradients it is given into {@code trace[step][0]}. */
+  /**
+   * The one-replica exchange, hashing the local gradients it is given into {@code trace[step][0]}.
+   */
   static GradientExchange tracingLocalGradients(long[][] trace) {
     GradientExchange single = GradientExchange.SINGLE;
     return new GradientExchange() {

@@ -17,16 +17,16 @@ import java.util.List;
  * I-LOC} is two entities. This is also how {@link io.sparkner.align.SpanDecoder} decodes labels.
  *
  * <p>{@link Mode#STRICT} is seqeval's {@code mode='strict', scheme=IOB2}: only well-formed IOB2
- * chunks count, a chunk begins with {@code B-X} and continues with {@code I-X} of the same type;
- * an {@code I-X} that does not continue a chunk of type X belongs to no entity ({@code B-PER
- * I-LOC} is PER alone, {@code O I-PER} is nothing). {@code E-}/{@code S-} tags are rejected there,
- * as seqeval rejects them for IOB2.
+ * chunks count, a chunk begins with {@code B-X} and continues with {@code I-X} of the same type; an
+ * {@code I-X} that does not continue a chunk of type X belongs to no entity ({@code B-PER I-LOC} is
+ * PER alone, {@code O I-PER} is nothing). {@code E-}/{@code S-} tags are rejected there, as seqeval
+ * rejects them for IOB2.
  *
- * <p>Ignored positions ({@code null} tags, or label id {@link Labels#IGNORE}) are skipped
- * entirely: they neither start, continue nor end a chunk, so {@code B-PER, ignored, I-PER} is one
- * chunk over 0..3. A chunk's {@code end} is one past its last scored token (a trailing ignored
- * position is not included). The type of a tag is everything after the first {@code -}, so {@code
- * B-ORG-P} is of type {@code ORG-P}; a bare {@code B}/{@code I} is of type {@code _} (as seqeval).
+ * <p>Ignored positions ({@code null} tags, or label id {@link Labels#IGNORE}) are skipped entirely:
+ * they neither start, continue nor end a chunk, so {@code B-PER, ignored, I-PER} is one chunk over
+ * 0..3. A chunk's {@code end} is one past its last scored token (a trailing ignored position is not
+ * included). The type of a tag is everything after the first {@code -}, so {@code B-ORG-P} is of
+ * type {@code ORG-P}; a bare {@code B}/{@code I} is of type {@code _} (as seqeval).
  */
 public final class Chunker {
   private Chunker() {}
@@ -72,8 +72,8 @@ public final class Chunker {
   }
 
   /**
-   * Chunks of label ids, {@code labelNames.get(id)} being the tag of id; positions labelled
-   * {@link Labels#IGNORE} (-100) are skipped.
+   * Chunks of label ids, {@code labelNames.get(id)} being the tag of id; positions labelled {@link
+   * Labels#IGNORE} (-100) are skipped.
    */
   public static List<Chunk> chunks(int[] labelIds, List<String> labelNames, Mode mode) {
     Scanner s = new Scanner(mode);
@@ -145,8 +145,10 @@ public final class Chunker {
     private final List<Chunk> out = new ArrayList<>();
     private char prevPrefix = 'O';
     private String prevType = "";
+
     /** The open chunk: its type (null when none), first and last scored position. */
     private String openType;
+
     private int openStart;
     private int openLast;
 

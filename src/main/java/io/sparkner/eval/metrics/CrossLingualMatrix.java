@@ -10,9 +10,9 @@ import java.util.Map;
  * The cross-lingual matrix of the report, as in the Hugging Face cross-lingual NER example: rows
  * are what a model was trained on, columns the evaluation languages, cells micro F1 (seqeval
  * default; strict F1 and gold support alongside). One evaluated model is one row, named by its
- * training languages joined with {@code +} ({@code ja}, {@code ja+ko}), or {@code unknown} when
- * the checkpoint does not record them. A cell whose language the model was trained on is marked
- * {@code in_language}; the others are zero-shot.
+ * training languages joined with {@code +} ({@code ja}, {@code ja+ko}), or {@code unknown} when the
+ * checkpoint does not record them. A cell whose language the model was trained on is marked {@code
+ * in_language}; the others are zero-shot.
  */
 public final class CrossLingualMatrix {
   public static final String UNKNOWN = "unknown";
@@ -26,11 +26,19 @@ public final class CrossLingualMatrix {
    *
    * @param trainLanguages the model's training languages, or null when unknown
    */
-  public static ObjectNode of(String model, List<String> trainLanguages, Map<String, EntityScores> byLang, Map<String, EntityScores> byLangStrict) {
+  public static ObjectNode of(
+      String model,
+      List<String> trainLanguages,
+      Map<String, EntityScores> byLang,
+      Map<String, EntityScores> byLangStrict) {
     ObjectNode o = JSON.createObjectNode();
     o.put("metric", "micro F1, seqeval default mode");
     ObjectNode row = o.putArray("rows").addObject();
-    row.put("name", trainLanguages == null || trainLanguages.isEmpty() ? UNKNOWN : String.join("+", trainLanguages));
+    row.put(
+        "name",
+        trainLanguages == null || trainLanguages.isEmpty()
+            ? UNKNOWN
+            : String.join("+", trainLanguages));
     row.put("model", model);
     if (trainLanguages == null) {
       row.putNull("train_languages");

@@ -31,8 +31,8 @@ import java.util.TreeMap;
  *       support, all 0 when the total support is 0. With no types at all every average is 0.
  * </ul>
  *
- * <p>Only counts are kept (plus the ids of the items seen, to refuse counting an item twice), so
- * it is cheap to serialize and {@link #merge} across Spark partitions.
+ * <p>Only counts are kept (plus the ids of the items seen, to refuse counting an item twice), so it
+ * is cheap to serialize and {@link #merge} across Spark partitions.
  */
 public final class EntityScores implements Serializable {
   private static final long serialVersionUID = 1L;
@@ -86,7 +86,12 @@ public final class EntityScores implements Serializable {
       String itemId, List<String> goldTags, List<String> predictedTags, Chunker.Mode mode) {
     if (goldTags.size() != predictedTags.size()) {
       throw new IllegalArgumentException(
-          "item " + itemId + ": " + goldTags.size() + " gold tags, " + predictedTags.size()
+          "item "
+              + itemId
+              + ": "
+              + goldTags.size()
+              + " gold tags, "
+              + predictedTags.size()
               + " predicted");
     }
     return add(itemId, Chunker.chunks(goldTags, mode), Chunker.chunks(predictedTags, mode));
@@ -194,9 +199,8 @@ public final class EntityScores implements Serializable {
   }
 
   /**
-   * {@code {"items", "micro": {precision, recall, f1, support, predicted, correct}, "macro":
-   * {...}, "weighted": {...}, "per_type": {TYPE: {precision, recall, f1, support, predicted,
-   * correct}}}}
+   * {@code {"items", "micro": {precision, recall, f1, support, predicted, correct}, "macro": {...},
+   * "weighted": {...}, "per_type": {TYPE: {precision, recall, f1, support, predicted, correct}}}}
    */
   public ObjectNode toJson() {
     ObjectNode root = JSON.createObjectNode();

@@ -22,8 +22,8 @@ import java.util.TreeSet;
  * other types (a Stockmark model on PAN-X). For each type the model predicts:
  *
  * <ol>
- *   <li>a type the corpus has is kept (so {@code ORG-P=ORG} does not touch a corpus that has
- *       {@code ORG-P});
+ *   <li>a type the corpus has is kept (so {@code ORG-P=ORG} does not touch a corpus that has {@code
+ *       ORG-P});
  *   <li>a type the corpus lacks goes through the user's type map ({@code --type-map
  *       ORG-P=ORG,ORG-O=ORG}) and is kept under its new name when the corpus has that;
  *   <li>anything else (or a type mapped to {@code O}) becomes {@code O}: dropped, and listed, so a
@@ -31,8 +31,9 @@ import java.util.TreeSet;
  * </ol>
  *
  * The tag prefix is kept ({@code B-ORG-P} → {@code B-ORG}), so model and corpus must use the same
- * scheme (IOB2 or IO); a difference is an error. Gold labels are never mapped: they come from the corpus. The mapped ids make every
- * downstream figure — entities, token confusion, accuracy — live in the corpus' label space.
+ * scheme (IOB2 or IO); a difference is an error. Gold labels are never mapped: they come from the
+ * corpus. The mapped ids make every downstream figure — entities, token confusion, accuracy — live
+ * in the corpus' label space.
  */
 public final class LabelMapping implements Serializable {
   private static final long serialVersionUID = 1L;
@@ -71,15 +72,24 @@ public final class LabelMapping implements Serializable {
    *     model
    * @param corpusName names the corpus in errors
    */
-  public static LabelMapping of(List<String> modelLabels, Labels corpus, Map<String, String> typeMap, String corpusName) {
+  public static LabelMapping of(
+      List<String> modelLabels, Labels corpus, Map<String, String> typeMap, String corpusName) {
     Set<String> modelTypes = typesOf(modelLabels);
     checkTypeMap(typeMap, modelTypes);
     boolean modelIob2 = modelLabels.stream().anyMatch(l -> l.startsWith("B-"));
     boolean corpusIob2 = corpus.scheme() == LabelScheme.IOB2;
     if (!modelTypes.isEmpty() && !corpus.types().isEmpty() && modelIob2 != corpusIob2) {
       throw new IllegalArgumentException(
-          "the model labels in " + (modelIob2 ? "IOB2" : "IO") + " (" + modelLabels + ") but " + corpusName + " in " + corpus.scheme()
-              + "; prepare the evaluation corpus with --scheme " + (modelIob2 ? "IOB2" : "IO"));
+          "the model labels in "
+              + (modelIob2 ? "IOB2" : "IO")
+              + " ("
+              + modelLabels
+              + ") but "
+              + corpusName
+              + " in "
+              + corpus.scheme()
+              + "; prepare the evaluation corpus with --scheme "
+              + (modelIob2 ? "IOB2" : "IO"));
     }
     if (modelLabels.equals(corpus.labels())) {
       LabelMapping m = identity(corpus);
@@ -100,7 +110,8 @@ public final class LabelMapping implements Serializable {
         ids[i] = corpus.outside();
         continue;
       }
-      String target = corpusTypes.contains(type) ? type : typeMap.getOrDefault(type, TypeMap.OUTSIDE);
+      String target =
+          corpusTypes.contains(type) ? type : typeMap.getOrDefault(type, TypeMap.OUTSIDE);
       if (!corpusTypes.contains(target)) {
         ids[i] = corpus.outside();
         m.dropped.add(type);
@@ -110,8 +121,17 @@ public final class LabelMapping implements Serializable {
       Integer id = corpusIds.get(label);
       if (id == null) {
         throw new IllegalArgumentException(
-            "the model's label " + tag + " has no counterpart " + label + " in " + corpusName + " (labels " + corpus.labels()
-                + ", scheme " + corpus.scheme() + "): prepare the evaluation corpus with the model's --scheme");
+            "the model's label "
+                + tag
+                + " has no counterpart "
+                + label
+                + " in "
+                + corpusName
+                + " (labels "
+                + corpus.labels()
+                + ", scheme "
+                + corpus.scheme()
+                + "): prepare the evaluation corpus with the model's --scheme");
       }
       ids[i] = id;
       if (target.equals(type)) {
@@ -133,13 +153,22 @@ public final class LabelMapping implements Serializable {
     return m;
   }
 
-  /** Refuses a type map naming types the model cannot predict (a typo would silently do nothing). */
+  /**
+   * Refuses a type map naming types the model cannot predict (a typo would silently do nothing).
+   */
   static void checkTypeMap(Map<String, String> typeMap, Set<String> modelTypes) {
     for (Map.Entry<String, String> e : typeMap.entrySet()) {
       if (!modelTypes.contains(e.getKey())) {
         throw new IllegalArgumentException(
-            "--type-map " + e.getKey() + "=" + e.getValue() + ": the model predicts no type " + e.getKey()
-                + " (its types: " + new TreeSet<>(modelTypes) + ")");
+            "--type-map "
+                + e.getKey()
+                + "="
+                + e.getValue()
+                + ": the model predicts no type "
+                + e.getKey()
+                + " (its types: "
+                + new TreeSet<>(modelTypes)
+                + ")");
       }
     }
   }
@@ -162,7 +191,8 @@ public final class LabelMapping implements Serializable {
       return Labels.IGNORE;
     }
     if (modelId < 0 || modelId >= toCorpus.length) {
-      throw new IllegalArgumentException("label id " + modelId + " is not one of the model's " + toCorpus.length + " labels");
+      throw new IllegalArgumentException(
+          "label id " + modelId + " is not one of the model's " + toCorpus.length + " labels");
     }
     return toCorpus[modelId];
   }

@@ -9,10 +9,11 @@ import javax.xml.stream.XMLStreamWriter;
 /**
  * Well-formed XHTML (and inline SVG) through the JDK's own StAX writer ({@code newDefaultFactory}:
  * not whichever implementation the classpath brings, so the page is the same everywhere), which
- * escapes every text and attribute value: report text such as a corpus sentence with {@code <script>} or {@code &} comes
- * out as text, never as markup. Elements are closed explicitly ({@code <td></td>}, not {@code
- * <td/>}, which an HTML parser would read as an open tag); only SVG shapes and HTML void elements
- * use {@link #empty}. The result parses with an XML parser and renders as HTML5.
+ * escapes every text and attribute value: report text such as a corpus sentence with {@code
+ * <script>} or {@code &} comes out as text, never as markup. Elements are closed explicitly ({@code
+ * <td></td>}, not {@code <td/>}, which an HTML parser would read as an open tag); only SVG shapes
+ * and HTML void elements use {@link #empty}. The result parses with an XML parser and renders as
+ * HTML5.
  */
 final class Markup {
   static final String XHTML = "http://www.w3.org/1999/xhtml";
@@ -104,7 +105,8 @@ final class Markup {
     try {
       step.run();
     } catch (XMLStreamException e) {
-      throw new UncheckedIOException(new java.io.IOException("cannot write the HTML report: " + e.getMessage(), e));
+      throw new UncheckedIOException(
+          new java.io.IOException("cannot write the HTML report: " + e.getMessage(), e));
     }
     return this;
   }

@@ -145,8 +145,7 @@ class ChunkerTest {
   void ignoredPositionsNeitherStartNorEndAChunk() {
     for (Chunker.Mode mode : Chunker.Mode.values()) {
       // null is an ignored position; the chunk ends after its last scored token
-      assertEquals(
-          List.of(c("PER", 0, 3)), chunks(mode, "B-PER", null, "I-PER", null, "O", null));
+      assertEquals(List.of(c("PER", 0, 3)), chunks(mode, "B-PER", null, "I-PER", null, "O", null));
       assertEquals(List.of(c("PER", 0, 1)), chunks(mode, "B-PER", null, "O"));
       assertEquals(List.of(c("PER", 0, 1)), chunks(mode, "B-PER", null));
       assertEquals(List.of(c("PER", 0, 1), c("PER", 2, 3)), chunks(mode, "B-PER", null, "B-PER"));
@@ -181,13 +180,12 @@ class ChunkerTest {
     int[] predicted = {3, 1, 2, 2};
     assertArrayEquals(new int[] {-100, 1, 2, -100}, Chunker.maskLike(predicted, gold));
     assertArrayEquals(new int[] {3, 1, 2, 2}, predicted);
-    assertThrows(
-        IllegalArgumentException.class, () -> Chunker.maskLike(new int[1], new int[2]));
+    assertThrows(IllegalArgumentException.class, () -> Chunker.maskLike(new int[1], new int[2]));
   }
 
   /**
-   * The default mode decodes exactly as {@link SpanDecoder} when token i covers characters [i,
-   * i+1) and ignored tokens are special tokens (no characters).
+   * The default mode decodes exactly as {@link SpanDecoder} when token i covers characters [i, i+1)
+   * and ignored tokens are special tokens (no characters).
    */
   @Test
   void defaultModeAgreesWithSpanDecoder() {

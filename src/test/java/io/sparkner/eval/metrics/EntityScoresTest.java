@@ -41,8 +41,8 @@ class EntityScoresTest {
 
   /**
    * seqeval README: gold MISC(3,6) and PER(0,2), predicted MISC(2,6) and PER(0,2). One of two
-   * predictions is correct and one of two gold entities found: micro 0.50; MISC 0, PER 1; macro
-   * and weighted (supports 1 and 1) 0.50.
+   * predictions is correct and one of two gold entities found: micro 0.50; MISC 0, PER 1; macro and
+   * weighted (supports 1 and 1) 0.50.
    */
   @Test
   void seqevalReadmeExample() {
@@ -62,9 +62,9 @@ class EntityScoresTest {
   }
 
   /**
-   * seqeval README, strict mode: y_true [['B-NP', 'I-NP', 'O']], y_pred [['I-NP', 'I-NP', 'O']].
-   * By default the prediction I-NP I-NP is the chunk NP(0,2), equal to the gold one: everything
-   * 1.00. In strict IOB2 an I-NP that does not follow B-NP/I-NP belongs to no entity, so nothing is
+   * seqeval README, strict mode: y_true [['B-NP', 'I-NP', 'O']], y_pred [['I-NP', 'I-NP', 'O']]. By
+   * default the prediction I-NP I-NP is the chunk NP(0,2), equal to the gold one: everything 1.00.
+   * In strict IOB2 an I-NP that does not follow B-NP/I-NP belongs to no entity, so nothing is
    * predicted: precision 0/0 → 0, recall 0/1 = 0, F1 0, support 1.
    */
   @Test
@@ -87,10 +87,10 @@ class EntityScoresTest {
    *
    * <p>pred: B-PER I-LOC O I-LOC I-LOC O B-ORG.
    *
-   * <p>Default: PER(0,1) LOC(1,2) LOC(3,5) ORG(6,7); correct LOC(3,5), ORG(6,7). LOC: 1 correct
-   * of 2 predicted, 1 gold → P 1/2, R 1, F1 2/3. ORG: 1, 1, 1. PER: 0 of 1, 1 gold → 0. Micro:
-   * P 2/4, R 2/3, F1 2·(1/2)(2/3)/(1/2+2/3) = 4/7. Macro = weighted (supports all 1):
-   * P (1/2+1+0)/3 = 1/2, R (1+1+0)/3 = 2/3, F1 (2/3+1+0)/3 = 5/9.
+   * <p>Default: PER(0,1) LOC(1,2) LOC(3,5) ORG(6,7); correct LOC(3,5), ORG(6,7). LOC: 1 correct of
+   * 2 predicted, 1 gold → P 1/2, R 1, F1 2/3. ORG: 1, 1, 1. PER: 0 of 1, 1 gold → 0. Micro: P 2/4,
+   * R 2/3, F1 2·(1/2)(2/3)/(1/2+2/3) = 4/7. Macro = weighted (supports all 1): P (1/2+1+0)/3 = 1/2,
+   * R (1+1+0)/3 = 2/3, F1 (2/3+1+0)/3 = 5/9.
    *
    * <p>Strict: the I-LOC after B-PER, the I-LOC after O and the I-LOC that follows it are no
    * entities: PER(0,1) ORG(6,7). LOC: 0 predicted, 1 gold → 0. ORG 1. PER 0. Micro: P 1/2, R 1/3,
@@ -144,8 +144,8 @@ class EntityScoresTest {
   }
 
   /**
-   * seqeval 1.x reports the union of gold and predicted types: a type only predicted has support
-   * 0, P = R = F1 = 0, and lowers the macro average; it has no weight in the weighted average.
+   * seqeval 1.x reports the union of gold and predicted types: a type only predicted has support 0,
+   * P = R = F1 = 0, and lowers the macro average; it has no weight in the weighted average.
    */
   @Test
   void predictedOnlyTypeCountsInMacroAverage() {
@@ -201,8 +201,7 @@ class EntityScoresTest {
   @Test
   void adjacentEntitiesMustBeSplitExactly() {
     EntityScores s =
-        new EntityScores()
-            .add("a", List.of("B-PER", "B-PER"), List.of("B-PER", "I-PER"), DEFAULT);
+        new EntityScores().add("a", List.of("B-PER", "B-PER"), List.of("B-PER", "I-PER"), DEFAULT);
     assertEquals(2, s.gold());
     assertEquals(1, s.predicted());
     assertEquals(0, s.correct());

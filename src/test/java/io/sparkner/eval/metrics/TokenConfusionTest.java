@@ -27,8 +27,8 @@ class TokenConfusionTest {
 
   /**
    * seqeval README example: 10 tokens, 2 wrong labels (O→B-MISC at 2, B-MISC→I-MISC at 3), so
-   * accuracy 8/10 = 0.80 as seqeval's accuracy_score. By type: O→O 4 (0, 1, 6 and the last O
-   * of the second sentence), O→MISC 1 (token 2), MISC→MISC 3 (B-MISC read as I-MISC is still MISC),
+   * accuracy 8/10 = 0.80 as seqeval's accuracy_score. By type: O→O 4 (0, 1, 6 and the last O of the
+   * second sentence), O→MISC 1 (token 2), MISC→MISC 3 (B-MISC read as I-MISC is still MISC),
    * PER→PER 2.
    */
   @Test
