@@ -266,8 +266,7 @@ class OptionTableTest {
   @Test
   void incompletePreparedDataIsRefusedNamingTheDirectoryAndWhatIsMissing() throws IOException {
     // a prepare --overwrite that fails half way (here: a corrupt .gz input) leaves old and new
-    // tables
-    // mixed; summary.json, deleted first and written last, is what marks that
+    // tables mixed; summary.json, deleted first and written last, is what marks that
     Path mixed = dir.resolve("mixed");
     String tok = TestData.tokenizer("unigram").toString();
     assertEquals(

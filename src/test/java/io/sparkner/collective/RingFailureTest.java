@@ -30,8 +30,7 @@ class RingFailureTest {
           List<Ring> rings = form(3, timeout);
           try {
             // rank 2 sends two pieces of its first chunk, then stops for 6 s (its process hangs,
-            // its
-            // sockets stay open): long after the others gave up
+            // its sockets stay open): long after the others gave up
             rings.get(2).simulate(new SendStall(2, Duration.ofSeconds(6)));
             int len = 4_000_000; // chunks of 1.33 M floats: 6 pieces each
             int[] b = Ring.evenBounds(0, len, 3);
@@ -281,8 +280,7 @@ class RingFailureTest {
                   "rank " + r + " got " + rings.get(r).heartbeatsReceived() + " heartbeats");
             }
             // "checkpoint save": every rank writes its shard (rank 2 for 3 s), a collective, then
-            // rank 0
-            // writes the model for 3 s
+            // rank 0 writes the model for 3 s
             all(
                 3,
                 Duration.ofSeconds(30),

@@ -429,8 +429,8 @@ class RingSecurityTest {
               RingEndpoint stale = RingEndpoint.open("127.0.0.1", 0, 0)) {
             List<String> addrs = List.of(ep0.address(), ep1.address());
             // attempt 1's rank 1 waits for its rank 0; attempt 0's rank 0, still retrying, reaches
-            // the same
-            // address first (a fixed --port-range gives the new attempt the ports of the old one)
+            // the same address first (a fixed --port-range gives the new attempt the ports of the
+            // old one)
             CompletableFuture<Ring> r1 =
                 CompletableFuture.supplyAsync(
                     () -> {
