@@ -64,6 +64,69 @@ public interface GradientExchange {
     body.run();
   }
 
+  /**
+   * An exchange that does what {@code inner} does, for a wrapper to change one operation (a fault
+   * plan's injected overflow, a test's trace) while every other one, present or added later, still
+   * reaches the wrapped exchange.
+   */
+  abstract class Forwarding implements GradientExchange {
+    protected final GradientExchange inner;
+
+    protected Forwarding(GradientExchange inner) {
+      this.inner = inner;
+    }
+
+    @Override
+    public int rank() {
+      return inner.rank();
+    }
+
+    @Override
+    public int replicas() {
+      return inner.replicas();
+    }
+
+    @Override
+    public long shardFrom(long size) {
+      return inner.shardFrom(size);
+    }
+
+    @Override
+    public long shardTo(long size) {
+      return inner.shardTo(size);
+    }
+
+    @Override
+    public void reduceGradients(DirectFloats local, float[] shard, long step) {
+      inner.reduceGradients(local, shard, step);
+    }
+
+    @Override
+    public int[] countedRange(int length) {
+      return inner.countedRange(length);
+    }
+
+    @Override
+    public long reducedGradientLength(long size) {
+      return inner.reducedGradientLength(size);
+    }
+
+    @Override
+    public double[] allReduceSum(double[] values, long step) {
+      return inner.allReduceSum(values, step);
+    }
+
+    @Override
+    public void gatherParameters(DirectFloats flat, long step) {
+      inner.gatherParameters(flat, step);
+    }
+
+    @Override
+    public void longPhase(String what, long step, Runnable body) {
+      inner.longPhase(what, step, body);
+    }
+  }
+
   /** A single replica: everything is already global. */
   GradientExchange SINGLE =
       new GradientExchange() {

@@ -43,11 +43,9 @@ final class RankFaults {
    * An exchange that puts an inf into the local gradients at the plan's overflow steps, then
    * reduces as usual.
    */
-  private final class Overflowing implements GradientExchange {
-    private final GradientExchange inner;
-
+  private final class Overflowing extends GradientExchange.Forwarding {
     Overflowing(GradientExchange inner) {
-      this.inner = inner;
+      super(inner);
     }
 
     @Override
@@ -56,51 +54,6 @@ final class RankFaults {
         local.put(0, Float.POSITIVE_INFINITY);
       }
       inner.reduceGradients(local, shard, step);
-    }
-
-    @Override
-    public int rank() {
-      return inner.rank();
-    }
-
-    @Override
-    public int replicas() {
-      return inner.replicas();
-    }
-
-    @Override
-    public long shardFrom(long size) {
-      return inner.shardFrom(size);
-    }
-
-    @Override
-    public long shardTo(long size) {
-      return inner.shardTo(size);
-    }
-
-    @Override
-    public int[] countedRange(int length) {
-      return inner.countedRange(length);
-    }
-
-    @Override
-    public long reducedGradientLength(long size) {
-      return inner.reducedGradientLength(size);
-    }
-
-    @Override
-    public double[] allReduceSum(double[] values, long step) {
-      return inner.allReduceSum(values, step);
-    }
-
-    @Override
-    public void gatherParameters(DirectFloats flat, long step) {
-      inner.gatherParameters(flat, step);
-    }
-
-    @Override
-    public void longPhase(String what, long step, Runnable body) {
-      inner.longPhase(what, step, body);
     }
   }
 }

@@ -164,42 +164,11 @@ class TrainingUnderGcTest {
    * The one-replica exchange, hashing the local gradients it is given into {@code trace[step][0]}.
    */
   static GradientExchange tracingLocalGradients(long[][] trace) {
-    GradientExchange single = GradientExchange.SINGLE;
-    return new GradientExchange() {
+    return new GradientExchange.Forwarding(GradientExchange.SINGLE) {
       @Override
       public void reduceGradients(DirectFloats local, float[] shard, long step) {
         trace[(int) step][0] = Arrays.hashCode(local.toArray());
-        single.reduceGradients(local, shard, step);
-      }
-
-      @Override
-      public int rank() {
-        return single.rank();
-      }
-
-      @Override
-      public int replicas() {
-        return single.replicas();
-      }
-
-      @Override
-      public long shardFrom(long size) {
-        return single.shardFrom(size);
-      }
-
-      @Override
-      public long shardTo(long size) {
-        return single.shardTo(size);
-      }
-
-      @Override
-      public double[] allReduceSum(double[] values, long step) {
-        return single.allReduceSum(values, step);
-      }
-
-      @Override
-      public void gatherParameters(DirectFloats flat, long step) {
-        single.gatherParameters(flat, step);
+        inner.reduceGradients(local, shard, step);
       }
     };
   }
