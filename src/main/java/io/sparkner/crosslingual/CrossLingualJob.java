@@ -56,13 +56,15 @@ public final class CrossLingualJob {
       evalData.add(trainData);
     }
     c.evaluate().sets().keySet().forEach(set -> evalData.add(output + "/prepared-" + set));
-    String[] tokenizer = {c.tokenizer().path()};
-    String[] model = {c.model().path()};
+    boolean buildTokenizer = c.tokenizer().path() == null;
+    String tokenizer = buildTokenizer ? output + "/tokenizer" : c.tokenizer().path();
+    boolean initModel = c.model().path() == null;
+    String model = initModel ? output + "/base-model" : c.model().path();
     TrainJob.Result[] trained = new TrainJob.Result[1];
     ObjectNode[] report = new ObjectNode[1];
     new Pipeline<String>()
         .thenIf(
-            tokenizer[0] == null,
+            buildTokenizer,
             "tokenizer",
             "tokenizer: build a "
                 + c.tokenizer().kind()
@@ -75,10 +77,9 @@ public final class CrossLingualJob {
                       Bootstrap.inputs(c.tokenizer().buildCorpus(), conf),
                       c.tokenizer().kind(),
                       c.tokenizer().vocabSize(),
-                      output + "/tokenizer",
+                      tokenizer,
                       conf);
               console.println(built.describe());
-              tokenizer[0] = output + "/tokenizer";
             })
         .then(
             "prepare",
@@ -89,7 +90,7 @@ public final class CrossLingualJob {
                     c,
                     c.train().inputs(),
                     TypeMap.parse(c.train().typeMap(), null),
-                    tokenizer[0],
+                    tokenizer,
                     trainData,
                     console))
         .then(
@@ -103,13 +104,13 @@ public final class CrossLingualJob {
                     c,
                     set.getValue(),
                     TypeMap.identity(),
-                    tokenizer[0],
+                    tokenizer,
                     output + "/prepared-" + set.getKey(),
                     console);
               }
             })
         .thenIf(
-            model[0] == null,
+            initModel,
             "init",
             "init: a randomly initialised model from " + c.model().initConfig(),
             () -> {
@@ -120,14 +121,8 @@ public final class CrossLingualJob {
                       .labels();
               console.println(
                   Bootstrap.initModel(
-                          c.model().initConfig(),
-                          tokenizer[0],
-                          labels,
-                          output + "/base-model",
-                          c.model().seed(),
-                          conf)
+                          c.model().initConfig(), tokenizer, labels, model, c.model().seed(), conf)
                       .describe());
-              model[0] = output + "/base-model";
             })
         .then(
             "train",
@@ -139,7 +134,7 @@ public final class CrossLingualJob {
                   Steps.train(
                       spark,
                       trainData,
-                      model[0],
+                      model,
                       output + "/model",
                       c.train().conf(),
                       c.train().deepspeed(),
