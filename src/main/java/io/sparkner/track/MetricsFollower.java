@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sparkner.storage.HadoopFiles;
 import io.sparkner.storage.Redaction;
-import java.io.ByteArrayOutputStream;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -42,7 +41,6 @@ public final class MetricsFollower implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(MetricsFollower.class);
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Set<String> NOT_METRICS = Set.of("step", "total_steps");
-  private static final int CHUNK = 64 * 1024;
 
   /**
    * Receives each record of the file once, in file order, on the follower's thread (or a caller of
@@ -114,38 +112,34 @@ public final class MetricsFollower implements AutoCloseable {
       return;
     }
     Path path = HadoopFiles.path(file);
-    byte[] fresh;
-    long start;
-    boolean again;
+    byte[] fresh = null;
+    long start = 0;
+    boolean again = false;
     try {
       FileSystem fs = path.getFileSystem(conf);
-      if (!fs.exists(path)) {
-        return;
-      }
+      long length = fs.getFileStatus(path).getLen();
       try (FSDataInputStream in = fs.open(path)) {
-        long length = fs.getFileStatus(path).getLen();
-        again = false;
-        start = offset;
-        fresh = null;
-        if (offset > 0 && length >= offset) {
-          in.seek(offset - lastLine.length);
-          byte[] read = readToEnd(in);
-          if (read.length >= lastLine.length
-              && Arrays.equals(read, 0, lastLine.length, lastLine, 0, lastLine.length)) {
-            fresh = Arrays.copyOfRange(read, lastLine.length, read.length);
+        if (offset > 0) {
+          if (length >= offset) {
+            in.seek(offset - lastLine.length);
+            byte[] read = in.readAllBytes();
+            if (read.length >= lastLine.length
+                && Arrays.equals(read, 0, lastLine.length, lastLine, 0, lastLine.length)) {
+              fresh = Arrays.copyOfRange(read, lastLine.length, read.length);
+              start = offset;
+            }
+          }
+          if (fresh == null) {
+            again = true; // replaced by a version that does not continue what was delivered
+            in.seek(0);
           }
         }
-        if (fresh == null && offset > 0) {
-          again = true; // replaced by a version that does not continue what was delivered
-          in.seek(0);
-          start = 0;
-          fresh = readToEnd(in);
-        } else if (fresh == null) {
-          fresh = readToEnd(in);
+        if (fresh == null) {
+          fresh = in.readAllBytes();
         }
       }
     } catch (FileNotFoundException e) {
-      return; // moved aside by a replace between the check and the read
+      return; // absent, or moved aside by a replace between the look and the read
     } catch (IOException | RuntimeException e) {
       LOG.debug(
           "cannot read {} now, trying again at the next poll: {}",
@@ -204,15 +198,6 @@ public final class MetricsFollower implements AutoCloseable {
         }
       }
     }
-  }
-
-  private static byte[] readToEnd(FSDataInputStream in) throws IOException {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    byte[] buf = new byte[CHUNK];
-    for (int n; (n = in.read(buf)) > 0; ) {
-      out.write(buf, 0, n);
-    }
-    return out.toByteArray();
   }
 
   /** FNV-1a, 64 bits: which lines were delivered, without keeping them. */
