@@ -386,7 +386,7 @@ public final class RingEndpoint implements AutoCloseable {
         Thread.currentThread().interrupt();
         throw new java.io.InterruptedIOException("interrupted while joining the ring");
       } catch (ExecutionException e) {
-        throw new IllegalStateException(e.getCause());
+        throw Causes.rethrow(e.getCause(), IOException.class, IOException::new);
       }
     }
 

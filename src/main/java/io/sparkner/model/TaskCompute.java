@@ -41,7 +41,7 @@ public final class TaskCompute {
    * @throws DeviceUnavailable when a GPU is assigned or asked for and libtorch cannot drive one
    */
   public static Device use(String setting) {
-    Device device = forTask(setting, DEVICE_OPTION);
+    Device device = forTask(setting);
     if (!device.isGpu() && TaskContext.get() != null) {
       limitCpuThreads();
     }
@@ -140,10 +140,9 @@ public final class TaskCompute {
    * The device for the calling Spark task (or the driver), from the {@code --device} setting and
    * the GPU Spark assigned the task.
    *
-   * @param option the option's name in messages ({@code --device}, {@code NerTagger device})
    * @throws DeviceUnavailable when a GPU is assigned or asked for and libtorch cannot drive one
    */
-  private static Device forTask(String setting, String option) {
+  private static Device forTask(String setting) {
     TaskContext ctx = TaskContext.get();
     List<String> assigned = ctx == null ? List.of() : assignedGpus(ctx.resourcesJMap());
     if ("cpu".equals(setting)) {
@@ -153,11 +152,12 @@ public final class TaskCompute {
                 "{}: Spark assigned GPU {} but {} cpu: running on the CPU on purpose",
                 describeTask(ctx),
                 assigned,
-                option);
+                DEVICE_OPTION);
       }
       return Device.cpu(); // libtorch need not even be asked
     }
-    return choose(setting, option, assigned, ctx != null, Libtorch.loaded(), describeTask(ctx));
+    return choose(
+        setting, DEVICE_OPTION, assigned, ctx != null, Libtorch.loaded(), describeTask(ctx));
   }
 
   /**
