@@ -189,9 +189,7 @@ public final class DeepSpeedConfig implements Serializable {
       atLeast("fp16.hysteresis", f.hysteresis(), 1, errors);
       if (f.minLossScale() != null && !(f.minLossScale() > 0)) {
         errors.add(
-            "fp16.min_loss_scale must be > 0 (got "
-                + TrainingArguments.fmt(f.minLossScale())
-                + ")");
+            "fp16.min_loss_scale must be > 0 (got " + ConfigReader.fmt(f.minLossScale()) + ")");
       }
       atLeast("optimizer.params.lr", op.lr(), 0, errors);
       atLeast("optimizer.params.eps", op.eps(), 0, errors);
@@ -231,9 +229,9 @@ public final class DeepSpeedConfig implements Serializable {
         errors.add(
             path
                 + " must be >= "
-                + TrainingArguments.fmt(min)
+                + ConfigReader.fmt(min)
                 + " (got "
-                + TrainingArguments.fmt(x.doubleValue())
+                + ConfigReader.fmt(x.doubleValue())
                 + ")");
       }
     }

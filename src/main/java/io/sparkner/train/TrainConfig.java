@@ -3,6 +3,7 @@ package io.sparkner.train;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sparkner.config.ConfigError;
+import io.sparkner.config.ConfigReader;
 import io.sparkner.config.Setting;
 import io.sparkner.train.DeepSpeedConfig.Betas;
 import io.sparkner.train.DeepSpeedConfig.SchedulerType;
@@ -314,7 +315,7 @@ public record TrainConfig(
     }
 
     static String show(Object v) {
-      return v instanceof Double d ? TrainingArguments.fmt(d) : String.valueOf(v);
+      return v instanceof Double d ? ConfigReader.fmt(d) : String.valueOf(v);
     }
 
     void mismatch(String dsPath, String dsValue, String hfKey, String hfValue) {
@@ -408,9 +409,9 @@ public record TrainConfig(
         if (explicit && !(same(b1, beta1) && same(b2, beta2))) {
           mismatch(
               "optimizer.params.betas",
-              "[" + TrainingArguments.fmt(b1) + ", " + TrainingArguments.fmt(b2) + "]",
+              "[" + ConfigReader.fmt(b1) + ", " + ConfigReader.fmt(b2) + "]",
               "adam_beta1+adam_beta2",
-              "[" + TrainingArguments.fmt(beta1) + ", " + TrainingArguments.fmt(beta2) + "]");
+              "[" + ConfigReader.fmt(beta1) + ", " + ConfigReader.fmt(beta2) + "]");
         }
         beta1 = b1;
         beta2 = b2;
@@ -431,7 +432,7 @@ public record TrainConfig(
             dsName
                 + ": optimizer \"Adam\" with adam_w_mode false asks for L2 weight decay in the"
                 + " gradient (weight_decay "
-                + TrainingArguments.fmt(weightDecay)
+                + ConfigReader.fmt(weightDecay)
                 + "), which sparkner does not implement: set adam_w_mode true (decoupled AdamW, the"
                 + " Hugging Face default) or weight_decay 0");
       }
@@ -476,7 +477,7 @@ public record TrainConfig(
                   + args.source()
                   + " (as in Hugging Face, max_steps <= 0 means"
                   + " unset: num_train_epochs="
-                  + TrainingArguments.fmt(args.numTrainEpochs())
+                  + ConfigReader.fmt(args.numTrainEpochs())
                   + " decides, "
                   + totalSteps
                   + " steps)");
@@ -516,9 +517,9 @@ public record TrainConfig(
             errors.add(
                 dsName
                     + ": optimizer.params.lr="
-                    + TrainingArguments.fmt(ds.lr().value())
+                    + ConfigReader.fmt(ds.lr().value())
                     + " and scheduler.params.warmup_max_lr="
-                    + TrainingArguments.fmt(peakLr)
+                    + ConfigReader.fmt(peakLr)
                     + " disagree (the scheduler sets the lr; make them equal or \"auto\")");
           }
         }
@@ -542,9 +543,9 @@ public record TrainConfig(
           errors.add(
               dsName
                   + ": scheduler.params.warmup_min_lr="
-                  + TrainingArguments.fmt(minLr)
+                  + ConfigReader.fmt(minLr)
                   + " is above the peak lr "
-                  + TrainingArguments.fmt(peakLr));
+                  + ConfigReader.fmt(peakLr));
         }
       } else {
         schedule =

@@ -197,28 +197,30 @@ public final class TrainingArguments implements Validated, Serializable {
   @Override
   public void validate(List<String> errors) {
     if (!(learningRate >= 0)) {
-      errors.add("learning_rate must be >= 0 (got " + fmt(learningRate) + ")");
+      errors.add("learning_rate must be >= 0 (got " + ConfigReader.fmt(learningRate) + ")");
     }
     if (maxSteps <= 0 && !(numTrainEpochs > 0)) {
       errors.add(
-          "num_train_epochs must be > 0 unless max_steps is set (got " + fmt(numTrainEpochs) + ")");
+          "num_train_epochs must be > 0 unless max_steps is set (got "
+              + ConfigReader.fmt(numTrainEpochs)
+              + ")");
     }
     atLeast1("per_device_train_batch_size", perDeviceTrainBatchSize, errors);
     atLeast1("per_device_eval_batch_size", perDeviceEvalBatchSize, errors);
     atLeast1("gradient_accumulation_steps", gradientAccumulationSteps, errors);
     if (!(warmupRatio >= 0 && warmupRatio <= 1)) {
-      errors.add("warmup_ratio must be in [0, 1] (got " + fmt(warmupRatio) + ")");
+      errors.add("warmup_ratio must be in [0, 1] (got " + ConfigReader.fmt(warmupRatio) + ")");
     }
     if (warmupSteps < 0) {
       errors.add("warmup_steps must be >= 0 (got " + warmupSteps + ")");
     }
     if (!(weightDecay >= 0)) {
-      errors.add("weight_decay must be >= 0 (got " + fmt(weightDecay) + ")");
+      errors.add("weight_decay must be >= 0 (got " + ConfigReader.fmt(weightDecay) + ")");
     }
     unitInterval("adam_beta1", adamBeta1, errors);
     unitInterval("adam_beta2", adamBeta2, errors);
     if (!(adamEpsilon >= 0)) {
-      errors.add("adam_epsilon must be >= 0 (got " + fmt(adamEpsilon) + ")");
+      errors.add("adam_epsilon must be >= 0 (got " + ConfigReader.fmt(adamEpsilon) + ")");
     }
     atLeast1("logging_steps", loggingSteps, errors);
     atLeast1("save_steps", saveSteps, errors);
@@ -233,7 +235,9 @@ public final class TrainingArguments implements Validated, Serializable {
     }
     if (labelSmoothingFactor != 0.0) {
       errors.add(
-          "label_smoothing_factor " + fmt(labelSmoothingFactor) + " is not supported (only 0)");
+          "label_smoothing_factor "
+              + ConfigReader.fmt(labelSmoothingFactor)
+              + " is not supported (only 0)");
     }
     atLeast1("replicas", replicas, errors);
     if (zeroStage == 3) {
@@ -266,12 +270,8 @@ public final class TrainingArguments implements Validated, Serializable {
 
   private static void unitInterval(String key, double v, List<String> errors) {
     if (!(v >= 0 && v < 1)) {
-      errors.add(key + " must be in [0, 1) (got " + fmt(v) + ")");
+      errors.add(key + " must be in [0, 1) (got " + ConfigReader.fmt(v) + ")");
     }
-  }
-
-  static String fmt(double d) {
-    return ConfigReader.fmt(d);
   }
 
   /** The options as Hugging Face names them, in declaration order, for logs and metrics. */
