@@ -120,39 +120,56 @@ public final class PreparedData {
 
   /** The windows of a split's documents, in (id, window) order. */
   public List<Example> examples(String split) {
-    Dataset<Row> features = spark.read().parquet(dir + "/features");
-    Dataset<Row> ids = documents(split).select("id");
-    List<Row> rows = features.join(ids, "id").orderBy("id", "window").collectAsList();
+    List<Row> rows = windows(split).orderBy("id", "window").collectAsList();
     List<Example> out = new ArrayList<>(rows.size());
     for (Row r : rows) {
-      List<Integer> in = r.getList(r.fieldIndex("input_ids"));
-      List<Integer> lab = r.getList(r.fieldIndex("labels"));
-      List<Row> off = r.getList(r.fieldIndex("offsets"));
-      int n = in.size();
-      int[] a = new int[n];
-      int[] b = new int[n];
-      int[] s = new int[n];
-      int[] e = new int[n];
-      for (int i = 0; i < n; i++) {
-        a[i] = in.get(i);
-        b[i] = lab.get(i);
-        Row o = off.get(i);
-        s[i] = o == null ? -1 : o.getInt(0);
-        e[i] = o == null ? -1 : o.getInt(1);
-      }
-      out.add(new Example(r.getAs("id"), r.getAs("window"), a, b, s, e));
+      out.add(example(r));
     }
     return out;
+  }
+
+  /** The {@code features} rows of a split's documents (null: all), in no particular order. */
+  public Dataset<Row> windows(String split) {
+    Dataset<Row> features = spark.read().parquet(dir + "/features");
+    return split == null ? features : features.join(documents(split).select("id"), "id");
+  }
+
+  /** The gold rows of a split's documents (null: all) in no particular order; see {@link #gold}. */
+  public Dataset<Row> goldRows(String split) {
+    return documents(split);
+  }
+
+  /** One row of {@code features} ({@link #windows}) as a window. */
+  public static Example example(Row r) {
+    List<Integer> in = r.getList(r.fieldIndex("input_ids"));
+    List<Integer> lab = r.getList(r.fieldIndex("labels"));
+    List<Row> off = r.getList(r.fieldIndex("offsets"));
+    int n = in.size();
+    int[] a = new int[n];
+    int[] b = new int[n];
+    int[] s = new int[n];
+    int[] e = new int[n];
+    for (int i = 0; i < n; i++) {
+      a[i] = in.get(i);
+      b[i] = lab.get(i);
+      Row o = off.get(i);
+      s[i] = o == null ? -1 : o.getInt(0);
+      e[i] = o == null ? -1 : o.getInt(1);
+    }
+    return new Example(r.getAs("id"), r.getAs("window"), a, b, s, e);
+  }
+
+  /** One row of {@code documents} ({@link #goldRows}) as a gold document. */
+  public static GoldDocument goldDocument(Row r) {
+    return new GoldDocument(
+        r.getAs("id"), r.getAs("lang"), r.getAs("text"), CorpusTables.entities(r));
   }
 
   /** The gold documents of a split (null: all), by id. */
   public Map<String, GoldDocument> gold(String split) {
     Map<String, GoldDocument> out = new LinkedHashMap<>();
     for (Row r : documents(split).orderBy("id").collectAsList()) {
-      out.put(
-          r.getAs("id"),
-          new GoldDocument(
-              r.getAs("id"), r.getAs("lang"), r.getAs("text"), CorpusTables.entities(r)));
+      out.put(r.getAs("id"), goldDocument(r));
     }
     return out;
   }

@@ -20,8 +20,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.stream.Collectors;
-import java.util.stream.IntStream;
 import org.apache.spark.BarrierTaskContext;
 import org.apache.spark.BarrierTaskInfo;
 import org.apache.spark.SparkConf;
@@ -52,15 +50,16 @@ public final class BarrierTraining {
 
   private BarrierTraining() {}
 
-  public static List<RankTraining.Outcome> run(
+  static List<RankTraining.Outcome> run(
       SparkSession spark,
       TrainPlan plan,
+      RankData.Source source,
       int replicas,
       TrainJob.Distribution dist,
       PrintStream console,
       MetricsFollower follower) {
     SparkContext sc = spark.sparkContext();
-    checkCluster(sc.getConf(), replicas, slots(sc), plan.train().size());
+    checkCluster(sc.getConf(), replicas, slots(sc), plan.windows().size());
     String unencrypted = unencryptedSecretWarning(sc.getConf());
     if (unencrypted != null) {
       LOG.warn(unencrypted);
@@ -69,6 +68,14 @@ public final class BarrierTraining {
     byte[] secret = new byte[32];
     new SecureRandom().nextBytes(secret); // travels inside the task closure only; never logged
     Broadcast<TrainPlan> shared = jsc.broadcast(plan);
+    // the windows: streamed to each rank from its partition of the feed, or (the reference path)
+    // broadcast whole to every rank with empty partitions
+    Broadcast<RankData.Collected> collected =
+        source instanceof RankData.Collected c ? jsc.broadcast(c) : null;
+    JavaRDD<Tuple2<FeedKey, byte[]>> input =
+        source instanceof RankData.Fed f
+            ? f.feed().forRanks(plan.config(), replicas)
+            : jsc.parallelize(List.of(), replicas);
     HadoopConf hconf = new HadoopConf(sc.hadoopConfiguration());
     MetricsFollower.Listener progress = new Progress(console, sc, plan.config());
     follower.subscribe(progress);
@@ -88,18 +95,26 @@ public final class BarrierTraining {
                     : ""));
         try {
           boolean injectOnThisRun = attempt == 0;
-          Function1<scala.collection.Iterator<Integer>, scala.collection.Iterator<String>> task =
-              (Function1<scala.collection.Iterator<Integer>, scala.collection.Iterator<String>>
-                      & Serializable)
-                  it ->
-                      scala.collection.Iterator$.MODULE$.single(
-                          rank(shared.value(), hconf, secret, dist, injectOnThisRun));
-          JavaRDD<Integer> ranks =
-              jsc.parallelize(
-                  IntStream.range(0, replicas).boxed().collect(Collectors.toList()), replicas);
+          Function1<
+                  scala.collection.Iterator<Tuple2<FeedKey, byte[]>>,
+                  scala.collection.Iterator<String>>
+              task =
+                  (Function1<
+                              scala.collection.Iterator<Tuple2<FeedKey, byte[]>>,
+                              scala.collection.Iterator<String>>
+                          & Serializable)
+                      it -> {
+                        TrainPlan p = shared.value();
+                        RankData data =
+                            collected != null
+                                ? collected.value().open()
+                                : RankData.streamed(p.windows(), TrainingFeed.of(it));
+                        return scala.collection.Iterator$.MODULE$.single(
+                            rank(p, data, hconf, secret, dist, injectOnThisRun));
+                      };
           List<String> out =
               JavaRDD.fromRDD(
-                      ranks
+                      input
                           .rdd()
                           .barrier()
                           .mapPartitions(task, false, ClassTag$.MODULE$.apply(String.class)),
@@ -141,18 +156,22 @@ public final class BarrierTraining {
       follower.unsubscribe(progress);
       sc.setJobDescription(null);
       shared.destroy();
+      if (collected != null) {
+        collected.destroy();
+      }
     }
   }
 
   /** One barrier task: device, threads, rendezvous, ring, training. Returns the outcome as JSON. */
   static String rank(
       TrainPlan plan,
+      RankData data,
       HadoopConf hconf,
       byte[] secret,
       TrainJob.Distribution dist,
       boolean injectOnThisRun) {
     try {
-      return rankUnchecked(plan, hconf, secret, dist, injectOnThisRun);
+      return rankUnchecked(plan, data, hconf, secret, dist, injectOnThisRun);
     } catch (java.io.IOException e) {
       throw new java.io.UncheckedIOException(e);
     }
@@ -160,6 +179,7 @@ public final class BarrierTraining {
 
   private static String rankUnchecked(
       TrainPlan plan,
+      RankData data,
       HadoopConf hconf,
       byte[] secret,
       TrainJob.Distribution dist,
@@ -203,7 +223,7 @@ public final class BarrierTraining {
           plan.faults().ringStallOf(rank).ifPresent(ring::simulate);
         }
         RankTraining.Outcome o =
-            RankTraining.run(plan, exchange, device, hconf.get(), null, inject);
+            RankTraining.run(plan, data, exchange, device, hconf.get(), null, inject);
         LOG.info("rank {} of {} on {} finished {} steps", rank, n, device, o.steps());
         return JSON.writeValueAsString(o);
       }

@@ -46,13 +46,15 @@ public final class RankTraining {
   }
 
   /**
+   * @param data the windows this rank trains on and the validation documents it scores
    * @param device where the model, activations and gradients live (the CPU, or the GPU Spark
    *     assigned the task); the ring exchanges them through host memory
    * @param console where rank 0 prints progress, or null to only write metrics.jsonl
    * @param injectFailure whether this attempt honours the plan's task failure ({@link RankFaults})
    */
-  public static Outcome run(
+  static Outcome run(
       TrainPlan plan,
+      RankData data,
       GradientExchange exchange,
       Device device,
       Configuration hconf,
@@ -123,12 +125,12 @@ public final class RankTraining {
             }
 
             private void validate(Trainer t, int epoch) {
-              if (rank == 0 && !plan.validationGold().isEmpty()) {
+              if (rank == 0 && !data.validationGold().isEmpty()) {
                 Evaluator.Result r =
                     Evaluator.evaluate(
                         t.model(),
-                        plan.validation(),
-                        plan.validationGold(),
+                        data.validation(),
+                        data.validationGold(),
                         plan.labels(),
                         config.evalBatchSize());
                 lastF1[0] = r.f1();
@@ -182,7 +184,7 @@ public final class RankTraining {
                   + trainer.state().globalStep());
         }
       }
-      trainer.train(plan.train());
+      trainer.train(data.train());
       if (rank == 0) {
         store.writeModel(trainer, plan.output(), plan.tokenizer());
         HadoopFiles.writeString(plan.output() + "/training_config.json", config.toJson(), hconf);

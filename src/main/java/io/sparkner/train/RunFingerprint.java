@@ -2,10 +2,8 @@ package io.sparkner.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.sparkner.model.Example;
 import io.sparkner.model.ModelConfig;
 import java.io.Serializable;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -50,14 +48,14 @@ public record RunFingerprint(Map<String, String> components) implements Serializ
       String baseWeights,
       List<String> labels,
       String tokenizerFingerprint,
-      List<Example> train,
+      WindowPlan train,
       TrainConfig c) {
     Builder b = new Builder();
     b.put("model config", modelConfig.toJson());
     b.put("base model weights", baseWeights);
     b.put("labels", String.join(",", labels));
     b.put("tokenizer", tokenizerFingerprint == null ? "unknown" : tokenizerFingerprint);
-    b.put("prepared data", HASHED + trainingWindows(train));
+    b.put("prepared data", HASHED + train.digest());
     b.put("learning_rate", c.learningRate());
     b.put("adam_beta1", c.beta1());
     b.put("adam_beta2", c.beta2());
@@ -89,26 +87,6 @@ public record RunFingerprint(Map<String, String> components) implements Serializ
   /** A file's identity for the fingerprint: its size and the CRC32C of its first and last MiB. */
   public static String fileIdentity(long size, long headAndTailCrc) {
     return size + " bytes, crc32c of head and tail " + Long.toHexString(headAndTailCrc);
-  }
-
-  /** SHA-256 (16 hex digits) of the training windows in order: ids, windows, token ids, labels. */
-  static String trainingWindows(List<Example> train) {
-    MessageDigest d = sha256();
-    d.update(ByteBuffer.allocate(4).putInt(train.size()).array());
-    for (Example e : train) {
-      d.update(e.id().getBytes(StandardCharsets.UTF_8));
-      ByteBuffer buf = ByteBuffer.allocate(4 * (3 + e.inputIds().length + e.labels().length));
-      buf.putInt(e.window()).putInt(e.inputIds().length);
-      for (int x : e.inputIds()) {
-        buf.putInt(x);
-      }
-      buf.putInt(e.labels().length);
-      for (int x : e.labels()) {
-        buf.putInt(x);
-      }
-      d.update(buf.array());
-    }
-    return HexFormat.of().formatHex(d.digest()).substring(0, 16);
   }
 
   /**

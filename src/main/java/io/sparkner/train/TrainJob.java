@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sparkner.align.Labels;
 import io.sparkner.fault.FaultPlan;
 import io.sparkner.model.Checkpoints;
-import io.sparkner.model.Example;
 import io.sparkner.model.ModelConfig;
 import io.sparkner.model.TaskCompute;
 import io.sparkner.prepare.PreparedData;
@@ -46,6 +45,7 @@ public final class TrainJob {
    * @param overwrite delete the checkpoints and outputs of an earlier run in {@code output} first
    * @param resumeFrom a checkpoint directory to continue from (may belong to another run), or null
    * @param faults faults to inject, for tests and demos ({@link FaultPlan#none()} otherwise)
+   * @param dataPath how the windows reach the replicas ({@link DataPath#STREAMED} but in tests)
    */
   public record Options(
       String data,
@@ -58,11 +58,13 @@ public final class TrainJob {
       Distribution distribution,
       boolean overwrite,
       String resumeFrom,
-      FaultPlan faults) {
+      FaultPlan faults,
+      DataPath dataPath) {
     public Options {
       overrides = overrides == null ? List.of() : List.copyOf(overrides);
       distribution = distribution == null ? Distribution.defaults() : distribution;
       faults = faults == null ? FaultPlan.none() : faults;
+      dataPath = dataPath == null ? DataPath.STREAMED : dataPath;
     }
 
     /**
@@ -86,6 +88,7 @@ public final class TrainJob {
       private boolean overwrite;
       private String resumeFrom;
       private FaultPlan faults = FaultPlan.none();
+      private DataPath dataPath = DataPath.STREAMED;
 
       private Builder(String data, String model, String output) {
         this.data = data;
@@ -143,6 +146,12 @@ public final class TrainJob {
         return this;
       }
 
+      /** How the windows reach the replicas; default {@link DataPath#STREAMED}. */
+      public Builder dataPath(DataPath dataPath) {
+        this.dataPath = dataPath;
+        return this;
+      }
+
       public Options build() {
         return new Options(
             data,
@@ -155,9 +164,25 @@ public final class TrainJob {
             distribution,
             overwrite,
             resumeFrom,
-            faults);
+            faults,
+            dataPath);
       }
     }
+  }
+
+  /** How the training and validation windows reach the replicas. */
+  public enum DataPath {
+    /**
+     * Each replica reads its share from the prepared tables through a Spark shuffle ({@link
+     * TrainingFeed}); the driver holds a few bytes per window.
+     */
+    STREAMED,
+    /**
+     * Every window collected on the driver and shipped to every replica, as training read its data
+     * before the feed: the driver and each replica hold the whole corpus. The reference the
+     * streamed path is tested and measured against.
+     */
+    COLLECTED
   }
 
   /**
@@ -209,14 +234,9 @@ public final class TrainJob {
 
   public static Result run(SparkSession spark, Options o, PrintStream console) {
     Configuration hconf = spark.sparkContext().hadoopConfiguration();
-    String output = HadoopFiles.qualify(o.output(), hconf);
     PreparedData data = new PreparedData(spark, o.data());
     Labels labels = data.labels();
-    List<Example> train = data.examples("train");
-    if (train.isEmpty()) {
-      throw new IllegalArgumentException(
-          o.data() + " has no training windows (split 'train' is empty)");
-    }
+    // the settings are read and checked before the corpus is planned
     TrainingArguments args =
         o.conf() == null
             ? TrainingArguments.defaults()
@@ -239,9 +259,45 @@ public final class TrainJob {
     if (o.replicas() < 1) {
       throw new IllegalArgumentException("replicas must be at least 1, got " + o.replicas());
     }
+    Settings settings = new Settings(args, ds, modelDir, modelConfig);
+    RankData.Collected collected =
+        o.dataPath() == DataPath.COLLECTED
+            ? new RankData.Collected(
+                data.examples("train"), data.examples("validation"), data.gold("validation"))
+            : null;
+    try (TrainingFeed feed = collected == null ? TrainingFeed.plan(spark, data) : null) {
+      WindowPlan windows = collected == null ? feed.windows() : WindowPlan.of(collected.train());
+      RankData.Source source = collected == null ? new RankData.Fed(feed) : collected;
+      return run(spark, o, settings, data, labels, windows, source, console);
+    }
+  }
+
+  /** The run's settings as read from its files, before the corpus is planned. */
+  private record Settings(
+      TrainingArguments args, DeepSpeedConfig ds, String modelDir, ModelConfig modelConfig) {}
+
+  private static Result run(
+      SparkSession spark,
+      Options o,
+      Settings settings,
+      PreparedData data,
+      Labels labels,
+      WindowPlan windows,
+      RankData.Source source,
+      PrintStream console) {
+    Configuration hconf = spark.sparkContext().hadoopConfiguration();
+    String output = HadoopFiles.qualify(o.output(), hconf);
+    if (windows.size() == 0) {
+      throw new IllegalArgumentException(
+          o.data() + " has no training windows (split 'train' is empty)");
+    }
+    TrainingArguments args = settings.args();
+    DeepSpeedConfig ds = settings.ds();
+    String modelDir = settings.modelDir();
+    ModelConfig modelConfig = settings.modelConfig();
     int replicas = o.replicas();
     TrainConfig config =
-        TrainConfig.resolve(args, ds, replicas, train.size(), modelConfig.hiddenSize);
+        TrainConfig.resolve(args, ds, replicas, windows.size(), modelConfig.hiddenSize);
     if (config.precision() == TrainConfig.Precision.BF16) {
       throw new IllegalArgumentException(
           "bf16 needs a device with bf16 support; on "
@@ -263,16 +319,14 @@ public final class TrainJob {
             CheckpointStore.fileIdentity(modelDir + "/" + Checkpoints.WEIGHTS, hconf),
             labels.labels(),
             TrainingData.of(data).tokenizerFingerprint(),
-            train,
+            windows,
             config);
     String resumeFrom =
         startingPoint(
             o, output, fingerprint, modelConfig.withLabels(labels.labels()), hconf, console);
     TrainPlan plan =
         new TrainPlan(
-            train,
-            data.examples("validation"),
-            data.gold("validation"),
+            windows,
             labels,
             config,
             modelDir,
@@ -286,7 +340,7 @@ public final class TrainJob {
     console.printf(
         "training: %d windows, %d replica(s), %d steps (%d epochs x %d), global batch %d, lr %.2e,"
             + " %s, ZeRO %d%n",
-        train.size(),
+        windows.size(),
         replicas,
         config.totalSteps(),
         config.epochs(),
@@ -303,17 +357,23 @@ public final class TrainJob {
             TrainTracking.start(args, config, o, output, hconf, console, follower)) {
       if (replicas == 1) {
         Device device = TaskCompute.use(o.distribution().device());
+        RankData rankData =
+            source instanceof RankData.Fed f
+                ? RankData.streamed(windows, f.feed().onDriver(config))
+                : ((RankData.Collected) source).open();
         outcomes =
             List.of(
                 RankTraining.run(
                     plan,
+                    rankData,
                     GradientExchange.SINGLE,
                     device,
                     hconf,
                     console,
                     o.faults().failsAStep()));
       } else {
-        outcomes = BarrierTraining.run(spark, plan, replicas, o.distribution(), console, follower);
+        outcomes =
+            BarrierTraining.run(spark, plan, source, replicas, o.distribution(), console, follower);
       }
       tracking.succeeded();
     }

@@ -2,16 +2,13 @@ package io.sparkner.train;
 
 import io.sparkner.align.Labels;
 import io.sparkner.fault.FaultPlan;
-import io.sparkner.model.Example;
-import io.sparkner.prepare.PreparedData;
 import java.io.Serializable;
-import java.util.List;
-import java.util.Map;
 
 /**
- * Everything a replica needs to train, decided on the driver and shipped to every rank: the data
- * (identical on every rank: each takes its share of each global batch), the resolved configuration,
- * where the model comes from and where results go.
+ * Everything a replica needs to train, decided on the driver and shipped to every rank: the plan of
+ * the training windows (identical on every rank: each takes its share of each global batch; the
+ * windows themselves reach a rank as {@link RankData}), the resolved configuration, where the model
+ * comes from and where results go.
  *
  * @param modelDir the base checkpoint (qualified Hadoop path); a newer checkpoint under {@code
  *     output} takes precedence (resume)
@@ -23,9 +20,7 @@ import java.util.Map;
  *     checkpoints take precedence once there are any (a retry)
  */
 public record TrainPlan(
-    List<Example> train,
-    List<Example> validation,
-    Map<String, PreparedData.GoldDocument> validationGold,
+    WindowPlan windows,
     Labels labels,
     TrainConfig config,
     String modelDir,

@@ -10,6 +10,7 @@ import io.sparkner.model.Example;
 import io.sparkner.model.Scalars;
 import io.sparkner.model.TokenClassificationModel;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -183,21 +184,23 @@ public final class Trainer {
 
   /** Trains over {@code examples} (this run's whole training set, identical on every rank). */
   public void train(List<Example> examples) {
+    train(TrainingWindows.inMemory(examples));
+  }
+
+  /** Trains over {@code windows}, of which this rank takes its share of each global batch. */
+  public void train(TrainingWindows windows) {
+    WindowPlan plan = windows.plan();
     List<StepOutcome> interval = new ArrayList<>();
     long skipped = 0;
     while (state.globalStep() < config.totalSteps()) {
       int epoch = state.epoch();
-      int[] order = order(examples, epoch);
+      int[] order = order(plan, epoch);
       for (long b = state.stepInEpoch();
           b < config.stepsPerEpoch() && state.globalStep() < config.totalSteps();
           b++) {
         int from = (int) (b * config.globalBatch());
         int to = (int) Math.min(order.length, from + (long) config.globalBatch());
-        List<Example> global = new ArrayList<>(to - from);
-        for (int i = from; i < to; i++) {
-          global.add(examples.get(order[i]));
-        }
-        StepOutcome o = step(global);
+        StepOutcome o = step(windows, epoch, from, Arrays.copyOfRange(order, from, to));
         skipped += o.skipped ? 1 : 0;
         interval.add(o);
         boolean lastOfEpoch = b + 1 == config.stepsPerEpoch();
@@ -228,16 +231,19 @@ public final class Trainer {
    * The data order of an epoch, the same on every rank: a permutation from (data seed, epoch),
    * length-grouped by global batch when group_by_length is on.
    */
-  int[] order(List<Example> examples, int epoch) {
-    int[] p = DataOrder.shuffled(examples.size(), config.dataSeed(), epoch);
+  int[] order(WindowPlan plan, int epoch) {
+    return order(plan, epoch, config);
+  }
+
+  /**
+   * The data order of {@code epoch} under {@code config}, as every rank and the feed compute it.
+   */
+  static int[] order(WindowPlan plan, int epoch, TrainConfig config) {
+    int[] p = DataOrder.shuffled(plan.size(), config.dataSeed(), epoch);
     if (!config.groupByLength()) {
       return p;
     }
-    int[] lengths = new int[examples.size()];
-    for (int i = 0; i < lengths.length; i++) {
-      lengths[i] = examples.get(i).inputIds().length;
-    }
-    return DataOrder.lengthGrouped(p, lengths, config.globalBatch());
+    return DataOrder.lengthGrouped(p, plan.lengths(), config.globalBatch());
   }
 
   /**
@@ -253,8 +259,11 @@ public final class Trainer {
       boolean skipped,
       StepTimings timings) {}
 
-  /** One step over one global batch: an optimizer update unless a rank's gradients overflowed. */
-  private StepOutcome step(List<Example> global) {
+  /**
+   * One step over one global batch, the windows at {@code indices} of the plan, starting at {@code
+   * start} of the epoch's order: an optimizer update unless a rank's gradients overflowed.
+   */
+  private StepOutcome step(TrainingWindows windows, int epoch, int start, int[] indices) {
     long t0 = System.nanoTime();
     long step = state.globalStep();
     double lr = config.lrAt(state.optimizerStep());
@@ -263,8 +272,8 @@ public final class Trainer {
     int rank = exchange.rank();
     int micro = config.microBatch();
     long labelled = 0;
-    for (Example e : global) {
-      labelled += e.labelled();
+    for (int i : indices) {
+      labelled += windows.plan().labelled(i);
     }
     double denominator = Math.max(1, labelled);
 
@@ -272,13 +281,13 @@ public final class Trainer {
     double lossSum = 0;
     long tokens = 0;
     for (int a = 0; a < config.accumulation(); a++) {
-      int[] share = DataOrder.share(global.size(), n, rank, micro, a);
+      int[] share = DataOrder.share(indices.length, n, rank, micro, a);
       if (share.length == 0) {
         continue;
       }
       List<Example> mine = new ArrayList<>(share.length);
       for (int i : share) {
-        mine.add(global.get(i));
+        mine.add(windows.take(epoch, start + i, indices[i]));
       }
       // dropout masks are keyed by (seed, step, the example's position in the global batch): the
       // same whichever rank, micro-batch or thread computes it

@@ -1,0 +1,140 @@
+package io.sparkner.train;
+
+import io.sparkner.model.Example;
+import io.sparkner.prepare.PreparedData.GoldDocument;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.ObjectInputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import scala.Tuple2;
+
+/**
+ * One rank's side of the {@link TrainingFeed}: its validation records, read whole when it starts,
+ * then its training windows read as they come due. It holds one record ahead, never the corpus.
+ * Every window taken is checked against the order the rank computes: a feed that disagrees with it
+ * fails the step rather than train on other data.
+ */
+final class StreamedWindows implements TrainingWindows {
+  private final WindowPlan plan;
+  private final TrainingFeed.Records records;
+  private final List<Example> validation;
+  private final Map<String, GoldDocument> gold;
+  private Tuple2<FeedKey, byte[]> ahead;
+  private long taken;
+
+  private StreamedWindows(
+      WindowPlan plan,
+      TrainingFeed.Records records,
+      List<Example> validation,
+      Map<String, GoldDocument> gold,
+      Tuple2<FeedKey, byte[]> ahead) {
+    this.plan = plan;
+    this.records = records;
+    this.validation = validation;
+    this.gold = gold;
+    this.ahead = ahead;
+  }
+
+  /** Reads the validation records at the head of {@code records}; the training ones wait. */
+  static StreamedWindows open(WindowPlan plan, TrainingFeed.Records records) {
+    List<Example> validation = new ArrayList<>();
+    List<GoldDocument> documents = new ArrayList<>();
+    Tuple2<FeedKey, byte[]> ahead = null;
+    while (records.hasNext()) {
+      Tuple2<FeedKey, byte[]> r = records.next();
+      int kind = r._1().kind();
+      if (kind == FeedKey.VALIDATION) {
+        validation.add(WindowCodec.decode(r._2()));
+      } else if (kind == FeedKey.GOLD) {
+        documents.add(deserialize(r._2()));
+      } else {
+        ahead = r;
+        break;
+      }
+    }
+    // the order the driver used to collect them in: Spark's, by the UTF-8 bytes of the id
+    Comparator<String> utf8 =
+        (a, b) ->
+            Arrays.compareUnsigned(
+                a.getBytes(StandardCharsets.UTF_8), b.getBytes(StandardCharsets.UTF_8));
+    validation.sort(Comparator.comparing(Example::id, utf8).thenComparingInt(Example::window));
+    documents.sort(Comparator.comparing(GoldDocument::id, utf8));
+    Map<String, GoldDocument> gold = new LinkedHashMap<>();
+    for (GoldDocument d : documents) {
+      gold.put(d.id(), d);
+    }
+    return new StreamedWindows(plan, records, validation, gold, ahead);
+  }
+
+  @Override
+  public WindowPlan plan() {
+    return plan;
+  }
+
+  /** This rank's validation windows, in (id, window) order. */
+  List<Example> validation() {
+    return validation;
+  }
+
+  /** This rank's validation documents, in id order. */
+  Map<String, GoldDocument> validationGold() {
+    return gold;
+  }
+
+  /** Training windows taken so far. */
+  long taken() {
+    return taken;
+  }
+
+  @Override
+  public Example take(int epoch, int position, int index) {
+    long seq = (long) epoch * plan.size() + position;
+    if (ahead == null || ahead._1().seq() < seq) {
+      records.skipTo(seq);
+    }
+    while (ahead == null || ahead._1().seq() < seq) {
+      if (!records.hasNext()) {
+        throw new IllegalStateException(
+            "the training feed ended before epoch " + epoch + " position " + position);
+      }
+      ahead = records.next();
+    }
+    FeedKey k = ahead._1();
+    if (k.seq() != seq || k.index() != index) {
+      throw new IllegalStateException(
+          "the training feed gives window "
+              + k.index()
+              + " at epoch "
+              + k.seq() / plan.size()
+              + " position "
+              + k.seq() % plan.size()
+              + " where this rank's order has window "
+              + index
+              + " at epoch "
+              + epoch
+              + " position "
+              + position);
+    }
+    Example e = WindowCodec.decode(ahead._2());
+    ahead = null;
+    taken++;
+    return e;
+  }
+
+  private static GoldDocument deserialize(byte[] bytes) {
+    try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(bytes))) {
+      return (GoldDocument) in.readObject();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (ClassNotFoundException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
