@@ -25,7 +25,10 @@ public final class RankTraining {
 
   private RankTraining() {}
 
-  /** What a rank reports back: steps done, the last validation F1, optimizer bytes it held. */
+  /**
+   * What a rank reports back: steps done, the last validation F1, optimizer bytes it held, the
+   * training windows it trained in this run (its shares) and the validation windows it held.
+   */
   public record Outcome(
       int rank,
       long steps,
@@ -34,7 +37,9 @@ public final class RankTraining {
       long parameters,
       long skippedSteps,
       double lossScale,
-      long reducedGradientLength) {}
+      long reducedGradientLength,
+      long windowsTrained,
+      long validationWindows) {}
 
   /** Thrown by fault injection. */
   public static final class InjectedFailure extends RuntimeException {
@@ -197,7 +202,9 @@ public final class RankTraining {
           trainer.flat().size(),
           trainer.skippedSteps(),
           trainer.lossScale().scale(),
-          trainer.lastReducedGradientLength());
+          trainer.lastReducedGradientLength(),
+          trainer.windowsTrained(),
+          data.validation().size());
     }
   }
 }

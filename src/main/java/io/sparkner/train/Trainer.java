@@ -41,6 +41,7 @@ public final class Trainer {
   private TrainState state = new TrainState(0, 0, 0, 0);
   private LossScaler.State lossScale;
   private long lastReducedLength;
+  private long windowsTrained;
 
   /** Where a run reports, evaluates and persists; every method may do nothing. */
   public interface Hooks {
@@ -289,6 +290,7 @@ public final class Trainer {
       for (int i : share) {
         mine.add(windows.take(epoch, start + i, indices[i]));
       }
+      windowsTrained += mine.size();
       // dropout masks are keyed by (seed, step, the example's position in the global batch): the
       // same whichever rank, micro-batch or thread computes it
       DropoutMasks dropout = DropoutMasks.of(config.seed(), step, share);
@@ -366,6 +368,11 @@ public final class Trainer {
    */
   public long lastReducedGradientLength() {
     return lastReducedLength;
+  }
+
+  /** Windows this rank trained on since this trainer was created (its shares of the batches). */
+  public long windowsTrained() {
+    return windowsTrained;
   }
 
   /** Steps skipped for fp16 overflow so far in this run. */
