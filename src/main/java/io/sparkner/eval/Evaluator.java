@@ -97,7 +97,20 @@ public final class Evaluator {
       int batchSize,
       LabelMapping mapping,
       Consumer<Scored> each) {
-    Map<String, int[][]> predictions = predict(model, windows, batchSize);
+    return score(windows, predict(model, windows, batchSize), gold, labels, mapping, each);
+  }
+
+  /**
+   * Scores predictions made already ({@link #predict}: argmax label ids keyed {@code id#window}) of
+   * {@code windows}, the windows of the documents of {@code gold}, as {@link #evaluate} does.
+   */
+  public static Result score(
+      List<Example> windows,
+      Map<String, int[][]> predictions,
+      Map<String, GoldDocument> gold,
+      Labels labels,
+      LabelMapping mapping,
+      Consumer<Scored> each) {
     Map<String, WindowMerge> merged = new HashMap<>();
     for (int k = 0; k < windows.size(); k++) {
       Example w = windows.get(k);
@@ -188,7 +201,7 @@ public final class Evaluator {
   /**
    * Argmax label of every token of every window, keyed {@code id#window}; length-sorted batches.
    */
-  static Map<String, int[][]> predict(
+  public static Map<String, int[][]> predict(
       TokenClassificationModel model, List<Example> windows, int batchSize) {
     if (batchSize < 1) {
       // the batch loop below would never end with 0, and fail on a negative size

@@ -72,9 +72,10 @@ public final class BarrierTraining {
     // broadcast whole to every rank with empty partitions
     Broadcast<RankData.Collected> collected =
         source instanceof RankData.Collected c ? jsc.broadcast(c) : null;
+    ValidationPlan validation = source instanceof RankData.Fed f ? f.validation() : null;
     JavaRDD<Tuple2<FeedKey, byte[]>> input =
         source instanceof RankData.Fed f
-            ? f.feed().forRanks(plan.config(), replicas)
+            ? f.feed().forRanks(plan.config(), replicas, f.validation())
             : jsc.parallelize(List.of(), replicas);
     HadoopConf hconf = new HadoopConf(sc.hadoopConfiguration());
     MetricsFollower.Listener progress = new Progress(console, sc, plan.config());
@@ -107,8 +108,8 @@ public final class BarrierTraining {
                         TrainPlan p = shared.value();
                         RankData data =
                             collected != null
-                                ? collected.value().open()
-                                : RankData.streamed(p.windows(), TrainingFeed.of(it));
+                                ? collected.value().open(BarrierTaskContext.get().partitionId())
+                                : RankData.streamed(p.windows(), validation, TrainingFeed.of(it));
                         return scala.collection.Iterator$.MODULE$.single(
                             rank(p, data, hconf, secret, dist, injectOnThisRun));
                       };

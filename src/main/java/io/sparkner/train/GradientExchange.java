@@ -54,6 +54,13 @@ public interface GradientExchange {
   void gatherParameters(DirectFloats flat, long step);
 
   /**
+   * Sums {@code data} over the replicas in place, every rank ending with the same values: the
+   * validation predictions, each rank's at its own windows' places and zero elsewhere. Here (one
+   * replica) it leaves them as they are.
+   */
+  default void allReduceSum(DirectFloats data, String what, long step) {}
+
+  /**
    * Runs {@code body}, in which some replicas may work alone for longer than the collective timeout
    * while the others wait for them (rank 0 validating, or writing the model of a checkpoint). Every
    * replica calls it at the same point, each with its own body; the ring's exchange keeps the
@@ -119,6 +126,11 @@ public interface GradientExchange {
     @Override
     public void gatherParameters(DirectFloats flat, long step) {
       inner.gatherParameters(flat, step);
+    }
+
+    @Override
+    public void allReduceSum(DirectFloats data, String what, long step) {
+      inner.allReduceSum(data, what, step);
     }
 
     @Override

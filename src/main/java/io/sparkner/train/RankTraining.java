@@ -121,31 +121,51 @@ public final class RankTraining {
             }
 
             /**
-             * Rank 0 scores the validation split while the others wait (a long phase: the wait does
-             * not count against the collective timeout).
+             * Scores the validation split: shared by all ranks when the feed streams the data
+             * ({@link SharedValidation}); on the collected path rank 0 alone, while the others wait
+             * (a long phase: the wait does not count against the collective timeout).
              */
             private void evaluate(Trainer t, int epoch) {
-              exchange.longPhase("validation", t.state().globalStep(), () -> validate(t, epoch));
-              exchange.allReduceSum(new double[] {0}, t.state().globalStep());
-            }
-
-            private void validate(Trainer t, int epoch) {
-              if (rank == 0 && !data.validationGold().isEmpty()) {
-                Evaluator.Result r =
-                    Evaluator.evaluate(
-                        t.model(),
-                        data.validation(),
-                        data.validationGold(),
-                        plan.labels(),
-                        config.evalBatchSize());
-                lastF1[0] = r.f1();
-                ObjectNode e = JSON.createObjectNode();
-                e.put("eval_precision", r.standard().micro().precision());
-                e.put("eval_recall", r.standard().micro().recall());
-                e.put("eval_f1", r.standard().micro().f1());
-                e.put("eval_strict_f1", r.strict().micro().f1());
-                e.put("eval_token_accuracy", r.tokens().accuracy());
-                metrics.evaluation(t.state().globalStep(), epoch, e);
+              ObjectNode e = JSON.createObjectNode();
+              long step = t.state().globalStep();
+              if (data.validation() instanceof RankData.Shared share) {
+                if (!share.any()) {
+                  return; // the same on every rank: the plan is
+                }
+                SharedValidation.Scores s =
+                    SharedValidation.run(t.model(), share, plan.labels(), exchange, step);
+                lastF1[0] = s.standard().f1();
+                e.put("eval_precision", s.standard().precision());
+                e.put("eval_recall", s.standard().recall());
+                e.put("eval_f1", s.standard().f1());
+                e.put("eval_strict_f1", s.strict().f1());
+                e.put("eval_token_accuracy", s.tokenAccuracy());
+              } else if (data.validation() instanceof RankData.Whole whole) {
+                // rank 0 alone scores the whole split while the others wait
+                exchange.longPhase(
+                    "validation",
+                    step,
+                    () -> {
+                      if (rank == 0 && whole.any()) {
+                        Evaluator.Result r =
+                            Evaluator.evaluate(
+                                t.model(),
+                                whole.windows(),
+                                whole.gold(),
+                                plan.labels(),
+                                config.evalBatchSize());
+                        lastF1[0] = r.f1();
+                        e.put("eval_precision", r.standard().micro().precision());
+                        e.put("eval_recall", r.standard().micro().recall());
+                        e.put("eval_f1", r.standard().micro().f1());
+                        e.put("eval_strict_f1", r.strict().micro().f1());
+                        e.put("eval_token_accuracy", r.tokens().accuracy());
+                      }
+                    });
+                exchange.allReduceSum(new double[] {0}, step);
+              }
+              if (metrics != null && !e.isEmpty()) {
+                metrics.evaluation(step, epoch, e);
               }
             }
 
@@ -204,7 +224,7 @@ public final class RankTraining {
           trainer.lossScale().scale(),
           trainer.lastReducedGradientLength(),
           trainer.windowsTrained(),
-          data.validation().size());
+          data.validation().held());
     }
   }
 }

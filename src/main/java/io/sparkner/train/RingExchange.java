@@ -96,6 +96,11 @@ public final class RingExchange implements GradientExchange {
     return ring.allReduceSum(values, "step statistics", step);
   }
 
+  @Override
+  public void allReduceSum(DirectFloats data, String what, long step) {
+    ring.allReduce(data, Ring.evenBounds(0, data.length(), ring.size()), what, step);
+  }
+
   /**
    * {@link Ring#longPhase}: heartbeats keep the waiting ranks from timing out; ends in a barrier.
    */

@@ -24,53 +24,60 @@ import scala.Tuple2;
 final class StreamedWindows implements TrainingWindows {
   private final WindowPlan plan;
   private final TrainingFeed.Records records;
-  private final List<Example> validation;
-  private final Map<String, GoldDocument> gold;
+  private final RankData.Shared validation;
   private Tuple2<FeedKey, byte[]> ahead;
   private long taken;
 
   private StreamedWindows(
       WindowPlan plan,
       TrainingFeed.Records records,
-      List<Example> validation,
-      Map<String, GoldDocument> gold,
+      RankData.Shared validation,
       Tuple2<FeedKey, byte[]> ahead) {
     this.plan = plan;
     this.records = records;
     this.validation = validation;
-    this.gold = gold;
     this.ahead = ahead;
   }
 
   /** Reads the validation records at the head of {@code records}; the training ones wait. */
-  static StreamedWindows open(WindowPlan plan, TrainingFeed.Records records) {
-    List<Example> validation = new ArrayList<>();
+  static StreamedWindows open(
+      WindowPlan plan, ValidationPlan validationPlan, TrainingFeed.Records records) {
+    List<RankData.Indexed> predicted = new ArrayList<>();
+    List<RankData.Indexed> scored = new ArrayList<>();
     List<GoldDocument> documents = new ArrayList<>();
     Tuple2<FeedKey, byte[]> ahead = null;
     while (records.hasNext()) {
       Tuple2<FeedKey, byte[]> r = records.next();
-      int kind = r._1().kind();
-      if (kind == FeedKey.VALIDATION) {
-        validation.add(WindowCodec.decode(r._2()));
-      } else if (kind == FeedKey.GOLD) {
+      FeedKey k = r._1();
+      if (k.kind() == FeedKey.VALIDATION) {
+        RankData.Indexed w = new RankData.Indexed(k.index(), WindowCodec.decode(r._2()));
+        if ((k.seq() & TrainingFeed.PREDICT) != 0) {
+          predicted.add(w);
+        }
+        if ((k.seq() & TrainingFeed.SCORE) != 0) {
+          scored.add(w);
+        }
+      } else if (k.kind() == FeedKey.GOLD) {
         documents.add(deserialize(r._2()));
       } else {
         ahead = r;
         break;
       }
     }
-    // the order the driver used to collect them in: Spark's, by the UTF-8 bytes of the id
+    predicted.sort(Comparator.comparingLong(RankData.Indexed::index));
+    scored.sort(Comparator.comparingLong(RankData.Indexed::index));
+    // in the order of Spark's sort: by the UTF-8 bytes of the id
     Comparator<String> utf8 =
         (a, b) ->
             Arrays.compareUnsigned(
                 a.getBytes(StandardCharsets.UTF_8), b.getBytes(StandardCharsets.UTF_8));
-    validation.sort(Comparator.comparing(Example::id, utf8).thenComparingInt(Example::window));
     documents.sort(Comparator.comparing(GoldDocument::id, utf8));
     Map<String, GoldDocument> gold = new LinkedHashMap<>();
     for (GoldDocument d : documents) {
       gold.put(d.id(), d);
     }
-    return new StreamedWindows(plan, records, validation, gold, ahead);
+    return new StreamedWindows(
+        plan, records, new RankData.Shared(validationPlan, predicted, scored, gold), ahead);
   }
 
   @Override
@@ -78,14 +85,9 @@ final class StreamedWindows implements TrainingWindows {
     return plan;
   }
 
-  /** This rank's validation windows, in (id, window) order. */
-  List<Example> validation() {
+  /** This rank's share of the validation split. */
+  RankData.Shared validation() {
     return validation;
-  }
-
-  /** This rank's validation documents, in id order. */
-  Map<String, GoldDocument> validationGold() {
-    return gold;
   }
 
   /** Training windows taken so far. */

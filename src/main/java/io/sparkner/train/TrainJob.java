@@ -267,8 +267,7 @@ public final class TrainJob {
             : null;
     try (TrainingFeed feed = collected == null ? TrainingFeed.plan(spark, data) : null) {
       WindowPlan windows = collected == null ? feed.windows() : WindowPlan.of(collected.train());
-      RankData.Source source = collected == null ? new RankData.Fed(feed) : collected;
-      return run(spark, o, settings, data, labels, windows, source, console);
+      return run(spark, o, settings, data, labels, windows, feed, collected, console);
     }
   }
 
@@ -283,7 +282,8 @@ public final class TrainJob {
       PreparedData data,
       Labels labels,
       WindowPlan windows,
-      RankData.Source source,
+      TrainingFeed feed,
+      RankData.Collected collected,
       PrintStream console) {
     Configuration hconf = spark.sparkContext().hadoopConfiguration();
     String output = HadoopFiles.qualify(o.output(), hconf);
@@ -313,6 +313,8 @@ public final class TrainJob {
     for (String k : config.ignoredKeys()) {
       console.println("note: " + k);
     }
+    RankData.Source source =
+        feed != null ? new RankData.Fed(feed, feed.validation(config, replicas)) : collected;
     RunFingerprint fingerprint =
         RunFingerprint.of(
             modelConfig,
@@ -359,8 +361,9 @@ public final class TrainJob {
         Device device = TaskCompute.use(o.distribution().device());
         RankData rankData =
             source instanceof RankData.Fed f
-                ? RankData.streamed(windows, f.feed().onDriver(config))
-                : ((RankData.Collected) source).open();
+                ? RankData.streamed(
+                    windows, f.validation(), f.feed().onDriver(config, f.validation()))
+                : ((RankData.Collected) source).open(0);
         outcomes =
             List.of(
                 RankTraining.run(

@@ -21,6 +21,7 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
 import scala.Tuple2;
 
 /**
@@ -33,13 +34,20 @@ import scala.Tuple2;
  * Spark shuffle routes each window to the rank that trains it in each epoch it is trained in (its
  * round-robin share of its global batch, {@link DataOrder#share}), sorted in the order that rank
  * takes them. A rank reads its partition as a stream ({@link StreamedWindows}): it holds the
- * current step's windows, not the corpus. The validation split's windows and documents go to rank
- * 0, which scores them after each epoch.
+ * current step's windows, not the corpus. The validation split is shared ({@link ValidationPlan}):
+ * each rank receives the windows of the batches it predicts and the documents it scores, with their
+ * windows.
  *
  * <p>With one replica the driver itself trains: it reads the same records in chunks of {@value
  * #DRIVER_CHUNK}, one Spark partition at a time ({@link #onDriver}).
  */
 final class TrainingFeed implements AutoCloseable {
+  /** A validation window's flag: its rank predicts it. */
+  static final int PREDICT = 1;
+
+  /** A validation window's flag: its rank scores its document. */
+  static final int SCORE = 2;
+
   /** Training records per partition when the driver reads the feed itself. */
   static final int DRIVER_CHUNK = 4096;
 
@@ -137,8 +145,9 @@ final class TrainingFeed implements AutoCloseable {
    * The feed of {@code replicas} ranks as {@code replicas} partitions, partition r for rank r: its
    * validation records, then its training windows in the order it takes them.
    */
-  JavaRDD<Tuple2<FeedKey, byte[]>> forRanks(TrainConfig config, int replicas) {
-    return records(config, replicas, 0)
+  JavaRDD<Tuple2<FeedKey, byte[]>> forRanks(
+      TrainConfig config, int replicas, ValidationPlan validation) {
+    return records(config, replicas, validation)
         .repartitionAndSortWithinPartitions(new ByRank(replicas))
         .rdd()
         .toJavaRDD();
@@ -148,16 +157,20 @@ final class TrainingFeed implements AutoCloseable {
    * The feed of one replica on the driver, read one Spark partition at a time: the validation
    * records, then the training windows in chunks of {@link #DRIVER_CHUNK}.
    */
-  Records onDriver(TrainConfig config) {
-    return onDriver(config, DRIVER_CHUNK);
+  Records onDriver(TrainConfig config, ValidationPlan validation) {
+    return onDriver(config, validation, DRIVER_CHUNK);
   }
 
-  /** As {@link #onDriver(TrainConfig)}, with {@code chunk} training records per partition. */
-  Records onDriver(TrainConfig config, int chunk) {
+  /**
+   * As {@link #onDriver(TrainConfig, ValidationPlan)}, with {@code chunk} training records per
+   * partition.
+   */
+  Records onDriver(TrainConfig config, ValidationPlan validation, int chunk) {
     long seqs = (long) plan.size() * epochs(config);
     int parts = (int) Math.max(1, 1 + (seqs + chunk - 1) / chunk);
     JavaPairRDD<FeedKey, byte[]> sorted =
-        records(config, 1, 0).repartitionAndSortWithinPartitions(new InOrder(parts, chunk));
+        records(config, 1, validation)
+            .repartitionAndSortWithinPartitions(new InOrder(parts, chunk));
     return new DriverRecords(sorted.rdd().toJavaRDD(), parts, chunk);
   }
 
@@ -167,9 +180,9 @@ final class TrainingFeed implements AutoCloseable {
         Math.max(1, (config.totalSteps() + config.stepsPerEpoch() - 1) / config.stepsPerEpoch());
   }
 
-  /** Every record of the feed, keyed by rank and order; validation to {@code validationRank}. */
+  /** Every record of the feed, keyed by rank and order. */
   private JavaPairRDD<FeedKey, byte[]> records(
-      TrainConfig config, int replicas, int validationRank) {
+      TrainConfig config, int replicas, ValidationPlan validation) {
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     Broadcast<int[][]> positions = jsc.broadcast(positions(plan, config));
     broadcasts.add(positions);
@@ -199,23 +212,74 @@ final class TrainingFeed implements AutoCloseable {
               }
               return out.iterator();
             });
+    int replicasOf = replicas;
+    ValidationPlan v = validation;
     JavaPairRDD<FeedKey, byte[]> windows =
         data.windows("validation")
+            .orderBy(
+                functions.size(functions.col("input_ids")),
+                functions.col("id"),
+                functions.col("window"))
             .javaRDD()
-            .mapToPair(
-                r ->
-                    new Tuple2<>(
-                        new FeedKey(validationRank, FeedKey.VALIDATION, 0, -1),
-                        WindowCodec.encode(PreparedData.example(r))));
+            .zipWithIndex()
+            .flatMapToPair(
+                t -> {
+                  Example e = PreparedData.example(t._1());
+                  byte[] bytes = WindowCodec.encode(e);
+                  int index = Math.toIntExact(t._2());
+                  int predictor = v.predictor(index);
+                  int owner = ValidationPlan.owner(e.id(), replicasOf);
+                  List<Tuple2<FeedKey, byte[]>> out = new ArrayList<>(2);
+                  if (predictor == owner) {
+                    out.add(
+                        new Tuple2<>(
+                            new FeedKey(predictor, FeedKey.VALIDATION, PREDICT | SCORE, index),
+                            bytes));
+                  } else {
+                    out.add(
+                        new Tuple2<>(
+                            new FeedKey(predictor, FeedKey.VALIDATION, PREDICT, index), bytes));
+                    out.add(
+                        new Tuple2<>(new FeedKey(owner, FeedKey.VALIDATION, SCORE, index), bytes));
+                  }
+                  return out.iterator();
+                });
     JavaPairRDD<FeedKey, byte[]> gold =
         data.goldRows("validation")
             .javaRDD()
             .mapToPair(
-                r ->
-                    new Tuple2<>(
-                        new FeedKey(validationRank, FeedKey.GOLD, 0, -1),
-                        serialize(PreparedData.goldDocument(r))));
+                r -> {
+                  PreparedData.GoldDocument d = PreparedData.goldDocument(r);
+                  return new Tuple2<>(
+                      new FeedKey(ValidationPlan.owner(d.id(), replicasOf), FeedKey.GOLD, 0, -1),
+                      serialize(d));
+                });
     return train.union(windows).union(gold);
+  }
+
+  /**
+   * How {@code replicas} ranks share the validation split: from the number of validation windows of
+   * each length and the documents' languages, two small Spark aggregations.
+   */
+  ValidationPlan validation(TrainConfig config, int replicas) {
+    List<Row> counts =
+        data.windows("validation")
+            .groupBy(functions.size(functions.col("input_ids")).as("length"))
+            .count()
+            .collectAsList();
+    int max = 0;
+    for (Row r : counts) {
+      max = Math.max(max, r.getInt(0));
+    }
+    long[] perLength = new long[max + 1];
+    for (Row r : counts) {
+      perLength[r.getInt(0)] = r.getLong(1);
+    }
+    return ValidationPlan.of(
+        config.evalBatchSize(),
+        replicas,
+        perLength,
+        List.copyOf(data.languages("validation").keySet()));
   }
 
   /**

@@ -71,7 +71,7 @@ class TrainingFeedTest {
         model);
   }
 
-  /** Two epochs of global batch 96 (about 9 steps each), validation after each, dropout on. */
+  /** Two epochs of global batch 96 (about 6 steps each), validation after each, dropout on. */
   static TrainJob.Result train(
       String name, int replicas, TrainJob.DataPath path, FaultPlan faults, String... extra) {
     List<String> set =
@@ -211,7 +211,7 @@ class TrainingFeedTest {
   }
 
   @Test
-  void eachRankIsFedExactlyItsShareInItsOrderAndRankZeroTheValidationSplit() {
+  void eachRankIsFedExactlyItsShareInItsOrderAndItsShareOfTheValidationSplit() {
     PreparedData prepared = new PreparedData(spark, data);
     List<Example> all = prepared.examples("train");
     try (TrainingFeed feed = TrainingFeed.plan(spark, prepared)) {
@@ -229,12 +229,23 @@ class TrainingFeedTest {
               "group_by_length=true",
               "max_steps=" + (all.size() / 30 + 7));
       assertTrue(c.totalSteps() > c.stepsPerEpoch());
-      var parts = feed.forRanks(c, replicas).collectPartitions(new int[] {0, 1, 2});
+      ValidationPlan v = feed.validation(c, replicas);
+      var parts = feed.forRanks(c, replicas, v).collectPartitions(new int[] {0, 1, 2});
+      List<Example> validation = prepared.examples("validation");
+      var gold = prepared.gold("validation");
+      // the one replica's batches: (length, id, window) order, as Evaluator.predict sorts them
+      List<Example> byLength = new ArrayList<>(validation);
+      byLength.sort(java.util.Comparator.comparingInt(e -> e.inputIds().length));
+      assertEquals(byLength.size(), v.windows());
+      java.util.Map<String, Integer> predictedBy = new java.util.HashMap<>();
+      java.util.Map<String, Integer> scoredBy = new java.util.HashMap<>();
+      java.util.Map<String, Integer> ownedBy = new java.util.HashMap<>();
       for (int rank = 0; rank < replicas; rank++) {
         var records = parts[rank].iterator();
         RankData d =
             RankData.streamed(
                 plan,
+                v,
                 new TrainingFeed.Records() {
                   @Override
                   public boolean hasNext() {
@@ -248,19 +259,126 @@ class TrainingFeedTest {
                 });
         takeAll(d.train(), plan, c, rank, replicas, all, 0);
         assertFalse(records.hasNext(), "rank " + rank + " was fed more than it takes");
-        if (rank == 0) {
-          List<Example> validation = prepared.examples("validation");
-          assertEquals(validation.size(), d.validation().size());
-          for (int i = 0; i < validation.size(); i++) {
-            assertEquals(validation.get(i).id(), d.validation().get(i).id());
-            assertArrayEquals(validation.get(i).inputIds(), d.validation().get(i).inputIds());
-          }
+        RankData.Shared share = (RankData.Shared) d.validation();
+        long previous = -1;
+        for (RankData.Indexed w : share.predicted()) {
+          Example want = byLength.get((int) w.index());
           assertEquals(
-              List.copyOf(prepared.gold("validation").values()),
-              List.copyOf(d.validationGold().values()));
-        } else {
-          assertTrue(d.validation().isEmpty() && d.validationGold().isEmpty());
+              want.id() + "#" + want.window(), w.window().id() + "#" + w.window().window());
+          assertEquals(rank, w.index() / v.batchSize() % replicas, "batch of window " + w.index());
+          assertTrue(w.index() > previous, "predicted windows in index order");
+          previous = w.index();
+          predictedBy.put(want.id() + "#" + want.window(), rank);
         }
+        for (RankData.Indexed w : share.scored()) {
+          assertTrue(share.gold().containsKey(w.window().id()), "scored without its document");
+          scoredBy.put(w.window().id() + "#" + w.window().window(), rank);
+        }
+        for (String id : share.gold().keySet()) {
+          ownedBy.put(id, rank);
+        }
+      }
+      assertEquals(validation.size(), predictedBy.size(), "every window predicted once");
+      assertEquals(validation.size(), scoredBy.size(), "every window scored once");
+      assertEquals(gold.keySet(), ownedBy.keySet(), "every document owned once");
+      for (Example e : validation) {
+        assertEquals(ownedBy.get(e.id()), scoredBy.get(e.id() + "#" + e.window()));
+      }
+      assertTrue(new java.util.HashSet<>(ownedBy.values()).size() > 1, "documents spread");
+    }
+  }
+
+  /**
+   * Two ranks joined by a real ring share the validation split of a model that finds entities (the
+   * initial model with its classifier's weights scaled up, so that its argmax varies from token to
+   * token): both end with exactly the scores one replica computes alone.
+   */
+  @Test
+  void twoRanksSharingTheValidationSplitScoreExactlyWhatOneReplicaScores() throws Exception {
+    PreparedData prepared = new PreparedData(spark, data);
+    io.sparkner.model.Checkpoints.Weights w =
+        io.sparkner.model.Checkpoints.read(Path.of(model), null, 0);
+    java.util.Map<String, io.sparkner.model.SafeTensors.Tensor> tensors =
+        new java.util.LinkedHashMap<>(w.tensors());
+    io.sparkner.model.SafeTensors.Tensor weight = tensors.get("classifier.weight");
+    float[] scaled = weight.data().clone();
+    for (int i = 0; i < scaled.length; i++) {
+      scaled[i] *= 40;
+    }
+    tensors.put(
+        "classifier.weight",
+        new io.sparkner.model.SafeTensors.Tensor(weight.shape(), scaled, "F32"));
+    try (ai.djl.ndarray.NDManager manager = ai.djl.ndarray.NDManager.newBaseManager();
+        TrainingFeed feed = TrainingFeed.plan(spark, prepared)) {
+      io.sparkner.model.TokenClassificationModel m =
+          io.sparkner.model.Checkpoints.build(
+              new io.sparkner.model.Checkpoints.Weights(w.config(), tensors, w.report()),
+              manager,
+              ai.djl.ndarray.types.DataType.FLOAT32);
+      TrainConfig c = config(2, feed.windows().size(), "per_device_eval_batch_size=7");
+      io.sparkner.eval.Evaluator.Result one =
+          io.sparkner.eval.Evaluator.evaluate(
+              m,
+              prepared.examples("validation"),
+              prepared.gold("validation"),
+              prepared.labels(),
+              c.evalBatchSize());
+      assertTrue(one.f1() > 0, "the model finds entities: F1 " + one.f1());
+      assertTrue(one.standard().predicted() > 50, "predicted " + one.standard().predicted());
+      ValidationPlan v = feed.validation(c, 2);
+      var parts = feed.forRanks(c, 2, v).collectPartitions(new int[] {0, 1});
+      List<io.sparkner.collective.RingEndpoint> eps = new ArrayList<>();
+      for (int r = 0; r < 2; r++) {
+        eps.add(io.sparkner.collective.RingEndpoint.open("127.0.0.1", 0, 0));
+      }
+      List<String> addresses =
+          eps.stream().map(io.sparkner.collective.RingEndpoint::address).toList();
+      byte[] key = "validation-test-ring-key-32bytes".getBytes(StandardCharsets.UTF_8);
+      var pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+      try {
+        List<java.util.concurrent.Future<SharedValidation.Scores>> results = new ArrayList<>();
+        for (int r = 0; r < 2; r++) {
+          int rank = r;
+          var records = parts[rank].iterator();
+          RankData d =
+              RankData.streamed(
+                  feed.windows(),
+                  v,
+                  new TrainingFeed.Records() {
+                    @Override
+                    public boolean hasNext() {
+                      return records.hasNext();
+                    }
+
+                    @Override
+                    public Tuple2<FeedKey, byte[]> next() {
+                      return records.next();
+                    }
+                  });
+          results.add(
+              pool.submit(
+                  () -> {
+                    try (io.sparkner.collective.Ring ring =
+                        eps.get(rank)
+                            .join(rank, addresses, key, java.time.Duration.ofSeconds(30))) {
+                      return SharedValidation.run(
+                          m,
+                          (RankData.Shared) d.validation(),
+                          prepared.labels(),
+                          new RingExchange(ring, 0, 1000, 1 << 20),
+                          7);
+                    }
+                  }));
+        }
+        for (var f : results) {
+          SharedValidation.Scores s = f.get(120, java.util.concurrent.TimeUnit.SECONDS);
+          assertEquals(one.standard().micro(), s.standard());
+          assertEquals(one.strict().micro(), s.strict());
+          assertEquals(one.tokens().accuracy(), s.tokenAccuracy());
+        }
+      } finally {
+        pool.shutdownNow();
+        eps.forEach(io.sparkner.collective.RingEndpoint::close);
       }
     }
   }
@@ -272,6 +390,7 @@ class TrainingFeedTest {
     try (TrainingFeed feed = TrainingFeed.plan(spark, prepared)) {
       WindowPlan plan = feed.windows();
       TrainConfig c = config(1, plan.size(), "per_device_train_batch_size=8", "num_train_epochs=2");
+      ValidationPlan v = feed.validation(c, 1);
       AtomicLong jobs = new AtomicLong();
       SparkListener count =
           new SparkListener() {
@@ -280,15 +399,15 @@ class TrainingFeedTest {
               jobs.incrementAndGet();
             }
           };
-      TrainingFeed.Records whole = feed.onDriver(c, 64);
-      takeAll(RankData.streamed(plan, whole).train(), plan, c, 0, 1, all, 0);
+      TrainingFeed.Records whole = feed.onDriver(c, v, 64);
+      takeAll(RankData.streamed(plan, v, whole).train(), plan, c, 0, 1, all, 0);
       assertFalse(whole.hasNext());
       // from the middle of the second epoch: the partitions before it are never fetched
       long from = c.stepsPerEpoch() + c.stepsPerEpoch() / 2;
-      TrainingFeed.Records resumed = feed.onDriver(c, 64);
+      TrainingFeed.Records resumed = feed.onDriver(c, v, 64);
       spark.sparkContext().addSparkListener(count);
       try {
-        takeAll(RankData.streamed(plan, resumed).train(), plan, c, 0, 1, all, from);
+        takeAll(RankData.streamed(plan, v, resumed).train(), plan, c, 0, 1, all, from);
         assertFalse(resumed.hasNext());
       } finally {
         spark.sparkContext().removeSparkListener(count);

@@ -43,7 +43,7 @@ public final class EntityScores implements Serializable {
       implements Serializable {
     private static final long serialVersionUID = 1L;
 
-    static Scores of(long correct, long predicted, long gold) {
+    public static Scores of(long correct, long predicted, long gold) {
       double p = ratio(correct, predicted);
       double r = ratio(correct, gold);
       return new Scores(p, r, harmonic(p, r), gold);
@@ -146,6 +146,11 @@ public final class EntityScores implements Serializable {
       s += n[k];
     }
     return s;
+  }
+
+  /** The counts of one type: correct, predicted and gold entities; all 0 for a type never seen. */
+  public long[] counts(String type) {
+    return counts.getOrDefault(type, new long[3]).clone();
   }
 
   /** Scores per type, in type order. */
