@@ -15,7 +15,8 @@ import java.io.OutputStream;
 import java.io.PrintStream;
 import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
-import java.lang.management.MemoryUsage;
+import java.lang.management.MemoryPoolMXBean;
+import java.lang.management.MemoryType;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -213,6 +214,19 @@ public final class TrainMemoryBench {
   }
 
   /** The child: trains one side and writes what it measured. */
+  /** The names of the heap's memory pools (the GC's notification also lists the non-heap ones). */
+  static final java.util.Set<String> HEAP_POOLS = heapPools();
+
+  private static java.util.Set<String> heapPools() {
+    java.util.Set<String> out = new java.util.HashSet<>();
+    for (MemoryPoolMXBean p : ManagementFactory.getMemoryPoolMXBeans()) {
+      if (p.getType() == MemoryType.HEAP) {
+        out.add(p.getName());
+      }
+    }
+    return out;
+  }
+
   static void child(String[] args) throws Exception {
     String side = args[1];
     String prepared = args[2];
@@ -232,8 +246,10 @@ public final class TrainMemoryBench {
                 }
                 var info = GarbageCollectionNotificationInfo.from((CompositeData) n.getUserData());
                 long used = 0;
-                for (MemoryUsage u : info.getGcInfo().getMemoryUsageAfterGc().values()) {
-                  used += u.getUsed();
+                for (var pool : info.getGcInfo().getMemoryUsageAfterGc().entrySet()) {
+                  if (HEAP_POOLS.contains(pool.getKey())) {
+                    used += pool.getValue().getUsed();
+                  }
                 }
                 peakAfterGc.accumulateAndGet(used, Math::max);
               },
@@ -282,6 +298,11 @@ public final class TrainMemoryBench {
       k.put("rank", x.rank());
       k.put("windows_trained", x.windowsTrained());
       k.put("validation_windows_held", x.validationWindows());
+      // collected: the whole training list on every rank; streamed: the micro batch being trained
+      // and the one record read ahead
+      k.put(
+          "training_windows_resident",
+          side.equals("collected") ? r.config().trainExamples() : r.config().microBatch() + 1L);
     }
     Files.writeString(report, BenchEnv.JSON.writeValueAsString(o));
     spark.stop();
