@@ -91,8 +91,8 @@ final class SharedValidation {
     Map<String, int[][]> p = new HashMap<>();
     for (RankData.Indexed w : share.scored()) {
       Example e = w.window();
-      int at = (int) plan.offset(w.index(), e.inputIds().length);
-      int[] ids = new int[e.inputIds().length];
+      int at = (int) plan.offset(w.index(), e.labels().length);
+      int[] ids = new int[e.labels().length];
       for (int j = 0; j < ids.length; j++) {
         ids[j] = Math.round(predictions.get(at + j));
       }

@@ -50,12 +50,21 @@ final class StreamedWindows implements TrainingWindows {
       Tuple2<FeedKey, byte[]> r = records.next();
       FeedKey k = r._1();
       if (k.kind() == FeedKey.VALIDATION) {
-        RankData.Indexed w = new RankData.Indexed(k.index(), WindowCodec.decode(r._2()));
+        Example e = WindowCodec.decode(r._2());
+        int[] none = new int[0];
+        // a rank predicts from the token ids (batches also carry labels) and scores from the labels
+        // and spans: it keeps what it uses of each window
         if ((k.seq() & TrainingFeed.PREDICT) != 0) {
-          predicted.add(w);
+          predicted.add(
+              new RankData.Indexed(
+                  k.index(),
+                  new Example(e.id(), e.window(), e.inputIds(), e.labels(), none, none)));
         }
         if ((k.seq() & TrainingFeed.SCORE) != 0) {
-          scored.add(w);
+          scored.add(
+              new RankData.Indexed(
+                  k.index(),
+                  new Example(e.id(), e.window(), none, e.labels(), e.starts(), e.ends())));
         }
       } else if (k.kind() == FeedKey.GOLD) {
         documents.add(deserialize(r._2()));
