@@ -33,6 +33,8 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * {@code sparkner evaluate}: one model on one split of one or more prepared corpora → {@code
@@ -44,6 +46,7 @@ import org.apache.spark.sql.functions;
  */
 public final class EvaluateJob {
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Logger LOG = LoggerFactory.getLogger(EvaluateJob.class);
 
   private EvaluateJob() {}
 
@@ -134,7 +137,9 @@ public final class EvaluateJob {
     Optional<TrainingData> trained = TrainingData.read(modelDir, conf);
     ObjectNode curves = TrainingCurves.read(modelDir, conf);
     String modelTokenizer = TokenizerCheck.modelFingerprint(modelDir, conf);
+    long started = System.nanoTime();
     List<Corpus> corpora = load(spark, o, modelDir, modelTokenizer, weights.config(), conf);
+    long checked = System.nanoTime();
 
     ExampleSampler sampler;
     List<Evaluator.Result> results = new ArrayList<>();
@@ -163,6 +168,12 @@ public final class EvaluateJob {
       sampler = new ExampleSampler(o.examples());
       onDriver(o, weights, corpora, sampler, results, droppedPredictions);
     }
+    LOG.info(
+        "evaluate: {} corpora checked in {} s, predicted and scored on the {} in {} s",
+        corpora.size(),
+        String.format(Locale.ROOT, "%.2f", (checked - started) / 1e9),
+        o.where().name().toLowerCase(Locale.ROOT),
+        String.format(Locale.ROOT, "%.2f", (System.nanoTime() - checked) / 1e9));
     ObjectNode report =
         report(o, weights.config(), trained, corpora, results, droppedPredictions, curves, sampler);
     String dir = HadoopFiles.qualify(o.report(), conf);
