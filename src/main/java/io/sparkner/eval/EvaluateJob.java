@@ -12,7 +12,6 @@ import io.sparkner.eval.metrics.LabelMapping;
 import io.sparkner.eval.metrics.TokenConfusion;
 import io.sparkner.eval.report.ReportHtml;
 import io.sparkner.model.Checkpoints;
-import io.sparkner.model.Example;
 import io.sparkner.model.ModelConfig;
 import io.sparkner.model.TokenClassificationModel;
 import io.sparkner.prepare.PreparedData;
@@ -22,7 +21,6 @@ import io.sparkner.storage.Redaction;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -31,7 +29,12 @@ import java.util.Optional;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * {@code sparkner evaluate}: one model on one split of one or more prepared corpora → {@code
@@ -43,14 +46,34 @@ import org.apache.spark.sql.SparkSession;
  */
 public final class EvaluateJob {
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Logger LOG = LoggerFactory.getLogger(EvaluateJob.class);
 
   private EvaluateJob() {}
+
+  /**
+   * Where the windows are predicted and the documents scored. Both give the same report, byte for
+   * byte: the same batches are forwarded and the same code scores each document.
+   */
+  public enum Where {
+    /**
+     * On the executors, where the data is ({@link ExecutorEvaluation}); the driver receives only
+     * the counts and the example candidates.
+     */
+    EXECUTORS,
+    /**
+     * On the driver, one thread: the split's windows and documents are collected to it. The
+     * reference the executors' results are checked against (tests, benchmark).
+     */
+    DRIVER
+  }
 
   /**
    * @param data prepared corpora (output directories of {@code prepare}), at least one
    * @param typeMap predicted type → evaluation type ({@code ORG-P=ORG}), for corpora that lack the
    *     predicted type; see {@link LabelMapping}
    * @param examples how many example documents the report shows
+   * @param where where the model predicts ({@link Where#EXECUTORS} unless a test or benchmark
+   *     compares)
    */
   public record Options(
       String model,
@@ -59,7 +82,8 @@ public final class EvaluateJob {
       String report,
       int batchSize,
       Map<String, String> typeMap,
-      int examples) {
+      int examples,
+      Where where) {
     public Options {
       if (data == null || data.isEmpty()) {
         throw new IllegalArgumentException("evaluate needs at least one --data directory");
@@ -76,22 +100,35 @@ public final class EvaluateJob {
       typeMap =
           java.util.Collections.unmodifiableMap(
               new LinkedHashMap<>(typeMap == null ? Map.of() : typeMap));
+      where = where == null ? Where.EXECUTORS : where;
+    }
+
+    /** On the executors. */
+    public Options(
+        String model,
+        List<String> data,
+        String split,
+        String report,
+        int batchSize,
+        Map<String, String> typeMap,
+        int examples) {
+      this(model, data, split, report, batchSize, typeMap, examples, Where.EXECUTORS);
     }
 
     /** One corpus, the model's own labels, the default number of examples. */
     public Options(String model, String data, String split, String report, int batchSize) {
       this(model, List.of(data), split, report, batchSize, Map.of(), ExampleSampler.DEFAULT_COUNT);
     }
+
+    /** These options with the model predicting {@code where}. */
+    public Options where(Where where) {
+      return new Options(model, data, split, report, batchSize, typeMap, examples, where);
+    }
   }
 
   /** One evaluation corpus, loaded and checked. */
   private record Corpus(
-      String name,
-      PreparedData data,
-      Map<String, PreparedData.GoldDocument> gold,
-      List<Example> windows,
-      LabelMapping mapping,
-      ObjectNode tokenizer) {}
+      String name, PreparedData data, LabelMapping mapping, ObjectNode tokenizer) {}
 
   public static ObjectNode run(SparkSession spark, Options o) {
     Configuration conf = spark.sparkContext().hadoopConfiguration();
@@ -100,32 +137,43 @@ public final class EvaluateJob {
     Optional<TrainingData> trained = TrainingData.read(modelDir, conf);
     ObjectNode curves = TrainingCurves.read(modelDir, conf);
     String modelTokenizer = TokenizerCheck.modelFingerprint(modelDir, conf);
+    long started = System.nanoTime();
     List<Corpus> corpora = load(spark, o, modelDir, modelTokenizer, weights.config(), conf);
+    long checked = System.nanoTime();
 
-    ExampleSampler sampler = new ExampleSampler(o.examples());
+    ExampleSampler sampler;
     List<Evaluator.Result> results = new ArrayList<>();
     List<Map<String, Long>> droppedPredictions = new ArrayList<>();
-    try (NDManager manager = NDManager.newBaseManager()) {
-      TokenClassificationModel model = Checkpoints.build(weights, manager, DataType.FLOAT32);
-      for (int i = 0; i < corpora.size(); i++) {
-        Corpus c = corpora.get(i);
-        int corpusIndex = i;
-        Map<String, Long> dropped = new TreeMap<>();
-        results.add(
-            Evaluator.evaluate(
-                model,
-                c.windows(),
-                c.gold(),
-                c.data().labels(),
-                o.batchSize(),
-                c.mapping(),
-                s -> {
-                  sampler.offer(corpusIndex, c.name(), s);
-                  s.dropped().forEach(d -> dropped.merge(d.type(), 1L, Long::sum));
-                }));
-        droppedPredictions.add(dropped);
+    if (o.where() == Where.EXECUTORS) {
+      List<ExecutorEvaluation.Corpus> plans = new ArrayList<>();
+      for (Corpus c : corpora) {
+        plans.add(
+            new ExecutorEvaluation.Corpus(
+                c.data().dir(), c.name(), c.data().labels(), c.mapping()));
       }
+      ExecutorEvaluation.Partial merged =
+          ExecutorEvaluation.run(
+              spark,
+              modelDir,
+              EvaluationModels.version(modelDir, conf),
+              plans,
+              o.split(),
+              o.batchSize(),
+              o.examples(),
+              conf);
+      merged.tallies().forEach(t -> results.add(t.result()));
+      droppedPredictions.addAll(merged.dropped());
+      sampler = merged.sampler();
+    } else {
+      sampler = new ExampleSampler(o.examples());
+      onDriver(o, weights, corpora, sampler, results, droppedPredictions);
     }
+    LOG.info(
+        "evaluate: {} corpora checked in {} s, predicted and scored on the {} in {} s",
+        corpora.size(),
+        String.format(Locale.ROOT, "%.2f", (checked - started) / 1e9),
+        o.where().name().toLowerCase(Locale.ROOT),
+        String.format(Locale.ROOT, "%.2f", (System.nanoTime() - checked) / 1e9));
     ObjectNode report =
         report(o, weights.config(), trained, corpora, results, droppedPredictions, curves, sampler);
     String dir = HadoopFiles.qualify(o.report(), conf);
@@ -141,7 +189,41 @@ public final class EvaluateJob {
     return report;
   }
 
-  /** Reads and checks every corpus before the model predicts anything. */
+  /** {@link Where#DRIVER}: each corpus' windows and documents collected, predicted here. */
+  private static void onDriver(
+      Options o,
+      Checkpoints.Weights weights,
+      List<Corpus> corpora,
+      ExampleSampler sampler,
+      List<Evaluator.Result> results,
+      List<Map<String, Long>> droppedPredictions) {
+    try (NDManager manager = NDManager.newBaseManager()) {
+      TokenClassificationModel model = Checkpoints.build(weights, manager, DataType.FLOAT32);
+      for (int i = 0; i < corpora.size(); i++) {
+        Corpus c = corpora.get(i);
+        int corpusIndex = i;
+        Map<String, Long> dropped = new TreeMap<>();
+        results.add(
+            Evaluator.evaluate(
+                model,
+                c.data().examples(o.split()),
+                c.data().gold(o.split()),
+                c.data().labels(),
+                o.batchSize(),
+                c.mapping(),
+                s -> {
+                  sampler.offer(corpusIndex, c.name(), s);
+                  s.dropped().forEach(d -> dropped.merge(d.type(), 1L, Long::sum));
+                }));
+        droppedPredictions.add(dropped);
+      }
+    }
+  }
+
+  /**
+   * Reads and checks every corpus before the model predicts anything; the checks run in Spark (the
+   * driver receives counts and at most one offending row).
+   */
   private static List<Corpus> load(
       SparkSession spark,
       Options o,
@@ -150,13 +232,16 @@ public final class EvaluateJob {
       ModelConfig model,
       Configuration conf) {
     List<Corpus> out = new ArrayList<>();
-    Map<String, String> seen = new HashMap<>();
-    for (String path : o.data()) {
+    Dataset<Row> seen = null; // (id, corpus) of the corpora checked so far
+    for (int i = 0; i < o.data().size(); i++) {
+      String path = o.data().get(i);
       PreparedData data = new PreparedData(spark, path);
       LabelMapping mapping = LabelMapping.of(model.labels, data.labels(), o.typeMap(), path);
       ObjectNode tokenizer = TokenizerCheck.check(modelDir, modelTokenizer, data, conf);
-      Map<String, PreparedData.GoldDocument> gold = data.gold(o.split());
-      if (gold.isEmpty()) {
+      Dataset<Row> documents = SplitTables.documents(spark, data.dir(), o.split());
+      Dataset<Row> perId = documents.groupBy("id").count();
+      Row sizes = perId.agg(functions.count(functions.lit(1)), functions.max("count")).first();
+      if (sizes.getLong(0) == 0) {
         throw new IllegalArgumentException(
             path
                 + " has no documents in split '"
@@ -165,14 +250,35 @@ public final class EvaluateJob {
                 + splits(data)
                 + ")");
       }
-      for (String id : gold.keySet()) {
-        String other = seen.putIfAbsent(id, path);
-        if (other != null) {
+      if (sizes.getLong(1) > 1) {
+        Row twice = perId.where("count > 1").orderBy("id").first();
+        throw new IllegalArgumentException(
+            path
+                + ": document "
+                + twice.getString(0)
+                + " has "
+                + twice.getLong(1)
+                + " rows in split '"
+                + o.split()
+                + "' of its documents table; each document must be evaluated once (prepare it"
+                + " again)");
+      }
+      Dataset<Row> ids = documents.select(functions.col("id"), functions.lit(i).as("corpus"));
+      if (seen != null) {
+        List<Row> both =
+            ids.select("id")
+                .join(seen, "id")
+                .groupBy("id")
+                .agg(functions.min("corpus"))
+                .orderBy("id")
+                .limit(1)
+                .collectAsList();
+        if (!both.isEmpty()) {
           throw new IllegalArgumentException(
               "document "
-                  + id
+                  + both.get(0).getString(0)
                   + " is in both "
-                  + other
+                  + o.data().get(both.get(0).getInt(1))
                   + " and "
                   + path
                   + " (split "
@@ -180,23 +286,33 @@ public final class EvaluateJob {
                   + "): each document must be evaluated once");
         }
       }
-      List<Example> windows = data.examples(o.split());
-      for (Example w : windows) {
-        for (int id : w.inputIds()) {
-          if (id < 0 || id >= model.vocabSize) {
-            throw new IllegalArgumentException(
-                path
-                    + ": document "
-                    + w.id()
-                    + " has token id "
-                    + id
-                    + ", outside the model's vocabulary (vocab_size "
-                    + model.vocabSize
-                    + "); prepare it with the model's tokenizer");
-          }
-        }
+      seen = seen == null ? ids : seen.unionAll(ids);
+      List<Row> outside =
+          SplitTables.windows(spark, data.dir(), o.split())
+              .where(
+                  functions.expr("exists(input_ids, x -> x < 0 OR x >= " + model.vocabSize + ")"))
+              .select("id", "window", "input_ids")
+              .orderBy("id", "window")
+              .limit(1)
+              .collectAsList();
+      if (!outside.isEmpty()) {
+        Row w = outside.get(0);
+        int id =
+            w.<Integer>getList(2).stream()
+                .filter(t -> t < 0 || t >= model.vocabSize)
+                .findFirst()
+                .orElseThrow();
+        throw new IllegalArgumentException(
+            path
+                + ": document "
+                + w.getString(0)
+                + " has token id "
+                + id
+                + ", outside the model's vocabulary (vocab_size "
+                + model.vocabSize
+                + "); prepare it with the model's tokenizer");
       }
-      out.add(new Corpus(Redaction.uri(path), data, gold, windows, mapping, tokenizer));
+      out.add(new Corpus(Redaction.uri(path), data, mapping, tokenizer));
     }
     return out;
   }

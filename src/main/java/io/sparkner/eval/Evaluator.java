@@ -16,6 +16,7 @@ import io.sparkner.model.Batch;
 import io.sparkner.model.Example;
 import io.sparkner.model.TokenClassificationModel;
 import io.sparkner.prepare.PreparedData.GoldDocument;
+import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -71,59 +72,48 @@ public final class Evaluator {
       GoldDocument document,
       List<Chunker.Chunk> gold,
       List<Chunker.Chunk> predicted,
-      List<Chunker.Chunk> dropped) {}
-
-  /** Scores a model whose labels are the corpus' own. */
-  public static Result evaluate(
-      TokenClassificationModel model,
-      List<Example> windows,
-      Map<String, GoldDocument> gold,
-      Labels labels,
-      int batchSize) {
-    return evaluate(
-        model, windows, gold, labels, batchSize, LabelMapping.identity(labels), d -> {});
-  }
+      List<Chunker.Chunk> dropped)
+      implements Serializable {}
 
   /**
-   * Scores the model's predictions, read through {@code mapping} into the corpus' label space
-   * ({@code labels}); {@code each} sees every document as scored (for examples), in {@code gold}'s
-   * order.
+   * One window of a document as scoring needs it: its number, per position the gold label id and
+   * the token's code-point span, and the model's arg-max label id (in the model's label space).
    */
-  public static Result evaluate(
-      TokenClassificationModel model,
-      List<Example> windows,
-      Map<String, GoldDocument> gold,
-      Labels labels,
-      int batchSize,
-      LabelMapping mapping,
-      Consumer<Scored> each) {
-    return score(windows, predict(model, windows, batchSize), gold, labels, mapping, each);
-  }
+  public record WindowPrediction(
+      int window, int[] labels, int[] starts, int[] ends, int[] predicted) implements Serializable {
+    private static final long serialVersionUID = 1L;
 
-  /**
-   * Scores predictions made already ({@link #predict}: argmax label ids keyed {@code id#window}) of
-   * {@code windows}, the windows of the documents of {@code gold}, as {@link #evaluate} does.
-   */
-  public static Result score(
-      List<Example> windows,
-      Map<String, int[][]> predictions,
-      Map<String, GoldDocument> gold,
-      Labels labels,
-      LabelMapping mapping,
-      Consumer<Scored> each) {
-    Map<String, WindowMerge> merged = new HashMap<>();
-    for (int k = 0; k < windows.size(); k++) {
-      Example w = windows.get(k);
-      merged.computeIfAbsent(w.id(), id -> new WindowMerge()).add(k, w.starts(), w.ends());
+    static WindowPrediction of(Example w, int[] predicted) {
+      return new WindowPrediction(w.window(), w.labels(), w.starts(), w.ends(), predicted);
     }
-    EntityScores standard = new EntityScores();
-    EntityScores strict = new EntityScores();
-    Map<String, EntityScores> byLang = new TreeMap<>();
-    Map<String, EntityScores> byLangStrict = new TreeMap<>();
-    TokenConfusion confusion = new TokenConfusion();
-    for (GoldDocument doc : gold.values()) {
-      WindowMerge m = merged.get(doc.id());
-      List<WindowMerge.Token> tokens = m == null ? List.of() : m.tokens();
+  }
+
+  /**
+   * The scores of one corpus being counted, document by document ({@link #add}) or merged from
+   * other documents' ({@link #merge}): what a {@link Result} is made of. Serializable, so that each
+   * Spark partition counts its documents and the driver merges the counts.
+   */
+  public static final class Tally implements Serializable {
+    private static final long serialVersionUID = 1L;
+    private final EntityScores standard = new EntityScores();
+    private final EntityScores strict = new EntityScores();
+    private final TreeMap<String, EntityScores> byLang = new TreeMap<>();
+    private final TreeMap<String, EntityScores> byLangStrict = new TreeMap<>();
+    private final TokenConfusion confusion = new TokenConfusion();
+
+    /**
+     * Scores one document: its windows (in window order, each with its prediction) are merged
+     * ({@link WindowMerge}), the predictions read through {@code mapping} into the corpus' label
+     * space ({@code labels}), decoded to spans and counted against the document's gold spans.
+     * Returns the document as scored.
+     */
+    public Scored add(
+        GoldDocument doc, List<WindowPrediction> windows, Labels labels, LabelMapping mapping) {
+      WindowMerge m = new WindowMerge();
+      for (int k = 0; k < windows.size(); k++) {
+        m.add(k, windows.get(k).starts(), windows.get(k).ends());
+      }
+      List<WindowMerge.Token> tokens = windows.isEmpty() ? List.of() : m.tokens();
       int n = tokens.size();
       int[] starts = new int[n];
       int[] ends = new int[n];
@@ -132,15 +122,12 @@ public final class Evaluator {
       int[] modelIds = new int[n];
       for (int i = 0; i < n; i++) {
         WindowMerge.Token t = tokens.get(i);
-        Example w = windows.get(t.window());
+        WindowPrediction w = windows.get(t.window());
         starts[i] = t.start();
         ends[i] = t.end();
         goldIds[i] = w.labels()[t.position()];
         // score only where the gold has a label
-        modelIds[i] =
-            goldIds[i] < 0
-                ? Labels.IGNORE
-                : predictions.get(w.id() + "#" + w.window())[0][t.position()];
+        modelIds[i] = goldIds[i] < 0 ? Labels.IGNORE : w.predicted()[t.position()];
         predIds[i] = mapping.apply(modelIds[i]);
       }
       List<Chunker.Chunk> goldSpans = new ArrayList<>();
@@ -168,9 +155,88 @@ public final class Evaluator {
           }
         }
       }
-      each.accept(new Scored(doc, goldSpans, predicted, dropped));
+      return new Scored(doc, goldSpans, predicted, dropped);
     }
-    return new Result(standard, strict, byLang, byLangStrict, confusion);
+
+    /** Adds the counts of {@code other} (other documents) to this; returns this. */
+    public Tally merge(Tally other) {
+      standard.merge(other.standard);
+      strict.merge(other.strict);
+      other.byLang.forEach((l, s) -> byLang.computeIfAbsent(l, k -> new EntityScores()).merge(s));
+      other.byLangStrict.forEach(
+          (l, s) -> byLangStrict.computeIfAbsent(l, k -> new EntityScores()).merge(s));
+      confusion.merge(other.confusion);
+      return this;
+    }
+
+    /**
+     * Lets the document ids go ({@link EntityScores#forgetItemIds}): the tally is then as small as
+     * its counts. For tallies whose documents are counted once by construction. Returns this.
+     */
+    public Tally forgetDocumentIds() {
+      standard.forgetItemIds();
+      strict.forgetItemIds();
+      byLang.values().forEach(EntityScores::forgetItemIds);
+      byLangStrict.values().forEach(EntityScores::forgetItemIds);
+      return this;
+    }
+
+    public Result result() {
+      return new Result(standard, strict, byLang, byLangStrict, confusion);
+    }
+  }
+
+  /** Scores a model whose labels are the corpus' own. */
+  public static Result evaluate(
+      TokenClassificationModel model,
+      List<Example> windows,
+      Map<String, GoldDocument> gold,
+      Labels labels,
+      int batchSize) {
+    return evaluate(
+        model, windows, gold, labels, batchSize, LabelMapping.identity(labels), d -> {});
+  }
+
+  /**
+   * Scores the model's predictions, read through {@code mapping} into the corpus' label space
+   * ({@code labels}); {@code each} sees every document as scored (for examples), in {@code gold}'s
+   * order. Predicts on the calling thread ({@link #predict}); {@link ExecutorEvaluation} does the
+   * same on Spark's executors, with the same batches and the same {@link Tally}.
+   */
+  public static Result evaluate(
+      TokenClassificationModel model,
+      List<Example> windows,
+      Map<String, GoldDocument> gold,
+      Labels labels,
+      int batchSize,
+      LabelMapping mapping,
+      Consumer<Scored> each) {
+    return score(windows, predict(model, windows, batchSize), gold, labels, mapping, each);
+  }
+
+  /**
+   * Scores predictions made already ({@link #predict}: arg-max label ids keyed {@code id#window})
+   * of {@code windows}, the windows of the documents of {@code gold} in (id, window) order, as
+   * {@link #evaluate} does.
+   */
+  public static Result score(
+      List<Example> windows,
+      Map<String, int[][]> predictions,
+      Map<String, GoldDocument> gold,
+      Labels labels,
+      LabelMapping mapping,
+      Consumer<Scored> each) {
+    Map<String, List<WindowPrediction>> byDocument = new HashMap<>();
+    for (Example w : windows) {
+      byDocument
+          .computeIfAbsent(w.id(), id -> new ArrayList<>())
+          .add(WindowPrediction.of(w, predictions.get(w.id() + "#" + w.window())[0]));
+    }
+    Tally tally = new Tally();
+    for (GoldDocument doc : gold.values()) {
+      each.accept(tally.add(doc, byDocument.getOrDefault(doc.id(), List.of()), labels, mapping));
+    }
+    return tally.result();
   }
 
   /**
@@ -199,7 +265,9 @@ public final class Evaluator {
   }
 
   /**
-   * Argmax label of every token of every window, keyed {@code id#window}; length-sorted batches.
+   * Argmax label of every token of every window, keyed {@code id#window}; length-sorted batches:
+   * the windows sorted by length (stable: ties keep the given order), cut into batches of {@code
+   * batchSize}, each forwarded by {@link #forward}.
    */
   public static Map<String, int[][]> predict(
       TokenClassificationModel model, List<Example> windows, int batchSize) {
@@ -210,26 +278,41 @@ public final class Evaluator {
     List<Example> sorted = new ArrayList<>(windows);
     sorted.sort(Comparator.comparingInt(e -> e.inputIds().length));
     Map<String, int[][]> out = new HashMap<>();
-    int pad = model.config().padTokenId;
     for (int from = 0; from < sorted.size(); from += batchSize) {
       List<Example> part = sorted.subList(from, Math.min(sorted.size(), from + batchSize));
-      try (NDManager scope = model.manager().newSubManager();
-          Autograd.Scope off = Autograd.paused()) {
-        Batch batch = Batch.of(part, pad, scope);
-        NDArray argmax =
-            model.logits(batch.inputIds(), batch.attentionMask(), null, false).argMax(-1);
-        long[] flat = argmax.toLongArray();
-        int l = (int) argmax.getShape().get(1);
-        for (int i = 0; i < part.size(); i++) {
-          Example e = part.get(i);
-          int[] p = new int[e.inputIds().length];
-          for (int j = 0; j < p.length; j++) {
-            p[j] = (int) flat[i * l + j];
-          }
-          out.put(e.id() + "#" + e.window(), new int[][] {p});
-        }
+      int[][] p = forward(model, part);
+      for (int i = 0; i < part.size(); i++) {
+        Example e = part.get(i);
+        out.put(e.id() + "#" + e.window(), new int[][] {p[i]});
       }
     }
     return out;
+  }
+
+  /**
+   * One batch forward, in the order given, padded to its longest window ({@link Batch}), autograd
+   * off: per window the arg-max label id of each of its positions. The result of a window depends
+   * on the batch it is in (padding length, matrix shapes), so both evaluation paths forward the
+   * same batches.
+   */
+  static int[][] forward(TokenClassificationModel model, List<Example> part) {
+    int pad = model.config().padTokenId;
+    try (NDManager scope = model.manager().newSubManager();
+        Autograd.Scope off = Autograd.paused()) {
+      Batch batch = Batch.of(part, pad, scope);
+      NDArray argmax =
+          model.logits(batch.inputIds(), batch.attentionMask(), null, false).argMax(-1);
+      long[] flat = argmax.toLongArray();
+      int l = (int) argmax.getShape().get(1);
+      int[][] out = new int[part.size()][];
+      for (int i = 0; i < part.size(); i++) {
+        int[] p = new int[part.get(i).inputIds().length];
+        for (int j = 0; j < p.length; j++) {
+          p[j] = (int) flat[i * l + j];
+        }
+        out[i] = p;
+      }
+      return out;
+    }
   }
 }

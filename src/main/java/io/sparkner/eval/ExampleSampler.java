@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sparkner.corpus.CodePoints;
 import io.sparkner.eval.metrics.Chunker.Chunk;
+import java.io.Serializable;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -25,7 +26,8 @@ import java.util.TreeMap;
  * round-robin over (corpus, language) so every evaluation language shows up. Memory is bounded: at
  * most {@code count} candidates per corpus, language and category are kept.
  */
-public final class ExampleSampler {
+public final class ExampleSampler implements Serializable {
+  private static final long serialVersionUID = 1L;
   public static final int DEFAULT_COUNT = 20;
 
   /** Texts longer than this are shown only when there is no shorter candidate. */
@@ -44,7 +46,8 @@ public final class ExampleSampler {
   }
 
   private record Candidate(
-      String rank, int corpus, String corpusName, Evaluator.Scored scored, Status status) {}
+      String rank, int corpus, String corpusName, Evaluator.Scored scored, Status status)
+      implements Serializable {}
 
   private final int count;
 
@@ -71,14 +74,34 @@ public final class ExampleSampler {
         (new CodePoints(s.document().text()).length() <= SHORT ? "0" : "1")
             + sha256(corpus + ":" + s.document().id());
     String group = String.format(java.util.Locale.ROOT, "%06d:%s", corpus, s.document().lang());
+    keep(group, new Candidate(rank, corpus, corpusName, s, status));
+  }
+
+  private void keep(String group, Candidate c) {
     TreeMap<String, Candidate> kept =
         groups
             .computeIfAbsent(group, g -> new EnumMap<>(Status.class))
-            .computeIfAbsent(status, st -> new TreeMap<>());
-    kept.put(rank, new Candidate(rank, corpus, corpusName, s, status));
+            .computeIfAbsent(c.status(), st -> new TreeMap<>());
+    kept.put(c.rank(), c);
     if (kept.size() > count) {
       kept.pollLastEntry();
     }
+  }
+
+  /**
+   * Adds the candidates of a sampler that was offered other documents (another partition's): the
+   * result is the sampler that was offered the documents of both, whatever their order. Returns
+   * this.
+   */
+  public ExampleSampler merge(ExampleSampler other) {
+    if (other.count != count) {
+      throw new IllegalArgumentException(
+          "cannot merge samplers of " + count + " and " + other.count + " examples");
+    }
+    other.groups.forEach(
+        (group, byStatus) ->
+            byStatus.values().forEach(m -> m.values().forEach(c -> keep(group, c))));
+    return this;
   }
 
   static Status statusOf(Evaluator.Scored s) {

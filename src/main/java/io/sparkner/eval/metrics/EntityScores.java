@@ -55,6 +55,9 @@ public final class EntityScores implements Serializable {
 
   private final HashSet<String> items = new HashSet<>();
 
+  /** Items counted whose ids were let go ({@link #forgetItemIds}). */
+  private long forgottenItems;
+
   /**
    * Adds the gold and predicted entities of one item. Entities of different items never match;
    * adding the same item id twice is an error (it would count its entities twice).
@@ -105,6 +108,7 @@ public final class EntityScores implements Serializable {
       }
     }
     items.addAll(other.items);
+    forgottenItems += other.forgottenItems;
     other.counts.forEach(
         (type, n) -> {
           long[] m = countsOf(type);
@@ -120,7 +124,19 @@ public final class EntityScores implements Serializable {
   }
 
   public long items() {
-    return items.size();
+    return items.size() + forgottenItems;
+  }
+
+  /**
+   * Keeps the number of items but lets their ids go, so that the scores are as small as their
+   * counts (scores of a partition sent to the driver). A later {@link #add} or {@link #merge} can
+   * then no longer refuse an item counted twice: use it only where each item is counted once by
+   * construction. Returns this.
+   */
+  public EntityScores forgetItemIds() {
+    forgottenItems += items.size();
+    items.clear();
+    return this;
   }
 
   /** The gold and predicted types, sorted. */
