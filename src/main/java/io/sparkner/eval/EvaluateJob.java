@@ -238,7 +238,7 @@ public final class EvaluateJob {
       PreparedData data = new PreparedData(spark, path);
       LabelMapping mapping = LabelMapping.of(model.labels, data.labels(), o.typeMap(), path);
       ObjectNode tokenizer = TokenizerCheck.check(modelDir, modelTokenizer, data, conf);
-      Dataset<Row> documents = SplitTables.documents(spark, data.dir(), o.split());
+      Dataset<Row> documents = PreparedData.documents(spark, data.dir(), o.split());
       Dataset<Row> perId = documents.groupBy("id").count();
       Row sizes = perId.agg(functions.count(functions.lit(1)), functions.max("count")).first();
       if (sizes.getLong(0) == 0) {
@@ -288,7 +288,7 @@ public final class EvaluateJob {
       }
       seen = seen == null ? ids : seen.unionAll(ids);
       List<Row> outside =
-          SplitTables.windows(spark, data.dir(), o.split())
+          PreparedData.windows(spark, data.dir(), o.split())
               .where(
                   functions.expr("exists(input_ids, x -> x < 0 OR x >= " + model.vocabSize + ")"))
               .select("id", "window", "input_ids")

@@ -10,6 +10,7 @@ import io.sparkner.cache.VersionedCache;
 import io.sparkner.eval.metrics.LabelMapping;
 import io.sparkner.model.Example;
 import io.sparkner.model.TaskCompute;
+import io.sparkner.prepare.PreparedData;
 import io.sparkner.prepare.PreparedData.GoldDocument;
 import io.sparkner.storage.HadoopConf;
 import java.io.Serializable;
@@ -192,7 +193,7 @@ final class ExecutorEvaluation {
     for (int c = 0; c < corpora.size(); c++) {
       String dir = corpora.get(c).dir();
       Dataset<Row> w =
-          SplitTables.windows(spark, dir, split)
+          PreparedData.windows(spark, dir, split)
               .select(
                   lit(c).as("corpus"),
                   col("id"),
@@ -202,7 +203,7 @@ final class ExecutorEvaluation {
                   col("offsets"),
                   size(col("input_ids")).as("length"));
       Dataset<Row> d =
-          SplitTables.documents(spark, dir, split)
+          PreparedData.documents(spark, dir, split)
               .select(lit(c).as("corpus"), col("id"), col("lang"), col("text"), col("entities"));
       windows = windows == null ? w : windows.unionAll(w);
       documents = documents == null ? d : documents.unionAll(d);
@@ -223,7 +224,7 @@ final class ExecutorEvaluation {
             .mapToPair(
                 t ->
                     new Tuple2<>(
-                        t._2(), new Pending(t._1().getInt(0), SplitTables.example(t._1()))));
+                        t._2(), new Pending(t._1().getInt(0), PreparedData.example(t._1()))));
     JavaPairRDD<String, Predicted> predicted =
         numbered
             .repartitionAndSortWithinPartitions(new BatchPartitioner(plan, partitions))
@@ -233,7 +234,9 @@ final class ExecutorEvaluation {
         documents
             .javaRDD()
             .mapToPair(
-                r -> new Tuple2<>(r.getString(1), new Gold(r.getInt(0), SplitTables.gold(r))));
+                r ->
+                    new Tuple2<>(
+                        r.getString(1), new Gold(r.getInt(0), PreparedData.goldDocument(r))));
     return predicted
         .cogroup(gold, partitions)
         .mapPartitions(new ScoreDocuments(corpora, examples))

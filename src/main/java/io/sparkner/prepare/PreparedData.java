@@ -114,8 +114,26 @@ public final class PreparedData {
   }
 
   private Dataset<Row> documents(String split) {
+    return documents(spark, dir, split);
+  }
+
+  /**
+   * The {@code documents} rows of {@code split} (null: all) of the prepared corpus in {@code dir}.
+   */
+  public static Dataset<Row> documents(SparkSession spark, String dir, String split) {
     Dataset<Row> docs = spark.read().parquet(dir + "/documents");
     return split == null ? docs : docs.where(docs.col("split").equalTo(split));
+  }
+
+  /**
+   * The {@code features} rows of the documents of {@code split} (null: all) of the prepared corpus
+   * in {@code dir}, in no particular order.
+   */
+  public static Dataset<Row> windows(SparkSession spark, String dir, String split) {
+    Dataset<Row> features = spark.read().parquet(dir + "/features");
+    return split == null
+        ? features
+        : features.join(documents(spark, dir, split).select("id"), "id");
   }
 
   /** The windows of a split's documents, in (id, window) order. */
@@ -130,8 +148,7 @@ public final class PreparedData {
 
   /** The {@code features} rows of a split's documents (null: all), in no particular order. */
   public Dataset<Row> windows(String split) {
-    Dataset<Row> features = spark.read().parquet(dir + "/features");
-    return split == null ? features : features.join(documents(split).select("id"), "id");
+    return windows(spark, dir, split);
   }
 
   /** The gold rows of a split's documents (null: all) in no particular order; see {@link #gold}. */

@@ -53,31 +53,45 @@ final class TrainingFeed implements AutoCloseable {
 
   private final SparkSession spark;
   private final PreparedData data;
-  private final JavaPairRDD<Row, Long> indexed;
+
+  /** The train split's windows sorted by (id, window); the plan numbers them in this order. */
+  private final JavaRDD<Row> sorted;
+
+  /** The number of the first window of each partition of {@link #sorted}. */
+  private final long[] firsts;
+
   private final WindowPlan plan;
   private final List<Broadcast<?>> broadcasts = new ArrayList<>();
 
   private TrainingFeed(
-      SparkSession spark, PreparedData data, JavaPairRDD<Row, Long> indexed, WindowPlan plan) {
+      SparkSession spark, PreparedData data, JavaRDD<Row> sorted, long[] firsts, WindowPlan plan) {
     this.spark = spark;
     this.data = data;
-    this.indexed = indexed;
+    this.sorted = sorted;
+    this.firsts = firsts;
     this.plan = plan;
   }
 
-  /** Plans the train split of {@code data}: runs the Spark jobs that number its windows. */
+  /**
+   * Plans the train split of {@code data}: one Spark job sorts its windows and returns each
+   * partition's part of the plan; a window's number is its place in partition order.
+   */
   static TrainingFeed plan(SparkSession spark, PreparedData data) {
-    JavaPairRDD<Row, Long> indexed =
-        data.windows("train").orderBy("id", "window").javaRDD().zipWithIndex();
-    List<PlanPart> parts = new ArrayList<>(indexed.mapPartitions(TrainingFeed::planPart).collect());
-    parts.sort(Comparator.comparingLong(PlanPart::first));
+    JavaRDD<Row> sorted = data.windows("train").orderBy("id", "window").javaRDD();
+    List<PlanPart> parts =
+        new ArrayList<>(sorted.mapPartitionsWithIndex(TrainingFeed::planPart, false).collect());
+    parts.sort(Comparator.comparingInt(PlanPart::partition));
+    long[] firsts = new long[sorted.getNumPartitions()];
     long total = 0;
+    int next = 0;
     for (PlanPart p : parts) {
-      if (p.first() != total) {
-        throw new IllegalStateException(
-            "the numbered training windows have a gap at " + total + " (next: " + p.first() + ")");
+      while (next <= p.partition()) {
+        firsts[next++] = total;
       }
       total += p.lengths().length;
+    }
+    while (next < firsts.length) {
+      firsts[next++] = total;
     }
     if (total > Integer.MAX_VALUE - 8) {
       throw new IllegalArgumentException(
@@ -88,33 +102,30 @@ final class TrainingFeed implements AutoCloseable {
     int[] labelled = new int[n];
     long[] digests = new long[n];
     for (PlanPart p : parts) {
-      int from = (int) p.first();
+      int from = (int) firsts[p.partition()];
       System.arraycopy(p.lengths(), 0, lengths, from, p.lengths().length);
       System.arraycopy(p.labelled(), 0, labelled, from, p.labelled().length);
       System.arraycopy(p.digests(), 0, digests, from, p.digests().length);
     }
     return new TrainingFeed(
-        spark, data, indexed, new WindowPlan(lengths, labelled, WindowPlan.digestOf(digests)));
+        spark,
+        data,
+        sorted,
+        firsts,
+        new WindowPlan(lengths, labelled, WindowPlan.digestOf(digests)));
   }
 
-  /** One partition's part of the plan: its first index, then per window. */
-  private record PlanPart(long first, int[] lengths, int[] labelled, long[] digests)
+  /** One partition's part of the plan, per window in partition order. */
+  private record PlanPart(int partition, int[] lengths, int[] labelled, long[] digests)
       implements Serializable {}
 
-  private static Iterator<PlanPart> planPart(Iterator<Tuple2<Row, Long>> rows) {
-    long first = -1;
+  private static Iterator<PlanPart> planPart(int partition, Iterator<Row> rows) {
     int[] lengths = new int[64];
     int[] labelled = new int[64];
     long[] digests = new long[64];
     int k = 0;
     while (rows.hasNext()) {
-      Tuple2<Row, Long> t = rows.next();
-      if (first < 0) {
-        first = t._2();
-      } else if (t._2() != first + k) {
-        throw new IllegalStateException("window " + t._2() + " follows " + (first + k - 1));
-      }
-      Example e = PreparedData.example(t._1());
+      Example e = PreparedData.example(rows.next());
       if (k == lengths.length) {
         lengths = Arrays.copyOf(lengths, 2 * k);
         labelled = Arrays.copyOf(labelled, 2 * k);
@@ -130,7 +141,7 @@ final class TrainingFeed implements AutoCloseable {
     }
     return List.of(
             new PlanPart(
-                first,
+                partition,
                 Arrays.copyOf(lengths, k),
                 Arrays.copyOf(labelled, k),
                 Arrays.copyOf(digests, k)))
@@ -189,29 +200,17 @@ final class TrainingFeed implements AutoCloseable {
     int n = plan.size();
     int global = config.globalBatch();
     int micro = config.microBatch();
+    long[] first = firsts;
     JavaPairRDD<FeedKey, byte[]> train =
-        indexed.flatMapToPair(
-            t -> {
-              int index = (int) (long) t._2();
-              int[][] at = positions.value();
-              List<Tuple2<FeedKey, byte[]>> out = new ArrayList<>(at.length);
-              byte[] bytes = null;
-              for (int epoch = 0; epoch < at.length; epoch++) {
-                int position = at[epoch][index];
-                if (position < 0) {
-                  continue;
-                }
-                if (bytes == null) {
-                  bytes = WindowCodec.encode(PreparedData.example(t._1()));
-                }
-                int rank = rankOf(position, global, replicas, micro);
-                out.add(
-                    new Tuple2<>(
-                        new FeedKey(rank, FeedKey.TRAIN, (long) epoch * n + position, index),
-                        bytes));
-              }
-              return out.iterator();
-            });
+        JavaPairRDD.fromJavaRDD(
+            sorted.mapPartitionsWithIndex(
+                (partition, rows) ->
+                    new Routed(
+                        rows, first[partition], positions.value(), n, global, replicas, micro),
+                false));
+    if (validation.windows() == 0) {
+      return train;
+    }
     int replicasOf = replicas;
     ValidationPlan v = validation;
     JavaPairRDD<FeedKey, byte[]> windows =
@@ -262,6 +261,10 @@ final class TrainingFeed implements AutoCloseable {
    * each length and the documents' languages, two small Spark aggregations.
    */
   ValidationPlan validation(TrainConfig config, int replicas) {
+    if (config.evalStrategy() == TrainingArguments.EvalStrategy.NO) {
+      // nothing is validated: no validation records, no jobs to plan them
+      return ValidationPlan.of(config.evalBatchSize(), replicas, new long[0], List.of());
+    }
     List<Row> counts =
         data.windows("validation")
             .groupBy(functions.size(functions.col("input_ids")).as("length"))
@@ -280,6 +283,70 @@ final class TrainingFeed implements AutoCloseable {
         replicas,
         perLength,
         List.copyOf(data.languages("validation").keySet()));
+  }
+
+  /**
+   * The records of one partition of the sorted train split: each window once for every epoch it is
+   * trained in, to the rank that trains it, read one window at a time.
+   */
+  private static final class Routed implements Iterator<Tuple2<FeedKey, byte[]>> {
+    private final Iterator<Row> rows;
+    private final int[][] positions;
+    private final int n;
+    private final int global;
+    private final int replicas;
+    private final int micro;
+    private final java.util.ArrayDeque<Tuple2<FeedKey, byte[]>> ready =
+        new java.util.ArrayDeque<>();
+    private long index;
+
+    Routed(
+        Iterator<Row> rows,
+        long first,
+        int[][] positions,
+        int n,
+        int global,
+        int replicas,
+        int micro) {
+      this.rows = rows;
+      this.index = first;
+      this.positions = positions;
+      this.n = n;
+      this.global = global;
+      this.replicas = replicas;
+      this.micro = micro;
+    }
+
+    @Override
+    public boolean hasNext() {
+      while (ready.isEmpty() && rows.hasNext()) {
+        Row row = rows.next();
+        int i = (int) index++;
+        byte[] bytes = null;
+        for (int epoch = 0; epoch < positions.length; epoch++) {
+          int position = positions[epoch][i];
+          if (position < 0) {
+            continue;
+          }
+          if (bytes == null) {
+            bytes = WindowCodec.encode(PreparedData.example(row));
+          }
+          int rank = rankOf(position, global, replicas, micro);
+          ready.add(
+              new Tuple2<>(
+                  new FeedKey(rank, FeedKey.TRAIN, (long) epoch * n + position, i), bytes));
+        }
+      }
+      return !ready.isEmpty();
+    }
+
+    @Override
+    public Tuple2<FeedKey, byte[]> next() {
+      if (!hasNext()) {
+        throw new NoSuchElementException();
+      }
+      return ready.poll();
+    }
   }
 
   /**

@@ -100,6 +100,21 @@ class TrainingFeedTest {
         out);
   }
 
+  /** A collected partition as the records a rank reads. */
+  static TrainingFeed.Records records(java.util.Iterator<Tuple2<FeedKey, byte[]>> it) {
+    return new TrainingFeed.Records() {
+      @Override
+      public boolean hasNext() {
+        return it.hasNext();
+      }
+
+      @Override
+      public Tuple2<FeedKey, byte[]> next() {
+        return it.next();
+      }
+    };
+  }
+
   static byte[] weights(TrainJob.Result r) throws IOException {
     return Files.readAllBytes(Path.of(java.net.URI.create(r.output() + "/model.safetensors")));
   }
@@ -211,6 +226,21 @@ class TrainingFeedTest {
   }
 
   @Test
+  void withoutEvaluationNoValidationRecordIsPlannedOrSent() {
+    PreparedData prepared = new PreparedData(spark, data);
+    try (TrainingFeed feed = TrainingFeed.plan(spark, prepared)) {
+      TrainConfig c = config(2, feed.windows().size(), "eval_strategy=no");
+      ValidationPlan v = feed.validation(c, 2);
+      assertEquals(0, v.windows());
+      for (var part : feed.forRanks(c, 2, v).collectPartitions(new int[] {0, 1})) {
+        for (Tuple2<FeedKey, byte[]> r : part) {
+          assertEquals(FeedKey.TRAIN, r._1().kind());
+        }
+      }
+    }
+  }
+
+  @Test
   void eachRankIsFedExactlyItsShareInItsOrderAndItsShareOfTheValidationSplit() {
     PreparedData prepared = new PreparedData(spark, data);
     List<Example> all = prepared.examples("train");
@@ -227,6 +257,7 @@ class TrainingFeedTest {
               "per_device_train_batch_size=5",
               "gradient_accumulation_steps=2",
               "group_by_length=true",
+              "eval_strategy=epoch",
               "max_steps=" + (all.size() / 30 + 7));
       assertTrue(c.totalSteps() > c.stepsPerEpoch());
       ValidationPlan v = feed.validation(c, replicas);
@@ -242,21 +273,7 @@ class TrainingFeedTest {
       java.util.Map<String, Integer> ownedBy = new java.util.HashMap<>();
       for (int rank = 0; rank < replicas; rank++) {
         var records = parts[rank].iterator();
-        RankData d =
-            RankData.streamed(
-                plan,
-                v,
-                new TrainingFeed.Records() {
-                  @Override
-                  public boolean hasNext() {
-                    return records.hasNext();
-                  }
-
-                  @Override
-                  public Tuple2<FeedKey, byte[]> next() {
-                    return records.next();
-                  }
-                });
+        RankData d = RankData.streamed(plan, v, records(records));
         takeAll(d.train(), plan, c, rank, replicas, all, 0);
         assertFalse(records.hasNext(), "rank " + rank + " was fed more than it takes");
         RankData.Shared share = (RankData.Shared) d.validation();
@@ -315,7 +332,8 @@ class TrainingFeedTest {
               new io.sparkner.model.Checkpoints.Weights(w.config(), tensors, w.report()),
               manager,
               ai.djl.ndarray.types.DataType.FLOAT32);
-      TrainConfig c = config(2, feed.windows().size(), "per_device_eval_batch_size=7");
+      TrainConfig c =
+          config(2, feed.windows().size(), "per_device_eval_batch_size=7", "eval_strategy=epoch");
       io.sparkner.eval.Evaluator.Result one =
           io.sparkner.eval.Evaluator.evaluate(
               m,
@@ -340,21 +358,7 @@ class TrainingFeedTest {
         for (int r = 0; r < 2; r++) {
           int rank = r;
           var records = parts[rank].iterator();
-          RankData d =
-              RankData.streamed(
-                  feed.windows(),
-                  v,
-                  new TrainingFeed.Records() {
-                    @Override
-                    public boolean hasNext() {
-                      return records.hasNext();
-                    }
-
-                    @Override
-                    public Tuple2<FeedKey, byte[]> next() {
-                      return records.next();
-                    }
-                  });
+          RankData d = RankData.streamed(feed.windows(), v, records(records));
           results.add(
               pool.submit(
                   () -> {
