@@ -19,9 +19,10 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.SparkSession;
 
 /**
- * {@code sparkner train}: reads the prepared windows and resolves the configuration on the driver,
- * then trains one replica on the driver or N replicas in a Spark barrier stage ({@link
- * BarrierTraining}); each replica runs {@link RankTraining}: checkpoints every {@code save_steps},
+ * {@code sparkner train}: resolves the configuration and plans the training windows on the driver
+ * from a few bytes per window ({@link TrainingFeed}), then trains one replica on the driver or N
+ * replicas in a Spark barrier stage ({@link BarrierTraining}), each fed its share of the windows by
+ * a Spark shuffle; each replica runs {@link RankTraining}: checkpoints every {@code save_steps},
  * resume from the newest complete checkpoint in the output, validation after each epoch, and the
  * fine-tuned Hugging Face checkpoint written into the output directory. The driver records what the
  * model is trained on in {@code training_data.json} ({@link TrainingData}) before training.
