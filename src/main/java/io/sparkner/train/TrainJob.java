@@ -316,12 +316,13 @@ public final class TrainJob {
     }
     RankData.Source source =
         feed != null ? new RankData.Fed(feed, feed.validation(config, replicas)) : collected;
+    TrainingData trainingData = TrainingData.of(data); // the train split's languages: a Spark job
     RunFingerprint fingerprint =
         RunFingerprint.of(
             modelConfig,
             CheckpointStore.fileIdentity(modelDir + "/" + Checkpoints.WEIGHTS, hconf),
             labels.labels(),
-            TrainingData.of(data).tokenizerFingerprint(),
+            trainingData.tokenizerFingerprint(),
             windows,
             config);
     String resumeFrom =
@@ -339,7 +340,7 @@ public final class TrainJob {
             o.faults(),
             fingerprint,
             resumeFrom);
-    TrainingData.of(data).write(output, hconf);
+    trainingData.write(output, hconf);
     console.printf(
         "training: %d windows, %d replica(s), %d steps (%d epochs x %d), global batch %d, lr %.2e,"
             + " %s, ZeRO %d%n",
