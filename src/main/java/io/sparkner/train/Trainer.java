@@ -195,7 +195,7 @@ public final class Trainer {
     long skipped = 0;
     while (state.globalStep() < config.totalSteps()) {
       int epoch = state.epoch();
-      int[] order = order(plan, epoch);
+      int[] order = order(plan, epoch, config);
       for (long b = state.stepInEpoch();
           b < config.stepsPerEpoch() && state.globalStep() < config.totalSteps();
           b++) {
@@ -229,15 +229,8 @@ public final class Trainer {
   }
 
   /**
-   * The data order of an epoch, the same on every rank: a permutation from (data seed, epoch),
-   * length-grouped by global batch when group_by_length is on.
-   */
-  int[] order(WindowPlan plan, int epoch) {
-    return order(plan, epoch, config);
-  }
-
-  /**
-   * The data order of {@code epoch} under {@code config}, as every rank and the feed compute it.
+   * The data order of {@code epoch} under {@code config}, the same on every rank and in the feed: a
+   * permutation from (data seed, epoch), length-grouped by global batch when group_by_length is on.
    */
   static int[] order(WindowPlan plan, int epoch, TrainConfig config) {
     int[] p = DataOrder.shuffled(plan.size(), config.dataSeed(), epoch);
