@@ -3,8 +3,6 @@ package io.sparkner.train;
 import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sparkner.eval.Evaluator;
 import io.sparkner.model.Checkpoints;
 import io.sparkner.model.TokenClassificationModel;
@@ -21,8 +19,6 @@ import org.apache.hadoop.conf.Configuration;
  * writes the model; every rank writes its optimizer shard at each checkpoint.
  */
 public final class RankTraining {
-  private static final ObjectMapper JSON = new ObjectMapper();
-
   private RankTraining() {}
 
   /**
@@ -126,20 +122,13 @@ public final class RankTraining {
              * (a long phase: the wait does not count against the collective timeout).
              */
             private void evaluate(Trainer t, int epoch) {
-              ObjectNode e = JSON.createObjectNode();
               long step = t.state().globalStep();
+              SharedValidation.Scores[] scores = {null};
               if (data.validation() instanceof RankData.Shared share) {
                 if (!share.any()) {
                   return; // the same on every rank: the plan is
                 }
-                SharedValidation.Scores s =
-                    SharedValidation.run(t.model(), share, plan.labels(), exchange, step);
-                lastF1[0] = s.standard().f1();
-                e.put("eval_precision", s.standard().precision());
-                e.put("eval_recall", s.standard().recall());
-                e.put("eval_f1", s.standard().f1());
-                e.put("eval_strict_f1", s.strict().f1());
-                e.put("eval_token_accuracy", s.tokenAccuracy());
+                scores[0] = SharedValidation.run(t.model(), share, plan.labels(), exchange, step);
               } else if (data.validation() instanceof RankData.Whole whole) {
                 // rank 0 alone scores the whole split while the others wait
                 exchange.longPhase(
@@ -147,25 +136,23 @@ public final class RankTraining {
                     step,
                     () -> {
                       if (rank == 0 && whole.any()) {
-                        Evaluator.Result r =
-                            Evaluator.evaluate(
-                                t.model(),
-                                whole.windows(),
-                                whole.gold(),
-                                plan.labels(),
-                                config.evalBatchSize());
-                        lastF1[0] = r.f1();
-                        e.put("eval_precision", r.standard().micro().precision());
-                        e.put("eval_recall", r.standard().micro().recall());
-                        e.put("eval_f1", r.standard().micro().f1());
-                        e.put("eval_strict_f1", r.strict().micro().f1());
-                        e.put("eval_token_accuracy", r.tokens().accuracy());
+                        scores[0] =
+                            SharedValidation.Scores.of(
+                                Evaluator.evaluate(
+                                    t.model(),
+                                    whole.windows(),
+                                    whole.gold(),
+                                    plan.labels(),
+                                    config.evalBatchSize()));
                       }
                     });
                 exchange.allReduceSum(new double[] {0}, step);
               }
-              if (metrics != null && !e.isEmpty()) {
-                metrics.evaluation(step, epoch, e);
+              if (scores[0] != null) {
+                lastF1[0] = scores[0].standard().f1();
+                if (metrics != null) {
+                  metrics.evaluation(step, epoch, scores[0].toJson());
+                }
               }
             }
 

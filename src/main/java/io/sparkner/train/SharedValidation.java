@@ -1,5 +1,7 @@
 package io.sparkner.train;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sparkner.align.Labels;
 import io.sparkner.collective.DirectFloats;
 import io.sparkner.eval.Evaluator;
@@ -7,9 +9,7 @@ import io.sparkner.eval.metrics.EntityScores;
 import io.sparkner.eval.metrics.LabelMapping;
 import io.sparkner.model.Example;
 import io.sparkner.model.TokenClassificationModel;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
@@ -25,10 +25,28 @@ import java.util.Map;
  * same predictions, and counts add up exactly.
  */
 final class SharedValidation {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
   private SharedValidation() {}
 
   /** The summed scores: micro P/R/F1 in seqeval's default and strict modes, token accuracy. */
-  record Scores(EntityScores.Scores standard, EntityScores.Scores strict, double tokenAccuracy) {}
+  record Scores(EntityScores.Scores standard, EntityScores.Scores strict, double tokenAccuracy) {
+    /** The micro scores of one JVM's evaluation. */
+    static Scores of(Evaluator.Result r) {
+      return new Scores(r.standard().micro(), r.strict().micro(), r.tokens().accuracy());
+    }
+
+    /** The validation record of metrics.jsonl. */
+    ObjectNode toJson() {
+      ObjectNode e = JSON.createObjectNode();
+      e.put("eval_precision", standard.precision());
+      e.put("eval_recall", standard.recall());
+      e.put("eval_f1", standard.f1());
+      e.put("eval_strict_f1", strict.f1());
+      e.put("eval_token_accuracy", tokenAccuracy);
+      return e;
+    }
+  }
 
   static Scores run(
       TokenClassificationModel model,
@@ -99,10 +117,9 @@ final class SharedValidation {
       p.put(e.id() + "#" + e.window(), new int[][] {ids});
       windows.add(e);
     }
-    // the (id, window) order one replica reads them in: Spark's, by the UTF-8 bytes of the id
+    // the (id, window) order one replica reads them in
     windows.sort(
-        Comparator.comparing(
-                (Example e) -> e.id().getBytes(StandardCharsets.UTF_8), Arrays::compareUnsigned)
+        Comparator.comparing(Example::id, StreamedWindows.SPARK_ORDER)
             .thenComparingInt(Example::window));
     return Evaluator.score(
         windows, p, share.gold(), labels, LabelMapping.identity(labels), d -> {});

@@ -22,6 +22,15 @@ import scala.Tuple2;
  * fails the step rather than train on other data.
  */
 final class StreamedWindows implements TrainingWindows {
+  /**
+   * The order of Spark's sort on a string column (by the UTF-8 bytes, unsigned), which one replica
+   * collecting the split in (id, window) order reads the documents and windows in.
+   */
+  static final Comparator<String> SPARK_ORDER =
+      (a, b) ->
+          Arrays.compareUnsigned(
+              a.getBytes(StandardCharsets.UTF_8), b.getBytes(StandardCharsets.UTF_8));
+
   private final WindowPlan plan;
   private final TrainingFeed.Records records;
   private final RankData.Shared validation;
@@ -75,12 +84,7 @@ final class StreamedWindows implements TrainingWindows {
     }
     predicted.sort(Comparator.comparingLong(RankData.Indexed::index));
     scored.sort(Comparator.comparingLong(RankData.Indexed::index));
-    // in the order of Spark's sort: by the UTF-8 bytes of the id
-    Comparator<String> utf8 =
-        (a, b) ->
-            Arrays.compareUnsigned(
-                a.getBytes(StandardCharsets.UTF_8), b.getBytes(StandardCharsets.UTF_8));
-    documents.sort(Comparator.comparing(GoldDocument::id, utf8));
+    documents.sort(Comparator.comparing(GoldDocument::id, SPARK_ORDER));
     Map<String, GoldDocument> gold = new LinkedHashMap<>();
     for (GoldDocument d : documents) {
       gold.put(d.id(), d);
