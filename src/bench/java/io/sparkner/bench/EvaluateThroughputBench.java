@@ -26,8 +26,16 @@ import org.apache.spark.sql.SparkSession;
  * predicted there on one thread), in one JVM, interleaved. Both must write the same report.json,
  * byte for byte. Figure: driver seconds ÷ executor seconds, goal ≥ 1.8 on 2 cores.
  *
+ * <p>A third side, {@code executors-1}, runs the executor path with {@code
+ * spark.sql.shuffle.partitions=1}: every stage of the job after the reads in one task, as on a
+ * cluster with one task slot. {@code executors-1} seconds ÷ {@code executors} seconds is how the
+ * executor path scales with task slots on this machine ({@code slot_scaling}). {@code --sentences
+ * N} evaluates the first N sentences of each language's test set instead of all 10,000, so that a
+ * larger model ({@code --model}) fits in a run.
+ *
  * <p>Run with {@code bench/run evaluate-throughput [--cores 2] [--runs 3] [--batch-size 32]
- * [--model DIR] [--git-dir DIR]}. Writes {@code bench/results/evaluate-throughput.json}.
+ * [--model DIR] [--sentences N] [--git-dir DIR]}. Writes {@code
+ * bench/results/evaluate-throughput.json}.
  */
 public final class EvaluateThroughputBench {
   static final double GOAL = 1.8;
@@ -47,19 +55,21 @@ public final class EvaluateThroughputBench {
     int runs = 3;
     int batch = 32;
     String gitDir = null;
+    int sentences = 0;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--cores" -> cores = Integer.parseInt(args[++i]);
         case "--runs" -> runs = Integer.parseInt(args[++i]);
         case "--batch-size" -> batch = Integer.parseInt(args[++i]);
         case "--model" -> model = Path.of(args[++i]);
+        case "--sentences" -> sentences = Integer.parseInt(args[++i]);
         case "--git-dir" -> gitDir = args[++i];
         case "--work" -> work = Path.of(args[++i]);
         case "--out" -> out = Path.of(args[++i]);
         default -> {
           System.err.println(
               "usage: evaluate-throughput [--cores N] [--runs R] [--batch-size B] [--model DIR]"
-                  + " [--work DIR] [--out FILE] [--git-dir DIR]");
+                  + " [--sentences N] [--work DIR] [--out FILE] [--git-dir DIR]");
           System.exit(2);
         }
       }
@@ -106,19 +116,26 @@ public final class EvaluateThroughputBench {
 
     // one prepared corpus per language, with the model's tokenizer
     List<String> data = new ArrayList<>();
+    String modelName = model.getFileName().toString();
     for (String lang : LANGS) {
-      Path prepared = work.resolve("prepared-" + lang);
+      Path prepared =
+          work.resolve(
+              "prepared-"
+                  + lang
+                  + (sentences > 0 ? "-" + sentences + "-" + modelName : "")
+                  + (sentences == 0 && !modelName.equals("tiny-model") ? "-" + modelName : ""));
+      Path test = panx.resolve(lang).resolve("test").toAbsolutePath();
+      if (sentences > 0) {
+        test =
+            firstSentences(
+                test, work.resolve("panx-" + sentences + "/" + lang + "/test"), sentences);
+      }
       if (!Files.exists(prepared.resolve("summary.json"))) {
         log("prepare %s -> %s", lang, prepared);
         PrepareJob.run(
             spark,
             new PrepareOptions(
-                List.of(
-                    CorpusInput.parse(
-                        "panx:"
-                            + lang
-                            + ":"
-                            + panx.resolve(lang).resolve("test").toAbsolutePath())),
+                List.of(CorpusInput.parse("panx:" + lang + ":" + test)),
                 model.resolve(Checkpoints.TOKENIZER).toString(),
                 prepared.toString(),
                 ReadOptions.defaults(),
@@ -138,14 +155,16 @@ public final class EvaluateThroughputBench {
 
     Path finalModel = model;
     int finalBatch = batch;
-    record Side(String name, EvaluateJob.Where where) {}
+    record Side(String name, EvaluateJob.Where where, int shufflePartitions) {}
     List<Side> sides =
         List.of(
-            new Side("executors", EvaluateJob.Where.EXECUTORS),
-            new Side("driver", EvaluateJob.Where.DRIVER));
+            new Side("executors", EvaluateJob.Where.EXECUTORS, 4 * cores),
+            new Side("driver", EvaluateJob.Where.DRIVER, 4 * cores),
+            new Side("executors-1", EvaluateJob.Where.EXECUTORS, 1));
     // warm-up: each side once on the smallest corpus (JIT, libtorch, the executors' model cache)
     for (Side s : sides) {
       log("warm-up %s", s.name());
+      spark.conf().set("spark.sql.shuffle.partitions", s.shufflePartitions());
       evaluate(
           spark,
           finalModel,
@@ -163,6 +182,7 @@ public final class EvaluateThroughputBench {
       for (int k = 0; k < sides.size(); k++) {
         Side s = sides.get((k + r) % sides.size()); // rotate who goes first
         Path report = work.resolve("report-" + s.name() + "-" + r);
+        spark.conf().set("spark.sql.shuffle.partitions", s.shufflePartitions());
         BenchEnv.Measured<Object> m =
             BenchEnv.measure(
                 () -> {
@@ -186,6 +206,7 @@ public final class EvaluateThroughputBench {
     double driver = BenchEnv.median(seconds.get("driver"));
     double executors = BenchEnv.median(seconds.get("executors"));
     double ratio = driver / executors;
+    double slotScaling = BenchEnv.median(seconds.get("executors-1")) / executors;
 
     ObjectNode json = BenchEnv.JSON.createObjectNode();
     json.put("benchmark", "evaluate-throughput");
@@ -208,13 +229,18 @@ public final class EvaluateThroughputBench {
     ArrayNode corpora = config.putArray("data");
     data.forEach(corpora::add);
     config.put("model", model.toString());
+    config.put("sentences_per_language", sentences > 0 ? sentences : 10_000);
     config.put(
-        "model_shape",
+        "model_shape_of_the_default_model",
         "xlm-roberta, 2 layers, hidden 64, vocab 7997, Stockmark's 17 labels, fp32, O bias raised"
             + " so about 8% of tokens are tagged; evaluated with --type-map ORG-P=ORG,ORG-O=ORG");
     config.put("warmup", "one run of each side on the en corpus");
     config.put("measured_runs", runs);
-    config.put("order", "rotating: round r starts with side r mod 2");
+    config.put("order", "rotating: round r starts with side r mod 3");
+    config.put(
+        "executors-1",
+        "the executor path with spark.sql.shuffle.partitions=1: one task per stage after the reads,"
+            + " as on one task slot");
     ObjectNode results = json.putObject("sides");
     for (Side s : sides) {
       ObjectNode o = results.putObject(s.name());
@@ -223,6 +249,7 @@ public final class EvaluateThroughputBench {
       o.set("runs", runsJson.get(s.name()));
     }
     json.put("ratio", BenchEnv.round(ratio));
+    json.put("slot_scaling", BenchEnv.round(slotScaling));
     json.put("goal", GOAL);
     json.put("meets_goal", ratio >= GOAL);
     json.put("identical_reports", identical);
@@ -280,6 +307,8 @@ public final class EvaluateThroughputBench {
         GOAL,
         ratio >= GOAL ? "met" : "NOT met",
         identical);
+    System.out.printf(
+        Locale.ROOT, "  slot scaling executors-1/executors: %.3f (%d slots)%n", slotScaling, cores);
     System.out.println("wrote " + out);
     spark.stop();
     if (!identical) {
@@ -299,6 +328,31 @@ public final class EvaluateThroughputBench {
         spark,
         new EvaluateJob.Options(
             model.toString(), data, "test", report.toString(), batch, TYPE_MAP, 20, where));
+  }
+
+  /**
+   * The first {@code n} sentences (blank-line separated) of a PAN-X file, written to {@code to}.
+   */
+  static Path firstSentences(Path from, Path to, int n) throws java.io.IOException {
+    if (!Files.exists(to)) {
+      List<String> out = new ArrayList<>();
+      int seen = 0;
+      boolean inSentence = false;
+      for (String line : Files.readAllLines(from)) {
+        if (line.isBlank()) {
+          if (inSentence && ++seen == n) {
+            break;
+          }
+          inSentence = false;
+        } else {
+          inSentence = true;
+        }
+        out.add(line);
+      }
+      Files.createDirectories(to.getParent());
+      Files.write(to, out);
+    }
+    return to;
   }
 
   private static List<Double> undisturbed(List<Double> seconds, ArrayNode runs) {
