@@ -198,17 +198,18 @@ public final class DdpVsSparknerBench {
         "sparkner",
         "TrainJob.run on local[2,4], spark.task.cpus=1, 1 libtorch intra-op thread per replica;"
             + " --replicas 1 trains on the driver thread; per_device_train_batch_size = global/N,"
-            + " lr 5e-5 linear (10% warm-up), wd 0.01, max_grad_norm 1, dropout 0.1 (config), fp32,"
-            + " seed 42; zero_stage 0 (the default) and each further --zero stage for N = 2");
+            + " lr 5e-5 linear decay without warm-up, weight decay 0 (TrainingArguments defaults,"
+            + " as HF's), max_grad_norm 1, dropout 0.1 (config), fp32, seed 42; zero_stage 0 (the"
+            + " default) and each further --zero stage for N = 2");
     cfg.put(
         "pytorch",
         "tools/reference/ddp_reference.py train: N processes (torch.multiprocessing.spawn), 1"
             + " intra-op thread each, init_process_group(gloo), DistributedDataParallel defaults,"
-            + " DistributedSampler over the windows in sparkner's epoch order (shuffle off, so"
-            + " each rank's micro batch is sparkner's), DataLoader(batch_size=global/N,"
-            + " num_workers=0), AdamW (no decay on bias/LayerNorm), linear schedule, CE"
-            + " ignore_index -100, clip_grad_norm_ 1.0, dropout 0.1 (config), fp32; N = 1 without"
-            + " DDP");
+            + " DistributedSampler over the windows in sparkner's epoch order (shuffle off, so each"
+            + " rank's micro batch is sparkner's), DataLoader(batch_size=global/N, num_workers=0),"
+            + " AdamW (HF's groups, no decay on bias/LayerNorm; the same lr, schedule and decay as"
+            + " sparkner), CE ignore_index -100, clip_grad_norm_ 1.0, dropout 0.1 (config), fp32; N"
+            + " = 1 without DDP");
     cfg.put(
         "figure",
         "steady tokens/s = non-pad tokens of the global batches / rank 0's step seconds, summed"
@@ -462,6 +463,16 @@ public final class DdpVsSparknerBench {
             "1",
             "--seed",
             "42",
+            // sparkner's TrainingArguments defaults, which are HF's: lr 5e-5, no warm-up, linear
+            // decay, weight decay 0, betas 0.9/0.999, eps 1e-8, max_grad_norm 1
+            "--lr",
+            "5e-5",
+            "--warmup-ratio",
+            "0",
+            "--weight-decay",
+            "0",
+            "--max-grad-norm",
+            "1.0",
             "--order",
             "java",
             "--timeout",
