@@ -83,15 +83,16 @@ public final class DdpVsSparknerBench {
       switch (args[i]) {
         case "--rounds" -> rounds = positive(args, ++i);
         case "--steps" -> steps = positive(args, ++i);
-        case "--warmup" -> warmup = Integer.parseInt(args[++i]);
+        case "--warmup" -> warmup = whole(args, ++i, 0);
         case "--global-batch" -> globalBatch = positive(args, ++i);
         case "--layers" -> layers = positive(args, ++i);
-        case "--zero" -> zeros = Stream.of(args[++i].split(",")).map(Integer::parseInt).toList();
-        case "--python" -> python = args[++i];
-        case "--corpus" -> corpus = Path.of(args[++i]);
-        case "--work" -> work = Path.of(args[++i]);
-        case "--out" -> out = Path.of(args[++i]);
-        case "--git-dir" -> gitDir = args[++i];
+        case "--zero" ->
+            zeros = Stream.of(value(args, ++i).split(",")).map(DdpVsSparknerBench::zero).toList();
+        case "--python" -> python = value(args, ++i);
+        case "--corpus" -> corpus = Path.of(value(args, ++i));
+        case "--work" -> work = Path.of(value(args, ++i));
+        case "--out" -> out = Path.of(value(args, ++i));
+        case "--git-dir" -> gitDir = value(args, ++i);
         default -> usage("unknown option " + args[i]);
       }
     }
@@ -595,20 +596,38 @@ public final class DdpVsSparknerBench {
   }
 
   private static int positive(String[] args, int i) {
+    return whole(args, i, 1);
+  }
+
+  private static String value(String[] args, int i) {
     if (i >= args.length) {
       usage(args[i - 1] + " needs a value");
     }
+    return args[i];
+  }
+
+  private static int whole(String[] args, int i, int min) {
+    String s = value(args, i);
     int v;
     try {
-      v = Integer.parseInt(args[i]);
+      v = Integer.parseInt(s);
     } catch (NumberFormatException e) {
-      usage(args[i - 1] + " needs a whole number, not '" + args[i] + "'");
+      usage(args[i - 1] + " needs a whole number, not '" + s + "'");
       return 0;
     }
-    if (v < 1) {
-      usage(args[i - 1] + " must be at least 1, not " + v);
+    if (v < min) {
+      usage(args[i - 1] + " must be at least " + min + ", not " + v);
     }
     return v;
+  }
+
+  private static int zero(String stage) {
+    try {
+      return Integer.parseInt(stage.trim());
+    } catch (NumberFormatException e) {
+      usage("--zero takes ZeRO stages such as 0,2, not '" + stage + "'");
+      return 0;
+    }
   }
 
   private static void usage(String message) {
