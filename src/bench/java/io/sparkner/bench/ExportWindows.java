@@ -55,56 +55,63 @@ public final class ExportWindows {
             .getOrCreate();
     spark.sparkContext().setLogLevel("WARN");
     try {
-      PreparedData data = new PreparedData(spark, prepared);
-      ObjectNode labels = BenchEnv.JSON.createObjectNode();
-      labels.put("scheme", data.labels().scheme().name());
-      ArrayNode l = labels.putArray("labels");
-      data.labels().labels().forEach(l::add);
-      Files.writeString(out.resolve("labels.json"), labels + "\n", StandardCharsets.UTF_8);
-      for (String split : splits) {
-        List<Example> examples = data.examples(split);
-        try (BufferedWriter w =
-            Files.newBufferedWriter(
-                out.resolve("windows-" + split + ".jsonl"), StandardCharsets.UTF_8)) {
-          for (Example e : examples) {
-            ObjectNode n = BenchEnv.JSON.createObjectNode();
-            n.put("id", e.id());
-            n.put("window", e.window());
-            ints(n.putArray("input_ids"), e.inputIds());
-            ints(n.putArray("labels"), e.labels());
-            ints(n.putArray("starts"), e.starts());
-            ints(n.putArray("ends"), e.ends());
-            w.write(n.toString());
-            w.write('\n');
-          }
-        }
-        Map<String, PreparedData.GoldDocument> gold = data.gold(split);
-        long entities = 0;
-        try (BufferedWriter w =
-            Files.newBufferedWriter(
-                out.resolve("gold-" + split + ".jsonl"), StandardCharsets.UTF_8)) {
-          for (PreparedData.GoldDocument d : gold.values()) {
-            ObjectNode n = BenchEnv.JSON.createObjectNode();
-            n.put("id", d.id());
-            n.put("lang", d.lang());
-            n.put("text", d.text());
-            ArrayNode es = n.putArray("entities");
-            for (Entity e : d.entities()) {
-              es.addObject().put("start", e.start()).put("end", e.end()).put("type", e.type());
-              entities++;
-            }
-            w.write(n.toString());
-            w.write('\n');
-          }
-        }
-        System.out.printf(
-            "%s: %d windows, %d documents, %d entities%n",
-            split, examples.size(), gold.size(), entities);
-      }
-      System.out.println("exported to " + out.toAbsolutePath());
+      export(spark, prepared, out, splits);
     } finally {
       spark.stop();
     }
+  }
+
+  /** Writes labels.json and the windows and gold documents of {@code splits} into {@code out}. */
+  static void export(SparkSession spark, String prepared, Path out, List<String> splits)
+      throws IOException {
+    Files.createDirectories(out);
+    PreparedData data = new PreparedData(spark, prepared);
+    ObjectNode labels = BenchEnv.JSON.createObjectNode();
+    labels.put("scheme", data.labels().scheme().name());
+    ArrayNode l = labels.putArray("labels");
+    data.labels().labels().forEach(l::add);
+    Files.writeString(out.resolve("labels.json"), labels + "\n", StandardCharsets.UTF_8);
+    for (String split : splits) {
+      List<Example> examples = data.examples(split);
+      try (BufferedWriter w =
+          Files.newBufferedWriter(
+              out.resolve("windows-" + split + ".jsonl"), StandardCharsets.UTF_8)) {
+        for (Example e : examples) {
+          ObjectNode n = BenchEnv.JSON.createObjectNode();
+          n.put("id", e.id());
+          n.put("window", e.window());
+          ints(n.putArray("input_ids"), e.inputIds());
+          ints(n.putArray("labels"), e.labels());
+          ints(n.putArray("starts"), e.starts());
+          ints(n.putArray("ends"), e.ends());
+          w.write(n.toString());
+          w.write('\n');
+        }
+      }
+      Map<String, PreparedData.GoldDocument> gold = data.gold(split);
+      long entities = 0;
+      try (BufferedWriter w =
+          Files.newBufferedWriter(
+              out.resolve("gold-" + split + ".jsonl"), StandardCharsets.UTF_8)) {
+        for (PreparedData.GoldDocument d : gold.values()) {
+          ObjectNode n = BenchEnv.JSON.createObjectNode();
+          n.put("id", d.id());
+          n.put("lang", d.lang());
+          n.put("text", d.text());
+          ArrayNode es = n.putArray("entities");
+          for (Entity e : d.entities()) {
+            es.addObject().put("start", e.start()).put("end", e.end()).put("type", e.type());
+            entities++;
+          }
+          w.write(n.toString());
+          w.write('\n');
+        }
+      }
+      System.out.printf(
+          "%s: %d windows, %d documents, %d entities%n",
+          split, examples.size(), gold.size(), entities);
+    }
+    System.out.println("exported to " + out.toAbsolutePath());
   }
 
   private static void ints(ArrayNode a, int[] v) {
