@@ -6,16 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.sparkner.TestData;
 import io.sparkner.TestSpark;
-import io.sparkner.align.AlignOptions;
-import io.sparkner.align.LabelScheme;
-import io.sparkner.corpus.CorpusInput;
-import io.sparkner.corpus.ReadOptions;
 import io.sparkner.fault.FaultPlan;
 import io.sparkner.model.Example;
-import io.sparkner.prepare.PrepareJob;
-import io.sparkner.prepare.PrepareOptions;
 import io.sparkner.prepare.PreparedData;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -52,23 +45,9 @@ class TrainingFeedTest {
   @BeforeAll
   static void prepareAndInit() throws IOException {
     spark = TestSpark.session();
-    data = dir.resolve("prepared").toString();
-    PrepareJob.run(
-        spark,
-        new PrepareOptions(
-            List.of(CorpusInput.parse("stockmark:" + TestData.sample("stockmark/ner.json"))),
-            TestData.tokenizer("unigram").toString(),
-            data,
-            ReadOptions.defaults(),
-            LabelScheme.IOB2,
-            new AlignOptions(64, 16, true),
-            false));
-    model = dir.resolve("tiny").toString();
-    io.sparkner.cli.TestAccess.init(
-        Path.of("conf/tiny-xlmr-config.json").toAbsolutePath().toString(),
-        TestData.tokenizer("unigram").toString(),
-        data + "/labels.json",
-        model);
+    TrainingFixture fixture = TrainingFixture.stockmarkSample(spark, dir);
+    data = fixture.data();
+    model = fixture.model();
   }
 
   /** Two epochs of global batch 96 (about 6 steps each), validation after each, dropout on. */
