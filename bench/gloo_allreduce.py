@@ -71,36 +71,35 @@ def worker(args):
     largest = max(sizes) // 4
     buf = torch.empty(largest, dtype=torch.float32)
     lane = torch.arange(8, dtype=torch.float32)
+
+    def one(size, op):
+        """Fill, barrier, one timed all_reduce ([start, end] ns), check."""
+        rows = buf[: size // 4].view(-1, 8)
+        shift = torch.remainder(lane + op, 8)
+        rows.copy_((shift + (rank + 1)).expand_as(rows))
+        dist.barrier()
+        t0 = time.monotonic_ns()
+        dist.all_reduce(buf[: size // 4])
+        t1 = time.monotonic_ns()
+        want = (shift * n + n * (n + 1) / 2).expand_as(rows)
+        if not torch.equal(rows, want):
+            bad = (rows != want).nonzero()[0].tolist()
+            raise SystemExit(
+                "rank %d: wrong all_reduce result at element %d of %d bytes: %r, want %r"
+                % (rank, bad[0] * 8 + bad[1], size, rows[bad[0], bad[1]].item(), want[bad[0], bad[1]].item())
+            )
+        return [t0, t1]
+
+    # first the warm-up all-reduces of every size, then the timed ones (as the Java side)
+    for size in sizes:
+        for op in range(args.warmup):
+            one(size, op)
     results = []
     for size in sizes:
-        numel = size // 4
-        t = buf[:numel]
-        rows = t.view(-1, 8)
-        ops = []
         cpu0 = time.process_time()
         busy0, steal0 = machine_ticks()
         wall0 = time.monotonic_ns()
-        for op in range(args.warmup + args.ops):
-            shift = torch.remainder(lane + op, 8)
-            rows.copy_((shift + (rank + 1)).expand_as(rows))
-            if op == args.warmup:
-                cpu0 = time.process_time()
-                busy0, steal0 = machine_ticks()
-                wall0 = time.monotonic_ns()
-            dist.barrier()
-            t0 = time.monotonic_ns()
-            dist.all_reduce(t)
-            t1 = time.monotonic_ns()
-            want = (shift * n + n * (n + 1) / 2).expand_as(rows)
-            if not torch.equal(rows, want):
-                bad = (rows != want).nonzero()[0].tolist()
-                i = bad[0] * 8 + bad[1]
-                raise SystemExit(
-                    "rank %d: wrong all_reduce result at element %d of %d bytes: %r, want %r"
-                    % (rank, i, size, rows[bad[0], bad[1]].item(), want[bad[0], bad[1]].item())
-                )
-            if op >= args.warmup:
-                ops.append([t0, t1])
+        ops = [one(size, op) for op in range(args.warmup, args.warmup + args.ops)]
         wall1 = time.monotonic_ns()
         busy1, steal1 = machine_ticks()
         cpu1 = time.process_time()

@@ -144,15 +144,16 @@ public final class RingVsGlooRank {
   }
 
   /**
-   * Times {@code warmup} + {@code ops} all-reduces of each size (bytes, multiples of 32) on this
-   * rank, as the trainer reduces its flat gradients: {@link Ring#allReduce} of a {@link
-   * DirectFloats} over {@link Ring#evenBounds}. Before each one, the rank fills its data with rank
-   * + 1 + ((i + op) mod 8) (not timed) and passes a barrier (an empty {@link Ring#allReduceSum});
-   * each timed op records its start after the barrier and its end, in {@link System#nanoTime}
-   * (CLOCK_MONOTONIC on Linux, the clock of the Python side's {@code time.monotonic_ns}). After
-   * each one the rank checks every element for the exact sum n(n+1)/2 + n((i + op) mod 8). The
-   * result has the shape of {@code bench/gloo_allreduce.py}'s per-rank output ({@code
-   * process_cpu_s} is this JVM's, which covers every rank when the ranks are threads of one JVM).
+   * Runs {@code warmup} all-reduces of each size (bytes, multiples of 32), then times {@code ops}
+   * of each size on this rank, as the trainer reduces its flat gradients: {@link Ring#allReduce} of
+   * a {@link DirectFloats} over {@link Ring#evenBounds}. Before each one, the rank fills its data
+   * with rank + 1 + ((i + op) mod 8) (not timed) and passes a barrier (an empty {@link
+   * Ring#allReduceSum}); each timed op records its start after the barrier and its end, in {@link
+   * System#nanoTime} (CLOCK_MONOTONIC on Linux, the clock of the Python side's {@code
+   * time.monotonic_ns}). After each one the rank checks every element for the exact sum n(n+1)/2 +
+   * n((i + op) mod 8). The result has the shape of {@code bench/gloo_allreduce.py}'s per-rank
+   * output ({@code process_cpu_s} is this JVM's, which covers every rank when the ranks are threads
+   * of one JVM).
    */
   static ObjectNode time(Ring ring, DirectFloats data, long[] sizes, int warmup, int ops) {
     int rank = ring.rank();
@@ -162,31 +163,19 @@ public final class RingVsGlooRank {
     ArrayNode results = out.putArray("sizes");
     float[] block = new float[BLOCK];
     float[] want = new float[BLOCK];
-    long opId = 0;
+    long[] opId = {0};
+    // first the warm-up all-reduces of every size (the JIT sees them all), then the timed ones
     for (long size : sizes) {
-      int floats = Math.toIntExact(size / 4);
-      int[] bounds = Ring.evenBounds(0, floats, n);
+      for (int op = 0; op < warmup; op++) {
+        allReduce(ring, data, size, op, block, want, opId);
+      }
+    }
+    for (long size : sizes) {
       ArrayNode times = BenchEnv.JSON.createArrayNode();
       BenchEnv.Cpu start = BenchEnv.Cpu.now();
-      for (int op = 0; op < warmup + ops; op++) {
-        for (int j = 0; j < BLOCK; j++) {
-          block[j] = rank + 1 + ((j + op) & 7);
-          want[j] = n * (n + 1) / 2f + n * ((j + op) & 7);
-        }
-        for (int at = 0; at < floats; at += BLOCK) {
-          data.put(at, block, 0, Math.min(BLOCK, floats - at));
-        }
-        if (op == warmup) {
-          start = BenchEnv.Cpu.now();
-        }
-        ring.allReduceSum(new double[0], "barrier", ++opId);
-        long t0 = System.nanoTime();
-        ring.allReduce(data, bounds, "benchmark", opId);
-        long t1 = System.nanoTime();
-        check(data, floats, want, block, rank, size, op);
-        if (op >= warmup) {
-          times.addArray().add(t0).add(t1);
-        }
+      for (int op = warmup; op < warmup + ops; op++) {
+        long[] t = allReduce(ring, data, size, op, block, want, opId);
+        times.addArray().add(t[0]).add(t[1]);
       }
       BenchEnv.Cpu end = BenchEnv.Cpu.now();
       ObjectNode r = results.addObject();
@@ -204,6 +193,27 @@ public final class RingVsGlooRank {
           "steal_s", start.stealTicks() >= 0 ? (end.stealTicks() - start.stealTicks()) * 0.01 : -1);
     }
     return out;
+  }
+
+  /** Fill, barrier, one timed all-reduce ({start, end} nanos), check. */
+  private static long[] allReduce(
+      Ring ring, DirectFloats data, long size, int op, float[] block, float[] want, long[] opId) {
+    int rank = ring.rank();
+    int n = ring.size();
+    int floats = Math.toIntExact(size / 4);
+    for (int j = 0; j < BLOCK; j++) {
+      block[j] = rank + 1 + ((j + op) & 7);
+      want[j] = n * (n + 1) / 2f + n * ((j + op) & 7);
+    }
+    for (int at = 0; at < floats; at += BLOCK) {
+      data.put(at, block, 0, Math.min(BLOCK, floats - at));
+    }
+    ring.allReduceSum(new double[0], "barrier", ++opId[0]);
+    long t0 = System.nanoTime();
+    ring.allReduce(data, Ring.evenBounds(0, floats, n), "benchmark", opId[0]);
+    long t1 = System.nanoTime();
+    check(data, floats, want, block, rank, size, op);
+    return new long[] {t0, t1};
   }
 
   private static void check(
