@@ -38,14 +38,14 @@ import java.util.stream.Stream;
  * ÷ t_sparkner, per round, median over rounds), per mode, N and S. Goal ≥ 1.0 everywhere.
  *
  * <pre>
- * bench/run ring-vs-gloo [--sizes-mib 4,16,64,256] [--ranks 2,3] [--rounds 5] [--warmup 1]
+ * bench/run ring-vs-gloo [--sizes-mib 4,16,64,256] [--ranks 2,3] [--rounds 5] [--warmup 3]
  *     [--ops 5] [--modes threads,jvms] [--python /usr/bin/python3] [--out FILE]
  * </pre>
  */
 public final class RingVsGlooBench {
   private static final String USAGE =
       "usage: bench/run ring-vs-gloo [--sizes-mib 4,16,64,256] [--ranks 2,3] [--rounds 5]"
-          + " [--warmup 1] [--ops 5] [--modes threads,jvms] [--python /usr/bin/python3]"
+          + " [--warmup 3] [--ops 5] [--modes threads,jvms] [--python /usr/bin/python3]"
           + " [--out FILE]";
 
   /** Seconds one side may take for one round of one N (all sizes) before it is killed. */
@@ -76,7 +76,7 @@ public final class RingVsGlooBench {
     int[] sizesMib = {4, 16, 64, 256};
     int[] ranks = {2, 3};
     int rounds = 5;
-    int warmup = 1;
+    int warmup = 3;
     int ops = 5;
     List<String> modes = List.of("threads", "jvms");
     String python = "/usr/bin/python3";
@@ -345,8 +345,13 @@ public final class RingVsGlooBench {
     t.forEach(x -> all.add(Math.round(x * 1e6) / 1e6));
     JsonNode cpu0 = perRank.get(0).path("sizes").get(si).path("cpu");
     double ranksCpu = 0;
+    ArrayNode threads = BenchEnv.JSON.createArrayNode();
     for (JsonNode r : perRank) {
-      ranksCpu += r.path("sizes").get(si).path("cpu").path("process_cpu_s").asDouble();
+      JsonNode c = r.path("sizes").get(si).path("cpu");
+      ranksCpu += c.path("process_cpu_s").asDouble();
+      if (c.has("threads_cpu_s")) {
+        threads.add(c.get("threads_cpu_s"));
+      }
       if (oneProcess) {
         break;
       }
@@ -359,6 +364,10 @@ public final class RingVsGlooBench {
       cpu.put("machine_busy_s", BenchEnv.round(busy));
       cpu.put("other_processes_cpu_s", BenchEnv.round(Math.max(0, busy - ranksCpu)));
       cpu.put("steal_s", BenchEnv.round(cpu0.path("steal_s").asDouble()));
+    }
+    if (!threads.isEmpty()) {
+      // sparkner: CPU seconds by thread group, per rank JVM (threads: the one JVM of all ranks)
+      cpu.set("jvm_threads_cpu_s", threads);
     }
     return rec;
   }

@@ -172,12 +172,14 @@ public final class RingVsGlooRank {
     }
     for (long size : sizes) {
       ArrayNode times = BenchEnv.JSON.createArrayNode();
+      BenchEnv.ThreadCpu threads = BenchEnv.ThreadCpu.now();
       BenchEnv.Cpu start = BenchEnv.Cpu.now();
       for (int op = warmup; op < warmup + ops; op++) {
         long[] t = allReduce(ring, data, size, op, block, want, opId);
         times.addArray().add(t[0]).add(t[1]);
       }
       BenchEnv.Cpu end = BenchEnv.Cpu.now();
+      ObjectNode threadsCpu = BenchEnv.ThreadCpu.now().since(threads);
       ObjectNode r = results.addObject();
       r.put("bytes", size);
       r.set("ops", times);
@@ -191,6 +193,7 @@ public final class RingVsGlooRank {
               : -1);
       cpu.put(
           "steal_s", start.stealTicks() >= 0 ? (end.stealTicks() - start.stealTicks()) * 0.01 : -1);
+      cpu.set("threads_cpu_s", threadsCpu);
     }
     return out;
   }
