@@ -31,7 +31,9 @@ import java.util.concurrent.atomic.AtomicReference;
  * travel in pieces of at most {@value #PIECE_BYTES} bytes, each with a 40-byte header (collective,
  * sequence number, training step, ring step, chunk, offset, length) that the receiver checks, so a
  * desynchronised peer is an error rather than corrupt data. Adding piece k overlaps the transfer of
- * piece k+1 (the kernel keeps receiving while the caller adds).
+ * piece k+1 (the kernel keeps receiving while the caller adds). The steps of a collective (and both
+ * passes of an all-reduce) form one pipeline: the sender forwards piece k of a step as soon as
+ * piece k of the step before has arrived and been added, not after the whole step.
  *
  * <p>The data is a {@link DirectFloats} (off-heap, as the trainer's flat buffers are): with the
  * fp32 wire, pieces are written from its memory and all-gather pieces read into it, so the only
