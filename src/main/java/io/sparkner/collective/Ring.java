@@ -31,7 +31,9 @@ import java.util.concurrent.atomic.AtomicReference;
  * travel in pieces of at most {@value #PIECE_BYTES} bytes, each with a 40-byte header (collective,
  * sequence number, training step, ring step, chunk, offset, length) that the receiver checks, so a
  * desynchronised peer is an error rather than corrupt data. Adding piece k overlaps the transfer of
- * piece k+1 (the kernel keeps receiving while the caller adds).
+ * piece k+1 (the kernel keeps receiving while the caller adds). The steps of a collective (and both
+ * passes of an all-reduce) form one pipeline: the sender forwards piece k of a step as soon as
+ * piece k of the step before has arrived and been added, not after the whole step.
  *
  * <p>The data is a {@link DirectFloats} (off-heap, as the trainer's flat buffers are): with the
  * fp32 wire, pieces are written from its memory and all-gather pieces read into it, so the only
@@ -123,6 +125,19 @@ public final class Ring implements AutoCloseable {
 
   /** Frames sent so far (sender thread only). */
   private long framesSent;
+
+  /**
+   * Pieces the calling thread has received (and added) so far in the running pipeline of ring steps
+   * ({@link #ringPasses}); the sender waits on this lock for the pieces it forwards.
+   */
+  private final Object progress = new Object();
+
+  private long piecesReceived; // guarded by progress
+
+  /** The running long phase's heartbeat, which the sender also sends while it waits, or null. */
+  private volatile Beat beat;
+
+  private record Beat(String what, long step, long intervalNanos) {}
 
   Ring(
       int rank,
@@ -257,11 +272,14 @@ public final class Ring implements AutoCloseable {
     ScheduledFuture<?> beats =
         sender.scheduleWithFixedDelay(
             () -> sendHeartbeat(what, step), 0, interval, TimeUnit.NANOSECONDS);
+    Beat outer = beat;
+    beat = new Beat(what, step, interval); // for the sender's waits inside a collective
     try {
       body.run();
       allReduceSum(new double[0], "end of " + what, step);
     } finally {
       beats.cancel(false);
+      beat = outer;
     }
   }
 
@@ -354,8 +372,12 @@ public final class Ring implements AutoCloseable {
    * sum.
    */
   public synchronized void allReduce(DirectFloats data, int[] bounds, String op, long step) {
-    reduceScatter(data, bounds, op, step);
-    allGather(data, bounds, op, step);
+    checkBounds(data.length(), bounds);
+    if (n > 1) {
+      // one pipeline: the first all-gather step sends this rank's chunk piece by piece as the last
+      // reduce-scatter step completes it (with the fp16 wire rounded as allGather rounds it)
+      ringPasses(new byte[] {RS, AG}, data, bounds, op, step);
+    }
   }
 
   /**
@@ -432,51 +454,153 @@ public final class Ring implements AutoCloseable {
   // ---------------------------------------------------------------------------------------------
 
   private void ringPass(byte kind, DirectFloats data, int[] bounds, String op, long step) {
+    ringPasses(new byte[] {kind}, data, bounds, op, step);
+  }
+
+  /**
+   * Runs the passes {@code kinds} (reduce-scatter, all-gather, or both in turn) as one pipeline of
+   * n-1 ring steps each. The chunk a step sends is the one the step before it received (also from
+   * the last reduce-scatter step, which completes this rank's own chunk, to the first all-gather
+   * step, which sends it), so the sender does not wait for whole steps: it sends piece k of a step
+   * as soon as the calling thread has received piece k of the step before (and added it), as gloo's
+   * ring pipelines its segments. One task on the sender thread sends the whole pipeline while the
+   * calling thread receives; the frames are the same as step by step. With the fp16 wire and both
+   * passes, the last reduce-scatter step rounds this rank's own chunk to fp16 as it adds it, which
+   * is what {@link #allGather} does before it sends.
+   */
+  private void ringPasses(byte[] kinds, DirectFloats data, int[] bounds, String op, long step) {
     ensureOpen();
-    long id = ++seq;
     byte dtype = halfWire ? F16 : F32;
-    for (int s = 0; s < n - 1; s++) {
-      int sendChunk = kind == RS ? Math.floorMod(rank - s - 1, n) : Math.floorMod(rank - s, n);
-      int recvChunk = kind == RS ? Math.floorMod(rank - s - 2, n) : Math.floorMod(rank - s - 1, n);
-      int ringStep = s;
-      Future<?> f =
-          sender.submit(
-              () -> {
+    int perPiece = PIECE_BYTES / (dtype == F16 ? 2 : 4);
+    int steps = kinds.length * (n - 1);
+    byte[] kind = new byte[steps];
+    long[] ids = new long[steps];
+    int[] sendChunks = new int[steps];
+    int[] recvChunks = new int[steps];
+    long[] receivedBefore = new long[steps + 1]; // pieces received before step j
+    for (int p = 0; p < kinds.length; p++) {
+      long id = ++seq;
+      boolean rs = kinds[p] == RS;
+      for (int s = 0; s < n - 1; s++) {
+        int j = p * (n - 1) + s;
+        kind[j] = kinds[p];
+        ids[j] = id;
+        sendChunks[j] = rs ? Math.floorMod(rank - s - 1, n) : Math.floorMod(rank - s, n);
+        recvChunks[j] = rs ? Math.floorMod(rank - s - 2, n) : Math.floorMod(rank - s - 1, n);
+        int len = bounds[recvChunks[j] + 1] - bounds[recvChunks[j]];
+        receivedBefore[j + 1] = receivedBefore[j] + Math.max(1, (len + perPiece - 1) / perPiece);
+      }
+    }
+    int roundAt = dtype == F16 && kinds.length == 2 ? n - 2 : -1;
+    synchronized (progress) {
+      piecesReceived = 0;
+    }
+    Future<?> f =
+        sender.submit(
+            () -> {
+              for (int j = 0; j < steps; j++) {
+                int c = sendChunks[j];
                 sendChunk(
-                    kind,
+                    kind[j],
                     dtype,
-                    id,
+                    ids[j],
                     step,
-                    ringStep,
-                    sendChunk,
+                    j % (n - 1),
+                    c,
                     data,
-                    bounds[sendChunk],
-                    bounds[sendChunk + 1],
-                    op);
-                return null;
-              });
+                    bounds[c],
+                    bounds[c + 1],
+                    op,
+                    j == 0 ? -1 : receivedBefore[j - 1]);
+              }
+              return null;
+            });
+    for (int j = 0; j < steps; j++) {
+      int ringStep = j % (n - 1);
+      int c = recvChunks[j];
       try {
         receiveChunk(
-            kind,
+            kind[j],
             dtype,
-            id,
+            ids[j],
             step,
             ringStep,
-            recvChunk,
+            c,
             data,
-            bounds[recvChunk],
-            bounds[recvChunk + 1],
-            op);
+            bounds[c],
+            bounds[c + 1],
+            op,
+            j == roundAt);
       } catch (CollectiveException e) {
         throw failed(e, f);
+      } catch (RuntimeException | Error e) {
+        close(); // the sender may be waiting for pieces that will not come
+        throw e;
       }
-      awaitSend(f, kind, op, step, ringStep);
+      if (f.isDone()) { // a failed send fails the collective at the step it failed in
+        awaitSend(f, kind[j], op, step, ringStep);
+      }
+    }
+    awaitSend(f, kind[steps - 1], op, step, n - 2);
+  }
+
+  /**
+   * Sender side of {@link #ringPasses}: waits until the calling thread has received {@code pieces}
+   * pieces of the pipeline, sending the long phase's heartbeats meanwhile if one runs (the
+   * scheduled ones cannot: this task holds the sender thread). The receiver's own timeout bounds
+   * the wait: when it gives up, it closes the ring, which ends this wait.
+   */
+  private void awaitReceived(long pieces, byte kind, String op, long step, int ringStep) {
+    long lastBeat = System.nanoTime();
+    while (true) {
+      Beat b = beat;
+      long slice = b != null ? b.intervalNanos() : MAX_HEARTBEAT_NANOS;
+      synchronized (progress) {
+        if (piecesReceived >= pieces) {
+          return;
+        }
+        if (closed) {
+          int next = (rank + 1) % n;
+          throw error(
+              kind,
+              op,
+              step,
+              ringStep,
+              next,
+              "ring closed"
+                  + (failure.get() != null ? " after a failure" : "")
+                  + " while waiting to send to"
+                  + where(next, ringStep),
+              null);
+        }
+        try {
+          progress.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(slice)));
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          int next = (rank + 1) % n;
+          throw error(kind, op, step, ringStep, next, "interrupted", e);
+        }
+      }
+      if (b != null && System.nanoTime() - lastBeat >= b.intervalNanos()) {
+        sendHeartbeat(b.what(), b.step());
+        lastBeat = System.nanoTime();
+      }
+    }
+  }
+
+  /** Receiver side of {@link #ringPasses}: one more piece is in data. */
+  private void pieceReceived() {
+    synchronized (progress) {
+      piecesReceived++;
+      progress.notifyAll();
     }
   }
 
   /**
    * Sends chunk [from, to) of data in pieces; runs on the sender thread. fp32 pieces go straight
-   * from data's memory; fp16 pieces are converted into the send buffer.
+   * from data's memory; fp16 pieces are converted into the send buffer. Unless {@code
+   * receivedBefore} is negative, piece k waits until the receiver has received {@code
+   * receivedBefore} + k + 1 pieces of the pipeline: the step before this one received this chunk.
    */
   private void sendChunk(
       byte kind,
@@ -488,11 +612,16 @@ public final class Ring implements AutoCloseable {
       DirectFloats data,
       int from,
       int to,
-      String op) {
+      String op,
+      long receivedBefore) {
     int wireBytes = dtype == F16 ? 2 : 4;
     int perPiece = PIECE_BYTES / wireBytes;
     int off = from;
+    long piece = 0;
     do {
+      if (receivedBefore >= 0) {
+        awaitReceived(receivedBefore + ++piece, kind, op, step, ringStep);
+      }
       int count = Math.min(perPiece, to - off);
       ByteBuffer payload;
       if (dtype == F16) {
@@ -588,7 +717,8 @@ public final class Ring implements AutoCloseable {
    * Receives chunk [from, to) piece by piece, adding (reduce-scatter) or copying (all-gather). An
    * fp32 all-gather piece is read straight into data's memory; a reduce-scatter piece is read into
    * the receive buffer and added, in bulk through heap scratch arrays (a plain array loop the JIT
-   * vectorises; element-wise buffer access it does not).
+   * vectorises; element-wise buffer access it does not). {@code roundHalf}: round the sums to fp16
+   * as they are stored (this rank's own chunk, before the all-gather sends it on the fp16 wire).
    */
   private void receiveChunk(
       byte kind,
@@ -600,7 +730,8 @@ public final class Ring implements AutoCloseable {
       DirectFloats data,
       int from,
       int to,
-      String op) {
+      String op,
+      boolean roundHalf) {
     int wireBytes = dtype == F16 ? 2 : 4;
     int perPiece = PIECE_BYTES / wireBytes;
     boolean add = kind == RS;
@@ -611,6 +742,7 @@ public final class Ring implements AutoCloseable {
         receiveFrame(
             kind, dtype, id, step, ringStep, chunk, off, count, data.bytes(off, count), op);
         off += count;
+        pieceReceived();
         continue;
       }
       receiveFrame(kind, dtype, id, step, ringStep, chunk, off, count, null, op);
@@ -640,9 +772,15 @@ public final class Ring implements AutoCloseable {
             sum[i] += s[i];
           }
         }
+        if (roundHalf) {
+          for (int i = 0; i < m; i++) {
+            sum[i] = HalfFloats.round(sum[i]);
+          }
+        }
         data.put(off + b, sum, 0, m);
       }
       off += count;
+      pieceReceived();
     } while (off < to);
   }
 
@@ -924,6 +1062,9 @@ public final class Ring implements AutoCloseable {
       return;
     }
     closed = true;
+    synchronized (progress) {
+      progress.notifyAll(); // a sender waiting for pieces gives up
+    }
     if (out != null) {
       out.close();
     }
