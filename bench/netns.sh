@@ -13,6 +13,8 @@
 #                                         GBIT 0 removes the limit
 #   bench/netns.sh counters PREFIX        one JSON line per rank link: ip -s link and tc -s qdisc of
 #                                         both ends (bytes sent and received, the tbf's overlimits)
+#   bench/netns.sh sockets PREFIX         the established TCP connections in every rank namespace
+#                                         (ss -tn: which addresses the ranks really talk on)
 #   bench/netns.sh down PREFIX            kills what still runs in PREFIX-* and deletes them
 #   bench/netns.sh sweep                  `down` for every PREFIX of a run that no longer lives
 #
@@ -119,6 +121,14 @@ counters() {
   done < <(links "$p")
 }
 
+sockets() {
+  local p="$1" ns
+  for ns in $(namespaces_of "$p"); do
+    [[ "$ns" == "$p-hub" ]] && continue
+    ip netns exec "$ns" ss -tnH state established | awk -v ns="$ns" '{print ns, $(NF-1), $NF}'
+  done
+}
+
 sweep() {
   local p pid
   for p in $(ip netns list | awk '{print $1}' | sed -nE 's/^(sknet[0-9]+)-(hub|r[0-9]+)$/\1/p' | sort -u); do
@@ -131,7 +141,7 @@ sweep() {
   done
 }
 
-(($#)) || die2 "usage: bench/netns.sh check | up PREFIX N | rate PREFIX GBIT | counters PREFIX | down PREFIX | sweep"
+(($#)) || die2 "usage: bench/netns.sh check | up PREFIX N | rate PREFIX GBIT | counters PREFIX | sockets PREFIX | down PREFIX | sweep"
 cmd="$1"
 shift
 check
@@ -146,7 +156,8 @@ case "$cmd" in
     ;;
   rate) (($# == 2)) || die2 "usage: rate PREFIX GBIT"; prefix_ok "$1"; rate "$1" "$2" ;;
   counters) (($# == 1)) || die2 "usage: counters PREFIX"; prefix_ok "$1"; counters "$1" ;;
+  sockets) (($# == 1)) || die2 "usage: sockets PREFIX"; prefix_ok "$1"; sockets "$1" ;;
   down) (($# == 1)) || die2 "usage: down PREFIX"; prefix_ok "$1"; down "$1" ;;
   sweep) (($# == 0)) || die2 "usage: sweep"; sweep ;;
-  *) die2 "unknown command '$cmd' (check, up, rate, counters, down, sweep)" ;;
+  *) die2 "unknown command '$cmd' (check, up, rate, counters, sockets, down, sweep)" ;;
 esac
