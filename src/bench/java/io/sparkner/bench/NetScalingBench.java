@@ -211,6 +211,13 @@ public final class NetScalingBench {
             + " network_cost = median(N, rate) / median(N, unlimited); exposed communication ="
             + " reduce_gradients + gather_parameters seconds per step (rank 0)");
     cfg.put(
+        "exposed_communication",
+        "reduce_gradients + gather_parameters of rank 0 (collective_phases_seconds_per_step) minus"
+            + " what N=1 spends in the same two phases (the local copies of gradients out of and"
+            + " parameters into libtorch, no collective): the communication not hidden behind"
+            + " compute, waiting for the slower rank included; wire_seconds_per_step_at_rate = a"
+            + " rank's ring payload 2Ψ(N−1)/N·4 bytes at the link's rate, the floor of that time");
+    cfg.put(
         "bytes",
         "link_bytes_per_step: what all ranks sent on their own veth (ip -s link tx bytes, frames"
             + " with headers) between the warm-up step and the last step, per steady step;"
@@ -375,10 +382,32 @@ public final class NetScalingBench {
             phase,
             BenchEnv.round(medianField(runs.get(v), "steady_breakdown_seconds_per_step", phase)));
       }
+      double phases =
+          bd.path("reduce_gradients").asDouble() + bd.path("gather_parameters").asDouble();
+      x.put("collective_phases_seconds_per_step", BenchEnv.round(phases));
+      // the two phases also copy the gradients out of libtorch and the parameters back in: that
+      // local part is what N=1 spends in them (no collective there), the rest is communication
+      // that is not hidden behind compute, waiting for the slower rank included
+      double local =
+          medianField(runs.get("n1"), "steady_breakdown_seconds_per_step", "reduce_gradients")
+              + medianField(
+                  runs.get("n1"), "steady_breakdown_seconds_per_step", "gather_parameters");
       x.put(
           "exposed_communication_seconds_per_step",
-          BenchEnv.round(
-              bd.path("reduce_gradients").asDouble() + bd.path("gather_parameters").asDouble()));
+          n == 1 ? 0.0 : BenchEnv.round(Math.max(0, phases - local)));
+      x.put(
+          "exposed_communication_share_of_step",
+          n == 1
+              ? 0.0
+              : BenchEnv.round(
+                  Math.max(0, phases - local)
+                      / medianField(runs.get(v), "step_seconds", "median")));
+      long perRank = 4L * 2 * psi * (n - 1) / n;
+      if (rate > 0 && n > 1) {
+        // the least time a rank's share of the ring needs on its link at this rate (payload only)
+        x.put("wire_seconds_per_step_at_rate", BenchEnv.round(perRank * 8.0 / (rate * 1e9)));
+      }
+      x.put("ring_payload_bytes_per_rank_per_step_expected", perRank);
       x.put(
           "step_seconds_median",
           BenchEnv.round(medianField(runs.get(v), "step_seconds", "median")));
@@ -628,13 +657,30 @@ public final class NetScalingBench {
       // the classes come from spark.executor.extraClassPath, this JVM's classpath)
       Files.createDirectories(sparkHome.resolve("jars"));
       Files.createFile(sparkHome.resolve("RELEASE"));
+      // the master's and workers' logging: their lifecycle at INFO (the classpath holds the tests'
+      // quiet log4j2-test.properties, which would hide the worker registrations awaited below)
+      Files.writeString(
+          dir.resolve("log4j2-cluster.properties"),
+          """
+          rootLogger.level = warn
+          rootLogger.appenderRef.stderr.ref = console
+          appender.console.type = Console
+          appender.console.name = console
+          appender.console.target = SYSTEM_ERR
+          appender.console.layout.type = PatternLayout
+          appender.console.layout.pattern = %d{HH:mm:ss.SSS} %p %c{1}: %m%n
+          logger.deploy.name = org.apache.spark.deploy
+          logger.deploy.level = info
+          """,
+          StandardCharsets.UTF_8);
+      String clusterLog = "-Dlog4j2.configurationFile=" + dir.resolve("log4j2-cluster.properties");
       Netns.must(script, "up", prefix, Integer.toString(workers));
       master =
           launch(
               prefix + "-hub",
               HUB_IP,
               "master",
-              List.of("-Xmx256m"),
+              List.of("-Xmx256m", clusterLog),
               "org.apache.spark.deploy.master.Master",
               List.of("--host", HUB_IP, "--port", "" + MASTER_PORT, "--webui-port", "8080"));
       for (int i = 0; i < workers; i++) {
@@ -644,7 +690,7 @@ public final class NetScalingBench {
             prefix + "-r" + i,
             rankIp(i),
             "worker-" + i,
-            List.of("-Xmx256m"),
+            List.of("-Xmx256m", clusterLog),
             "org.apache.spark.deploy.worker.Worker",
             List.of(
                 "--host",
