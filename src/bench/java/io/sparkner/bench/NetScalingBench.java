@@ -49,9 +49,10 @@ import org.apache.spark.sql.SparkSession;
  * gradient traffic), once per round, as every N's baseline.
  *
  * <p>Fairness on a small machine: every replica computes on one libtorch intra-op thread (one
- * executor core, {@code spark.task.cpus=1}; N=1 on the driver also sets {@code spark.task.cpus}=1
- * threads) and trains the same micro batch (weak scaling); N=3 on 2 cores is oversubscribed 1.5×,
- * which the JSON says next to the figure. Rounds interleave the variants (odd rounds reversed).
+ * executor core, {@code spark.task.cpus=1}; N=1 trains on the driver, which keeps libtorch's
+ * default threads, so the driver starts with {@code -Dai.djl.pytorch.num_threads=1}) and trains the
+ * same micro batch (weak scaling); N=3 on 2 cores is oversubscribed 1.5×, which the JSON says next
+ * to the figure. Rounds interleave the variants (odd rounds reversed).
  *
  * <p>{@code bench/run net-scaling [--models bge-small,base] [--ranks 2,3] [--rates-gbit 1,10,25]
  * [--steps 8] [--warmup 2] [--rounds 2] [--micro-batch 16] [--no-unlimited] [--corpus PATH] [--work
@@ -61,6 +62,12 @@ import org.apache.spark.sql.SparkSession;
 public final class NetScalingBench {
   static final String HUB_IP = "10.208.0.1";
   static final int MASTER_PORT = 7077;
+
+  /** DJL's PyTorch engine sets libtorch's intra-op threads to this property when it starts. */
+  static final String THREADS_PROPERTY = "ai.djl.pytorch.num_threads";
+
+  private static final java.util.regex.Pattern ENGINE_THREADS =
+      java.util.regex.Pattern.compile("Number of intra-op threads is (\\d+)");
 
   private NetScalingBench() {}
 
@@ -195,8 +202,10 @@ public final class NetScalingBench {
     cfg.put(
         "threads",
         "every replica computes on 1 libtorch intra-op thread: one executor per Worker (--cores 1,"
-            + " spark.executor.cores=1, spark.task.cpus=1); N=1 trains on the driver, whose"
-            + " training thread also takes spark.task.cpus=1 threads (TaskCompute)");
+            + " spark.executor.cores=1, spark.task.cpus=1, TaskCompute); N=1 trains on the"
+            + " driver, which keeps libtorch's default threads, so the driver and executors start"
+            + " with -Dai.djl.pytorch.num_threads=1 (each run records driver_intra_op_threads, what"
+            + " DJL's engine logged)");
     cfg.put(
         "oversubscription",
         "the machine has "
@@ -615,7 +624,7 @@ public final class NetScalingBench {
     private final Path sparkHome;
     private final List<Process> started = new CopyOnWriteArrayList<>();
     private final List<String> jvmOptions;
-    private final List<String> log4jOption;
+    private final Path jobLog;
     private final String classpath;
     private final ObjectNode cleanup = BenchEnv.JSON.createObjectNode();
     private volatile boolean closed;
@@ -641,10 +650,7 @@ public final class NetScalingBench {
         }
       }
       this.jvmOptions = opts;
-      // the driver and the executors log as bin/sparkner does (sparkner at INFO, Spark's warnings);
-      // the master and the workers keep Spark's defaults (INFO: worker registration is awaited)
-      String log4j = System.getProperty("log4j2.configurationFile");
-      this.log4jOption = log4j == null ? List.of() : List.of("-Dlog4j2.configurationFile=" + log4j);
+      this.jobLog = dir.resolve("log4j2-jobs.properties");
     }
 
     static String rankIp(int i) {
@@ -788,7 +794,10 @@ public final class NetScalingBench {
           new ArrayList<>(
               List.of(
                   "-Xmx3g",
-                  log4jOption.isEmpty() ? "-Dsparkner.bench=net-scaling" : log4jOption.get(0),
+                  "-Dlog4j2.configurationFile=" + jobLog,
+                  // N=1 trains on the driver, which (unlike a task) keeps libtorch's default
+                  // threads: one intra-op thread, as every rank has
+                  "-D" + THREADS_PROPERTY + "=1",
                   "-Dspark.master=spark://" + HUB_IP + ":" + MASTER_PORT,
                   "-Dspark.app.name=sparkner net-scaling " + id,
                   "-Dspark.driver.host=" + HUB_IP,
@@ -800,7 +809,11 @@ public final class NetScalingBench {
                   "-Dspark.executor.extraClassPath=" + classpath,
                   "-Dspark.executor.extraJavaOptions="
                       + String.join(" ", jvmOptions)
-                      + (log4jOption.isEmpty() ? "" : " " + log4jOption.get(0)),
+                      + " -Dlog4j2.configurationFile="
+                      + jobLog
+                      + " -D"
+                      + THREADS_PROPERTY
+                      + "=1",
                   "-Dspark.scheduler.minRegisteredResourcesRatio=1.0",
                   "-Dspark.scheduler.maxRegisteredResourcesWaitingTime=180s",
                   "-Dspark.ui.enabled=false",
@@ -866,6 +879,12 @@ public final class NetScalingBench {
       run.put("rate_gbit", rate);
       run.put("driver_log", dir.resolve(name + ".log").toString());
       parseMetrics(output.resolve("metrics.jsonl"), warmup, run);
+      java.util.regex.Matcher threads =
+          ENGINE_THREADS.matcher(Files.readString(dir.resolve(name + ".log")));
+      if (threads.find()) {
+        // N=1 trains on the driver: its libtorch threads are the replica's
+        run.put("driver_intra_op_threads", Integer.parseInt(threads.group(1)));
+      }
       ObjectNode whole = c1.since(c0);
       run.set("whole_run", whole);
       run.set("links_whole_run", Netns.delta(before, after, 0));
