@@ -680,6 +680,19 @@ public final class NetScalingBench {
           """,
           StandardCharsets.UTF_8);
       String clusterLog = "-Dlog4j2.configurationFile=" + dir.resolve("log4j2-cluster.properties");
+      // the driver and the executors log as bin/sparkner does (sparkner at INFO, Spark's warnings),
+      // and DJL's engine says how many intra-op threads libtorch starts with
+      String base = System.getProperty("log4j2.configurationFile");
+      Files.writeString(
+          jobLog,
+          (base != null && Files.isRegularFile(Path.of(base))
+                  ? Files.readString(Path.of(base))
+                  : "rootLogger.level = warn\nrootLogger.appenderRef.stderr.ref = console\n"
+                      + "appender.console.type = Console\nappender.console.name = console\n"
+                      + "appender.console.target = SYSTEM_ERR\n")
+              + "\nlogger.ptengine.name = ai.djl.pytorch.engine.PtEngine\n"
+              + "logger.ptengine.level = info\n",
+          StandardCharsets.UTF_8);
       Netns.must(script, "up", prefix, Integer.toString(workers));
       master =
           launch(
