@@ -308,16 +308,23 @@ public final class NetScalingBench {
           summary.add(
               String.format(
                   Locale.ROOT,
-                  "%s %s: %.0f tokens/s, scaling %.2f, network cost %.2f, exposed comm %.3f s/step",
+                  "%s %s: %.0f tokens/s, scaling %.2f, network cost %s, exposed comm %.3f s/step,"
+                      + " link bytes/step %,d",
                   m,
                   v,
                   mn.path("variants").path(v).path("tokens_per_second").path("median").asDouble(),
                   mn.path("variants").path(v).path("scaling_vs_n1").asDouble(),
-                  mn.path("variants").path(v).path("network_cost").asDouble(1.0),
+                  mn.path("variants").path(v).has("network_cost")
+                      ? String.format(
+                          Locale.ROOT,
+                          "%.2f",
+                          mn.path("variants").path(v).path("network_cost").asDouble())
+                      : "n/a",
                   mn.path("variants")
                       .path(v)
                       .path("exposed_communication_seconds_per_step")
-                      .asDouble()));
+                      .asDouble(),
+                  mn.path("variants").path(v).path("link_bytes_per_step_median").asLong()));
         }
         BenchEnv.writeJson(out, result);
       }
