@@ -2,6 +2,7 @@ package io.sparkner.train;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sparkner.collective.DirectFloats;
@@ -201,12 +202,11 @@ class SparseGradientExchangeTest {
                 3,
                 r -> {
                   RingExchange ex = new RingExchange(rings.get(r), stage, PSI, 37);
-                  int[] ids = touched(9, r, 6);
+                  // row 10 (elements 83..89, in rank 0's shard [0, 505)) only rank 2 touches
+                  int[] ids = {0, r == 2 ? 10 : 60 + r, ROWS - 1};
                   DirectFloats local = gradient(9, r, ids);
                   if (r == 2) {
-                    // in a row only rank 2 touched, in rank 0's shard
-                    int id = ids[1];
-                    local.put(HEAD + id * WIDTH + 3, Float.POSITIVE_INFINITY);
+                    local.put(HEAD + 10 * WIDTH + 3, Float.POSITIVE_INFINITY);
                   }
                   float[] shard = new float[(int) (ex.shardTo(PSI) - ex.shardFrom(PSI))];
                   ex.reduceGradients(local, shard, 4, new TouchedRows(HEAD, ROWS, WIDTH, ids));
