@@ -37,6 +37,13 @@ import java.util.stream.Stream;
  * 1 = 3Ψ(N−1)/N (gradients all-reduced, since the rank keeps the full reduced gradient, then the
  * parameters all-gathered); ZeRO 2 = 2Ψ(N−1)/N (reduce-scatter + parameter all-gather).
  *
+ * <p>{@code zero0-sparse} and {@code zero2-sparse}: the same with {@code sparse_gradients}, the
+ * hint of the word-embedding rows a rank's share of a 12×128-token global batch touches (Zipf(1)
+ * token ids, see {@link #touchedRows}); the other rows' gradients are zero, as in training.
+ * Expected: the dense figure without the matrix, plus the row counts (N fp64 values) and the ids
+ * and fp32 rows of every rank's block but the next rank's; {@code ratio_to_dense} compares with the
+ * dense variant of the same stage and wire.
+ *
  * <p>{@code bench/run comm-volume [--ranks 2,3] [--steps 2] [--models tiny,base] [--out FILE]
  * [--git-dir DIR]}. Writes {@code bench/results/comm-volume.json}. No Spark.
  */
@@ -46,12 +53,44 @@ public final class CommVolumeBench {
 
   private CommVolumeBench() {}
 
-  record Model(String name, long psi, int hidden) {}
+  record Model(String name, long psi, int hidden, int vocab) {}
 
-  record Variant(String name, int stage, long bucket) {}
+  /** A way to exchange; {@code sparse}: with the word embeddings' touched rows as the hint. */
+  record Variant(String name, int stage, long bucket, boolean sparse) {}
 
-  /** What one rank measured over one step. */
-  record Measured(long payload, long frames, double seconds) {}
+  /**
+   * What one rank measured over one step; {@code touched} and {@code sparse}: the word-embedding
+   * rows it touched and whether its exchange went sparse (sparse variants).
+   */
+  record Measured(long payload, long frames, double seconds, int touched, boolean sparse) {}
+
+  /** Tokens of a global batch for the sparse variants: 12 windows of 128 (the figure). */
+  static final int GLOBAL_TOKENS = 12 * 128;
+
+  /**
+   * The word-embedding rows one rank's share of a global batch of {@link #GLOBAL_TOKENS} tokens
+   * touches: {@code GLOBAL_TOKENS / n} token ids drawn from a Zipf(1) law over the vocabulary
+   * (seeded by model, N, rank and step; word frequencies in text follow Zipf's law), plus ids 0..3
+   * (the special tokens every window has). The word embeddings are the first parameter of the flat
+   * space ({@code TokenClassificationModel.parameterShapes}).
+   */
+  static io.sparkner.train.TouchedRows touchedRows(Model m, int n, int rank, long step) {
+    double[] cdf = new double[m.vocab()];
+    double sum = 0;
+    for (int i = 0; i < cdf.length; i++) {
+      sum += 1.0 / (i + 1);
+      cdf[i] = sum;
+    }
+    java.util.Random rnd =
+        new java.util.Random(m.vocab() * 1_000_003L + n * 1009L + rank * 31L + step);
+    java.util.BitSet ids = new java.util.BitSet();
+    ids.set(0, 4);
+    for (int t = 0; t < (GLOBAL_TOKENS + n - 1) / n; t++) {
+      int k = java.util.Arrays.binarySearch(cdf, rnd.nextDouble() * sum);
+      ids.set(Math.min(cdf.length - 1, k < 0 ? -k - 1 : k));
+    }
+    return new io.sparkner.train.TouchedRows(0, m.vocab(), m.hidden(), ids.stream().toArray());
+  }
 
   public static void main(String[] args) throws Exception {
     Path root = BenchEnv.root();
@@ -119,8 +158,15 @@ public final class CommVolumeBench {
               .readTree(Files.readString(dir.resolve("config.json")))
               .path("hidden_size")
               .asInt();
-      ms.add(new Model(m, psi, hidden));
-      log("%s: Ψ = %,d parameters (hidden %d, %d labels)", m, psi, hidden, labels.size());
+      int vocab =
+          BenchEnv.JSON
+              .readTree(Files.readString(dir.resolve("config.json")))
+              .path("vocab_size")
+              .asInt();
+      ms.add(new Model(m, psi, hidden, vocab));
+      log(
+          "%s: Ψ = %,d parameters (hidden %d, vocab %d, %d labels)",
+          m, psi, hidden, vocab, labels.size());
     }
 
     ObjectNode result = BenchEnv.JSON.createObjectNode();
@@ -134,7 +180,8 @@ public final class CommVolumeBench {
         "per rank, per trainer step: RingExchange.reduceGradients(local, shard, step) +"
             + " StepStatistics.allReduce(exchange, step) + gatherParameters(values, step), the"
             + " exchange calls of Trainer.step; Ring.bytesSent() (payload) and frameBytesSent()"
-            + " (payload + 40-byte headers) before and after");
+            + " (payload + 40-byte headers) before and after; the -sparse variants call"
+            + " reduceGradients(local, shard, step, touchedRows) (sparse_gradients)");
     cfg.put(
         "theory",
         "2Ψ(N−1)/N parameters per rank per step (ring all-reduce); × 4 bytes on the fp32 wire, × 2"
@@ -166,6 +213,8 @@ public final class CommVolumeBench {
         "ratio",
         "hdr ovh %",
         "s/step");
+    java.util.Map<String, Double> denseMean = new java.util.HashMap<>();
+    java.util.Map<String, Long> denseMax = new java.util.HashMap<>();
     for (int n : ranks) {
       List<Ring> rings = form(n, Duration.ofSeconds(120));
       ExecutorService pool = Executors.newFixedThreadPool(n);
@@ -180,10 +229,12 @@ public final class CommVolumeBench {
           }
           List<Variant> variants =
               List.of(
-                  new Variant("zero0", 0, DEFAULT_BUCKET),
-                  new Variant("zero1", 1, DEFAULT_BUCKET),
-                  new Variant("zero2", 2, DEFAULT_BUCKET),
-                  new Variant("zero2-bucket-auto", 2, (long) m.hidden() * m.hidden()));
+                  new Variant("zero0", 0, DEFAULT_BUCKET, false),
+                  new Variant("zero1", 1, DEFAULT_BUCKET, false),
+                  new Variant("zero2", 2, DEFAULT_BUCKET, false),
+                  new Variant("zero2-bucket-auto", 2, (long) m.hidden() * m.hidden(), false),
+                  new Variant("zero0-sparse", 0, DEFAULT_BUCKET, true),
+                  new Variant("zero2-sparse", 2, DEFAULT_BUCKET, true));
           for (boolean half : new boolean[] {false, true}) {
             rings.forEach(r -> r.setHalfPrecisionWire(half));
             int wireBytes = half ? 2 : 4;
@@ -207,7 +258,8 @@ public final class CommVolumeBench {
                                   local[rank],
                                   values[rank],
                                   rank,
-                                  step)));
+                                  step,
+                                  v.sparse() ? touchedRows(m, n, rank, step) : null)));
                 }
                 List<Measured> got = new ArrayList<>();
                 for (Future<Measured> f : fs) {
@@ -244,6 +296,28 @@ public final class CommVolumeBench {
                       default -> rs + ag;
                     };
                 expected[r] = floats * wireBytes + (n - 1) * 32L;
+                if (v.sparse()) {
+                  // the matrix [0, e1) goes as rows: the rest of the gradient dense, the
+                  // parameters as before, the row counts (n fp64 values) and every rank's block but
+                  // the next rank's (ids and fp32 rows)
+                  long e1 = (long) m.vocab() * m.hidden();
+                  long restOwn = Math.max(0, bounds[r + 1] - Math.max(e1, bounds[r]));
+                  int nx = (r + 1) % n;
+                  long restNext = Math.max(0, bounds[nx + 1] - Math.max(e1, bounds[nx]));
+                  long rest = psi - e1;
+                  long grads =
+                      v.stage() < 2 ? (rest - restOwn) + (rest - restNext) : rest - restOwn;
+                  long params = v.stage() == 0 ? 0 : psi - nextChunk;
+                  long rows = 0;
+                  for (int k = 0; k < n; k++) {
+                    rows += k == nx ? 0 : perStep.get(steps - 1).get(k).touched();
+                  }
+                  expected[r] =
+                      (grads + params) * wireBytes
+                          + (n - 1) * 32L
+                          + (n - 1) * 8L * n
+                          + 4L * (1 + m.hidden()) * rows;
+                }
                 exp.add(expected[r]);
               }
               ArrayNode stepsNode = c.putArray("steps");
@@ -275,6 +349,34 @@ public final class CommVolumeBench {
               for (int r = 0; r < n; r++) {
                 matchesExpected &= last.get(r).payload() == expected[r];
               }
+              String key = m.name() + "/" + n + "/" + half + "/" + v.stage();
+              long maxPayload = last.stream().mapToLong(Measured::payload).max().orElse(0);
+              c.put("payload_bytes_max_rank", maxPayload);
+              if (!v.sparse()) {
+                denseMean.putIfAbsent(key, meanPayload);
+                denseMax.putIfAbsent(key, maxPayload);
+              } else {
+                ArrayNode touchedNode = c.putArray("touched_rows_per_rank_last_step");
+                boolean allSparse = true;
+                for (Measured x : last) {
+                  touchedNode.add(x.touched());
+                  allSparse &= x.sparse();
+                }
+                c.put("global_tokens", GLOBAL_TOKENS);
+                c.put("vocab", m.vocab());
+                c.put("went_sparse", allSparse);
+                Double dense = denseMean.get(key);
+                if (dense != null) {
+                  c.put("dense_payload_bytes_mean_per_rank", BenchEnv.round(dense));
+                  c.put("ratio_to_dense", BenchEnv.round(meanPayload / dense));
+                  // a ring step lasts as long as its busiest link: the rank that sends the most
+                  c.put(
+                      "ratio_to_dense_max_rank",
+                      BenchEnv.round((double) maxPayload / denseMax.get(key)));
+                }
+                // the touched rows differ from step to step, and so do the bytes
+                c.put("same_every_step_expected", false);
+              }
               double headerBytes = meanFrames - meanPayload;
               c.put("payload_bytes_mean_per_rank", BenchEnv.round(meanPayload));
               c.put("frame_bytes_mean_per_rank", BenchEnv.round(meanFrames));
@@ -300,7 +402,7 @@ public final class CommVolumeBench {
                   meanPayload / theoryBytes,
                   100 * headerBytes / meanPayload,
                   sec,
-                  matchesExpected && stable
+                  matchesExpected && (stable || v.sparse())
                       ? ""
                       : "  (!) differs from the bounds' expectation or between steps");
               BenchEnv.writeJson(out, result);
@@ -318,7 +420,13 @@ public final class CommVolumeBench {
 
   /** One trainer step's exchange calls on one rank, with the bytes this rank sent. */
   static Measured oneStep(
-      Ring ring, RingExchange ex, DirectFloats local, DirectFloats values, int rank, long step) {
+      Ring ring,
+      RingExchange ex,
+      DirectFloats local,
+      DirectFloats values,
+      int rank,
+      long step,
+      io.sparkner.train.TouchedRows touched) {
     for (int i = 0; i < local.length(); i++) {
       local.put(
           i,
@@ -326,18 +434,41 @@ public final class CommVolumeBench {
               (((i + rank * 7 + step) % 97)
                   * 1e-4)); // fresh "gradients" (the reduction overwrites them)
     }
+    if (touched != null) {
+      // the word-embedding rows the batch did not touch have zero gradients
+      int[] ids = touched.ids();
+      int next = 0;
+      for (int row = 0; row < touched.rows(); row++) {
+        if (next < ids.length && ids[next] == row) {
+          next++;
+        } else {
+          int at = (int) (touched.offset() + (long) row * touched.width());
+          local.fill(at, at + touched.width(), 0f);
+        }
+      }
+    }
+    long sparseBefore = ex.sparseSteps();
     long b0 = ring.bytesSent();
     long f0 = ring.frameBytesSent();
     long t0 = System.nanoTime();
     float[] shard = new float[(int) (ex.shardTo(local.length()) - ex.shardFrom(local.length()))];
-    ex.reduceGradients(local, shard, step);
+    if (touched != null) {
+      ex.reduceGradients(local, shard, step, touched);
+    } else {
+      ex.reduceGradients(local, shard, step);
+    }
     StepStatistics.local(0, 0, 0).allReduce(ex, step);
     int from = (int) ex.shardFrom(values.length());
     values.put(
         from, shard, 0, (int) (ex.shardTo(values.length()) - from)); // the update's write-back
     ex.gatherParameters(values, step);
     double sec = (System.nanoTime() - t0) / 1e9;
-    return new Measured(ring.bytesSent() - b0, ring.frameBytesSent() - f0, sec);
+    return new Measured(
+        ring.bytesSent() - b0,
+        ring.frameBytesSent() - f0,
+        sec,
+        touched == null ? 0 : touched.ids().length,
+        ex.sparseSteps() > sparseBefore);
   }
 
   /** n ranks on 127.0.0.1 joined into rings, each join on its own thread. */

@@ -54,6 +54,19 @@ public final class DirectFloats {
     floats.put(i, v);
   }
 
+  /**
+   * Element {@code i}'s 32 bits as an int (an element may hold an int, e.g. a row id, that a
+   * collective moves as raw bytes).
+   */
+  public int getInt(int i) {
+    return bytes.getInt(Math.multiplyExact(i, Float.BYTES));
+  }
+
+  /** Sets element {@code i}'s 32 bits to the int {@code v}. */
+  public void putInt(int i, int v) {
+    bytes.putInt(Math.multiplyExact(i, Float.BYTES), v);
+  }
+
   /** Copies {@code [from, from + n)} into {@code dst[off, off + n)}. */
   public void get(int from, float[] dst, int off, int n) {
     floats.get(from, dst, off, n);

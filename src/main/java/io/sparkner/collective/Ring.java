@@ -76,6 +76,9 @@ public final class Ring implements AutoCloseable {
   /** A frame without payload that only says "still here": it restarts the receiver's timeout. */
   private static final byte HEARTBEAT = 4;
 
+  /** A piece of a variable-length block of {@link #allGatherBlocks}, moved as raw 32-bit words. */
+  private static final byte BLOCKS = 5;
+
   /** Longest interval between heartbeats (a quarter of the timeout if that is shorter). */
   static final long MAX_HEARTBEAT_NANOS = TimeUnit.SECONDS.toNanos(10);
 
@@ -215,6 +218,11 @@ public final class Ring implements AutoCloseable {
   /** fp16 on the wire for float payloads; values are summed in fp32 locally. */
   public void setHalfPrecisionWire(boolean on) {
     this.halfWire = on;
+  }
+
+  /** Whether float payloads travel as fp16 ({@link #setHalfPrecisionWire}). */
+  public boolean isHalfPrecisionWire() {
+    return halfWire;
   }
 
   /** Payload bytes sent by the collectives (not headers, not the handshake). */
@@ -449,6 +457,48 @@ public final class Ring implements AutoCloseable {
       }
     }
     return sum;
+  }
+
+  /**
+   * All-gather of variable-length blocks: {@code blocks[r]} is rank r's block. Every rank passes
+   * blocks of the same lengths (agreed beforehand, e.g. through {@link #allReduceSum}) with its own
+   * block filled; afterwards every rank holds every rank's block, bit for bit. The blocks travel as
+   * raw 32-bit words — never rounded to the fp16 wire — so a block may hold ints (row ids, see
+   * {@link DirectFloats#putInt}) as well as floats. As {@link #allGather}, n-1 ring steps: at step
+   * s rank r sends block r-s and receives block r-s-1, in pieces of at most {@value #PIECE_BYTES}
+   * bytes (an empty block is one empty frame), each frame checked against the expected block,
+   * offset and length, with the ring's timeout and failure handling: a rank that passes another
+   * length for a block fails the collective as a desynchronised frame.
+   */
+  public synchronized void allGatherBlocks(DirectFloats[] blocks, String op, long step) {
+    if (blocks.length != n) {
+      throw new IllegalArgumentException(blocks.length + " blocks for a ring of " + n);
+    }
+    if (n == 1) {
+      return;
+    }
+    ensureOpen();
+    long id = ++seq;
+    for (int s = 0; s < n - 1; s++) {
+      int sendBlock = Math.floorMod(rank - s, n);
+      int recvBlock = Math.floorMod(rank - s - 1, n);
+      int ringStep = s;
+      DirectFloats toSend = blocks[sendBlock];
+      DirectFloats into = blocks[recvBlock];
+      Future<?> f =
+          sender.submit(
+              () -> {
+                sendChunk(
+                    BLOCKS, F32, id, step, ringStep, sendBlock, toSend, 0, toSend.length(), op);
+                return null;
+              });
+      try {
+        receiveChunk(BLOCKS, F32, id, step, ringStep, recvBlock, into, 0, into.length(), op);
+      } catch (CollectiveException e) {
+        throw failed(e, f);
+      }
+      awaitSend(f, BLOCKS, op, step, ringStep);
+    }
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -965,6 +1015,9 @@ public final class Ring implements AutoCloseable {
   }
 
   private static String collective(byte kind) {
+    if (kind == BLOCKS) {
+      return "all-gather of blocks";
+    }
     return kind == RS
         ? "reduce-scatter"
         : kind == AG ? "all-gather" : kind == SUM ? "all-reduce-sum" : "heartbeat";

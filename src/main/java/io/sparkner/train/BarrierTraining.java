@@ -224,8 +224,17 @@ public final class BarrierTraining {
           plan.faults().ringStallOf(rank).ifPresent(ring::simulate);
         }
         RankTraining.Outcome o =
-            RankTraining.run(plan, data, exchange, device, hconf.get(), null, inject);
+            RankTraining.run(plan, data, exchange, device, hconf.get(), null, inject)
+                .withRing(ring.bytesSent(), exchange.sparseSteps(), exchange.denseFallbacks());
         LOG.info("rank {} of {} on {} finished {} steps", rank, n, device, o.steps());
+        if (plan.config().sparseGradients()) {
+          LOG.info(
+              "rank {}: sparse_gradients: word-embedding gradient exchanged sparsely in {} steps,"
+                  + " densely in {} (sparse would have sent more bytes)",
+              rank,
+              exchange.sparseSteps(),
+              exchange.denseFallbacks());
+        }
         return JSON.writeValueAsString(o);
       }
     }

@@ -115,6 +115,7 @@ public final class DeepSpeedConfig implements Serializable {
       @Ignored("only Adam/AdamW are implemented") Boolean zeroAllowUntestedOptimizer,
       @Ignored(SUMS) Double gradientPredivideFactor,
       @Ignored(SUMS) Boolean prescaleGradients,
+      Boolean sparseGradients,
       Fp16 fp16,
       @JsonAlias("bfloat16") Bf16 bf16,
       Optimizer optimizer,
@@ -533,6 +534,14 @@ public final class DeepSpeedConfig implements Serializable {
 
   public int zeroStage() {
     return or(zeroOf(file).stage(), 0L).intValue();
+  }
+
+  /**
+   * {@code sparse_gradients} (default false, as DeepSpeed): the word-embedding gradient travels
+   * between the replicas as the rows the batches touched, not as the whole matrix.
+   */
+  public boolean sparseGradients() {
+    return or(file.sparseGradients(), false);
   }
 
   public Setting<Long> reduceBucketSize() {

@@ -27,6 +27,16 @@ public interface GradientExchange {
   void reduceGradients(DirectFloats local, float[] shard, long step);
 
   /**
+   * {@link #reduceGradients(DirectFloats, float[], long)}, told that in {@code local} only the
+   * {@code touched} rows of one matrix (the word embeddings) may be nonzero, so that an exchange
+   * may send just those rows ({@code sparse_gradients}). The result is the same as without the
+   * hint, bit for bit; by default the hint is not used.
+   */
+  default void reduceGradients(DirectFloats local, float[] shard, long step, TouchedRows touched) {
+    reduceGradients(local, shard, step);
+  }
+
+  /**
    * The part {@code [from, to)} of a reduced gradient of length {@code length} (as returned by
    * {@link #reduceGradients}) that this rank counts in global sums such as the gradient norm, so
    * that every element is counted by exactly one rank.
@@ -106,6 +116,15 @@ public interface GradientExchange {
     @Override
     public void reduceGradients(DirectFloats local, float[] shard, long step) {
       inner.reduceGradients(local, shard, step);
+    }
+
+    /**
+     * Forwards the hint: a wrapper that changes the local gradients overrides both forms of
+     * reduceGradients (and adds the rows it writes to the hint, see {@link TouchedRows#including}).
+     */
+    @Override
+    public void reduceGradients(DirectFloats local, float[] shard, long step, TouchedRows touched) {
+      inner.reduceGradients(local, shard, step, touched);
     }
 
     @Override

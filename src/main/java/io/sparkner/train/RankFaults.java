@@ -55,5 +55,15 @@ final class RankFaults {
       }
       inner.reduceGradients(local, shard, step);
     }
+
+    /** The same injection with the sparse hint: the injected element's row is sent too. */
+    @Override
+    public void reduceGradients(DirectFloats local, float[] shard, long step, TouchedRows touched) {
+      if (plan.overflowsAt(rank, step)) {
+        local.put(0, Float.POSITIVE_INFINITY);
+        touched = touched.including(0);
+      }
+      inner.reduceGradients(local, shard, step, touched);
+    }
   }
 }

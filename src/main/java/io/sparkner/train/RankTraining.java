@@ -23,7 +23,9 @@ public final class RankTraining {
 
   /**
    * What a rank reports back: steps done, the last validation F1, optimizer bytes it held, the
-   * training windows it trained in this run (its shares) and the validation windows it held.
+   * training windows it trained in this run (its shares) and the validation windows it held; in a
+   * barrier task also the payload bytes its ring sent and, with {@code sparse_gradients}, the steps
+   * whose word-embedding gradient went sparse and those that fell back to dense (0 otherwise).
    */
   public record Outcome(
       int rank,
@@ -35,7 +37,28 @@ public final class RankTraining {
       double lossScale,
       long reducedGradientLength,
       long windowsTrained,
-      long validationWindows) {}
+      long validationWindows,
+      long ringBytesSent,
+      long sparseSteps,
+      long denseFallbacks) {
+    /** This outcome with the ring's figures. */
+    Outcome withRing(long bytesSent, long sparse, long dense) {
+      return new Outcome(
+          rank,
+          steps,
+          validationF1,
+          optimizerBytes,
+          parameters,
+          skippedSteps,
+          lossScale,
+          reducedGradientLength,
+          windowsTrained,
+          validationWindows,
+          bytesSent,
+          sparse,
+          dense);
+    }
+  }
 
   /** Thrown by fault injection. */
   public static final class InjectedFailure extends RuntimeException {
@@ -211,7 +234,10 @@ public final class RankTraining {
           trainer.lossScale().scale(),
           trainer.lastReducedGradientLength(),
           trainer.windowsTrained(),
-          data.validation().held());
+          data.validation().held(),
+          0,
+          0,
+          0);
     }
   }
 }

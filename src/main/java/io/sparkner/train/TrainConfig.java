@@ -58,6 +58,8 @@ import java.util.Map;
  * @param allgatherBucketSize elements per parameter all-gather bucket
  * @param offloadOptimizerDevice "none" or "cpu"; recorded only: optimizer state stays on the
  *     replica
+ * @param sparseGradients DeepSpeed's {@code sparse_gradients}: the replicas exchange the
+ *     word-embedding gradient as the rows their batches touched (same sums, fewer bytes)
  * @param args the training arguments; the options the resolution does not change (seed, logging,
  *     saving, evaluation, dropout, data order, output) are read from them by their accessors here
  * @param ignoredKeys accepted keys without effect, with the reason, for the CLI to print
@@ -89,6 +91,7 @@ public record TrainConfig(
     long reduceBucketSize,
     long allgatherBucketSize,
     String offloadOptimizerDevice,
+    boolean sparseGradients,
     TrainingArguments args,
     List<String> ignoredKeys,
     List<String> sources)
@@ -673,6 +676,7 @@ public record TrainConfig(
           reduceBucket,
           allgatherBucket,
           offloadDevice,
+          haveDs && ds.sparseGradients(),
           args,
           ignored,
           sources);
@@ -719,6 +723,7 @@ public record TrainConfig(
     m.put("reduce_bucket_size", reduceBucketSize);
     m.put("allgather_bucket_size", allgatherBucketSize);
     m.put("offload_optimizer_device", offloadOptimizerDevice);
+    m.put("sparse_gradients", sparseGradients);
     Map<String, Object> a = args.toMap();
     for (String k :
         List.of(

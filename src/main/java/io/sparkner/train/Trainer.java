@@ -38,6 +38,15 @@ public final class Trainer {
 
   private final DirectFloats values;
   private final int padTokenId;
+
+  /**
+   * The word embeddings' slot when their gradient is exchanged sparsely ({@code sparse_gradients}
+   * with more than one replica), else null; the rows a step's batches touched collect in {@code
+   * touched}.
+   */
+  private final FlatParameters.Slot sparseSlot;
+
+  private final java.util.BitSet touched = new java.util.BitSet();
   private TrainState state = new TrainState(0, 0, 0, 0);
   private LossScaler.State lossScale;
   private long lastReducedLength;
@@ -143,7 +152,30 @@ public final class Trainer {
     this.gradients = DirectFloats.allocate(Math.toIntExact(size));
     this.shard = new float[master.length];
     this.lossScale = config.lossScaler().start();
+    this.sparseSlot =
+        config.sparseGradients() && exchange.replicas() > 1 ? wordEmbeddings(flat) : null;
     model.setRequiresGradient(true);
+  }
+
+  /** The slot of {@code *.embeddings.word_embeddings.weight}, or null when the model has none. */
+  static FlatParameters.Slot wordEmbeddings(FlatParameters flat) {
+    for (FlatParameters.Slot s : flat.slots()) {
+      if (s.name().endsWith("embeddings.word_embeddings.weight")
+          && FlatParameters.shapeOf(s).dimension() == 2) {
+        return s;
+      }
+    }
+    return null;
+  }
+
+  /** The rows of the word embeddings this step's batches touched, as the exchange's hint. */
+  private TouchedRows touchedRows() {
+    long[] shape = FlatParameters.shapeOf(sparseSlot).getShape();
+    return new TouchedRows(
+        sparseSlot.offset(),
+        Math.toIntExact(shape[0]),
+        Math.toIntExact(shape[1]),
+        touched.stream().toArray());
   }
 
   public TokenClassificationModel model() {
@@ -284,6 +316,21 @@ public final class Trainer {
         mine.add(windows.take(epoch, start + i, indices[i]));
       }
       windowsTrained += mine.size();
+      if (sparseSlot != null) {
+        // the word-embedding rows this micro-batch looks up: its ids, and padding's
+        int longest = 0;
+        for (Example e : mine) {
+          longest = Math.max(longest, e.inputIds().length);
+          for (int id : e.inputIds()) {
+            touched.set(id);
+          }
+        }
+        for (Example e : mine) {
+          if (e.inputIds().length < longest) {
+            touched.set(padTokenId);
+          }
+        }
+      }
       // dropout masks are keyed by (seed, step, the example's position in the global batch): the
       // same whichever rank, micro-batch or thread computes it
       DropoutMasks dropout = DropoutMasks.of(config.seed(), step, share);
@@ -301,7 +348,12 @@ public final class Trainer {
     long tCompute = System.nanoTime();
     flat.gradientsInto(gradients);
     flat.zeroGradients();
-    exchange.reduceGradients(gradients, shard, step);
+    if (sparseSlot != null) {
+      exchange.reduceGradients(gradients, shard, step, touchedRows());
+      touched.clear();
+    } else {
+      exchange.reduceGradients(gradients, shard, step);
+    }
     lastReducedLength = exchange.reducedGradientLength(gradients.length());
     long tReduce = System.nanoTime();
     long from = optimizer.from();

@@ -209,4 +209,28 @@ class DeepSpeedConfigTest {
     assertFalse(d.hasSection("fp16"), "null is absent");
     assertFalse(d.hasSection("optimizer"));
   }
+
+  @Test
+  void sparseGradientsIsABooleanOffByDefault() {
+    assertFalse(DeepSpeedConfig.parse("{}", "ds_config.json").sparseGradients());
+    assertFalse(DeepSpeedConfig.fromFile(Path.of("conf/ds_config_zero2.json")).sparseGradients());
+    assertTrue(
+        DeepSpeedConfig.parse("{\"sparse_gradients\": true}", "ds_config.json").sparseGradients());
+    assertFalse(
+        DeepSpeedConfig.parse("{\"sparse_gradients\": false}", "ds_config.json").sparseGradients());
+    assertEquals(
+        "ds_config.json: \"sparse_gradients\" must be true or false, got the string \"yes\"",
+        error("{\"sparse_gradients\": \"yes\"}"));
+    assertTrue(
+        error("{\"sparse_gradients\": 1}").contains("\"sparse_gradients\" must be true or false"),
+        error("{\"sparse_gradients\": 1}"));
+    assertTrue(
+        error("{\"sparse_gradients\": \"auto\"}")
+            .contains("\"sparse_gradients\" cannot be \"auto\""),
+        error("{\"sparse_gradients\": \"auto\"}"));
+    // a misspelling is an unknown key, with the right one suggested
+    assertTrue(
+        error("{\"sparse_gradient\": true}").contains("did you mean \"sparse_gradients\""),
+        error("{\"sparse_gradient\": true}"));
+  }
 }

@@ -485,4 +485,16 @@ class TrainConfigTest {
                         768))
             .contains("- ds scheduler.params.warmup_max_lr=0.0001 vs hf learning_rate=0.00005"));
   }
+
+  @Test
+  void sparseGradientsComesFromTheDeepSpeedConfigAndIsRecorded() {
+    TrainConfig off = TrainConfig.resolve(stockmark(), zero2(), 2, WINDOWS, 768);
+    assertFalse(off.sparseGradients());
+    assertEquals(false, off.toMap().get("sparse_gradients"));
+    assertFalse(TrainConfig.resolve(stockmark(), null, 2, WINDOWS, 768).sparseGradients());
+    TrainConfig on =
+        TrainConfig.resolve(stockmark(), ds("{\"sparse_gradients\": true}"), 2, WINDOWS, 768);
+    assertTrue(on.sparseGradients());
+    assertEquals(true, on.toMap().get("sparse_gradients"));
+  }
 }
