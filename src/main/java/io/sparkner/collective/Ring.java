@@ -489,11 +489,11 @@ public final class Ring implements AutoCloseable {
           sender.submit(
               () -> {
                 sendChunk(
-                    BLOCKS, F32, id, step, ringStep, sendBlock, toSend, 0, toSend.length(), op);
+                    BLOCKS, F32, id, step, ringStep, sendBlock, toSend, 0, toSend.length(), op, -1);
                 return null;
               });
       try {
-        receiveChunk(BLOCKS, F32, id, step, ringStep, recvBlock, into, 0, into.length(), op);
+        receiveChunk(BLOCKS, F32, id, step, ringStep, recvBlock, into, 0, into.length(), op, false);
       } catch (CollectiveException e) {
         throw failed(e, f);
       }
