@@ -4,6 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.nio.FloatBuffer;
+import java.util.function.IntConsumer;
+import java.util.stream.IntStream;
 
 /**
  * Dropout masks that are a pure function of (seed, global step, the example's position in the
@@ -106,13 +108,8 @@ public final class DropoutMasks {
     int length = Math.toIntExact(s.get(1));
     int width = Math.toIntExact(s.get(2));
     float[] mask = new float[Math.multiplyExact(Math.multiplyExact(b, length), width)];
-    int k = 0;
-    for (int r = 0; r < b; r++) {
-      long key = maskKey(seed, step, rows[r], site);
-      int n = length * width;
-      fill(mask, k, key, 0, n, rate);
-      k += n;
-    }
+    int n = length * width;
+    eachRow(b, r -> fill(mask, r * n, maskKey(seed, step, rows[r], site), 0, n, rate));
     return apply(x, mask, s);
   }
 
@@ -133,18 +130,34 @@ public final class DropoutMasks {
     float[] mask =
         new float
             [Math.multiplyExact(Math.multiplyExact(b, heads), Math.multiplyExact(queries, keys))];
-    int k = 0;
-    for (int r = 0; r < b; r++) {
-      long key = maskKey(seed, step, rows[r], site);
-      for (int h = 0; h < heads; h++) {
-        for (int q = 0; q < queries; q++) {
-          long first = (((long) h << POSITION_BITS) + q) << POSITION_BITS;
-          fill(mask, k, key, first, keys, rate);
-          k += keys;
-        }
-      }
-    }
+    int perRow = heads * queries * keys;
+    eachRow(
+        b,
+        r -> {
+          long key = maskKey(seed, step, rows[r], site);
+          int k = r * perRow;
+          for (int h = 0; h < heads; h++) {
+            for (int q = 0; q < queries; q++) {
+              long first = (((long) h << POSITION_BITS) + q) << POSITION_BITS;
+              fill(mask, k, key, first, keys, rate);
+              k += keys;
+            }
+          }
+        });
     return apply(probs, mask, s);
+  }
+
+  /**
+   * Runs {@code row} for every row of the batch. A row's mask elements depend on that row alone, so
+   * rows fill their own ranges on the common pool's threads (libtorch's intra-op threads wait for
+   * the mask meanwhile); the mask is the same as filled in order.
+   */
+  private static void eachRow(int rows, IntConsumer row) {
+    if (rows > 1) {
+      IntStream.range(0, rows).parallel().forEach(row);
+    } else if (rows == 1) {
+      row.accept(0);
+    }
   }
 
   private int checkRows(Shape s) {
