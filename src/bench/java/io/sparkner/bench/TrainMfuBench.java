@@ -77,6 +77,24 @@ public final class TrainMfuBench {
   record Spec(String name, ModelConfig config, Path weights) {}
 
   public static void main(String[] args) throws Exception {
+    try {
+      run(args);
+    } catch (UsageError e) {
+      System.err.println("train-mfu: " + e.getMessage());
+      System.exit(2);
+    }
+  }
+
+  /** A bad option or value: exit 2 with the message. */
+  static final class UsageError extends IllegalArgumentException {
+    private static final long serialVersionUID = 1L;
+
+    UsageError(String message) {
+      super(message);
+    }
+  }
+
+  static void run(String[] args) throws IOException {
     List<String> models = List.of("tiny", "bge-small", "base");
     int batch = 12;
     int length = 128;
@@ -153,8 +171,8 @@ public final class TrainMfuBench {
     System.out.println("wrote " + file);
   }
 
-  private static IllegalArgumentException usage(String why) {
-    return new IllegalArgumentException(
+  private static UsageError usage(String why) {
+    return new UsageError(
         why
             + "; usage: train-mfu [--models tiny,bge-small,base] [--batch B] [--length L]"
             + " [--threads T] [--steps S] [--warmup W] [--rounds R] [--profile DIR] [--out FILE]");
@@ -289,8 +307,8 @@ public final class TrainMfuBench {
     double gemmFlops = gemms.stream().mapToDouble(Gemm::flops).sum();
     System.out.printf(
         Locale.ROOT,
-        "%s: %d layers, hidden %d, %d heads, intermediate %d, vocab %d; psi_dense %.2f M of %s;"
-            + " %.3g model FLOPs per step of %d x %d tokens%n",
+        "%s: %d layers, hidden %d, %d heads, intermediate %d, vocab %d; psi_dense %.2f M; %.3g"
+            + " model FLOPs per step of %d x %d tokens%n",
         spec.name,
         c.numHiddenLayers,
         c.hiddenSize,
@@ -298,7 +316,6 @@ public final class TrainMfuBench {
         c.intermediateSize,
         c.vocabSize,
         denseParameters(c) / 1e6,
-        "all parameters",
         flops,
         batch,
         length);
