@@ -1,9 +1,14 @@
 package io.sparkner.model;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.util.stream.IntStream;
 
 /**
  * Dropout masks that are a pure function of (seed, global step, the example's position in the
@@ -105,15 +110,10 @@ public final class DropoutMasks {
     int b = checkRows(s);
     int length = Math.toIntExact(s.get(1));
     int width = Math.toIntExact(s.get(2));
-    float[] mask = new float[Math.multiplyExact(Math.multiplyExact(b, length), width)];
-    int k = 0;
-    for (int r = 0; r < b; r++) {
-      long key = maskKey(seed, step, rows[r], site);
-      int n = length * width;
-      fill(mask, k, key, 0, n, rate);
-      k += n;
-    }
-    return apply(x, mask, s);
+    Math.multiplyExact(Math.multiplyExact(b, length), width); // the mask's floats fit an int
+    int n = length * width;
+    return apply(
+        x, s, (mask, r) -> fill(mask, r * n, maskKey(seed, step, rows[r], site), 0, n, rate));
   }
 
   /** Attention probabilities [batch, heads, length, length] with dropout at {@code site}. */
@@ -130,21 +130,63 @@ public final class DropoutMasks {
       throw new IllegalArgumentException(
           "attention dropout supports sequences shorter than " + (1 << POSITION_BITS) + ": " + s);
     }
-    float[] mask =
-        new float
-            [Math.multiplyExact(Math.multiplyExact(b, heads), Math.multiplyExact(queries, keys))];
-    int k = 0;
-    for (int r = 0; r < b; r++) {
-      long key = maskKey(seed, step, rows[r], site);
-      for (int h = 0; h < heads; h++) {
-        for (int q = 0; q < queries; q++) {
-          long first = (((long) h << POSITION_BITS) + q) << POSITION_BITS;
-          fill(mask, k, key, first, keys, rate);
-          k += keys;
-        }
+    Math.multiplyExact(Math.multiplyExact(b, heads), Math.multiplyExact(queries, keys));
+    int perRow = heads * queries * keys;
+    return apply(
+        probs,
+        s,
+        (mask, r) -> {
+          long key = maskKey(seed, step, rows[r], site);
+          int k = r * perRow;
+          for (int h = 0; h < heads; h++) {
+            for (int q = 0; q < queries; q++) {
+              long first = (((long) h << POSITION_BITS) + q) << POSITION_BITS;
+              fill(mask, k, key, first, keys, rate);
+              k += keys;
+            }
+          }
+        });
+  }
+
+  /** Writes one row's mask elements into the mask of the whole batch. */
+  private interface RowFill {
+    void fill(FloatBuffer mask, int row);
+  }
+
+  /**
+   * {@code x} times its mask. On the CPU the mask is written straight into the memory of a tensor
+   * libtorch allocates (no Java array, no copy, freed with the step's manager); elsewhere it is
+   * built in a Java buffer and copied in. A row's mask elements depend on that row alone, so rows
+   * fill their own ranges on the common pool's threads (libtorch's intra-op threads wait for the
+   * mask meanwhile); the mask is the same as filled in order.
+   */
+  private NDArray apply(NDArray x, Shape s, RowFill rowFill) {
+    NDManager manager = x.getManager();
+    NDArray mask = null;
+    FloatBuffer out = null;
+    if (x.getDevice().equals(Device.cpu()) && manager.getDevice().equals(Device.cpu())) {
+      mask = manager.create(s, DataType.FLOAT32); // uninitialised; every element is written below
+      ByteBuffer view = mask.toByteBuffer(true);
+      if (view.isDirect()) {
+        out = view.order(ByteOrder.nativeOrder()).asFloatBuffer();
+      } else {
+        mask.close(); // a copy, not the tensor's memory: build the mask in Java instead
+        mask = null;
       }
     }
-    return apply(probs, mask, s);
+    FloatBuffer target = out != null ? out : FloatBuffer.allocate(Math.toIntExact(s.size()));
+    if (rows.length > 1) {
+      IntStream.range(0, rows.length).parallel().forEach(r -> rowFill.fill(target, r));
+    } else if (rows.length == 1) {
+      rowFill.fill(target, 0);
+    }
+    if (mask == null) {
+      mask = manager.create(target, s, DataType.FLOAT32);
+    }
+    if (x.getDataType() != DataType.FLOAT32) {
+      mask = mask.toType(x.getDataType(), false);
+    }
+    return x.mul(mask);
   }
 
   private int checkRows(Shape s) {
@@ -154,14 +196,6 @@ public final class DropoutMasks {
           "dropout masks for " + rows.length + " rows applied to a batch of shape " + s);
     }
     return rows.length;
-  }
-
-  private static NDArray apply(NDArray x, float[] mask, Shape s) {
-    NDArray m = x.getManager().create(FloatBuffer.wrap(mask), s, DataType.FLOAT32);
-    if (x.getDataType() != DataType.FLOAT32) {
-      m = m.toType(x.getDataType(), false);
-    }
-    return x.mul(m);
   }
 
   /**
@@ -184,13 +218,13 @@ public final class DropoutMasks {
    * element at counter {@code c} draws {@code mix(key + (c + 1) · GOLDEN)}, SplitMix64's output
    * number {@code c} from state {@code key}.
    */
-  private static void fill(float[] out, int at, long key, long first, int n, double rate) {
+  private static void fill(FloatBuffer out, int at, long key, long first, int n, double rate) {
     // keep when the top 24 bits, as a fraction of 2^24, are >= rate: P(keep) = 1 - rate
     long threshold = (long) Math.ceil(rate * (1 << 24));
     float scale = (float) (1.0 / (1.0 - rate));
     long state = key + (first + 1) * GOLDEN;
     for (int i = 0; i < n; i++) {
-      out[at + i] = (mix(state) >>> 40) >= threshold ? scale : 0f;
+      out.put(at + i, (mix(state) >>> 40) >= threshold ? scale : 0f);
       state += GOLDEN;
     }
   }

@@ -104,7 +104,13 @@ public final class TokenClassificationModel extends HfBlock implements AutoClose
   public NDArray encode(
       NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds, DropoutMasks dropout) {
     NDArray h = embeddings.forward(inputIds, tokenTypeIds, dropout);
-    NDArray additive = additiveMask(attentionMask, h.getDataType());
+    // a batch without padding (fixed-length windows, or all of one length) needs no mask: adding
+    // zeros to every layer's scores would cost a pass over [batch, heads, length, length] for
+    // nothing
+    NDArray additive =
+        attentionMask.eq(0).any().getBoolean()
+            ? additiveMask(attentionMask, h.getDataType())
+            : null;
     for (TransformerLayer layer : layers) {
       h = layer.forward(h, additive, dropout);
     }

@@ -39,7 +39,8 @@ public final class TransformerLayer extends HfBlock {
 
   /**
    * @param hidden [batch, length, hidden]
-   * @param additiveMask [batch, 1, 1, length]: 0 where attended, the dtype's minimum where padded
+   * @param additiveMask [batch, 1, 1, length]: 0 where attended, the dtype's minimum where padded;
+   *     null when nothing is padded (adding zeros would change nothing)
    * @param dropout the step's dropout masks, {@link DropoutMasks#NONE} for evaluation
    */
   public NDArray forward(NDArray hidden, NDArray additiveMask, DropoutMasks dropout) {
@@ -48,10 +49,19 @@ public final class TransformerLayer extends HfBlock {
     long l = hidden.getShape().get(1);
     int heads = config.numAttentionHeads;
     int d = config.headDim();
-    NDArray q = query.forward(hidden, training).reshape(b, l, heads, d).transpose(0, 2, 1, 3);
+    // the scale goes on the queries [b, l, hidden], not on the scores [b, heads, l, l]: a smaller
+    // product forward and backward, and the same values where the head size is a power of four
+    // (the scale a power of two: 64 → 1/8)
+    NDArray q =
+        Scalars.times(query.forward(hidden, training), scale)
+            .reshape(b, l, heads, d)
+            .transpose(0, 2, 1, 3);
     NDArray k = key.forward(hidden, training).reshape(b, l, heads, d).transpose(0, 2, 3, 1);
     NDArray v = value.forward(hidden, training).reshape(b, l, heads, d).transpose(0, 2, 1, 3);
-    NDArray scores = Scalars.times(q.matMul(k), scale).add(additiveMask);
+    NDArray scores = q.matMul(k);
+    if (additiveMask != null) {
+      scores = scores.add(additiveMask);
+    }
     NDArray probs =
         dropout.attention(
             scores.softmax(-1), config.attentionDropout, DropoutMasks.attentionSite(index));

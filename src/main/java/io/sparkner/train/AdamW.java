@@ -1,6 +1,7 @@
 package io.sparkner.train;
 
 import java.io.Serializable;
+import java.util.stream.IntStream;
 
 /**
  * AdamW (decoupled weight decay, as {@code torch.optim.AdamW} and the HF Trainer use it) over a
@@ -89,12 +90,40 @@ public final class AdamW implements Serializable {
     float stepSize = (float) (lr / bc1);
     float sqrtBc2 = (float) Math.sqrt(bc2);
     float decayFactor = (float) (1 - lr * hyper.weightDecay());
+    // each element's update depends on that element alone: ranges run on the common pool's
+    // threads (the intra-op threads of libtorch are idle meanwhile), with the same result
+    int n = master.length;
+    int chunks = n < PARALLEL_MIN ? 1 : Math.min(n / (PARALLEL_MIN / 2), PARALLELISM);
+    if (chunks <= 1) {
+      update(grad, 0, n, stepSize, sqrtBc2, decayFactor);
+      return;
+    }
+    IntStream.range(0, chunks)
+        .parallel()
+        .forEach(
+            c ->
+                update(
+                    grad,
+                    (int) ((long) n * c / chunks),
+                    (int) ((long) n * (c + 1) / chunks),
+                    stepSize,
+                    sqrtBc2,
+                    decayFactor));
+  }
+
+  /** Below this many elements an update runs on the calling thread alone. */
+  private static final int PARALLEL_MIN = 1 << 18;
+
+  private static final int PARALLELISM = Runtime.getRuntime().availableProcessors();
+
+  private void update(
+      float[] grad, int from, int to, float stepSize, float sqrtBc2, float decayFactor) {
     float b1 = (float) hyper.beta1();
     float b2 = (float) hyper.beta2();
     float oneMinusB1 = (float) (1 - hyper.beta1());
     float oneMinusB2 = (float) (1 - hyper.beta2());
     float e = (float) hyper.eps();
-    for (int i = 0; i < master.length; i++) {
+    for (int i = from; i < to; i++) {
       float g = grad[i];
       float p = decay[i] ? master[i] * decayFactor : master[i];
       float mi = b1 * m[i] + oneMinusB1 * g;
