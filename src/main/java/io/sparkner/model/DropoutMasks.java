@@ -8,7 +8,6 @@ import ai.djl.ndarray.types.Shape;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
-import java.util.stream.IntStream;
 
 /**
  * Dropout masks that are a pure function of (seed, global step, the example's position in the
@@ -157,8 +156,9 @@ public final class DropoutMasks {
    * {@code x} times its mask. On the CPU the mask is written straight into the memory of a tensor
    * libtorch allocates (no Java array, no copy, freed with the step's manager); elsewhere it is
    * built in a Java buffer and copied in. A row's mask elements depend on that row alone, so rows
-   * fill their own ranges on the common pool's threads (libtorch's intra-op threads wait for the
-   * mask meanwhile); the mask is the same as filled in order.
+   * fill their own ranges on as many threads as the task's libtorch may use ({@link
+   * TaskCompute#cpuThreads}: its intra-op threads wait for the mask meanwhile); the mask is the
+   * same as filled in order.
    */
   private NDArray apply(NDArray x, Shape s, RowFill rowFill) {
     NDManager manager = x.getManager();
@@ -176,7 +176,7 @@ public final class DropoutMasks {
     }
     FloatBuffer target = out != null ? out : FloatBuffer.allocate(Math.toIntExact(s.size()));
     if (rows.length > 1) {
-      IntStream.range(0, rows.length).parallel().forEach(r -> rowFill.fill(target, r));
+      TaskCompute.forRanges(rows.length, TaskCompute.cpuThreads(), r -> rowFill.fill(target, r));
     } else if (rows.length == 1) {
       rowFill.fill(target, 0);
     }

@@ -251,6 +251,42 @@ public final class TaskCompute {
    * its tasks on many threads, so every task sets it; otherwise each of an executor's concurrent
    * tasks could use every core. Does nothing outside a Spark task.
    */
+  /**
+   * How many CPU threads the calling thread may use: libtorch's intra-op thread count on it ({@code
+   * spark.task.cpus} in a Spark task once {@link #limitCpuThreads} ran, libtorch's default on the
+   * driver). Java-side loops that split their work (AdamW, dropout masks) take no more threads than
+   * this, so a task never uses more cores than Spark gave it.
+   */
+  public static int cpuThreads() {
+    Engine.getInstance(); // loads the native library before asking it
+    return Math.max(1, JniUtils.getNumThreads());
+  }
+
+  /**
+   * Runs {@code body} for every index in {@code [0, n)}, split into at most {@code threads}
+   * contiguous ranges that run at once (on the common pool), or in order on the calling thread when
+   * {@code threads} is 1. For work whose every index is independent of the others: the result is
+   * that of the loop in order.
+   */
+  public static void forRanges(int n, int threads, java.util.function.IntConsumer body) {
+    int ranges = Math.min(n, Math.max(1, threads));
+    if (ranges <= 1) {
+      for (int i = 0; i < n; i++) {
+        body.accept(i);
+      }
+      return;
+    }
+    java.util.stream.IntStream.range(0, ranges)
+        .parallel()
+        .forEach(
+            r -> {
+              int to = (int) ((long) n * (r + 1) / ranges);
+              for (int i = (int) ((long) n * r / ranges); i < to; i++) {
+                body.accept(i);
+              }
+            });
+  }
+
   public static void limitCpuThreads() {
     SparkEnv env = SparkEnv.get();
     if (env == null) {

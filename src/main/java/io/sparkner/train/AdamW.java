@@ -49,6 +49,17 @@ public final class AdamW implements Serializable {
    * @param decay per element of the range, whether weight decay applies
    */
   public AdamW(long from, float[] master, boolean[] decay, Hyperparameters hyper) {
+    this(from, master, decay, hyper, 1);
+  }
+
+  /**
+   * @param master the range's initial values (kept, not copied)
+   * @param decay per element of the range, whether weight decay applies
+   * @param threads how many threads an update may use (the calling task's CPU share, {@link
+   *     io.sparkner.model.TaskCompute#cpuThreads}); the result is the same for any number
+   */
+  public AdamW(long from, float[] master, boolean[] decay, Hyperparameters hyper, int threads) {
+    this.threads = Math.max(1, threads);
     this.from = from;
     this.master = master;
     this.m = new float[master.length];
@@ -90,10 +101,10 @@ public final class AdamW implements Serializable {
     float stepSize = (float) (lr / bc1);
     float sqrtBc2 = (float) Math.sqrt(bc2);
     float decayFactor = (float) (1 - lr * hyper.weightDecay());
-    // each element's update depends on that element alone: ranges run on the common pool's
-    // threads (the intra-op threads of libtorch are idle meanwhile), with the same result
+    // each element's update depends on that element alone: ranges run on up to `threads` threads
+    // (the task's libtorch intra-op threads are idle meanwhile), with the same result
     int n = master.length;
-    int chunks = n < PARALLEL_MIN ? 1 : Math.min(n / (PARALLEL_MIN / 2), PARALLELISM);
+    int chunks = n < PARALLEL_MIN ? 1 : Math.min(n / (PARALLEL_MIN / 2), threads);
     if (chunks <= 1) {
       update(grad, 0, n, stepSize, sqrtBc2, decayFactor);
       return;
@@ -114,7 +125,8 @@ public final class AdamW implements Serializable {
   /** Below this many elements an update runs on the calling thread alone. */
   private static final int PARALLEL_MIN = 1 << 18;
 
-  private static final int PARALLELISM = Runtime.getRuntime().availableProcessors();
+  /** How many threads an update may use. */
+  private final int threads;
 
   private void update(
       float[] grad, int from, int to, float stepSize, float sqrtBc2, float decayFactor) {

@@ -148,7 +148,13 @@ public final class Trainer {
         decay[(int) (i - from)] = s.decay();
       }
     }
-    this.optimizer = new AdamW(from, master, decay, AdamW.Hyperparameters.of(config));
+    this.optimizer =
+        new AdamW(
+            from,
+            master,
+            decay,
+            AdamW.Hyperparameters.of(config),
+            io.sparkner.model.TaskCompute.cpuThreads());
     this.gradients = DirectFloats.allocate(Math.toIntExact(size));
     this.shard = new float[master.length];
     this.lossScale = config.lossScaler().start();

@@ -39,6 +39,33 @@ class OptimizerTest {
     assertEquals(4 * 12, opt.stateBytes()); // 12 bytes per parameter: master, m, v in fp32
   }
 
+  /** Over ranges on several threads (a large shard) the update has the bits of one thread's. */
+  @Test
+  void anUpdateOnThreeThreadsHasTheBitsOfOne() {
+    int n = 1_000_003;
+    float[] one = new float[n];
+    float[] three = new float[n];
+    boolean[] decay = new boolean[n];
+    java.util.Random r = new java.util.Random(5);
+    for (int i = 0; i < n; i++) {
+      one[i] = three[i] = (float) r.nextGaussian();
+      decay[i] = i % 3 != 0;
+    }
+    AdamW.Hyperparameters h = new AdamW.Hyperparameters(0.9, 0.999, 1e-8, 0.01);
+    AdamW a = new AdamW(0, one, decay, h, 1);
+    AdamW b = new AdamW(0, three, decay, h, 3);
+    for (int step = 0; step < 3; step++) {
+      float[] g = new float[n];
+      for (int i = 0; i < n; i++) {
+        g[i] = (float) r.nextGaussian();
+      }
+      a.update(g, 1e-3);
+      b.update(g, 1e-3);
+    }
+    assertArrayEquals(one, three);
+    assertFalse(one[7] == 0f);
+  }
+
   @Test
   void weightDecayExcludesBiasAndLayerNorm() {
     assertTrue(FlatParameters.decays("bert.encoder.layer.0.attention.self.query.weight"));
