@@ -327,7 +327,28 @@ public final class EvaluateThroughputBench {
     EvaluateJob.run(
         spark,
         new EvaluateJob.Options(
-            model.toString(), data, "test", report.toString(), batch, TYPE_MAP, 20, where));
+            model.toString(), data, "test", report.toString(), batch, typeMap(model), 20, where));
+  }
+
+  /**
+   * {@link #TYPE_MAP}'s entries for the types the model predicts (Stockmark's ORG-P and ORG-O onto
+   * ORG for the default model; nothing for a model trained on PAN-X's labels).
+   */
+  static Map<String, String> typeMap(Path model) {
+    try {
+      String labels =
+          BenchEnv.JSON.readTree(model.resolve("config.json").toFile()).path("id2label").toString();
+      Map<String, String> out = new LinkedHashMap<>();
+      TYPE_MAP.forEach(
+          (from, to) -> {
+            if (labels.contains("-" + from + "\"")) {
+              out.put(from, to);
+            }
+          });
+      return out;
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   /**
