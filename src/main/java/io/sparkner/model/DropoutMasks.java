@@ -175,11 +175,14 @@ public final class DropoutMasks {
       }
     }
     FloatBuffer target = out != null ? out : FloatBuffer.allocate(Math.toIntExact(s.size()));
-    if (rows.length > 1) {
-      TaskCompute.forRanges(rows.length, TaskCompute.cpuThreads(), r -> rowFill.fill(target, r));
-    } else if (rows.length == 1) {
-      rowFill.fill(target, 0);
-    }
+    TaskCompute.forRanges(
+        rows.length,
+        rows.length > 1 ? TaskCompute.cpuThreads() : 1,
+        (from, to) -> {
+          for (int r = from; r < to; r++) {
+            rowFill.fill(target, r);
+          }
+        });
     if (mask == null) {
       mask = manager.create(target, s, DataType.FLOAT32);
     }

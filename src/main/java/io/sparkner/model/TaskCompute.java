@@ -262,29 +262,28 @@ public final class TaskCompute {
     return Math.max(1, JniUtils.getNumThreads());
   }
 
+  /** The work of one range {@code [from, to)} of a loop split by {@link #forRanges}. */
+  @FunctionalInterface
+  public interface RangeBody {
+    void run(int from, int to);
+  }
+
   /**
-   * Runs {@code body} for every index in {@code [0, n)}, split into at most {@code threads}
-   * contiguous ranges that run at once (on the common pool), or in order on the calling thread when
-   * {@code threads} is 1. For work whose every index is independent of the others: the result is
-   * that of the loop in order.
+   * Splits {@code [0, n)} into at most {@code ranges} contiguous ranges of about equal length and
+   * runs {@code body} on each: at once on the common pool, or on the calling thread when there is
+   * one range. For work whose every index is independent of the others (AdamW's elements, the rows
+   * of a dropout mask): the result is that of the loop in order. Callers pass at most {@link
+   * #cpuThreads} ranges, so a task uses no more cores than Spark gave it.
    */
-  public static void forRanges(int n, int threads, java.util.function.IntConsumer body) {
-    int ranges = Math.min(n, Math.max(1, threads));
-    if (ranges <= 1) {
-      for (int i = 0; i < n; i++) {
-        body.accept(i);
-      }
+  public static void forRanges(int n, int ranges, RangeBody body) {
+    int k = Math.min(n, Math.max(1, ranges));
+    if (k <= 1) {
+      body.run(0, n);
       return;
     }
-    java.util.stream.IntStream.range(0, ranges)
+    java.util.stream.IntStream.range(0, k)
         .parallel()
-        .forEach(
-            r -> {
-              int to = (int) ((long) n * (r + 1) / ranges);
-              for (int i = (int) ((long) n * r / ranges); i < to; i++) {
-                body.accept(i);
-              }
-            });
+        .forEach(r -> body.run((int) ((long) n * r / k), (int) ((long) n * (r + 1) / k)));
   }
 
   public static void limitCpuThreads() {

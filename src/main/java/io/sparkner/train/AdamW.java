@@ -1,7 +1,7 @@
 package io.sparkner.train;
 
+import io.sparkner.model.TaskCompute;
 import java.io.Serializable;
-import java.util.stream.IntStream;
 
 /**
  * AdamW (decoupled weight decay, as {@code torch.optim.AdamW} and the HF Trainer use it) over a
@@ -105,21 +105,7 @@ public final class AdamW implements Serializable {
     // (the task's libtorch intra-op threads are idle meanwhile), with the same result
     int n = master.length;
     int chunks = n < PARALLEL_MIN ? 1 : Math.min(n / (PARALLEL_MIN / 2), threads);
-    if (chunks <= 1) {
-      update(grad, 0, n, stepSize, sqrtBc2, decayFactor);
-      return;
-    }
-    IntStream.range(0, chunks)
-        .parallel()
-        .forEach(
-            c ->
-                update(
-                    grad,
-                    (int) ((long) n * c / chunks),
-                    (int) ((long) n * (c + 1) / chunks),
-                    stepSize,
-                    sqrtBc2,
-                    decayFactor));
+    TaskCompute.forRanges(n, chunks, (a, b) -> update(grad, a, b, stepSize, sqrtBc2, decayFactor));
   }
 
   /** Below this many elements an update runs on the calling thread alone. */

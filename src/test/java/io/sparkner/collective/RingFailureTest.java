@@ -4,6 +4,7 @@ import static io.sparkner.collective.RingTestSupport.all;
 import static io.sparkner.collective.RingTestSupport.closeAll;
 import static io.sparkner.collective.RingTestSupport.form;
 import static io.sparkner.collective.RingTestSupport.outcomes;
+import static io.sparkner.collective.RingTestSupport.work;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -232,16 +233,6 @@ class RingFailureTest {
             closeAll(rings3);
           }
         });
-  }
-
-  /** Sleeps, as a validation or a checkpoint write does, without the ring. */
-  private static void work(long millis) {
-    try {
-      Thread.sleep(millis);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    }
   }
 
   @Test

@@ -3,6 +3,7 @@ package io.sparkner.collective;
 import static io.sparkner.collective.RingTestSupport.all;
 import static io.sparkner.collective.RingTestSupport.closeAll;
 import static io.sparkner.collective.RingTestSupport.form;
+import static io.sparkner.collective.RingTestSupport.work;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -48,7 +49,7 @@ class RingPipelineTest {
                               12,
                               () -> {
                                 if (r == 0) {
-                                  sleep(5000);
+                                  work(5000);
                                 }
                                 rings.get(r).allReduce(d, b, "parameters", 12);
                               });
@@ -71,14 +72,5 @@ class RingPipelineTest {
             closeAll(rings);
           }
         });
-  }
-
-  private static void sleep(long millis) {
-    try {
-      Thread.sleep(millis);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    }
   }
 }

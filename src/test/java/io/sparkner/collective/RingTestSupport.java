@@ -110,6 +110,16 @@ final class RingTestSupport {
     }
   }
 
+  /** Sleeps, as a validation or a checkpoint write does, without the ring. */
+  static void work(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
   static void closeAll(List<Ring> rings) {
     if (rings != null) {
       rings.forEach(Ring::close);
