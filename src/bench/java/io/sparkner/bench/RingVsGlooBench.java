@@ -365,6 +365,11 @@ public final class RingVsGlooBench {
       cpu.put("other_processes_cpu_s", BenchEnv.round(Math.max(0, busy - ranksCpu)));
       cpu.put("steal_s", BenchEnv.round(cpu0.path("steal_s").asDouble()));
     }
+    if (perRank.get(0).has("warmup_passes")) {
+      // sparkner: warm-up passes over all sizes until the JIT is quiet (seconds, JIT ms of all
+      // ranks)
+      rec.set("warmup_passes", perRank.get(0).get("warmup_passes"));
+    }
     if (!threads.isEmpty()) {
       // sparkner: CPU seconds by thread group, per rank JVM (threads: the one JVM of all ranks)
       cpu.set("jvm_threads_cpu_s", threads);

@@ -8,6 +8,8 @@ import io.sparkner.collective.Ring;
 import io.sparkner.collective.RingEndpoint;
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.management.CompilationMXBean;
+import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -39,6 +41,16 @@ import java.util.List;
 public final class RingVsGlooRank {
   /** Elements written or checked at a time (a multiple of the pattern's period of 8). */
   private static final int BLOCK = 8192;
+
+  /** Most warm-up passes over all sizes while a rank's JIT is still compiling. */
+  static final int MAX_WARMUP_PASSES = 20;
+
+  /**
+   * A warm-up pass is quiet when the JIT's compile time during it, summed over the ranks, is at
+   * most this share of the ranks' summed pass time. Never zero: the CPU accounting the timed pass
+   * runs per size (reading /proc) keeps a trickle of small compiles going.
+   */
+  static final double QUIET_JIT_SHARE = 0.01;
 
   private RingVsGlooRank() {}
 
@@ -144,37 +156,70 @@ public final class RingVsGlooRank {
   }
 
   /**
-   * Runs {@code warmup} all-reduces of each size (bytes, multiples of 32), then times {@code ops}
-   * of each size on this rank, as the trainer reduces its flat gradients: {@link Ring#allReduce} of
-   * a {@link DirectFloats} over {@link Ring#evenBounds}. Before each one, the rank fills its data
-   * with rank + 1 + ((i + op) mod 8) (not timed) and passes a barrier (an empty {@link
-   * Ring#allReduceSum}); each timed op records its start after the barrier and its end, in {@link
-   * System#nanoTime} (CLOCK_MONOTONIC on Linux, the clock of the Python side's {@code
-   * time.monotonic_ns}). After each one the rank checks every element for the exact sum n(n+1)/2 +
-   * n((i + op) mod 8). The result has the shape of {@code bench/gloo_allreduce.py}'s per-rank
-   * output ({@code process_cpu_s} is this JVM's, which covers every rank when the ranks are threads
-   * of one JVM).
+   * Runs warm-up passes of {@code warmup} all-reduces of each size (bytes, multiples of 32) until
+   * the JIT is quiet (see the body), then times {@code ops} of each size on this rank, as the
+   * trainer reduces its flat gradients: {@link Ring#allReduce} of a {@link DirectFloats} over
+   * {@link Ring#evenBounds}. Before each one, the rank fills its data with rank + 1 + ((i + op) mod
+   * 8) (not timed) and passes a barrier (an empty {@link Ring#allReduceSum}); each timed op records
+   * its start after the barrier and its end, in {@link System#nanoTime} (CLOCK_MONOTONIC on Linux,
+   * the clock of the Python side's {@code time.monotonic_ns}). After each one the rank checks every
+   * element for the exact sum n(n+1)/2 + n((i + op) mod 8). The result has the shape of {@code
+   * bench/gloo_allreduce.py}'s per-rank output ({@code process_cpu_s} is this JVM's, which covers
+   * every rank when the ranks are threads of one JVM).
    */
   static ObjectNode time(Ring ring, DirectFloats data, long[] sizes, int warmup, int ops) {
     int rank = ring.rank();
     int n = ring.size();
     ObjectNode out = BenchEnv.JSON.createObjectNode();
     out.put("rank", rank);
-    ArrayNode results = out.putArray("sizes");
     float[] block = new float[BLOCK];
     float[] want = new float[BLOCK];
     long[] opId = {0};
-    // first the warm-up all-reduces of every size (the JIT sees them all), then the timed ones
-    for (long size : sizes) {
-      for (int op = 0; op < warmup; op++) {
-        allReduce(ring, data, size, op, block, want, opId);
+    // First the warm-up passes, then the timed one. A warm-up pass runs the timed pass's own code
+    // (timing and CPU accounting included) with `warmup` ops per size, so the JIT sees everything
+    // the timed pass runs. A JVM compiles its hot loops while it runs them, and a fixed count of
+    // warm-up ops left fresh rank JVMs timing C1 code while C2 still compiled (measured: C2
+    // finished the receive loop seconds into the timed ops, and the compiler threads took up to
+    // half of the timed window's CPU). So the warm-up pass repeats until the ranks' JITs are quiet
+    // during a pass (at most QUIET_JIT_SHARE of it; agreed over the ring, so every rank runs the
+    // same ops), at least twice and at most MAX_WARMUP_PASSES times. gloo is compiled ahead of time
+    // and needs no such wait.
+    CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+    boolean canTell = jit != null && jit.isCompilationTimeMonitoringSupported();
+    ArrayNode passes = out.putArray("warmup_passes");
+    while (warmup > 0 && passes.size() < MAX_WARMUP_PASSES) {
+      long before = canTell ? jit.getTotalCompilationTime() : 0;
+      long t0 = System.nanoTime();
+      pass(ring, data, sizes, 0, warmup, block, want, opId);
+      double seconds = (System.nanoTime() - t0) / 1e9;
+      double mine = canTell ? jit.getTotalCompilationTime() - before : 0;
+      // summed over the ranks: the JIT's milliseconds, and the pass's seconds
+      double[] all = ring.allReduceSum(new double[] {mine, seconds}, "warm-up", ++opId[0]);
+      passes.addObject().put("seconds", BenchEnv.round(all[1] / n)).put("jit_ms", all[0]);
+      if (!canTell || (passes.size() >= 2 && all[0] <= QUIET_JIT_SHARE * 1000 * all[1])) {
+        break;
       }
     }
+    out.set("sizes", pass(ring, data, sizes, warmup, ops, block, want, opId));
+    return out;
+  }
+
+  /** {@code ops} timed all-reduces of each size, op indices from {@code firstOp}. */
+  private static ArrayNode pass(
+      Ring ring,
+      DirectFloats data,
+      long[] sizes,
+      int firstOp,
+      int ops,
+      float[] block,
+      float[] want,
+      long[] opId) {
+    ArrayNode results = BenchEnv.JSON.createArrayNode();
     for (long size : sizes) {
       ArrayNode times = BenchEnv.JSON.createArrayNode();
       BenchEnv.ThreadCpu threads = BenchEnv.ThreadCpu.now();
       BenchEnv.Cpu start = BenchEnv.Cpu.now();
-      for (int op = warmup; op < warmup + ops; op++) {
+      for (int op = firstOp; op < firstOp + ops; op++) {
         long[] t = allReduce(ring, data, size, op, block, want, opId);
         times.addArray().add(t[0]).add(t[1]);
       }
@@ -195,7 +240,7 @@ public final class RingVsGlooRank {
           "steal_s", start.stealTicks() >= 0 ? (end.stealTicks() - start.stealTicks()) * 0.01 : -1);
       cpu.set("threads_cpu_s", threadsCpu);
     }
-    return out;
+    return results;
   }
 
   /** Fill, barrier, one timed all-reduce ({start, end} nanos), check. */
