@@ -1,8 +1,8 @@
 package io.sparkner.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
@@ -272,7 +272,7 @@ public final class Crf extends HfBlock {
     // end and transition indicators
     long[] index = new long[b * n * l];
     long[] gold = new long[b * n];
-    boolean[] active = new boolean[b * n];
+    boolean[] inChain = new boolean[b * n];
     float[] activeWeight = new float[b * n];
     float[] goldStart = new float[b * l];
     float[] goldEnd = new float[b * l];
@@ -289,7 +289,7 @@ public final class Crf extends HfBlock {
         }
         Arrays.fill(index, (i * n + k) * l, (i * n + k + 1) * l, j);
         gold[i * n + k] = y;
-        active[i * n + k] = true;
+        inChain[i * n + k] = true;
         activeWeight[i * n + k] = 1f;
         activeAt[k]++;
         if (previous < 0) {
@@ -306,7 +306,7 @@ public final class Crf extends HfBlock {
       }
     }
     NDArray em = e.gather(owned(m.create(index, new Shape(b, n, l))), 1); // [b, n, l]
-    NDArray mask = owned(m.create(active, new Shape(b, n)));
+    NDArray mask = owned(m.create(inChain, new Shape(b, n)));
 
     // score of the gold path
     NDArray goldEmission =
@@ -323,16 +323,21 @@ public final class Crf extends HfBlock {
                     .mul(trans.reshape((long) l * l))
                     .sum(new int[] {1}));
 
-    // log partition: forward algorithm, alpha[b][j] = log sum over paths ending in j
-    NDArray alpha = start.add(em.get(new NDIndex(":, 0, :")));
+    // log partition: forward algorithm, alpha[b][j] = log sum over paths ending in j. The chain
+    // positions' emissions come from one split: selecting each from em would make backward add a
+    // full-size gradient of em per position (quadratic in the chain length)
+    NDList steps = em.reshape(b, (long) n * l).split(n, 1); // n × [b, l]
+    NDArray alpha = start.add(steps.get(0));
+    NDList active = null;
     for (int k = 1; k < n; k++) {
-      NDArray next =
-          logSumExp(alpha.expandDims(2).add(trans), 1).add(em.get(new NDIndex(":, {}, :", k)));
+      NDArray next = logSumExp(alpha.expandDims(2).add(trans), 1).add(steps.get(k));
       if (activeAt[k] == b) {
         alpha = next;
       } else {
-        NDArray activeK = mask.get(new NDIndex(":, {}", k)).expandDims(1);
-        alpha = JniUtils.where((PtNDArray) activeK, (PtNDArray) next, (PtNDArray) alpha);
+        if (active == null) {
+          active = mask.split(n, 1); // n × [b, 1]
+        }
+        alpha = JniUtils.where((PtNDArray) active.get(k), (PtNDArray) next, (PtNDArray) alpha);
       }
     }
     NDArray logZ = logSumExp(alpha.add(end), 1);
