@@ -30,7 +30,7 @@ class CrfTest {
   static final int X = Crf.IGNORE;
 
   /**
-   * Chains of lengths 3, 5, 0, 1, 3, 4 over 6 positions: ignored positions at the ends, inside,
+   * Chains of lengths 3, 5, 0, 1, 2, 4 over 6 positions: ignored positions at the ends, inside,
    * everywhere; 1 marks a labelled position.
    */
   static final int[][] LAYOUT = {
@@ -38,7 +38,7 @@ class CrfTest {
     {1, 1, 1, 1, 1, 0},
     {0, 0, 0, 0, 0, 0},
     {0, 0, 1, 0, 0, 0},
-    {1, 0, 0, 1, 0, 1},
+    {1, 0, 0, 0, 0, 1},
     {1, 1, 0, 1, 1, 0},
   };
 
