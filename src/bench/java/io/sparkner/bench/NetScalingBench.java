@@ -61,9 +61,9 @@ import org.apache.spark.sql.SparkSession;
  * and each overlapped variant reports {@code overlap_speedup_vs_off} (its median tokens/s over the
  * same N and rate without the overlap). With the overlap, gather_parameters is what rank 0 actually
  * waited for the background all-gather plus its copies into libtorch (see Trainer.Breakdown), so
- * the exposed communication stays what it says. The expected ring payload follows the stage: 2Ψ(N−1)/N
- * values a rank for ZeRO 0 (all-reduce) and 2 (reduce-scatter + all-gather), 3Ψ(N−1)/N for ZeRO 1
- * (all-reduce + all-gather).
+ * the exposed communication stays what it says. The expected ring payload follows the stage:
+ * 2Ψ(N−1)/N values a rank for ZeRO 0 (all-reduce) and 2 (reduce-scatter + all-gather), 3Ψ(N−1)/N
+ * for ZeRO 1 (all-reduce + all-gather).
  *
  * <p>{@code bench/run net-scaling [--models bge-small,base] [--ranks 2,3] [--rates-gbit 1,10,25]
  * [--steps 8] [--warmup 2] [--rounds 2] [--micro-batch 16] [--no-unlimited] [--zero 0]
@@ -223,10 +223,11 @@ public final class NetScalingBench {
     overlaps.forEach(overlapNode::add);
     cfg.put(
         "overlap_comm_note",
-        "zero_optimization.overlap_comm of a DeepSpeed config given to every N > 1 run (--deepspeed,"
-            + " with the stage); with more than one setting, each (N, rate) runs with each, in every"
-            + " round; keys of overlapped variants end in -overlap; gather_parameters is then the"
-            + " time rank 0 waited for the background gather plus its copies into libtorch");
+        "zero_optimization.overlap_comm of a DeepSpeed config given to every N > 1 run"
+            + " (--deepspeed, with the stage); with more than one setting, each (N, rate) runs with"
+            + " each, in every round; keys of overlapped variants end in -overlap;"
+            + " gather_parameters is then the time rank 0 waited for the background gather plus its"
+            + " copies into libtorch");
     cfg.put("scaling", "weak: every replica trains the same micro batch, global batch = micro·N");
     cfg.put("corpus", corpus.toString());
     cfg.put("prepared", prepared.toString());
@@ -982,12 +983,7 @@ public final class NetScalingBench {
       BenchEnv.Cpu c0 = BenchEnv.Cpu.now();
       String name =
           String.format(
-              Locale.ROOT,
-              "driver-%02d-%s-%s-r%d",
-              id,
-              spec.name(),
-              key(n, rate, overlap),
-              round);
+              Locale.ROOT, "driver-%02d-%s-%s-r%d", id, spec.name(), key(n, rate, overlap), round);
       log(
           "%s: training %s, N=%d, %s ...",
           name, spec.name(), n, rate == 0 ? "no limit" : rate + " Gbit/s");

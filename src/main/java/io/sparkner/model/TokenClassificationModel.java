@@ -197,9 +197,9 @@ public final class TokenClassificationModel extends HfBlock implements AutoClose
   }
 
   /**
-   * {@link #logits(NDArray, NDArray, NDArray, DropoutMasks)}, calling {@code gate} with each
-   * {@link #forwardParts() part}'s index just before the forward uses that part's parameters (the
-   * head's last, before the classifier).
+   * {@link #logits(NDArray, NDArray, NDArray, DropoutMasks)}, calling {@code gate} with each {@link
+   * #forwardParts() part}'s index just before the forward uses that part's parameters (the head's
+   * last, before the classifier).
    */
   public NDArray logits(
       NDArray inputIds,

@@ -45,10 +45,9 @@ import java.util.Locale;
  *       logarithmically and then held the lr constant (WarmupLR has no decay).
  *   <li>fp16 defaults: dynamic loss scale ({@code loss_scale} 0) starting at 2^16, window 1000,
  *       hysteresis 2, min 1, no consecutive hysteresis.
- *   <li>{@code zero_optimization}: stage 0 by default; buckets 5e8 by default; {@code
- *       overlap_comm} false by default (under ZeRO 1/2 it overlaps the parameter all-gather with
- *       the next step's forward; at stage 0 it has nothing to overlap, see {@link
- *       TrainConfig#overlapComm()}).
+ *   <li>{@code zero_optimization}: stage 0 by default; buckets 5e8 by default; {@code overlap_comm}
+ *       false by default (under ZeRO 1/2 it overlaps the parameter all-gather with the next step's
+ *       forward; at stage 0 it has nothing to overlap, see {@link TrainConfig#overlapComm()}).
  * </ul>
  *
  * <p>Deliberate difference: a key absent from the file behaves like {@code "auto"} (it takes the

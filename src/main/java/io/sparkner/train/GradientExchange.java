@@ -68,8 +68,8 @@ public interface GradientExchange {
    * alone: every rank's updated shard's overlap with it, to every rank ({@code part} names the
    * range in messages, e.g. "layer 3"). Gathering every range of a partition of the flat space, in
    * any order, leaves {@code flat} as one {@code gatherParameters} leaves it, bit for bit. Every
-   * rank must gather the same ranges in the same order. By default only a single replica (which
-   * has nothing to gather) supports it.
+   * rank must gather the same ranges in the same order. By default only a single replica (which has
+   * nothing to gather) supports it.
    */
   default void gatherParameters(DirectFloats flat, int from, int to, String part, long step) {
     if (replicas() > 1) {

@@ -88,7 +88,11 @@ final class OverlappedGather implements AutoCloseable {
         FlatParameters.Slot s = byName.remove(name);
         if (s == null) {
           throw new IllegalStateException(
-              "parameter " + name + " of part " + p.name() + " is not (or twice) in the flat space");
+              "parameter "
+                  + name
+                  + " of part "
+                  + p.name()
+                  + " is not (or twice) in the flat space");
         }
         slots.add(s);
       }

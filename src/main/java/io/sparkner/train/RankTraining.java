@@ -157,20 +157,20 @@ public final class RankTraining {
                 // rank 0 alone scores the whole split while the others wait
                 t.exchange()
                     .longPhase(
-                    "validation",
-                    step,
-                    () -> {
-                      if (rank == 0 && whole.any()) {
-                        scores[0] =
-                            SharedValidation.Scores.of(
-                                Evaluator.evaluate(
-                                    t.model(),
-                                    whole.windows(),
-                                    whole.gold(),
-                                    plan.labels(),
-                                    config.evalBatchSize()));
-                      }
-                    });
+                        "validation",
+                        step,
+                        () -> {
+                          if (rank == 0 && whole.any()) {
+                            scores[0] =
+                                SharedValidation.Scores.of(
+                                    Evaluator.evaluate(
+                                        t.model(),
+                                        whole.windows(),
+                                        whole.gold(),
+                                        plan.labels(),
+                                        config.evalBatchSize()));
+                          }
+                        });
                 t.exchange().allReduceSum(new double[] {0}, step);
               }
               if (scores[0] != null) {
@@ -190,15 +190,15 @@ public final class RankTraining {
             public void save(Trainer t) {
               t.exchange()
                   .longPhase(
-                  "checkpoint save",
-                  t.state().globalStep(),
-                  () ->
-                      store.save(
-                          t,
-                          t.exchange(),
-                          plan.tokenizer(),
-                          plan.fingerprint(),
-                          config.saveTotalLimit()));
+                      "checkpoint save",
+                      t.state().globalStep(),
+                      () ->
+                          store.save(
+                              t,
+                              t.exchange(),
+                              plan.tokenizer(),
+                              plan.fingerprint(),
+                              config.saveTotalLimit()));
             }
 
             @Override

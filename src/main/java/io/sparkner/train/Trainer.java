@@ -425,8 +425,8 @@ public final class Trainer {
   /**
    * Whether the hooks read the parameters after the step that makes {@code steps} steps: a
    * checkpoint, an evaluation every eval_steps, the end of an epoch or of training. Such a step
-   * waits for its own overlapped gather, so that the wait is in its breakdown; the hooks would
-   * wait anyway ({@link #model()}).
+   * waits for its own overlapped gather, so that the wait is in its breakdown; the hooks would wait
+   * anyway ({@link #model()}).
    */
   private boolean parametersReadAfter(long steps, boolean lastOfEpoch) {
     return lastOfEpoch
@@ -518,8 +518,7 @@ public final class Trainer {
       try (NDManager scope = model.manager().newSubManager();
           Autograd.Scope rec = Autograd.recording()) {
         Batch batch = Batch.of(mine, padTokenId, scope);
-        NDArray logits =
-            model.logits(batch.inputIds(), batch.attentionMask(), null, dropout, gate);
+        NDArray logits = model.logits(batch.inputIds(), batch.attentionMask(), null, dropout, gate);
         NDArray sum = batch.crossEntropySum(logits);
         lossSum += sum.getFloat();
         Autograd.backward(Scalars.times(sum, scale / denominator));

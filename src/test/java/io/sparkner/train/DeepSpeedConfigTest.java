@@ -222,8 +222,7 @@ class DeepSpeedConfigTest {
             .overlapComm());
     assertTrue(
         DeepSpeedConfig.parse(
-                "{\"zero_optimization\": {\"stage\": 1, \"overlap_comm\": true}}",
-                "ds_config.json")
+                "{\"zero_optimization\": {\"stage\": 1, \"overlap_comm\": true}}", "ds_config.json")
             .overlapComm());
     assertFalse(
         DeepSpeedConfig.parse(

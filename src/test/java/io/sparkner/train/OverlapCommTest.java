@@ -48,8 +48,8 @@ import org.junit.jupiter.api.io.TempDir;
  *
  * <p>Two kinds of runs: ranks as threads of this JVM, each with its own model (the tiny BERT of
  * {@link TrainerTest}) and {@link Trainer}, over a real ring on loopback sockets, where a test can
- * time the training thread against a stalled or dying peer; and whole training jobs in a real
- * Spark barrier stage (as {@link DistributedTrainingTest}), for the checkpoints, the resume and
+ * time the training thread against a stalled or dying peer; and whole training jobs in a real Spark
+ * barrier stage (as {@link DistributedTrainingTest}), for the checkpoints, the resume and
  * metrics.jsonl.
  */
 class OverlapCommTest {
@@ -104,11 +104,7 @@ class OverlapCommTest {
             "seed=5");
     DeepSpeedConfig ds =
         DeepSpeedConfig.parse(
-            "{\"zero_optimization\": {\"stage\": "
-                + zero
-                + ", \"overlap_comm\": "
-                + overlap
-                + "}}",
+            "{\"zero_optimization\": {\"stage\": " + zero + ", \"overlap_comm\": " + overlap + "}}",
             "ds_config.json");
     return TrainConfig.resolve(TrainingArguments.defaults().withOverrides(o), ds, n, EXAMPLES, 32);
   }
@@ -118,13 +114,7 @@ class OverlapCommTest {
    * timeout; every rank's outcome, failed or not.
    */
   static List<RankRun> trainRanks(
-      int n,
-      int zero,
-      boolean overlap,
-      boolean fp16,
-      int steps,
-      Duration timeout,
-      Fault fault)
+      int n, int zero, boolean overlap, boolean fp16, int steps, Duration timeout, Fault fault)
       throws Exception {
     List<Example> data = TrainerTest.examples(EXAMPLES, 3);
     TrainConfig cfg = config(n, zero, overlap, fp16, steps);
@@ -296,8 +286,7 @@ class OverlapCommTest {
     assertSameBits(reference, stalled, "stalled overlapped gather vs synchronous");
     for (int r = 0; r < 2; r++) {
       RankRun x = stalled.get(r);
-      double left =
-          (x.afterStep.get(stalledStep + 1) - x.statisticsSummed.get(stalledStep)) / 1e6;
+      double left = (x.afterStep.get(stalledStep + 1) - x.statisticsSummed.get(stalledStep)) / 1e6;
       System.out.printf(
           "rank %d: step %d's hooks ran %.1f ms after its statistics (stall %d ms); gather"
               + " breakdown of steps %d and %d: %.3f s, %.3f s%n",
@@ -361,7 +350,9 @@ class OverlapCommTest {
     // surfaced at the next wait: the training thread had left the step and run its hooks
     assertNotNull(
         zero.afterStep.get(dies + 1),
-        "rank 0's training thread waited in step " + (dies + 1) + " for its gather: not overlapped");
+        "rank 0's training thread waited in step "
+            + (dies + 1)
+            + " for its gather: not overlapped");
     // and the gather thread did not outlive the trainer
     assertNoGatherThreadLeft();
   }
@@ -541,8 +532,7 @@ class OverlapCommTest {
     return out;
   }
 
-  static void assertSameRun(TrainJob.Result a, TrainJob.Result b, String what)
-      throws IOException {
+  static void assertSameRun(TrainJob.Result a, TrainJob.Result b, String what) throws IOException {
     assertEquals(a.steps(), b.steps(), what);
     assertArrayEquals(
         bits(DistributedTrainingTest.weights(a)),
