@@ -227,7 +227,10 @@ public final class NetScalingBench {
             + " (--deepspeed, with the stage); with more than one setting, each (N, rate) runs with"
             + " each, in every round; keys of overlapped variants end in -overlap;"
             + " gather_parameters is then the time rank 0 waited for the background gather plus its"
-            + " copies into libtorch");
+            + " copies into libtorch; the last step waits for its own whole gather (no forward"
+            + " follows to hide it behind) and counts among the steady steps, so more --steps"
+            + " dilute it; link bytes per step then also shift by the part of the warm-up step's"
+            + " gather still in flight when its metrics line appears");
     cfg.put("scaling", "weak: every replica trains the same micro batch, global batch = micro·N");
     cfg.put("corpus", corpus.toString());
     cfg.put("prepared", prepared.toString());
