@@ -54,10 +54,22 @@ import org.apache.spark.sql.SparkSession;
  * same micro batch (weak scaling); N=3 on 2 cores is oversubscribed 1.5×, which the JSON says next
  * to the figure. Rounds interleave the variants (odd rounds reversed).
  *
+ * <p>ZeRO ({@code --zero STAGE}, 0 by default) and {@code zero_optimization.overlap_comm} ({@code
+ * --overlap-comm off|on|off,on}, off by default): every run trains with that ZeRO stage; with a
+ * list of overlap settings each N and rate runs once per setting in every round (a variant
+ * dimension, interleaved like the rates; the overlapped variants' keys end in {@code -overlap}),
+ * and each overlapped variant reports {@code overlap_speedup_vs_off} (its median tokens/s over the
+ * same N and rate without the overlap). With the overlap, gather_parameters is what rank 0 actually
+ * waited for the background all-gather plus its copies into libtorch (see Trainer.Breakdown), so
+ * the exposed communication stays what it says. The expected ring payload follows the stage:
+ * 2Ψ(N−1)/N values a rank for ZeRO 0 (all-reduce) and 2 (reduce-scatter + all-gather), 3Ψ(N−1)/N
+ * for ZeRO 1 (all-reduce + all-gather).
+ *
  * <p>{@code bench/run net-scaling [--models bge-small,base] [--ranks 2,3] [--rates-gbit 1,10,25]
- * [--steps 8] [--warmup 2] [--rounds 2] [--micro-batch 16] [--no-unlimited] [--corpus PATH] [--work
- * DIR] [--out FILE] [--git-dir DIR] [--run-timeout-s 1800]}. Writes {@code
- * bench/results/net-scaling.json}. Needs root, {@code ip} and {@code tc} (exit 2 otherwise).
+ * [--steps 8] [--warmup 2] [--rounds 2] [--micro-batch 16] [--no-unlimited] [--zero 0]
+ * [--overlap-comm off] [--corpus PATH] [--work DIR] [--out FILE] [--git-dir DIR] [--run-timeout-s
+ * 1800]}. Writes {@code bench/results/net-scaling.json}. Needs root, {@code ip} and {@code tc}
+ * (exit 2 otherwise).
  */
 public final class NetScalingBench {
   static final String HUB_IP = "10.208.0.1";
@@ -87,6 +99,8 @@ public final class NetScalingBench {
     int warmup = 2;
     int rounds = 2;
     int micro = 16;
+    int zero = 0;
+    List<Boolean> overlaps = List.of(false);
     long runTimeout = 1800;
     Path corpus = shared.resolve("data/stockmark/ner.json");
     Path work = root.resolve("bench/work/net-scaling");
@@ -95,7 +109,8 @@ public final class NetScalingBench {
     String usage =
         "usage: bench/run net-scaling [--models bge-small,base] [--ranks 2,3] [--rates-gbit"
             + " 1,10,25] [--steps 8] [--warmup 2] [--rounds 2] [--micro-batch 16] [--no-unlimited]"
-            + " [--corpus PATH] [--work DIR] [--out FILE] [--git-dir DIR] [--run-timeout-s 1800]";
+            + " [--zero 0] [--overlap-comm off|on|off,on] [--corpus PATH] [--work DIR] [--out FILE]"
+            + " [--git-dir DIR] [--run-timeout-s 1800]";
     try {
       for (int i = 0; i < args.length; i++) {
         String a = args[i];
@@ -115,6 +130,8 @@ public final class NetScalingBench {
           case "--warmup" -> warmup = ints(a, v, 0, 100000).get(0);
           case "--rounds" -> rounds = ints(a, v, 1, 1000).get(0);
           case "--micro-batch" -> micro = ints(a, v, 1, 4096).get(0);
+          case "--zero" -> zero = ints(a, v, 0, 2).get(0);
+          case "--overlap-comm" -> overlaps = onOff(a, v);
           case "--run-timeout-s" -> runTimeout = ints(a, v, 10, 864000).get(0);
           case "--corpus" -> corpus = Path.of(v);
           case "--work" -> work = Path.of(v);
@@ -128,6 +145,11 @@ public final class NetScalingBench {
           throw new IllegalArgumentException(
               "--models: unknown model '" + m + "' (bge-small, base)");
         }
+      }
+      if (overlaps.contains(true) && zero == 0) {
+        throw new IllegalArgumentException(
+            "--overlap-comm on needs --zero 1 or 2 (at stage 0 overlap_comm has no effect: there"
+                + " is no parameter all-gather to overlap)");
       }
       if (warmup >= steps) {
         throw new IllegalArgumentException(
@@ -196,6 +218,19 @@ public final class NetScalingBench {
     cfg.put("warmup_steps_excluded", warmup);
     cfg.put("rounds", rounds);
     cfg.put("per_replica_micro_batch", micro);
+    cfg.put("zero_stage", zero);
+    ArrayNode overlapNode = cfg.putArray("overlap_comm");
+    overlaps.forEach(overlapNode::add);
+    cfg.put(
+        "overlap_comm_note",
+        "zero_optimization.overlap_comm of a DeepSpeed config given to every N > 1 run"
+            + " (--deepspeed, with the stage); with more than one setting, each (N, rate) runs with"
+            + " each, in every round; keys of overlapped variants end in -overlap;"
+            + " gather_parameters is then the time rank 0 waited for the background gather plus its"
+            + " copies into libtorch; the last step waits for its own whole gather (no forward"
+            + " follows to hide it behind) and counts among the steady steps, so more --steps"
+            + " dilute it; link bytes per step then also shift by the part of the warm-up step's"
+            + " gather still in flight when its metrics line appears");
     cfg.put("scaling", "weak: every replica trains the same micro batch, global batch = micro·N");
     cfg.put("corpus", corpus.toString());
     cfg.put("prepared", prepared.toString());
@@ -230,8 +265,9 @@ public final class NetScalingBench {
         "bytes",
         "link_bytes_per_step: what all ranks sent on their own veth (ip -s link tx bytes, frames"
             + " with headers) between the warm-up step and the last step, per steady step;"
-            + " ring_payload_bytes_per_step_expected: N ranks × 2Ψ(N−1)/N fp32 values (ZeRO 0,"
-            + " reduce-scatter + all-gather)");
+            + " ring_payload_bytes_per_step_expected: N ranks × kΨ(N−1)/N fp32 values, k = 2 for"
+            + " ZeRO 0 (all-reduce) and 2 (reduce-scatter + all-gather), 3 for ZeRO 1 (all-reduce +"
+            + " all-gather)");
     cfg.put(
         "order",
         "per round: N=1, then every (N, rate); odd rounds in reverse; one cluster for the whole"
@@ -262,10 +298,12 @@ public final class NetScalingBench {
         mn.put("model_dir", spec.modelDir().toString());
         mn.put("parameters", psi);
         List<String> variants = new ArrayList<>();
-        variants.add(key(1, 0));
+        variants.add(key(1, 0, false));
         for (int n : ranks) {
           for (int r : allRates) {
-            variants.add(key(n, r));
+            for (boolean ov : overlaps) {
+              variants.add(key(n, r, ov));
+            }
           }
         }
         Map<String, List<Double>> tps = new LinkedHashMap<>();
@@ -282,10 +320,23 @@ public final class NetScalingBench {
           for (String v : order) {
             int n = nOf(v);
             int rate = rateOf(v);
+            boolean ov = overlapOf(v);
             ObjectNode run =
                 cluster.train(
-                    spec, prepared, work, n, rate, steps, warmup, micro, round, runTimeout);
-            run.put("ring_payload_bytes_per_step_expected", 4L * 2 * psi * (n - 1));
+                    spec,
+                    prepared,
+                    work,
+                    n,
+                    rate,
+                    zero,
+                    ov,
+                    steps,
+                    warmup,
+                    micro,
+                    round,
+                    runTimeout);
+            run.put(
+                "ring_payload_bytes_per_step_expected", 4L * payloadFactor(zero) * psi * (n - 1));
             runs.get(v).add(run);
             tps.get(v).add(run.path("steady_tokens_per_second").asDouble());
             log(
@@ -297,13 +348,13 @@ public final class NetScalingBench {
                 run.path("steady_tokens_per_second").asDouble(),
                 run.path("steady_breakdown_seconds_per_step"),
                 run.path("steady_links").path("rank_tx_bytes_per_step"),
-                4L * 2 * psi * (n - 1),
+                4L * payloadFactor(zero) * psi * (n - 1),
                 run.path("steady_window").path("other_processes_cores").asDouble());
           }
-          summarize(mn, variants, tps, runs, psi, cfg);
+          summarize(mn, variants, tps, runs, psi, zero, cfg);
           BenchEnv.writeJson(out, result); // partial results survive a later failure
         }
-        summarize(mn, variants, tps, runs, psi, cfg);
+        summarize(mn, variants, tps, runs, psi, zero, cfg);
         for (String v : variants) {
           summary.add(
               String.format(
@@ -349,8 +400,22 @@ public final class NetScalingBench {
   }
 
   static String key(int n, int rate) {
-    return n == 1 ? "n1" : "n" + n + "-" + (rate == 0 ? "unlimited" : rate + "gbit");
+    return key(n, rate, false);
   }
+
+  /** "n1", "n2-1gbit", "n3-unlimited", "n2-10gbit-overlap" (overlap_comm on). */
+  static String key(int n, int rate, boolean overlap) {
+    if (n == 1) {
+      return "n1";
+    }
+    return "n"
+        + n
+        + "-"
+        + (rate == 0 ? "unlimited" : rate + "gbit")
+        + (overlap ? "-" + OVERLAP_SUFFIX : "");
+  }
+
+  static final String OVERLAP_SUFFIX = "overlap";
 
   static int nOf(String key) {
     int dash = key.indexOf('-');
@@ -358,11 +423,40 @@ public final class NetScalingBench {
   }
 
   static int rateOf(String key) {
-    int dash = key.indexOf('-');
-    if (dash < 0 || key.endsWith("unlimited")) {
+    String[] parts = key.split("-");
+    if (parts.length < 2 || parts[1].equals("unlimited")) {
       return 0;
     }
-    return Integer.parseInt(key.substring(dash + 1, key.length() - "gbit".length()));
+    return Integer.parseInt(parts[1].substring(0, parts[1].length() - "gbit".length()));
+  }
+
+  static boolean overlapOf(String key) {
+    return key.endsWith("-" + OVERLAP_SUFFIX);
+  }
+
+  /** Ring payload a rank sends per step, in units of Ψ(N−1)/N values, by ZeRO stage. */
+  static int payloadFactor(int zero) {
+    return zero == 1 ? 3 : 2;
+  }
+
+  /** "off", "on" or "off,on" (either order): the overlap_comm settings to run. */
+  static List<Boolean> onOff(String option, String value) {
+    List<Boolean> out = new ArrayList<>();
+    for (String s : value.split(",")) {
+      boolean b =
+          switch (s.trim()) {
+            case "on" -> true;
+            case "off" -> false;
+            default ->
+                throw new IllegalArgumentException(
+                    option + ": '" + s + "' is neither on nor off (off, on or off,on)");
+          };
+      if (out.contains(b)) {
+        throw new IllegalArgumentException(option + ": '" + s.trim() + "' is given twice");
+      }
+      out.add(b);
+    }
+    return out;
   }
 
   /** Medians, scaling against N=1, network cost against the same N unlimited, the breakdown. */
@@ -372,6 +466,7 @@ public final class NetScalingBench {
       Map<String, List<Double>> tps,
       Map<String, ArrayNode> runs,
       long psi,
+      int zero,
       ObjectNode cfg) {
     ObjectNode vn = mn.putObject("variants");
     double n1 = tps.get("n1").isEmpty() ? Double.NaN : BenchEnv.median(tps.get("n1"));
@@ -381,15 +476,22 @@ public final class NetScalingBench {
       }
       int n = nOf(v);
       int rate = rateOf(v);
+      boolean ov = overlapOf(v);
       ObjectNode x = vn.putObject(v);
       x.put("replicas", n);
       x.put("rate_gbit", rate);
+      x.put("zero_stage", zero);
+      x.put("overlap_comm", ov);
       x.set("tokens_per_second", BenchEnv.stats(tps.get(v)));
       double med = BenchEnv.median(tps.get(v));
       x.put("scaling_vs_n1", BenchEnv.round(med / n1));
-      String unl = key(n, 0);
+      String unl = key(n, 0, ov);
       if (n > 1 && tps.containsKey(unl) && !tps.get(unl).isEmpty()) {
         x.put("network_cost", BenchEnv.round(med / BenchEnv.median(tps.get(unl))));
+      }
+      String off = key(n, rate, false);
+      if (ov && tps.containsKey(off) && !tps.get(off).isEmpty()) {
+        x.put("overlap_speedup_vs_off", BenchEnv.round(med / BenchEnv.median(tps.get(off))));
       }
       ObjectNode bd = x.putObject("breakdown_seconds_per_step_median");
       for (String phase :
@@ -418,7 +520,7 @@ public final class NetScalingBench {
               : BenchEnv.round(
                   Math.max(0, phases - local)
                       / medianField(runs.get(v), "step_seconds", "median")));
-      long perRank = 4L * 2 * psi * (n - 1) / n;
+      long perRank = 4L * payloadFactor(zero) * psi * (n - 1) / n;
       if (rate > 0 && n > 1) {
         // the least time a rank's share of the ring needs on its link at this rate (payload only)
         x.put("wire_seconds_per_step_at_rate", BenchEnv.round(perRank * 8.0 / (rate * 1e9)));
@@ -430,7 +532,7 @@ public final class NetScalingBench {
       x.put(
           "link_bytes_per_step_median",
           Math.round(medianField(runs.get(v), "steady_links", "rank_tx_bytes_per_step")));
-      x.put("ring_payload_bytes_per_step_expected", 4L * 2 * psi * (n - 1));
+      x.put("ring_payload_bytes_per_step_expected", 4L * payloadFactor(zero) * psi * (n - 1));
       if (n > Runtime.getRuntime().availableProcessors()) {
         x.put("oversubscribed", cfg.path("oversubscription").asText());
       }
@@ -800,6 +902,8 @@ public final class NetScalingBench {
         Path work,
         int n,
         int rate,
+        int zero,
+        boolean overlap,
         int steps,
         int warmup,
         int micro,
@@ -807,7 +911,8 @@ public final class NetScalingBench {
         long timeoutSeconds)
         throws IOException, InterruptedException {
       Netns.must(script, "rate", prefix, Integer.toString(rate));
-      Path output = work.resolve("runs/" + spec.name() + "-" + key(n, rate) + "-r" + round);
+      Path output =
+          work.resolve("runs/" + spec.name() + "-" + key(n, rate, overlap) + "-r" + round);
       ReplicaScalingBench.deleteTree(output);
       int id = ++runs;
       List<String> jvm =
@@ -860,9 +965,19 @@ public final class NetScalingBench {
               "save_steps=1000000",
               "eval_strategy=no",
               "seed=42",
-              "zero_stage=0")) {
+              "zero_stage=" + zero)) {
         train.add("--set");
         train.add(s);
+      }
+      if (overlap) {
+        // the stage too: a zero_optimization section's stage wins over zero_stage
+        Path ds = work.resolve("ds-zero" + zero + "-overlap-comm.json");
+        Files.writeString(
+            ds,
+            "{\"zero_optimization\": {\"stage\": " + zero + ", \"overlap_comm\": true}}\n",
+            StandardCharsets.UTF_8);
+        train.add("--deepspeed");
+        train.add(ds.toString());
       }
       Map<String, long[]> before = Netns.counters(script, prefix);
       Sampler sampler =
@@ -870,7 +985,8 @@ public final class NetScalingBench {
       sampler.start();
       BenchEnv.Cpu c0 = BenchEnv.Cpu.now();
       String name =
-          String.format(Locale.ROOT, "driver-%02d-%s-%s-r%d", id, spec.name(), key(n, rate), round);
+          String.format(
+              Locale.ROOT, "driver-%02d-%s-%s-r%d", id, spec.name(), key(n, rate, overlap), round);
       log(
           "%s: training %s, N=%d, %s ...",
           name, spec.name(), n, rate == 0 ? "no limit" : rate + " Gbit/s");
@@ -897,6 +1013,8 @@ public final class NetScalingBench {
       run.put("round", round);
       run.put("replicas", n);
       run.put("rate_gbit", rate);
+      run.put("zero_stage", zero);
+      run.put("overlap_comm", overlap);
       run.put("driver_log", dir.resolve(name + ".log").toString());
       parseMetrics(output.resolve("metrics.jsonl"), warmup, run);
       java.util.regex.Matcher threads =

@@ -10,9 +10,11 @@ import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * BERT, RoBERTa or XLM-RoBERTa with a token-classification head (dropout + linear), as {@code
@@ -55,6 +57,56 @@ public final class TokenClassificationModel extends HfBlock implements AutoClose
   /** Every parameter by its Hugging Face name, in checkpoint order. */
   public Map<String, Parameter> parameters() {
     return byName;
+  }
+
+  /**
+   * The model's parameters in the parts a forward pass uses them, in that order: the embeddings,
+   * each encoder layer, then everything else (the classifier head), which the forward uses last.
+   * Every parameter is in exactly one part; a part lists its parameters in checkpoint order.
+   *
+   * @param name what the part is, for messages ("embeddings", "layer 3", "head")
+   * @param parameters the Hugging Face names of its parameters
+   */
+  public record ForwardPart(String name, List<String> parameters) {}
+
+  /**
+   * The {@link ForwardPart}s: part 0 the embeddings, part 1 + i encoder layer i, the last part the
+   * rest; the forward calls its {@link ParameterGate} with each index just before it uses that
+   * part.
+   */
+  public List<ForwardPart> forwardParts() {
+    List<ForwardPart> parts = new ArrayList<>();
+    String p = config.prefix() + ".";
+    Set<String> seen = new HashSet<>();
+    parts.add(part("embeddings", embeddings, p + "embeddings.", seen));
+    for (int i = 0; i < layers.size(); i++) {
+      parts.add(part("layer " + i, layers.get(i), p + "encoder.layer." + i + ".", seen));
+    }
+    List<String> rest = new ArrayList<>();
+    for (String name : byName.keySet()) {
+      if (!seen.contains(name)) {
+        rest.add(name);
+      }
+    }
+    parts.add(new ForwardPart("head", List.copyOf(rest)));
+    return List.copyOf(parts);
+  }
+
+  private ForwardPart part(String name, HfBlock block, String prefix, Set<String> seen) {
+    Map<String, Parameter> named = new LinkedHashMap<>();
+    block.namedParameters(prefix, named);
+    List<String> names = new ArrayList<>();
+    for (String n : byName.keySet()) { // checkpoint order
+      if (named.containsKey(n)) {
+        names.add(n);
+      }
+    }
+    if (names.size() != named.size()) {
+      throw new IllegalStateException(
+          "the parameters of " + name + " are not all among the model's: " + named.keySet());
+    }
+    seen.addAll(names);
+    return new ForwardPart(name, List.copyOf(names));
   }
 
   /** The shape each parameter has under this config. */
@@ -103,6 +155,20 @@ public final class TokenClassificationModel extends HfBlock implements AutoClose
    */
   public NDArray encode(
       NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds, DropoutMasks dropout) {
+    return encode(inputIds, attentionMask, tokenTypeIds, dropout, ParameterGate.OPEN);
+  }
+
+  /**
+   * {@link #encode(NDArray, NDArray, NDArray, DropoutMasks)}, calling {@code gate} before the
+   * embeddings (part 0) and before each layer i (part 1 + i) use their parameters.
+   */
+  public NDArray encode(
+      NDArray inputIds,
+      NDArray attentionMask,
+      NDArray tokenTypeIds,
+      DropoutMasks dropout,
+      ParameterGate gate) {
+    gate.before(0);
     NDArray h = embeddings.forward(inputIds, tokenTypeIds, dropout);
     // a batch without padding (fixed-length windows, or all of one length) needs no mask: adding
     // zeros to every layer's scores would cost a pass over [batch, heads, length, length] for
@@ -111,8 +177,9 @@ public final class TokenClassificationModel extends HfBlock implements AutoClose
         attentionMask.eq(0).any().getBoolean()
             ? additiveMask(attentionMask, h.getDataType())
             : null;
-    for (TransformerLayer layer : layers) {
-      h = layer.forward(h, additive, dropout);
+    for (int i = 0; i < layers.size(); i++) {
+      gate.before(1 + i);
+      h = layers.get(i).forward(h, additive, dropout);
     }
     return h;
   }
@@ -126,9 +193,24 @@ public final class TokenClassificationModel extends HfBlock implements AutoClose
   /** Token-classification logits [batch, length, labels], with the step's dropout masks. */
   public NDArray logits(
       NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds, DropoutMasks dropout) {
-    NDArray h = encode(inputIds, attentionMask, tokenTypeIds, dropout);
+    return logits(inputIds, attentionMask, tokenTypeIds, dropout, ParameterGate.OPEN);
+  }
+
+  /**
+   * {@link #logits(NDArray, NDArray, NDArray, DropoutMasks)}, calling {@code gate} with each {@link
+   * #forwardParts() part}'s index just before the forward uses that part's parameters (the head's
+   * last, before the classifier).
+   */
+  public NDArray logits(
+      NDArray inputIds,
+      NDArray attentionMask,
+      NDArray tokenTypeIds,
+      DropoutMasks dropout,
+      ParameterGate gate) {
+    NDArray h = encode(inputIds, attentionMask, tokenTypeIds, dropout, gate);
     NDArray x =
         dropout.hidden(h, config.classifierDropout, DropoutMasks.classifierSite(layers.size()));
+    gate.before(layers.size() + 1);
     return classifier.forward(x, dropout.active());
   }
 

@@ -45,7 +45,9 @@ import java.util.Locale;
  *       logarithmically and then held the lr constant (WarmupLR has no decay).
  *   <li>fp16 defaults: dynamic loss scale ({@code loss_scale} 0) starting at 2^16, window 1000,
  *       hysteresis 2, min 1, no consecutive hysteresis.
- *   <li>{@code zero_optimization}: stage 0 by default; buckets 5e8 by default.
+ *   <li>{@code zero_optimization}: stage 0 by default; buckets 5e8 by default; {@code overlap_comm}
+ *       false by default (under ZeRO 1/2 it overlaps the parameter all-gather with the next step's
+ *       forward; at stage 0 it has nothing to overlap, see {@link TrainConfig#overlapComm()}).
  * </ul>
  *
  * <p>Deliberate difference: a key absent from the file behaves like {@code "auto"} (it takes the
@@ -281,7 +283,7 @@ public final class DeepSpeedConfig implements Serializable {
       Setting<Long> reduceBucketSize,
       Long allgatherBucketSize,
       @Ignored("stage 2 always reduce-scatters, stages 0/1 all-reduce") Boolean reduceScatter,
-      @Ignored("the collectives schedule their own overlap") Boolean overlapComm,
+      Boolean overlapComm,
       @Ignored("gradients are always one flat buffer") Boolean contiguousGradients,
       @Ignored("parameters are always all-gathered") Boolean allgatherPartitions,
       Boolean cpuOffload,
@@ -546,6 +548,15 @@ public final class DeepSpeedConfig implements Serializable {
 
   public Setting<Long> reduceBucketSize() {
     return Setting.orAbsent(zeroOf(file).reduceBucketSize());
+  }
+
+  /**
+   * {@code zero_optimization.overlap_comm} (default false, as DeepSpeed): under ZeRO 1 and 2 the
+   * parameter all-gather after an optimizer step runs in the background, part by part, while the
+   * next step's forward starts.
+   */
+  public boolean overlapComm() {
+    return or(zeroOf(file).overlapComm(), false);
   }
 
   /** Default 5e8 elements, as DeepSpeed. */

@@ -110,10 +110,19 @@ public final class FlatParameters {
    * tensor made from the values and {@code set}.
    */
   public void valuesFrom(DirectFloats values, NDManager scratch) {
+    valuesFrom(values, scratch, slots);
+  }
+
+  /**
+   * {@link #valuesFrom(DirectFloats, NDManager)} for the parameters of {@code only} (slots of this
+   * space) alone: what the overlapped gather writes into the model part by part. Outside autograd
+   * recording whatever the caller's thread records, as the whole copy.
+   */
+  public void valuesFrom(DirectFloats values, NDManager scratch, List<Slot> only) {
     try (Autograd.Scope ignored = Autograd.paused();
         NDManager m = scratch.newSubManager()) {
       NDIndex all = new NDIndex("...");
-      for (Slot s : slots) {
+      for (Slot s : only) {
         NDArray p = s.parameter().getArray();
         int at = Math.toIntExact(s.offset());
         int n = Math.toIntExact(s.size());

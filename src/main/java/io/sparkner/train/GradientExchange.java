@@ -64,6 +64,21 @@ public interface GradientExchange {
   void gatherParameters(DirectFloats flat, long step);
 
   /**
+   * {@link #gatherParameters(DirectFloats, long)} of the range {@code [from, to)} of {@code flat}
+   * alone: every rank's updated shard's overlap with it, to every rank ({@code part} names the
+   * range in messages, e.g. "layer 3"). Gathering every range of a partition of the flat space, in
+   * any order, leaves {@code flat} as one {@code gatherParameters} leaves it, bit for bit. Every
+   * rank must gather the same ranges in the same order. By default only a single replica (which has
+   * nothing to gather) supports it.
+   */
+  default void gatherParameters(DirectFloats flat, int from, int to, String part, long step) {
+    if (replicas() > 1) {
+      throw new UnsupportedOperationException(
+          getClass().getName() + " cannot gather the parameters range by range");
+    }
+  }
+
+  /**
    * Sums {@code data} over the replicas in place, every rank ending with the same values: the
    * validation predictions, each rank's at its own windows' places and zero elsewhere. Here (one
    * replica) it leaves them as they are.
@@ -145,6 +160,11 @@ public interface GradientExchange {
     @Override
     public void gatherParameters(DirectFloats flat, long step) {
       inner.gatherParameters(flat, step);
+    }
+
+    @Override
+    public void gatherParameters(DirectFloats flat, int from, int to, String part, long step) {
+      inner.gatherParameters(flat, from, to, part, step);
     }
 
     @Override

@@ -151,25 +151,27 @@ public final class RankTraining {
                 if (!share.any()) {
                   return; // the same on every rank: the plan is
                 }
-                scores[0] = SharedValidation.run(t.model(), share, plan.labels(), exchange, step);
+                scores[0] =
+                    SharedValidation.run(t.model(), share, plan.labels(), t.exchange(), step);
               } else if (data.validation() instanceof RankData.Whole whole) {
                 // rank 0 alone scores the whole split while the others wait
-                exchange.longPhase(
-                    "validation",
-                    step,
-                    () -> {
-                      if (rank == 0 && whole.any()) {
-                        scores[0] =
-                            SharedValidation.Scores.of(
-                                Evaluator.evaluate(
-                                    t.model(),
-                                    whole.windows(),
-                                    whole.gold(),
-                                    plan.labels(),
-                                    config.evalBatchSize()));
-                      }
-                    });
-                exchange.allReduceSum(new double[] {0}, step);
+                t.exchange()
+                    .longPhase(
+                        "validation",
+                        step,
+                        () -> {
+                          if (rank == 0 && whole.any()) {
+                            scores[0] =
+                                SharedValidation.Scores.of(
+                                    Evaluator.evaluate(
+                                        t.model(),
+                                        whole.windows(),
+                                        whole.gold(),
+                                        plan.labels(),
+                                        config.evalBatchSize()));
+                          }
+                        });
+                t.exchange().allReduceSum(new double[] {0}, step);
               }
               if (scores[0] != null) {
                 lastF1[0] = scores[0].standard().f1();
@@ -181,20 +183,22 @@ public final class RankTraining {
 
             /**
              * Every rank writes its shard, then rank 0 the model while the others wait: a long
-             * phase.
+             * phase. Hooks use the trainer's exchange, which first waits for an overlapped
+             * parameter gather.
              */
             @Override
             public void save(Trainer t) {
-              exchange.longPhase(
-                  "checkpoint save",
-                  t.state().globalStep(),
-                  () ->
-                      store.save(
-                          t,
-                          exchange,
-                          plan.tokenizer(),
-                          plan.fingerprint(),
-                          config.saveTotalLimit()));
+              t.exchange()
+                  .longPhase(
+                      "checkpoint save",
+                      t.state().globalStep(),
+                      () ->
+                          store.save(
+                              t,
+                              t.exchange(),
+                              plan.tokenizer(),
+                              plan.fingerprint(),
+                              config.saveTotalLimit()));
             }
 
             @Override

@@ -373,4 +373,21 @@ public final class RingExchange implements GradientExchange {
       ring.allGather(flat, bounds, "parameters", step);
     }
   }
+
+  /**
+   * One all-gather over the shards clipped to {@code [from, to)} (a chunk is empty where a shard
+   * does not reach into the range): each element travels from its owner as in the whole gather,
+   * rounded to fp16 on an fp16 wire just as there, so the ranges of a partition gather the same
+   * bits.
+   */
+  @Override
+  public void gatherParameters(DirectFloats flat, int from, int to, String part, long step) {
+    if (from < 0 || to < from || to > flat.length()) {
+      throw new IllegalArgumentException(
+          "parameter range [" + from + ", " + to + ") outside a flat space of " + flat.length());
+    }
+    if (stage > 0) {
+      ring.allGather(flat, clip(from, to), "parameters (" + part + ")", step);
+    }
+  }
 }

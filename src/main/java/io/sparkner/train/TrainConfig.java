@@ -60,6 +60,13 @@ import java.util.Map;
  *     replica
  * @param sparseGradients DeepSpeed's {@code sparse_gradients}: the replicas exchange the
  *     word-embedding gradient as the rows their batches touched (same sums, fewer bytes)
+ * @param overlapComm DeepSpeed's {@code zero_optimization.overlap_comm}: under ZeRO 1 and 2 with
+ *     more than one replica, the parameter all-gather after an optimizer step runs in the
+ *     background, part by part (embeddings, each layer, head), while the next step's forward
+ *     starts; the forward waits for each part just before it uses it (same bits). At stage 0 it has
+ *     no effect (noted in {@link #ignoredKeys()}): the gradient all-reduce cannot start before the
+ *     whole backward has ended, since DJL runs backward over the whole graph with no per-parameter
+ *     gradient hooks
  * @param args the training arguments; the options the resolution does not change (seed, logging,
  *     saving, evaluation, dropout, data order, output) are read from them by their accessors here
  * @param ignoredKeys accepted keys without effect, with the reason, for the CLI to print
@@ -92,6 +99,7 @@ public record TrainConfig(
     long allgatherBucketSize,
     String offloadOptimizerDevice,
     boolean sparseGradients,
+    boolean overlapComm,
     TrainingArguments args,
     List<String> ignoredKeys,
     List<String> sources)
@@ -609,6 +617,14 @@ public record TrainConfig(
       long reduceBucket = 500_000_000L;
       long allgatherBucket = 500_000_000L;
       String offloadDevice = "none";
+      boolean overlapComm = haveDs && ds.overlapComm();
+      if (overlapComm && zeroStage == 0) {
+        notes.add(
+            "zero_optimization.overlap_comm (no effect at ZeRO stage 0: it overlaps the parameter"
+                + " all-gather of stages 1 and 2 with the next step's forward; the gradient"
+                + " all-reduce starts after the whole backward, as DJL gives no per-parameter"
+                + " gradient hooks)");
+      }
       if (haveDs) {
         Setting<Long> rb = ds.reduceBucketSize();
         if (rb.isSet()) {
@@ -677,6 +693,7 @@ public record TrainConfig(
           allgatherBucket,
           offloadDevice,
           haveDs && ds.sparseGradients(),
+          overlapComm,
           args,
           ignored,
           sources);
@@ -724,6 +741,7 @@ public record TrainConfig(
     m.put("allgather_bucket_size", allgatherBucketSize);
     m.put("offload_optimizer_device", offloadOptimizerDevice);
     m.put("sparse_gradients", sparseGradients);
+    m.put("overlap_comm", overlapComm);
     Map<String, Object> a = args.toMap();
     for (String k :
         List.of(

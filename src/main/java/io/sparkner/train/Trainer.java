@@ -7,6 +7,7 @@ import io.sparkner.model.Autograd;
 import io.sparkner.model.Batch;
 import io.sparkner.model.DropoutMasks;
 import io.sparkner.model.Example;
+import io.sparkner.model.ParameterGate;
 import io.sparkner.model.Scalars;
 import io.sparkner.model.TokenClassificationModel;
 import java.util.ArrayList;
@@ -19,6 +20,14 @@ import java.util.List;
  * bottom: forward/backward over this rank's micro-batches of the global batch, gradient exchange,
  * overflow check, unscale, global-norm clipping, AdamW on this rank's shard of fp32 master weights,
  * parameters back into the model.
+ *
+ * <p>With {@code zero_optimization.overlap_comm} under ZeRO 1 or 2 and more than one replica, the
+ * last of these runs in the background ({@link OverlappedGather}): the step returns once its shard
+ * is updated, and the next step's forward waits for each part of the model just before it uses it.
+ * Whatever else reads the parameters or uses the exchange waits for the whole gather first: the
+ * gradient reduction, the hooks' checkpoints and evaluations (through {@link #model()}, {@link
+ * #flat()}, {@link #parameterValues()} and {@link #exchange()}), the end of training and its error
+ * paths. The results are the same bits as without the overlap.
  *
  * <p>The loss of a step is the summed cross-entropy over the labelled tokens of the whole global
  * batch divided by their count (known before the step), so N replicas with batch b compute what one
@@ -47,6 +56,13 @@ public final class Trainer {
   private final FlatParameters.Slot sparseSlot;
 
   private final java.util.BitSet touched = new java.util.BitSet();
+
+  /** The overlapped parameter gather ({@code overlap_comm}), or null: gathered in the step. */
+  private final OverlappedGather overlapped;
+
+  /** {@link #exchange}, settling the overlapped gather before every collective. */
+  private final GradientExchange settled;
+
   private TrainState state = new TrainState(0, 0, 0, 0);
   private LossScaler.State lossScale;
   private long lastReducedLength;
@@ -101,13 +117,23 @@ public final class Trainer {
    * gradients out of the model and reducing them across the replicas (time spent waiting for a
    * slower replica lands here); the global overflow/norm decision, clipping and AdamW on this
    * rank's shard; gathering the updated parameters and writing them into the model.
+   *
+   * <p>{@code gather} is the time the training thread spent on the parameters' way back into the
+   * model. Without {@code overlap_comm} that is the step's own all-gather and copy. With it, it is
+   * what the training thread actually waited for the background gathers (exposed communication)
+   * plus its copies of the gathered parts into the model: the waits of this step's forward for the
+   * previous step's parts (taken out of {@code forwardBackward}), any wait before the reduction,
+   * starting this step's gather, and, after a step whose parameters the hooks read (a checkpoint,
+   * an evaluation, the end of an epoch or of training), the wait for this step's whole gather. A
+   * gather hidden behind the forward costs nothing here.
    */
   public record Breakdown(double forwardBackward, double reduce, double optimizer, double gather) {}
 
   /**
    * Nanoseconds spent in each phase of {@link Breakdown}, by one step or summed over the steps of a
-   * logging interval. A step skipped for overflow spends nothing on the gather: its optimizer phase
-   * is the overflow decision alone.
+   * logging interval. A step skipped for overflow gathers nothing (its optimizer phase is the
+   * overflow decision alone); with {@code overlap_comm} its gather phase holds its waits for the
+   * previous step's gather.
    */
   private record StepTimings(long forwardBackward, long reduce, long optimizer, long gather) {
     static final StepTimings ZERO = new StepTimings(0, 0, 0, 0);
@@ -160,7 +186,101 @@ public final class Trainer {
     this.lossScale = config.lossScaler().start();
     this.sparseSlot =
         config.sparseGradients() && exchange.replicas() > 1 ? wordEmbeddings(flat) : null;
+    this.overlapped =
+        overlaps(config, exchange)
+            ? new OverlappedGather(
+                model,
+                flat,
+                values,
+                exchange,
+                "sparkner-rank" + exchange.rank() + "-parameter-gather")
+            : null;
+    this.settled =
+        new GradientExchange.Forwarding(exchange) {
+          @Override
+          public void reduceGradients(DirectFloats local, float[] shard, long step) {
+            settle();
+            inner.reduceGradients(local, shard, step);
+          }
+
+          @Override
+          public void reduceGradients(
+              DirectFloats local, float[] shard, long step, TouchedRows touched) {
+            settle();
+            inner.reduceGradients(local, shard, step, touched);
+          }
+
+          @Override
+          public double[] allReduceSum(double[] values, long step) {
+            settle();
+            return inner.allReduceSum(values, step);
+          }
+
+          @Override
+          public void gatherParameters(DirectFloats flat, long step) {
+            settle();
+            inner.gatherParameters(flat, step);
+          }
+
+          @Override
+          public void gatherParameters(
+              DirectFloats flat, int from, int to, String part, long step) {
+            settle();
+            inner.gatherParameters(flat, from, to, part, step);
+          }
+
+          @Override
+          public void allReduceSum(DirectFloats data, String what, long step) {
+            settle();
+            inner.allReduceSum(data, what, step);
+          }
+
+          @Override
+          public void longPhase(String what, long step, Runnable body) {
+            settle();
+            inner.longPhase(what, step, body);
+          }
+        };
     model.setRequiresGradient(true);
+  }
+
+  /**
+   * Whether the parameter gather runs overlapped: {@code overlap_comm} under ZeRO 1 or 2 with more
+   * than one replica (ZeRO 0 gathers nothing; one replica has no one to gather from).
+   */
+  static boolean overlaps(TrainConfig config, GradientExchange exchange) {
+    return config.overlapComm() && config.zeroStage() > 0 && exchange.replicas() > 1;
+  }
+
+  /** Waits for the overlapped gather's pending parts and writes them into the model. */
+  private void settle() {
+    if (overlapped != null) {
+      overlapped.settle();
+    }
+  }
+
+  /** Nanoseconds the training thread has spent waiting for overlapped gathers, cumulative. */
+  private long waited() {
+    return overlapped == null ? 0 : overlapped.waitedNanos();
+  }
+
+  /**
+   * The exchange this trainer trains through, for hooks: every collective on it first waits for a
+   * pending overlapped parameter gather (the ring runs one collective at a time, in the same order
+   * on every rank), so hooks use this one rather than the exchange they were built with.
+   */
+  public GradientExchange exchange() {
+    return settled;
+  }
+
+  /** Whether an overlapped parameter gather is pending (for tests). */
+  boolean parametersPending() {
+    return overlapped != null && overlapped.pending();
+  }
+
+  /** The overlapped gather's parts and ranges in gather order, empty without it (for tests). */
+  List<String> gatherParts() {
+    return overlapped == null ? List.of() : overlapped.describe();
   }
 
   /** The slot of {@code *.embeddings.word_embeddings.weight}, or null when the model has none. */
@@ -184,7 +304,9 @@ public final class Trainer {
         touched.stream().toArray());
   }
 
+  /** The model, its parameters up to date (a pending overlapped gather is waited for first). */
   public TokenClassificationModel model() {
+    settle();
     return model;
   }
 
@@ -205,12 +327,15 @@ public final class Trainer {
     return lossScale;
   }
 
+  /** The flat space, its parameters up to date (as {@link #model()}). */
   public FlatParameters flat() {
+    settle();
     return flat;
   }
 
   /** The full fp32 parameter values after the last update (what a checkpoint saves), as a copy. */
   public float[] parameterValues() {
+    settle();
     return values.toArray();
   }
 
@@ -226,8 +351,30 @@ public final class Trainer {
     train(TrainingWindows.inMemory(examples));
   }
 
-  /** Trains over {@code windows}, of which this rank takes its share of each global batch. */
+  /**
+   * Trains over {@code windows}, of which this rank takes its share of each global batch. Returns
+   * (or throws) with no parameter gather pending and the gather thread ended.
+   */
   public void train(TrainingWindows windows) {
+    try {
+      trainSteps(windows);
+    } catch (RuntimeException | Error e) {
+      if (overlapped != null) {
+        // the ring is free again once the background gather has ended (bounded by its timeout)
+        Throwable t = overlapped.drain();
+        if (t != null && t != e) {
+          e.addSuppressed(t);
+        }
+      }
+      throw e;
+    } finally {
+      if (overlapped != null) {
+        overlapped.close();
+      }
+    }
+  }
+
+  private void trainSteps(TrainingWindows windows) {
     WindowPlan plan = windows.plan();
     List<StepOutcome> interval = new ArrayList<>();
     long skipped = 0;
@@ -239,10 +386,16 @@ public final class Trainer {
           b++) {
         int from = (int) (b * config.globalBatch());
         int to = (int) Math.min(order.length, from + (long) config.globalBatch());
-        StepOutcome o = step(windows, epoch, from, Arrays.copyOfRange(order, from, to));
+        boolean lastOfEpoch = b + 1 == config.stepsPerEpoch();
+        StepOutcome o =
+            step(
+                windows,
+                epoch,
+                from,
+                Arrays.copyOfRange(order, from, to),
+                parametersReadAfter(state.globalStep() + 1, lastOfEpoch));
         skipped += o.skipped ? 1 : 0;
         interval.add(o);
-        boolean lastOfEpoch = b + 1 == config.stepsPerEpoch();
         state =
             new TrainState(
                 state.globalStep() + 1,
@@ -255,15 +408,33 @@ public final class Trainer {
           interval.clear();
         }
         if (config.saveSteps() > 0 && state.globalStep() % config.saveSteps() == 0) {
+          settle();
           hooks.save(this);
         }
         hooks.afterStep(this);
       }
       if (state.stepInEpoch() == 0 && state.epoch() > epoch) {
+        settle();
         hooks.epochEnd(epoch, this);
       }
     }
+    settle();
     hooks.save(this);
+  }
+
+  /**
+   * Whether the hooks read the parameters after the step that makes {@code steps} steps: a
+   * checkpoint, an evaluation every eval_steps, the end of an epoch or of training. Such a step
+   * waits for its own overlapped gather, so that the wait is in its breakdown; the hooks would wait
+   * anyway ({@link #model()}).
+   */
+  private boolean parametersReadAfter(long steps, boolean lastOfEpoch) {
+    return lastOfEpoch
+        || steps >= config.totalSteps()
+        || (config.saveSteps() > 0 && steps % config.saveSteps() == 0)
+        || (config.evalStrategy() == TrainingArguments.EvalStrategy.STEPS
+            && config.evalSteps() > 0
+            && steps % config.evalSteps() == 0);
   }
 
   /**
@@ -293,10 +464,14 @@ public final class Trainer {
 
   /**
    * One step over one global batch, the windows at {@code indices} of the plan, starting at {@code
-   * start} of the epoch's order: an optimizer update unless a rank's gradients overflowed.
+   * start} of the epoch's order: an optimizer update unless a rank's gradients overflowed. {@code
+   * settleAfter}: wait for this step's overlapped gather before returning.
    */
-  private StepOutcome step(TrainingWindows windows, int epoch, int start, int[] indices) {
+  private StepOutcome step(
+      TrainingWindows windows, int epoch, int start, int[] indices, boolean settleAfter) {
     long t0 = System.nanoTime();
+    long w0 = waited();
+    ParameterGate gate = overlapped == null ? ParameterGate.OPEN : overlapped::before;
     long step = state.globalStep();
     double lr = config.lrAt(state.optimizerStep());
     double scale = lossScale.scale();
@@ -343,7 +518,7 @@ public final class Trainer {
       try (NDManager scope = model.manager().newSubManager();
           Autograd.Scope rec = Autograd.recording()) {
         Batch batch = Batch.of(mine, padTokenId, scope);
-        NDArray logits = model.logits(batch.inputIds(), batch.attentionMask(), null, dropout);
+        NDArray logits = model.logits(batch.inputIds(), batch.attentionMask(), null, dropout, gate);
         NDArray sum = batch.crossEntropySum(logits);
         lossSum += sum.getFloat();
         Autograd.backward(Scalars.times(sum, scale / denominator));
@@ -352,6 +527,9 @@ public final class Trainer {
     }
 
     long tCompute = System.nanoTime();
+    long w1 = waited();
+    // what this rank's forward did not wait for (it had no share, say): the ring must be free
+    settle();
     flat.gradientsInto(gradients);
     flat.zeroGradients();
     if (sparseSlot != null) {
@@ -362,6 +540,7 @@ public final class Trainer {
     }
     lastReducedLength = exchange.reducedGradientLength(gradients.length());
     long tReduce = System.nanoTime();
+    long w2 = waited();
     long from = optimizer.from();
     int len = (int) (optimizer.to() - from);
 
@@ -382,7 +561,8 @@ public final class Trainer {
           totals.tokens(),
           (end - t0) / 1e9,
           true,
-          new StepTimings(tCompute - t0, tReduce - tCompute, end - tReduce, 0));
+          new StepTimings(
+              tCompute - t0 - (w1 - w0), tReduce - tCompute - (w2 - w1), end - tReduce, w2 - w0));
     }
     double norm = Math.sqrt(totals.sumOfSquares()) / scale;
     double coef = 1.0 / scale;
@@ -399,8 +579,15 @@ public final class Trainer {
     optimizer.update(shard, lr);
     values.put((int) from, optimizer.master(), 0, len);
     long tOptimizer = System.nanoTime();
-    exchange.gatherParameters(values, step);
-    flat.valuesFrom(values, model.manager());
+    if (overlapped != null) {
+      overlapped.start(step);
+      if (settleAfter) {
+        overlapped.settle();
+      }
+    } else {
+      exchange.gatherParameters(values, step);
+      flat.valuesFrom(values, model.manager());
+    }
     long end = System.nanoTime();
     return new StepOutcome(
         loss,
@@ -410,7 +597,11 @@ public final class Trainer {
         totals.tokens(),
         (end - t0) / 1e9,
         false,
-        new StepTimings(tCompute - t0, tReduce - tCompute, tOptimizer - tReduce, end - tOptimizer));
+        new StepTimings(
+            tCompute - t0 - (w1 - w0),
+            tReduce - tCompute - (w2 - w1),
+            tOptimizer - tReduce,
+            end - tOptimizer + (w2 - w0)));
   }
 
   /**

@@ -339,6 +339,85 @@ class RingTest {
     }
   }
 
+  /**
+   * The overlapped parameter gather (overlap_comm) all-gathers the flat space range by range, each
+   * over the shards clipped to the range: most chunks are then empty (a range inside one shard
+   * leaves every other chunk empty, before and after the one that is not). Over a partition of the
+   * space, in order, that gathers what one all-gather over the shards gathers, bit for bit, with
+   * the fp32 and the fp16 wire (which rounds each rank's own chunk before it sends it), and leaves
+   * the ring in step for the next collective.
+   */
+  @ParameterizedTest(name = "n = {0}")
+  @ValueSource(ints = {2, 3, 4})
+  void allGatherRangeByRangeOverClippedShardsGathersWhatOneAllGatherGathers(int n)
+      throws Exception {
+    int len = 600_011; // a piece is 262,144 floats: some ranges take several pieces
+    int[] shards = Ring.evenBounds(0, len, n);
+    // ranges: a few elements inside shard 0, one ending exactly at a shard boundary, one spanning
+    // every boundary, single elements, and the rest
+    List<int[]> ranges = new ArrayList<>();
+    int[] cuts = {0, 3, 4, shards[1], shards[1] + 1, len - 7, len - 6, len};
+    for (int i = 0; i + 1 < cuts.length; i++) {
+      ranges.add(new int[] {cuts[i], cuts[i + 1]});
+    }
+    Random rnd = new Random(11 + n);
+    float[][] inputs = new float[n][len];
+    for (int r = 0; r < n; r++) {
+      for (int i = 0; i < len; i++) {
+        inputs[r][i] = (float) (rnd.nextGaussian() * 3);
+      }
+    }
+    List<Ring> rings = form(n, TIMEOUT);
+    try {
+      for (boolean half : new boolean[] {false, true}) {
+        rings.forEach(ring -> ring.setHalfPrecisionWire(half));
+        List<float[]> whole =
+            all(
+                n,
+                LIMIT,
+                r -> {
+                  DirectFloats d = DirectFloats.of(inputs[r]);
+                  rings.get(r).allGather(d, shards, "parameters", 1);
+                  return d.toArray();
+                });
+        List<float[]> byRange =
+            all(
+                n,
+                LIMIT,
+                r -> {
+                  DirectFloats d = DirectFloats.of(inputs[r]);
+                  for (int[] g : ranges) {
+                    int[] clipped = new int[shards.length];
+                    for (int k = 0; k < shards.length; k++) {
+                      clipped[k] = Math.min(g[1], Math.max(g[0], shards[k]));
+                    }
+                    rings.get(r).allGather(d, clipped, "parameters (range)", 2);
+                  }
+                  // the ring is still in step: one more collective over all of it
+                  double[] sum = rings.get(r).allReduceSum(new double[] {r}, "check", 3);
+                  assertEquals(n * (n - 1) / 2.0, sum[0]);
+                  return d.toArray();
+                });
+        for (int r = 0; r < n; r++) {
+          assertArrayEquals(
+              bits(whole.get(0)),
+              bits(byRange.get(r)),
+              (half ? "fp16" : "fp32") + " wire, rank " + r + ": range by range vs one gather");
+        }
+      }
+    } finally {
+      closeAll(rings);
+    }
+  }
+
+  private static int[] bits(float[] a) {
+    int[] out = new int[a.length];
+    for (int i = 0; i < a.length; i++) {
+      out[i] = Float.floatToRawIntBits(a[i]);
+    }
+    return out;
+  }
+
   @ParameterizedTest(name = "n = {0}")
   @ValueSource(ints = {2, 3, 4})
   void allReduceSendsTwoTimesNMinusOneOverNOfTheData(int n) throws Exception {

@@ -64,11 +64,15 @@ class DeepSpeedConfigTest {
             "steps_per_print",
             "wall_clock_breakdown",
             "zero_optimization.allgather_partitions",
-            "zero_optimization.overlap_comm",
             "zero_optimization.reduce_scatter",
             "zero_optimization.contiguous_gradients")) {
       assertTrue(ignored.stream().anyMatch(s -> s.startsWith(key + " (")), key + " in " + ignored);
     }
+    // overlap_comm is read, not ignored
+    assertTrue(ds.overlapComm());
+    assertFalse(
+        ignored.stream().anyMatch(s -> s.startsWith("zero_optimization.overlap_comm")),
+        ignored.toString());
   }
 
   @Test
@@ -208,6 +212,30 @@ class DeepSpeedConfigTest {
     assertTrue(d.hasSection("zero_optimization.offload_param"));
     assertFalse(d.hasSection("fp16"), "null is absent");
     assertFalse(d.hasSection("optimizer"));
+  }
+
+  @Test
+  void overlapCommIsABooleanOffByDefault() {
+    assertFalse(DeepSpeedConfig.parse("{}", "ds_config.json").overlapComm());
+    assertFalse(
+        DeepSpeedConfig.parse("{\"zero_optimization\": {\"stage\": 2}}", "ds_config.json")
+            .overlapComm());
+    assertTrue(
+        DeepSpeedConfig.parse(
+                "{\"zero_optimization\": {\"stage\": 1, \"overlap_comm\": true}}", "ds_config.json")
+            .overlapComm());
+    assertFalse(
+        DeepSpeedConfig.parse(
+                "{\"zero_optimization\": {\"overlap_comm\": false}}", "ds_config.json")
+            .overlapComm());
+    assertEquals(
+        "ds_config.json: \"zero_optimization.overlap_comm\" must be true or false, got the"
+            + " string \"yes\"",
+        error("{\"zero_optimization\": {\"overlap_comm\": \"yes\"}}"));
+    assertTrue(
+        error("{\"zero_optimization\": {\"overlap_com\": true}}")
+            .contains("did you mean \"zero_optimization.overlap_comm\""),
+        error("{\"zero_optimization\": {\"overlap_com\": true}}"));
   }
 
   @Test

@@ -487,6 +487,39 @@ class TrainConfigTest {
   }
 
   @Test
+  void overlapCommComesFromTheDeepSpeedConfigAndIsNotedAsWithoutEffectAtStageZero() {
+    // the Hugging Face ZeRO-2 example sets it
+    TrainConfig zero2 = TrainConfig.resolve(stockmark(), zero2(), 2, WINDOWS, 768);
+    assertTrue(zero2.overlapComm());
+    assertEquals(true, zero2.toMap().get("overlap_comm"));
+    assertTrue(
+        zero2.ignoredKeys().stream().noneMatch(k -> k.startsWith("zero_optimization.overlap_comm")),
+        zero2.ignoredKeys().toString());
+    TrainConfig none = TrainConfig.resolve(stockmark(), null, 2, WINDOWS, 768);
+    assertFalse(none.overlapComm());
+    assertEquals(false, none.toMap().get("overlap_comm"));
+    // stage 0: accepted, recorded, and noted once as without effect
+    TrainConfig zero0 =
+        TrainConfig.resolve(
+            stockmark(),
+            ds("{\"zero_optimization\": {\"stage\": 0, \"overlap_comm\": true}}"),
+            2,
+            WINDOWS,
+            768);
+    assertTrue(zero0.overlapComm());
+    assertEquals(
+        1,
+        zero0.ignoredKeys().stream()
+            .filter(
+                k ->
+                    k.startsWith(
+                        "zero_optimization.overlap_comm (no effect at ZeRO stage 0: it overlaps"
+                            + " the parameter all-gather of stages 1 and 2"))
+            .count(),
+        zero0.ignoredKeys().toString());
+  }
+
+  @Test
   void sparseGradientsComesFromTheDeepSpeedConfigAndIsRecorded() {
     TrainConfig off = TrainConfig.resolve(stockmark(), zero2(), 2, WINDOWS, 768);
     assertFalse(off.sparseGradients());
