@@ -140,6 +140,9 @@ public final class Ring implements AutoCloseable {
   /** The running long phase's heartbeat, which the sender also sends while it waits, or null. */
   private volatile Beat beat;
 
+  /** Told of every all-gather piece received, during {@link #allGather} with a progress only. */
+  private Progress gathered; // calling thread only
+
   private record Beat(String what, long step, long intervalNanos) {}
 
   Ring(
@@ -358,6 +361,23 @@ public final class Ring implements AutoCloseable {
    * memory without a copy.
    */
   public synchronized void allGather(DirectFloats data, int[] bounds, String op, long step) {
+    allGather(data, bounds, op, step, null);
+  }
+
+  /** Told which ranges of the data an all-gather has finished writing, as it goes. */
+  public interface Progress {
+    /** {@code [from, to)} of the data holds its gathered values and will not change again. */
+    void written(int from, int to);
+  }
+
+  /**
+   * {@link #allGather(DirectFloats, int[], String, long)}, telling {@code progress} (unless null)
+   * of every range as it is final, on the calling thread: this rank's own chunk first (after its
+   * fp16 rounding), then each received piece once it is in {@code data}. The ranges reported cover
+   * the bounds once, so a reader can use a range of the data before the whole gather has ended.
+   */
+  public synchronized void allGather(
+      DirectFloats data, int[] bounds, String op, long step, Progress progress) {
     checkBounds(data.length(), bounds);
     if (n > 1) {
       if (halfWire) {
@@ -371,7 +391,17 @@ public final class Ring implements AutoCloseable {
           data.put(at, f, 0, count);
         }
       }
-      ringPass(AG, data, bounds, op, step);
+      if (progress != null) {
+        progress.written(bounds[rank], bounds[rank + 1]);
+      }
+      gathered = progress;
+      try {
+        ringPass(AG, data, bounds, op, step);
+      } finally {
+        gathered = null;
+      }
+    } else if (progress != null) {
+      progress.written(bounds[0], bounds[1]);
     }
   }
 
@@ -791,6 +821,9 @@ public final class Ring implements AutoCloseable {
       if (dtype == F32 && !add) {
         receiveFrame(
             kind, dtype, id, step, ringStep, chunk, off, count, data.bytes(off, count), op);
+        if (gathered != null) {
+          gathered.written(off, off + count);
+        }
         off += count;
         pieceReceived();
         continue;
@@ -828,6 +861,9 @@ public final class Ring implements AutoCloseable {
           }
         }
         data.put(off + b, sum, 0, m);
+      }
+      if (!add && gathered != null) {
+        gathered.written(off, off + count);
       }
       off += count;
       pieceReceived();

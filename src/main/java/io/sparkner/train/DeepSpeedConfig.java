@@ -552,8 +552,8 @@ public final class DeepSpeedConfig implements Serializable {
 
   /**
    * {@code zero_optimization.overlap_comm} (default false, as DeepSpeed): under ZeRO 1 and 2 the
-   * parameter all-gather after an optimizer step runs in the background, part by part, while the
-   * next step's forward starts.
+   * parameter all-gather after an optimizer step runs in the background while the next step's
+   * forward starts, each forward part waiting just until its values have arrived.
    */
   public boolean overlapComm() {
     return or(zeroOf(file).overlapComm(), false);

@@ -1,6 +1,7 @@
 package io.sparkner.train;
 
 import io.sparkner.collective.DirectFloats;
+import io.sparkner.collective.Ring;
 
 /**
  * What the replicas of one training run tell each other. One replica exchanges nothing; the
@@ -64,18 +65,15 @@ public interface GradientExchange {
   void gatherParameters(DirectFloats flat, long step);
 
   /**
-   * {@link #gatherParameters(DirectFloats, long)} of the range {@code [from, to)} of {@code flat}
-   * alone: every rank's updated shard's overlap with it, to every rank ({@code part} names the
-   * range in messages, e.g. "layer 3"). Gathering every range of a partition of the flat space, in
-   * any order, leaves {@code flat} as one {@code gatherParameters} leaves it, bit for bit. Every
-   * rank must gather the same ranges in the same order. By default only a single replica (which has
-   * nothing to gather) supports it.
+   * {@link #gatherParameters(DirectFloats, long)}, telling {@code progress} of every range of
+   * {@code flat} as it holds its final gathered values, on the calling thread while the gather runs
+   * (this rank's own shard first, then the pieces as they arrive); the ranges cover the flat space
+   * once the call returns. A reader may use a reported range before the gather ends. By default the
+   * whole space is reported after the gather.
    */
-  default void gatherParameters(DirectFloats flat, int from, int to, String part, long step) {
-    if (replicas() > 1) {
-      throw new UnsupportedOperationException(
-          getClass().getName() + " cannot gather the parameters range by range");
-    }
+  default void gatherParameters(DirectFloats flat, long step, Ring.Progress progress) {
+    gatherParameters(flat, step);
+    progress.written(0, flat.length());
   }
 
   /**
@@ -163,8 +161,8 @@ public interface GradientExchange {
     }
 
     @Override
-    public void gatherParameters(DirectFloats flat, int from, int to, String part, long step) {
-      inner.gatherParameters(flat, from, to, part, step);
+    public void gatherParameters(DirectFloats flat, long step, Ring.Progress progress) {
+      inner.gatherParameters(flat, step, progress);
     }
 
     @Override

@@ -15,27 +15,30 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * DeepSpeed's {@code zero_optimization.overlap_comm} for ZeRO 1 and 2: the all-gather of the
- * updated parameters after an optimizer step runs part by part on a background thread while the
- * training thread goes on to the next step, whose forward waits for each part just before it uses
- * it ({@link #before}, the model's {@link ParameterGate}) and then writes that part's values into
- * the model.
+ * updated parameters after an optimizer step runs on a background thread while the training thread
+ * goes on to the next step, whose forward waits for each part just before it uses it ({@link
+ * #before}, the model's {@link ParameterGate}) and then writes that part's values into the model.
  *
  * <p>Parts are the model's {@link TokenClassificationModel#forwardParts() forward parts} (the
- * embeddings, each encoder layer, the head), gathered in that order. A part is the set of its
- * parameters' slots in the flat space, gathered as the contiguous ranges those slots form (one per
- * part in checkpoint order, which is the forward order; the grouping follows the slots, not the
- * order), each range one ring all-gather over the shards clipped to it ({@link
- * GradientExchange#gatherParameters(DirectFloats, int, int, String, long)}). The ranges partition
- * the flat space, so the values are bit for bit those of the one whole all-gather.
+ * embeddings, each encoder layer, the head): the sets of their parameters' slots in the flat space,
+ * as the contiguous ranges those slots form (the grouping follows the slots, not the order). The
+ * gather itself is the one whole all-gather of the synchronous path ({@link
+ * GradientExchange#gatherParameters(DirectFloats, long, io.sparkner.collective.Ring.Progress)}), so
+ * the values are its bits, and every link of the ring carries its share at once. As its pieces
+ * arrive the ring reports them; a part is ready when every element of its ranges has arrived, and
+ * the forward of a part whose values arrive early (this rank's own shard at once, the rest in ring
+ * order) does not wait for the rest. (Gathering part after part instead, each over the shards
+ * clipped to the part, serialises the ranks: a part lies mostly in one rank's shard, so only that
+ * rank sends while the others' links idle, and the whole gather takes about N/(N−1) times as long:
+ * measured slower than not overlapping at all.)
  *
  * <p>The ring runs one collective at a time and every rank must run the same ones in the same
- * order: the training thread calls {@link #settle} (wait for every pending part and write it into
- * the model) before anything else that uses the ring or reads the model's parameters, so the
- * background thread is the only user of the ring while a gather is pending. A failure of a
+ * order: the training thread calls {@link #settle} (wait for the whole gather and write what is
+ * left into the model) before anything else that uses the ring or reads the model's parameters, so
+ * the background thread is the only user of the ring while a gather is pending. A failure of a
  * background gather (a {@code CollectiveException}: peer gone, ring closed, timeout) is thrown on
  * the training thread, as it was raised, at its next wait. One daemon thread per trainer, ended by
  * {@link #close}.
@@ -51,8 +54,14 @@ final class OverlappedGather implements AutoCloseable {
   private final List<Part> parts;
   private final String threadName;
 
-  /** The gather of each part that is not yet written into the model, or null. */
-  private final Future<?>[] pending;
+  /** The running or finished gather whose parts are not all written into the model, or null. */
+  private Future<?> gather;
+
+  /** Per part, elements of its ranges not yet arrived in the running gather; guarded by itself. */
+  private final long[] missing;
+
+  /** Per part, whether its values of the current gather are written into the model. */
+  private final boolean[] written;
 
   private ExecutorService thread;
 
@@ -71,7 +80,8 @@ final class OverlappedGather implements AutoCloseable {
     this.scratch = model.manager();
     this.threadName = threadName;
     this.parts = parts(model.forwardParts(), flat);
-    this.pending = new Future<?>[parts.size()];
+    this.missing = new long[parts.size()];
+    this.written = new boolean[parts.size()];
   }
 
   /** The forward parts as slot sets and ranges; every slot in exactly one part. */
@@ -133,17 +143,12 @@ final class OverlappedGather implements AutoCloseable {
 
   /** Whether a part of the last gather is not yet written into the model. */
   boolean pending() {
-    for (Future<?> f : pending) {
-      if (f != null) {
-        return true;
-      }
-    }
-    return false;
+    return gather != null;
   }
 
   /**
    * Starts gathering the parameters of {@code step} (this rank's shard of {@code values} holds its
-   * update) on the background thread, part after part, and returns. Nothing may be pending.
+   * update) on the background thread, and returns. Nothing may be pending.
    */
   void start(long step) {
     if (pending()) {
@@ -158,59 +163,110 @@ final class OverlappedGather implements AutoCloseable {
                 return t;
               });
     }
-    // after a failed part the later ones fail with the same exception instead of using the ring
-    AtomicReference<RuntimeException> failed = new AtomicReference<>();
-    for (int g = 0; g < parts.size(); g++) {
-      Part p = parts.get(g);
-      pending[g] =
-          thread.submit(
-              () -> {
-                RuntimeException earlier = failed.get();
-                if (earlier != null) {
-                  throw earlier;
+    synchronized (missing) {
+      for (int g = 0; g < parts.size(); g++) {
+        long size = 0;
+        for (int[] r : parts.get(g).ranges()) {
+          size += r[1] - r[0];
+        }
+        missing[g] = size;
+        written[g] = false;
+      }
+    }
+    gather =
+        thread.submit(
+            () -> {
+              try {
+                exchange.gatherParameters(values, step, this::arrived);
+              } finally {
+                synchronized (missing) {
+                  missing.notifyAll(); // a waiting part sees the gather ended (or failed)
                 }
-                try {
-                  for (int[] r : p.ranges()) {
-                    exchange.gatherParameters(values, r[0], r[1], p.name(), step);
-                  }
-                } catch (RuntimeException e) {
-                  failed.compareAndSet(null, e);
-                  throw e;
-                }
-                return null;
-              });
+              }
+              return null;
+            });
+  }
+
+  /** The ring's progress: {@code [from, to)} of the values is final. Background thread. */
+  private void arrived(int from, int to) {
+    synchronized (missing) {
+      boolean ready = false;
+      for (int g = 0; g < parts.size(); g++) {
+        for (int[] r : parts.get(g).ranges()) {
+          long overlap = Math.min(to, r[1]) - Math.max(from, r[0]);
+          if (overlap > 0) {
+            missing[g] -= overlap;
+            ready |= missing[g] == 0;
+          }
+        }
+      }
+      if (ready) {
+        missing.notifyAll();
+      }
     }
   }
 
   /**
-   * The gate: waits until part {@code g} is gathered, then writes its values into the model (once;
-   * a part already written, or nothing pending, returns at once). A failed gather is thrown here,
-   * after every other pending part has ended.
+   * The gate: waits until part {@code g}'s values have arrived, then writes them into the model
+   * (once; a part already written, or nothing pending, returns at once). A failed gather is thrown
+   * here.
    */
   void before(int g) {
-    Future<?> f = pending[g];
-    if (f == null) {
+    if (gather == null || written[g]) {
       return;
     }
     long t0 = System.nanoTime();
     try {
-      Throwable failure = outcome(f);
-      if (failure != null) {
-        drain(); // the later parts fail at once, without the ring
-        throw rethrow(failure);
+      boolean arrived;
+      synchronized (missing) {
+        while (missing[g] > 0 && !gather.isDone()) {
+          try {
+            missing.wait(1000);
+          } catch (InterruptedException e) {
+            // the gather's every frame has the ring's timeout: the wait is bounded
+            Thread.currentThread().interrupt();
+            break;
+          }
+        }
+        arrived = missing[g] == 0;
       }
-      pending[g] = null;
+      if (!arrived) {
+        Throwable failure = outcome(gather);
+        if (failure != null) {
+          gather = null;
+          throw rethrow(failure);
+        }
+        if (missing[g] > 0) {
+          throw new IllegalStateException(
+              "the parameter gather ended without part " + parts.get(g).name());
+        }
+      }
       flat.valuesFrom(values, scratch, parts.get(g).slots());
+      written[g] = true;
     } finally {
       waitedNanos += System.nanoTime() - t0;
     }
   }
 
-  /** Waits for every pending part and writes each into the model: nothing is pending after. */
+  /** Waits for the whole gather and writes every part not yet written: nothing is pending after. */
   void settle() {
-    for (int g = 0; g < pending.length; g++) {
+    if (gather == null) {
+      return;
+    }
+    long t0 = System.nanoTime();
+    try {
+      Throwable failure = outcome(gather);
+      if (failure != null) {
+        gather = null;
+        throw rethrow(failure);
+      }
+    } finally {
+      waitedNanos += System.nanoTime() - t0;
+    }
+    for (int g = 0; g < parts.size(); g++) {
       before(g);
     }
+    gather = null;
   }
 
   /**
@@ -222,21 +278,16 @@ final class OverlappedGather implements AutoCloseable {
   }
 
   /**
-   * Waits for every pending gather to end, without writing anything into the model, and forgets
-   * them; returns the first failure, or null. For error paths: the ring is then free.
+   * Waits for a pending gather to end, without writing anything into the model, and forgets it;
+   * returns its failure, or null. For error paths: the ring is then free.
    */
   Throwable drain() {
-    Throwable first = null;
-    for (int g = 0; g < pending.length; g++) {
-      if (pending[g] != null) {
-        Throwable t = outcome(pending[g]);
-        pending[g] = null;
-        if (first == null) {
-          first = t;
-        }
-      }
+    if (gather == null) {
+      return null;
     }
-    return first;
+    Throwable t = outcome(gather);
+    gather = null;
+    return t;
   }
 
   /** How {@code f} ended: null, or its failure. Waits through interrupts (re-asserted after). */

@@ -375,19 +375,15 @@ public final class RingExchange implements GradientExchange {
   }
 
   /**
-   * One all-gather over the shards clipped to {@code [from, to)} (a chunk is empty where a shard
-   * does not reach into the range): each element travels from its owner as in the whole gather,
-   * rounded to fp16 on an fp16 wire just as there, so the ranges of a partition gather the same
-   * bits.
+   * The one all-gather of {@link #gatherParameters(DirectFloats, long)}, reporting each range as
+   * its values arrive (the ring's {@link Ring.Progress}): the same collective, so the same bits.
    */
   @Override
-  public void gatherParameters(DirectFloats flat, int from, int to, String part, long step) {
-    if (from < 0 || to < from || to > flat.length()) {
-      throw new IllegalArgumentException(
-          "parameter range [" + from + ", " + to + ") outside a flat space of " + flat.length());
-    }
+  public void gatherParameters(DirectFloats flat, long step, Ring.Progress progress) {
     if (stage > 0) {
-      ring.allGather(flat, clip(from, to), "parameters (" + part + ")", step);
+      ring.allGather(flat, bounds, "parameters", step, progress);
+    } else {
+      progress.written(0, flat.length());
     }
   }
 }

@@ -62,10 +62,10 @@ import java.util.Map;
  *     word-embedding gradient as the rows their batches touched (same sums, fewer bytes)
  * @param overlapComm DeepSpeed's {@code zero_optimization.overlap_comm}: under ZeRO 1 and 2 with
  *     more than one replica, the parameter all-gather after an optimizer step runs in the
- *     background, part by part (embeddings, each layer, head), while the next step's forward
- *     starts; the forward waits for each part just before it uses it (same bits). At stage 0 it has
- *     no effect (noted in {@link #ignoredKeys()}): the gradient all-reduce cannot start before the
- *     whole backward has ended, since DJL runs backward over the whole graph with no per-parameter
+ *     background while the next step's forward starts; the forward waits for each part (embeddings,
+ *     each layer, head) just until its values have arrived (same bits). At stage 0 it has no effect
+ *     (noted in {@link #ignoredKeys()}): the gradient all-reduce cannot start before the whole
+ *     backward has ended, since DJL runs backward over the whole graph with no per-parameter
  *     gradient hooks
  * @param args the training arguments; the options the resolution does not change (seed, logging,
  *     saving, evaluation, dropout, data order, output) are read from them by their accessors here

@@ -3,6 +3,7 @@ package io.sparkner.train;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.sparkner.collective.DirectFloats;
+import io.sparkner.collective.Ring;
 import io.sparkner.model.Autograd;
 import io.sparkner.model.Batch;
 import io.sparkner.model.DropoutMasks;
@@ -223,10 +224,9 @@ public final class Trainer {
           }
 
           @Override
-          public void gatherParameters(
-              DirectFloats flat, int from, int to, String part, long step) {
+          public void gatherParameters(DirectFloats flat, long step, Ring.Progress progress) {
             settle();
-            inner.gatherParameters(flat, from, to, part, step);
+            inner.gatherParameters(flat, step, progress);
           }
 
           @Override

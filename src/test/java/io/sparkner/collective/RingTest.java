@@ -339,28 +339,12 @@ class RingTest {
     }
   }
 
-  /**
-   * The overlapped parameter gather (overlap_comm) all-gathers the flat space range by range, each
-   * over the shards clipped to the range: most chunks are then empty (a range inside one shard
-   * leaves every other chunk empty, before and after the one that is not). Over a partition of the
-   * space, in order, that gathers what one all-gather over the shards gathers, bit for bit, with
-   * the fp32 and the fp16 wire (which rounds each rank's own chunk before it sends it), and leaves
-   * the ring in step for the next collective.
-   */
-  @ParameterizedTest(name = "n = {0}")
+  @ParameterizedTest
   @ValueSource(ints = {2, 3, 4})
-  void allGatherRangeByRangeOverClippedShardsGathersWhatOneAllGatherGathers(int n)
-      throws Exception {
-    int len = 600_011; // a piece is 262,144 floats: some ranges take several pieces
+  void allGatherReportsEveryRangeOnceWithItsFinalValuesOwnChunkFirst(int n) throws Exception {
+    int len = 600_011; // a piece is 262,144 floats: a chunk takes several pieces
     int[] shards = Ring.evenBounds(0, len, n);
-    // ranges: a few elements inside shard 0, one ending exactly at a shard boundary, one spanning
-    // every boundary, single elements, and the rest
-    List<int[]> ranges = new ArrayList<>();
-    int[] cuts = {0, 3, 4, shards[1], shards[1] + 1, len - 7, len - 6, len};
-    for (int i = 0; i + 1 < cuts.length; i++) {
-      ranges.add(new int[] {cuts[i], cuts[i + 1]});
-    }
-    Random rnd = new Random(11 + n);
+    Random rnd = new Random(13 + n);
     float[][] inputs = new float[n][len];
     for (int r = 0; r < n; r++) {
       for (int i = 0; i < len; i++) {
@@ -371,7 +355,7 @@ class RingTest {
     try {
       for (boolean half : new boolean[] {false, true}) {
         rings.forEach(ring -> ring.setHalfPrecisionWire(half));
-        List<float[]> whole =
+        List<float[]> plain =
             all(
                 n,
                 LIMIT,
@@ -380,29 +364,59 @@ class RingTest {
                   rings.get(r).allGather(d, shards, "parameters", 1);
                   return d.toArray();
                 });
-        List<float[]> byRange =
+        // per rank: the reported ranges, and the values each range held when it was reported
+        List<List<int[]>> reported = new ArrayList<>();
+        List<List<float[]>> seen = new ArrayList<>();
+        for (int r = 0; r < n; r++) {
+          reported.add(new ArrayList<>());
+          seen.add(new ArrayList<>());
+        }
+        List<float[]> tracked =
             all(
                 n,
                 LIMIT,
                 r -> {
                   DirectFloats d = DirectFloats.of(inputs[r]);
-                  for (int[] g : ranges) {
-                    int[] clipped = new int[shards.length];
-                    for (int k = 0; k < shards.length; k++) {
-                      clipped[k] = Math.min(g[1], Math.max(g[0], shards[k]));
-                    }
-                    rings.get(r).allGather(d, clipped, "parameters (range)", 2);
-                  }
-                  // the ring is still in step: one more collective over all of it
-                  double[] sum = rings.get(r).allReduceSum(new double[] {r}, "check", 3);
-                  assertEquals(n * (n - 1) / 2.0, sum[0]);
+                  rings
+                      .get(r)
+                      .allGather(
+                          d,
+                          shards,
+                          "parameters",
+                          2,
+                          (from, to) -> {
+                            reported.get(r).add(new int[] {from, to});
+                            float[] v = new float[to - from];
+                            d.get(from, v, 0, v.length);
+                            seen.get(r).add(v);
+                          });
                   return d.toArray();
                 });
+        String wire = half ? "fp16" : "fp32";
         for (int r = 0; r < n; r++) {
           assertArrayEquals(
-              bits(whole.get(0)),
-              bits(byRange.get(r)),
-              (half ? "fp16" : "fp32") + " wire, rank " + r + ": range by range vs one gather");
+              bits(plain.get(r)), bits(tracked.get(r)), wire + " rank " + r + ": same gather");
+          List<int[]> ranges = reported.get(r);
+          assertArrayEquals(
+              new int[] {shards[r], shards[r + 1]},
+              ranges.get(0),
+              wire + " rank " + r + ": its own chunk is reported first");
+          int[] times = new int[len];
+          for (int k = 0; k < ranges.size(); k++) {
+            int[] g = ranges.get(k);
+            for (int i = g[0]; i < g[1]; i++) {
+              times[i]++;
+            }
+            // a range is final when reported: it already held the gathered values
+            float[] want = Arrays.copyOfRange(tracked.get(r), g[0], g[1]);
+            assertArrayEquals(
+                bits(want),
+                bits(seen.get(r).get(k)),
+                wire + " rank " + r + ": range [" + g[0] + ", " + g[1] + ") reported early");
+          }
+          for (int i = 0; i < len; i++) {
+            assertEquals(1, times[i], wire + " rank " + r + ": element " + i + " reported");
+          }
         }
       }
     } finally {

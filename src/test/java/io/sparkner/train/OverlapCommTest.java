@@ -341,8 +341,8 @@ class OverlapCommTest {
     System.out.println("rank 0 failed with: " + e.getMessage());
     assertTrue(e.operation().startsWith("all-gather of parameters"), e.operation());
     assertEquals(dies, e.trainingStep(), e.getMessage());
-    assertTrue(e.getMessage().contains("all-gather of parameters (embeddings)"), e.getMessage());
-    assertTrue(e.getMessage().contains("training step " + dies), e.getMessage());
+    assertTrue(
+        e.getMessage().contains("all-gather of parameters, training step " + dies), e.getMessage());
     assertEquals(1, e.peerRank(), e.getMessage());
     // no hang: well within the ring timeout of the death
     double seconds = (zero.failedAt - t0) / 1e9;
@@ -395,8 +395,9 @@ class OverlapCommTest {
     RankRun zero = runs.get(0);
     CollectiveException e = assertInstanceOf(CollectiveException.class, zero.error);
     System.out.println("rank 0 failed with: " + e.getMessage());
-    assertTrue(e.getMessage().contains("all-gather of parameters ("), e.getMessage());
-    assertTrue(e.getMessage().contains("training step " + stalls), e.getMessage());
+    assertTrue(
+        e.getMessage().contains("all-gather of parameters, training step " + stalls),
+        e.getMessage());
     assertTrue(e.getMessage().contains("timed out after 2000 ms receiving from rank 1"));
     double seconds = (zero.failedAt - t0) / 1e9;
     assertTrue(seconds < 2 * timeout.toSeconds() + 5, "rank 0 failed after " + seconds + " s");
