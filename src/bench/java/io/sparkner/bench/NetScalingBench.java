@@ -59,17 +59,19 @@ import org.apache.spark.sql.SparkSession;
  * list of overlap settings each N and rate runs once per setting in every round (a variant
  * dimension, interleaved like the rates; the overlapped variants' keys end in {@code -overlap}),
  * and each overlapped variant reports {@code overlap_speedup_vs_off} (its median tokens/s over the
- * same N and rate without the overlap). With the overlap, gather_parameters is what rank 0 actually
- * waited for the background all-gather plus its copies into libtorch (see Trainer.Breakdown), so
- * the exposed communication stays what it says. The expected ring payload follows the stage:
- * 2Ψ(N−1)/N values a rank for ZeRO 0 (all-reduce) and 2 (reduce-scatter + all-gather), 3Ψ(N−1)/N
- * for ZeRO 1 (all-reduce + all-gather).
+ * same N and rate without the overlap). {@code --sparse-gradients off|on|off,on} does the same for
+ * DeepSpeed's {@code sparse_gradients} (keys end in {@code -sparse}, {@code
+ * sparse_speedup_vs_dense}). With the overlap, gather_parameters is what rank 0 actually waited for
+ * the background all-gather plus its copies into libtorch (see Trainer.Breakdown), so the exposed
+ * communication stays what it says. The expected ring payload follows the stage: 2Ψ(N−1)/N values a
+ * rank for ZeRO 0 (all-reduce) and 2 (reduce-scatter + all-gather), 3Ψ(N−1)/N for ZeRO 1
+ * (all-reduce + all-gather).
  *
  * <p>{@code bench/run net-scaling [--models bge-small,base] [--ranks 2,3] [--rates-gbit 1,10,25]
  * [--steps 8] [--warmup 2] [--rounds 2] [--micro-batch 16] [--no-unlimited] [--zero 0]
- * [--overlap-comm off] [--corpus PATH] [--work DIR] [--out FILE] [--git-dir DIR] [--run-timeout-s
- * 1800]}. Writes {@code bench/results/net-scaling.json}. Needs root, {@code ip} and {@code tc}
- * (exit 2 otherwise).
+ * [--overlap-comm off] [--sparse-gradients off] [--corpus PATH] [--work DIR] [--out FILE]
+ * [--git-dir DIR] [--run-timeout-s 1800]}. Writes {@code bench/results/net-scaling.json}. Needs
+ * root, {@code ip} and {@code tc} (exit 2 otherwise).
  */
 public final class NetScalingBench {
   static final String HUB_IP = "10.208.0.1";
@@ -101,6 +103,7 @@ public final class NetScalingBench {
     int micro = 16;
     int zero = 0;
     List<Boolean> overlaps = List.of(false);
+    List<Boolean> sparses = List.of(false);
     long runTimeout = 1800;
     Path corpus = shared.resolve("data/stockmark/ner.json");
     Path work = root.resolve("bench/work/net-scaling");
@@ -109,7 +112,8 @@ public final class NetScalingBench {
     String usage =
         "usage: bench/run net-scaling [--models bge-small,base] [--ranks 2,3] [--rates-gbit"
             + " 1,10,25] [--steps 8] [--warmup 2] [--rounds 2] [--micro-batch 16] [--no-unlimited]"
-            + " [--zero 0] [--overlap-comm off|on|off,on] [--corpus PATH] [--work DIR] [--out FILE]"
+            + " [--zero 0] [--overlap-comm off|on|off,on] [--sparse-gradients off|on|off,on]"
+            + " [--corpus PATH] [--work DIR] [--out FILE]"
             + " [--git-dir DIR] [--run-timeout-s 1800]";
     try {
       for (int i = 0; i < args.length; i++) {
@@ -132,6 +136,7 @@ public final class NetScalingBench {
           case "--micro-batch" -> micro = ints(a, v, 1, 4096).get(0);
           case "--zero" -> zero = ints(a, v, 0, 2).get(0);
           case "--overlap-comm" -> overlaps = onOff(a, v);
+          case "--sparse-gradients" -> sparses = onOff(a, v);
           case "--run-timeout-s" -> runTimeout = ints(a, v, 10, 864000).get(0);
           case "--corpus" -> corpus = Path.of(v);
           case "--work" -> work = Path.of(v);
@@ -221,6 +226,15 @@ public final class NetScalingBench {
     cfg.put("zero_stage", zero);
     ArrayNode overlapNode = cfg.putArray("overlap_comm");
     overlaps.forEach(overlapNode::add);
+    ArrayNode sparseNode = cfg.putArray("sparse_gradients");
+    sparses.forEach(sparseNode::add);
+    cfg.put(
+        "sparse_gradients_note",
+        "sparse_gradients of a DeepSpeed config given to every N > 1 run (--deepspeed); with more"
+            + " than one setting, each (N, rate) runs with each, in every round; keys of sparse"
+            + " variants end in -sparse and report sparse_speedup_vs_dense; their link bytes are"
+            + " below the dense ring payload the JSON expects (the touched word-embedding rows"
+            + " travel instead of the whole table)");
     cfg.put(
         "overlap_comm_note",
         "zero_optimization.overlap_comm of a DeepSpeed config given to every N > 1 run"
@@ -302,7 +316,9 @@ public final class NetScalingBench {
         for (int n : ranks) {
           for (int r : allRates) {
             for (boolean ov : overlaps) {
-              variants.add(key(n, r, ov));
+              for (boolean sp : sparses) {
+                variants.add(key(n, r, ov, sp));
+              }
             }
           }
         }
@@ -321,6 +337,7 @@ public final class NetScalingBench {
             int n = nOf(v);
             int rate = rateOf(v);
             boolean ov = overlapOf(v);
+            boolean sp = sparseOf(v);
             ObjectNode run =
                 cluster.train(
                     spec,
@@ -330,6 +347,7 @@ public final class NetScalingBench {
                     rate,
                     zero,
                     ov,
+                    sp,
                     steps,
                     warmup,
                     micro,
@@ -403,8 +421,15 @@ public final class NetScalingBench {
     return key(n, rate, false);
   }
 
-  /** "n1", "n2-1gbit", "n3-unlimited", "n2-10gbit-overlap" (overlap_comm on). */
   static String key(int n, int rate, boolean overlap) {
+    return key(n, rate, overlap, false);
+  }
+
+  /**
+   * "n1", "n2-1gbit", "n3-unlimited", "n2-10gbit-overlap" (overlap_comm on), "n2-1gbit-sparse"
+   * (sparse_gradients on), "n2-1gbit-overlap-sparse".
+   */
+  static String key(int n, int rate, boolean overlap, boolean sparse) {
     if (n == 1) {
       return "n1";
     }
@@ -412,10 +437,12 @@ public final class NetScalingBench {
         + n
         + "-"
         + (rate == 0 ? "unlimited" : rate + "gbit")
-        + (overlap ? "-" + OVERLAP_SUFFIX : "");
+        + (overlap ? "-" + OVERLAP_SUFFIX : "")
+        + (sparse ? "-" + SPARSE_SUFFIX : "");
   }
 
   static final String OVERLAP_SUFFIX = "overlap";
+  static final String SPARSE_SUFFIX = "sparse";
 
   static int nOf(String key) {
     int dash = key.indexOf('-');
@@ -431,7 +458,11 @@ public final class NetScalingBench {
   }
 
   static boolean overlapOf(String key) {
-    return key.endsWith("-" + OVERLAP_SUFFIX);
+    return List.of(key.split("-")).contains(OVERLAP_SUFFIX);
+  }
+
+  static boolean sparseOf(String key) {
+    return List.of(key.split("-")).contains(SPARSE_SUFFIX);
   }
 
   /** Ring payload a rank sends per step, in units of Ψ(N−1)/N values, by ZeRO stage. */
@@ -477,21 +508,27 @@ public final class NetScalingBench {
       int n = nOf(v);
       int rate = rateOf(v);
       boolean ov = overlapOf(v);
+      boolean sp = sparseOf(v);
       ObjectNode x = vn.putObject(v);
       x.put("replicas", n);
       x.put("rate_gbit", rate);
       x.put("zero_stage", zero);
       x.put("overlap_comm", ov);
+      x.put("sparse_gradients", sp);
       x.set("tokens_per_second", BenchEnv.stats(tps.get(v)));
       double med = BenchEnv.median(tps.get(v));
       x.put("scaling_vs_n1", BenchEnv.round(med / n1));
-      String unl = key(n, 0, ov);
+      String unl = key(n, 0, ov, sp);
       if (n > 1 && tps.containsKey(unl) && !tps.get(unl).isEmpty()) {
         x.put("network_cost", BenchEnv.round(med / BenchEnv.median(tps.get(unl))));
       }
-      String off = key(n, rate, false);
+      String off = key(n, rate, false, sp);
       if (ov && tps.containsKey(off) && !tps.get(off).isEmpty()) {
         x.put("overlap_speedup_vs_off", BenchEnv.round(med / BenchEnv.median(tps.get(off))));
+      }
+      String dense = key(n, rate, ov, false);
+      if (sp && tps.containsKey(dense) && !tps.get(dense).isEmpty()) {
+        x.put("sparse_speedup_vs_dense", BenchEnv.round(med / BenchEnv.median(tps.get(dense))));
       }
       ObjectNode bd = x.putObject("breakdown_seconds_per_step_median");
       for (String phase :
@@ -904,6 +941,7 @@ public final class NetScalingBench {
         int rate,
         int zero,
         boolean overlap,
+        boolean sparse,
         int steps,
         int warmup,
         int micro,
@@ -912,7 +950,7 @@ public final class NetScalingBench {
         throws IOException, InterruptedException {
       Netns.must(script, "rate", prefix, Integer.toString(rate));
       Path output =
-          work.resolve("runs/" + spec.name() + "-" + key(n, rate, overlap) + "-r" + round);
+          work.resolve("runs/" + spec.name() + "-" + key(n, rate, overlap, sparse) + "-r" + round);
       ReplicaScalingBench.deleteTree(output);
       int id = ++runs;
       List<String> jvm =
@@ -969,12 +1007,19 @@ public final class NetScalingBench {
         train.add("--set");
         train.add(s);
       }
-      if (overlap) {
+      if (overlap || sparse) {
         // the stage too: a zero_optimization section's stage wins over zero_stage
-        Path ds = work.resolve("ds-zero" + zero + "-overlap-comm.json");
+        Path ds =
+            work.resolve("ds-zero" + zero + "-overlap-" + overlap + "-sparse-" + sparse + ".json");
         Files.writeString(
             ds,
-            "{\"zero_optimization\": {\"stage\": " + zero + ", \"overlap_comm\": true}}\n",
+            "{\"zero_optimization\": {\"stage\": "
+                + zero
+                + ", \"overlap_comm\": "
+                + overlap
+                + "}, \"sparse_gradients\": "
+                + sparse
+                + "}\n",
             StandardCharsets.UTF_8);
         train.add("--deepspeed");
         train.add(ds.toString());
@@ -986,7 +1031,12 @@ public final class NetScalingBench {
       BenchEnv.Cpu c0 = BenchEnv.Cpu.now();
       String name =
           String.format(
-              Locale.ROOT, "driver-%02d-%s-%s-r%d", id, spec.name(), key(n, rate, overlap), round);
+              Locale.ROOT,
+              "driver-%02d-%s-%s-r%d",
+              id,
+              spec.name(),
+              key(n, rate, overlap, sparse),
+              round);
       log(
           "%s: training %s, N=%d, %s ...",
           name, spec.name(), n, rate == 0 ? "no limit" : rate + " Gbit/s");
@@ -1015,6 +1065,7 @@ public final class NetScalingBench {
       run.put("rate_gbit", rate);
       run.put("zero_stage", zero);
       run.put("overlap_comm", overlap);
+      run.put("sparse_gradients", sparse);
       run.put("driver_log", dir.resolve(name + ".log").toString());
       parseMetrics(output.resolve("metrics.jsonl"), warmup, run);
       java.util.regex.Matcher threads =
