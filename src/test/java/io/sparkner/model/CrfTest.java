@@ -72,6 +72,15 @@ class CrfTest {
     return new Case(l, start, end, trans, em, y);
   }
 
+  /** {@link #crfOf} in float32, its parameters recording gradients. */
+  static Crf trainableCrfOf(Case c, NDManager m) {
+    Crf crf = crfOf(c, m, DataType.FLOAT32);
+    for (ai.djl.nn.Parameter p : crf.parameters("").values()) {
+      p.getArray().setRequiresGradient(true);
+    }
+    return crf;
+  }
+
   static Crf crfOf(Case c, NDManager m, DataType dtype) {
     Crf crf = new Crf(c.l);
     Map<String, ai.djl.nn.Parameter> p = crf.parameters("");
@@ -238,10 +247,7 @@ class CrfTest {
     int b = c.y.length;
     int t = c.y[0].length;
     try (NDManager m = NDManager.newBaseManager()) {
-      Crf crf = crfOf(c, m, DataType.FLOAT32);
-      for (ai.djl.nn.Parameter p : crf.parameters("").values()) {
-        p.getArray().setRequiresGradient(true);
-      }
+      Crf crf = trainableCrfOf(c, m);
       NDArray em = emissions(m, c.em, DataType.FLOAT32);
       em.setRequiresGradient(true);
       float[] perSequence;
@@ -323,10 +329,7 @@ class CrfTest {
   void aBatchWithoutAnyLabelledPositionHasZeroLossAndZeroGradients() {
     Case c = randomCase(3, new int[][] {{0, 0, 0}, {0, 0, 0}}, 3);
     try (NDManager m = NDManager.newBaseManager()) {
-      Crf crf = crfOf(c, m, DataType.FLOAT32);
-      for (ai.djl.nn.Parameter p : crf.parameters("").values()) {
-        p.getArray().setRequiresGradient(true);
-      }
+      Crf crf = trainableCrfOf(c, m);
       NDArray em = emissions(m, c.em, DataType.FLOAT32);
       em.setRequiresGradient(true);
       try (Autograd.Scope rec = Autograd.recording()) {
