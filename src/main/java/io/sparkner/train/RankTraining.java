@@ -204,9 +204,7 @@ public final class RankTraining {
             @Override
             public void afterStep(Trainer t) {
               long step = t.state().globalStep();
-              if (config.evalStrategy() == TrainingArguments.EvalStrategy.STEPS
-                  && config.evalSteps() > 0
-                  && step % config.evalSteps() == 0) {
+              if (config.evaluatesAt(step)) {
                 evaluate(t, t.state().epoch());
               }
               faults.afterStep(step);

@@ -369,20 +369,19 @@ public final class RingExchange implements GradientExchange {
 
   @Override
   public void gatherParameters(DirectFloats flat, long step) {
-    if (stage > 0) {
-      ring.allGather(flat, bounds, "parameters", step);
-    }
+    gatherParameters(flat, step, null);
   }
 
   /**
-   * The one all-gather of {@link #gatherParameters(DirectFloats, long)}, reporting each range as
-   * its values arrive (the ring's {@link Ring.Progress}): the same collective, so the same bits.
+   * The parameter all-gather, reporting each range as its values arrive (the ring's {@link
+   * Ring.Progress}) unless {@code progress} is null: the same collective either way, so the same
+   * bits. Without ZeRO 1/2 every rank already holds every value: nothing to gather.
    */
   @Override
   public void gatherParameters(DirectFloats flat, long step, Ring.Progress progress) {
     if (stage > 0) {
       ring.allGather(flat, bounds, "parameters", step, progress);
-    } else {
+    } else if (progress != null) {
       progress.written(0, flat.length());
     }
   }

@@ -176,6 +176,19 @@ public record TrainConfig(
     return args.saveSteps();
   }
 
+  /** Whether a checkpoint is saved after the step that makes {@code steps} steps (save_steps). */
+  public boolean savesAt(long steps) {
+    return saveSteps() > 0 && steps % saveSteps() == 0;
+  }
+
+  /**
+   * Whether validation runs after the step that makes {@code steps} steps (eval_strategy "steps",
+   * every eval_steps; the end-of-epoch evaluation of eval_strategy "epoch" is not counted here).
+   */
+  public boolean evaluatesAt(long steps) {
+    return evalStrategy() == EvalStrategy.STEPS && evalSteps() > 0 && steps % evalSteps() == 0;
+  }
+
   public Integer saveTotalLimit() {
     return args.saveTotalLimit();
   }

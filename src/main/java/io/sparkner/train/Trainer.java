@@ -407,7 +407,7 @@ public final class Trainer {
           hooks.log(summarize(interval, skipped));
           interval.clear();
         }
-        if (config.saveSteps() > 0 && state.globalStep() % config.saveSteps() == 0) {
+        if (config.savesAt(state.globalStep())) {
           settle();
           hooks.save(this);
         }
@@ -431,10 +431,8 @@ public final class Trainer {
   private boolean parametersReadAfter(long steps, boolean lastOfEpoch) {
     return lastOfEpoch
         || steps >= config.totalSteps()
-        || (config.saveSteps() > 0 && steps % config.saveSteps() == 0)
-        || (config.evalStrategy() == TrainingArguments.EvalStrategy.STEPS
-            && config.evalSteps() > 0
-            && steps % config.evalSteps() == 0);
+        || config.savesAt(steps)
+        || config.evaluatesAt(steps);
   }
 
   /**
