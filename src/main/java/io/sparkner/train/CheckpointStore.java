@@ -1,6 +1,7 @@
 package io.sparkner.train;
 
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -136,6 +137,9 @@ public final class CheckpointStore {
         out.writeLong(opt.step());
         writeFloats(out, opt.firstMoment());
         writeFloats(out, opt.secondMoment());
+        if (t.model().dataType() != DataType.FLOAT32) {
+          writeFloats(out, opt.master()); // the fp32 masters the fp16 model copy only rounds
+        }
       }
       return sum.sum();
     } catch (IOException e) {
@@ -621,6 +625,10 @@ public final class CheckpointStore {
     float[] m = new float[len];
     float[] v = new float[len];
     long adamSteps = 0;
+    // an fp16 run's fp32 master weights: its fp16 model copy (what model.safetensors holds beyond
+    // the writing rank's own shard) has them rounded, and a run resumed from the rounded values
+    // would leave the uninterrupted one
+    float[] master = t.model().dataType() == DataType.FLOAT32 ? null : new float[len];
     for (int k = 0; k < savedReplicas; k++) {
       String file = saved.dir() + "/" + shardName(k, savedReplicas);
       try {
@@ -631,6 +639,16 @@ public final class CheckpointStore {
         if (a < b) {
           System.arraycopy(sh.m(), (int) (a - sh.from()), m, (int) (a - opt.from()), (int) (b - a));
           System.arraycopy(sh.v(), (int) (a - sh.from()), v, (int) (a - opt.from()), (int) (b - a));
+          if (master != null && sh.master() == null) {
+            warn(
+                file
+                    + " holds no fp32 master weights (written by an fp32 run or an older"
+                    + " sparkner): this fp16 run continues from the model's weights");
+            master = null;
+          } else if (master != null) {
+            System.arraycopy(
+                sh.master(), (int) (a - sh.from()), master, (int) (a - opt.from()), (int) (b - a));
+          }
         }
       } catch (IOException e) {
         throw HadoopFiles.failure("cannot read optimizer shard " + k + " of", saved.dir(), e, conf);
@@ -649,13 +667,15 @@ public final class CheckpointStore {
         adamSteps,
         m,
         v,
-        LossScaler.State.fromArray(scaler));
+        LossScaler.State.fromArray(scaler),
+        master);
   }
 
   /**
-   * One rank's saved optimizer state: its range of the flat parameters, Adam's step and moments.
+   * One rank's saved optimizer state: its range of the flat parameters, Adam's step and moments,
+   * and for an fp16 run its fp32 master weights (null otherwise).
    */
-  record Shard(long from, long to, long adamSteps, float[] m, float[] v) {}
+  record Shard(long from, long to, long adamSteps, float[] m, float[] v, float[] master) {}
 
   /**
    * Reads an optimizer shard, checking every length against the file's size: a damaged file is an
@@ -701,11 +721,23 @@ public final class CheckpointStore {
                 + v.length
                 + " values");
       }
+      float[] master = remaining[0] == 0 ? null : readFloats(in, remaining, file);
+      if (master != null && master.length != to - from) {
+        throw new IOException(
+            file
+                + ": optimizer shard for ["
+                + from
+                + ", "
+                + to
+                + ") holds "
+                + master.length
+                + " master weights");
+      }
       if (remaining[0] != 0) {
         throw new IOException(
             file + ": " + remaining[0] + " bytes after the optimizer shard's data");
       }
-      return new Shard(from, to, adamSteps, m, v);
+      return new Shard(from, to, adamSteps, m, v, master);
     } catch (EOFException e) {
       throw new IOException(file + ": truncated optimizer shard (the file ends early)", e);
     }

@@ -339,11 +339,29 @@ public final class Trainer {
     return values.toArray();
   }
 
-  /** Continues from a checkpoint: position, optimizer moments and loss scale. */
-  public void resume(TrainState at, long adamSteps, float[] m, float[] v, LossScaler.State scale) {
+  /**
+   * Continues from a checkpoint: position, optimizer moments and loss scale, and with an fp16 model
+   * copy this rank's fp32 master weights (its optimizer's range; null keeps the masters taken from
+   * the model, which is all an fp32 model needs).
+   */
+  public void resume(
+      TrainState at,
+      long adamSteps,
+      float[] m,
+      float[] v,
+      LossScaler.State scale,
+      float[] fp32Master) {
     this.state = at;
     optimizer.restore(adamSteps, m, v);
     this.lossScale = scale;
+    if (fp32Master != null) {
+      float[] own = optimizer.master();
+      if (fp32Master.length != own.length) {
+        throw new IllegalArgumentException(
+            fp32Master.length + " master weights for an optimizer range of " + own.length);
+      }
+      System.arraycopy(fp32Master, 0, own, 0, own.length);
+    }
   }
 
   /** Trains over {@code examples} (this run's whole training set, identical on every rank). */

@@ -111,13 +111,39 @@ class TrainerTest {
 
   @Test
   void resumingFromACheckpointReachesTheSameWeights() {
+    float[][] runs = uninterruptedAndResumed(DataType.FLOAT32, dir);
+    float[] uninterrupted = runs[0];
+    float[] resumed = runs[1];
+    double worst = 0;
+    for (int i = 0; i < resumed.length; i++) {
+      worst = Math.max(worst, Math.abs(resumed[i] - uninterrupted[i]));
+    }
+    assertEquals(0.0, worst, 1e-6, "resumed run differs from the uninterrupted one by " + worst);
+  }
+
+  @Test
+  void anFp16RunResumesFromItsFp32MasterWeightsToTheSameBits() {
+    // the fp16 model copy holds the masters rounded: resumed from it, the run used to drift off
+    float[][] runs = uninterruptedAndResumed(DataType.FLOAT16, dir);
+    assertArrayEquals(
+        DistributedTrainingTest.bits(runs[0]),
+        DistributedTrainingTest.bits(runs[1]),
+        "fp16: the resumed run's master weights");
+  }
+
+  /**
+   * 12 steps uninterrupted, and 12 steps by a run that dies right after its checkpoint at step 10
+   * and a new trainer resumed from that checkpoint: both runs' final parameter values.
+   */
+  static float[][] uninterruptedAndResumed(DataType dtype, Path dir) {
     List<Example> data = examples(20, 2);
-    TrainConfig cfg = config(data.size(), "max_steps=12", "save_steps=5");
+    TrainConfig cfg =
+        config(data.size(), "max_steps=12", "save_steps=5", "fp16=" + (dtype == DataType.FLOAT16));
     float[] uninterrupted;
     try (NDManager m = NDManager.newBaseManager()) {
       Trainer t =
           new Trainer(
-              Checkpoints.build(tiny(), m, DataType.FLOAT32),
+              Checkpoints.build(tiny(), m, dtype),
               cfg,
               GradientExchange.SINGLE,
               new Trainer.Hooks() {});
@@ -131,7 +157,7 @@ class TrainerTest {
     try (NDManager m = NDManager.newBaseManager()) {
       Trainer t =
           new Trainer(
-              Checkpoints.build(tiny(), m, DataType.FLOAT32),
+              Checkpoints.build(tiny(), m, dtype),
               cfg,
               GradientExchange.SINGLE,
               new Trainer.Hooks() {
@@ -154,21 +180,14 @@ class TrainerTest {
       assertTrue(w.report().clean(), w.report().describe());
       Trainer t =
           new Trainer(
-              Checkpoints.build(w, m, DataType.FLOAT32),
-              cfg,
-              GradientExchange.SINGLE,
-              new Trainer.Hooks() {});
+              Checkpoints.build(w, m, dtype), cfg, GradientExchange.SINGLE, new Trainer.Hooks() {});
       store.restore(saved, t);
       assertEquals(10, t.state().globalStep());
       t.train(data);
       assertEquals(12, t.state().globalStep());
       resumed = t.parameterValues();
     }
-    double worst = 0;
-    for (int i = 0; i < resumed.length; i++) {
-      worst = Math.max(worst, Math.abs(resumed[i] - uninterrupted[i]));
-    }
-    assertEquals(0.0, worst, 1e-6, "resumed run differs from the uninterrupted one by " + worst);
+    return new float[][] {uninterrupted, resumed};
   }
 
   @Test
