@@ -82,6 +82,29 @@ public final class Aligner {
     return new Result(windows, misaligned, tok.size());
   }
 
+  /**
+   * Which tokens carry a label (the others get -100): every token that covers a character, or with
+   * {@code allSubwords} false only the first of them in each word (a token of the same word as the
+   * last labelled token is not). Scoring decodes the same positions a model was trained on.
+   */
+  public static boolean[] labelled(Tokenized tok, boolean allSubwords) {
+    boolean[] out = new boolean[tok.size()];
+    int lastLabelledWord = Integer.MIN_VALUE;
+    for (int i = 0; i < tok.size(); i++) {
+      int s = tok.starts()[i];
+      if (s < 0 || s == tok.ends()[i]) {
+        continue;
+      }
+      int word = tok.wordIds()[i];
+      if (!allSubwords && word >= 0 && word == lastLabelledWord) {
+        continue;
+      }
+      lastLabelledWord = word;
+      out[i] = true;
+    }
+    return out;
+  }
+
   private List<Misaligned> label(
       String id, String text, Tokenized tok, List<Entity> ents, int[] out) {
     int e = 0;
@@ -90,7 +113,7 @@ public final class Aligner {
     boolean[] covered = new boolean[m];
     boolean[] startInside = new boolean[m];
     boolean[] endInside = new boolean[m];
-    int lastLabelledWord = Integer.MIN_VALUE;
+    boolean[] labelled = labelled(tok, options.labelAllSubwords());
     for (int i = 0; i < tok.size(); i++) {
       int s = tok.starts()[i];
       int t = tok.ends()[i];
@@ -118,15 +141,13 @@ public final class Aligner {
           bestOverlap = overlap;
         }
       }
-      int word = tok.wordIds()[i];
-      if (!options.labelAllSubwords() && word >= 0 && word == lastLabelledWord) {
+      if (!labelled[i]) {
         out[i] = Labels.IGNORE; // a later subword of a word whose first subword carries the label
         if (best >= 0) {
           seen[best] = true;
         }
         continue;
       }
-      lastLabelledWord = word;
       if (best < 0) {
         out[i] = labels.outside();
       } else {

@@ -18,6 +18,7 @@ import io.sparkner.model.TokenClassificationModel;
 import io.sparkner.prepare.PreparedData.GoldDocument;
 import java.io.Serializable;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
@@ -291,26 +292,30 @@ public final class Evaluator {
 
   /**
    * One batch forward, in the order given, padded to its longest window ({@link Batch}), autograd
-   * off: per window the arg-max label id of each of its positions. The result of a window depends
-   * on the batch it is in (padding length, matrix shapes), so both evaluation paths forward the
-   * same batches.
+   * off: per window the predicted label id of each of its positions ({@link
+   * TokenClassificationModel#decode}: the arg-max, or with a CRF the Viterbi path over the window's
+   * labelled positions and {@link Labels#IGNORE} elsewhere). The result of a window depends on the
+   * batch it is in (padding length, matrix shapes), so both evaluation paths forward the same
+   * batches.
    */
   static int[][] forward(TokenClassificationModel model, List<Example> part) {
     int pad = model.config().padTokenId;
     try (NDManager scope = model.manager().newSubManager();
         Autograd.Scope off = Autograd.paused()) {
       Batch batch = Batch.of(part, pad, scope);
-      NDArray argmax =
-          model.logits(batch.inputIds(), batch.attentionMask(), null, false).argMax(-1);
-      long[] flat = argmax.toLongArray();
-      int l = (int) argmax.getShape().get(1);
+      NDArray logits = model.logits(batch.inputIds(), batch.attentionMask(), null, false);
+      int l = (int) logits.getShape().get(1);
+      boolean[][] chain = new boolean[part.size()][l];
+      for (int i = 0; i < part.size(); i++) {
+        int[] labels = part.get(i).labels();
+        for (int j = 0; j < labels.length; j++) {
+          chain[i][j] = labels[j] != Labels.IGNORE;
+        }
+      }
+      int[][] decoded = model.decode(logits, chain);
       int[][] out = new int[part.size()][];
       for (int i = 0; i < part.size(); i++) {
-        int[] p = new int[part.get(i).inputIds().length];
-        for (int j = 0; j < p.length; j++) {
-          p[j] = (int) flat[i * l + j];
-        }
-        out[i] = p;
+        out[i] = Arrays.copyOf(decoded[i], part.get(i).inputIds().length);
       }
       return out;
     }

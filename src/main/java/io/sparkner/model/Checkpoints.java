@@ -18,6 +18,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.function.UnaryOperator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Hugging Face checkpoint directories: {@code config.json} + {@code model.safetensors} (+ {@code
@@ -28,6 +31,8 @@ import java.util.Random;
  */
 public final class Checkpoints {
   private Checkpoints() {}
+
+  private static final Logger LOG = LoggerFactory.getLogger(Checkpoints.class);
 
   public static final String CONFIG = "config.json";
   public static final String WEIGHTS = "model.safetensors";
@@ -80,13 +85,28 @@ public final class Checkpoints {
    */
   public static Weights read(
       String dir, org.apache.hadoop.conf.Configuration conf, List<String> labels, long seed) {
+    return read(dir, conf, labels, UnaryOperator.identity(), seed);
+  }
+
+  /**
+   * {@link #read(String, org.apache.hadoop.conf.Configuration, List, long)}, with the config
+   * changed by {@code head} (after the labels) before the weights are mapped onto it: training sets
+   * the head it trains ({@code "crf"}, {@code "label_all_subwords"}), so a CRF's parameters missing
+   * from a base checkpoint are initialised.
+   */
+  public static Weights read(
+      String dir,
+      org.apache.hadoop.conf.Configuration conf,
+      List<String> labels,
+      UnaryOperator<ModelConfig> head,
+      long seed) {
     if (HadoopFiles.asLocal(dir) == null
         && !HadoopFiles.exists(dir + "/" + WEIGHTS, conf)
         && HadoopFiles.exists(dir + "/" + PYTORCH_BIN, conf)) {
       throw onlyPytorchBin(dir); // before copying: the copy takes only the files we read
     }
     return HadoopFiles.withLocalDirectory(
-        dir, conf, FILES, local -> read(local, dir, labels, seed));
+        dir, conf, FILES, local -> read(local, dir, labels, head, seed));
   }
 
   /** The files of a checkpoint directory that reading it needs. */
@@ -110,14 +130,15 @@ public final class Checkpoints {
    *     id2label}. A different label count re-initialises the classifier.
    */
   public static Weights read(Path dir, List<String> labels, long seed) {
-    return read(dir, dir.toString(), labels, seed);
+    return read(dir, dir.toString(), labels, UnaryOperator.identity(), seed);
   }
 
   /**
    * Reads the local directory {@code dir}, naming it {@code shown} in errors (the user's path of a
    * copy).
    */
-  private static Weights read(Path dir, String shown, List<String> labels, long seed) {
+  private static Weights read(
+      Path dir, String shown, List<String> labels, UnaryOperator<ModelConfig> head, long seed) {
     if (!Files.isRegularFile(dir.resolve(CONFIG))) {
       throw new IllegalArgumentException(
           "no "
@@ -135,6 +156,7 @@ public final class Checkpoints {
         throw new IllegalArgumentException(
             shown + ": config.json has no id2label; give the label list (labels.json of prepare)");
       }
+      config = head.apply(config);
       Path weights = dir.resolve(WEIGHTS);
       if (!Files.exists(weights)) {
         if (Files.exists(dir.resolve(PYTORCH_BIN))) {
@@ -193,6 +215,12 @@ public final class Checkpoints {
           new SafeTensors.Tensor(
               e.getValue(), initial(config, e.getKey(), e.getValue(), random), "F32"));
     }
+    if (!config.crf && unused.stream().anyMatch(k -> k.startsWith("crf."))) {
+      // a CRF checkpoint read as a plain softmax head: its transitions take no part in decoding
+      LOG.warn(
+          "the checkpoint holds a CRF head (crf.*) but its config.json has no \"crf\": true: the"
+              + " CRF parameters are ignored and labels are decoded by arg-max");
+    }
     return new Weights(config, out, new LoadReport(missing, unused, mismatched, ignored));
   }
 
@@ -203,12 +231,16 @@ public final class Checkpoints {
 
   /**
    * HF's {@code _init_weights}: normal(0, initializer_range) for linear and embedding weights with
-   * the padding row zeroed, zero biases, LayerNorm weight 1 and bias 0.
+   * the padding row zeroed, zero biases, LayerNorm weight 1 and bias 0; a CRF's parameters uniform
+   * in [-0.1, 0.1), as pytorch-crf initialises them ({@link Crf#initial}).
    */
   static float[] initial(ModelConfig config, String name, long[] shape, Random random) {
     long n = 1;
     for (long d : shape) {
       n *= d;
+    }
+    if (name.startsWith("crf.")) {
+      return Crf.initial(shape, random); // uniform in [-0.1, 0.1), as pytorch-crf
     }
     float[] v = new float[Math.toIntExact(n)];
     if (name.endsWith("LayerNorm.weight")) {

@@ -43,6 +43,17 @@ import java.util.Map;
  *       not Hugging Face's (its classes say 2), but what every published RoBERTa and XLM-R
  *       checkpoint has.
  * </ul>
+ *
+ * <p>Two keys are sparkner's own, written by {@code train} into the fine-tuned checkpoint (Hugging
+ * Face keeps unknown keys as attributes and ignores them otherwise):
+ *
+ * <ul>
+ *   <li>{@code crf}: true when the head has a linear-chain CRF over the logits ({@link Crf}, its
+ *       parameters {@code crf.*}); absent or false for the plain softmax head;
+ *   <li>{@code label_all_subwords}: how the training windows were labelled (every subword, or only
+ *       the first of each word), so scoring decodes the same positions; absent in checkpoints from
+ *       elsewhere, read as true.
+ * </ul>
  */
 public final class ModelConfig implements Serializable {
   private static final long serialVersionUID = 1L;
@@ -65,6 +76,16 @@ public final class ModelConfig implements Serializable {
   public final double classifierDropout;
   public final double initializerRange;
   public final List<String> labels;
+
+  /** Whether the head has a linear-chain CRF ({@code "crf": true}). */
+  public final boolean crf;
+
+  /**
+   * Whether training labelled every subword ({@code "label_all_subwords"}), or only each word's
+   * first; null when the checkpoint does not say.
+   */
+  public final Boolean labelAllSubwords;
+
   private final List<String> defaulted;
   private final String json;
 
@@ -87,6 +108,8 @@ public final class ModelConfig implements Serializable {
     private String hiddenAct;
     private String positionEmbeddingType;
     private Map<String, String> id2label;
+    private Boolean crf;
+    private Boolean labelAllSubwords;
 
     String type() {
       return modelType == null ? "bert" : modelType.toLowerCase(Locale.ROOT);
@@ -162,6 +185,8 @@ public final class ModelConfig implements Serializable {
       l.add(k.id2label.get(String.valueOf(i)));
     }
     labels = List.copyOf(l);
+    crf = Boolean.TRUE.equals(k.crf);
+    labelAllSubwords = k.labelAllSubwords;
     defaulted = List.copyOf(d);
     try {
       json = JSON.writeValueAsString(root);
@@ -233,6 +258,32 @@ public final class ModelConfig implements Serializable {
     }
     root.putArray("architectures").add(architecture());
     return new ModelConfig(root, "config");
+  }
+
+  /** This config with a CRF head ({@code "crf": true}) or the plain softmax head (no key). */
+  public ModelConfig withCrf(boolean withCrf) {
+    ObjectNode root = root();
+    if (withCrf) {
+      root.put("crf", true);
+    } else {
+      root.remove("crf");
+    }
+    return new ModelConfig(root, "config");
+  }
+
+  /** This config recording how the training windows were labelled. */
+  public ModelConfig withLabelAllSubwords(boolean all) {
+    ObjectNode root = root();
+    root.put("label_all_subwords", all);
+    return new ModelConfig(root, "config");
+  }
+
+  /**
+   * Whether prediction decodes every subword that covers text (true, also when the checkpoint does
+   * not say), or only each word's first subword, as the model was trained.
+   */
+  public boolean decodesAllSubwords() {
+    return labelAllSubwords == null || labelAllSubwords;
   }
 
   /** This config with overridden dropout probabilities (null keeps a value). */

@@ -19,7 +19,10 @@ import java.util.Set;
 /**
  * BERT, RoBERTa or XLM-RoBERTa with a token-classification head (dropout + linear), as {@code
  * BertForTokenClassification} / {@code XLMRobertaForTokenClassification}: parameters are named
- * exactly as in their checkpoints ({@code bert.*} or {@code roberta.*}, {@code classifier.*}).
+ * exactly as in their checkpoints ({@code bert.*} or {@code roberta.*}, {@code classifier.*}). With
+ * {@code "crf": true} in the config, a linear-chain {@link Crf} over the logits ({@code crf.*})
+ * gives the loss ({@link #lossSum}) and the decoding ({@link #decode}); without it the loss is the
+ * cross-entropy and decoding the arg-max.
  *
  * <p>The parameter arrays live in the model's own {@link NDManager}; computations of a step should
  * run in a sub-manager that is closed after the step.
@@ -30,6 +33,8 @@ public final class TokenClassificationModel extends HfBlock implements AutoClose
   private final Embeddings embeddings;
   private final List<TransformerLayer> layers = new ArrayList<>();
   private final Dense classifier;
+  private final Crf crf;
+  private final TagConstraints constraints; // the CRF's decoding constraints
   private final Map<String, Parameter> byName;
 
   public TokenClassificationModel(ModelConfig config, NDManager manager) {
@@ -41,6 +46,8 @@ public final class TokenClassificationModel extends HfBlock implements AutoClose
       layers.add(child(p + "encoder.layer." + i, new TransformerLayer(config, i)));
     }
     classifier = child("classifier", new Dense());
+    crf = config.crf ? child("crf", new Crf(config.numLabels())) : null;
+    constraints = config.crf ? TagConstraints.forLabels(config.labels) : null;
     Map<String, Parameter> named = new LinkedHashMap<>();
     namedParameters("", named);
     byName = Collections.unmodifiableMap(named);
@@ -142,6 +149,9 @@ public final class TokenClassificationModel extends HfBlock implements AutoClose
     }
     out.put("classifier.weight", new long[] {config.numLabels(), h});
     out.put("classifier.bias", new long[] {config.numLabels()});
+    if (config.crf) {
+      out.putAll(Crf.parameterShapes("crf.", config.numLabels()));
+    }
     return out;
   }
 
@@ -240,6 +250,51 @@ public final class TokenClassificationModel extends HfBlock implements AutoClose
     long b = attentionMask.getShape().get(0);
     long l = attentionMask.getShape().get(1);
     return attentionMask.toType(dtype, false).neg().add(1).mul(min).reshape(b, 1, 1, l);
+  }
+
+  /** The CRF of the head, or null for the plain softmax head. */
+  public Crf crf() {
+    return crf;
+  }
+
+  /**
+   * The batch's summed loss over its labelled positions, float32, in the autograd graph: the
+   * cross-entropy of each labelled token ({@link Batch#crossEntropySum}), or with a CRF the
+   * negative log-likelihood of each sequence's gold tag path over its labelled positions ({@link
+   * Crf#negLogLikelihoodSum}). The trainer divides either by the global batch's labelled tokens.
+   */
+  public NDArray lossSum(Batch batch, NDArray logits) {
+    return crf == null
+        ? batch.crossEntropySum(logits)
+        : crf.negLogLikelihoodSum(logits, batch.labels());
+  }
+
+  /**
+   * The predicted label id of every position: with a CRF the best tag path over each sequence's
+   * {@code chain} positions (Viterbi under the labels' IOB2 constraints, {@link
+   * TagConstraints#forLabels}), {@link Crf#IGNORE} elsewhere; without one the arg-max at every
+   * position (the chain is not needed and may be null).
+   *
+   * @param logits [batch, length, labels]
+   * @param chain per sequence and position whether it is decoded (the positions training labels)
+   */
+  public int[][] decode(NDArray logits, boolean[][] chain) {
+    if (crf != null) {
+      return crf.decoder(constraints).decode(logits, chain);
+    }
+    long[] flat;
+    try (NDArray argmax = logits.argMax(-1)) {
+      flat = argmax.toLongArray();
+    }
+    int b = (int) logits.getShape().get(0);
+    int l = (int) logits.getShape().get(1);
+    int[][] out = new int[b][l];
+    for (int i = 0; i < b; i++) {
+      for (int j = 0; j < l; j++) {
+        out[i][j] = (int) flat[i * l + j];
+      }
+    }
+    return out;
   }
 
   /** Marks every parameter as a leaf that collects gradients (or not). */

@@ -218,7 +218,13 @@ final class PartitionTagger implements MapPartitionsFunction<Row, Row> {
         return;
       }
       List<TextWindows.Window> own =
-          TextWindows.of(tok, prefix, suffix, settings.capacity(), settings.stride());
+          TextWindows.of(
+              tok,
+              prefix,
+              suffix,
+              settings.capacity(),
+              settings.stride(),
+              model.model().config().decodesAllSubwords());
       pending.add(Pending.toScore(row, text, windows.size(), own.size()));
       windows.addAll(own);
       c.scored++;

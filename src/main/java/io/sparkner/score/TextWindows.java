@@ -1,5 +1,6 @@
 package io.sparkner.score;
 
+import io.sparkner.align.Aligner;
 import io.sparkner.align.Windowing;
 import io.sparkner.tokenizer.Tokenized;
 import java.util.ArrayList;
@@ -15,21 +16,28 @@ final class TextWindows {
   private TextWindows() {}
 
   /**
-   * One model input: ids, and each position's code-point span in the text (-1 for special tokens).
+   * One model input: ids, each position's code-point span in the text (-1 for special tokens), and
+   * whether the position carries a label under the model's training ({@link Aligner#labelled}).
    */
-  record Window(int[] ids, int[] starts, int[] ends) {
+  record Window(int[] ids, int[] starts, int[] ends, boolean[] labelled) {
     int length() {
       return ids.length;
     }
   }
 
-  static List<Window> of(Tokenized tok, int[] prefix, int[] suffix, int capacity, int stride) {
+  /**
+   * @param allSubwords whether the model was trained on every subword or each word's first only
+   */
+  static List<Window> of(
+      Tokenized tok, int[] prefix, int[] suffix, int capacity, int stride, boolean allSubwords) {
+    boolean[] labelled = Aligner.labelled(tok, allSubwords);
     List<Window> out = new ArrayList<>();
     for (int[] r : Windowing.ranges(tok.size(), capacity, stride)) {
       int len = prefix.length + (r[1] - r[0]) + suffix.length;
       int[] ids = new int[len];
       int[] starts = new int[len];
       int[] ends = new int[len];
+      boolean[] lab = new boolean[len];
       int k = 0;
       for (int p : prefix) {
         ids[k] = p;
@@ -40,6 +48,7 @@ final class TextWindows {
         ids[k] = tok.ids()[i];
         starts[k] = tok.starts()[i];
         ends[k] = tok.ends()[i];
+        lab[k] = labelled[i];
         k++;
       }
       for (int s : suffix) {
@@ -47,7 +56,7 @@ final class TextWindows {
         starts[k] = ends[k] = -1;
         k++;
       }
-      out.add(new Window(ids, starts, ends));
+      out.add(new Window(ids, starts, ends, lab));
     }
     return out;
   }

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import io.sparkner.align.Labels;
 import io.sparkner.model.Autograd;
 import io.sparkner.model.TokenClassificationModel;
 import java.util.ArrayList;
@@ -13,21 +14,33 @@ import java.util.List;
 /**
  * Runs the model over windows in batches: optionally sorted by length first, so a batch holds
  * windows of similar length, padded to the batch's longest (dynamic padding, as Hugging Face's
- * collator), forward with autograd off, softmax in float32 whatever the model's dtype. Thread-safe
- * over a shared model: every batch computes in its own sub-manager on the calling thread.
+ * collator), forward with autograd off, softmax in float32 whatever the model's dtype. Tags are the
+ * arg-max, or with a CRF head its Viterbi path over the positions the model was trained to label; a
+ * tag's probability is its softmax probability. Thread-safe over a shared model: every batch
+ * computes in its own sub-manager on the calling thread.
  */
 final class WindowPredictor {
   private final TokenClassificationModel model;
   private final int batchSize;
   private final boolean sortByLength;
+  private final boolean allSubwords;
+  private final int[] inside; // per label id: the id that continues it (I-X for B-X), else itself
 
-  /** Per position of a window: the arg-max label id and its probability. */
+  /** Per position of a window: the predicted label id and its probability (-100 and 0: none). */
   record Prediction(int[] labels, float[] probabilities) {}
 
   WindowPredictor(TokenClassificationModel model, int batchSize, boolean sortByLength) {
     this.model = model;
     this.batchSize = batchSize;
     this.sortByLength = sortByLength;
+    this.allSubwords = model.config().decodesAllSubwords();
+    List<String> names = model.config().labels;
+    this.inside = new int[names.size()];
+    for (int i = 0; i < inside.length; i++) {
+      String n = names.get(i);
+      int in = n.startsWith("B-") ? names.indexOf("I-" + n.substring(2)) : -1;
+      inside[i] = in >= 0 ? in : i;
+    }
   }
 
   /** One prediction per window, in the order given. */
@@ -70,17 +83,46 @@ final class WindowPredictor {
       NDArray logits =
           model.logits(scope.create(ids, shape), scope.create(mask, shape), null, false);
       NDArray probabilities = logits.toType(DataType.FLOAT32, false).softmax(-1);
-      long[] best = probabilities.argMax(-1).toLongArray();
-      float[] p = probabilities.max(new int[] {-1}).toFloatArray();
+      boolean[][] chain = new boolean[b][l];
+      for (int r = 0; r < b; r++) {
+        boolean[] lab = windows.get(batch.get(r)).labelled();
+        System.arraycopy(lab, 0, chain[r], 0, lab.length);
+      }
+      // the arg-max of the float32 probabilities, or the CRF's best path over the logits
+      int[][] decoded = model.decode(model.crf() == null ? probabilities : logits, chain);
+      float[] p = probabilities.toFloatArray();
+      int k = model.config().numLabels();
       for (int r = 0; r < b; r++) {
         int n = windows.get(batch.get(r)).length();
         int[] labels = new int[n];
         float[] probs = new float[n];
         for (int j = 0; j < n; j++) {
-          labels[j] = (int) best[r * l + j];
-          probs[j] = p[r * l + j];
+          labels[j] = decoded[r][j];
+          probs[j] = labels[j] < 0 ? 0f : p[(r * l + j) * k + labels[j]];
+        }
+        if (!allSubwords) {
+          continueWords(windows.get(batch.get(r)), labels, probs);
         }
         out[batch.get(r)] = new Prediction(labels, probs);
+      }
+    }
+  }
+
+  /**
+   * A model trained on each word's first subword only: its other subwords take the word's tag (as
+   * {@code I-X} after a {@code B-X}) and probability, so an entity spans its last word whole. A
+   * subword whose word starts before the window stays unlabelled.
+   */
+  private void continueWords(TextWindows.Window w, int[] labels, float[] probs) {
+    int last = Labels.IGNORE;
+    float lastP = 0f;
+    for (int j = 0; j < labels.length; j++) {
+      if (w.labelled()[j]) {
+        last = labels[j];
+        lastP = probs[j];
+      } else if (w.starts()[j] >= 0 && w.starts()[j] != w.ends()[j]) {
+        labels[j] = last < 0 ? Labels.IGNORE : inside[last];
+        probs[j] = last < 0 ? 0f : lastP;
       }
     }
   }

@@ -261,10 +261,10 @@ public final class BarrierTraining {
    */
   private static long parameterCount(TrainPlan plan, HadoopConf hconf) {
     var cfg =
-        io.sparkner.model.ModelConfig.parse(
+        plan.head(
+            io.sparkner.model.ModelConfig.parse(
                 HadoopFiles.readString(plan.modelDir() + "/config.json", hconf.get()),
-                plan.modelDir())
-            .withLabels(plan.labels().labels());
+                plan.modelDir()));
     try (var m = ai.djl.ndarray.NDManager.newBaseManager()) {
       long total = 0;
       for (long[] shape :

@@ -97,7 +97,7 @@ public final class RankTraining {
                 .or(() -> Optional.of(store.open(plan.resumeFrom())));
     String modelDir = resumeFrom.map(CheckpointStore.Saved::dir).orElse(plan.modelDir());
     Checkpoints.Weights weights =
-        Checkpoints.read(modelDir, hconf, plan.labels().labels(), config.seed());
+        Checkpoints.read(modelDir, hconf, plan.labels().labels(), plan::head, config.seed());
     if (resumeFrom.isPresent()) {
       CheckpointStore.requireExact(
           modelDir, weights.report()); // on every rank: never random weights on resume

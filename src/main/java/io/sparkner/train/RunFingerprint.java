@@ -81,6 +81,9 @@ public record RunFingerprint(Map<String, String> components) implements Serializ
     b.put("hidden_dropout_prob", c.hiddenDropoutProb());
     b.put("attention_probs_dropout_prob", c.attentionProbsDropoutProb());
     b.put("classifier_dropout", c.classifierDropout());
+    if (c.crf() != null) { // absent when not given: runs without the option keep their fingerprint
+      b.put("crf", c.crf());
+    }
     return new RunFingerprint(b.map);
   }
 

@@ -219,6 +219,11 @@ public record TrainConfig(
     return args.classifierDropout();
   }
 
+  /** Null = keep the checkpoint's head ({@link TrainingArguments#crf}). */
+  public Boolean crf() {
+    return args.crf();
+  }
+
   public String outputDir() {
     return args.outputDir();
   }
@@ -771,6 +776,7 @@ public record TrainConfig(
             "hidden_dropout_prob",
             "attention_probs_dropout_prob",
             "classifier_dropout",
+            "crf",
             "output_dir",
             "run_name")) {
       m.put(k, a.get(k));

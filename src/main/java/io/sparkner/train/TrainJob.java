@@ -325,9 +325,15 @@ public final class TrainJob {
             trainingData.tokenizerFingerprint(),
             windows,
             config);
+    Boolean labelAllSubwords = labelAllSubwords(data);
     String resumeFrom =
         startingPoint(
-            o, output, fingerprint, modelConfig.withLabels(labels.labels()), hconf, console);
+            o,
+            output,
+            fingerprint,
+            TrainPlan.head(modelConfig, labels, config, labelAllSubwords),
+            hconf,
+            console);
     TrainPlan plan =
         new TrainPlan(
             windows,
@@ -339,7 +345,8 @@ public final class TrainJob {
             config.precision() == TrainConfig.Precision.FP16,
             o.faults(),
             fingerprint,
-            resumeFrom);
+            resumeFrom,
+            labelAllSubwords);
     trainingData.write(output, hconf);
     console.printf(
         "training: %d windows, %d replica(s), %d steps (%d epochs x %d), global batch %d, lr %.2e,"
@@ -450,6 +457,13 @@ public final class TrainJob {
     }
     start.ifPresent(s -> CheckpointStore.requireTensorsOf(s.dir(), model, hconf));
     return explicit;
+  }
+
+  /** How prepare labelled the windows (label_all_subwords of its summary.json), or null. */
+  private static Boolean labelAllSubwords(PreparedData data) {
+    var summary = data.summary();
+    var v = summary == null ? null : summary.get("label_all_subwords");
+    return v != null && v.isBoolean() ? v.booleanValue() : null;
   }
 
   /** The tokenizer.json to ship with the model: the checkpoint's own, else the one prepare used. */

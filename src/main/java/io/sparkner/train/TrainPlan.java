@@ -2,6 +2,7 @@ package io.sparkner.train;
 
 import io.sparkner.align.Labels;
 import io.sparkner.fault.FaultPlan;
+import io.sparkner.model.ModelConfig;
 import java.io.Serializable;
 
 /**
@@ -18,6 +19,8 @@ import java.io.Serializable;
  *     checkpoint with an equal one is resumed from automatically
  * @param resumeFrom a checkpoint the user named ({@code --resume-from}), or null; this run's own
  *     checkpoints take precedence once there are any (a retry)
+ * @param labelAllSubwords how prepare labelled the windows (its summary.json), recorded in the
+ *     trained checkpoint for scoring; null when the prepared data does not say
  */
 public record TrainPlan(
     WindowPlan windows,
@@ -29,5 +32,26 @@ public record TrainPlan(
     boolean fp16,
     FaultPlan faults,
     RunFingerprint fingerprint,
-    String resumeFrom)
-    implements Serializable {}
+    String resumeFrom,
+    Boolean labelAllSubwords)
+    implements Serializable {
+
+  /**
+   * The config of the model this run trains, from the checkpoint it starts from: this run's labels,
+   * its head ({@code crf} when the training arguments give it, else the checkpoint's) and how its
+   * windows were labelled.
+   */
+  public ModelConfig head(ModelConfig checkpoint) {
+    return head(checkpoint, labels, config, labelAllSubwords);
+  }
+
+  /** {@link #head(ModelConfig)} before there is a plan. */
+  static ModelConfig head(
+      ModelConfig checkpoint, Labels labels, TrainConfig config, Boolean labelAllSubwords) {
+    ModelConfig c = checkpoint.withLabels(labels.labels());
+    if (config.crf() != null) {
+      c = c.withCrf(config.crf());
+    }
+    return labelAllSubwords == null ? c : c.withLabelAllSubwords(labelAllSubwords);
+  }
+}

@@ -535,7 +535,7 @@ public final class Trainer {
           Autograd.Scope rec = Autograd.recording()) {
         Batch batch = Batch.of(mine, padTokenId, scope);
         NDArray logits = model.logits(batch.inputIds(), batch.attentionMask(), null, dropout, gate);
-        NDArray sum = batch.crossEntropySum(logits);
+        NDArray sum = model.lossSum(batch, logits);
         lossSum += sum.getFloat();
         Autograd.backward(Scalars.times(sum, scale / denominator));
         tokens += batch.tokens();

@@ -108,6 +108,8 @@ public final class TrainingArguments implements Validated, Serializable {
   private Double hiddenDropoutProb = null;
   private Double attentionProbsDropoutProb = null;
   private Double classifierDropout = null;
+  // a linear-chain CRF over the logits (loss and decoding); null keeps the checkpoint's head
+  private Boolean crf = null;
 
   // --- Hugging Face keys accepted without effect ---
   @Ignored("sparkner train always trains")
@@ -469,5 +471,14 @@ public final class TrainingArguments implements Validated, Serializable {
   /** Null = keep the checkpoint's value. */
   public Double classifierDropout() {
     return classifierDropout;
+  }
+
+  /**
+   * True: the head gets a linear-chain CRF (trained with its negative log-likelihood, decoded by
+   * Viterbi), false: the plain softmax head; null (absent) keeps the checkpoint's head ({@code
+   * "crf"} of its config.json, false for a base model).
+   */
+  public Boolean crf() {
+    return crf;
   }
 }
