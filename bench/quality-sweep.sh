@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# The settings sweep on Stockmark with bge-small-zh-v1.5 (bench/README.md, "quality-sweep"):
+#   bench/quality-sweep.sh [NAME...]          train every setting of bench/sweep-stockmark.tsv (or
+#                                             only those named), two seeds each; validation only
+#   bench/quality-sweep.sh --test NAME        evaluate the chosen setting's runs on the test split
+# A setting is one line of the TSV: its name, the prepared variant (iob2: the default prepare;
+# io: --scheme IO; first: --no-label-all-subwords) and the train --set overrides on top of
+# conf/train-stockmark.json. Every run trains with --replicas 2 (per_device_train_batch_size 6: the
+# example's global batch of 12) and validates after every epoch; the choice is made on validation
+# F1 (bench/quality_sweep_summary.py), and the test split is scored once, for the chosen setting.
+# A run whose model is complete is not run again; one that stopped half-way is started over.
+# Environment: WORK (default bench/work/quality), SEEDS (default "42 7"), SPARKNER_SHARED,
+#   SWEEP (default bench/sweep-stockmark.tsv).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+SHARED="$(cd "${SPARKNER_SHARED:-$ROOT/../shared}" && pwd)"
+WORK="${WORK:-$ROOT/bench/work/quality}"
+SEEDS="${SEEDS:-42 7}"
+SWEEP="${SWEEP:-$ROOT/bench/sweep-stockmark.tsv}"
+BGE="$SHARED/models/bge-small-zh-v1.5"
+CORPUS="$SHARED/data/stockmark/ner.json"
+mkdir -p "$WORK/sweep"
+
+stage() { # NAME COMMAND...: runs it with its log and wall time, as bench/quality.sh does
+  local name="$1"
+  shift
+  echo "== $(date -u +%FT%TZ) $name (log: $WORK/sweep/$name.log)"
+  local t0 t1
+  t0=$(date +%s.%N)
+  if ! "$@" >"$WORK/sweep/$name.log" 2>&1; then
+    echo "bench/quality-sweep.sh: $name failed, see $WORK/sweep/$name.log" >&2
+    tail -20 "$WORK/sweep/$name.log" >&2
+    exit 1
+  fi
+  t1=$(date +%s.%N)
+  printf '%s\t%s\t%.1f\n' "$(date -u +%FT%TZ)" "$name" "$(echo "$t1 - $t0" | bc)" >>"$WORK/sweep/times.tsv"
+}
+
+prepared() { # VARIANT: the prepared corpus of that variant, prepared once
+  local dir
+  case "$1" in
+    iob2) dir="$WORK/prepared-bge"; set -- ;;
+    io) dir="$WORK/prepared-bge-io"; set -- --scheme IO ;;
+    first) dir="$WORK/prepared-bge-first"; set -- --no-label-all-subwords ;;
+    *) echo "bench/quality-sweep.sh: unknown prepared variant '$1' (iob2, io, first)" >&2; exit 2 ;;
+  esac
+  if [[ ! -f "$dir/summary.json" ]]; then
+    stage "prepare-$(basename "$dir")" bin/sparkner prepare --input "stockmark:$CORPUS" \
+      --tokenizer "$BGE" --output "$dir" --overwrite "$@" >&2
+  fi
+  echo "$dir"
+}
+
+settings() { # the TSV's lines without comments: NAME VARIANT SETS...
+  grep -v '^\s*#' "$SWEEP" | grep -v '^\s*$'
+}
+
+if [[ "${1:-}" == "--test" ]]; then
+  name="${2:?bench/quality-sweep.sh --test NAME}"
+  line="$(settings | awk -v n="$name" '$1 == n')"
+  [[ -n "$line" ]] || { echo "bench/quality-sweep.sh: no setting '$name' in $SWEEP" >&2; exit 2; }
+  read -r _ variant _ <<<"$line"
+  data="$(prepared "$variant")"
+  for s in $SEEDS; do
+    run="$WORK/sweep/$name-s$s"
+    [[ -f "$run/model.safetensors" ]] || { echo "bench/quality-sweep.sh: $run is not trained" >&2; exit 2; }
+    stage "test-$name-s$s" bin/sparkner evaluate --model "$run" --data "$data" --split test \
+      --report "$run-test"
+  done
+  exit 0
+fi
+
+wanted=("$@")
+while read -r name variant sets; do
+  if ((${#wanted[@]})) && [[ " ${wanted[*]} " != *" $name "* ]]; then
+    continue
+  fi
+  data="$(prepared "$variant")"
+  args=(--set per_device_train_batch_size=6 --set eval_strategy=epoch)
+  for kv in $sets; do
+    args+=(--set "$kv")
+  done
+  for s in $SEEDS; do
+    run="$WORK/sweep/$name-s$s"
+    if [[ -f "$run/model.safetensors" ]]; then
+      continue
+    fi
+    rm -rf "$run"
+    stage "train-$name-s$s" bin/sparkner train --data "$data" --model "$BGE" --output "$run" \
+      --conf conf/train-stockmark.json --replicas 2 "${args[@]}" --set "seed=$s"
+  done
+done < <(settings)
+/usr/bin/python3 bench/quality_sweep_summary.py "$WORK/sweep" "$SWEEP" $SEEDS
