@@ -34,32 +34,20 @@ mkdir -p "$WORK"
 [[ -f "$WORK/prepared-bge/labels.json" ]] || bench/quality.sh prepare-bge
 [[ -d "$WORK/export-bge" ]] || bench/quality.sh export-bge
 
-stage() { # NAME COMMAND...: runs it with its log and wall time, as bench/quality.sh does
-  local name="$1"
-  shift
-  echo "== $(date -u +%FT%TZ) $name (log: $WORK/$name.log)"
-  local t0 t1
-  t0=$(date +%s.%N)
-  if ! "$@" >"$WORK/$name.log" 2>&1; then
-    echo "bench/quality-seeds.sh: $name failed, see $WORK/$name.log" >&2
-    tail -20 "$WORK/$name.log" >&2
-    exit 1
-  fi
-  t1=$(date +%s.%N)
-  printf '%s\t%s\t%.1f\n' "$(date -u +%FT%TZ)" "$name" "$(echo "$t1 - $t0" | bc)" >>"$WORK/times.tsv"
-}
+# shellcheck source=bench/quality-stage.sh
+source "$ROOT/bench/quality-stage.sh"
 
 for s in "${SEEDS[@]}"; do
   if [[ " $SIDES " == *" java "* && ! -f "$WORK/java-bge-s$s-report/report.json" ]]; then
     rm -rf "$WORK/java-bge-s$s" "$WORK/java-bge-s$s-report"
-    stage "train-bge-java-s$s" bin/sparkner train --data "$WORK/prepared-bge" --model "$BGE" \
+    stage "$WORK" "train-bge-java-s$s" bin/sparkner train --data "$WORK/prepared-bge" --model "$BGE" \
       --output "$WORK/java-bge-s$s" --conf conf/train-stockmark.json --set "seed=$s"
-    stage "eval-bge-java-s$s" bin/sparkner evaluate --model "$WORK/java-bge-s$s" \
+    stage "$WORK" "eval-bge-java-s$s" bin/sparkner evaluate --model "$WORK/java-bge-s$s" \
       --data "$WORK/prepared-bge" --split test --report "$WORK/java-bge-s$s-report"
   fi
   if [[ " $SIDES " == *" python "* && ! -f "$WORK/python-bge-s$s/report.json" ]]; then
     rm -rf "$WORK/python-bge-s$s"
-    stage "train-bge-python-s$s" "$PYTHON" tools/reference/ner_reference.py train \
+    stage "$WORK" "train-bge-python-s$s" "$PYTHON" tools/reference/ner_reference.py train \
       --data "$WORK/export-bge" --model "$BGE" --output "$WORK/python-bge-s$s" --lr 5e-5 \
       --batch-size 12 --weight-decay 0.01 --warmup-ratio 0.1 --epochs 2 --max-grad-norm 1.0 \
       --seed "$s" --order torch --threads "$THREADS" --logging-steps 50

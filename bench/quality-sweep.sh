@@ -23,20 +23,8 @@ BGE="$SHARED/models/bge-small-zh-v1.5"
 CORPUS="$SHARED/data/stockmark/ner.json"
 mkdir -p "$WORK/sweep"
 
-stage() { # NAME COMMAND...: runs it with its log and wall time, as bench/quality.sh does
-  local name="$1"
-  shift
-  echo "== $(date -u +%FT%TZ) $name (log: $WORK/sweep/$name.log)"
-  local t0 t1
-  t0=$(date +%s.%N)
-  if ! "$@" >"$WORK/sweep/$name.log" 2>&1; then
-    echo "bench/quality-sweep.sh: $name failed, see $WORK/sweep/$name.log" >&2
-    tail -20 "$WORK/sweep/$name.log" >&2
-    exit 1
-  fi
-  t1=$(date +%s.%N)
-  printf '%s\t%s\t%.1f\n' "$(date -u +%FT%TZ)" "$name" "$(echo "$t1 - $t0" | bc)" >>"$WORK/sweep/times.tsv"
-}
+# shellcheck source=bench/quality-stage.sh
+source "$ROOT/bench/quality-stage.sh"
 
 prepared() { # VARIANT: the prepared corpus of that variant, prepared once
   local dir
@@ -47,7 +35,7 @@ prepared() { # VARIANT: the prepared corpus of that variant, prepared once
     *) echo "bench/quality-sweep.sh: unknown prepared variant '$1' (iob2, io, first)" >&2; exit 2 ;;
   esac
   if [[ ! -f "$dir/summary.json" ]]; then
-    stage "prepare-$(basename "$dir")" bin/sparkner prepare --input "stockmark:$CORPUS" \
+    stage "$WORK/sweep" "prepare-$(basename "$dir")" bin/sparkner prepare --input "stockmark:$CORPUS" \
       --tokenizer "$BGE" --output "$dir" --overwrite "$@" >&2
   fi
   echo "$dir"
@@ -66,7 +54,7 @@ if [[ "${1:-}" == "--test" ]]; then
   for s in $SEEDS; do
     run="$WORK/sweep/$name-s$s"
     [[ -f "$run/model.safetensors" ]] || { echo "bench/quality-sweep.sh: $run is not trained" >&2; exit 2; }
-    stage "test-$name-s$s" bin/sparkner evaluate --model "$run" --data "$data" --split test \
+    stage "$WORK/sweep" "test-$name-s$s" bin/sparkner evaluate --model "$run" --data "$data" --split test \
       --report "$run-test"
   done
   exit 0
@@ -88,7 +76,7 @@ while read -r name variant sets; do
       continue
     fi
     rm -rf "$run"
-    stage "train-$name-s$s" bin/sparkner train --data "$data" --model "$BGE" --output "$run" \
+    stage "$WORK/sweep" "train-$name-s$s" bin/sparkner train --data "$data" --model "$BGE" --output "$run" \
       --conf conf/train-stockmark.json --replicas 2 "${args[@]}" --set "seed=$s"
   done
 done < <(settings)

@@ -12,21 +12,9 @@ import os
 import statistics
 import sys
 
+from quality_common import jsonl, load
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def load(path):
-    if not os.path.exists(path):
-        return None
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
-
-
-def jsonl(path):
-    if not os.path.exists(path):
-        return []
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(x) for x in f if x.strip()]
 
 
 def settings(tsv):

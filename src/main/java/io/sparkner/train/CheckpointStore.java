@@ -706,33 +706,10 @@ public final class CheckpointStore {
             file + ": optimizer shard with an impossible range [" + from + ", " + to + ")");
       }
       long[] remaining = {size - SHARD_HEADER};
-      float[] m = readFloats(in, remaining, file);
-      float[] v = readFloats(in, remaining, file);
-      if (m.length != to - from || v.length != to - from) {
-        throw new IOException(
-            file
-                + ": optimizer shard for ["
-                + from
-                + ", "
-                + to
-                + ") holds "
-                + m.length
-                + " and "
-                + v.length
-                + " values");
-      }
-      float[] master = remaining[0] == 0 ? null : readFloats(in, remaining, file);
-      if (master != null && master.length != to - from) {
-        throw new IOException(
-            file
-                + ": optimizer shard for ["
-                + from
-                + ", "
-                + to
-                + ") holds "
-                + master.length
-                + " master weights");
-      }
+      float[] m = shardArray(in, remaining, file, from, to, "first moment");
+      float[] v = shardArray(in, remaining, file, from, to, "second moment");
+      float[] master =
+          remaining[0] == 0 ? null : shardArray(in, remaining, file, from, to, "master weights");
       if (remaining[0] != 0) {
         throw new IOException(
             file + ": " + remaining[0] + " bytes after the optimizer shard's data");
@@ -741,6 +718,26 @@ public final class CheckpointStore {
     } catch (EOFException e) {
       throw new IOException(file + ": truncated optimizer shard (the file ends early)", e);
     }
+  }
+
+  /** One of a shard's arrays, which must hold a value for each parameter of its range. */
+  private static float[] shardArray(
+      DataInputStream in, long[] remaining, String file, long from, long to, String what)
+      throws IOException {
+    float[] a = readFloats(in, remaining, file);
+    if (a.length != to - from) {
+      throw new IOException(
+          file
+              + ": optimizer shard for ["
+              + from
+              + ", "
+              + to
+              + ") holds "
+              + a.length
+              + " values of its "
+              + what);
+    }
+    return a;
   }
 
   static String shardName(int rank, int replicas) {
