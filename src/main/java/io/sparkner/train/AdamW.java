@@ -20,6 +20,9 @@ public final class AdamW implements Serializable {
   private final boolean[] decay;
   private final Hyperparameters hyper;
   private long step;
+  // the elements from tailFrom on (the range's part of the CRF head) learn at lr × tailFactor
+  private int tailFrom;
+  private double tailFactor = 1;
 
   /**
    * The fixed hyper-parameters of a run, as {@code torch.optim.AdamW} names them.
@@ -66,6 +69,21 @@ public final class AdamW implements Serializable {
     this.v = new float[master.length];
     this.decay = decay;
     this.hyper = hyper;
+    this.tailFrom = master.length;
+  }
+
+  /**
+   * Lets the range's elements from {@code localFrom} on learn at {@code factor} times the learning
+   * rate, as a parameter group with its own learning rate under the same schedule (a CRF's {@code
+   * crf_learning_rate}).
+   */
+  public void scaleTail(int localFrom, double factor) {
+    if (localFrom < 0 || localFrom > master.length || !(factor > 0)) {
+      throw new IllegalArgumentException(
+          "tail from " + localFrom + " of " + master.length + " at factor " + factor);
+    }
+    this.tailFrom = localFrom;
+    this.tailFactor = factor;
   }
 
   public long from() {
@@ -103,9 +121,19 @@ public final class AdamW implements Serializable {
     float decayFactor = (float) (1 - lr * hyper.weightDecay());
     // each element's update depends on that element alone: ranges run on up to `threads` threads
     // (the task's libtorch intra-op threads are idle meanwhile), with the same result
-    int n = master.length;
+    int n = tailFrom;
     int chunks = n < PARALLEL_MIN ? 1 : Math.min(n / (PARALLEL_MIN / 2), threads);
     TaskCompute.forRanges(n, chunks, (a, b) -> update(grad, a, b, stepSize, sqrtBc2, decayFactor));
+    if (tailFrom < master.length) {
+      double tailLr = lr * tailFactor;
+      update(
+          grad,
+          tailFrom,
+          master.length,
+          (float) (tailLr / bc1),
+          sqrtBc2,
+          (float) (1 - tailLr * hyper.weightDecay()));
+    }
   }
 
   /** Below this many elements an update runs on the calling thread alone. */

@@ -84,6 +84,9 @@ public record RunFingerprint(Map<String, String> components) implements Serializ
     if (c.crf() != null) { // absent when not given: runs without the option keep their fingerprint
       b.put("crf", c.crf());
     }
+    if (c.crfLearningRate() != null) {
+      b.put("crf_learning_rate", c.crfLearningRate());
+    }
     return new RunFingerprint(b.map);
   }
 

@@ -224,6 +224,11 @@ public record TrainConfig(
     return args.crf();
   }
 
+  /** The CRF head's peak learning rate; null: {@link #learningRate}. */
+  public Double crfLearningRate() {
+    return args.crfLearningRate();
+  }
+
   public String outputDir() {
     return args.outputDir();
   }
@@ -777,6 +782,7 @@ public record TrainConfig(
             "attention_probs_dropout_prob",
             "classifier_dropout",
             "crf",
+            "crf_learning_rate",
             "output_dir",
             "run_name")) {
       m.put(k, a.get(k));

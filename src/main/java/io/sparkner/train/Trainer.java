@@ -182,6 +182,9 @@ public final class Trainer {
             decay,
             AdamW.Hyperparameters.of(config),
             io.sparkner.model.TaskCompute.cpuThreads());
+    if (config.crfLearningRate() != null) {
+      crfLearningRate(from, to);
+    }
     this.gradients = DirectFloats.allocate(Math.toIntExact(size));
     this.shard = new float[master.length];
     this.lossScale = config.lossScaler().start();
@@ -337,6 +340,28 @@ public final class Trainer {
   public float[] parameterValues() {
     settle();
     return values.toArray();
+  }
+
+  /**
+   * {@code crf_learning_rate}: the CRF's parameters (the last slots of the flat space) learn at
+   * that rate, scaled by the schedule as the learning rate is.
+   */
+  private void crfLearningRate(long from, long to) {
+    if (model.crf() == null) {
+      throw new IllegalArgumentException(
+          "crf_learning_rate is set but the model has no CRF head: set crf: true");
+    }
+    long crfFrom = flat.size();
+    for (FlatParameters.Slot s : flat.slots()) {
+      if (s.name().startsWith("crf.")) {
+        crfFrom = Math.min(crfFrom, s.offset());
+      } else if (crfFrom < flat.size()) {
+        throw new IllegalStateException(
+            s.name() + " follows the CRF's parameters in the flat space");
+      }
+    }
+    long local = Math.min(Math.max(crfFrom, from), to) - from;
+    optimizer.scaleTail(Math.toIntExact(local), config.crfLearningRate() / config.learningRate());
   }
 
   /**

@@ -110,6 +110,9 @@ public final class TrainingArguments implements Validated, Serializable {
   private Double classifierDropout = null;
   // a linear-chain CRF over the logits (loss and decoding); null keeps the checkpoint's head
   private Boolean crf = null;
+  // the CRF's own learning rate (BERT-CRF taggers train the transitions faster); null:
+  // learning_rate
+  private Double crfLearningRate = null;
 
   // --- Hugging Face keys accepted without effect ---
   @Ignored("sparkner train always trains")
@@ -242,6 +245,12 @@ public final class TrainingArguments implements Validated, Serializable {
               + " is not supported (only 0)");
     }
     atLeast1("replicas", replicas, errors);
+    if (crfLearningRate != null && !(crfLearningRate > 0)) {
+      errors.add("crf_learning_rate must be > 0 (got " + ConfigReader.fmt(crfLearningRate) + ")");
+    }
+    if (crfLearningRate != null && Boolean.FALSE.equals(crf)) {
+      errors.add("crf_learning_rate is set but crf is false: it is the CRF head's learning rate");
+    }
     if (zeroStage == 3) {
       errors.add("zero_stage 3: ZeRO stage 3 is out of scope (use 0, 1 or 2)");
     } else if (zeroStage < 0 || zeroStage > 3) {
@@ -480,5 +489,13 @@ public final class TrainingArguments implements Validated, Serializable {
    */
   public Boolean crf() {
     return crf;
+  }
+
+  /**
+   * The CRF head's learning rate (its parameters as a group of their own, under the same schedule);
+   * null: {@code learning_rate}, like every other parameter.
+   */
+  public Double crfLearningRate() {
+    return crfLearningRate;
   }
 }

@@ -229,6 +229,71 @@ class CrfTrainingTest {
     }
   }
 
+  @Test
+  void theCrfLearningRateIsAParameterGroupUnderTheSameSchedule() {
+    // AdamW: the tail from element 6 learns at 20× the rate, the head as before, bit for bit
+    Random r = new Random(5);
+    float[] start = new float[10];
+    for (int i = 0; i < start.length; i++) {
+      start[i] = (float) r.nextGaussian();
+    }
+    boolean[] decay = new boolean[10];
+    Arrays.fill(decay, true);
+    AdamW.Hyperparameters h = new AdamW.Hyperparameters(0.9, 0.999, 1e-8, 0.01);
+    AdamW grouped = new AdamW(0, start.clone(), decay, h);
+    grouped.scaleTail(6, 20);
+    AdamW slow = new AdamW(0, start.clone(), decay, h);
+    AdamW fast = new AdamW(0, start.clone(), decay, h);
+    for (int step = 0; step < 5; step++) {
+      float[] g = new float[10];
+      for (int i = 0; i < g.length; i++) {
+        g[i] = (float) r.nextGaussian();
+      }
+      double lr = 1e-3 * (5 - step) / 5; // a decaying schedule
+      grouped.update(g.clone(), lr);
+      slow.update(g.clone(), lr);
+      fast.update(g.clone(), lr * 20);
+    }
+    for (int i = 0; i < 10; i++) {
+      float expected = i < 6 ? slow.master()[i] : fast.master()[i];
+      assertEquals(
+          Float.floatToIntBits(expected), Float.floatToIntBits(grouped.master()[i]), "@" + i);
+    }
+
+    // the trainer gives the CRF's parameters that group, and refuses it without a CRF
+    List<Example> data = iob2Examples(8, 4);
+    double[] moved = new double[2];
+    for (int k = 0; k < 2; k++) {
+      List<String> o = new ArrayList<>(List.of("max_steps=4", "weight_decay=0.0"));
+      if (k == 1) {
+        o.add("crf_learning_rate=5e-1");
+      }
+      TrainConfig cfg = TrainerTest.config(data.size(), o.toArray(new String[0]));
+      try (NDManager m = NDManager.newBaseManager()) {
+        TokenClassificationModel model = Checkpoints.build(tinyCrf(), m, DataType.FLOAT32);
+        Trainer t = new Trainer(model, cfg, GradientExchange.SINGLE, new Trainer.Hooks() {});
+        t.train(data);
+        float[] now = model.parameters().get("crf.transitions").getArray().toFloatArray();
+        float[] was = tinyCrf().tensors().get("crf.transitions").data();
+        for (int i = 0; i < now.length; i++) {
+          moved[k] = Math.max(moved[k], Math.abs(now[i] - was[i]));
+        }
+      }
+    }
+    // Adam moves an element by about the learning rate per step: 4 steps at 5e-3 or at 0.5
+    assertTrue(moved[0] < 0.03 && moved[1] > 0.3, Arrays.toString(moved));
+    TrainConfig withRate = TrainerTest.config(8, "max_steps=1", "crf_learning_rate=1e-3");
+    try (NDManager m = NDManager.newBaseManager()) {
+      TokenClassificationModel plain = Checkpoints.build(TrainerTest.tiny(), m, DataType.FLOAT32);
+      IllegalArgumentException e =
+          org.junit.jupiter.api.Assertions.assertThrows(
+              IllegalArgumentException.class,
+              () -> new Trainer(plain, withRate, GradientExchange.SINGLE, new Trainer.Hooks() {}));
+      assertTrue(
+          e.getMessage().contains("crf_learning_rate") && e.getMessage().contains("crf: true"));
+    }
+  }
+
   /** Evaluator's one-batch forward, as evaluate and validation decode. */
   static int[][] forward(TokenClassificationModel model, List<Example> windows) {
     Map<String, int[][]> p = Evaluator.predict(model, windows, 8);
