@@ -83,22 +83,41 @@ final class WindowPredictor {
       NDArray logits =
           model.logits(scope.create(ids, shape), scope.create(mask, shape), null, false);
       NDArray probabilities = logits.toType(DataType.FLOAT32, false).softmax(-1);
-      boolean[][] chain = new boolean[b][l];
-      for (int r = 0; r < b; r++) {
-        boolean[] lab = windows.get(batch.get(r)).labelled();
-        System.arraycopy(lab, 0, chain[r], 0, lab.length);
+      int[] best = new int[b * l];
+      float[] p;
+      if (model.crf() == null) {
+        // the arg-max of the float32 probabilities and its probability, reduced in libtorch
+        long[] argMax = probabilities.argMax(-1).toLongArray();
+        p = probabilities.max(new int[] {-1}).toFloatArray();
+        for (int i = 0; i < best.length; i++) {
+          best[i] = (int) argMax[i];
+        }
+      } else {
+        // the CRF's best path over the positions training labelled, and each tag's probability
+        boolean[][] chain = new boolean[b][l];
+        for (int r = 0; r < b; r++) {
+          boolean[] lab = windows.get(batch.get(r)).labelled();
+          System.arraycopy(lab, 0, chain[r], 0, lab.length);
+        }
+        int[][] decoded = model.decode(logits, chain);
+        float[] all = probabilities.toFloatArray();
+        p = new float[b * l];
+        int k = model.config().numLabels();
+        for (int r = 0; r < b; r++) {
+          for (int j = 0; j < l; j++) {
+            int tag = decoded[r][j];
+            best[r * l + j] = tag;
+            p[r * l + j] = tag < 0 ? 0f : all[(r * l + j) * k + tag];
+          }
+        }
       }
-      // the arg-max of the float32 probabilities, or the CRF's best path over the logits
-      int[][] decoded = model.decode(model.crf() == null ? probabilities : logits, chain);
-      float[] p = probabilities.toFloatArray();
-      int k = model.config().numLabels();
       for (int r = 0; r < b; r++) {
         int n = windows.get(batch.get(r)).length();
         int[] labels = new int[n];
         float[] probs = new float[n];
         for (int j = 0; j < n; j++) {
-          labels[j] = decoded[r][j];
-          probs[j] = labels[j] < 0 ? 0f : p[(r * l + j) * k + labels[j]];
+          labels[j] = best[r * l + j];
+          probs[j] = p[r * l + j];
         }
         if (!allSubwords) {
           continueWords(windows.get(batch.get(r)), labels, probs);
