@@ -235,12 +235,12 @@ public final class Checkpoints {
    * in [-0.1, 0.1), as pytorch-crf initialises them ({@link Crf#initial}).
    */
   static float[] initial(ModelConfig config, String name, long[] shape, Random random) {
+    if (name.startsWith("crf.")) {
+      return Crf.initial(shape, random); // uniform in [-0.1, 0.1), as pytorch-crf
+    }
     long n = 1;
     for (long d : shape) {
       n *= d;
-    }
-    if (name.startsWith("crf.")) {
-      return Crf.initial(shape, random); // uniform in [-0.1, 0.1), as pytorch-crf
     }
     float[] v = new float[Math.toIntExact(n)];
     if (name.endsWith("LayerNorm.weight")) {
