@@ -27,7 +27,20 @@ final class AzuriteServer extends ChildServer {
     super(started);
   }
 
+  /** What {@link EarlyServers} files the server under. */
+  static final String KEY = "Azurite";
+
+  /**
+   * The server {@link EarlyServers} started for the test plan, or a new one working in {@code
+   * workDir}.
+   */
   static AzuriteServer start(Path workDir) throws IOException, InterruptedException {
+    ChildServer early = EarlyServers.take(KEY);
+    return early != null ? (AzuriteServer) early : startNew(workDir);
+  }
+
+  /** Installs Azurite when it is not, and starts it in {@code workDir}. */
+  static AzuriteServer startNew(Path workDir) throws IOException, InterruptedException {
     Path home = Path.of(System.getProperty("sparkner.azurite.home", "tools/azurite"));
     Path bin = home.resolve("node_modules/.bin/azurite-blob");
     if (!Files.isExecutable(bin)) {

@@ -27,8 +27,23 @@ final class S3MockServer extends ChildServer {
     this.httpPort = Integer.parseInt(started.ready().group(2));
   }
 
-  /** Starts the server with the given buckets; skips the calling test when the jar is absent. */
+  /** What {@link EarlyServers} files a server with these buckets under. */
+  static String key(String... buckets) {
+    return "S3Mock " + String.join(",", buckets);
+  }
+
+  /**
+   * The server with the given buckets {@link EarlyServers} started for the test plan, or a new one
+   * working in {@code workDir}; skips the calling test when the jar is absent.
+   */
   static S3MockServer start(Path workDir, String... buckets)
+      throws IOException, InterruptedException {
+    ChildServer early = EarlyServers.take(key(buckets));
+    return early != null ? (S3MockServer) early : startNew(workDir, buckets);
+  }
+
+  /** Starts a server with the given buckets in {@code workDir}. */
+  static S3MockServer startNew(Path workDir, String... buckets)
       throws IOException, InterruptedException {
     Path jar =
         Path.of(System.getProperty("sparkner.s3mock.jar", "target/test-tools/s3mock-exec.jar"));

@@ -1,0 +1,156 @@
+package io.sparkner.storage;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.stream.Stream;
+import org.junit.platform.engine.support.descriptor.ClassSource;
+import org.junit.platform.launcher.TestExecutionListener;
+import org.junit.platform.launcher.TestIdentifier;
+import org.junit.platform.launcher.TestPlan;
+
+/**
+ * Starts the storage emulators that the test plan's storage classes will need ({@link S3MockServer}
+ * for {@link S3StorageTest}, {@link AzuriteServer} for {@link AzuriteStorageTest}) in the
+ * background as soon as the plan starts. Their start-up (a Spring Boot JVM; {@code npm ci} in a
+ * fresh checkout and a Node.js server) then overlaps the first test classes, which mostly wait on
+ * timeouts, instead of adding half a minute each to the run. A class takes its server through
+ * {@code S3MockServer.start} / {@code AzuriteServer.start}, which start one on the spot when none
+ * was started early (a single class run on its own). Registered through {@code META-INF/services}.
+ */
+public final class EarlyServers implements TestExecutionListener {
+  private static final Map<String, Future<ChildServer>> STARTED = new ConcurrentHashMap<>();
+  private static final List<Path> DIRS = new ArrayList<>();
+  private ExecutorService starter;
+
+  /** A server start for the background: where it works is a directory of its own. */
+  private interface Start {
+    ChildServer in(Path workDir) throws Exception;
+  }
+
+  @Override
+  public void testPlanExecutionStarted(TestPlan plan) {
+    List<String> classes = classesOf(plan);
+    // one after the other, in the order the classes use them: one core stays with the tests
+    if (classes.contains(AzuriteStorageTest.class.getName())) {
+      early(AzuriteServer.KEY, AzuriteServer::startNew);
+    }
+    if (classes.contains(S3StorageTest.class.getName())) {
+      early(
+          S3MockServer.key(S3StorageTest.BUCKET),
+          dir -> S3MockServer.startNew(dir, S3StorageTest.BUCKET));
+    }
+  }
+
+  private synchronized void early(String key, Start start) {
+    if (starter == null) {
+      starter =
+          Executors.newSingleThreadExecutor(
+              r -> {
+                Thread t = new Thread(r, "early-storage-servers");
+                t.setDaemon(true);
+                return t;
+              });
+    }
+    STARTED.put(
+        key,
+        starter.submit(
+            () -> {
+              Path dir = Files.createTempDirectory("sparkner-early-server");
+              synchronized (DIRS) {
+                DIRS.add(dir);
+              }
+              return start.in(dir);
+            }));
+  }
+
+  /**
+   * The server started early under {@code key}, waiting for its start to end, or null when none
+   * was; a start that failed or skipped throws here, in the test class that needs it.
+   */
+  static ChildServer take(String key) throws IOException, InterruptedException {
+    Future<ChildServer> f = STARTED.remove(key);
+    if (f == null) {
+      return null;
+    }
+    try {
+      return f.get();
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof RuntimeException r) {
+        throw r; // among them the skip of a server that is not installed
+      }
+      if (cause instanceof Error err) {
+        throw err;
+      }
+      if (cause instanceof IOException io) {
+        throw io;
+      }
+      if (cause instanceof InterruptedException ie) {
+        throw ie;
+      }
+      throw new IllegalStateException(key + " failed to start", cause);
+    }
+  }
+
+  @Override
+  public void testPlanExecutionFinished(TestPlan plan) {
+    // servers whose class never took them (it was filtered out or aborted) stop with the plan
+    for (String key : List.copyOf(STARTED.keySet())) {
+      try {
+        ChildServer s = take(key);
+        if (s != null) {
+          s.close();
+        }
+      } catch (Exception | Error e) {
+        // a start that failed has nothing to stop
+      }
+    }
+    if (starter != null) {
+      starter.shutdownNow();
+    }
+    synchronized (DIRS) {
+      DIRS.forEach(EarlyServers::delete);
+      DIRS.clear();
+    }
+  }
+
+  private static List<String> classesOf(TestPlan plan) {
+    List<String> out = new ArrayList<>();
+    for (TestIdentifier root : plan.getRoots()) {
+      for (TestIdentifier id : plan.getDescendants(root)) {
+        id.getSource()
+            .filter(ClassSource.class::isInstance)
+            .map(s -> ((ClassSource) s).getClassName())
+            .ifPresent(out::add);
+      }
+    }
+    return out;
+  }
+
+  private static void delete(Path dir) {
+    try (Stream<Path> s = Files.walk(dir)) {
+      s.sorted(Comparator.reverseOrder())
+          .forEach(
+              p -> {
+                try {
+                  Files.deleteIfExists(p);
+                } catch (IOException e) {
+                  throw new UncheckedIOException(e);
+                }
+              });
+    } catch (IOException | UncheckedIOException e) {
+      // a temporary directory left behind is no test failure
+    }
+  }
+}
