@@ -1,7 +1,7 @@
 package io.sparkner.train;
 
 import ai.djl.Device;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.JsonNode;
 import io.sparkner.align.Labels;
 import io.sparkner.fault.FaultPlan;
 import io.sparkner.model.Checkpoints;
@@ -11,7 +11,6 @@ import io.sparkner.prepare.PreparedData;
 import io.sparkner.prepare.TrainingData;
 import io.sparkner.storage.HadoopFiles;
 import io.sparkner.track.MetricsFollower;
-import java.io.IOException;
 import java.io.PrintStream;
 import java.util.List;
 import java.util.Optional;
@@ -28,7 +27,6 @@ import org.apache.spark.sql.SparkSession;
  * model is trained on in {@code training_data.json} ({@link TrainingData}) before training.
  */
 public final class TrainJob {
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   private TrainJob() {}
 
@@ -325,7 +323,8 @@ public final class TrainJob {
             trainingData.tokenizerFingerprint(),
             windows,
             config);
-    Boolean labelAllSubwords = labelAllSubwords(data);
+    JsonNode summary = data.summary(); // read once: labelling and the tokenizer to ship
+    Boolean labelAllSubwords = labelAllSubwords(summary);
     String resumeFrom =
         startingPoint(
             o,
@@ -341,7 +340,7 @@ public final class TrainJob {
             config,
             modelDir,
             output,
-            tokenizerOf(modelDir, o.data(), hconf),
+            tokenizerOf(modelDir, summary, hconf),
             config.precision() == TrainConfig.Precision.FP16,
             o.faults(),
             fingerprint,
@@ -460,26 +459,21 @@ public final class TrainJob {
   }
 
   /** How prepare labelled the windows (label_all_subwords of its summary.json), or null. */
-  private static Boolean labelAllSubwords(PreparedData data) {
-    var summary = data.summary();
+  private static Boolean labelAllSubwords(JsonNode summary) {
     var v = summary == null ? null : summary.get("label_all_subwords");
     return v != null && v.isBoolean() ? v.booleanValue() : null;
   }
 
-  /** The tokenizer.json to ship with the model: the checkpoint's own, else the one prepare used. */
-  static String tokenizerOf(String modelDir, String data, Configuration conf) {
+  /**
+   * The tokenizer.json to ship with the model: the checkpoint's own, else the one prepare used (its
+   * summary.json, read once with the prepared data).
+   */
+  static String tokenizerOf(String modelDir, JsonNode summary, Configuration conf) {
     String own = modelDir + "/" + Checkpoints.TOKENIZER;
     if (HadoopFiles.exists(own, conf)) {
       return own;
     }
-    try {
-      var summary =
-          JSON.readTree(
-              HadoopFiles.readString(HadoopFiles.qualify(data, conf) + "/summary.json", conf));
-      String t = summary.path("tokenizer").asText(null);
-      return t != null && HadoopFiles.exists(t, conf) ? t : null;
-    } catch (IOException e) {
-      return null;
-    }
+    String t = summary == null ? null : summary.path("tokenizer").asText(null);
+    return t != null && HadoopFiles.exists(t, conf) ? t : null;
   }
 }
