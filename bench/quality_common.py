@@ -1,4 +1,5 @@
-"""What the quality summaries share: reading JSON and JSON-lines files that may not exist yet."""
+"""What the quality summaries share: reading JSON and JSON-lines files that may not exist yet, and
+the wall times bench/quality-stage.sh records."""
 
 import json
 import os
@@ -18,3 +19,18 @@ def jsonl(path):
         return []
     with open(path, encoding="utf-8") as f:
         return [json.loads(x) for x in f if x.strip()]
+
+
+def times(work):
+    """Stage name -> seconds from work/times.tsv (bench/quality-stage.sh); the last run of a stage
+    wins; {} when there is none."""
+    out = {}
+    path = os.path.join(work, "times.tsv")
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("#") or not line.strip():
+                    continue
+                _, name, seconds = line.rstrip("\n").split("\t")
+                out[name] = float(seconds)
+    return out

@@ -9,35 +9,11 @@ import json
 import os
 import sys
 
+from quality_common import jsonl, load, times as stage_times
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORK = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "bench/work/quality")
 OUT = sys.argv[2] if len(sys.argv) > 2 else os.path.join(ROOT, "bench/results/quality-stockmark.json")
-
-
-def jsonl(path):
-    if not os.path.exists(path):
-        return []
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(x) for x in f if x.strip()]
-
-
-def load(path):
-    if not os.path.exists(path):
-        return None
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
-
-
-def times():
-    out = {}
-    path = os.path.join(WORK, "times.tsv")
-    if os.path.exists(path):
-        for line in open(path, encoding="utf-8"):
-            if line.startswith("#") or not line.strip():
-                continue
-            _, stage, secs = line.rstrip("\n").split("\t")
-            out[stage] = float(secs)  # the last run of a stage wins
-    return out
 
 
 def scores(d):
@@ -86,7 +62,7 @@ def python_run(name, t):
 
 
 def main():
-    t = times()
+    t = stage_times(WORK)
     old = load(OUT) or {}
     out = {"benchmark": "quality-stockmark", "work": WORK, "stage_wall_s": t,
            "notes": old.get("notes", []),

@@ -12,7 +12,7 @@ import os
 import statistics
 import sys
 
-from quality_common import jsonl, load
+from quality_common import jsonl, load, times
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -25,17 +25,6 @@ def settings(tsv):
                 continue
             name, variant, *sets = line.split()
             out.append({"name": name, "prepared": variant, "set": sets})
-    return out
-
-
-def times(work):
-    out = {}
-    path = os.path.join(work, "times.tsv")
-    if os.path.exists(path):
-        with open(path, encoding="utf-8") as f:
-            for line in f:
-                _, name, seconds = line.rstrip("\n").split("\t")
-                out[name] = float(seconds)
     return out
 
 
