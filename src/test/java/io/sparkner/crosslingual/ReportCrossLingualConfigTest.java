@@ -31,9 +31,21 @@ class ReportCrossLingualConfigTest {
     assertEquals("stockmark", stockmark.train().inputs().get(0).kind());
     assertTrue(stockmark.evaluate().trainingCorpus());
 
+    // the example's global batch of 12 over two replicas (the fast path on a CPU machine)
+    assertEquals(2, stockmark.train().replicas());
+    assertEquals(List.of("per_device_train_batch_size=6"), stockmark.train().set());
+
     CrossLingualConfig ja = conf("crosslingual-panx-ja.json");
     assertEquals("ja", ja.train().inputs().get(0).lang());
     assertTrue(ja.evaluate().typeMap().isEmpty());
+    assertEquals(2, ja.train().replicas());
+
+    CrossLingualConfig jaKo = conf("crosslingual-panx-jako.json");
+    assertEquals(List.of("ja", "ko"), jaKo.train().inputs().stream().map(i -> i.lang()).toList());
+    assertEquals(
+        List.of("zh", "en", "de"),
+        jaKo.evaluate().sets().get("panx").stream().map(i -> i.lang()).toList());
+    assertEquals(List.of("per_device_train_batch_size=6"), jaKo.train().set());
 
     CrossLingualConfig sample = conf("crosslingual-sample.json");
     assertNull(sample.tokenizer().path());

@@ -1,0 +1,90 @@
+#!/usr/bin/python3
+"""Collects bench/crosslingual.sh runs into bench/results/crosslingual.json (and prints the matrix):
+one row per training configuration (what it was trained on), one column per evaluation language,
+micro F1 (seqeval default) with strict F1 and gold support alongside, in-language cells marked.
+
+    bench/crosslingual_summary.py WORK_DIR NAME... [--out FILE]
+"""
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+
+from quality_common import load, times
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def machine():
+    cpu = "unknown"
+    if os.path.exists("/proc/cpuinfo"):
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    return f"{os.cpu_count()} cores, {cpu}, {platform.system()}"
+
+
+def commit():
+    try:
+        return subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def row(work, wall, name):
+    report = load(os.path.join(work, name, "report", "report.json"))
+    if report is None:
+        return {"config": f"conf/crosslingual-{name}.json", "finished": False}
+    m = report["crosslingual"]
+    cells = {}
+    for c, lang in enumerate(m["columns"]):
+        cells[lang] = {"f1": round(m["f1"][0][c], 4), "strict_f1": round(m["strict_f1"][0][c], 4),
+                       "support": m["support"][0][c], "in_language": m["in_language"][0][c]}
+    return {"config": f"conf/crosslingual-{name}.json", "finished": True,
+            "trained_on": m["rows"][0]["name"], "cells": cells,
+            "seconds": wall.get(f"crosslingual-{name}")}
+
+
+def main(argv):
+    out = os.path.join(ROOT, "bench/results/crosslingual.json")
+    if "--out" in argv:
+        i = argv.index("--out")
+        out = argv[i + 1]
+        argv = argv[:i] + argv[i + 2:]
+    if len(argv) < 2:
+        print(__doc__, file=sys.stderr)
+        sys.exit(2)
+    work, names = argv[0], argv[1:]
+    wall = times(work)
+    rows = {name: row(work, wall, name) for name in names}
+    langs = sorted({lang for r in rows.values() if r["finished"] for lang in r["cells"]})
+    result = {"benchmark": "crosslingual", "commit": commit(), "machine": machine(),
+              "date": time.strftime("%Y-%m-%d", time.gmtime()),
+              "model": "bge-small-zh-v1.5 (24M, Chinese vocabulary)",
+              "metric": "micro F1, seqeval default mode; PAN-X test splits; Stockmark's test split "
+                        "for the Stockmark row, whose ORG-P/ORG-O count as ORG on PAN-X",
+              "columns": langs, "rows": rows}
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    with open(out, "w", encoding="utf-8") as f:
+        json.dump(result, f, indent=2)
+        f.write("\n")
+    print(f"{'trained on':<22}" + "".join(f"{lang:>9}" for lang in langs) + f"{'minutes':>9}")
+    for name, r in rows.items():
+        if not r["finished"]:
+            print(f"{name:<22} not finished")
+            continue
+        cells = "".join(f"{r['cells'][lang]['f1']:>8.3f}{'*' if r['cells'][lang]['in_language'] else ' '}"
+                        if lang in r["cells"] else f"{'-':>9}" for lang in langs)
+        minutes = f"{r['seconds'] / 60:>9.1f}" if r["seconds"] else f"{'-':>9}"
+        print(f"{name + ' (' + r['trained_on'] + ')':<22}{cells}{minutes}")
+    print(f"* in-language; wrote {out}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
