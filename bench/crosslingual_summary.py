@@ -8,33 +8,10 @@ micro F1 (seqeval default) with strict F1 and gold support alongside, in-languag
 
 import json
 import os
-import platform
-import subprocess
 import sys
 import time
 
-from quality_common import load, times
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def machine():
-    cpu = "unknown"
-    if os.path.exists("/proc/cpuinfo"):
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    return f"{os.cpu_count()} cores, {cpu}, {platform.system()}"
-
-
-def commit():
-    try:
-        return subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
-                              capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
+from quality_common import arguments, commit, load, machine, times
 
 
 def row(work, wall, name):
@@ -52,14 +29,7 @@ def row(work, wall, name):
 
 
 def main(argv):
-    out = os.path.join(ROOT, "bench/results/crosslingual.json")
-    if "--out" in argv:
-        i = argv.index("--out")
-        out = argv[i + 1]
-        argv = argv[:i] + argv[i + 2:]
-    if len(argv) < 2:
-        print(__doc__, file=sys.stderr)
-        sys.exit(2)
+    out, argv = arguments(argv, "bench/results/crosslingual.json", 2, __doc__)
     work, names = argv[0], argv[1:]
     wall = times(work)
     rows = {name: row(work, wall, name) for name in names}

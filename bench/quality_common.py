@@ -3,6 +3,11 @@ the wall times bench/quality-stage.sh records."""
 
 import json
 import os
+import platform
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def load(path):
@@ -34,3 +39,38 @@ def times(work):
                 _, name, seconds = line.rstrip("\n").split("\t")
                 out[name] = float(seconds)
     return out
+
+
+def arguments(argv, default_out, at_least, usage):
+    """(out, argv without --out FILE): the summary's output file (default_out under the checkout
+    unless --out says otherwise); exits with the usage (code 2) when fewer than at_least remain."""
+    out = os.path.join(ROOT, default_out)
+    if "--out" in argv:
+        i = argv.index("--out")
+        out = argv[i + 1]
+        argv = argv[:i] + argv[i + 2:]
+    if len(argv) < at_least:
+        print(usage, file=sys.stderr)
+        sys.exit(2)
+    return out, argv
+
+
+def commit():
+    """The checkout's short commit, or None outside a git checkout."""
+    try:
+        return subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def machine():
+    """Cores and CPU model: float results differ between CPU models."""
+    cpu = "unknown"
+    if os.path.exists("/proc/cpuinfo"):
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    return f"{os.cpu_count()} cores, {cpu}, {platform.system()}"

@@ -12,9 +12,7 @@ import os
 import statistics
 import sys
 
-from quality_common import jsonl, load
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from quality_common import arguments, jsonl, load
 
 
 def run(work, side, seed):
@@ -42,14 +40,7 @@ def stats(values):
 
 
 def main(argv):
-    out = os.path.join(ROOT, "bench/results/quality-seeds.json")
-    if "--out" in argv:
-        i = argv.index("--out")
-        out = argv[i + 1]
-        argv = argv[:i] + argv[i + 2:]
-    if len(argv) < 2:
-        print(__doc__, file=sys.stderr)
-        sys.exit(2)
+    out, argv = arguments(argv, "bench/results/quality-seeds.json", 2, __doc__)
     work, seeds = argv[0], [int(s) for s in argv[1:]]
     result = {"benchmark": "quality-seeds", "work": work, "seeds": seeds,
               "config": "bge-small-zh-v1.5, conf/train-stockmark.json (2 epochs, lr 5e-5, batch 12, "

@@ -12,9 +12,7 @@ import os
 import statistics
 import sys
 
-from quality_common import jsonl, load, times
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from quality_common import arguments, jsonl, load, times
 
 
 def settings(tsv):
@@ -42,14 +40,7 @@ def run(work, wall, name, seed):
 
 
 def main(argv):
-    out = os.path.join(ROOT, "bench/results/quality-sweep.json")
-    if "--out" in argv:
-        i = argv.index("--out")
-        out = argv[i + 1]
-        argv = argv[:i] + argv[i + 2:]
-    if len(argv) < 3:
-        print(__doc__, file=sys.stderr)
-        sys.exit(2)
+    out, argv = arguments(argv, "bench/results/quality-sweep.json", 3, __doc__)
     work, tsv, seeds = argv[0], argv[1], [int(s) for s in argv[2:]]
     wall = times(work)
     rows = []
