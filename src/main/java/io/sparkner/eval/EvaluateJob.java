@@ -413,6 +413,30 @@ public final class EvaluateJob {
                 + from);
       }
     }
+    TreeMap<String, List<String>> corporaOfLang = new TreeMap<>();
+    for (int i = 0; i < corpora.size(); i++) {
+      String name = corpora.get(i).name();
+      results
+          .get(i)
+          .byLang()
+          .keySet()
+          .forEach(l -> corporaOfLang.computeIfAbsent(l, k -> new ArrayList<>()).add(name));
+    }
+    corporaOfLang.forEach(
+        (lang, names) -> {
+          if (names.size() > 1) {
+            notes.add(
+                "the cross-lingual column "
+                    + lang
+                    + " pools "
+                    + names.size()
+                    + " corpora ("
+                    + String.join(", ", names)
+                    + "): each one's own "
+                    + lang
+                    + " scores are under datasets");
+          }
+        });
     if (trained.isEmpty()) {
       notes.add(
           "the model records no training languages (no "

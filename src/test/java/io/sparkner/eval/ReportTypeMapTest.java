@@ -191,6 +191,34 @@ class ReportTypeMapTest {
   }
 
   @Test
+  void aLanguageInTwoCorporaIsOneMatrixColumnAndTheNoteSaysItPoolsThem() throws IOException {
+    Path file =
+        ReportFixtures.jsonl(
+            dir.resolve("corpus/ja-other.jsonl"),
+            "{\"id\": \"other-1\", \"lang\": \"ja\", \"split\": \"test\", \"text\":"
+                + " \"大阪に行く\", \"entities\": [{\"start\": 0, \"end\": 2, \"type\": \"LOC\"}]}");
+    Path other =
+        ReportFixtures.prepare(
+            spark,
+            dir.resolve("prepared-ja-other"),
+            TestData.tokenizer("unigram"),
+            List.of("LOC", "ORG", "PER"),
+            "jsonl:" + file);
+    ObjectNode r = evaluate(alwaysOrgP, "report-pooled", TYPE_MAP, panxLabelled, other, panxKo);
+    assertEquals(List.of("ja", "ko"), texts(r.path("crosslingual").path("columns")));
+    assertEquals(3, r.path("crosslingual").path("support").path(0).path(0).asInt(), "ja gold");
+    List<String> pooled = new ArrayList<>();
+    r.path("notes").forEach(n -> pooled.add(n.asText()));
+    pooled.removeIf(n -> !n.contains("pools"));
+    assertEquals(1, pooled.size(), r.path("notes").toString());
+    assertTrue(
+        pooled.get(0).startsWith("the cross-lingual column ja pools 2 corpora (")
+            && pooled.get(0).contains("prepared-panx-like")
+            && pooled.get(0).contains("prepared-ja-other"),
+        pooled.get(0));
+  }
+
+  @Test
   void aDocumentInTwoCorporaIsRefused() {
     IllegalArgumentException e =
         assertThrows(
