@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -22,15 +23,17 @@ import org.junit.platform.launcher.TestPlan;
 /**
  * Starts the storage emulators that the test plan's storage classes will need ({@link S3MockServer}
  * for {@link S3StorageTest}, {@link AzuriteServer} for {@link AzuriteStorageTest}) in the
- * background as soon as the plan starts. Their start-up (a Spring Boot JVM; {@code npm ci} in a
- * fresh checkout and a Node.js server) then overlaps the first test classes, which mostly wait on
- * timeouts, instead of adding half a minute each to the run. A class takes its server through
- * {@code S3MockServer.start} / {@code AzuriteServer.start}, which start one on the spot when none
- * was started early (a single class run on its own). Registered through {@code META-INF/services}.
+ * background when the first class that mostly waits on timeouts starts (with the plan when it has
+ * none). Their start-up (a Spring Boot JVM; {@code npm ci} in a fresh checkout and a Node.js
+ * server) then takes the core those classes leave idle, instead of adding half a minute each to the
+ * run. A class takes its server through {@code S3MockServer.start} / {@code AzuriteServer.start},
+ * which start one on the spot when none was started early (a single class run on its own).
+ * Registered through {@code META-INF/services}.
  */
 public final class EarlyServers implements TestExecutionListener {
   private static final Map<String, Future<ChildServer>> STARTED = new ConcurrentHashMap<>();
   private static final List<Path> DIRS = new ArrayList<>();
+  private static final Set<String> CLAIMED = ConcurrentHashMap.newKeySet();
   private ExecutorService starter;
 
   /** A server start for the background: where it works is a directory of its own. */
@@ -38,21 +41,49 @@ public final class EarlyServers implements TestExecutionListener {
     ChildServer in(Path workDir) throws Exception;
   }
 
+  /**
+   * Classes that mostly wait on timeouts: the servers start when the first of them does, so their
+   * start-up takes the idle core rather than one a CPU-bound class needs.
+   */
+  private static final Set<String> IDLE_CLASSES =
+      Set.of("io.sparkner.collective.RingFailureTest", "io.sparkner.collective.RingSecurityTest");
+
+  private List<String> planned = List.of();
+
   @Override
   public void testPlanExecutionStarted(TestPlan plan) {
-    List<String> classes = classesOf(plan);
+    planned = classesOf(plan);
+    if (planned.stream().noneMatch(IDLE_CLASSES::contains)) {
+      startPlannedServers(); // nothing idle to wait for
+    }
+  }
+
+  @Override
+  public void executionStarted(TestIdentifier id) {
+    id.getSource()
+        .filter(ClassSource.class::isInstance)
+        .map(src -> ((ClassSource) src).getClassName())
+        .filter(IDLE_CLASSES::contains)
+        .ifPresent(c -> startPlannedServers());
+  }
+
+  private synchronized void startPlannedServers() {
     // one after the other, in the order the classes use them: one core stays with the tests
-    if (classes.contains(AzuriteStorageTest.class.getName())) {
+    if (planned.contains(AzuriteStorageTest.class.getName())) {
       early(AzuriteServer.KEY, AzuriteServer::startNew);
     }
-    if (classes.contains(S3StorageTest.class.getName())) {
+    if (planned.contains(S3StorageTest.class.getName())) {
       early(
           S3MockServer.key(S3StorageTest.BUCKET),
           dir -> S3MockServer.startNew(dir, S3StorageTest.BUCKET));
     }
   }
 
+  /** Starts the server under {@code key} in the background, once per plan, unless taken already. */
   private synchronized void early(String key, Start start) {
+    if (!CLAIMED.add(key)) {
+      return; // started early already, or its class ran first and started its own
+    }
     if (starter == null) {
       starter =
           Executors.newSingleThreadExecutor(
@@ -79,6 +110,7 @@ public final class EarlyServers implements TestExecutionListener {
    * was; a start that failed or skipped throws here, in the test class that needs it.
    */
   static ChildServer take(String key) throws IOException, InterruptedException {
+    CLAIMED.add(key); // a class that starts its own server: none is started early after it
     Future<ChildServer> f = STARTED.remove(key);
     if (f == null) {
       return null;
@@ -123,6 +155,7 @@ public final class EarlyServers implements TestExecutionListener {
       DIRS.forEach(EarlyServers::delete);
       DIRS.clear();
     }
+    CLAIMED.clear();
   }
 
   private static List<String> classesOf(TestPlan plan) {
