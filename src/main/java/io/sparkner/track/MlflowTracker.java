@@ -13,15 +13,14 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.FileUtil;
 import org.mlflow.api.proto.Service.CreateRun;
 import org.mlflow.api.proto.Service.Metric;
 import org.mlflow.api.proto.Service.Param;
@@ -247,7 +246,7 @@ public final class MlflowTracker implements Tracker {
       try {
         client.logArtifacts(runId, staged.toFile(), artifactPath);
       } finally {
-        deleteTree(staged);
+        FileUtil.fullyDelete(staged.toFile());
       }
     }
   }
@@ -331,14 +330,6 @@ public final class MlflowTracker implements Tracker {
       }
     }
     return tmp;
-  }
-
-  private static void deleteTree(Path p) {
-    try (Stream<Path> s = Files.walk(p)) {
-      s.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-    } catch (IOException e) {
-      // a temporary directory left behind is not worth failing for
-    }
   }
 
   // ------------------------------------------------------------------ errors

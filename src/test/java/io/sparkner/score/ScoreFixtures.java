@@ -25,12 +25,11 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
+import org.apache.hadoop.fs.FileUtil;
 import org.apache.spark.sql.SparkSession;
 
 /**
@@ -85,7 +84,7 @@ public final class ScoreFixtures {
         throw new UncheckedIOException(e);
       }
       Path r = root;
-      Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(r)));
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> FileUtil.fullyDelete(r.toFile())));
     }
     return root;
   }
@@ -269,13 +268,5 @@ public final class ScoreFixtures {
   private static void zero(Map<String, SafeTensors.Tensor> t, String name) {
     SafeTensors.Tensor old = t.get(name);
     put(t, name, new float[old.data().length]);
-  }
-
-  private static void deleteTree(Path p) {
-    try (Stream<Path> s = Files.walk(p)) {
-      s.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-    } catch (IOException | UncheckedIOException ignored) {
-      // best effort at exit
-    }
   }
 }

@@ -1,11 +1,9 @@
 package io.sparkner.storage;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -14,7 +12,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.stream.Stream;
+import org.apache.hadoop.fs.FileUtil;
 import org.junit.platform.engine.support.descriptor.ClassSource;
 import org.junit.platform.launcher.TestExecutionListener;
 import org.junit.platform.launcher.TestIdentifier;
@@ -152,7 +150,7 @@ public final class EarlyServers implements TestExecutionListener {
       starter.shutdownNow();
     }
     synchronized (DIRS) {
-      DIRS.forEach(EarlyServers::delete);
+      DIRS.forEach(d -> FileUtil.fullyDelete(d.toFile())); // best effort, as HadoopFiles does
       DIRS.clear();
     }
     CLAIMED.clear();
@@ -169,21 +167,5 @@ public final class EarlyServers implements TestExecutionListener {
       }
     }
     return out;
-  }
-
-  private static void delete(Path dir) {
-    try (Stream<Path> s = Files.walk(dir)) {
-      s.sorted(Comparator.reverseOrder())
-          .forEach(
-              p -> {
-                try {
-                  Files.deleteIfExists(p);
-                } catch (IOException e) {
-                  throw new UncheckedIOException(e);
-                }
-              });
-    } catch (IOException | UncheckedIOException e) {
-      // a temporary directory left behind is no test failure
-    }
   }
 }
