@@ -377,6 +377,7 @@ public final class EvaluateJob {
     TreeSet<String> droppedAll = new TreeSet<>();
     TreeMap<String, Long> droppedPredictionsAll = new TreeMap<>();
     ArrayNode sets = report.putArray("datasets");
+    TreeMap<String, List<String>> corporaOfLang = new TreeMap<>();
     for (int i = 0; i < corpora.size(); i++) {
       Corpus c = corpora.get(i);
       Evaluator.Result r = results.get(i);
@@ -384,7 +385,12 @@ public final class EvaluateJob {
       d.put("data", c.name());
       d.put("documents", r.standard().items());
       ObjectNode langs = d.putObject("languages");
-      r.byLang().forEach((l, s) -> langs.put(l, s.items()));
+      r.byLang()
+          .forEach(
+              (l, s) -> {
+                langs.put(l, s.items());
+                corporaOfLang.computeIfAbsent(l, k -> new ArrayList<>()).add(c.name());
+              });
       c.data().labels().types().forEach(d.putArray("types")::add);
       ObjectNode mapping = c.mapping().toJson();
       ObjectNode dp = mapping.putObject("dropped_predictions");
@@ -412,15 +418,6 @@ public final class EvaluateJob {
                 + " was not applied: every evaluation corpus has type "
                 + from);
       }
-    }
-    TreeMap<String, List<String>> corporaOfLang = new TreeMap<>();
-    for (int i = 0; i < corpora.size(); i++) {
-      String name = corpora.get(i).name();
-      results
-          .get(i)
-          .byLang()
-          .keySet()
-          .forEach(l -> corporaOfLang.computeIfAbsent(l, k -> new ArrayList<>()).add(name));
     }
     corporaOfLang.forEach(
         (lang, names) -> {

@@ -27,7 +27,6 @@ import org.apache.spark.sql.SparkSession;
  * model is trained on in {@code training_data.json} ({@link TrainingData}) before training.
  */
 public final class TrainJob {
-
   private TrainJob() {}
 
   /**
