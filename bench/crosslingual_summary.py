@@ -6,12 +6,11 @@ micro F1 (seqeval default) with strict F1 and gold support alongside, in-languag
     bench/crosslingual_summary.py WORK_DIR NAME... [--out FILE]
 """
 
-import json
 import os
 import sys
 import time
 
-from quality_common import arguments, commit, load, machine, times
+from quality_common import arguments, commit, load, machine, times, write
 
 
 def row(work, wall, name):
@@ -40,10 +39,7 @@ def main(argv):
               "metric": "micro F1, seqeval default mode; PAN-X test splits; Stockmark's test split "
                         "for the Stockmark row, whose ORG-P/ORG-O count as ORG on PAN-X",
               "columns": langs, "rows": rows}
-    os.makedirs(os.path.dirname(out), exist_ok=True)
-    with open(out, "w", encoding="utf-8") as f:
-        json.dump(result, f, indent=2)
-        f.write("\n")
+    write(out, result)
     print(f"{'trained on':<22}" + "".join(f"{lang:>9}" for lang in langs) + f"{'minutes':>9}")
     for name, r in rows.items():
         if not r["finished"]:

@@ -1,5 +1,6 @@
-"""What the quality summaries share: reading JSON and JSON-lines files that may not exist yet, and
-the wall times bench/quality-stage.sh records."""
+"""What the quality summaries share: reading JSON and JSON-lines files that may not exist yet,
+writing their result, the wall times bench/quality-stage.sh records, their arguments, commit and
+machine."""
 
 import json
 import os
@@ -24,6 +25,14 @@ def jsonl(path):
         return []
     with open(path, encoding="utf-8") as f:
         return [json.loads(x) for x in f if x.strip()]
+
+
+def write(path, doc):
+    """Writes doc as indented JSON (UTF-8, a newline at the end) to path, creating its directory."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(doc, f, indent=2, ensure_ascii=False)
+        f.write("\n")
 
 
 def times(work):

@@ -7,12 +7,11 @@ mean minus the reference's.
     bench/quality_seeds_summary.py WORK_DIR SEED... [--out FILE]
 """
 
-import json
 import os
 import statistics
 import sys
 
-from quality_common import arguments, jsonl, load
+from quality_common import arguments, jsonl, load, write
 
 
 def run(work, side, seed):
@@ -55,10 +54,7 @@ def main(argv):
                                                            if r["validation_f1"]])}
     j, p = result["java"]["test_f1"], result["python"]["test_f1"]
     result["java_minus_python_mean_test_f1"] = round(j["mean"] - p["mean"], 4) if j and p else None
-    os.makedirs(os.path.dirname(out), exist_ok=True)
-    with open(out, "w", encoding="utf-8") as f:
-        json.dump(result, f, indent=2)
-        f.write("\n")
+    write(out, result)
     for side in ("java", "python"):
         for r in result[side]["runs"]:
             if r["finished"]:

@@ -5,11 +5,10 @@
 
 Whatever has finished is summarised; runs still going are listed with their last logged step."""
 
-import json
 import os
 import sys
 
-from quality_common import jsonl, load, times as stage_times
+from quality_common import jsonl, load, times as stage_times, write
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORK = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "bench/work/quality")
@@ -71,10 +70,7 @@ def main():
     for k in ("env", "config"):
         if k in old:
             out[k] = old[k]
-    os.makedirs(os.path.dirname(OUT), exist_ok=True)
-    with open(OUT, "w", encoding="utf-8") as f:
-        json.dump(out, f, indent=2, ensure_ascii=False)
-        f.write("\n")
+    write(OUT, out)
     for model in ("bge-small-zh-v1.5", "tiny-xlmr"):
         for side in ("java", "python"):
             r = out[model][side]

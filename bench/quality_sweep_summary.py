@@ -7,12 +7,11 @@ and the test F1 of the runs whose test split was scored (bench/quality-sweep.sh 
     bench/quality_sweep_summary.py SWEEP_WORK_DIR SWEEP_TSV SEED... [--out FILE]
 """
 
-import json
 import os
 import statistics
 import sys
 
-from quality_common import arguments, jsonl, load, times
+from quality_common import arguments, jsonl, load, times, write
 
 
 def settings(tsv):
@@ -60,10 +59,7 @@ def main(argv):
                         "batch 12), validation after every epoch",
               "settings": rows,
               "chosen_on_validation": chosen["name"] if chosen else None}
-    os.makedirs(os.path.dirname(out), exist_ok=True)
-    with open(out, "w", encoding="utf-8") as f:
-        json.dump(result, f, indent=2)
-        f.write("\n")
+    write(out, result)
     print(f"{'setting':<20} {'val F1 per seed (last epoch)':<30} {'mean':>6} {'test':>6}")
     for r in rows:
         vals = ", ".join(f"{x['validation_f1'][-1]:.4f}" if x["validation_f1"] and x["finished"]
