@@ -3,6 +3,10 @@
 one row per training configuration (what it was trained on), one column per evaluation language,
 micro F1 (seqeval default) with strict F1 and gold support alongside, in-language cells marked.
 
+Each row carries the commit, machine and date it was collected on. A configuration without a
+report in WORK_DIR keeps its finished row from FILE: the runs take hours each, and their work
+directories do not outlive the machine, so the table fills up across runs.
+
     bench/crosslingual_summary.py WORK_DIR NAME... [--out FILE]
 """
 
@@ -13,25 +17,36 @@ import time
 from quality_common import arguments, commit, load, machine, times, write
 
 
-def row(work, wall, name):
+def row(work, wall, name, before):
     report = load(os.path.join(work, name, "report", "report.json"))
     if report is None:
+        if before.get("finished"):
+            return before
         return {"config": f"conf/crosslingual-{name}.json", "finished": False}
     m = report["crosslingual"]
     cells = {}
     for c, lang in enumerate(m["columns"]):
         cells[lang] = {"f1": round(m["f1"][0][c], 4), "strict_f1": round(m["strict_f1"][0][c], 4),
                        "support": m["support"][0][c], "in_language": m["in_language"][0][c]}
+    if before.get("finished") and before.get("cells") == cells:
+        return before  # collected before: keeps the commit, machine and date it was collected on
     return {"config": f"conf/crosslingual-{name}.json", "finished": True,
             "trained_on": m["rows"][0]["name"], "cells": cells,
-            "seconds": wall.get(f"crosslingual-{name}")}
+            "seconds": wall.get(f"crosslingual-{name}"), "commit": commit(), "machine": machine(),
+            "date": time.strftime("%Y-%m-%d", time.gmtime())}
 
 
 def main(argv):
     out, argv = arguments(argv, "bench/results/crosslingual.json", 2, __doc__)
     work, names = argv[0], argv[1:]
     wall = times(work)
-    rows = {name: row(work, wall, name) for name in names}
+    previous = load(out) or {}
+    old = previous.get("rows", {})
+    for r in old.values():  # rows written before rows carried their own provenance
+        for key in ("commit", "machine", "date"):
+            r.setdefault(key, previous.get(key))
+    rows = {name: row(work, wall, name, old.get(name, {})) for name in names}
+    rows.update({name: r for name, r in old.items() if name not in rows and r.get("finished")})
     langs = sorted({lang for r in rows.values() if r["finished"] for lang in r["cells"]})
     result = {"benchmark": "crosslingual", "commit": commit(), "machine": machine(),
               "date": time.strftime("%Y-%m-%d", time.gmtime()),

@@ -4,14 +4,23 @@ per setting and seed the validation micro F1 after every epoch and the wall time
 mean of the last epoch's validation F1 over its finished seeds; the setting chosen (the best mean);
 and the test F1 of the runs whose test split was scored (bench/quality-sweep.sh --test NAME).
 
-    bench/quality_sweep_summary.py SWEEP_WORK_DIR SWEEP_TSV SEED... [--out FILE]
+Every finished run is also kept as one record, LEDGER/NAME-sSEED.json (default
+bench/results/quality-sweep-runs, committed), with the commit, machine and date it was recorded on:
+a sweep takes many hours, and its work directory (models, logs) does not outlive the machine. A run
+in the work directory wins over its record, which it rewrites when its figures differ; a run only in
+the ledger is taken from there.
+
+    bench/quality_sweep_summary.py SWEEP_WORK_DIR SWEEP_TSV SEED... [--out FILE] [--ledger DIR]
 """
 
 import os
 import statistics
 import sys
+import time
 
-from quality_common import arguments, jsonl, load, times, write
+from quality_common import ROOT, arguments, commit, jsonl, load, machine, times, write
+
+FIGURES = ("validation_f1", "validation_strict_f1", "test_f1", "test_strict_f1")
 
 
 def settings(tsv):
@@ -25,11 +34,17 @@ def settings(tsv):
     return out
 
 
-def run(work, wall, name, seed):
+def from_work(work, wall, setting, seed):
+    """The run as its work directory has it, or None when it has not finished there."""
+    name = setting["name"]
     d = os.path.join(work, f"{name}-s{seed}")
-    finished = os.path.exists(os.path.join(d, "model.safetensors"))
-    val = [round(m["eval_f1"], 4) for m in jsonl(os.path.join(d, "metrics.jsonl")) if "eval_f1" in m]
-    r = {"seed": seed, "finished": finished, "validation_f1": val,
+    if not os.path.exists(os.path.join(d, "model.safetensors")):
+        return None
+    evals = [m for m in jsonl(os.path.join(d, "metrics.jsonl")) if "eval_f1" in m]
+    r = {"name": name, "seed": seed, "prepared": setting["prepared"], "set": setting["set"],
+         "validation_f1": [round(m["eval_f1"], 4) for m in evals],
+         "validation_strict_f1": [round(m["eval_strict_f1"], 4) for m in evals
+                                  if "eval_strict_f1" in m],
          "train_seconds": wall.get(f"train-{name}-s{seed}")}
     report = load(os.path.join(work, f"{name}-s{seed}-test/report.json"))
     if report is not None:
@@ -38,13 +53,40 @@ def run(work, wall, name, seed):
     return r
 
 
+def run(work, wall, ledger, setting, seed):
+    """The run of that setting and seed: from the work directory (recorded in the ledger when new
+    or changed), else from the ledger, else unfinished."""
+    path = os.path.join(ledger, f"{setting['name']}-s{seed}.json")
+    kept = load(path)
+    r = from_work(work, wall, setting, seed)
+    if r is not None:
+        if kept is None or any(kept.get(k) != r.get(k) for k in FIGURES):
+            write(path, {**r, "commit": commit(), "machine": machine(),
+                         "date": time.strftime("%Y-%m-%d", time.gmtime())})
+            kept = load(path)
+        elif kept.get("train_seconds") is None and r["train_seconds"] is not None:
+            kept["train_seconds"] = r["train_seconds"]
+            write(path, kept)
+    if kept is None:
+        return {"seed": seed, "finished": False, "validation_f1": [], "train_seconds": None}
+    out = {"seed": seed, "finished": True,
+           **{k: v for k, v in kept.items() if k not in ("name", "seed", "prepared", "set")}}
+    out["record"] = os.path.relpath(path, ROOT)
+    return out
+
+
 def main(argv):
     out, argv = arguments(argv, "bench/results/quality-sweep.json", 3, __doc__)
+    ledger = os.path.join(ROOT, "bench/results/quality-sweep-runs")
+    if "--ledger" in argv:
+        i = argv.index("--ledger")
+        ledger = argv[i + 1]
+        argv = argv[:i] + argv[i + 2:]
     work, tsv, seeds = argv[0], argv[1], [int(s) for s in argv[2:]]
     wall = times(work)
     rows = []
     for s in settings(tsv):
-        runs = [run(work, wall, s["name"], seed) for seed in seeds]
+        runs = [run(work, wall, ledger, s, seed) for seed in seeds]
         done = [r for r in runs if r["finished"] and r["validation_f1"]]
         last = [r["validation_f1"][-1] for r in done]
         tests = [r["test_f1"] for r in runs if "test_f1" in r]
@@ -53,21 +95,26 @@ def main(argv):
                      "test_f1_mean": round(statistics.mean(tests), 4) if tests else None})
     complete = [r for r in rows if r["seeds_finished"] == len(seeds)]
     chosen = max(complete, key=lambda r: r["validation_f1_mean"]) if complete else None
-    result = {"benchmark": "quality-sweep", "work": work, "seeds": seeds,
+    result = {"benchmark": "quality-sweep", "commit": commit(), "machine": machine(),
+              "date": time.strftime("%Y-%m-%d", time.gmtime()), "seeds": seeds,
               "config": "bge-small-zh-v1.5 on the full Stockmark split, conf/train-stockmark.json "
                         "with each setting's overrides, --replicas 2 with 6 windows each (global "
-                        "batch 12), validation after every epoch",
+                        "batch 12), validation after every epoch; each run's own commit, machine "
+                        "and date are in its record",
               "settings": rows,
+              "runs_finished": sum(r["seeds_finished"] for r in rows),
+              "runs_planned": len(rows) * len(seeds),
               "chosen_on_validation": chosen["name"] if chosen else None}
     write(out, result)
     print(f"{'setting':<20} {'val F1 per seed (last epoch)':<30} {'mean':>6} {'test':>6}")
     for r in rows:
-        vals = ", ".join(f"{x['validation_f1'][-1]:.4f}" if x["validation_f1"] and x["finished"]
+        vals = ", ".join(f"{x['validation_f1'][-1]:.4f}" if x["finished"] and x["validation_f1"]
                          else "-" for x in r["runs"])
         mean = f"{r['validation_f1_mean']:.4f}" if r["validation_f1_mean"] is not None else "-"
         test = f"{r['test_f1_mean']:.4f}" if r["test_f1_mean"] is not None else "-"
         print(f"{r['name']:<20} {vals:<30} {mean:>6} {test:>6}")
-    print(f"chosen on validation: {result['chosen_on_validation']}; wrote {out}")
+    print(f"{result['runs_finished']} of {result['runs_planned']} runs; chosen on validation: "
+          f"{result['chosen_on_validation']}; wrote {out}")
 
 
 if __name__ == "__main__":
