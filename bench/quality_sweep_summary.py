@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Collects bench/quality-sweep.sh runs into bench/results/quality-sweep.json (and prints a table):
 per setting and seed the validation micro F1 after every epoch and the wall time; per setting the
-mean of the last epoch's validation F1 over its finished seeds; the setting chosen (the best mean);
+mean of the last epoch's validation F1 over its finished seeds; the setting leading so far and, once
+every setting has every seed, the setting chosen (the best mean);
 and the test F1 of the runs whose test split was scored (bench/quality-sweep.sh --test NAME).
 
 Every finished run is also kept as one record, LEDGER/NAME-sSEED.json (default
@@ -93,8 +94,10 @@ def main(argv):
         rows.append({**s, "runs": runs, "seeds_finished": len(done),
                      "validation_f1_mean": round(statistics.mean(last), 4) if last else None,
                      "test_f1_mean": round(statistics.mean(tests), 4) if tests else None})
-    complete = [r for r in rows if r["seeds_finished"] == len(seeds)]
-    chosen = max(complete, key=lambda r: r["validation_f1_mean"]) if complete else None
+    # the choice is made once every setting has every seed; until then, the leader so far
+    started = [r for r in rows if r["seeds_finished"]]
+    leader = max(started, key=lambda r: r["validation_f1_mean"]) if started else None
+    chosen = leader if all(r["seeds_finished"] == len(seeds) for r in rows) else None
     result = {"benchmark": "quality-sweep", "commit": commit(), "machine": machine(),
               "date": time.strftime("%Y-%m-%d", time.gmtime()), "seeds": seeds,
               "config": "bge-small-zh-v1.5 on the full Stockmark split, conf/train-stockmark.json "
@@ -104,6 +107,7 @@ def main(argv):
               "settings": rows,
               "runs_finished": sum(r["seeds_finished"] for r in rows),
               "runs_planned": len(rows) * len(seeds),
+              "leading_on_validation": leader["name"] if leader else None,
               "chosen_on_validation": chosen["name"] if chosen else None}
     write(out, result)
     print(f"{'setting':<20} {'val F1 per seed (last epoch)':<30} {'mean':>6} {'test':>6}")
@@ -113,8 +117,8 @@ def main(argv):
         mean = f"{r['validation_f1_mean']:.4f}" if r["validation_f1_mean"] is not None else "-"
         test = f"{r['test_f1_mean']:.4f}" if r["test_f1_mean"] is not None else "-"
         print(f"{r['name']:<20} {vals:<30} {mean:>6} {test:>6}")
-    print(f"{result['runs_finished']} of {result['runs_planned']} runs; chosen on validation: "
-          f"{result['chosen_on_validation']}; wrote {out}")
+    print(f"{result['runs_finished']} of {result['runs_planned']} runs; leading on validation: "
+          f"{result['leading_on_validation']}; chosen: {result['chosen_on_validation']}; wrote {out}")
 
 
 if __name__ == "__main__":
