@@ -76,6 +76,25 @@ def run(work, wall, ledger, setting, seed):
     return out
 
 
+def markdown(rows, seeds, leader):
+    """The sweep table of BENCHMARKS.md: per setting its overrides, the last epoch's validation F1
+    of each seed, their mean (the leader's in bold), and the training minutes of each finished run."""
+    head = ("| setting | overrides | " + " | ".join(f"seed {s}" for s in seeds)
+            + " | mean | minutes |")
+    lines = [head, "|" + "---|" * (len(seeds) + 4)]
+    for r in rows:
+        vals = [f"{x['validation_f1'][-1]:.3f}" if x["finished"] and x["validation_f1"] else "—"
+                for x in r["runs"]]
+        mean = "—" if r["validation_f1_mean"] is None else f"{r['validation_f1_mean']:.3f}"
+        if r["name"] == leader:
+            mean = f"**{mean}**"
+        mins = ", ".join(f"{x['train_seconds'] / 60:.0f}" for x in r["runs"]
+                         if x["finished"] and x.get("train_seconds"))
+        sets = f"`{' '.join(r['set'])}`" + ("" if r["prepared"] == "iob2" else f", prepared {r['prepared']}")
+        lines.append(f"| {r['name']} | {sets} | " + " | ".join(vals) + f" | {mean} | {mins or '—'} |")
+    return "\n".join(lines)
+
+
 def main(argv):
     out, argv = arguments(argv, "bench/results/quality-sweep.json", 3, __doc__)
     ledger = os.path.join(ROOT, "bench/results/quality-sweep-runs")
@@ -117,6 +136,8 @@ def main(argv):
         mean = f"{r['validation_f1_mean']:.4f}" if r["validation_f1_mean"] is not None else "-"
         test = f"{r['test_f1_mean']:.4f}" if r["test_f1_mean"] is not None else "-"
         print(f"{r['name']:<20} {vals:<30} {mean:>6} {test:>6}")
+    print()
+    print(markdown(rows, seeds, result["leading_on_validation"]))
     print(f"{result['runs_finished']} of {result['runs_planned']} runs; leading on validation: "
           f"{result['leading_on_validation']}; chosen: {result['chosen_on_validation']}; wrote {out}")
 
