@@ -12,9 +12,8 @@ directories do not outlive the machine, so the table fills up across runs.
 
 import os
 import sys
-import time
 
-from quality_common import arguments, commit, load, machine, times, write
+from quality_common import arguments, load, provenance, times, write
 
 
 def row(work, wall, name, before):
@@ -32,8 +31,7 @@ def row(work, wall, name, before):
         return before  # collected before: keeps the commit, machine and date it was collected on
     return {"config": f"conf/crosslingual-{name}.json", "finished": True,
             "trained_on": m["rows"][0]["name"], "cells": cells,
-            "seconds": wall.get(f"crosslingual-{name}"), "commit": commit(), "machine": machine(),
-            "date": time.strftime("%Y-%m-%d", time.gmtime())}
+            "seconds": wall.get(f"crosslingual-{name}"), **provenance()}
 
 
 def main(argv):
@@ -48,8 +46,7 @@ def main(argv):
     rows = {name: row(work, wall, name, old.get(name, {})) for name in names}
     rows.update({name: r for name, r in old.items() if name not in rows and r.get("finished")})
     langs = sorted({lang for r in rows.values() if r["finished"] for lang in r["cells"]})
-    result = {"benchmark": "crosslingual", "commit": commit(), "machine": machine(),
-              "date": time.strftime("%Y-%m-%d", time.gmtime()),
+    result = {"benchmark": "crosslingual", **provenance(),
               "model": "bge-small-zh-v1.5 (24M, Chinese vocabulary)",
               "metric": "micro F1, seqeval default mode; PAN-X test splits; Stockmark's test split "
                         "for the Stockmark row, whose ORG-P/ORG-O count as ORG on PAN-X",

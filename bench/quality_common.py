@@ -1,12 +1,13 @@
 """What the quality summaries share: reading JSON and JSON-lines files that may not exist yet,
-writing their result, the wall times bench/quality-stage.sh records, their arguments, commit and
-machine."""
+writing their result, the wall times bench/quality-stage.sh records, their arguments, commit,
+machine and date."""
 
 import json
 import os
 import platform
 import subprocess
 import sys
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -50,14 +51,18 @@ def times(work):
     return out
 
 
+def option(argv, flag, default):
+    """(value, argv without FLAG VALUE): the value given after flag in argv, else default."""
+    if flag not in argv:
+        return default, argv
+    i = argv.index(flag)
+    return argv[i + 1], argv[:i] + argv[i + 2:]
+
+
 def arguments(argv, default_out, at_least, usage):
     """(out, argv without --out FILE): the summary's output file (default_out under the checkout
     unless --out says otherwise); exits with the usage (code 2) when fewer than at_least remain."""
-    out = os.path.join(ROOT, default_out)
-    if "--out" in argv:
-        i = argv.index("--out")
-        out = argv[i + 1]
-        argv = argv[:i] + argv[i + 2:]
+    out, argv = option(argv, "--out", os.path.join(ROOT, default_out))
     if len(argv) < at_least:
         print(usage, file=sys.stderr)
         sys.exit(2)
@@ -71,6 +76,12 @@ def commit():
                               capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
+
+
+def provenance():
+    """The commit, machine and date (UTC) a result is written on."""
+    return {"commit": commit(), "machine": machine(),
+            "date": time.strftime("%Y-%m-%d", time.gmtime())}
 
 
 def machine():

@@ -17,9 +17,8 @@ the ledger is taken from there.
 import os
 import statistics
 import sys
-import time
 
-from quality_common import ROOT, arguments, commit, jsonl, load, machine, times, write
+from quality_common import ROOT, arguments, jsonl, load, option, provenance, times, write
 
 FIGURES = ("validation_f1", "validation_strict_f1", "test_f1", "test_strict_f1")
 
@@ -62,9 +61,8 @@ def run(work, wall, ledger, setting, seed):
     r = from_work(work, wall, setting, seed)
     if r is not None:
         if kept is None or any(kept.get(k) != r.get(k) for k in FIGURES):
-            write(path, {**r, "commit": commit(), "machine": machine(),
-                         "date": time.strftime("%Y-%m-%d", time.gmtime())})
-            kept = load(path)
+            kept = {**r, **provenance()}
+            write(path, kept)
         elif kept.get("train_seconds") is None and r["train_seconds"] is not None:
             kept["train_seconds"] = r["train_seconds"]
             write(path, kept)
@@ -97,11 +95,7 @@ def markdown(rows, seeds, leader):
 
 def main(argv):
     out, argv = arguments(argv, "bench/results/quality-sweep.json", 3, __doc__)
-    ledger = os.path.join(ROOT, "bench/results/quality-sweep-runs")
-    if "--ledger" in argv:
-        i = argv.index("--ledger")
-        ledger = argv[i + 1]
-        argv = argv[:i] + argv[i + 2:]
+    ledger, argv = option(argv, "--ledger", os.path.join(ROOT, "bench/results/quality-sweep-runs"))
     work, tsv, seeds = argv[0], argv[1], [int(s) for s in argv[2:]]
     wall = times(work)
     rows = []
@@ -117,8 +111,7 @@ def main(argv):
     started = [r for r in rows if r["seeds_finished"]]
     leader = max(started, key=lambda r: r["validation_f1_mean"]) if started else None
     chosen = leader if all(r["seeds_finished"] == len(seeds) for r in rows) else None
-    result = {"benchmark": "quality-sweep", "commit": commit(), "machine": machine(),
-              "date": time.strftime("%Y-%m-%d", time.gmtime()), "seeds": seeds,
+    result = {"benchmark": "quality-sweep", **provenance(), "seeds": seeds,
               "config": "bge-small-zh-v1.5 on the full Stockmark split, conf/train-stockmark.json "
                         "with each setting's overrides, --replicas 2 with 6 windows each (global "
                         "batch 12), validation after every epoch; each run's own commit, machine "
