@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Writes the sweep's chosen setting as the shipped configurations:
   conf/train-stockmark-best.json   conf/train-stockmark.json with the setting's train overrides and
-                                   the sweep's per_device_train_batch_size of 6 (global batch 12 on
-                                   the 2 replicas every sweep run trained with)
+                                   what every sweep run had: per_device_train_batch_size 6 (global
+                                   batch 12 on 2 replicas) and validation after every epoch
   conf/stockmark-best.json         one `sparkner crosslingual` job: prepare Stockmark as the setting
                                    did, train with the file above on 2 replicas, score Stockmark's
                                    own test split
@@ -62,7 +62,9 @@ def main(argv):
     setting = found[0]
 
     train = load(os.path.join(ROOT, "conf/train-stockmark.json"))
+    # as every sweep run trained: 6 windows per replica, validation after every epoch
     train["per_device_train_batch_size"] = 6
+    train["eval_strategy"] = "epoch"
     for kv in setting["set"]:
         key, _, text = kv.partition("=")
         train[key] = value(text)
