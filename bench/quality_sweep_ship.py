@@ -13,11 +13,10 @@ The setting is bench/results/quality-sweep.json's chosen_on_validation unless --
 --conf-dir (default conf) is where the two files go.
 """
 
-import json
 import os
 import sys
 
-from quality_common import ROOT, load, option
+from quality_common import ROOT, load, option, write
 
 USAGE = "bench/quality_sweep_ship.py [--name SETTING] [--summary FILE] [--conf-dir DIR]"
 
@@ -60,6 +59,7 @@ def main(argv):
     if not found:
         sys.exit(f"quality_sweep_ship.py: no setting '{name}' in {summary_path}")
     setting = found[0]
+    why = "named" if given else "best (chosen on validation F1 over two seeds)"
 
     train = load(os.path.join(ROOT, "conf/train-stockmark.json"))
     # as every sweep run trained: 6 windows per replica, validation after every epoch
@@ -69,8 +69,8 @@ def main(argv):
         key, _, text = kv.partition("=")
         train[key] = value(text)
     best = {
-        "description": f"The best setting of the Stockmark sweep ('{name}', chosen on validation "
-                       "F1 over two seeds; bench/results/quality-sweep.json, BENCHMARKS.md): "
+        "description": f"The {why} setting of the Stockmark sweep ('{name}'; "
+                       "bench/results/quality-sweep.json, BENCHMARKS.md): "
                        "fine-tune bge-small-zh-v1.5 on Stockmark with 2 replicas and score its test "
                        "split. Paths are relative to the sparkner checkout.",
         "tokenizer": "../shared/models/bge-small-zh-v1.5",
@@ -86,9 +86,7 @@ def main(argv):
     }
     for file, content in (("train-stockmark-best.json", train), ("stockmark-best.json", best)):
         path = os.path.join(conf_dir, file)
-        with open(path, "w", encoding="utf-8") as f:
-            json.dump(content, f, indent=2)
-            f.write("\n")
+        write(path, content)
         print(path)
 
 
