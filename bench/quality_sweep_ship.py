@@ -13,6 +13,7 @@ The setting is bench/results/quality-sweep.json's chosen_on_validation unless --
 --conf-dir (default conf) is where the two files go.
 """
 
+import json
 import os
 import sys
 
@@ -29,15 +30,12 @@ PREPARE = {
 
 
 def value(text):
-    """A --set value as the JSON value the train configuration takes."""
-    if text in ("true", "false"):
-        return text == "true"
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
+    """A --set value as `train --set` reads it (TrainingArguments.withOverrides): JSON when it is
+    JSON (1e-4, 6, true), a plain string otherwise (lr_scheduler_type=constant)."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def main(argv):
@@ -55,10 +53,9 @@ def main(argv):
     if not name:
         sys.exit(f"quality_sweep_ship.py: {summary_path} has chosen no setting yet "
                  f"({summary['runs_finished']} of {summary['runs_planned']} runs); give --name")
-    found = [s for s in summary["settings"] if s["name"] == name]
-    if not found:
+    setting = next((s for s in summary["settings"] if s["name"] == name), None)
+    if setting is None:
         sys.exit(f"quality_sweep_ship.py: no setting '{name}' in {summary_path}")
-    setting = found[0]
     why = "named" if given else "best (chosen on validation F1 over two seeds)"
 
     train = load(os.path.join(ROOT, "conf/train-stockmark.json"))
