@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sparkner.align.LabelScheme;
 import io.sparkner.align.Labels;
 import io.sparkner.align.WindowMerge;
 import io.sparkner.corpus.Entity;
@@ -30,9 +31,10 @@ import java.util.function.Consumer;
  * Entity-level evaluation on documents: predicts every window, keeps each token's prediction from
  * the window where it is most central ({@link WindowMerge}, as scoring does: overlapping windows
  * count once), decodes predicted entities to code-point spans and scores them against the
- * documents' gold spans, in seqeval's default (conlleval) and strict IOB2 modes, overall and per
- * language; plus token accuracy and the token type confusion matrix. A model trained on other types
- * is read through a {@link LabelMapping} into the corpus' label space.
+ * documents' gold spans, in seqeval's default (conlleval) and strict IOB2 modes (for IO labels,
+ * which have no entity starts, strict is the default reading), overall and per language; plus token
+ * accuracy and the token type confusion matrix. A model trained on other types is read through a
+ * {@link LabelMapping} into the corpus' label space.
  */
 public final class Evaluator {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -137,8 +139,12 @@ public final class Evaluator {
       }
       List<Chunker.Chunk> predicted = spans(predIds, starts, ends, labels, Chunker.Mode.DEFAULT);
       standard.add(doc.id(), goldSpans, predicted);
+      // IO labels have no entity starts: every run of I-X is well formed, so strict mode reads
+      // them as the default mode does (seqeval's IOB2 strict mode would find no entity at all)
       List<Chunker.Chunk> predictedStrict =
-          spans(predIds, starts, ends, labels, Chunker.Mode.STRICT);
+          labels.scheme() == LabelScheme.IO
+              ? predicted
+              : spans(predIds, starts, ends, labels, Chunker.Mode.STRICT);
       strict.add(doc.id(), goldSpans, predictedStrict);
       byLang
           .computeIfAbsent(doc.lang(), k -> new EntityScores())
