@@ -16,7 +16,8 @@ import java.util.List;
  * {@code B-X} on the entity's first labelled subword, {@code I-X} after (IOB2). Special tokens and
  * subwords that cover no character (a bare {@code ▁}, a space) get -100. An entity whose start or
  * end falls inside a subword, or that no subword covers, cannot be represented exactly: it is still
- * labelled on the subwords it overlaps, and reported as misaligned.
+ * labelled on the subwords it overlaps, and reported as misaligned. With only first subwords
+ * labelled, the same holds for a boundary inside a word.
  */
 public final class Aligner {
   private final TokenizerHandle tokenizer;
@@ -155,10 +156,15 @@ public final class Aligner {
         seen[best] = true;
       }
     }
+    boolean[] startInWord = new boolean[m];
+    boolean[] endInWord = new boolean[m];
+    if (!options.labelAllSubwords()) {
+      wordBoundaries(tok, labelled, ents, startInWord, endInWord);
+    }
     List<Misaligned> bad = new ArrayList<>();
     CodePoints cps = null;
     for (int j = 0; j < m; j++) {
-      if (covered[j] && !startInside[j] && !endInside[j]) {
+      if (covered[j] && !startInside[j] && !endInside[j] && !startInWord[j] && !endInWord[j]) {
         continue;
       }
       if (cps == null) {
@@ -170,9 +176,47 @@ public final class Aligner {
               ? "no subword covers it"
               : startInside[j] && endInside[j]
                   ? "start and end inside a subword"
-                  : startInside[j] ? "start inside a subword" : "end inside a subword";
+                  : startInside[j]
+                      ? "start inside a subword"
+                      : endInside[j]
+                          ? "end inside a subword"
+                          : (startInWord[j] && endInWord[j]
+                                  ? "start and end"
+                                  : startInWord[j] ? "start" : "end")
+                              + " inside a word (only the first subword of each word is"
+                              + " labelled)";
       bad.add(new Misaligned(id, x, cps.substring(x.start(), x.end()), problem));
     }
     return bad;
+  }
+
+  /**
+   * With only first subwords labelled, a word is labelled as a whole (its first subword's label,
+   * decoded back over the word): an entity whose start or end falls inside a word, between two of
+   * its subwords, cannot be represented. Marks those entities; a word is a labelled token and the
+   * unlabelled tokens of the same word that follow it.
+   */
+  private static void wordBoundaries(
+      Tokenized tok, boolean[] labelled, List<Entity> ents, boolean[] startIn, boolean[] endIn) {
+    int e = 0;
+    for (int i = 0; i < tok.size(); i++) {
+      if (!labelled[i]) {
+        continue;
+      }
+      int s = tok.starts()[i];
+      int t = tok.ends()[i];
+      for (int k = i + 1;
+          k < tok.size() && !labelled[k] && tok.wordIds()[k] == tok.wordIds()[i];
+          k++) {
+        t = Math.max(t, tok.ends()[k]);
+      }
+      while (e < ents.size() && ents.get(e).end() <= s) {
+        e++;
+      }
+      for (int j = e; j < ents.size() && ents.get(j).start() < t; j++) {
+        startIn[j] |= s < ents.get(j).start();
+        endIn[j] |= t > ents.get(j).end();
+      }
+    }
   }
 }

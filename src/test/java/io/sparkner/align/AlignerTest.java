@@ -106,6 +106,28 @@ class AlignerTest {
   }
 
   @Test
+  void withFirstSubwordsOnlyAnEntityBoundaryInsideAWordIsReported() {
+    // "Lin" ends and "ers" starts between two subwords of one word: every subword aligns
+    String text = "Anders Lindström lives in Berlin";
+    List<Entity> ents =
+        List.of(new Entity(3, 6, "PER"), new Entity(7, 10, "PER"), new Entity(26, 32, "LOC"));
+    assertEquals(
+        List.of(), align(wordpiece, IOB2, AlignOptions.defaults(), text, ents).misaligned());
+    // labelled by words, "ers" is lost (its word's first subword is outside it) and "Lin" takes the
+    // whole of "Lindström"; both are reported, Berlin is not
+    Aligner.Result r = align(wordpiece, IOB2, new AlignOptions(256, 64, false), text, ents);
+    assertEquals(
+        List.of("start inside a word", "end inside a word"),
+        r.misaligned().stream()
+            .map(m -> m.problem().substring(0, m.problem().indexOf(" (")))
+            .toList());
+    assertEquals(
+        List.of(ents.get(0), ents.get(1)), r.misaligned().stream().map(m -> m.entity()).toList());
+    assertTrue(
+        r.misaligned().get(0).problem().contains("first subword"), r.misaligned().get(0).problem());
+  }
+
+  @Test
   void ioSchemeLabelsEverySubwordInside() {
     Labels io = new Labels(LabelScheme.IO, List.of("PER", "LOC"));
     assertEquals(List.of("O", "I-LOC", "I-PER"), io.labels());
