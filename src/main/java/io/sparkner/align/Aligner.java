@@ -174,20 +174,17 @@ public final class Aligner {
       String problem =
           !covered[j]
               ? "no subword covers it"
-              : startInside[j] && endInside[j]
-                  ? "start and end inside a subword"
-                  : startInside[j]
-                      ? "start inside a subword"
-                      : endInside[j]
-                          ? "end inside a subword"
-                          : (startInWord[j] && endInWord[j]
-                                  ? "start and end"
-                                  : startInWord[j] ? "start" : "end")
-                              + " inside a word (only the first subword of each word is"
-                              + " labelled)";
+              : startInside[j] || endInside[j]
+                  ? boundary(startInside[j], endInside[j]) + " inside a subword"
+                  : boundary(startInWord[j], endInWord[j])
+                      + " inside a word (only the first subword of each word is labelled)";
       bad.add(new Misaligned(id, x, cps.substring(x.start(), x.end()), problem));
     }
     return bad;
+  }
+
+  private static String boundary(boolean start, boolean end) {
+    return start && end ? "start and end" : start ? "start" : "end";
   }
 
   /**
